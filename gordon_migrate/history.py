@@ -1,0 +1,60 @@
+"""The sqlx history table and advisory lock, byte-compatible with the Rust tool."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg.rows import class_row
+
+from gordon_migrate.db import Conn
+
+HISTORY_TABLE = "public._sqlx_migrations"
+
+CREATE_HISTORY = """
+CREATE TABLE IF NOT EXISTS public._sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+)
+"""
+
+SELECT_HISTORY = """
+SELECT version, description, installed_on, success, checksum, execution_time
+FROM public._sqlx_migrations ORDER BY version
+"""
+
+_LOCK_MULTIPLIER = 0x3D32AD9E
+
+
+def lock_key(database: str) -> int:
+    """sqlx's advisory lock id: ``0x3d32ad9e * crc32(database)`` (CRC-32/ISO-HDLC)."""
+    return _LOCK_MULTIPLIER * zlib.crc32(database.encode("utf-8"))
+
+
+def lock_key_parts(key: int) -> tuple[int, int]:
+    """How ``pg_locks`` shows a bigint advisory key: (classid, objid), objsubid = 1."""
+    return (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """One row of ``_sqlx_migrations`` (execution_time in nanoseconds)."""
+
+    version: int
+    description: str
+    installed_on: datetime
+    success: bool
+    checksum: bytes
+    execution_time: int
+
+
+def read(conn: Conn) -> dict[int, AppliedMigration]:
+    """Every history row by version (the table must exist)."""
+    with conn.cursor(row_factory=class_row(AppliedMigration)) as cur:
+        cur.execute(SELECT_HISTORY)
+        return {row.version: row for row in cur}

@@ -1,0 +1,73 @@
+"""structlog setup: JSON lines on stderr for machines, readable lines for a terminal.
+
+Every event passes through a scrubber, so a password that slips into a log value is redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from gordon_migrate.dsn import scrub
+from gordon_migrate.errors import ConfigError
+
+FORMATS = ("auto", "json", "console")
+LEVELS = ("debug", "info", "warning", "error")
+
+
+def level_from_env(environ: Mapping[str, str] | None = None) -> str:
+    """``LOG_LEVEL``, else ``RUST_LOG`` as the old deploys set it (``info``,
+    ``gordon_migrate=debug,sqlx=warn``), else ``info``."""
+    env = os.environ if environ is None else environ
+    if env.get("LOG_LEVEL"):
+        return env["LOG_LEVEL"]
+    rust = env.get("RUST_LOG", "")
+    for directive in rust.split(","):
+        target, _, level = directive.strip().rpartition("=")
+        if target in {"", "gordon_migrate", "gordon-migrate"} and level:
+            return {"trace": "debug", "warn": "warning", "off": "error"}.get(level.lower(), level)
+    return "info"
+
+
+def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> None:
+    """Route structlog (and stdlib logging) to ``stream`` (stderr) at ``level``."""
+    name = level.lower()
+    if name not in LEVELS:
+        raise ConfigError(f"--log-level: {level!r} is not one of {', '.join(LEVELS)}")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--log-format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    out = stream if stream is not None else sys.stderr
+    console = fmt == "console" or (fmt == "auto" and out.isatty())
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer(colors=out.isatty())
+        if console
+        else structlog.processors.JSONRenderer()
+    )
+    numeric = getattr(logging, name.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _scrub_event,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
+
+
+def _scrub_event(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = scrub(value)
+    return event

@@ -1,0 +1,109 @@
+"""Results as text (for people) and JSON (for machines); both go to stdout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.engine import ApplyResult, DatabaseStatus, MigrationStatus, State
+
+_STATE_LABEL: dict[State, str] = {
+    "applied": "applied",
+    "pending": "pending",
+    "failed": "FAILED (dirty)",
+    "checksum_mismatch": "CHECKSUM MISMATCH",
+    "missing_from_bundle": "NOT IN BUNDLE",
+}
+
+
+def _ms(ns: int | None) -> str:
+    return "" if ns is None or ns < 0 else f"{ns / 1e6:.1f} ms"
+
+
+def apply_text(result: ApplyResult, target: Dsn) -> str:
+    head = f"database {result.database} on PostgreSQL {result.server_version} ({target.redacted})"
+    if result.dry_run:
+        if not result.planned:
+            return f"{head}\nup to date: {result.already_applied} applied, nothing pending"
+        lines = [f"{head}", f"would apply {len(result.planned)} migration(s):"]
+        lines += [
+            f"  {m.version:04d}  {m.filename}{'  [no-transaction]' if m.no_transaction else ''}"
+            for m in result.planned
+        ]
+        return "\n".join(lines)
+    if not result.applied:
+        return f"{head}\nup to date: {result.already_applied} applied, nothing pending"
+    lines = [head, f"applied {len(result.applied)} migration(s):"]
+    for step in result.applied:
+        extra = f"  ({step.attempts} attempts)" if step.attempts > 1 else ""
+        lines.append(f"  {step.version:04d}  {step.filename}  {_ms(step.execution_time_ns)}{extra}")
+    lines.append(f"now {result.already_applied + len(result.applied)} applied, nothing pending")
+    return "\n".join(lines)
+
+
+def apply_json(result: ApplyResult, target: Dsn) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "target": target.redacted,
+        "database": result.database,
+        "server_version": result.server_version,
+        "dry_run": result.dry_run,
+        "already_applied": result.already_applied,
+        "lock_waited_s": round(result.lock_waited_s, 3),
+        "planned": [_status_json(m) for m in result.planned],
+        "applied": [
+            {
+                "version": s.version,
+                "description": s.description,
+                "file": s.filename,
+                "execution_time_ns": s.execution_time_ns,
+                "attempts": s.attempts,
+                "no_transaction": s.no_transaction,
+            }
+            for s in result.applied
+        ],
+    }
+
+
+def status_text(status: DatabaseStatus, target: Dsn) -> str:
+    lines = [
+        f"database {status.database} on PostgreSQL {status.server_version} ({target.redacted})"
+        + ("  [standby]" if status.in_recovery else ""),
+        f"{'VERSION':<8}{'STATE':<20}{'INSTALLED ON':<27}{'TIME':>12}  FILE",
+    ]
+    for m in status.migrations:
+        installed = m.installed_on.isoformat(timespec="seconds") if m.installed_on else ""
+        lines.append(
+            f"{m.version:04d}    {_STATE_LABEL[m.state]:<20}{installed:<27}"
+            f"{_ms(m.execution_time_ns):>12}  {m.filename or '(' + m.description + ')'}"
+        )
+    counts = ", ".join(
+        f"{status.count(s)} {label.lower()}" for s, label in _STATE_LABEL.items() if status.count(s)
+    )
+    verdict = "consistent" if status.consistent else "INCONSISTENT: apply will refuse to run"
+    lines.append(f"{counts or 'no migrations'}; history {verdict}")
+    return "\n".join(lines)
+
+
+def _status_json(m: MigrationStatus) -> dict[str, Any]:
+    return {
+        "version": m.version,
+        "description": m.description,
+        "file": m.filename,
+        "state": m.state,
+        "installed_on": m.installed_on.isoformat() if m.installed_on else None,
+        "execution_time_ns": m.execution_time_ns,
+        "no_transaction": m.no_transaction,
+    }
+
+
+def status_json(status: DatabaseStatus, target: Dsn) -> dict[str, Any]:
+    return {
+        "ok": status.consistent,
+        "target": target.redacted,
+        "database": status.database,
+        "server_version": status.server_version,
+        "in_recovery": status.in_recovery,
+        "counts": {s: status.count(s) for s in _STATE_LABEL},  # every state, zeros included
+        "migrations": [_status_json(m) for m in status.migrations],
+    }

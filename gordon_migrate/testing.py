@@ -1,0 +1,162 @@
+"""pytest plugin: a real Postgres for every test, with the Gordon schema already in it.
+
+The Python successor of the Rust ``gordon-test-db`` crate, loaded automatically (entry point
+``pytest11``) wherever ``gordon-migrate`` is installed. Fixtures:
+
+- ``gordon_server`` (session): the server. Embedded (PostgreSQL 18, or 16 with
+  ``GORDON_TEST_PG_VERSION=16``) unless ``GORDON_TEST_DATABASE_URL`` gives the superuser DSN of
+  another server.
+- ``gordon_template`` (session): name of a template database with every bundled migration
+  applied, once per session.
+- ``gordon_db``: a fresh clone of the template for one test (``CREATE DATABASE ... TEMPLATE``),
+  dropped afterwards.
+- ``gordon_empty_db``: a fresh empty database for one test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import psycopg
+import pytest
+from psycopg import conninfo, sql
+
+from gordon_migrate import bundle, dsn, engine
+from gordon_migrate.db import Conn
+from gordon_migrate.embedded import EmbeddedServer
+
+EXTERNAL_ENV = "GORDON_TEST_DATABASE_URL"
+VERSION_ENV = "GORDON_TEST_PG_VERSION"
+
+
+@dataclass
+class TestServer:
+    """The session's Postgres server."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    admin_dsn: str
+    version: int
+    embedded: EmbeddedServer | None
+    _passwords: dict[str, str] = field(default_factory=dict)
+
+    def dsn_for(self, dbname: str, role: str | None = None) -> str:
+        """DSN of ``dbname`` as the superuser, or as a real login of ``role``.
+
+        The embedded server trusts local logins; on an external server the role is given a
+        random password for this session (test servers only).
+        """
+        if role is None:
+            return conninfo.make_conninfo(self.admin_dsn, dbname=dbname)
+        if self.embedded is not None:
+            return conninfo.make_conninfo(self.admin_dsn, dbname=dbname, user=role)
+        if role not in self._passwords:
+            password = secrets.token_urlsafe(18)
+            with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                        sql.Identifier(role), sql.Literal(password)
+                    )
+                )
+            self._passwords[role] = password
+        return conninfo.make_conninfo(
+            self.admin_dsn, dbname=dbname, user=role, password=self._passwords[role]
+        )
+
+    def admin(self) -> Conn:
+        return psycopg.connect(self.admin_dsn, autocommit=True)
+
+    def create_database(self, name: str, template: str | None = None) -> None:
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        with self.admin() as conn:
+            conn.execute(query)
+
+    def drop_database(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@dataclass(frozen=True)
+class GordonDatabase:
+    """One test's database."""
+
+    name: str
+    dsn: str
+    server: TestServer
+
+    def dsn_as(self, role: str) -> str:
+        """This database, logged in as ``role`` (a real login, not SET ROLE)."""
+        return self.server.dsn_for(self.name, role)
+
+    def connect(self, role: str | None = None) -> Conn:
+        return psycopg.connect(self.dsn_as(role) if role else self.dsn, autocommit=True)
+
+
+_names = itertools.count(1)
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{next(_names)}"
+
+
+@pytest.fixture(scope="session")
+def gordon_server() -> Iterator[TestServer]:
+    external = os.environ.get(EXTERNAL_ENV)
+    if external:
+        with psycopg.connect(external, autocommit=True) as conn:
+            version = conn.info.server_version // 10000
+        yield TestServer(admin_dsn=external, version=version, embedded=None)
+        return
+    import tempfile
+    from pathlib import Path
+
+    from gordon_migrate import embedded
+
+    major = int(os.environ.get(VERSION_ENV, "18"))
+    root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-"))
+    server = embedded.start(root / "pg", major, keep=False)
+    try:
+        yield TestServer(admin_dsn=server.admin_dsn, version=major, embedded=server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def gordon_template(gordon_server: TestServer) -> Iterator[str]:
+    name = unique_name("gordon_template")
+    gordon_server.create_database(name)
+    try:
+        target = dsn.parse(gordon_server.dsn_for(name))
+        engine.apply(target, bundle.load())
+        yield name
+    finally:
+        gordon_server.drop_database(name)
+
+
+def _database(server: TestServer, template: str | None) -> Iterator[GordonDatabase]:
+    name = unique_name("gordon_test")
+    server.create_database(name, template)
+    try:
+        yield GordonDatabase(name=name, dsn=server.dsn_for(name), server=server)
+    finally:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def gordon_db(gordon_server: TestServer, gordon_template: str) -> Iterator[GordonDatabase]:
+    yield from _database(gordon_server, gordon_template)
+
+
+@pytest.fixture
+def gordon_empty_db(gordon_server: TestServer) -> Iterator[GordonDatabase]:
+    yield from _database(gordon_server, None)
