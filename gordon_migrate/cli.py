@@ -6,85 +6,25 @@ name (``gordon-migrate --database-url U status`` and ``gordon-migrate status --d
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import click
 
 from gordon_migrate import __version__
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.clikit import (
+    DEFAULT_COMMAND,
+    VALUE_OPTIONS,
+    common_options,
+    emit_json,
+    load_bundle,
+    merge,
+    resolve_dsn,
+    setup,
+)
 from gordon_migrate.errors import GordonError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_COMMAND = "apply"
-
-
-@dataclass
-class Settings:
-    """Common options, merged from before and after the command name."""
-
-    database_url: str | None = None
-    embedded: bool = False
-    migrations_dir: Path | None = None
-    log_level: str | None = None
-    log_format: str | None = None
-
-
-_COMMON: list[Callable[[F], F]] = [
-    click.option(
-        "--database-url",
-        metavar="URL",
-        default=None,
-        help="Target database (else env DATABASE_URL). Never guessed.",
-    ),
-    click.option(
-        "--embedded",
-        is_flag=True,
-        default=None,
-        help="Use a local embedded Postgres (data in ./.gordon/pg or GORDON_EMBEDDED_DIR).",
-    ),
-    click.option(
-        "--migrations-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Use these migrations instead of the bundled ones (development, tests).",
-    ),
-    click.option(
-        "--log-level",
-        default=None,
-        help="debug|info|warning|error (else env LOG_LEVEL, else RUST_LOG, else info).",
-    ),
-    click.option(
-        "--log-format",
-        type=click.Choice(["auto", "json", "console"]),
-        default=None,
-        help="auto: console on a terminal, JSON lines otherwise.",
-    ),
-]
-_VALUE_OPTIONS = {"--database-url", "--migrations-dir", "--log-level", "--log-format"}
-
-
-def common_options(func: F) -> F:
-    for option in reversed(_COMMON):
-        func = option(func)
-    return func
-
-
-def _merge(ctx: click.Context, values: dict[str, Any]) -> Settings:
-    settings = ctx.find_object(Settings)
-    if settings is None:
-        settings = ctx.ensure_object(Settings)
-    for name in ("database_url", "embedded", "migrations_dir", "log_level", "log_format"):
-        value = values.pop(name, None)
-        if value is not None:
-            setattr(settings, name, value)
-    return settings
 
 
 class GordonGroup(click.Group):
@@ -106,7 +46,7 @@ def _names_a_command(args: Sequence[str], commands: Mapping[str, click.Command])
             skip = False
             continue
         if arg.startswith("-"):
-            skip = arg in _VALUE_OPTIONS
+            skip = arg in VALUE_OPTIONS
             continue
         return arg in commands
     return False
@@ -118,43 +58,7 @@ def _names_a_command(args: Sequence[str], commands: Mapping[str, click.Command])
 @click.pass_context
 def cli(ctx: click.Context, /, **values: Any) -> None:
     """Own the Gordon v7 schema: apply migrations (default), check drift, recover."""
-    _merge(ctx, values)
-
-
-def _setup(ctx: click.Context, values: dict[str, Any]) -> Settings:
-    from gordon_migrate import logs
-
-    settings = _merge(ctx, values)
-    level = settings.log_level or logs.level_from_env()
-    logs.configure(level, settings.log_format or "auto")
-    ctx.meta["debug"] = level.lower() == "debug"
-    return settings
-
-
-def resolve_dsn(settings: Settings) -> Dsn:
-    """The target: ``--embedded`` when asked, else ``--database-url``/``DATABASE_URL``."""
-    from gordon_migrate import dsn
-
-    if settings.embedded:
-        if settings.database_url is not None:
-            from gordon_migrate.errors import ConfigError
-
-            raise ConfigError("--embedded and --database-url exclude each other: choose one")
-        from gordon_migrate import embedded
-
-        server = embedded.start()
-        return dsn.parse(embedded.ensure_database(server))
-    return dsn.resolve(settings.database_url)
-
-
-def load_bundle(settings: Settings) -> list[Any]:
-    from gordon_migrate import bundle
-
-    return bundle.load(settings.migrations_dir)
-
-
-def emit_json(payload: dict[str, Any]) -> None:
-    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    merge(ctx, values)
 
 
 @cli.command()
@@ -193,7 +97,7 @@ def apply(
 ) -> None:
     """Apply every pending migration (the default command)."""
     ctx.meta["format"] = fmt
-    settings = _setup(ctx, values)
+    settings = setup(ctx, values)
     from gordon_migrate import engine, render
     from gordon_migrate.durations import parse_ms
 
@@ -227,7 +131,7 @@ def apply(
 def status(ctx: click.Context, /, fmt: str, **values: Any) -> None:
     """Every migration and its state; exit 1 when the history is inconsistent."""
     ctx.meta["format"] = fmt
-    settings = _setup(ctx, values)
+    settings = setup(ctx, values)
     from gordon_migrate import engine, render
 
     bundle = load_bundle(settings)
@@ -239,6 +143,18 @@ def status(ctx: click.Context, /, fmt: str, **values: Any) -> None:
         click.echo(render.status_text(current, target))
     if not current.consistent:
         ctx.exit(1)
+
+
+def _register_command_modules() -> None:
+    """Commands that live in their own modules (each exposes ``COMMANDS``)."""
+    from gordon_migrate import cli_drift, cli_recovery
+
+    for module in (cli_drift, cli_recovery):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register_command_modules()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
