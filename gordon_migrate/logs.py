@@ -34,8 +34,11 @@ def level_from_env(environ: Mapping[str, str] | None = None) -> str:
     return "info"
 
 
-def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> None:
-    """Route structlog (and stdlib logging) to ``stream`` (stderr) at ``level``."""
+def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bool:
+    """Route structlog (and stdlib logging) to ``stream`` (stderr) at ``level``.
+
+    Returns True when the lines are JSON.
+    """
     name = level.lower()
     if name not in LEVELS:
         raise ConfigError(f"--log-level: {level!r} is not one of {', '.join(LEVELS)}")
@@ -58,10 +61,16 @@ def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        # Resolve stderr at each write (not at configure time): embedders and tests swap it.
+        logger_factory=(
+            structlog.PrintLoggerFactory(stream)
+            if stream is not None
+            else lambda *_: structlog.PrintLogger(sys.stderr)
+        ),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
+    return not console
 
 
 def _scrub_event(
