@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from gordon_migrate import bundle, dsn, embedded, engine
+from gordon_migrate import bundle, dsn, embedded, engine, logs
 
 RUNS = int(os.environ.get("GORDON_BENCH_RUNS", "15"))
 
@@ -155,6 +155,7 @@ def bench_clone(server: embedded.EmbeddedServer) -> None:
 
 
 def main() -> None:
+    logs.configure("warning", "json")
     version = int(os.environ.get("GORDON_BENCH_PG", "18"))
     root = Path(tempfile.mkdtemp(prefix="gordon-bench-"))
     server = embedded.start(root / "pg", version, keep=False)

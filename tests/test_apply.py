@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 
 from gordon_migrate import bundle, history
+from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
 from tests.conftest import CliRunner, db_state, versions
 
@@ -81,8 +82,12 @@ def test_adopts_a_database_migrated_by_the_rust_tool(
     with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
         conn.execute(history.CREATE_HISTORY)
         for m in BUNDLE[:20]:
+            if m.no_transaction:
+                for statement in split(m.sql):
+                    conn.execute(statement.text.encode())
             with conn.transaction():
-                conn.execute(m.sql.encode())
+                if not m.no_transaction:
+                    conn.execute(m.sql.encode())
                 conn.execute(
                     "INSERT INTO _sqlx_migrations (version, description, success, checksum,"
                     " execution_time, installed_on)"
