@@ -553,9 +553,9 @@ def _migration_error(
         advice = "connect as the migration-privileged (bootstrap) role"
     else:
         lead = f"migration {where} failed: SQLSTATE {state}: {primary}"
-        detail = exc.diag.message_detail
-        if detail:
-            lead += f" ({one_line(dsn.scrub(detail))})"
+        for extra in (exc.diag.message_detail, exc.diag.message_hint):
+            if extra:
+                lead += f" ({one_line(dsn.scrub(extra))})"
         advice = (
             "fix the migration or the state it expects; if it is applied elsewhere, fix forward "
             "with a new migration"

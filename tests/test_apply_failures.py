@@ -255,6 +255,24 @@ def test_sql_error_names_version_file_sqlstate_and_line(
     assert not any("ledger" in o for o in db_state(gordon_empty_db.dsn).objects)
 
 
+def test_sql_error_carries_the_servers_detail_and_hint(
+    cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    root = bundle_dir(
+        {
+            "0001_guard.sql": "DO $$ BEGIN RAISE EXCEPTION 'role gordon_x is a member of admins'"
+            " USING DETAIL = 'it would inherit their privileges',"
+            " HINT = 'REVOKE admins FROM gordon_x'; END $$;\n"
+        }
+    )
+    result = cli("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1
+    assert (
+        "SQLSTATE P0001: role gordon_x is a member of admins (it would inherit their privileges)"
+        " (REVOKE admins FROM gordon_x)" in result.error_line
+    )
+
+
 def test_statement_timeout(
     cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
 ) -> None:
