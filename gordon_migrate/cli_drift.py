@@ -1,7 +1,198 @@
-"""Click commands for drift-check and fixtures (issue 4); registered by ``cli``."""
+"""Click commands for drift-check and fixtures (issue 4); registered by ``cli``.
+
+Thin: parse, call ``gordon_migrate.drift``, render, exit code. The drift package is imported
+inside the commands, so ``gordon-migrate apply`` never pays for it.
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from gordon_migrate.clikit import common_options, emit_json, load_bundle, resolve_dsn, setup
+
+if TYPE_CHECKING:
+    from gordon_migrate.drift import DriftReport
+    from gordon_migrate.dsn import Dsn
+
+
+@click.command("drift-check")
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Compare with these fixtures instead of the bundled ones.",
+)
+@click.option(
+    "--metrics-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Also write node_exporter textfile metrics here (atomically, on failure too).",
+)
+@click.pass_context
+def drift_check(
+    ctx: click.Context,
+    /,
+    fmt: str,
+    fixtures_dir: Path | None,
+    metrics_file: Path | None,
+    **values: Any,
+) -> None:
+    """Verify the live schema, grants and NOTIFY channels match the fixtures; exit 0/1.
+
+    Read-only (one READ ONLY transaction); meant to run as gordon_drift_reader. Exit 1 on
+    any difference and when the database cannot be checked.
+    """
+    ctx.meta["format"] = fmt
+    settings = setup(ctx, values)
+    from gordon_migrate.drift import check, render
+
+    started = time.perf_counter()
+    target: Dsn | None = None
+    try:
+        target = resolve_dsn(settings)
+        report = check.run_drift_check(target, fixtures_dir)
+    except Exception:
+        if metrics_file is not None:
+            _metrics(metrics_file, None, target, settings.database_url, started)
+        raise
+    if metrics_file is not None:
+        _metrics(metrics_file, report, target, settings.database_url, started)
+    if fmt == "json":
+        emit_json(render.report_json(report, target))
+    else:
+        click.echo(render.report_text(report, target))
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _metrics(
+    path: Path, report: DriftReport | None, target: Dsn | None, cli_url: str | None, started: float
+) -> None:
+    from gordon_migrate.drift import metrics
+
+    database = report.database if report is not None else _database_name(target, cli_url)
+    metrics.write_textfile(
+        path, report, database=database, duration_s=time.perf_counter() - started
+    )
+
+
+def _database_name(target: Dsn | None, cli_url: str | None) -> str:
+    """The database a DSN names, for metric labels when the connection failed."""
+    import os
+
+    import psycopg
+    from psycopg import conninfo
+
+    value = target.value if target is not None else (cli_url or os.environ.get("DATABASE_URL"))
+    try:
+        params = conninfo.conninfo_to_dict(value or "")
+    except psycopg.Error:
+        return ""
+    return str(params.get("dbname") or params.get("user") or "")
+
+
+@click.group("fixtures")
+def fixtures_group() -> None:
+    """Drift fixtures: the pinned snapshot drift-check compares with."""
+
+
+@fixtures_group.command("update")
+@click.option(
+    "--database-url",
+    metavar="URL",
+    default=None,
+    help="A scratch server (superuser or CREATEDB role): a throwaway database is created there, "
+    "migrated, read and dropped. Default: a throwaway embedded server. DATABASE_URL is never "
+    "read here.",
+)
+@click.option(
+    "--migrations-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Build from these migrations instead of the bundled ones.",
+)
+@click.option("--log-level", default=None, help="debug|info|warning|error.")
+@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default=None)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the fixtures here (default: fixtures/ of this source checkout).",
+)
+@click.option(
+    "--pg-version",
+    type=click.Choice(["18", "16"]),
+    default=None,
+    help="Embedded PostgreSQL major version of the scratch server (default 18).",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 and show the diff when the fixtures are out of date.",
+)
+@click.pass_context
+def fixtures_update(
+    ctx: click.Context,
+    /,
+    output: Path | None,
+    pg_version: str | None,
+    check_only: bool,
+    **values: Any,
+) -> None:
+    """Rebuild the fixtures from a scratch database with every migration applied.
+
+    By default on a throwaway embedded server. With --database-url (the flag only, never
+    DATABASE_URL), a scratch database is created on that server, used, and dropped: give a
+    scratch server, never production.
+    """
+    settings = setup(ctx, values)
+    from gordon_migrate import dsn
+    from gordon_migrate.drift import fixtures
+
+    migrations = load_bundle(settings)
+    server = dsn.parse(settings.database_url) if settings.database_url is not None else None
+    directory = output if output is not None else _checkout_fixtures()
+    files = fixtures.generate(
+        migrations, server=server, pg_version=int(pg_version) if pg_version else None
+    )
+    if check_only:
+        stale = fixtures.stale(files, directory)
+        if not stale:
+            click.echo(f"fixtures in {directory} are up to date")
+            return
+        for diff in stale.values():
+            click.echo(diff, nl=False)
+        click.echo(
+            f"fixtures in {directory} are out of date ({', '.join(stale)}): "
+            "run `gordon-migrate fixtures update`"
+        )
+        ctx.exit(1)
+    changed = fixtures.write(files, directory)
+    checksum = files[fixtures.CHECKSUM_FILE].split()[0]
+    if changed:
+        click.echo(f"updated {', '.join(changed)} in {directory}")
+    else:
+        click.echo(f"fixtures in {directory} already up to date")
+    click.echo(f"schema sha256 {checksum} ({len(migrations)} migrations)")
+
+
+def _checkout_fixtures() -> Path:
+    from gordon_migrate.drift import fixtures
+    from gordon_migrate.errors import ConfigError
+
+    here = fixtures.bundled_dir()
+    if "_bundle" in here.parts or not (here.parent / "pyproject.toml").is_file():
+        raise ConfigError("not running from a source checkout: pass --output DIR for the fixtures")
+    return here
+
+
+COMMANDS: list[click.Command] = [drift_check, fixtures_group]

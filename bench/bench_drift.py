@@ -1,0 +1,346 @@
+"""drift-check benchmarks: run by hand, prints figures (not a test, no assertion on time).
+
+    python bench/bench_drift.py                      # embedded PostgreSQL 18, scratch data dir
+    python bench/bench_drift.py --pg-version 16
+    python bench/bench_drift.py --database-url postgresql://postgres@host/postgres  # scratch!
+    MIGRA=/path/to/venv/bin/migra python bench/bench_drift.py    # or --migra PATH
+
+Measures, on the v7 schema (every bundled migration applied):
+1. the number of catalog queries of a snapshot (constant: it must not grow with the schema);
+2. drift-check wall time as gordon_drift_reader (target <= 0.5 s);
+3. the same with 1,000 / 2,500 / 5,000 extra tables carrying table and column grants
+   (target <= 5 s at 5,000, growing linearly);
+4. side by side with migra (PyPI; install it in its own venv: ``pip install migra
+   psycopg2-binary``) diffing the same two databases: time, and which out-of-band changes each
+   tool reports.
+
+Creates and drops databases ``bench_drift_*``; with --database-url give a scratch server.
+Role changes (cluster-wide) are undone after each case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo, sql
+
+from gordon_migrate import bundle, db, dsn, engine
+from gordon_migrate.drift import compare, fixtures, run_drift_check, snapshot
+from gordon_migrate.drift.model import CHECKS
+
+TARGET_V7_S = 0.5
+TARGET_5K_S = 5.0
+BATCH = 250
+
+
+@dataclass(frozen=True)
+class Server:
+    admin_dsn: str
+
+    def dsn(self, database: str, user: str | None = None) -> str:
+        extra = {"user": user} if user else {}
+        return conninfo.make_conninfo(self.admin_dsn, dbname=database, **extra)
+
+    def execute(self, *statements: str | sql.Composed) -> None:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def create(self, name: str, template: str | None = None) -> None:
+        self.drop(name)
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        self.execute(query)
+
+    def drop(self, name: str) -> None:
+        self.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@contextmanager
+def server_for(args: argparse.Namespace) -> Iterator[Server]:
+    if args.database_url:
+        yield Server(args.database_url)
+        return
+    from gordon_migrate import embedded
+
+    root = Path(tempfile.mkdtemp(prefix="gordon-bench-drift-"))
+    instance = embedded.start(root / "pg", args.pg_version, keep=False)
+    try:
+        yield Server(instance.admin_dsn)
+    finally:
+        instance.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def timed(action: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def figure(samples: Sequence[float]) -> str:
+    return f"median {statistics.median(samples):.3f} s (min {min(samples):.3f}, n={len(samples)})"
+
+
+FIXTURES: list[Path] = []  # fixtures built from this run's fresh database (see main)
+
+
+def reader_check(server: Server, database: str) -> tuple[bool, int]:
+    target = dsn.parse(server.dsn(database, "gordon_drift_reader"))
+    report = run_drift_check(target, FIXTURES[0] if FIXTURES else None)
+    return report.ok, sum(len(c.differences) for c in report.checks)
+
+
+def query_count(server: Server, database: str) -> tuple[int, int]:
+    target = dsn.parse(server.dsn(database, "gordon_drift_reader"))
+    with db.connect(
+        target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
+    ) as conn:
+        snap = snapshot.take(conn)
+    return snap.queries, sum(len(lines) for lines in snap.sections.values())
+
+
+def add_tables(server: Server, database: str, start: int, stop: int) -> None:
+    with psycopg.connect(server.dsn(database), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
+        for low in range(start, stop, BATCH):
+            high = min(low + BATCH, stop)
+            conn.execute(
+                f"""
+                DO $$ BEGIN FOR i IN {low}..{high - 1} LOOP
+                  EXECUTE format('CREATE TABLE bench.t_%s (id bigint PRIMARY KEY, v text,
+                                  at timestamptz NOT NULL DEFAULT now())', i);
+                  EXECUTE format('GRANT SELECT, INSERT ON bench.t_%s TO gordon_api', i);
+                  EXECUTE format('GRANT UPDATE (v) ON bench.t_%s TO gordon_api', i);
+                END LOOP; END $$
+                """
+            )
+
+
+def two_database_compare(server: Server, left: str, right: str) -> int:
+    """What migra does: read both databases, diff them (drift-check's core, no fixtures)."""
+    snaps = []
+    for name in (left, right):
+        target = dsn.parse(server.dsn(name, "gordon_drift_reader"))
+        with db.connect(
+            target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
+        ) as conn:
+            snaps.append(snapshot.take(conn))
+    return sum(
+        len(compare.compare(snaps[0].sections[name], snaps[1].sections[name])) for name, _ in CHECKS
+    )
+
+
+def migra_url(server: Server, database: str) -> str:
+    params = conninfo.conninfo_to_dict(server.dsn(database))
+    host = str(params.get("host") or "")
+    user = str(params.get("user") or "postgres")
+    port = f":{params['port']}" if params.get("port") else ""
+    password = f":{params['password']}" if params.get("password") else ""
+    scheme = "postgresql+psycopg2"  # migra runs on SQLAlchemy; psycopg2 is its driver
+    if host.startswith("/"):
+        return f"{scheme}://{user}{password}@/{database}?host={host}&port={port[1:] or 5432}"
+    return f"{scheme}://{user}{password}@{host}{port}/{database}"
+
+
+def run_migra(migra: str, server: Server, left: str, right: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [migra, "--unsafe", "--with-privileges", migra_url(server, left), migra_url(server, right)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 2):  # 2: differences found
+        return elapsed, f"ERROR: {done.stderr.strip().splitlines()[-1:]}"
+    return elapsed, done.stdout
+
+
+# Out-of-band changes for the detection matrix: (name, SQL, undo SQL run on the admin DSN).
+CHANGES: list[tuple[str, str, str]] = [
+    ("table added", "CREATE TABLE trading.rogue (id int)", ""),
+    (
+        "column retyped",
+        "ALTER TABLE trading.runs ALTER COLUMN strategy_version TYPE varchar(200)",
+        "",
+    ),
+    ("column default", "ALTER TABLE trading.runs ALTER COLUMN quote_asset SET DEFAULT 'X'", ""),
+    ("index dropped", "DROP INDEX trading.bot_leases_worker_id_idx", ""),
+    ("constraint dropped", "ALTER TABLE trading.runs DROP CONSTRAINT runs_mode_check", ""),
+    (
+        "function body",
+        "CREATE OR REPLACE FUNCTION trading.risk_state_guard() RETURNS trigger LANGUAGE plpgsql "
+        "SET search_path = pg_catalog AS $$ BEGIN RETURN NEW; END $$",
+        "",
+    ),
+    ("trigger disabled", "ALTER TABLE trading.fills DISABLE TRIGGER fills_notify", ""),
+    (
+        "policy changed",
+        "ALTER POLICY bot_leases_read_all ON trading.bot_leases TO gordon_bots",
+        "",
+    ),
+    ("RLS disabled", "ALTER TABLE trading.bot_configs DISABLE ROW LEVEL SECURITY", ""),
+    ("owner changed", "ALTER TABLE trading.runs OWNER TO gordon_api", ""),
+    ("table GRANT", "GRANT DELETE ON trading.runs TO gordon_api", ""),
+    ("table REVOKE", "REVOKE SELECT ON trading.runs FROM gordon_risk", ""),
+    ("column GRANT", "GRANT UPDATE (strategy) ON trading.runs TO gordon_trading", ""),
+    ("CREATE on schema", "GRANT CREATE ON SCHEMA trading TO gordon_trading", ""),
+    (
+        "EXECUTE to PUBLIC",
+        "GRANT EXECUTE ON FUNCTION trading.risk_state_guard() TO PUBLIC",
+        "",
+    ),
+    (
+        "default privileges",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA trading GRANT SELECT ON TABLES TO gordon_api",
+        "",
+    ),
+    ("role SUPERUSER", "ALTER ROLE gordon_api SUPERUSER", "ALTER ROLE gordon_api NOSUPERUSER"),
+    ("role BYPASSRLS", "ALTER ROLE gordon_bots BYPASSRLS", "ALTER ROLE gordon_bots NOBYPASSRLS"),
+    (
+        "new NOTIFY channel",
+        "CREATE TRIGGER rogue_notify AFTER INSERT ON trading.runs FOR EACH ROW "
+        "EXECUTE FUNCTION trading.ipc_notify_trigger('gordon_rogue', 'run_id')",
+        "",
+    ),
+]
+
+
+def detection_matrix(server: Server, fresh: str, migra: str | None) -> None:
+    print("\n## detection of out-of-band changes (drift-check vs migra --with-privileges)")
+    print(f"{'change':<22}{'drift-check':>13}{'migra':>8}")
+    found = {"drift-check": 0, "migra": 0}
+    for name, change, undo in CHANGES:
+        target = "bench_drift_case"
+        server.create(target, fresh)
+        try:
+            with psycopg.connect(server.dsn(target), autocommit=True) as conn:
+                conn.execute(change.encode())
+            # drift-check: the changed database against fixtures of the fresh one (role
+            # attributes are cluster-wide: only fixtures can see them change). migra: the
+            # fresh database against the changed one.
+            detected = not reader_check(server, target)[0]
+            migra_says = "n/a"
+            if migra:
+                _, out = run_migra(migra, server, fresh, target)
+                migra_says = "yes" if out.strip() and not out.startswith("ERROR") else "no"
+                found["migra"] += migra_says == "yes"
+        finally:
+            if undo:
+                server.execute(undo)
+            server.drop(target)
+        found["drift-check"] += detected
+        print(f"{name:<22}{'yes' if detected else 'NO':>13}{migra_says:>8}")
+    print(
+        f"detected: drift-check {found['drift-check']}/{len(CHANGES)}, "
+        f"migra {found['migra'] if migra else 'n/a'}/{len(CHANGES)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pg-version", type=int, default=18, choices=(18, 16))
+    parser.add_argument("--database-url", help="superuser DSN of a scratch server")
+    parser.add_argument("--sizes", default="1000,2500,5000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--migra",
+        default=os.environ.get("MIGRA") or shutil.which("migra"),
+        help="the migra executable (else env MIGRA, else migra on PATH); none: skip migra",
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    os.environ.setdefault("LOG_LEVEL", "warning")
+    from gordon_migrate import logs
+
+    logs.configure("warning", "console")
+    with server_for(args) as server:
+        fresh = "bench_drift_fresh"
+        server.create(fresh)
+        try:
+            engine.apply(dsn.parse(server.dsn(fresh)), bundle.load())
+            committed_current = reader_check(server, fresh)[0]
+            scratch = Path(tempfile.mkdtemp(prefix="gordon-bench-fixtures-"))
+            fixtures.write(fixtures.build(dsn.parse(server.dsn(fresh)), bundle.load()), scratch)
+            FIXTURES.append(scratch)
+            with psycopg.connect(server.dsn(fresh)) as conn:
+                version = conn.info.server_version
+            print(f"# drift-check benchmark, PostgreSQL {version // 10000}.{version % 100}")
+            queries, lines = query_count(server, fresh)
+            print(f"\n## v7 schema ({lines} snapshot lines)")
+            print(f"catalog queries per snapshot: {queries}")
+            ok, _ = reader_check(server, fresh)
+            samples = timed(lambda: reader_check(server, fresh), args.repeat)
+            print(f"drift-check as gordon_drift_reader: {figure(samples)}")
+            print(f"fresh database passes (fixtures built from it): {ok}")
+            print(f"committed fixtures up to date with the migrations: {committed_current}")
+            met = statistics.median(samples) <= TARGET_V7_S
+            print(f"target <= {TARGET_V7_S} s: {'met' if met else 'MISSED'}")
+            scaling(server, fresh, sizes, args)
+            detection_matrix(server, fresh, args.migra)
+        finally:
+            server.drop(fresh)
+            for folder in FIXTURES:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespace) -> None:
+    print("\n## extra tables, each with a table grant and a column grant (it is drift)")
+    print("(drift-check: median and min of --repeat runs; ms/1k tables: min over the v7 min)")
+    print(
+        f"{'tables':>7}{'lines':>9}{'queries':>9}{'drift-check s':>20}{'ms/1k tables':>14}"
+        f"{'2-db compare s':>16}{'migra s':>9}"
+    )
+    big = "bench_drift_big"
+    server.create(big, fresh)
+    try:
+        base = min(timed(lambda: reader_check(server, fresh), args.repeat))
+        have = 0
+        for size in sizes:
+            add_tables(server, big, have, size)
+            have = size
+            queries, lines = query_count(server, big)
+            samples = timed(lambda: reader_check(server, big), args.repeat)
+            median, best = statistics.median(samples), min(samples)
+            per_k = (best - base) / (size / 1000) * 1000
+            compare_s = statistics.median(
+                timed(lambda: two_database_compare(server, fresh, big), 1)
+            )
+            migra_s = "n/a"
+            if args.migra:
+                elapsed, _ = run_migra(args.migra, server, fresh, big)
+                migra_s = f"{elapsed:.2f}"
+            timing = f"{median:.3f} (min {best:.3f})"
+            print(
+                f"{size:>7}{lines:>9}{queries:>9}{timing:>20}{per_k:>14.0f}"
+                f"{compare_s:>16.3f}{migra_s:>9}"
+            )
+        verdict = "met" if median <= TARGET_5K_S else "MISSED"
+        print(f"target <= {TARGET_5K_S} s at {sizes[-1]} tables: {verdict}")
+    finally:
+        server.drop(big)
+
+
+if __name__ == "__main__":
+    main()

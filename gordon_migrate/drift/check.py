@@ -1,0 +1,118 @@
+"""drift-check: compare the live database with the pinned fixtures, read-only."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from gordon_migrate import db
+from gordon_migrate.drift import fixtures, snapshot
+from gordon_migrate.drift.compare import compare
+from gordon_migrate.drift.model import (
+    CHECKS,
+    CheckResult,
+    Difference,
+    DriftError,
+    DriftReport,
+    Snapshot,
+)
+from gordon_migrate.dsn import Dsn
+
+log = structlog.get_logger("gordon_migrate.drift")
+
+UNDETERMINED = (
+    "the channel cannot be determined statically, so it cannot be checked against the "
+    "allowlist: only literal channels (pg_notify('chan', ...), NOTIFY chan) and "
+    "ipc_notify_trigger arguments can be allowlisted"
+)
+
+
+def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
+    """Compare the database at ``dsn`` with the fixtures (default: the bundled ones).
+
+    One READ ONLY transaction; works as ``gordon_drift_reader`` (no data privilege needed).
+    Differences are in the report, not raised; a ``GordonError`` means the database could
+    not be checked at all (no connection, unreadable catalogs, missing fixtures).
+    """
+    started = time.perf_counter()
+    expected = fixtures.load(fixtures_dir)
+    with db.connect(
+        dsn, purpose="drift-check", read_only=True, options=snapshot.SESSION_SETTINGS
+    ) as conn:
+        try:
+            actual = snapshot.take(conn, roles=expected.roles)
+        except psycopg.Error as exc:
+            if db.is_connection_lost(exc):
+                raise db.lost_error(dsn, exc, "reading the catalogs") from None
+            raise DriftError(
+                f"cannot read the catalogs of {dsn.redacted}: {db.one_line(dsn.scrub(str(exc)))}"
+            ) from None
+    report = compare_snapshot(expected, actual)
+    report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
+    if not actual.has_history:
+        log.warning("no migration history: never migrated, or not the Gordon database")
+    if actual.write_access:
+        log.warning(
+            "the connected role could write; drift-check only reads: run it as gordon_drift_reader",
+            role=actual.user,
+            could=", ".join(actual.write_access),
+        )
+    log.info(
+        "drift-check done",
+        database=report.database,
+        ok=report.ok,
+        differences=sum(len(c.differences) for c in report.checks),
+        duration_s=round(report.duration_s, 3),
+    )
+    return report
+
+
+def compare_snapshot(
+    expected: fixtures.Fixtures, actual: Snapshot, duration_s: float = 0.0
+) -> DriftReport:
+    """The report of ``actual`` against ``expected`` (no I/O)."""
+    checks = []
+    for name, _title in CHECKS:
+        differences = compare(expected.sections[name], actual.sections[name])
+        if name == "notify":
+            differences += tuple(
+                Difference(
+                    object=f"NOTIFY in {line.object}",
+                    kind="unexpected",
+                    expected=None,
+                    actual=line.facet,
+                    detail=UNDETERMINED,
+                )
+                for line in actual.undetermined_channels
+            )
+        checks.append(CheckResult(name=name, differences=differences))
+    actual_checksum = fixtures.checksum(fixtures.render("schema", actual.sections["schema"]))
+    warnings: list[str] = []
+    if not actual.has_history:
+        warnings.append(
+            f"database {actual.database} has no migration history (public._sqlx_migrations): "
+            "it was never migrated, or this is not the Gordon database"
+        )
+    if actual.write_access:
+        shown = ", ".join(actual.write_access[:5])
+        more = len(actual.write_access) - 5
+        warnings.append(
+            f"connected as {actual.user}, which could write ({shown}"
+            f"{f' and {more} more' if more > 0 else ''}): drift-check only reads, run it as "
+            "gordon_drift_reader"
+        )
+    return DriftReport(
+        database=actual.database,
+        user=actual.user,
+        server_version=actual.server_version,
+        checks=tuple(checks),
+        expected_checksum=expected.checksum,
+        actual_checksum=actual_checksum,
+        duration_s=duration_s,
+        fixtures_dir=str(expected.directory),
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,77 @@
+"""Privileges as people read them: one line per object and grantee, roles normalised.
+
+``aclexplode`` gives one row per (grantor, grantee, privilege); here they are grouped per
+object and grantee and written ``INSERT, SELECT`` (``ALL`` for every table privilege),
+``WITH GRANT OPTION`` and ``GRANTED BY`` only when they apply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+# Every table privilege of PostgreSQL 16. PostgreSQL 17 added MAINTAIN, which the owner and
+# GRANT ALL now include: a grantee holding all of these is written ``ALL`` whether or not the
+# server also lists MAINTAIN, so fixtures are the same on every version. MAINTAIN on its own
+# (without the rest) is still shown, and is drift.
+TABLE_ALL = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"})
+MAINTAIN = "MAINTAIN"
+
+#: ``defaclobjtype`` to the words of ALTER DEFAULT PRIVILEGES.
+DEFAULT_ACL_OBJECTS = {
+    "r": "tables",
+    "S": "sequences",
+    "f": "functions",
+    "T": "types",
+    "n": "schemas",
+    "L": "large objects",
+}
+
+
+@dataclass(frozen=True)
+class AclRow:
+    """One ``aclexplode`` row, roles already normalised."""
+
+    grantee: str
+    grantor: str
+    privilege: str
+    grantable: bool
+
+
+Normalise = Callable[[str], str]
+
+
+def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
+    """``ALL``, ``INSERT, SELECT WITH GRANT OPTION``, ``SELECT GRANTED BY gordon_x``..."""
+    buckets: dict[tuple[bool, str], set[str]] = defaultdict(set)
+    for row in rows:
+        grantor = "" if row.grantor == owner else row.grantor
+        buckets[(row.grantable, grantor)].add(row.privilege)
+    parts = []
+    for (grantable, grantor), privileges in sorted(buckets.items()):
+        names = set(privileges)
+        if table and names >= TABLE_ALL:
+            names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
+        text = ", ".join(sorted(names, key=lambda p: (p != "ALL", p)))
+        if grantable:
+            text += " WITH GRANT OPTION"
+        if grantor:
+            text += f" GRANTED BY {grantor}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def group(
+    rows: Iterable[tuple[str, str, str, str, str, str, bool]], normalise: Normalise
+) -> dict[tuple[str, str, str], tuple[str, list[AclRow]]]:
+    """(kind, name, owner, grantee, grantor, privilege, grantable) rows by (kind, name,
+    grantee), with the normalised owner."""
+    out: dict[tuple[str, str, str], tuple[str, list[AclRow]]] = {}
+    for kind, name, owner, grantee, grantor, privilege, grantable in rows:
+        grantee_n = normalise(grantee)
+        key = (kind, name, grantee_n)
+        if key not in out:
+            out[key] = (normalise(owner), [])
+        out[key][1].append(AclRow(grantee_n, normalise(grantor), privilege, bool(grantable)))
+    return out

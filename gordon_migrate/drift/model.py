@@ -1,0 +1,134 @@
+"""What drift-check works with: snapshot lines, differences, check results, the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Literal
+
+from gordon_migrate.errors import GordonError
+
+
+class DriftError(GordonError):
+    """drift-check or fixtures could not do their job (fixtures missing or corrupt, catalogs
+    unreadable, a NOTIFY channel that cannot be determined statically at build time)."""
+
+    kind = "drift"
+
+
+CheckName = Literal["schema", "grants", "column_grants", "notify"]
+DifferenceKind = Literal["missing", "unexpected", "changed"]
+
+#: Every check, in report order, with the title people read.
+CHECKS: tuple[tuple[CheckName, str], ...] = (
+    ("schema", "schema checksum"),
+    ("grants", "grant matrix"),
+    ("column_grants", "column grant matrix"),
+    ("notify", "NOTIFY allowlist"),
+)
+TITLES: dict[CheckName, str] = dict(CHECKS)
+
+#: Placeholder for the role that ran the migrations (``postgres`` in tests, a bootstrap role
+#: in production): the owner of ``public._sqlx_migrations``.
+MIGRATOR = "<migrator>"
+#: Placeholder for the owner of schema ``public``, which the database's template created, not
+#: the migrations: ``pg_database_owner`` since PostgreSQL 15, the bootstrap superuser or the
+#: database owner in a database created before and upgraded.
+DATABASE_OWNER = "<database owner>"
+
+
+@dataclass(frozen=True, order=True)
+class Line:
+    """One fixture entry: a facet of an object, e.g. (``table trading.orders``, ``owner``,
+    ``<migrator>``). An object's definition is the set of its facets."""
+
+    object: str
+    facet: str
+    value: str = ""
+
+    def definition_line(self) -> str:
+        """How the facet reads inside a definition (multi-line values indented)."""
+        if not self.value:
+            return self.facet
+        if "\n" in self.value:
+            body = "\n".join(f"    {row}" if row else "" for row in self.value.split("\n"))
+            return f"{self.facet}:\n{body}"
+        return f"{self.facet}: {self.value}"
+
+
+_LINE_KEY = attrgetter("object", "facet", "value")
+
+
+def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
+    """Distinct lines in fixture order (a tuple key: far faster than dataclass ordering)."""
+    return tuple(sorted(set(lines), key=_LINE_KEY))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The canonical state of a database, one sorted tuple of lines per check."""
+
+    sections: dict[CheckName, tuple[Line, ...]]
+    database: str
+    user: str
+    server_version: str
+    migrator: str
+    #: NOTIFY sources whose channel cannot be determined statically (always a failure).
+    undetermined_channels: tuple[Line, ...] = ()
+    #: Whether ``public._sqlx_migrations`` exists (no: never migrated, or the wrong database).
+    has_history: bool = True
+    #: What the connected role could change in the Gordon schemas (drift-check only reads).
+    write_access: tuple[str, ...] = ()
+    #: How many catalog queries it took (constant, whatever the number of objects).
+    queries: int = 0
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One object that differs. ``expected``/``actual`` are definitions (``None`` when the
+    object is absent on that side); ``diff`` is a unified diff when a definition spans
+    several lines; ``detail`` explains what cannot be shown as a definition."""
+
+    object: str
+    kind: DifferenceKind
+    expected: str | None
+    actual: str | None
+    diff: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: CheckName
+    differences: tuple[Difference, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    @property
+    def title(self) -> str:
+        return TITLES[self.name]
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """The outcome of one drift-check run."""
+
+    database: str
+    user: str
+    server_version: str
+    checks: tuple[CheckResult, ...]
+    expected_checksum: str
+    actual_checksum: str
+    duration_s: float
+    fixtures_dir: str
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def check(self, name: CheckName) -> CheckResult:
+        return next(c for c in self.checks if c.name == name)

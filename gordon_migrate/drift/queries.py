@@ -1,0 +1,392 @@
+"""The catalog queries of a snapshot: one per catalog, never one per object.
+
+Everything is read from ``pg_catalog`` (``information_schema`` hides what the connected role
+has no privilege on, and the drift reader has none), and names are qualified with ``%I`` so a
+snapshot does not depend on OIDs or on the session's ``search_path``.
+"""
+
+from __future__ import annotations
+
+# Gordon schemas: every schema of the database except the system ones.
+_SCOPE = "{n}.nspname <> 'information_schema' AND {n}.nspname !~ '^pg_'"
+
+
+def scope(alias: str) -> str:
+    return _SCOPE.format(n=alias)
+
+
+def not_extension_member(catalog: str, oid: str) -> str:
+    """Objects an extension created belong to the extension (listed as one entry)."""
+    return (
+        f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
+        f"AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+
+
+# The tool's bookkeeping in schema public is not schema: the history table (sqlx's) and the
+# audit trail of recovery actions. Left out everywhere, with their columns, indexes, grants.
+TOOL_TABLES = ("_sqlx_migrations", "gordon_migrate_audit")
+
+HISTORY_OID = """
+(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relname = '_sqlx_migrations')
+"""
+
+
+def not_tool_table(oid: str) -> str:
+    names = ", ".join(f"'{name}'" for name in TOOL_TABLES)
+    return (
+        f"{oid} NOT IN (SELECT t.oid FROM pg_class t JOIN pg_namespace tn "
+        f"ON tn.oid = t.relnamespace WHERE tn.nspname = 'public' AND t.relname IN ({names}))"
+    )
+
+
+CONTEXT = f"""
+SELECT current_database()::text,
+       current_user::text,
+       coalesce(
+           (SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c
+            WHERE c.oid = {HISTORY_OID}),
+           (SELECT pg_get_userbyid(d.datdba)::text FROM pg_database d
+            WHERE d.datname = current_database())),
+       (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user),
+       {HISTORY_OID} IS NOT NULL,
+       (SELECT pg_get_userbyid(d.datdba)::text FROM pg_database d
+        WHERE d.datname = current_database()),
+       pg_get_userbyid(10)::text
+"""
+
+# What the connected role could write in the Gordon schemas (drift-check only reads).
+WRITE_PRIVILEGES = f"""
+SELECT 'superuser' FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper
+UNION ALL
+SELECT 'CREATE on database ' || quote_ident(current_database())
+WHERE has_database_privilege(current_database(), 'CREATE')
+UNION ALL
+(SELECT 'CREATE on schema ' || quote_ident(n.nspname) FROM pg_namespace n
+ WHERE {scope("n")} AND has_schema_privilege(n.oid, 'CREATE') ORDER BY 1)
+UNION ALL
+(SELECT 'write access to ' || format('%I.%I', n.nspname, c.relname)
+ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE {scope("n")} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+   AND (has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+        OR has_any_column_privilege(c.oid, 'INSERT, UPDATE'))
+ ORDER BY 1)
+"""
+
+SCHEMAS = f"""
+SELECT quote_ident(n.nspname), pg_get_userbyid(n.nspowner)::text
+FROM pg_namespace n
+WHERE {scope("n")} AND {not_extension_member("pg_namespace", "n.oid")}
+"""
+
+EXTENSIONS = """
+SELECT quote_ident(x.extname), x.extversion, quote_ident(n.nspname)
+FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
+WHERE x.extname <> 'plpgsql'
+"""
+
+RELATIONS = f"""
+SELECT c.relkind::text,
+       format('%I.%I', n.nspname, c.relname),
+       pg_get_userbyid(c.relowner)::text,
+       c.relpersistence::text,
+       c.relrowsecurity,
+       c.relforcerowsecurity,
+       coalesce(array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o ORDER BY o), ', '), ''),
+       c.relreplident::text,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       (SELECT string_agg(format('%I.%I', pn.nspname, pc.relname), ', ' ORDER BY i.inhseqno)
+        FROM pg_inherits i
+        JOIN pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+        WHERE i.inhrelid = c.oid),
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
+       CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
+       format_type(s.seqtypid, NULL),
+       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+       (SELECT format('%I.%I.%I', tn.nspname, tc.relname, a.attname)
+               || CASE d.deptype WHEN 'i' THEN ' (identity)' ELSE '' END
+        FROM pg_depend d
+        JOIN pg_class tc ON tc.oid = d.refobjid
+        JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+        JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+        LIMIT 1)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_am am ON am.oid = c.relam
+LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND {scope("n")}
+  AND {not_extension_member("pg_class", "c.oid")}
+  AND {not_tool_table("c.oid")}
+"""
+
+COLUMNS = f"""
+SELECT c.relkind::text,
+       format('%I.%I.%I', n.nspname, c.relname, a.attname),
+       row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
+       format_type(a.atttypid, a.atttypmod),
+       a.attnotnull,
+       a.attidentity::text,
+       a.attgenerated::text,
+       pg_get_expr(ad.adbin, ad.adrelid),
+       CASE WHEN a.attcollation <> t.typcollation THEN
+           (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+            JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
+       END
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'f', 'c')
+  AND {scope("n")}
+  AND {not_extension_member("pg_class", "c.oid")}
+  AND (c.relkind <> 'c' OR {not_extension_member("pg_type", "c.reltype")})
+  AND {not_tool_table("c.oid")}
+"""
+
+# contype 'n' (PG 18 stores NOT NULL as constraints; attnotnull says the same on every
+# version) and 't' (constraint triggers: listed with the triggers) are left out.
+CONSTRAINTS = f"""
+SELECT CASE WHEN co.conrelid <> 0 THEN format('%I.%I', rn.nspname, rc.relname)
+            ELSE format('%I.%I', tn.nspname, ty.typname) END,
+       co.contypid <> 0,
+       quote_ident(co.conname),
+       pg_get_constraintdef(co.oid, true)
+FROM pg_constraint co
+JOIN pg_namespace n ON n.oid = co.connamespace
+LEFT JOIN pg_class rc ON rc.oid = co.conrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+LEFT JOIN pg_type ty ON ty.oid = co.contypid
+LEFT JOIN pg_namespace tn ON tn.oid = ty.typnamespace
+WHERE co.contype NOT IN ('n', 't')
+  AND {scope("n")}
+  AND (co.conrelid = 0 OR {not_extension_member("pg_class", "co.conrelid")})
+  AND (co.contypid = 0 OR {not_extension_member("pg_type", "co.contypid")})
+  AND {not_tool_table("co.conrelid")}
+"""
+
+INDEXES = f"""
+SELECT format('%I.%I', n.nspname, ic.relname),
+       pg_get_indexdef(i.indexrelid),
+       i.indisvalid,
+       i.indisclustered,
+       i.indisreplident
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = ic.relnamespace
+WHERE {scope("n")}
+  AND {not_extension_member("pg_class", "i.indrelid")}
+  AND {not_tool_table("i.indrelid")}
+"""
+
+FUNCTIONS = f"""
+SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       p.proname::text,
+       p.prokind::text,
+       pg_get_function_arguments(p.oid),
+       pg_get_function_result(p.oid),
+       l.lanname::text,
+       p.provolatile::text,
+       p.proisstrict,
+       p.prosecdef,
+       p.proleakproof,
+       p.proparallel::text,
+       p.procost::float8,
+       p.prorows::float8,
+       coalesce(array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s ORDER BY s), E'\\n'), ''),
+       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END,
+       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END,
+       pg_get_userbyid(p.proowner)::text
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
+"""
+
+TRIGGERS = f"""
+SELECT format('%I.%I', n.nspname, c.relname),
+       quote_ident(t.tgname),
+       pg_get_triggerdef(t.oid, true),
+       t.tgenabled::text,
+       p.proname::text,
+       format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+       t.tgnargs,
+       t.tgargs
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = t.tgfoid
+JOIN pg_namespace pn ON pn.oid = p.pronamespace
+WHERE NOT t.tgisinternal
+  AND {scope("n")}
+  AND {not_extension_member("pg_class", "c.oid")}
+"""
+
+POLICIES = f"""
+SELECT format('%I.%I', n.nspname, c.relname),
+       quote_ident(pol.polname),
+       pol.polcmd::text,
+       pol.polpermissive,
+       ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END
+             FROM unnest(pol.polroles) r),
+       pg_get_expr(pol.polqual, pol.polrelid),
+       pg_get_expr(pol.polwithcheck, pol.polrelid)
+FROM pg_policy pol
+JOIN pg_class c ON c.oid = pol.polrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {scope("n")}
+"""
+
+TYPES = f"""
+SELECT format('%I.%I', n.nspname, t.typname),
+       t.typtype::text,
+       pg_get_userbyid(t.typowner)::text,
+       CASE WHEN t.typtype = 'e' THEN
+           ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid
+                 ORDER BY e.enumsortorder) END,
+       CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+       t.typnotnull,
+       pg_get_expr(t.typdefaultbin, 0),
+       CASE WHEN t.typtype = 'r' THEN
+           (SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid) END,
+       CASE WHEN t.typtype = 'd' AND t.typcollation <> 0 AND t.typcollation IS DISTINCT FROM
+                 (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype) THEN
+           (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+            JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation)
+       END
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typtype IN ('e', 'd', 'r', 'c')
+  AND (t.typtype <> 'c' OR c.relkind = 'c')
+  AND {scope("n")}
+  AND {not_extension_member("pg_type", "t.oid")}
+"""
+
+RULES = f"""
+SELECT format('%I.%I', n.nspname, c.relname), quote_ident(r.rulename), pg_get_ruledef(r.oid, true),
+       r.ev_enabled::text
+FROM pg_rewrite r
+JOIN pg_class c ON c.oid = r.ev_class
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE r.rulename <> '_RETURN' AND {scope("n")}
+"""
+
+STATISTICS = f"""
+SELECT format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid),
+       pg_get_userbyid(s.stxowner)::text
+FROM pg_statistic_ext s
+JOIN pg_namespace n ON n.oid = s.stxnamespace
+WHERE {scope("n")}
+"""
+
+# Privileges on every object, defaults made explicit (a NULL ACL means the built-in default).
+GRANTS = f"""
+WITH objects(kind, name, owner, acl) AS (
+    SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                          WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                          ELSE 'table' END,
+           format('%I.%I', n.nspname, c.relname),
+           c.relowner,
+           coalesce(c.relacl,
+                    acldefault(CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END,
+                               c.relowner))
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {scope("n")}
+      AND {not_extension_member("pg_class", "c.oid")}
+      AND {not_tool_table("c.oid")}
+    UNION ALL
+    SELECT 'schema', quote_ident(n.nspname), n.nspowner,
+           coalesce(n.nspacl, acldefault('n', n.nspowner))
+    FROM pg_namespace n WHERE {scope("n")} AND {not_extension_member("pg_namespace", "n.oid")}
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+           format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+           p.proowner,
+           coalesce(p.proacl, acldefault('f', p.proowner))
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
+           format('%I.%I', n.nspname, t.typname),
+           t.typowner,
+           coalesce(t.typacl, acldefault('T', t.typowner))
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    LEFT JOIN pg_class c ON c.oid = t.typrelid
+    WHERE t.typtype IN ('e', 'd', 'r', 'c') AND (t.typtype <> 'c' OR c.relkind = 'c')
+      AND {scope("n")} AND {not_extension_member("pg_type", "t.oid")}
+)
+SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
+       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
+       pg_get_userbyid(x.grantor)::text,
+       x.privilege_type,
+       x.is_grantable
+FROM objects o, aclexplode(o.acl) x
+"""
+
+COLUMN_GRANTS = f"""
+SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                      WHEN 'f' THEN 'foreign table' ELSE 'table' END,
+       format('%I.%I.%I', n.nspname, c.relname, a.attname),
+       pg_get_userbyid(c.relowner)::text,
+       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
+       pg_get_userbyid(x.grantor)::text,
+       x.privilege_type,
+       x.is_grantable
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace,
+     aclexplode(a.attacl) x
+WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+  AND {scope("n")}
+  AND {not_tool_table("c.oid")}
+"""
+
+# Defaults for objects created later. A schema-less row (namespace 0) holds the whole default
+# ACL of that object type; a schema row only what it adds. An empty ACL still gives one row.
+DEFAULT_ACLS = f"""
+SELECT pg_get_userbyid(d.defaclrole)::text,
+       CASE WHEN d.defaclnamespace <> 0 THEN quote_ident(n.nspname) END,
+       d.defaclobjtype::text,
+       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
+       pg_get_userbyid(x.grantor)::text,
+       x.privilege_type,
+       x.is_grantable
+FROM pg_default_acl d
+LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+LEFT JOIN LATERAL aclexplode(d.defaclacl) x ON true
+WHERE d.defaclnamespace = 0 OR {scope("n")}
+"""
+
+# Role attributes (pg_roles: readable without privileges), with this database's settings.
+ROLES = """
+SELECT r.rolname::text, r.oid = 10, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
+       r.rolcanlogin, r.rolreplication, r.rolbypassrls,
+       ARRAY(SELECT CASE WHEN s.setdatabase = 0 THEN '' ELSE 'in this database ' END || c
+             FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = r.oid
+               AND s.setdatabase IN (0, (SELECT d.oid FROM pg_database d
+                                         WHERE d.datname = current_database())))
+FROM pg_roles r
+WHERE r.rolname !~ '^pg_'
+"""
+
+MEMBERSHIPS = """
+SELECT pg_get_userbyid(m.member)::text, pg_get_userbyid(m.roleid)::text,
+       m.admin_option, m.inherit_option, m.set_option
+FROM pg_auth_members m
+"""
+
+# PostgreSQL 15 has no per-grant INHERIT/SET: a grant inherits as the member does.
+MEMBERSHIPS_PG15 = """
+SELECT pg_get_userbyid(m.member)::text, pg_get_userbyid(m.roleid)::text,
+       m.admin_option, mr.rolinherit, true
+FROM pg_auth_members m JOIN pg_roles mr ON mr.oid = m.member
+"""

@@ -1,0 +1,134 @@
+"""drift-check results as text (people) and JSON (machines).
+
+JSON structure (``drift-check --format json``)::
+
+    {
+      "ok": false,                        # every check passed
+      "database": "gordon",
+      "target": "postgresql://gordon_drift_reader:***@db:5432/gordon",
+      "role": "gordon_drift_reader",      # the role drift-check connected as
+      "server_version": "18.4",
+      "duration_s": 0.182,
+      "fixtures": "/usr/lib/.../gordon_migrate/_bundle/fixtures",
+      "schema_checksum": {"expected": "<sha256 pinned>", "actual": "<sha256 of live schema>"},
+      "warnings": [],                     # e.g. the connected role could write
+      "checks": [                         # always the four, in this order
+        {"name": "schema", "title": "schema checksum", "ok": true, "differences": []},
+        {"name": "grants", "title": "grant matrix", "ok": false, "differences": [
+          {"object": "grant on table trading.orders to gordon_api",
+           "kind": "unexpected",          # missing | unexpected | changed
+           "expected": null,              # definition in the fixtures (null: absent)
+           "actual": "privileges: SELECT",# definition in the database (null: absent)
+           "diff": null,                  # unified diff when a definition spans lines
+           "detail": null}                # explanation (e.g. a NOTIFY channel not static)
+        ]},
+        {"name": "column_grants", "title": "column grant matrix", ...},
+        {"name": "notify", "title": "NOTIFY allowlist", ...}
+      ]
+    }
+
+When the database cannot be checked at all the output is ``{"ok": false, "error": {"kind":
+..., "message": ...}}`` (exit 1), like every other command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gordon_migrate.drift.model import CheckResult, Difference, DriftReport
+from gordon_migrate.dsn import Dsn
+
+ABSENT = "(absent)"
+
+
+def report_json(report: DriftReport, target: Dsn) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "database": report.database,
+        "target": target.redacted,
+        "role": report.user,
+        "server_version": report.server_version,
+        "duration_s": round(report.duration_s, 3),
+        "fixtures": report.fixtures_dir,
+        "schema_checksum": {
+            "expected": report.expected_checksum,
+            "actual": report.actual_checksum,
+        },
+        "warnings": list(report.warnings),
+        "checks": [_check_json(c) for c in report.checks],
+    }
+
+
+def _check_json(check: CheckResult) -> dict[str, Any]:
+    return {
+        "name": check.name,
+        "title": check.title,
+        "ok": check.ok,
+        "differences": [
+            {
+                "object": d.object,
+                "kind": d.kind,
+                "expected": d.expected,
+                "actual": d.actual,
+                "diff": d.diff,
+                "detail": d.detail,
+            }
+            for d in check.differences
+        ],
+    }
+
+
+def report_text(report: DriftReport, target: Dsn) -> str:
+    """Each check passed or failed, then every difference, grouped by check."""
+    total = sum(len(c.differences) for c in report.checks)
+    lines = [
+        f"drift-check of database {report.database} on PostgreSQL {report.server_version} "
+        f"as {report.user} ({target.redacted}), {report.duration_s:.2f}s",
+        f"fixtures: {report.fixtures_dir}",
+    ]
+    width = max(len(c.title) for c in report.checks)
+    for check in report.checks:
+        if check.ok:
+            lines.append(f"  ok    {check.title}")
+        else:
+            count = len(check.differences)
+            lines.append(f"  FAIL  {check.title:<{width}}  {count} difference{'s' * (count != 1)}")
+    same = report.expected_checksum == report.actual_checksum
+    lines.append(
+        f"schema checksum: expected {report.expected_checksum}, actual {report.actual_checksum}"
+        + ("" if same else "  MISMATCH")
+    )
+    lines += [f"warning: {w}" for w in report.warnings]
+    if report.ok:
+        lines.append("no drift: the database is exactly what the migrations built")
+        return "\n".join(lines)
+    lines.append(f"DRIFT: {total} difference{'s' * (total != 1)}")
+    for check in report.checks:
+        if check.ok:
+            continue
+        lines += ["", f"{check.title}:"]
+        for difference in check.differences:
+            lines += _difference_text(difference)
+    return "\n".join(lines)
+
+
+def _difference_text(d: Difference) -> list[str]:
+    out = [f"  {d.kind:<10}  {d.object}"]
+    if d.detail:
+        out.append(f"      {d.detail}")
+    if d.diff:
+        out += [f"      {row}" for row in d.diff.split("\n")]
+        return out
+    out += _side("expected", d.expected)
+    out += _side("actual", d.actual)
+    return out
+
+
+def _side(label: str, definition: str | None) -> list[str]:
+    head = f"      {label + ':':<10}"
+    if definition is None:
+        return [f"{head}{ABSENT}"]
+    rows = definition.split("\n")
+    if len(rows) == 1:
+        return [f"{head}{rows[0]}"]
+    return [head.rstrip()] + [f"          {row}" if row else "" for row in rows]

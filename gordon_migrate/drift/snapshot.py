@@ -1,0 +1,517 @@
+"""The canonical snapshot: every Gordon schema read from ``pg_catalog`` and written as sorted
+lines, the same on PostgreSQL 15, 16 and 18 and whatever the OIDs or the creation order.
+
+Normalisation, so that fixtures built in a test cluster match production:
+- the role that ran the migrations (owner of ``public._sqlx_migrations``) is ``<migrator>``
+  wherever it appears (owners, grantors, default-privilege owners); the owner of schema
+  ``public`` (the template's, not the migrations') is ``<database owner>``;
+- the session pins ``search_path``, ``TimeZone``, ``DateStyle``... so deparsed expressions
+  are qualified and formatted the same on every server;
+- view definitions from PostgreSQL 15 lose the qualifiers 16+ no longer prints (``viewdefs``);
+- NOT NULL constraints that PostgreSQL 18 keeps in ``pg_constraint`` are left out (the
+  column's ``not null`` facet says the same on every version); ``MAINTAIN`` (PostgreSQL 17+)
+  folds into ``ALL`` (see ``grants``);
+- function bodies are compared as stored (``prosrc``), not as ``pg_get_functiondef`` prints
+  them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+import psycopg
+
+from gordon_migrate.db import Conn, server_version
+from gordon_migrate.drift import grants, notify, queries, viewdefs
+from gordon_migrate.drift.model import (
+    DATABASE_OWNER,
+    MIGRATOR,
+    CheckName,
+    Line,
+    Snapshot,
+    sorted_lines,
+)
+
+#: Session settings of every snapshot: deparsed SQL must not depend on the server's defaults.
+SESSION_SETTINGS = {
+    "search_path": "pg_catalog",
+    "TimeZone": "UTC",
+    "DateStyle": "ISO",
+    "IntervalStyle": "postgres",
+    "extra_float_digits": "1",
+    "bytea_output": "hex",
+    "standard_conforming_strings": "on",
+    "quote_all_identifiers": "off",
+    "lock_timeout": "10s",
+    "statement_timeout": "120s",
+}
+
+_RELKIND = {
+    "r": "table",
+    "p": "table",
+    "v": "view",
+    "m": "materialized view",
+    "S": "sequence",
+    "f": "foreign table",
+}
+_PERSISTENCE = {"p": "", "u": "unlogged", "t": "temporary"}
+_REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full", "i": "index"}
+_PROKIND = {"f": "function", "p": "procedure", "a": "aggregate", "w": "window function"}
+_VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
+_PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
+_TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
+_POLICY_COMMAND = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+_TYPTYPE = {"e": "enum", "c": "composite", "r": "range", "d": "domain"}
+_IDENTITY = {"a": "always", "d": "by default"}
+_GENERATED = {"s": "stored", "v": "virtual"}
+
+Row = tuple[Any, ...]
+
+
+def yes(flag: object) -> str:
+    return "yes" if flag else "no"
+
+
+def number(value: float) -> str:
+    return f"{value:g}"
+
+
+def clean_sql(text: str) -> str:
+    """Deparsed SQL without the server's edge whitespace (and without CR line ends)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def clean_body(text: str) -> str:
+    """A function body as stored, line ends normalised."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class _Reader:
+    """Runs the catalog queries of one snapshot (and counts them)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.count = 0
+
+    def rows(self, query: str) -> list[Row]:
+        self.count += 1
+        return self.conn.execute(query).fetchall()
+
+
+def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
+    """Snapshot the connected database in one READ ONLY, REPEATABLE READ transaction.
+
+    ``roles``: Gordon roles to describe even when nothing in the schemas refers to them (a
+    role that holds no privilege, like ``gordon_drift_reader``); roles that own or are
+    granted something are always described.
+    """
+    conn.read_only = True
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    reader = _Reader(conn)
+    with conn.transaction():
+        context = reader.rows(queries.CONTEXT)[0]
+        database, user, migrator = str(context[0]), str(context[1]), str(context[2])
+        public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
+
+        def role(name: str) -> str:
+            return MIGRATOR if name == migrator else name
+
+        def public_role(name: str) -> str:
+            """Roles of schema ``public``: its owner is the template's, not the migrations'."""
+            return DATABASE_OWNER if name in public_owners else role(name)
+
+        schema = _schema_lines(reader, role, public_role)
+        functions = reader.rows(queries.FUNCTIONS)
+        triggers = reader.rows(queries.TRIGGERS)
+        rules = reader.rows(queries.RULES)
+        policies = reader.rows(queries.POLICIES)
+        schema += _function_lines(functions, role)
+        schema += _trigger_lines(triggers)
+        schema += _rule_lines(rules)
+        schema += _policy_lines(policies, role)
+        grant_lines, referenced = _grant_lines(reader, role, public_role)
+        referenced |= {role(str(r)) for row in policies for r in row[4]}
+        column_lines, column_roles = _column_grant_lines(reader, role)
+        referenced |= column_roles
+        grant_lines += _role_lines(reader, role, migrator, referenced | set(roles))
+        notify_lines, undetermined = _notify_lines(functions, triggers, rules)
+        write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
+        if "superuser" in write_access:  # says it all
+            write_access = ("superuser",)
+        version = server_version(conn)
+        sections: dict[CheckName, tuple[Line, ...]] = {
+            "schema": sorted_lines(schema),
+            "grants": sorted_lines(grant_lines),
+            "column_grants": sorted_lines(column_lines),
+            "notify": sorted_lines(notify_lines),
+        }
+    return Snapshot(
+        sections=sections,
+        database=database,
+        user=user,
+        server_version=version,
+        migrator=migrator,
+        undetermined_channels=sorted_lines(undetermined),
+        has_history=bool(context[4]),
+        write_access=write_access,
+        queries=reader.count,
+    )
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+
+def _schema_lines(
+    reader: _Reader, role: Callable[[str], str], public_role: Callable[[str], str]
+) -> list[Line]:
+    out: list[Line] = []
+    for name, owner in reader.rows(queries.SCHEMAS):
+        owner_text = public_role(owner) if name == "public" else role(owner)
+        out.append(Line(f"schema {name}", "owner", owner_text))
+    for name, version, where in reader.rows(queries.EXTENSIONS):
+        obj = f"extension {name}"
+        out += [Line(obj, "version", version), Line(obj, "schema", where)]
+    old_viewdefs = reader.conn.info.server_version < 160000
+    out += _relation_lines(reader.rows(queries.RELATIONS), role, old_viewdefs)
+    out += _column_lines(reader.rows(queries.COLUMNS))
+    for owner, on_domain, name, definition in reader.rows(queries.CONSTRAINTS):
+        kind = "domain constraint" if on_domain else "constraint"
+        out.append(Line(f"{kind} {owner}.{name}", "definition", clean_sql(definition)))
+    for name, definition, valid, clustered, replident in reader.rows(queries.INDEXES):
+        obj = f"index {name}"
+        out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "valid", yes(valid))]
+        if clustered:
+            out.append(Line(obj, "clustered", "yes"))
+        if replident:
+            out.append(Line(obj, "replica identity", "yes"))
+    out += _type_lines(reader.rows(queries.TYPES), role)
+    for name, definition, owner in reader.rows(queries.STATISTICS):
+        obj = f"statistics {name}"
+        out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "owner", role(owner))]
+    return out
+
+
+def _relation_lines(
+    rows: Iterable[Row], role: Callable[[str], str], old_viewdefs: bool
+) -> list[Line]:
+    out: list[Line] = []
+    for row in rows:
+        (relkind, name, owner, persistence, rls, force_rls, options, replident, partkey) = row[:9]
+        (inherits, bound, viewdef, access_method, seqtype) = row[9:14]
+        (start, increment, minimum, maximum, cache, cycle, owned_by) = row[14:21]
+        obj = f"{_RELKIND[relkind]} {name}"
+        facets: dict[str, str] = {"owner": role(owner)}
+        if options:
+            facets["options"] = options
+        if relkind in ("r", "p", "f", "m") and _PERSISTENCE[persistence]:
+            facets["persistence"] = _PERSISTENCE[persistence]
+        if access_method:
+            facets["access method"] = access_method
+        if relkind in ("r", "p"):
+            facets["row level security"] = "enabled" if rls else "disabled"
+            facets["force row level security"] = yes(force_rls)
+            facets["replica identity"] = _REPLICA_IDENTITY[replident]
+        if partkey:
+            facets["partition key"] = partkey
+        if bound is not None:
+            facets["partition of"] = f"{inherits} {bound}"
+        elif inherits:
+            facets["inherits"] = inherits
+        if viewdef is not None:
+            if old_viewdefs:
+                viewdef = viewdefs.unqualify_single_relation(viewdef)
+            facets["definition"] = clean_sql(viewdef)
+        if relkind == "S":
+            facets |= {
+                "type": seqtype,
+                "start": str(start),
+                "increment": str(increment),
+                "min": str(minimum),
+                "max": str(maximum),
+                "cache": str(cache),
+                "cycle": yes(cycle),
+            }
+            if owned_by:
+                facets["owned by"] = owned_by
+        out += [Line(obj, facet, value) for facet, value in facets.items()]
+    return out
+
+
+def _column_lines(rows: Iterable[Row]) -> list[Line]:
+    out: list[Line] = []
+    for relkind, name, position, type_, notnull, identity, generated, default, collation in rows:
+        if relkind == "c":
+            obj = f"attribute {name}"
+            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
+            if collation:
+                out.append(Line(obj, "collation", collation))
+            continue
+        obj = f"column {name}"
+        out += [
+            Line(obj, "position", str(position)),
+            Line(obj, "type", type_),
+            Line(obj, "not null", yes(notnull)),
+        ]
+        if identity:
+            out.append(Line(obj, "identity", _IDENTITY[identity]))
+        if generated and default is not None:
+            out.append(Line(obj, "generated", f"{_GENERATED[generated]} ({default})"))
+        elif default is not None:
+            out.append(Line(obj, "default", default))
+        if collation:
+            out.append(Line(obj, "collation", collation))
+    return out
+
+
+def _type_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+    out: list[Line] = []
+    for name, typtype, owner, labels, base, notnull, default, subtype, collation in rows:
+        kind = _TYPTYPE[typtype]
+        obj = f"{'domain' if typtype == 'd' else 'type'} {name}"
+        out += [Line(obj, "kind", kind), Line(obj, "owner", role(owner))]
+        if labels is not None:
+            out.append(Line(obj, "labels", ", ".join(_quote_literal(x) for x in labels)))
+        if base is not None:
+            out += [Line(obj, "base type", base), Line(obj, "not null", yes(notnull))]
+        if default is not None:
+            out.append(Line(obj, "default", default))
+        if subtype is not None:
+            out.append(Line(obj, "subtype", subtype))
+        if collation:
+            out.append(Line(obj, "collation", collation))
+    return out
+
+
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _function_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+    out: list[Line] = []
+    for row in rows:
+        (name, _proname, prokind, arguments, result, language, volatility, strict) = row[:8]
+        (secdef, leakproof, parallel, cost, nrows, config, body, sqlbody, owner) = row[8:17]
+        obj = f"{_PROKIND[prokind]} {name}"
+        facets: dict[str, str] = {
+            "owner": role(owner),
+            "arguments": arguments,
+            "language": language,
+            "security": "definer" if secdef else "invoker",
+        }
+        if prokind != "p":
+            facets |= {
+                "returns": result,
+                "volatility": _VOLATILITY[volatility],
+                "strict": yes(strict),
+                "leakproof": yes(leakproof),
+                "parallel": _PARALLEL[parallel],
+                "cost": number(cost),
+            }
+            if nrows:
+                facets["rows"] = number(nrows)
+        if config:
+            facets["settings"] = config
+        if sqlbody is not None:
+            facets["body"] = clean_sql(sqlbody)
+        elif body is not None:
+            facets["body"] = clean_body(body)
+        out += [Line(obj, facet, value) for facet, value in facets.items()]
+    return out
+
+
+def _trigger_lines(rows: Iterable[Row]) -> list[Line]:
+    out: list[Line] = []
+    for table, name, definition, enabled, *_ in rows:
+        obj = f"trigger {table}.{name}"
+        out += [
+            Line(obj, "definition", clean_sql(definition)),
+            Line(obj, "enabled", _TRIGGER_ENABLED[enabled]),
+        ]
+    return out
+
+
+def _rule_lines(rows: Iterable[Row]) -> list[Line]:
+    out: list[Line] = []
+    for table, name, definition, enabled in rows:
+        obj = f"rule {table}.{name}"
+        out += [
+            Line(obj, "definition", clean_sql(definition)),
+            Line(obj, "enabled", _TRIGGER_ENABLED[enabled]),
+        ]
+    return out
+
+
+def _policy_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+    out: list[Line] = []
+    for table, name, command, permissive, roles, using, check in rows:
+        obj = f"policy {table}.{name}"
+        out += [
+            Line(obj, "command", _POLICY_COMMAND[command]),
+            Line(obj, "type", "permissive" if permissive else "restrictive"),
+            Line(obj, "roles", ", ".join(sorted(role(str(r)) for r in roles))),
+        ]
+        if using is not None:
+            out.append(Line(obj, "using", clean_sql(using)))
+        if check is not None:
+            out.append(Line(obj, "with check", clean_sql(check)))
+    return out
+
+
+# --- grants -----------------------------------------------------------------------------------
+
+
+def _grant_lines(
+    reader: _Reader, role: Callable[[str], str], public_role: Callable[[str], str]
+) -> tuple[list[Line], set[str]]:
+    """Object privileges and default privileges; also every role they name."""
+    out: list[Line] = []
+    named: set[str] = set()
+    raw: list[tuple[str, str, str, str, str, str, bool]] = []
+    for row in reader.rows(queries.GRANTS):
+        kind, name, owner, grantee, grantor, privilege, grantable = row
+        if kind == "schema" and name == "public":
+            owner, grantee, grantor = public_role(owner), public_role(grantee), public_role(grantor)
+        raw.append((kind, name, owner, grantee, grantor, privilege, grantable))
+    grouped = grants.group(raw, role)
+    for (kind, name, grantee), (owner, acl) in grouped.items():
+        text = grants.privileges_text(
+            acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
+        )
+        out.append(Line(f"grant on {kind} {name} to {grantee}", "privileges", text))
+        named |= {owner, grantee} | {row.grantor for row in acl}
+    defaults: dict[tuple[str, str, str, str | None], list[grants.AclRow]] = defaultdict(list)
+    for defrole, schema, objtype, grantee, grantor, privilege, grantable in reader.rows(
+        queries.DEFAULT_ACLS
+    ):
+        where = f"in schema {schema}" if schema is not None else "in all schemas"
+        objects = grants.DEFAULT_ACL_OBJECTS.get(str(objtype), str(objtype))
+        who = None if grantee is None else role(str(grantee))
+        key = (role(str(defrole)), where, objects, who)
+        named.add(key[0])
+        rows = defaults[key]
+        if who is not None:
+            rows.append(grants.AclRow(who, role(grantor), privilege, bool(grantable)))
+            named |= {who, role(grantor)}
+    for (owner_d, where_d, objects_d, grantee_d), acl_d in defaults.items():
+        obj = f"default privileges of {owner_d} {where_d} on {objects_d}"
+        if grantee_d is None:
+            out.append(Line(obj, "privileges", "none for anyone"))
+            continue
+        text = grants.privileges_text(acl_d, owner_d, table=objects_d == "tables")
+        out.append(Line(f"{obj} to {grantee_d}", "privileges", text))
+    return out, named
+
+
+def _column_grant_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[list[Line], set[str]]:
+    out: list[Line] = []
+    named: set[str] = set()
+    grouped = grants.group(reader.rows(queries.COLUMN_GRANTS), role)
+    for (_kind, name, grantee), (owner, acl) in grouped.items():
+        text = grants.privileges_text(acl, owner, table=False)
+        out.append(Line(f"grant on column {name} to {grantee}", "privileges", text))
+        named |= {grantee} | {row.grantor for row in acl}
+    return out, named
+
+
+def _role_lines(
+    reader: _Reader, role: Callable[[str], str], migrator: str, wanted: set[str]
+) -> list[Line]:
+    """Attributes, settings and memberships of the Gordon roles.
+
+    Described: every role a Gordon object names, plus ``wanted``; never the migrator (its
+    attributes differ per environment by design) nor the bootstrap superuser.
+    """
+    out: list[Line] = []
+    server = reader.conn.info.server_version
+    roles = {str(row[0]): row for row in reader.rows(queries.ROLES)}
+    skip = {MIGRATOR, DATABASE_OWNER, "PUBLIC", migrator}
+    skip |= {name for name, row in roles.items() if row[1]}  # the bootstrap superuser
+    scope = {name for name in wanted if name not in skip and not name.startswith("pg_")}
+    for name in sorted(scope):
+        obj = f"role {name}"
+        row = roles.get(name)
+        if row is None:
+            out.append(Line(obj, "exists", "no"))
+            continue
+        _, _, superuser, inherit, createrole, createdb, login, replication, bypassrls, settings = (
+            row
+        )
+        out += [
+            Line(obj, "superuser", yes(superuser)),
+            Line(obj, "inherit", yes(inherit)),
+            Line(obj, "createrole", yes(createrole)),
+            Line(obj, "createdb", yes(createdb)),
+            Line(obj, "login", yes(login)),
+            Line(obj, "replication", yes(replication)),
+            Line(obj, "bypassrls", yes(bypassrls)),
+        ]
+        for setting in settings:
+            key, _, value = str(setting).partition("=")
+            out.append(Line(obj, f"setting {key}", value))
+    memberships = reader.rows(queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15)
+    for member, granted, admin, inherit, set_option in memberships:
+        if member == migrator or not (member in scope or granted in scope):
+            continue
+        obj = f"membership of {member} in {role(granted)}"
+        out += [
+            Line(obj, "admin option", yes(admin)),
+            Line(obj, "inherit", yes(inherit)),
+            Line(obj, "set", yes(set_option)),
+        ]
+    return out
+
+
+# --- NOTIFY ---------------------------------------------------------------------------------
+
+
+def _notify_lines(
+    functions: Sequence[Row], triggers: Sequence[Row], rules: Sequence[Row]
+) -> tuple[list[Line], list[Line]]:
+    """(channel lines, undetermined sources): see ``notify``."""
+    found: list[Line] = []
+    undetermined: list[Line] = []
+    ipc_indexes: dict[str, set[int]] = {}
+    for row in functions:
+        name, proname, prokind, language, body, sqlbody = (
+            row[0],
+            row[1],
+            row[2],
+            row[5],
+            row[14],
+            row[15],
+        )
+        text = sqlbody if sqlbody is not None else body
+        if text is None or language in ("c", "internal"):
+            continue
+        source = f"{_PROKIND[prokind]} {name}"
+        is_ipc = proname == notify.IPC_TRIGGER_FUNCTION
+        for site in notify.sites(text, ipc_function=is_ipc):
+            if site.channel is not None:
+                found.append(Line(f"channel {notify.channel_label(site.channel)}", source))
+            elif site.argv_index is not None:
+                ipc_indexes.setdefault(name, set()).add(site.argv_index)
+            else:
+                undetermined.append(Line(source, site.code))
+    for table, tgname, _definition, _enabled, proname, function, nargs, tgargs in triggers:
+        if proname != notify.IPC_TRIGGER_FUNCTION:
+            continue
+        source = f"trigger {table}.{tgname}"
+        arguments = notify.trigger_arguments(bytes(tgargs), int(nargs))
+        for index in sorted(ipc_indexes.get(function, {0})):
+            if index < len(arguments):
+                found.append(Line(f"channel {notify.channel_label(arguments[index])}", source))
+            else:
+                undetermined.append(
+                    Line(source, f"{function} reads TG_ARGV[{index}], the trigger passes none")
+                )
+    for table, name, definition, _enabled in rules:
+        source = f"rule {table}.{name}"
+        for site in notify.sites(definition):
+            if site.channel is not None:
+                found.append(Line(f"channel {notify.channel_label(site.channel)}", source))
+            else:
+                undetermined.append(Line(source, site.code))
+    return found, undetermined
