@@ -1,7 +1,195 @@
-"""Click commands for diagnose and repair (issue 5); registered by ``cli``."""
+"""Click commands for diagnose, repair and unlock (issue 5); registered by ``cli``.
+
+Thin: options, the core in ``gordon_migrate.recovery`` (imported inside each command, so
+``apply`` never pays for it), rendering, exit codes. Changing anything (repair, unlock) needs
+``--yes`` or, on a terminal outside CI, the operator typing the version or pid back.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import IO, Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from gordon_migrate.clikit import common_options, emit_json, load_bundle, resolve_dsn, setup
+
+_YES = click.option(
+    "--yes",
+    is_flag=True,
+    help="Confirm without the typed prompt (required when stdin is not a terminal or CI is set).",
+)
+_REASON = click.option(
+    "--reason", default=None, metavar="TEXT", help="Why, for the audit row (e.g. an incident id)."
+)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+
+
+def _confirm(yes: bool, expected: str, noun: str, action: str) -> None:
+    """Proceed with ``--yes``, or when the operator types ``expected`` at a terminal."""
+    from gordon_migrate.recovery import refused
+
+    if yes:
+        return
+    if _in_ci() or not sys.stdin.isatty():
+        where = "CI is set" if _in_ci() else "stdin is not a terminal"
+        raise refused(
+            f"refusing to {action} without confirmation ({where}): re-run with --yes once you "
+            "have read what it will do"
+        )
+    typed = click.prompt(
+        f"Type the {noun} ({expected}) to confirm, anything else aborts",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if typed.strip() != expected:
+        raise refused(f"not confirmed ({typed.strip()!r} is not {expected})")
+
+
+@click.command()
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--lock-timeout",
+    default=None,
+    metavar="DURATION",
+    help="apply's lock_timeout (default 5s): transactions holding Gordon table locks longer "
+    "than this are reported as blocking.",
+)
+@click.option(
+    "--apply-log",
+    type=click.File("r"),
+    default=None,
+    metavar="FILE",
+    help="The failed apply's log (- for stdin): its error line is matched against the runbook.",
+)
+@click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="drift fixtures to compare with (default: the bundled ones).",
+)
+@click.pass_context
+def diagnose(
+    ctx: click.Context,
+    /,
+    fmt: str,
+    lock_timeout: str | None,
+    apply_log: IO[str] | None,
+    fixtures_dir: Path | None,
+    **values: Any,
+) -> None:
+    """Read-only probes in runbook order (docs/spof-runbook.md); exit 1 unless healthy."""
+    ctx.meta["format"] = fmt
+    settings = setup(ctx, values)
+    from gordon_migrate import engine
+    from gordon_migrate.durations import parse_ms
+    from gordon_migrate.recovery import diagnose as core
+    from gordon_migrate.recovery.probes import make_target
+
+    target = make_target(
+        lambda: resolve_dsn(settings),
+        lambda: load_bundle(settings),
+        lock_timeout_ms=(
+            engine.DEFAULT_LOCK_TIMEOUT_MS
+            if lock_timeout is None
+            else parse_ms(lock_timeout, "--lock-timeout")
+        ),
+        apply_log=apply_log.read() if apply_log is not None else None,
+        fixtures_dir=fixtures_dir,
+    )
+    diagnosis = core.diagnose(target)
+    if fmt == "json":
+        emit_json(core.render_json(diagnosis))
+    else:
+        click.echo(core.render_text(diagnosis))
+    if not diagnosis.healthy:
+        ctx.exit(1)
+
+
+@click.command()
+@common_options
+@click.argument("version", type=click.IntRange(min=0))
+@click.option(
+    "--done/--undone",
+    default=True,
+    help="--done (default): you finished its statements by hand, mark the row success = true. "
+    "--undone: you reversed what took effect, remove the row so apply runs it again.",
+)
+@_YES
+@_REASON
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Bound on waiting for the migration lock.",
+)
+@click.pass_context
+def repair(
+    ctx: click.Context,
+    /,
+    version: int,
+    done: bool,
+    yes: bool,
+    reason: str | None,
+    lock_wait: float,
+    **values: Any,
+) -> None:
+    """Mark the dirty history row of VERSION done (or --undone), after fixing it by hand.
+
+    Only a dirty row (a no-transaction migration that stopped part-way, runbook FM-13), under
+    the migration lock, with an audit row; no schema object is touched.
+    """
+    settings = setup(ctx, values)
+    from gordon_migrate.recovery import repair as core
+
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    plan = core.plan_repair(target, bundle, version, "done" if done else "undone")
+    click.echo(core.describe_plan(plan, target))
+    _confirm(yes, str(version), "version", "change the history")
+    outcome = core.run_repair(target, plan, reason=reason, lock_wait_s=lock_wait)
+    click.echo(core.describe_outcome(outcome))
+
+
+@click.command()
+@common_options
+@click.option(
+    "--pid",
+    type=click.IntRange(min=1),
+    default=None,
+    help="End this session instead: one that holds a lock on a Gordon table (diagnose step 8).",
+)
+@_YES
+@_REASON
+@click.pass_context
+def unlock(
+    ctx: click.Context, /, pid: int | None, yes: bool, reason: str | None, **values: Any
+) -> None:
+    """End the session holding the migration lock (a stuck runner, runbook FM-16).
+
+    Shows the session (pid, application, client, since, activity) and the exact
+    pg_terminate_backend statement, and runs it only once confirmed.
+    """
+    settings = setup(ctx, values)
+    from gordon_migrate.recovery import unlock as core
+
+    target = resolve_dsn(settings)
+    plan = core.plan_unlock(target, pid)
+    if plan is None:
+        click.echo(f"nobody holds the migration lock ({target.redacted}): nothing to end")
+        return
+    click.echo(core.describe_plan(plan, target))
+    _confirm(yes, str(plan.session.pid), "pid", f"end pid {plan.session.pid}")
+    click.echo(core.describe_outcome(core.end_session(target, plan, reason=reason)))
+
+
+COMMANDS: list[click.Command] = [diagnose, repair, unlock]

@@ -69,6 +69,10 @@ def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
         or re.search(r'role ".*" does not exist', raw)
     ):
         hint = "check the role name and the server's pg_hba.conf"
+    elif state == "53300" or "too many clients" in raw:
+        hint = "the server has no free connection slot; find idle sessions or raise max_connections"
+    elif state == "57P03" or "the database system is" in raw:
+        hint = "the server is starting up, shutting down or in crash recovery; wait and re-run"
     elif "timeout expired" in raw:
         hint = (
             f"the server did not answer within {CONNECT_TIMEOUT_S}s; check host, port and network"

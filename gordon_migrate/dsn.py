@@ -39,9 +39,8 @@ def scrub(text: str, password: str | None = None) -> str:
     """Redact passwords from free text: DSN-shaped ones, and every known password."""
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), text)
     text = _KV_PASSWORD.sub(lambda m: m.group(1) + REDACTED, text)
-    for secret in sorted(
-        _KNOWN_PASSWORDS | ({password} if password else set()), key=len, reverse=True
-    ):
+    extra = {password} if password and len(password) >= 4 else set()
+    for secret in sorted(_KNOWN_PASSWORDS | extra, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return text
 

@@ -167,7 +167,14 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
     row = conn.execute(_PROBE).fetchone()
     assert row is not None
     in_recovery, history_exists, user, database = row
-    applied = history.read(conn) if history_exists else {}
+    try:
+        applied = history.read(conn) if history_exists else {}
+    except psycopg.errors.InsufficientPrivilege:
+        raise ServerStateError(
+            f"role {user} cannot migrate database {database}: it cannot read "
+            "public._sqlx_migrations. Nothing was run. Connect as the migration-privileged "
+            "(bootstrap) role; runtime roles never migrate"
+        ) from None
     return DatabaseStatus(
         database=str(database),
         user=str(user),
@@ -356,7 +363,7 @@ def _apply(
             f"timed out after {exc.waited_s:.1f}s waiting for the migration lock of database "
             f"{status.database} (advisory lock {key}), held by {who}. Another runner is "
             "migrating, or a crashed one left its session open: wait and re-run, or end it "
-            "with `gordon-migrate diagnose` (docs/spof-runbook.md, lock held)"
+            "with `gordon-migrate unlock` (docs/spof-runbook.md, lock held)"
         ) from None
 
     # Under the lock, the history is the truth: another runner may just have finished.

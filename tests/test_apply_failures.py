@@ -114,6 +114,17 @@ def test_role_without_privileges_is_refused_before_anything_runs(
     assert db_state(gordon_empty_db.dsn) == before
 
 
+def test_runtime_role_is_refused_with_a_clear_line(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    before = db_state(gordon_db.dsn)
+    result = cli("apply", "--database-url", gordon_db.dsn_as("gordon_api"))
+    assert result.code == 1
+    assert "role gordon_api cannot migrate database" in result.error_line
+    assert "it cannot read public._sqlx_migrations. Nothing was run" in result.error_line
+    assert db_state(gordon_db.dsn) == before
+
+
 def test_standby_is_refused(cli: CliRunner, standby_dsn: str) -> None:
     result = cli("apply", "--database-url", standby_dsn)
     assert result.code == 1

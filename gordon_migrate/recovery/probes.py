@@ -1,0 +1,567 @@
+"""The read-only probes of the recovery procedure, one per step of docs/spof-runbook.md.
+
+Every probe takes a ``Target`` and returns a ``ProbeResult``; it opens its own connection
+(read-only), so the TUI can run each one alone in a worker thread. A probe never raises for
+what it finds: a problem is a result naming the failure modes that match, and a probe that
+cannot run (no database URL, no connection, no bundle) says so in a ``not_run`` result.
+
+Where a probe repeats a check apply makes (connect, primary, privileges, history) it calls the
+engine's own check and matches the engine's message against the runbook's symptom column, so
+``diagnose`` names a failure mode exactly when apply would print its symptom. The other
+probes look at what apply cannot see afterwards and name their failure modes themselves.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+
+from gordon_migrate import engine, history, locks
+from gordon_migrate.bundle import Migration
+from gordon_migrate.db import Conn, connect, one_line, server_version
+from gordon_migrate.dsn import Dsn, scrub
+from gordon_migrate.durations import format_ms
+from gordon_migrate.errors import GordonError
+from gordon_migrate.recovery import runbook, sessions
+
+Status = Literal["ok", "problem", "not_run"]
+
+# Failure modes named by probes that look at what the engine's messages do not cover.
+FM_LOCK_HELD = "FM-16"
+FM_TABLE_LOCK = "FM-17"
+#: What stops apply on a pending migration and leaves no trace in the database.
+FM_PENDING = ("FM-17", "FM-18", "FM-19", "FM-20")
+FM_DRIFT = {"schema": "FM-21", "grants": "FM-22", "column_grants": "FM-23", "notify": "FM-24"}
+
+MAX_DETAILS = 20
+PURPOSE = "diagnose"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the probes examine. Built by ``make_target``: a DSN or bundle that could not be
+    resolved is kept as its error message, for the ``config`` probe to report."""
+
+    dsn: Dsn | None = None
+    bundle: tuple[Migration, ...] | None = None
+    dsn_error: str | None = None
+    bundle_error: str | None = None
+    #: Transactions holding Gordon table locks longer than this block a migration's DDL.
+    lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS
+    #: The apply's log (its last error line is matched against the runbook), if given.
+    apply_log: str | None = None
+    #: drift-check fixtures (default: the bundled ones).
+    fixtures_dir: Path | None = None
+    connect_timeout_s: int = 10
+
+
+def make_target(
+    get_dsn: Callable[[], Dsn],
+    get_bundle: Callable[[], Sequence[Migration]],
+    *,
+    lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS,
+    apply_log: str | None = None,
+    fixtures_dir: Path | None = None,
+) -> Target:
+    """Resolve the DSN and load the bundle; an expected failure of either is kept, not raised."""
+    dsn: Dsn | None = None
+    bundle: tuple[Migration, ...] | None = None
+    dsn_error = bundle_error = None
+    try:
+        dsn = get_dsn()
+    except GordonError as exc:
+        dsn_error = scrub(str(exc))
+    try:
+        bundle = tuple(get_bundle())
+    except GordonError as exc:
+        bundle_error = scrub(str(exc))
+    return Target(
+        dsn=dsn,
+        bundle=bundle,
+        dsn_error=dsn_error,
+        bundle_error=bundle_error,
+        lock_timeout_ms=lock_timeout_ms,
+        apply_log=apply_log,
+        fixtures_dir=fixtures_dir,
+    )
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one probe: its step in the runbook, what it found, and the failure modes
+    that match (ids into the runbook's table)."""
+
+    name: str
+    step: int
+    title: str
+    status: Status
+    summary: str
+    details: tuple[str, ...] = ()
+    failure_modes: tuple[str, ...] = ()
+    #: The runbook heading of the step (the failure modes carry their own sections).
+    runbook_section: str = ""
+    #: Commands or statements the operator can run next, exactly as they would type them.
+    commands: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """False only for a problem: a probe that did not run is not a finding."""
+        return self.status != "problem"
+
+
+ProbeFunction = Callable[[Target], ProbeResult]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A step's probe and what it needs to mean anything."""
+
+    name: str
+    run: ProbeFunction
+    uses_database: bool
+    uses_bundle: bool
+
+
+class _NotRun(Exception):
+    """Raised inside a probe when something it needs is unavailable."""
+
+
+def _result(
+    name: str,
+    status: Status,
+    summary: str,
+    *,
+    details: tuple[str, ...] = (),
+    failure_modes: tuple[str, ...] = (),
+    commands: tuple[str, ...] = (),
+) -> ProbeResult:
+    step = runbook.load().step_for_probe(name)
+    return ProbeResult(
+        name=name,
+        step=step.number,
+        title=step.title,
+        status=status,
+        summary=summary,
+        details=details,
+        failure_modes=failure_modes,
+        runbook_section=step.heading,
+        commands=commands,
+    )
+
+
+def _see(*probe_names: str) -> str:
+    """``step 3`` / ``steps 6 and 9``: where the runbook checks what a probe depends on."""
+    numbers = [str(runbook.load().step_for_probe(n).number) for n in probe_names]
+    return f"step {numbers[0]}" if len(numbers) == 1 else f"steps {' and '.join(numbers)}"
+
+
+def _matched(text: str) -> tuple[str, ...]:
+    return tuple(mode.id for mode in runbook.load().match(text))
+
+
+@contextmanager
+def _session(target: Target) -> Iterator[tuple[Dsn, Conn]]:
+    """A read-only connection for one probe, or ``_NotRun`` saying why there is none."""
+    if target.dsn is None:
+        raise _NotRun(f"no database URL ({_see('config')})")
+    try:
+        conn = connect(
+            target.dsn,
+            purpose=PURPOSE,
+            read_only=True,
+            connect_timeout=target.connect_timeout_s,
+        )
+    except GordonError as exc:
+        raise _NotRun(f"cannot connect ({_see('connect')}): {scrub(str(exc))}") from None
+    with conn:
+        yield target.dsn, conn
+
+
+def _bundle(target: Target) -> tuple[Migration, ...]:
+    if target.bundle is None:
+        raise _NotRun(f"the migration bundle could not be read ({_see('config')})")
+    return target.bundle
+
+
+def _guarded(name: str, body: ProbeFunction) -> ProbeFunction:
+    """Turn ``_NotRun``, expected failures and server errors into results: a probe never
+    raises."""
+
+    def run(target: Target) -> ProbeResult:
+        try:
+            return body(target)
+        except _NotRun as exc:
+            return _result(name, "not_run", f"not run: {exc}")
+        except GordonError as exc:
+            message = scrub(str(exc))
+            return _result(name, "problem", message, failure_modes=_matched(message))
+        except psycopg.Error as exc:
+            message = one_line(scrub(str(exc)))
+            return _result(name, "problem", f"the probe's query failed: {message}")
+
+    run.__name__ = f"probe_{name}"
+    run.__doc__ = body.__doc__
+    return run
+
+
+# --- step 1: the apply's error line -------------------------------------------------------
+
+
+def error_line(log: str) -> str | None:
+    """The failure line of an apply log: the last JSON ``error`` event, or the last
+    ``gordon-migrate: error:`` line (``docker compose logs`` prefixes are tolerated)."""
+    found: str | None = None
+    for line in log.splitlines():
+        start = line.find("{")
+        if start >= 0:
+            try:
+                event = json.loads(line[start:])
+            except ValueError:
+                event = None
+            if isinstance(event, dict) and event.get("level") == "error":
+                found = str(event.get("event", ""))
+                continue
+        marker = line.find("gordon-migrate: error: ")
+        if marker >= 0:
+            found = line[marker + len("gordon-migrate: error: ") :].strip()
+    return found
+
+
+def _error_line(target: Target) -> ProbeResult:
+    """Match the apply's error line against the runbook's symptoms."""
+    name = "error_line"
+    if target.apply_log is None:
+        raise _NotRun("no apply log given (diagnose --apply-log FILE, - for stdin)")
+    line = error_line(target.apply_log)
+    if line is None:
+        return _result(
+            name,
+            "ok",
+            "the log has no error line: the run succeeded, or the container was killed "
+            "(exit 137, FM-27)",
+        )
+    line = scrub(line)
+    modes = _matched(line)
+    summary = "the apply failed: " + (
+        "its error line matches the runbook" if modes else "its error line matches no symptom"
+    )
+    return _result(name, "problem", summary, details=(line,), failure_modes=modes)
+
+
+# --- step 2: configuration ----------------------------------------------------------------
+
+
+def _config(target: Target) -> ProbeResult:
+    """DATABASE_URL given and well-formed; the bundle readable."""
+    problems = [e for e in (target.dsn_error, target.bundle_error) if e]
+    if problems:
+        modes = tuple(dict.fromkeys(m for p in problems for m in _matched(p)))
+        return _result(
+            "config", "problem", problems[0], details=tuple(problems[1:]), failure_modes=modes
+        )
+    assert target.dsn is not None
+    assert target.bundle is not None
+    bundle = target.bundle
+    span = f" ({bundle[0].filename} .. {bundle[-1].filename})" if bundle else ""
+    return _result(
+        "config",
+        "ok",
+        f"database URL {target.dsn.redacted}; bundle of {len(bundle)} migration(s){span}",
+    )
+
+
+# --- step 3: connect ----------------------------------------------------------------------
+
+
+def _connect(target: Target) -> ProbeResult:
+    """Reach the server as the URL says (a failure is apply's own connect error)."""
+    if target.dsn is None:
+        raise _NotRun(f"no database URL ({_see('config')})")
+    with connect(
+        target.dsn, purpose=PURPOSE, read_only=True, connect_timeout=target.connect_timeout_s
+    ) as conn:
+        row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
+        assert row is not None
+        return _result(
+            "connect",
+            "ok",
+            f"connected to database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
+        )
+
+
+# --- steps 4 and 5: the server and the role -----------------------------------------------
+
+_SERVER = """
+SELECT current_database()::text, current_user::text, pg_is_in_recovery(),
+       to_regclass('public._sqlx_migrations') IS NOT NULL
+"""
+
+
+def _server(conn: Conn) -> engine.DatabaseStatus:
+    """The server facts apply checks first, without reading the history (no migrations)."""
+    row = conn.execute(_SERVER).fetchone()
+    assert row is not None
+    return engine.DatabaseStatus(
+        database=str(row[0]),
+        user=str(row[1]),
+        server_version=server_version(conn),
+        in_recovery=bool(row[2]),
+        history_exists=bool(row[3]),
+        migrations=[],
+    )
+
+
+def _primary(target: Target) -> ProbeResult:
+    """The server is the primary (apply's own check; a standby's error names FM-11)."""
+    with _session(target) as (_dsn, conn):
+        status = _server(conn)
+    engine.check_server(status)
+    return _result("primary", "ok", f"the server of database {status.database} is the primary")
+
+
+def _privileges(target: Target) -> ProbeResult:
+    """The connected role may migrate (apply's own pre-check)."""
+    with _session(target) as (_dsn, conn):
+        status = _server(conn)
+        engine.check_privileges(conn, status)
+    return _result("privileges", "ok", f"role {status.user} may migrate database {status.database}")
+
+
+# --- step 6: history ----------------------------------------------------------------------
+
+
+def _read_status(conn: Conn, bundle: Sequence[Migration]) -> engine.DatabaseStatus:
+    try:
+        return engine.read_status(conn, bundle)
+    except (psycopg.errors.InsufficientPrivilege, GordonError) as exc:
+        raise _NotRun(
+            f"cannot read the history: {one_line(scrub(str(exc)))} ({_see('privileges')}: "
+            "this role cannot migrate)"
+        ) from None
+
+
+def _history(target: Target) -> ProbeResult:
+    """The history agrees with the bundle (apply's own check, for every problem)."""
+    bundle = _bundle(target)
+    with _session(target) as (_dsn, conn):
+        status = _read_status(conn, bundle)
+    if not status.history_exists:
+        return _result(
+            "history",
+            "ok",
+            f"no history table yet in database {status.database}: a new database, every "
+            "migration is pending",
+        )
+    messages = []
+    for problem in status.problems:
+        try:
+            engine.check_history(replace(status, migrations=[problem]))
+        except GordonError as exc:
+            messages.append(str(exc))
+    if not messages:
+        return _result(
+            "history",
+            "ok",
+            f"consistent: {status.count('applied')} applied, {status.count('pending')} pending",
+        )
+    modes = tuple(dict.fromkeys(m for text in messages for m in _matched(text)))
+    return _result(
+        "history",
+        "problem",
+        messages[0],
+        details=tuple(messages[1:MAX_DETAILS]),
+        failure_modes=modes,
+        commands=("gordon-migrate status",),
+    )
+
+
+# --- step 7: the migration lock -----------------------------------------------------------
+
+
+def _migration_lock(target: Target) -> ProbeResult:
+    """Nobody holds the migration advisory lock; else who, since when, doing what."""
+    with _session(target) as (_dsn, conn):
+        row = conn.execute("SELECT current_database()::text").fetchone()
+        assert row is not None
+        key = history.lock_key(str(row[0]))
+        holder = locks.holder(conn, key)
+        detail = sessions.session(conn, holder.pid) if holder else None
+    if holder is None:
+        return _result("migration_lock", "ok", f"free (advisory lock {key} of database {row[0]})")
+    details = [f"lock: advisory lock {key} of database {row[0]}"]
+    if detail is not None:
+        details.append(f"activity: {detail.activity()}")
+    if holder.state == "active" and holder.application_name.startswith("gordon-migrate"):
+        details.append(
+            "a gordon-migrate runner at work: wait for it; ending it interrupts its migration"
+        )
+    return _result(
+        "migration_lock",
+        "problem",
+        f"held by {holder.describe()}",
+        details=tuple(details),
+        failure_modes=(FM_LOCK_HELD,),
+        commands=("gordon-migrate unlock", holder.terminate_sql),
+    )
+
+
+# --- step 8: sessions blocking Gordon tables ----------------------------------------------
+
+
+def _blocking_sessions(target: Target) -> ProbeResult:
+    """Transactions holding Gordon table locks for longer than lock_timeout, and sessions
+    blocking another one right now."""
+    threshold = format_ms(target.lock_timeout_ms)
+    with _session(target) as (_dsn, conn):
+        found = sessions.blockers(conn, target.lock_timeout_ms / 1000.0)
+    if not found:
+        return _result(
+            "blocking_sessions",
+            "ok",
+            f"no transaction has held a lock on a Gordon table for lock_timeout={threshold} "
+            "or more, and no session is blocked",
+        )
+    details: list[str] = []
+    for s in found[:MAX_DETAILS]:
+        details.append(f"{s.describe()}: {s.activity()}")
+        if s.relations:
+            details.append(f"  holds {', '.join(s.relations)}")
+        if s.blocking:
+            details.append(f"  blocks pid {', '.join(map(str, s.blocking))} now")
+    if len(found) > MAX_DETAILS:
+        details.append(f"and {len(found) - MAX_DETAILS} more")
+    return _result(
+        "blocking_sessions",
+        "problem",
+        f"{len(found)} session(s) hold locks on Gordon tables that a migration would wait for "
+        f"(lock_timeout={threshold})",
+        details=tuple(details),
+        failure_modes=(FM_TABLE_LOCK,),
+        commands=tuple(f"gordon-migrate unlock --pid {s.pid}" for s in found[:MAX_DETAILS]),
+    )
+
+
+# --- step 9: pending migrations -----------------------------------------------------------
+
+
+def _pending(target: Target) -> ProbeResult:
+    """Every bundled migration is applied."""
+    bundle = _bundle(target)
+    with _session(target) as (_dsn, conn):
+        status = _read_status(conn, bundle)
+    if status.problems:
+        raise _NotRun(
+            f"the history is inconsistent ({_see('history')}): apply runs nothing until it is"
+        )
+    pending = status.pending
+    if not pending:
+        return _result(
+            "pending", "ok", f"all {status.count('applied')} bundled migrations are applied"
+        )
+    first = pending[0]
+    return _result(
+        "pending",
+        "problem",
+        f"{len(pending)} migration(s) pending, first {first.label}: apply has not run, or it "
+        "failed on it (its error line says why)",
+        details=tuple(
+            f"{m.label}{'  [no-transaction]' if m.no_transaction else ''}"
+            for m in pending[:MAX_DETAILS]
+        ),
+        failure_modes=FM_PENDING,
+        commands=("gordon-migrate apply --dry-run", "gordon-migrate apply"),
+    )
+
+
+# --- step 10: drift -----------------------------------------------------------------------
+
+
+def _drift(target: Target) -> ProbeResult:
+    """drift-check's comparison with the pinned fixtures, once nothing is pending."""
+    from gordon_migrate.drift.check import run_drift_check
+
+    bundle = _bundle(target)
+    with _session(target) as (dsn, conn):
+        status = _read_status(conn, bundle)
+    if status.problems or status.pending:
+        raise _NotRun(
+            "migrations are pending or the history is inconsistent "
+            f"({_see('history', 'pending')}): drift is checked once apply has run"
+        )
+    try:
+        report = run_drift_check(dsn, target.fixtures_dir)
+    except GordonError as exc:
+        return _result("drift", "problem", f"drift-check could not run: {scrub(str(exc))}")
+    if report.ok:
+        return _result(
+            "drift",
+            "ok",
+            "no drift: schema, grants, column grants and NOTIFY allowlist match the fixtures",
+        )
+    failed = [check for check in report.checks if not check.ok]
+    details = [f"{check.title}: {d.kind} {d.object}" for check in failed for d in check.differences]
+    if len(details) > MAX_DETAILS:
+        details = [*details[:MAX_DETAILS], f"and {len(details) - MAX_DETAILS} more"]
+    return _result(
+        "drift",
+        "problem",
+        "drift: " + ", ".join(f"{c.title} ({len(c.differences)})" for c in failed),
+        details=tuple(details),
+        failure_modes=tuple(FM_DRIFT[check.name] for check in failed),
+        commands=("gordon-migrate drift-check",),
+    )
+
+
+PROBES: tuple[Probe, ...] = (
+    Probe("error_line", _guarded("error_line", _error_line), False, False),
+    Probe("config", _guarded("config", _config), False, False),
+    Probe("connect", _guarded("connect", _connect), True, False),
+    Probe("primary", _guarded("primary", _primary), True, False),
+    Probe("privileges", _guarded("privileges", _privileges), True, False),
+    Probe("history", _guarded("history", _history), True, True),
+    Probe("migration_lock", _guarded("migration_lock", _migration_lock), True, False),
+    Probe("blocking_sessions", _guarded("blocking_sessions", _blocking_sessions), True, False),
+    Probe("pending", _guarded("pending", _pending), True, True),
+    Probe("drift", _guarded("drift", _drift), True, True),
+)
+"""Every probe, in runbook order."""
+
+
+def probe(name: str) -> Probe:
+    for candidate in PROBES:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def blocked_by(candidate: Probe, target: Target, done: Sequence[ProbeResult]) -> str | None:
+    """Why ``candidate`` cannot run given the results so far (``None``: it can)."""
+    connected = next((r for r in done if r.name == "connect"), None)
+    if candidate.uses_database and target.dsn is None:
+        return f"no database URL ({_see('config')})"
+    if candidate.uses_database and connected is not None and connected.status != "ok":
+        return f"no connection (step {connected.step} failed)"
+    if candidate.uses_bundle and target.bundle is None:
+        return f"the migration bundle could not be read ({_see('config')})"
+    return None
+
+
+def run_probes(target: Target, names: Sequence[str] | None = None) -> list[ProbeResult]:
+    """Run the probes (all, or those named) in runbook order; a probe whose prerequisite
+    failed is reported ``not_run`` without being tried (no connect timeout per step)."""
+    results: list[ProbeResult] = []
+    for candidate in PROBES:
+        if names is not None and candidate.name not in names:
+            continue
+        reason = blocked_by(candidate, target, results)
+        if reason is not None:
+            results.append(_result(candidate.name, "not_run", f"not run: {reason}"))
+        else:
+            results.append(candidate.run(target))
+    return results

@@ -1,0 +1,238 @@
+"""``repair``: the one history fix the runbook prescribes (FM-13, a dirty migration).
+
+After the operator finished (``done``) or undid (``undone``) by hand the statements of a
+no-transaction migration that stopped part-way, its dirty history row is marked
+``success = true`` or removed. One named version per call, only when its row is dirty, under
+the migration advisory lock, in one transaction with an audit row. No schema object is
+touched. ``plan_repair`` reads and validates (read-only) and gives the exact statement to show
+before confirmation; ``run_repair`` re-checks under the lock that the row is still what was
+shown, then runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from gordon_migrate import engine, history, locks
+from gordon_migrate.bundle import Migration
+from gordon_migrate.db import Conn, connect, is_connection_lost, lost_error, one_line
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.recovery import RecoveryError, audit, refused
+
+Action = Literal["done", "undone"]
+DEFAULT_LOCK_WAIT_S = 30.0
+
+_ROW = """
+SELECT version, description, installed_on, success, checksum, execution_time
+FROM public._sqlx_migrations WHERE version = %s
+"""
+_MARK_DONE = "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = {} AND NOT success"
+_FORGET = "DELETE FROM public._sqlx_migrations WHERE version = {} AND NOT success"
+
+
+def row_json(row: history.AppliedMigration) -> dict[str, Any]:
+    """A history row as JSON-able data (checksum in hex), as the audit stores it."""
+    data = asdict(row)
+    data["installed_on"] = row.installed_on.isoformat()
+    data["checksum"] = row.checksum.hex()
+    return data
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """What ``run_repair`` will do, for the operator to confirm."""
+
+    database: str
+    version: int
+    action: Action
+    label: str
+    before: dict[str, Any]
+    after: dict[str, Any] | None
+    #: The exact statement that changes the history (run with an audit insert).
+    statement: str
+    lock_key: int
+
+    @property
+    def meaning(self) -> str:
+        if self.action == "done":
+            return (
+                "you finished its statements by hand: the row is marked success = true and "
+                "apply continues after it"
+            )
+        return (
+            "you undid what took effect of it: the row is removed and the next apply runs the "
+            "migration again from its first statement"
+        )
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    plan: RepairPlan
+    lock_waited_s: float
+
+
+def _statement(action: Action, version: int) -> sql.Composed:
+    template = _MARK_DONE if action == "done" else _FORGET
+    return sql.SQL(template).format(sql.Literal(version))
+
+
+def _read_row(conn: Conn, version: int, *, for_update: bool = False) -> history.AppliedMigration:
+    with conn.cursor(row_factory=class_row(history.AppliedMigration)) as cur:
+        cur.execute(_ROW + (" FOR UPDATE" if for_update else ""), (version,))
+        row = cur.fetchone()
+    if row is None:
+        raise refused(
+            f"migration {version:04d} has no history row: there is nothing to repair (repair "
+            "only changes a dirty row; `gordon-migrate status` lists them)"
+        )
+    return row
+
+
+def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Action) -> RepairPlan:
+    """Validate that ``version``'s row is dirty and may be marked ``action``; read-only."""
+    with connect(dsn, purpose="repair (plan)", read_only=True) as conn:
+        try:
+            status = engine.read_status(conn, bundle)
+            engine.check_server(status)
+            if not status.history_exists:
+                raise refused(
+                    f"database {status.database} has no history table: there is nothing to repair"
+                )
+            row = _read_row(conn, version)
+            statement = _statement(action, version).as_string(conn)
+        except psycopg.Error as exc:
+            if is_connection_lost(exc):
+                raise lost_error(dsn, exc, "reading the history") from None
+            raise RecoveryError(
+                f"cannot read the history of {dsn.redacted}: {one_line(dsn.scrub(str(exc)))}; "
+                "repair needs the migration-privileged role"
+            ) from None
+    migration = next((m for m in bundle if m.version == version), None)
+    label = migration.label if migration else f"{version:04d} ({row.description!r}, not in bundle)"
+    if row.success:
+        raise refused(
+            f"migration {label} is not dirty (success = true): repair only changes a row that a "
+            "failed or interrupted no-transaction migration left dirty"
+        )
+    if action == "done":
+        if migration is None:
+            raise refused(
+                f"migration {label} is not in this bundle, so it cannot be checked that the file "
+                "you finished is the one that ran: repair it with the image that ran it"
+            )
+        if migration.checksum != row.checksum:
+            raise refused(
+                f"the bundled {migration.filename} is not the file that ran (its SHA-384 differs "
+                "from the history row's): marking it done would leave a checksum mismatch. "
+                "Repair it with the image that ran it, or undo it by hand and use --undone"
+            )
+    before = row_json(row)
+    after = {**before, "success": True} if action == "done" else None
+    return RepairPlan(
+        database=status.database,
+        version=version,
+        action=action,
+        label=label,
+        before=before,
+        after=after,
+        statement=statement + ";",
+        lock_key=history.lock_key(status.database),
+    )
+
+
+def run_repair(
+    dsn: Dsn,
+    plan: RepairPlan,
+    *,
+    reason: str | None = None,
+    lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
+) -> RepairOutcome:
+    """Carry out ``plan`` under the migration lock, if the row is still exactly as planned."""
+    with connect(dsn, purpose="repair") as conn:
+        try:
+            return _run(conn, plan, reason, lock_wait_s)
+        except psycopg.Error as exc:
+            if is_connection_lost(exc):
+                raise lost_error(dsn, exc, f"repairing migration {plan.label}") from None
+            raise RecoveryError(
+                f"repair of migration {plan.label} failed: SQLSTATE {exc.sqlstate or '?'}: "
+                f"{one_line(dsn.scrub(str(exc)))}; its transaction was rolled back, nothing was "
+                "changed"
+            ) from None
+
+
+def _run(conn: Conn, plan: RepairPlan, reason: str | None, lock_wait_s: float) -> RepairOutcome:
+    try:
+        waited = locks.acquire(conn, plan.lock_key, lock_wait_s)
+    except locks.LockTimeout as exc:
+        who = exc.holder.describe() if exc.holder else "a session that has since gone"
+        raise refused(
+            f"timed out after {exc.waited_s:.1f}s waiting for the migration lock of database "
+            f"{plan.database}, held by {who}: a runner is at work (wait), or a stuck one holds "
+            "it (`gordon-migrate unlock`, docs/spof-runbook.md FM-16)"
+        ) from None
+    try:
+        audit.ensure_table(conn)
+        with conn.transaction():
+            current = row_json(_read_row(conn, plan.version, for_update=True))
+            if current != plan.before:
+                raise refused(
+                    f"the history row of migration {plan.label} changed since it was shown "
+                    f"(now success = {current['success']}): run repair again to see it"
+                )
+            done = conn.execute(_statement(plan.action, plan.version))
+            if done.rowcount != 1:
+                raise refused(f"the history row of migration {plan.label} was not changed")
+            audit.record(
+                conn,
+                f"repair {plan.action}",
+                version=plan.version,
+                reason=reason,
+                before=plan.before,
+                after=plan.after,
+            )
+    finally:
+        _unlock(conn, plan.lock_key)
+    return RepairOutcome(plan=plan, lock_waited_s=waited)
+
+
+def _unlock(conn: Conn, key: int) -> None:
+    """Release the session lock (closing the connection would too)."""
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error:
+        conn.close()
+
+
+def describe_plan(plan: RepairPlan, dsn: Dsn) -> str:
+    """What will run, for the confirmation screen or prompt."""
+    row = plan.before
+    return "\n".join(
+        [
+            f"database {plan.database} ({dsn.redacted})",
+            f"history row of migration {plan.label}:",
+            f"  success = {str(row['success']).lower()}, installed_on {row['installed_on']}, "
+            f"execution_time {row['execution_time']}, checksum {row['checksum'][:16]}...",
+            f"--{plan.action}: {plan.meaning}",
+            f"will run under the migration lock (advisory lock {plan.lock_key}), in one "
+            "transaction:",
+            f"  {plan.statement}",
+            f"  plus one audit row in {audit.AUDIT_TABLE} (who, when, the row before and after)",
+            "no schema object is touched",
+        ]
+    )
+
+
+def describe_outcome(outcome: RepairOutcome) -> str:
+    plan = outcome.plan
+    what = "marked done (success = true)" if plan.action == "done" else "removed"
+    return (
+        f"migration {plan.label}: history row {what}; recorded in {audit.AUDIT_TABLE}. "
+        "Next: run apply (the deploy)"
+    )

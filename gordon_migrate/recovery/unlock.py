@@ -1,0 +1,194 @@
+"""``unlock``: end the session that holds the migration lock (FM-16), or one that holds a lock
+on a Gordon table a migration waits for (FM-17).
+
+``plan_unlock`` finds the session and says what ending it means (read-only); ``end_session``
+checks that the very same session (pid and connection start) still qualifies, records an
+audit row and runs ``pg_terminate_backend`` on it, in one transaction, then waits for it to go.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from gordon_migrate import history, locks
+from gordon_migrate.db import Conn, connect, one_line
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.recovery import audit, refused, sessions
+
+GONE_WAIT_S = 5.0
+
+_TERMINATE = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE pid = %s AND backend_start IS NOT DISTINCT FROM %s AND datname = current_database()
+"""
+
+
+@dataclass(frozen=True)
+class UnlockPlan:
+    """The session to end, why it qualifies, and the exact statement."""
+
+    database: str
+    session: sessions.Session
+    holds_migration_lock: bool
+    lock_key: int
+    warnings: tuple[str, ...]
+
+    @property
+    def statement(self) -> str:
+        return self.session.terminate_sql
+
+    @property
+    def why(self) -> str:
+        held = []
+        if self.holds_migration_lock:
+            held.append(f"the migration lock (advisory lock {self.lock_key})")
+        if self.session.relations:
+            held.append(f"locks on {', '.join(self.session.relations)}")
+        return "holds " + " and ".join(held)
+
+
+@dataclass(frozen=True)
+class UnlockOutcome:
+    plan: UnlockPlan
+    #: The backend was gone within ``GONE_WAIT_S`` (it is signalled either way).
+    gone: bool
+
+
+def _database(conn: Conn) -> str:
+    row = conn.execute("SELECT current_database()::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _qualifies(session: sessions.Session, holds_lock: bool) -> bool:
+    """Only the lock holder, or a transaction holding locks on Gordon tables."""
+    return holds_lock or bool(session.relations and session.xact_start)
+
+
+def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
+    """The session to end: the migration lock's holder (``pid`` None), or ``pid`` when it
+    holds that lock or a lock on a Gordon table. ``None`` when nobody holds the lock."""
+    with connect(dsn, purpose="unlock (plan)", read_only=True) as conn:
+        database = _database(conn)
+        key = history.lock_key(database)
+        holder = locks.holder(conn, key)
+        if pid is not None:
+            wanted = pid
+        elif holder is not None:
+            wanted = holder.pid
+        else:
+            return None
+        found = sessions.session(conn, wanted)
+    if found is None:
+        raise refused(f"no session with pid {wanted} in database {database}")
+    holds_lock = holder is not None and holder.pid == found.pid
+    if not _qualifies(found, holds_lock):
+        raise refused(
+            f"pid {found.pid} holds neither the migration lock nor a lock on a Gordon table: "
+            "unlock ends only those sessions"
+        )
+    warnings = []
+    if found.state == "active" and found.application_name.startswith("gordon-migrate"):
+        warnings.append(
+            "it is a gordon-migrate runner executing a statement: ending it interrupts its "
+            "migration (a no-transaction migration is left dirty, FM-13)"
+        )
+    if found.xact_start is not None:
+        warnings.append(
+            "its open transaction is rolled back: the service that owns it sees an error"
+        )
+    return UnlockPlan(
+        database=database,
+        session=found,
+        holds_migration_lock=holds_lock,
+        lock_key=key,
+        warnings=tuple(warnings),
+    )
+
+
+def _session_json(session: sessions.Session) -> dict[str, Any]:
+    data = asdict(session)
+    for name, value in data.items():
+        if isinstance(value, datetime):
+            data[name] = value.isoformat()
+    data["query"] = session.short_query
+    return data
+
+
+def end_session(dsn: Dsn, plan: UnlockPlan, *, reason: str | None = None) -> UnlockOutcome:
+    """End the planned session if it is still the same one and still qualifies."""
+    pid = plan.session.pid
+    with connect(dsn, purpose="unlock") as conn:
+        current = sessions.session(conn, pid)
+        if current is None or current.backend_start != plan.session.backend_start:
+            raise refused(f"pid {pid} is no longer the session that was shown: it has ended")
+        holder = locks.holder(conn, plan.lock_key)
+        holds_lock = holder is not None and holder.pid == pid
+        if plan.holds_migration_lock and not holds_lock:
+            raise refused(f"pid {pid} no longer holds the migration lock")
+        if not _qualifies(current, holds_lock):
+            raise refused(f"pid {pid} no longer holds a lock that blocks a migration")
+        try:
+            audit.ensure_table(conn)
+            with conn.transaction():
+                row = conn.execute(_TERMINATE, (pid, current.backend_start)).fetchone()
+                if row is None or not row[0]:
+                    raise refused(f"pid {pid} could not be signalled: it has ended")
+                audit.record(
+                    conn,
+                    "end session",
+                    target_pid=pid,
+                    reason=reason,
+                    before=_session_json(current),
+                    after={"terminated": True, "statement": plan.statement},
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise refused(
+                f"the connected role may not end pid {pid}: {one_line(dsn.scrub(str(exc)))} "
+                "(a superuser may, or a member of pg_signal_backend for a non-superuser session)"
+            ) from None
+        gone = _wait_gone(conn, pid, current.backend_start)
+    return UnlockOutcome(plan=plan, gone=gone)
+
+
+def _wait_gone(conn: Conn, pid: int, backend_start: datetime | None) -> bool:
+    deadline = time.monotonic() + GONE_WAIT_S
+    while True:
+        current = sessions.session(conn, pid)
+        if current is None or current.backend_start != backend_start:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def describe_plan(plan: UnlockPlan, dsn: Dsn) -> str:
+    s = plan.session
+    lines = [
+        f"database {plan.database} ({dsn.redacted})",
+        f"session {s.describe()}",
+        f"  {s.activity()}",
+        f"  {plan.why}",
+    ]
+    if s.blocking:
+        lines.append(f"  blocks pid {', '.join(map(str, s.blocking))} now")
+    lines += [f"warning: {w}" for w in plan.warnings]
+    lines += [
+        "will run, after checking it is still this session (pid and connection start):",
+        f"  {plan.statement}",
+        f"  plus one audit row in {audit.AUDIT_TABLE}",
+    ]
+    return "\n".join(lines)
+
+
+def describe_outcome(outcome: UnlockOutcome) -> str:
+    pid = outcome.plan.session.pid
+    state = "it is gone" if outcome.gone else f"it had not exited after {GONE_WAIT_S:.0f}s"
+    return (
+        f"ended pid {pid} ({state}); recorded in {audit.AUDIT_TABLE}. Next: run apply (the deploy)"
+    )
