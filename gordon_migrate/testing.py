@@ -125,11 +125,7 @@ def gordon_server() -> Iterator[TestServer]:
     major = int(os.environ.get(VERSION_ENV, "18"))
     root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-"))
     server = embedded.start(root / "pg", major, keep=False)
-    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        # A throwaway test server: durability buys nothing here, and clones get cheaper.
-        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
-            conn.execute(f"ALTER SYSTEM SET {setting}")
-        conn.execute("SELECT pg_reload_conf()")
+    embedded.tune_for_tests(server)
     try:
         yield TestServer(admin_dsn=server.admin_dsn, version=major, embedded=server)
     finally:
