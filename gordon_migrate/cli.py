@@ -169,9 +169,9 @@ def embedded_url() -> None:
 
 def _register_command_modules() -> None:
     """Commands that live in their own modules (each exposes ``COMMANDS``)."""
-    from gordon_migrate import cli_drift, cli_recovery
+    from gordon_migrate import cli_drift, cli_recovery, cli_tui
 
-    for module in (cli_drift, cli_recovery):
+    for module in (cli_drift, cli_recovery, cli_tui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

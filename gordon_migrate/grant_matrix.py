@@ -1,0 +1,217 @@
+"""The grant matrix as a grid: object x role, expected (the pinned fixtures) against actual.
+
+drift-check compares the same lines object by object and lists what differs; this arranges
+them the way people read a privilege matrix, so every mismatching cell can be shown in place.
+The lines are drift-check's own (``drift.fixtures.load`` and ``drift.snapshot.take``); nothing
+here reads a catalog or normalises a privilege itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from gordon_migrate.db import connect, is_connection_lost, lost_error, one_line
+from gordon_migrate.drift import fixtures, snapshot
+from gordon_migrate.drift.model import DriftError, Line, Snapshot
+from gordon_migrate.dsn import Dsn
+
+#: Column of a grant line with no grantee ("default privileges ...: none for anyone").
+NOBODY = "(nobody)"
+
+# Privilege names to the letters of ``aclitem`` (what psql's \dp shows).
+_LETTERS = {
+    "SELECT": "r",
+    "INSERT": "a",
+    "UPDATE": "w",
+    "DELETE": "d",
+    "TRUNCATE": "D",
+    "REFERENCES": "x",
+    "TRIGGER": "t",
+    "MAINTAIN": "m",
+    "EXECUTE": "X",
+    "USAGE": "U",
+    "CREATE": "C",
+    "CONNECT": "c",
+    "TEMPORARY": "T",
+    "TEMP": "T",
+}
+_ORDER = "arwdDxtmXUCcT"
+
+
+def letters(privileges: str | None) -> str:
+    """``INSERT, SELECT`` -> ``ar``; ``ALL`` stays ``ALL``; ``*`` after a grantable one, ``+``
+    when granted by another role than the owner (as drift-check writes them). ``-`` for none."""
+    if privileges is None:
+        return "-"
+    out = []
+    for part in privileges.split(";"):
+        text = part.strip()
+        by_other = " GRANTED BY " in text
+        text = text.split(" GRANTED BY ")[0]
+        grantable = text.endswith(" WITH GRANT OPTION")
+        text = text.removesuffix(" WITH GRANT OPTION")
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        if names == ["ALL"]:
+            word = "ALL"
+        elif all(n in _LETTERS for n in names):
+            word = "".join(sorted({_LETTERS[n] for n in names}, key=_ORDER.index))
+        else:
+            word = text
+        out.append(word + ("*" if grantable else "") + ("+" if by_other else ""))
+    return "/".join(out)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One role's privileges on one object (``None``: none)."""
+
+    expected: str | None
+    actual: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.expected == self.actual
+
+
+EMPTY = Cell(None, None)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Rows are objects (``table trading.orders``, ``column bus.outbox.id``), columns roles."""
+
+    objects: tuple[str, ...]
+    roles: tuple[str, ...]
+    cells: Mapping[tuple[str, str], Cell] = field(default_factory=dict)
+
+    def cell(self, obj: str, role: str) -> Cell:
+        return self.cells.get((obj, role), EMPTY)
+
+    @property
+    def mismatches(self) -> tuple[tuple[str, str, Cell], ...]:
+        return tuple(
+            (obj, role, cell) for (obj, role), cell in sorted(self.cells.items()) if not cell.ok
+        )
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def row_ok(self, obj: str) -> bool:
+        return all(self.cell(obj, role).ok for role in self.roles)
+
+
+@dataclass(frozen=True)
+class AttributeDifference:
+    """A Gordon role's attribute, setting or membership that differs (``role gordon_api``,
+    ``superuser``, ``no``, ``yes``)."""
+
+    role: str
+    facet: str
+    expected: str | None
+    actual: str | None
+
+
+@dataclass(frozen=True)
+class GrantMatrices:
+    """The object grant matrix, the column grant matrix and role attributes of a database."""
+
+    database: str
+    objects: Matrix
+    columns: Matrix
+    role_attributes: tuple[AttributeDifference, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.objects.ok and self.columns.ok and not self.role_attributes
+
+    def columns_of(self, table: str) -> Matrix:
+        """The column grants of ``table`` (``trading.orders`` or ``table trading.orders``)."""
+        name = table.split(" ", 1)[1] if " " in table else table
+        prefix = f"column {name}."
+        rows = tuple(o for o in self.columns.objects if o.startswith(prefix))
+        return Matrix(
+            objects=rows,
+            roles=self.columns.roles,
+            cells={k: v for k, v in self.columns.cells.items() if k[0] in rows},
+        )
+
+
+def _split(line: Line) -> tuple[str, str]:
+    """(object, role) of a grant line: ``grant on table t to r`` -> (``table t``, ``r``)."""
+    target, found, grantee = line.object.rpartition(" to ")
+    if not found:
+        return line.object, NOBODY
+    return target.removeprefix("grant on "), grantee
+
+
+def matrix(expected: Iterable[Line], actual: Iterable[Line]) -> Matrix:
+    """The grid of two sets of drift-check grant lines (role attribute lines are skipped)."""
+    cells: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for side, lines in enumerate((expected, actual)):
+        for line in lines:
+            if line.facet != "privileges" or line.object.startswith("role "):
+                continue
+            key = _split(line)
+            before = cells.get(key, (None, None))
+            cells[key] = (line.value, before[1]) if side == 0 else (before[0], line.value)
+    objects = tuple(dict.fromkeys(sorted(obj for obj, _ in cells)))
+    named = {role for _, role in cells}
+    roles = tuple(sorted(named, key=lambda r: (not r.startswith("<"), r == NOBODY, r)))
+    return Matrix(
+        objects=objects,
+        roles=roles,
+        cells={key: Cell(*values) for key, values in cells.items()},
+    )
+
+
+def role_attributes(
+    expected: Iterable[Line], actual: Iterable[Line]
+) -> tuple[AttributeDifference, ...]:
+    """Attributes, settings and memberships of the Gordon roles that differ."""
+
+    def facets(lines: Iterable[Line]) -> dict[tuple[str, str], str]:
+        return {
+            (line.object.removeprefix("role "), line.facet): line.value
+            for line in lines
+            if line.object.startswith("role ")
+        }
+
+    want, have = facets(expected), facets(actual)
+    return tuple(
+        AttributeDifference(role, facet, want.get((role, facet)), have.get((role, facet)))
+        for role, facet in sorted(want.keys() | have.keys())
+        if want.get((role, facet)) != have.get((role, facet))
+    )
+
+
+def compare(expected: fixtures.Fixtures, actual: Snapshot) -> GrantMatrices:
+    """The matrices of a snapshot against the fixtures (no I/O)."""
+    return GrantMatrices(
+        database=actual.database,
+        objects=matrix(expected.sections["grants"], actual.sections["grants"]),
+        columns=matrix(expected.sections["column_grants"], actual.sections["column_grants"]),
+        role_attributes=role_attributes(expected.sections["grants"], actual.sections["grants"]),
+    )
+
+
+def grant_matrices(
+    dsn: Dsn, fixtures_dir: Path | None = None, *, purpose: str = "grant matrix"
+) -> GrantMatrices:
+    """Read the live grants (one READ ONLY snapshot, as drift-check takes it) and lay them
+    out against the fixtures (default: the bundled ones)."""
+    expected = fixtures.load(fixtures_dir)
+    with connect(dsn, purpose=purpose, read_only=True, options=snapshot.SESSION_SETTINGS) as conn:
+        try:
+            actual = snapshot.take(conn, roles=expected.roles)
+        except psycopg.Error as exc:
+            if is_connection_lost(exc):
+                raise lost_error(dsn, exc, "reading the catalogs") from None
+            raise DriftError(
+                f"cannot read the catalogs of {dsn.redacted}: {one_line(dsn.scrub(str(exc)))}"
+            ) from None
+    return compare(expected, actual)

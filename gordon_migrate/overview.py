@@ -1,0 +1,103 @@
+"""A one-glance summary of a database: who and where, migration counts, lock holder, last apply.
+
+Read-only and built from the engine's own pieces (``engine.read_status``, ``history.read``,
+``locks.holder``): the TUI's Overview and Migrations screens render it, nothing recomputes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gordon_migrate import history, locks
+from gordon_migrate.bundle import Migration
+from gordon_migrate.db import Conn, connect
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.engine import DatabaseStatus, MigrationStatus, read_status
+
+
+@dataclass(frozen=True)
+class MigrationRecord:
+    """One row of the catalogue: its state, the bundled file (if any), its history row (if any)."""
+
+    status: MigrationStatus
+    migration: Migration | None
+    applied: history.AppliedMigration | None
+
+    @property
+    def checksum_matches(self) -> bool | None:
+        """Whether the history's SHA-384 equals the file's; None when there is none to compare."""
+        if self.migration is None or self.applied is None:
+            return None
+        return self.applied.checksum == self.migration.checksum
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the operator wants first, read in one short read-only session."""
+
+    target: str
+    """The DSN with its password redacted."""
+    server: str
+    """``host:port`` as connected (a Unix socket directory for a local socket)."""
+    status: DatabaseStatus
+    records: list[MigrationRecord]
+    lock_key: int
+    lock_holder: locks.LockHolder | None
+
+    @property
+    def applied(self) -> int:
+        return self.status.count("applied")
+
+    @property
+    def pending(self) -> int:
+        return self.status.count("pending")
+
+    @property
+    def failed(self) -> int:
+        return self.status.count("failed")
+
+    @property
+    def inconsistent(self) -> int:
+        """Failed, checksum-mismatched and not-in-bundle versions: apply refuses to run."""
+        return len(self.status.problems)
+
+    @property
+    def last_apply(self) -> MigrationStatus | None:
+        """The most recently installed history row (ties: the highest version)."""
+        installed = [m for m in self.status.migrations if m.installed_on is not None]
+        if not installed:
+            return None
+        return max(installed, key=lambda m: (m.installed_on, m.version))
+
+
+def server_of(conn: Conn) -> str:
+    """Where ``conn`` is connected, as ``host:port``."""
+    return f"{conn.info.host}:{conn.info.port}"
+
+
+def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overview:
+    """The overview of the database behind ``conn`` (read-only; four short queries)."""
+    status = read_status(conn, bundle)
+    applied = history.read(conn) if status.history_exists else {}
+    by_version = {m.version: m for m in bundle}
+    key = history.lock_key(status.database)
+    return Overview(
+        target=target.redacted,
+        server=server_of(conn),
+        status=status,
+        records=[
+            MigrationRecord(
+                status=m, migration=by_version.get(m.version), applied=applied.get(m.version)
+            )
+            for m in status.migrations
+        ],
+        lock_key=key,
+        lock_holder=locks.holder(conn, key),
+    )
+
+
+def overview(target: Dsn, bundle: Sequence[Migration]) -> Overview:
+    """``read_overview`` on a connection of its own."""
+    with connect(target, purpose="overview", read_only=True) as conn:
+        return read_overview(conn, target, bundle)

@@ -1,0 +1,172 @@
+"""The Textual application: five screens (one per mode), the palette, and the write actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+
+from gordon_migrate.bundle import Migration
+from gordon_migrate.dsn import Dsn
+from gordon_migrate.recovery.repair import Action
+from gordon_migrate.tui.commands import GordonCommands, PaletteCommand
+from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal
+from gordon_migrate.tui.screens.apply import ApplyModal
+from gordon_migrate.tui.screens.base import DataScreen
+from gordon_migrate.tui.screens.drift import DriftScreen
+from gordon_migrate.tui.screens.grants import GrantsScreen
+from gordon_migrate.tui.screens.migrations import MigrationsScreen
+from gordon_migrate.tui.screens.overview import OverviewScreen
+from gordon_migrate.tui.screens.runbook import RunbookScreen
+from gordon_migrate.tui.screens.sessions import SessionsModal
+from gordon_migrate.tui.sections import SECTIONS
+
+SCREENS_BY_MODE: dict[str, Callable[[Context], Screen[None]]] = {
+    "overview": OverviewScreen,
+    "migrations": MigrationsScreen,
+    "drift": DriftScreen,
+    "grants": GrantsScreen,
+    "runbook": RunbookScreen,
+}
+
+
+#: Actions that switch screens or open a dialog: not while a dialog is open or a write runs.
+WAIT_FOR_DIALOGS = frozenset({"show", "apply", "repair", "unlock", "blockers"})
+
+
+class GordonApp(App[int]):
+    """``gordon-migrate tui``: read-only until the operator confirms an action."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "gordon-migrate"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS: ClassVar = App.COMMANDS | {GordonCommands}
+    DEFAULT_MODE = "overview"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(Binding(s.key, f"show('{s.mode}')", s.title, show=False) for s in SECTIONS),
+        Binding("a", "apply", "Apply"),
+        # Shown in the footer of the Runbook, where they belong; they work everywhere.
+        Binding("b", "blockers", "Blockers", show=False),
+        Binding("x", "repair", "Repair", show=False),
+        Binding("u", "unlock", "Unlock", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self, target: Dsn, bundle: list[Migration], fixtures_dir: Path | None = None
+    ) -> None:
+        super().__init__()
+        # Screens get "-narrow" below 110 columns (stacked layouts), "-wide" from 110 on.
+        self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+        self.ctx = Context(target=target, bundle=bundle, fixtures_dir=fixtures_dir)
+        for mode, screen in SCREENS_BY_MODE.items():
+            self.add_mode(mode, partial(screen, self.ctx))
+
+    # -- navigation ---------------------------------------------------------------------
+    def action_show(self, mode: str) -> None:
+        if mode in SCREENS_BY_MODE:
+            self.switch_mode(mode)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Navigation and writes wait while a dialog is open or a write is running."""
+        if self.ctx.busy is not None and action in {"quit", *WAIT_FOR_DIALOGS}:
+            return False
+        return not (isinstance(self.screen, ModalScreen) and action in WAIT_FOR_DIALOGS)
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    # -- actions ------------------------------------------------------------------------
+    def action_apply(self) -> None:
+        """Plan, confirm, apply (see ``ApplyModal``)."""
+        self.push_screen(ApplyModal(self.ctx))
+
+    def action_repair(self) -> None:
+        """Repair a dirty migration (FM-13): choose done/undone, then the guarded repair."""
+        self.push_screen(RepairChoiceModal(self.ctx), self._repair_chosen)
+
+    def _repair_chosen(self, choice: tuple[int, Action] | None) -> None:
+        if choice is not None:
+            self.push_screen(RepairModal(self.ctx, *choice))
+
+    def action_unlock(self) -> None:
+        """End the session holding the migration lock (FM-16), after confirmation."""
+        self.push_screen(UnlockModal(self.ctx))
+
+    def action_blockers(self) -> None:
+        """Sessions holding Gordon table locks (FM-17); end one after confirmation."""
+        self.push_screen(SessionsModal(self.ctx))
+
+    def action_reload(self) -> None:
+        if isinstance(self.screen, DataScreen):
+            self.screen.reload()
+
+    def _rerun_checks(self) -> None:
+        if self.current_mode == "runbook" and isinstance(self.screen, DataScreen):
+            self.screen.reload()
+        else:
+            self.switch_mode("runbook")  # a screen shown again re-reads what changed
+
+    def _column_grants(self) -> None:
+        if isinstance(self.screen, GrantsScreen):
+            self.screen.action_columns()
+        else:
+            self.switch_mode("grants")
+
+    def _only_differences(self) -> None:
+        if isinstance(self.screen, GrantsScreen):
+            self.screen.action_mismatches()
+        else:
+            self.switch_mode("grants")
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        commands = [
+            PaletteCommand(f"Show {s.title} ({s.key})", s.help, partial(self.action_show, s.mode))
+            for s in SECTIONS
+        ]
+        commands += [
+            PaletteCommand("Refresh this screen (r)", "read everything again", self.action_reload),
+            PaletteCommand(
+                "Apply pending migrations (a)",
+                "shows the plan and asks before running anything",
+                self.action_apply,
+            ),
+            PaletteCommand(
+                "Show column grants of the selected table (c)",
+                "on the Grants screen: the table's column grants, expected against actual",
+                self._column_grants,
+            ),
+            PaletteCommand(
+                "Show only the grants that differ (m)",
+                "on the Grants screen: toggle rows that match the fixtures",
+                self._only_differences,
+            ),
+            PaletteCommand(
+                "Re-run the runbook checks",
+                "every probe of docs/spof-runbook.md, on the Runbook screen",
+                self._rerun_checks,
+            ),
+            PaletteCommand(
+                "Show blocking sessions (b)",
+                "sessions holding Gordon table locks (FM-17); end one after confirmation",
+                self.action_blockers,
+            ),
+            PaletteCommand(
+                "Repair a dirty migration (x)",
+                "FM-13: mark its history row done or undone, after confirmation",
+                self.action_repair,
+            ),
+            PaletteCommand(
+                "End the migration lock holder (u)",
+                "FM-16: shows the session and the pg_terminate_backend statement first",
+                self.action_unlock,
+            ),
+            PaletteCommand("Quit (q)", "leave the TUI (exit 0)", partial(self.exit, 0)),
+        ]
+        return commands

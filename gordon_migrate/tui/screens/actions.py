@@ -1,0 +1,343 @@
+"""The runbook's write actions, each behind a confirmation that shows exactly what will run.
+
+Repair (FM-13) and unlock (FM-16, FM-17) are ``gordon_migrate.recovery``'s own plan and run
+functions; the text shown is their ``describe_plan`` / ``describe_outcome``, the same the CLI
+prints. As on the CLI, the operator types the version or pid back to confirm.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Generic, TypeVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Static
+from textual.worker import Worker
+
+from gordon_migrate.db import Conn
+from gordon_migrate.engine import MigrationStatus, read_status
+from gordon_migrate.recovery import repair, unlock
+from gordon_migrate.recovery.repair import Action
+from gordon_migrate.tui.context import Context, read
+from gordon_migrate.tui.screens.base import GordonModal
+
+P = TypeVar("P")
+
+AUDIT_REASON = "gordon-migrate tui"
+
+
+class GuardedActionModal(GordonModal[bool], Generic[P]):
+    """Plan (read-only) → show the plan and the exact statement → typed confirmation → run →
+    outcome. Dismisses with True when something was changed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel / close")]
+    TITLE = "Action"
+    NOUN = "value"
+
+    class Planned(Message):
+        def __init__(self, plan: object) -> None:
+            super().__init__()
+            self.plan = plan
+
+    class Done(Message):
+        def __init__(self, outcome: str) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.plan: P | None = None
+        self.phase = "planning"
+        self.failure: str | None = None
+        self.outcome: str | None = None
+        self._changed = False
+
+    # Hooks -------------------------------------------------------------------------------
+    def make_plan(self) -> P | None:
+        """Worker thread, read-only: what would run (None: nothing to do)."""
+        raise NotImplementedError
+
+    def nothing(self) -> str:
+        """What to say when there is nothing to do."""
+        return "Nothing to do."
+
+    def describe(self, plan: P) -> str:
+        raise NotImplementedError
+
+    def token(self, plan: P) -> str:
+        """What the operator types to confirm (the version, the pid)."""
+        raise NotImplementedError
+
+    def execute(self, plan: P, reason: str) -> str:
+        """Worker thread: carry the plan out; return the outcome line."""
+        raise NotImplementedError
+
+    # Flow --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog -tall"):
+            with VerticalScroll(id="plan"):
+                yield Static("Reading what would be done…", id="message")
+            with Horizontal(classes="inputs"):
+                yield Input(id="token")
+                yield Input(placeholder="reason, for the audit (optional)", id="reason")
+            with Horizontal(classes="buttons"):
+                yield Button("Confirm", id="confirm", variant="error", disabled=True)
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog").border_title = self.TITLE
+        for widget in ("#token", "#reason", "#confirm"):
+            self.query_one(widget).display = False
+        self.query_one("#plan").loading = True
+        self._plan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan(self) -> None:
+        self.post_message(self.Planned(self.make_plan()))
+
+    @on(Planned)
+    def _planned(self, message: Planned) -> None:
+        self.query_one("#plan").loading = False
+        if message.plan is None:
+            self.phase = "nothing"
+            self._say(Text(self.nothing(), style="green"))
+            self._closable()
+            return
+        plan = cast(P, message.plan)
+        self.plan = plan
+        self.phase = "confirm"
+        self._say(Text(self.describe(plan)))
+        token = self.query_one("#token", Input)
+        token.placeholder = f"type {self.token(plan)} to confirm"
+        token.display = True
+        self.query_one("#reason").display = True
+        confirm = self.query_one("#confirm", Button)
+        confirm.display = True
+        confirm.label = f"Run it ({self.NOUN} {self.token(plan)})"
+        token.focus()
+
+    @on(Input.Changed, "#token")
+    def _typed(self, event: Input.Changed) -> None:
+        if self.plan is not None:
+            matches = event.value.strip() == self.token(self.plan)
+            self.query_one("#confirm", Button).disabled = not matches
+
+    @on(Input.Submitted, "#token")
+    @on(Input.Submitted, "#reason")
+    def _submitted(self) -> None:
+        if not self.query_one("#confirm", Button).disabled:
+            self.confirm()
+
+    @on(Button.Pressed, "#confirm")
+    def confirm(self) -> None:
+        plan = self.plan
+        if self.phase != "confirm" or plan is None:
+            return
+        if self.query_one("#token", Input).value.strip() != self.token(plan):
+            return
+        self.phase = "running"
+        self.ctx.busy = self.TITLE
+        self._changed = True
+        reason = self.query_one("#reason", Input).value.strip() or AUDIT_REASON
+        for widget in ("#token", "#reason", "#confirm", "#cancel"):
+            self.query_one(widget).display = False
+        self.query_one("#plan").loading = True
+        self._run(plan, reason)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run")
+    def _run(self, plan: P, reason: str) -> None:
+        self.post_message(self.Done(self.execute(plan, reason)))
+
+    @on(Done)
+    def _done(self, message: Done) -> None:
+        self.phase = "done"
+        self.outcome = message.outcome
+        self.ctx.busy = None
+        self.ctx.changed()
+        self.query_one("#plan").loading = False
+        text = Text("✓ ", style="bold green")
+        text.append(message.outcome)
+        self._say(text)
+        self._closable()
+
+    def show_failure(self, worker: Worker[object], message: str) -> None:
+        self.failure = message
+        if worker.group == "run":
+            self.ctx.busy = None
+            self.ctx.changed()
+        self.phase = "failed"
+        self.query_one("#plan").loading = False
+        text = Text("✗ ", style="bold red")
+        text.append(message)
+        self._say(text)
+        for widget in ("#token", "#reason", "#confirm"):
+            self.query_one(widget).display = False
+        self._closable()
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def _closable(self) -> None:
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close"
+        cancel.display = True
+        cancel.focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        if self.phase == "running":
+            self.notify("Running: wait for its result.", severity="warning")
+            return
+        self.dismiss(self._changed)
+
+
+class RepairModal(GuardedActionModal[repair.RepairPlan]):
+    """``gordon-migrate repair VERSION --done|--undone`` (runbook FM-13)."""
+
+    TITLE = "Repair a dirty migration (FM-13)"
+    NOUN = "version"
+
+    def __init__(self, ctx: Context, version: int, action: Action) -> None:
+        super().__init__(ctx)
+        self.version = version
+        self.action = action
+
+    def make_plan(self) -> repair.RepairPlan:
+        return repair.plan_repair(self.ctx.target, self.ctx.bundle, self.version, self.action)
+
+    def describe(self, plan: repair.RepairPlan) -> str:
+        return repair.describe_plan(plan, self.ctx.target)
+
+    def token(self, plan: repair.RepairPlan) -> str:
+        return str(plan.version)
+
+    def execute(self, plan: repair.RepairPlan, reason: str) -> str:
+        return repair.describe_outcome(repair.run_repair(self.ctx.target, plan, reason=reason))
+
+
+class UnlockModal(GuardedActionModal[unlock.UnlockPlan]):
+    """``gordon-migrate unlock [--pid PID]`` (runbook FM-16, FM-17)."""
+
+    TITLE = "End a session (FM-16, FM-17)"
+    NOUN = "pid"
+
+    def __init__(self, ctx: Context, pid: int | None = None) -> None:
+        super().__init__(ctx)
+        self.pid = pid
+
+    def make_plan(self) -> unlock.UnlockPlan | None:
+        return unlock.plan_unlock(self.ctx.target, self.pid)
+
+    def nothing(self) -> str:
+        return f"Nobody holds the migration lock ({self.ctx.target.redacted}): nothing to end."
+
+    def describe(self, plan: unlock.UnlockPlan) -> str:
+        return unlock.describe_plan(plan, self.ctx.target)
+
+    def token(self, plan: unlock.UnlockPlan) -> str:
+        return str(plan.session.pid)
+
+    def execute(self, plan: unlock.UnlockPlan, reason: str) -> str:
+        return unlock.describe_outcome(unlock.end_session(self.ctx.target, plan, reason=reason))
+
+
+class RepairChoiceModal(GordonModal[tuple[int, Action] | None]):
+    """Which dirty migration, and was it finished or undone by hand? (runbook FM-13)"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel"),
+        Binding("d", "choose('done')", "Finished by hand"),
+        Binding("u", "choose('undone')", "Undone by hand"),
+    ]
+
+    class Found(Message):
+        def __init__(self, dirty: list[MigrationStatus]) -> None:
+            super().__init__()
+            self.dirty = dirty
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.dirty: list[MigrationStatus] | None = None
+        self.failure: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static("Reading the history…", id="message")
+            with Horizontal(classes="buttons"):
+                yield Button("Finished by hand (d)", id="done", variant="warning")
+                yield Button("Undone by hand (u)", id="undone", variant="warning")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog").border_title = "Repair a dirty migration (FM-13)"
+        for button in ("#done", "#undone"):
+            self.query_one(button).display = False
+        self.query_one("#message").loading = True
+        self._find()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _find(self) -> None:
+        def dirty(conn: Conn) -> list[MigrationStatus]:
+            status = read_status(conn, self.ctx.bundle)
+            return [m for m in status.migrations if m.state == "failed"]
+
+        self.post_message(self.Found(read(self.ctx.target, "repair", dirty)))
+
+    @on(Found)
+    def _found(self, message: Found) -> None:
+        self.query_one("#message").loading = False
+        self.dirty = message.dirty
+        if not message.dirty:
+            self._say(Text("No dirty migration: nothing to repair.", style="green"))
+            self.query_one("#cancel", Button).focus()
+            return
+        first = message.dirty[0]
+        text = Text()
+        text.append(f"Migration {first.label} is dirty", style="bold")
+        text.append(
+            ": a no-transaction migration stopped part-way. Before repairing, finish its "
+            "remaining statements by hand, or undo what took effect (runbook FM-13: an "
+            "interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first).\n\n"
+            "Then say which you did. The next dialog shows the exact statement and asks you to "
+            "type the version."
+        )
+        if len(message.dirty) > 1:
+            others = ", ".join(f"{m.version:04d}" for m in message.dirty[1:])
+            text.append(f"\n\nAlso dirty: {others} (one at a time).", style="yellow")
+        self._say(text)
+        for button in ("#done", "#undone"):
+            self.query_one(button).display = True
+        self.query_one("#cancel", Button).focus()
+
+    def show_failure(self, worker: Worker[object], message: str) -> None:
+        self.failure = message
+        self.query_one("#message").loading = False
+        text = Text("✗ ", style="bold red")
+        text.append(message)
+        self._say(text)
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def action_choose(self, action: str) -> None:
+        if not self.dirty:
+            return
+        self.dismiss((self.dirty[0].version, "done" if action == "done" else "undone"))
+
+    @on(Button.Pressed, "#done")
+    def _done(self) -> None:
+        self.action_choose("done")
+
+    @on(Button.Pressed, "#undone")
+    def _undone(self) -> None:
+        self.action_choose("undone")
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,222 @@
+"""Apply from the TUI: the plan, a confirmation listing exactly what will run, then progress.
+
+The plan is ``engine.plan`` (``apply --dry-run``) and the run is ``engine.apply`` with its
+``progress`` callback: the TUI adds no apply logic of its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, DataTable, Static
+from textual.worker import Worker
+
+from gordon_migrate import engine
+from gordon_migrate.bundle import Migration
+from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.screens.base import GordonModal
+
+WAITING = Text("·", style="dim")
+
+
+class ApplyModal(GordonModal[bool]):
+    """Plan → confirm → apply with per-migration progress → result. Dismisses with
+    True when the database may have changed."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "close", "Cancel / close"),
+        Binding("y", "confirm", "Apply"),
+    ]
+
+    class Planned(Message):
+        def __init__(self, result: engine.ApplyResult) -> None:
+            super().__init__()
+            self.result = result
+
+    class Applied(Message):
+        def __init__(self, result: engine.ApplyResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.plan: engine.ApplyResult | None = None
+        self.result: engine.ApplyResult | None = None
+        self.failure: str | None = None
+        self.phase = "planning"
+        self._changed = False
+        self._current: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static("Planning: reading the history…", id="message")
+            yield DataTable(id="steps", cursor_type="none", show_cursor=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", id="confirm", variant="warning")
+                yield Button("Cancel (n)", id="cancel")
+
+    def on_mount(self) -> None:
+        dialog = self.query_one("#dialog")
+        dialog.border_title = "Apply pending migrations"
+        table = self.query_one("#steps", DataTable)
+        table.add_column("Ver", key="version")
+        table.add_column("File", key="file")
+        table.add_column("Progress", key="progress")
+        table.display = False
+        self.query_one("#confirm").display = False
+        self.query_one("#steps").loading = True
+        self._plan()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan(self) -> None:
+        self.post_message(self.Planned(engine.plan(self.ctx.target, self.ctx.bundle, _options())))
+
+    @on(Planned)
+    def _planned(self, message: Planned) -> None:
+        plan = self.plan = message.result
+        steps = self.query_one("#steps", DataTable)
+        steps.loading = False
+        cancel = self.query_one("#cancel", Button)
+        if not plan.planned:
+            self.phase = "nothing"
+            self._say(
+                Text(
+                    f"Nothing to apply: database {plan.database} is up to date "
+                    f"({plan.already_applied} applied).",
+                    style="green",
+                )
+            )
+            cancel.label = "Close"
+            cancel.focus()
+            return
+        self.phase = "confirm"
+        count = len(plan.planned)
+        text = Text()
+        text.append(f"Apply {count} migration(s) to database {plan.database}", style="bold")
+        text.append(
+            f" (PostgreSQL {plan.server_version}) in this order; each in its own transaction "
+            "unless marked no-transaction; stops at the first failure."
+        )
+        self._say(text)
+        self.query_one("#dialog").add_class("-tall")
+        for status in plan.planned:
+            self._add_step(
+                status.version, status.filename or status.description, status.no_transaction
+            )
+        steps.display = True
+        confirm = self.query_one("#confirm", Button)
+        confirm.label = f"Apply {count} (y)"
+        confirm.display = True
+        cancel.focus()  # the safe choice has the focus: Enter alone changes nothing
+
+    def _add_step(self, version: int, name: str, no_transaction: bool) -> None:
+        label = Text(name)
+        if no_transaction:
+            label.append("  [no-transaction]", style="yellow")
+        self.query_one("#steps", DataTable).add_row(
+            f"{version:04d}", label, WAITING, key=str(version)
+        )
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        if self.phase != "confirm":
+            return
+        self.phase = "running"
+        self.ctx.busy = "apply"
+        self._changed = True
+        self.query_one("#confirm").display = False
+        self.query_one("#cancel").display = False
+        self._say(Text("Applying… (do not close: each migration is reported as it ends)"))
+        self._apply()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    def _apply(self) -> None:
+        def progress(event: engine.Event, migration: Migration | None, detail: str) -> None:
+            self.app.call_from_thread(self.progress, event, migration, detail)
+
+        result = engine.apply(self.ctx.target, self.ctx.bundle, _options(), progress=progress)
+        self.post_message(self.Applied(result))
+
+    def progress(self, event: engine.Event, migration: Migration | None, detail: str) -> None:
+        """One event of ``engine.apply`` (UI thread)."""
+        if migration is None:
+            if event == "lock_wait":
+                self._say(Text(f"Taking the migration lock ({detail})…"))
+            return
+        table = self.query_one("#steps", DataTable)
+        key = str(migration.version)
+        if key not in table.rows:  # another runner changed the plan under us
+            self._add_step(migration.version, migration.filename, migration.no_transaction)
+        if event == "start":
+            self._current = migration.version
+            self._say(Text(f"Applying {migration.label}…"))
+            cell = Text(f"▶ {detail}", style="bold yellow")
+        elif event == "retry":
+            cell = Text(f"↻ {detail}", style="yellow")
+        else:
+            self._current = None
+            cell = Text(f"✓ {detail}", style="green")
+        table.update_cell(key, "progress", cell, update_width=True)
+        table.move_cursor(row=table.get_row_index(key))
+
+    @on(Applied)
+    def _applied(self, message: Applied) -> None:
+        result = self.result = message.result
+        self.phase = "done"
+        self.ctx.busy = None
+        self.ctx.changed()
+        now = result.already_applied + len(result.applied)
+        if result.applied:
+            text = Text(f"Applied {len(result.applied)} migration(s)", style="bold green")
+            text.append(f"; now {now} applied, nothing pending.")
+        else:
+            text = Text(f"Nothing was pending any more: {now} applied.", style="green")
+        self._say(text)
+        self._closable()
+
+    def show_failure(self, worker: Worker[object], message: str) -> None:
+        self.failure = message
+        self.query_one("#steps").loading = False
+        if worker.group == "apply":
+            self.ctx.busy = None
+            self.ctx.changed()
+            if self._current is not None:
+                self.query_one("#steps", DataTable).update_cell(
+                    str(self._current),
+                    "progress",
+                    Text("✗ failed", style="bold red"),
+                    update_width=True,
+                )
+        self.phase = "failed"
+        text = Text("✗ ", style="bold red")
+        text.append(message)
+        self._say(text)
+        self._closable()
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def _closable(self) -> None:
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close"
+        cancel.display = True
+        cancel.focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        if self.phase == "running":
+            self.notify("The apply is running: wait for its result.", severity="warning")
+            return
+        self.dismiss(self._changed)
+
+
+def _options() -> engine.ApplyOptions:
+    """The same defaults as ``gordon-migrate apply``."""
+    return engine.ApplyOptions()

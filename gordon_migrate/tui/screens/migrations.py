@@ -1,0 +1,136 @@
+"""Migrations: every bundled migration and every applied version the bundle lacks."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Container, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from gordon_migrate.db import Conn
+from gordon_migrate.overview import MigrationRecord, Overview, read_overview
+from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.format import duration, state_text, timestamp
+from gordon_migrate.tui.screens.base import DataScreen
+from gordon_migrate.tui.widgets.table import RevealTable
+
+
+def history_panel(record: MigrationRecord) -> Table:
+    """The selected migration's file and history row: installed on, time, checksum match."""
+    status = record.status
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("Migration", f"{status.version:04d} {status.description}")
+    grid.add_row("File", status.filename or Text("not in this bundle", style="bold red"))
+    grid.add_row("State", state_text(status.state))
+    if status.no_transaction:
+        grid.add_row("Runs", "outside a transaction (-- no-transaction)")
+    if record.applied is None:
+        grid.add_row("History", Text("no row: not applied", style="dim"))
+        return grid
+    grid.add_row("Installed on", timestamp(record.applied.installed_on))
+    grid.add_row("Took", duration(record.applied.execution_time))
+    matches = record.checksum_matches
+    if matches is None:
+        checksum = Text("no file to compare with", style="dim")
+    elif matches:
+        checksum = Text("matches the file (SHA-384)", style="green")
+    else:
+        checksum = Text("DIFFERS from the file: it was edited after it was applied", "bold red")
+    grid.add_row("Checksum", checksum)
+    return grid
+
+
+def sql_view(record: MigrationRecord) -> Syntax | Text:
+    if record.migration is None:
+        return Text(
+            "This version is in the history but not in the bundle: a newer image applied it.",
+            style="italic",
+        )
+    return Syntax(
+        record.migration.sql,
+        "sql",
+        theme="ansi_dark",
+        line_numbers=True,
+        word_wrap=False,
+        background_color="default",
+    )
+
+
+class MigrationsScreen(DataScreen[Overview]):
+    """A table of migrations; the selected one's history and syntax-highlighted SQL."""
+
+    MODE: ClassVar[str] = "migrations"
+    PURPOSE: ClassVar[str] = "migrations"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self._selected: int | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Container(id="split"):
+            yield RevealTable(id="table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="detail"):
+                yield Static(id="history")
+                yield Static(id="sql")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#table", RevealTable)
+        table.add_column("Ver", key="version")
+        table.add_column("State", key="state")
+        table.add_column("Description", key="description")
+        table.add_column("Installed on", key="installed")
+        self.query_one("#detail").border_title = "Selected"
+
+    def fetch(self, conn: Conn) -> Overview:
+        return read_overview(conn, self.ctx.target, self.ctx.bundle)
+
+    def show(self, data: Overview) -> None:
+        table = self.query_one("#table", RevealTable)
+        selected = self._selected
+        table.clear()
+        for record in data.records:
+            status = record.status
+            table.add_row(
+                f"{status.version:04d}",
+                state_text(status.state),
+                status.description,
+                timestamp(status.installed_on),
+                key=str(status.version),
+            )
+        table.border_title = (
+            f"{data.applied} applied · {data.pending} pending · {data.inconsistent} inconsistent"
+        )
+        if not data.records:
+            self.query_one("#history", Static).update("No migrations in the bundle or history.")
+            self.query_one("#sql", Static).update("")
+            return
+        versions = [r.status.version for r in data.records]
+        if selected not in versions:
+            # First load: start on what needs attention (a problem, else the first pending).
+            wanted = [r.status.version for r in data.records if r.status.state != "applied"]
+            selected = wanted[0] if wanted else versions[-1]
+        table.reveal(versions.index(selected))
+        self.show_record(versions.index(selected))
+
+    @on(DataTable.RowHighlighted, "#table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_record(event.cursor_row)
+
+    def show_record(self, row: int) -> None:
+        if self.data is None or not 0 <= row < len(self.data.records):
+            return
+        record = self.data.records[row]
+        self._selected = record.status.version
+        self.query_one("#history", Static).update(
+            Group(history_panel(record), Text(""), Text("SQL", style="bold underline"))
+        )
+        self.query_one("#sql", Static).update(sql_view(record))
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)

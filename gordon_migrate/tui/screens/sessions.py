@@ -1,0 +1,166 @@
+"""Blocking sessions (runbook step 8, FM-17): who holds Gordon table locks a migration would
+wait for, and ending one of them behind the unlock confirmation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, DataTable, Static
+from textual.worker import Worker
+
+from gordon_migrate import engine
+from gordon_migrate.db import Conn
+from gordon_migrate.durations import format_ms
+from gordon_migrate.recovery import sessions
+from gordon_migrate.tui.context import Context, read
+from gordon_migrate.tui.screens.actions import UnlockModal
+from gordon_migrate.tui.screens.base import GordonModal
+
+
+def session_view(s: sessions.Session) -> Text:
+    text = Text(s.describe(), style="bold")
+    text.append(f"\n{s.activity()}")
+    if s.relations:
+        text.append(f"\nholds {', '.join(s.relations)}")
+    if s.blocking:
+        text.append(f"\nblocks pid {', '.join(map(str, s.blocking))} now", style="bold red")
+    text.append("\nending it would run: ", style="dim")
+    text.append(s.terminate_sql, style="bold")
+    return text
+
+
+class SessionsModal(GordonModal[bool]):
+    """Sessions blocking a migration, read-only; ``e`` ends the selected one (confirmed)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("e", "end", "End selected session"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    class Found(Message):
+        def __init__(self, found: list[sessions.Session]) -> None:
+            super().__init__()
+            self.found = found
+
+    def __init__(self, ctx: Context, lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.lock_timeout_ms = lock_timeout_ms
+        self.found: list[sessions.Session] | None = None
+        self.failure: str | None = None
+        self._changed = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog -tall"):
+            yield Static(id="message")
+            yield DataTable(id="sessions", cursor_type="row")
+            with VerticalScroll(id="session"):
+                yield Static(id="detail")
+            with Horizontal(classes="buttons"):
+                yield Button("End selected (e)", id="end", variant="error")
+                yield Button("Close (esc)", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog").border_title = "Blocking sessions (step 8, FM-17)"
+        table = self.query_one("#sessions", DataTable)
+        table.add_column("pid", key="pid")
+        table.add_column("application", key="app")
+        table.add_column("state", key="state")
+        table.add_column("tables", key="tables")
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.found = None
+        self.query_one("#sessions").loading = True
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        min_age_s = self.lock_timeout_ms / 1000.0
+
+        def fetch(conn: Conn) -> list[sessions.Session]:
+            return sessions.blockers(conn, min_age_s)
+
+        self.post_message(self.Found(read(self.ctx.target, "sessions", fetch)))
+
+    @on(Found)
+    def _found(self, message: Found) -> None:
+        self.found = message.found
+        self.failure = None
+        table = self.query_one("#sessions", DataTable)
+        table.loading = False
+        table.clear()
+        for s in message.found:
+            table.add_row(
+                str(s.pid),
+                s.application_name or "-",
+                s.state,
+                ", ".join(s.relations) or "-",
+                key=str(s.pid),
+            )
+        threshold = format_ms(self.lock_timeout_ms)
+        if not message.found:
+            self._say(
+                Text(
+                    f"No transaction has held a lock on a Gordon table for lock_timeout="
+                    f"{threshold} or more, and no session is blocked.",
+                    style="green",
+                )
+            )
+            self.query_one("#detail", Static).update("")
+            self.query_one("#end").display = False
+            self.query_one("#close", Button).focus()
+            return
+        self._say(
+            Text(
+                f"{len(message.found)} session(s) hold locks on Gordon tables that a migration "
+                f"would wait for (lock_timeout={threshold}), oldest transaction first.",
+                style="bold",
+            )
+        )
+        self.query_one("#end").display = True
+        table.move_cursor(row=0)
+        table.focus()
+        self._show(0)
+
+    @on(DataTable.RowHighlighted, "#sessions")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show(event.cursor_row)
+
+    def _show(self, row: int) -> None:
+        if self.found and 0 <= row < len(self.found):
+            self.query_one("#detail", Static).update(session_view(self.found[row]))
+
+    def show_failure(self, worker: Worker[object], message: str) -> None:
+        self.failure = message
+        self.query_one("#sessions").loading = False
+        text = Text("✗ ", style="bold red")
+        text.append(message)
+        self._say(text)
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    @on(Button.Pressed, "#end")
+    def action_end(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        if not self.found or not 0 <= table.cursor_row < len(self.found):
+            return
+        pid = self.found[table.cursor_row].pid
+        self.app.push_screen(UnlockModal(self.ctx, pid), self._after_end)
+
+    def _after_end(self, changed: bool | None) -> None:
+        if changed:
+            self._changed = True
+            self.action_reload()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(self._changed)
