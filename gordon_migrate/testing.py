@@ -18,9 +18,11 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -82,8 +84,31 @@ class TestServer:
 
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:
+            sealed = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s AND datistemplate", (name,)
+            ).fetchone()
+            if sealed:  # a template cannot be dropped as such
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name))
+                )
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def seal_template(self, name: str) -> None:
+        """Freeze ``name`` for cloning: vacuumed, and closed to connections.
+
+        ``CREATE DATABASE ... TEMPLATE`` waits (in 100 ms steps) while any session is
+        connected to the template, autovacuum included; a template that accepts no connection
+        is never visited by autovacuum, and a frozen one gives it nothing to do in the clones.
+        """
+        with psycopg.connect(self.dsn_for(name), autocommit=True) as conn:
+            conn.execute("VACUUM (FREEZE, ANALYZE)")
+        with self.admin() as conn:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(
+                    sql.Identifier(name)
+                )
             )
 
 
@@ -110,6 +135,19 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{next(_names)}"
 
 
+def scratch_parent() -> str | None:
+    """Where the embedded test server keeps its data: ``GORDON_TEST_PG_DIR``, else a RAM disk.
+
+    Every test clones an 8 MB database and throws it away: on tmpfs a clone takes ~10 ms
+    instead of ~100 ms on disk, and nothing of value is lost at a crash.
+    """
+    chosen = os.environ.get("GORDON_TEST_PG_DIR")
+    if chosen:
+        return chosen
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 @pytest.fixture(scope="session")
 def gordon_server() -> Iterator[TestServer]:
     external = os.environ.get(EXTERNAL_ENV)
@@ -118,13 +156,10 @@ def gordon_server() -> Iterator[TestServer]:
             version = conn.info.server_version // 10000
         yield TestServer(admin_dsn=external, version=version, embedded=None)
         return
-    import tempfile
-    from pathlib import Path
-
     from gordon_migrate import embedded
 
     major = int(os.environ.get(VERSION_ENV, "18"))
-    root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-", dir=scratch_parent()))
     server = embedded.start(root / "pg", major, keep=False)
     embedded.tune_for_tests(server)
     try:
@@ -140,6 +175,7 @@ def gordon_template(gordon_server: TestServer) -> Iterator[str]:
     try:
         target = dsn.parse(gordon_server.dsn_for(name))
         engine.apply(target, bundle.load())
+        gordon_server.seal_template(name)
         yield name
     finally:
         gordon_server.drop_database(name)
