@@ -177,7 +177,18 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
             [str(binaries / tool), *args], check=True, user=user, capture_output=True, timeout=60
         )
 
-    pg("pg_basebackup", "-d", gordon_server.admin_dsn, "-D", str(data), "-R", "-X", "stream")
+    pg(
+        "pg_basebackup",
+        "-d",
+        gordon_server.admin_dsn,
+        "-D",
+        str(data),
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+    )
     pg("pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o", f"-h '' -k {sock}", "start")
     try:
         yield f"postgresql://postgres@/postgres?host={sock}"
