@@ -23,14 +23,14 @@ from gordon_migrate.engine import MigrationStatus, read_status
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.tui.context import Context, read
-from gordon_migrate.tui.screens.base import GordonModal
+from gordon_migrate.tui.screens.base import ActionModal, GordonModal
 
 P = TypeVar("P")
 
 AUDIT_REASON = "gordon-migrate tui"
 
 
-class GuardedActionModal(GordonModal[bool], Generic[P]):
+class GuardedActionModal(ActionModal, Generic[P]):
     """Plan (read-only) → show the plan and the exact statement → typed confirmation → run →
     outcome. Dismisses with True when something was changed."""
 
@@ -49,13 +49,9 @@ class GuardedActionModal(GordonModal[bool], Generic[P]):
             self.outcome = outcome
 
     def __init__(self, ctx: Context) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.plan: P | None = None
-        self.phase = "planning"
-        self.failure: str | None = None
         self.outcome: str | None = None
-        self._changed = False
 
     # Hooks -------------------------------------------------------------------------------
     def make_plan(self) -> P | None:
@@ -178,22 +174,6 @@ class GuardedActionModal(GordonModal[bool], Generic[P]):
         for widget in ("#token", "#reason", "#confirm"):
             self.query_one(widget).display = False
         self._closable()
-
-    def _say(self, text: Text) -> None:
-        self.query_one("#message", Static).update(text)
-
-    def _closable(self) -> None:
-        cancel = self.query_one("#cancel", Button)
-        cancel.label = "Close"
-        cancel.display = True
-        cancel.focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_close(self) -> None:
-        if self.phase == "running":
-            self.notify("Running: wait for its result.", severity="warning")
-            return
-        self.dismiss(self._changed)
 
 
 class RepairModal(GuardedActionModal[repair.RepairPlan]):

@@ -20,12 +20,12 @@ from textual.worker import Worker
 from gordon_migrate import engine
 from gordon_migrate.bundle import Migration
 from gordon_migrate.tui.context import Context
-from gordon_migrate.tui.screens.base import GordonModal
+from gordon_migrate.tui.screens.base import ActionModal
 
 WAITING = Text("·", style="dim")
 
 
-class ApplyModal(GordonModal[bool]):
+class ApplyModal(ActionModal):
     """Plan → confirm → apply with per-migration progress → result. Dismisses with
     True when the database may have changed."""
 
@@ -44,14 +44,12 @@ class ApplyModal(GordonModal[bool]):
             super().__init__()
             self.result = result
 
+    RUNNING_NOTICE: ClassVar[str] = "The apply is running: wait for its result."
+
     def __init__(self, ctx: Context) -> None:
-        super().__init__()
-        self.ctx = ctx
+        super().__init__(ctx)
         self.plan: engine.ApplyResult | None = None
         self.result: engine.ApplyResult | None = None
-        self.failure: str | None = None
-        self.phase = "planning"
-        self._changed = False
         self._current: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -199,22 +197,6 @@ class ApplyModal(GordonModal[bool]):
         text.append(message)
         self._say(text)
         self._closable()
-
-    def _say(self, text: Text) -> None:
-        self.query_one("#message", Static).update(text)
-
-    def _closable(self) -> None:
-        cancel = self.query_one("#cancel", Button)
-        cancel.label = "Close"
-        cancel.display = True
-        cancel.focus()
-
-    @on(Button.Pressed, "#cancel")
-    def action_close(self) -> None:
-        if self.phase == "running":
-            self.notify("The apply is running: wait for its result.", severity="warning")
-            return
-        self.dismiss(self._changed)
 
 
 def _options() -> engine.ApplyOptions:

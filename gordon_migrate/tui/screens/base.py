@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar, Generic, TypeVar, cast
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer
+from textual.widgets import Button, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gordon_migrate.db import Conn
@@ -136,3 +137,33 @@ class GordonModal(ReportsFailures, ModalScreen[R]):
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
         raise NotImplementedError
+
+
+class ActionModal(GordonModal[bool]):
+    """A modal that plans, asks, runs and reports; dismisses with True when the database may
+    have changed. Subclasses move ``phase`` along and set ``changed``."""
+
+    RUNNING_NOTICE: ClassVar[str] = "Running: wait for its result."
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.phase = "planning"
+        self.failure: str | None = None
+        self._changed = False
+
+    def _say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def _closable(self) -> None:
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = "Close"
+        cancel.display = True
+        cancel.focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        if self.phase == "running":
+            self.notify(self.RUNNING_NOTICE, severity="warning")
+            return
+        self.dismiss(self._changed)
