@@ -358,12 +358,10 @@ def _apply(
     try:
         result.lock_waited_s = locks.acquire(conn, key, opts.lock_wait_s)
     except locks.LockTimeout as exc:
-        who = exc.holder.describe() if exc.holder else "a session that has since gone"
         raise LockWaitError(
-            f"timed out after {exc.waited_s:.1f}s waiting for the migration lock of database "
-            f"{status.database} (advisory lock {key}), held by {who}. Another runner is "
-            "migrating, or a crashed one left its session open: wait and re-run, or end it "
-            "with `gordon-migrate unlock` (docs/spof-runbook.md, lock held)"
+            f"{exc.describe(status.database, key)}. Another runner is migrating, or a crashed "
+            "one left its session open: wait and re-run, or end it with `gordon-migrate unlock` "
+            "(docs/spof-runbook.md, lock held)"
         ) from None
 
     # Under the lock, the history is the truth: another runner may just have finished.

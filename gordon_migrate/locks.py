@@ -107,3 +107,11 @@ class LockTimeout(Exception):
         super().__init__("lock wait exceeded")
         self.holder = holder
         self.waited_s = waited_s
+
+    def describe(self, database: str, key: int) -> str:
+        """What ran out and who holds the lock: the lead of every lock-wait message."""
+        who = self.holder.describe() if self.holder else "a session that has since gone"
+        return (
+            f"timed out after {self.waited_s:.1f}s waiting for the migration lock of database "
+            f"{database} (advisory lock {key}), held by {who}"
+        )

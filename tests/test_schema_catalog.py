@@ -14,18 +14,8 @@ import psycopg
 import pytest
 
 from gordon_migrate.testing import GordonDatabase
+from tests.gordon_roles import ALL_ROLES, DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
 
-GORDON_SCHEMAS = ["market_data", "trading", "bus"]
-RUNTIME_ROLES = [
-    "gordon_ingest",
-    "gordon_trading",
-    "gordon_bots",
-    "gordon_risk",
-    "gordon_api",
-    "gordon_outbox_relay",
-]
-DRIFT_READER = "gordon_drift_reader"
-ALL_ROLES = [*RUNTIME_ROLES, DRIFT_READER]
 SEARCH_PATHS = {
     "gordon_ingest": "market_data",
     "gordon_trading": "trading, market_data",

@@ -16,20 +16,11 @@ import pytest
 from psycopg import sql
 
 from gordon_migrate.testing import GordonDatabase
+from tests.gordon_roles import DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
 
 Conn = psycopg.Connection[tuple[object, ...]]
 Params = Sequence[object] | Mapping[str, object]
 
-GORDON_SCHEMAS = ["market_data", "trading", "bus"]
-RUNTIME_ROLES = [
-    "gordon_ingest",
-    "gordon_trading",
-    "gordon_bots",
-    "gordon_risk",
-    "gordon_api",
-    "gordon_outbox_relay",
-]
-DRIFT_READER = "gordon_drift_reader"
 SECRET = "\\x00112233445566778899aabbccddeeff"
 
 SEED = f"""

@@ -171,11 +171,9 @@ def _run(conn: Conn, plan: RepairPlan, reason: str | None, lock_wait_s: float) -
     try:
         waited = locks.acquire(conn, plan.lock_key, lock_wait_s)
     except locks.LockTimeout as exc:
-        who = exc.holder.describe() if exc.holder else "a session that has since gone"
         raise refused(
-            f"timed out after {exc.waited_s:.1f}s waiting for the migration lock of database "
-            f"{plan.database}, held by {who}: a runner is at work (wait), or a stuck one holds "
-            "it (`gordon-migrate unlock`, docs/spof-runbook.md FM-16)"
+            f"{exc.describe(plan.database, plan.lock_key)}: a runner is at work (wait), or a "
+            "stuck one holds it (`gordon-migrate unlock`, docs/spof-runbook.md FM-16)"
         ) from None
     try:
         audit.ensure_table(conn)
