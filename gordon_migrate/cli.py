@@ -130,19 +130,20 @@ def apply(
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def status(ctx: click.Context, /, fmt: str, **values: Any) -> None:
-    """Every migration and its state; exit 1 when the history is inconsistent."""
+    """Every migration and its state, the lock holder and the last apply; exit 1 when the
+    history is inconsistent."""
     ctx.meta["format"] = fmt
     settings = setup(ctx, values)
-    from gordon_migrate import engine, render
+    from gordon_migrate import overview, render
 
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
-    current = engine.status(target, bundle)
+    current = overview.overview(target, bundle, purpose="status")
     if fmt == "json":
-        emit_json(render.status_json(current, target))
+        emit_json(render.status_json(current))
     else:
-        click.echo(render.status_text(current, target))
-    if not current.consistent:
+        click.echo(render.status_text(current))
+    if not current.status.consistent:
         ctx.exit(1)
 
 

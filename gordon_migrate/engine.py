@@ -106,6 +106,8 @@ class DatabaseStatus:
     in_recovery: bool
     history_exists: bool
     migrations: list[MigrationStatus]
+    history: dict[int, history.AppliedMigration] = field(default_factory=dict)
+    """The history rows themselves, by version (empty when there is no history table)."""
 
     @property
     def pending(self) -> list[MigrationStatus]:
@@ -182,6 +184,7 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
         in_recovery=bool(in_recovery),
         history_exists=bool(history_exists),
         migrations=compare(bundle, applied),
+        history=applied,
     )
 
 
@@ -291,12 +294,6 @@ def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
             f"{' and '.join(missing)}. Nothing was run. Connect as the migration-privileged "
             "(bootstrap) role; runtime roles never migrate"
         )
-
-
-def status(dsn: Dsn, bundle: Sequence[Migration]) -> DatabaseStatus:
-    """``status``: the state of every migration, read-only (works on a standby too)."""
-    with connect(dsn, purpose="status", read_only=True) as conn:
-        return read_status(conn, bundle)
 
 
 def plan(dsn: Dsn, bundle: Sequence[Migration], options: ApplyOptions) -> ApplyResult:

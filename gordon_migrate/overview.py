@@ -79,7 +79,7 @@ def server_of(conn: Conn) -> str:
 def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overview:
     """The overview of the database behind ``conn`` (read-only; four short queries)."""
     status = read_status(conn, bundle)
-    applied = history.read(conn) if status.history_exists else {}
+    applied = status.history
     by_version = {m.version: m for m in bundle}
     key = history.lock_key(status.database)
     return Overview(
@@ -97,7 +97,7 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
     )
 
 
-def overview(target: Dsn, bundle: Sequence[Migration]) -> Overview:
-    """``read_overview`` on a connection of its own."""
-    with connect(target, purpose="overview", read_only=True) as conn:
+def overview(target: Dsn, bundle: Sequence[Migration], purpose: str = "overview") -> Overview:
+    """``read_overview`` on a read-only connection of its own (works on a standby too)."""
+    with connect(target, purpose=purpose, read_only=True) as conn:
         return read_overview(conn, target, bundle)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.engine import ApplyResult, DatabaseStatus, MigrationStatus, State
+from gordon_migrate.engine import ApplyResult, MigrationStatus, State
+from gordon_migrate.overview import Overview
 
 _STATE_LABEL: dict[State, str] = {
     "applied": "applied",
@@ -65,10 +66,11 @@ def apply_json(result: ApplyResult, target: Dsn) -> dict[str, Any]:
     }
 
 
-def status_text(status: DatabaseStatus, target: Dsn) -> str:
+def status_text(overview: Overview) -> str:
+    status = overview.status
     lines = [
-        f"database {status.database} on PostgreSQL {status.server_version} ({target.redacted})"
-        + ("  [standby]" if status.in_recovery else ""),
+        f"database {status.database} on PostgreSQL {status.server_version} at {overview.server}"
+        f" as {status.user} ({overview.target})" + ("  [standby]" if status.in_recovery else ""),
         f"{'VERSION':<8}{'STATE':<20}{'INSTALLED ON':<27}{'TIME':>12}  FILE",
     ]
     for m in status.migrations:
@@ -82,6 +84,16 @@ def status_text(status: DatabaseStatus, target: Dsn) -> str:
     )
     verdict = "consistent" if status.consistent else "INCONSISTENT: apply will refuse to run"
     lines.append(f"{counts or 'no migrations'}; history {verdict}")
+    holder = overview.lock_holder
+    lines.append(
+        f"migration lock {overview.lock_key}: "
+        + (f"held by {holder.describe()}" if holder else "free")
+    )
+    last = overview.last_apply
+    if last is not None and last.installed_on is not None:
+        lines.append(
+            f"last apply: {last.label} at {last.installed_on.isoformat(timespec='seconds')}"
+        )
     return "\n".join(lines)
 
 
@@ -97,13 +109,32 @@ def _status_json(m: MigrationStatus) -> dict[str, Any]:
     }
 
 
-def status_json(status: DatabaseStatus, target: Dsn) -> dict[str, Any]:
+def status_json(overview: Overview) -> dict[str, Any]:
+    status = overview.status
+    holder = overview.lock_holder
+    last = overview.last_apply
     return {
         "ok": status.consistent,
-        "target": target.redacted,
+        "target": overview.target,
+        "server": overview.server,
+        "role": status.user,
         "database": status.database,
         "server_version": status.server_version,
         "in_recovery": status.in_recovery,
         "counts": {s: status.count(s) for s in _STATE_LABEL},  # every state, zeros included
         "migrations": [_status_json(m) for m in status.migrations],
+        "lock": {
+            "key": overview.lock_key,
+            "holder": None
+            if holder is None
+            else {
+                "pid": holder.pid,
+                "application_name": holder.application_name,
+                "client": holder.client,
+                "user": holder.username,
+                "backend_start": holder.backend_start,
+                "state": holder.state,
+            },
+        },
+        "last_apply": None if last is None else _status_json(last),
     }

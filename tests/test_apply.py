@@ -134,4 +134,8 @@ def test_status_lists_every_state(
     text = cli("status", "--database-url", gordon_empty_db.dsn).out
     assert "0005    applied" in text
     assert "0006    pending" in text
+    assert f"migration lock {history.lock_key(gordon_empty_db.name)}: free" in text
+    assert "last apply: 0005 (0005_trading_bots.sql) at " in text
+    assert report["lock"]["holder"] is None
+    assert report["last_apply"]["version"] == 5
     assert versions(gordon_empty_db.dsn) == [1, 2, 3, 4, 5]

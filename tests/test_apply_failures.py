@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -157,6 +158,9 @@ def test_lock_wait_exceeded_names_the_holder(
     assert "waiting for the migration lock" in result.error_line
     assert f"held by pid {holder_pid} (test-holder" in result.error_line
     assert db_state(gordon_empty_db.dsn) == before
+    status = cli("status", "--database-url", gordon_empty_db.dsn, "--format", "json")
+    assert status.code == 0
+    assert json.loads(status.out)["lock"]["holder"]["pid"] == holder_pid
 
 
 def test_lock_released_while_waiting_lets_the_run_proceed(

@@ -34,6 +34,7 @@ from gordon_migrate.tui.screens.grants import GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen
+from gordon_migrate.tui.widgets.table import RevealTable
 from tests.test_tui import drive, loaded, wait_for
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -119,6 +120,11 @@ def snap(
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
         await step(app, pilot)
         # Let layout, scrolling to the cursor and any animation settle before the picture.
+        await wait_for(
+            pilot,
+            lambda: all(table.settled for table in app.screen.query(RevealTable)),
+            "the tables scrolled to their cursor",
+        )
         for _ in range(3):
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()

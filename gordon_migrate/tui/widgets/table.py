@@ -19,9 +19,17 @@ class RevealTable(DataTable[Any]):
 
     #: Idle rounds left to reach the wanted position (0: nothing to do).
     _reveal_rounds = 0
+    #: A reveal asked for and not yet done (from the call, through the arming, to the end).
+    _revealing = False
     ROUNDS = 20
 
+    @property
+    def settled(self) -> bool:
+        """True once the last ``reveal`` has put the view where it wants it (or gave up)."""
+        return not self._revealing
+
     def reveal(self, row: int, column: int = 0) -> None:
+        self._revealing = True
         self.move_cursor(row=row, column=column, scroll=False)
         # DataTable still scrolls the new cursor into view after the next refresh: arm ours
         # after that, so that ours is the last word.
@@ -44,8 +52,11 @@ class RevealTable(DataTable[Any]):
         if not self._reveal_rounds:
             return
         self._reveal_rounds -= 1
+        if not self._reveal_rounds:
+            self._revealing = False
         visible = max(self.scrollable_content_region.height - self.header_height, 1)
         target = max(min(self.cursor_row - visible // 3, self.row_count - visible), 0)
         self.scroll_to(y=target, animate=False, immediate=True)
         if round(self.scroll_y) == target:
             self._reveal_rounds = 0  # reached; else the sizes were not settled yet: retry
+            self._revealing = False
