@@ -195,4 +195,64 @@ def _checkout_fixtures() -> Path:
     return here
 
 
-COMMANDS: list[click.Command] = [drift_check, fixtures_group]
+@click.command("grants")
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--table", default=None, metavar="SCHEMA.TABLE", help="Show this table's column grants."
+)
+@click.option("--mismatches", is_flag=True, help="Only the rows that differ from the fixtures.")
+@click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Compare with these fixtures instead of the bundled ones.",
+)
+@click.pass_context
+def grants(
+    ctx: click.Context,
+    /,
+    fmt: str,
+    table: str | None,
+    mismatches: bool,
+    fixtures_dir: Path | None,
+    **values: Any,
+) -> None:
+    """The role x object grant matrix, expected (fixtures) against actual; exit 1 on mismatch.
+
+    Cells are psql's privilege letters (r SELECT, a INSERT, w UPDATE, d DELETE, D TRUNCATE,
+    x REFERENCES, t TRIGGER, X EXECUTE, U USAGE, C CREATE); ``actual!expected`` marks a
+    mismatch. The same read-only snapshot as drift-check, laid out as the TUI's Grants screen.
+    """
+    ctx.meta["format"] = fmt
+    settings = setup(ctx, values)
+    from gordon_migrate import grant_matrix
+
+    target = resolve_dsn(settings)
+    found = grant_matrix.grant_matrices(target, fixtures_dir, purpose="grants")
+    shown = found.columns_of(table) if table else found.objects
+    if fmt == "json":
+        emit_json(
+            {
+                "ok": found.ok,
+                "database": found.database,
+                "target": target.redacted,
+                "matrix": grant_matrix.matrix_json(shown),
+                "role_attributes": [
+                    {"role": a.role, "facet": a.facet, "expected": a.expected, "actual": a.actual}
+                    for a in found.role_attributes
+                ],
+            }
+        )
+    else:
+        title = f"column grants of {table}" if table else "grant matrix"
+        click.echo(f"{title} of database {found.database} ({target.redacted})")
+        click.echo(grant_matrix.render_text(shown, mismatches_only=mismatches))
+        for a in found.role_attributes:
+            click.echo(f"role {a.role} {a.facet}: expected {a.expected}, actual {a.actual}  <-")
+        click.echo("grants match the fixtures" if found.ok else "GRANTS DIFFER from the fixtures")
+    if not found.ok:
+        ctx.exit(1)
+
+
+COMMANDS: list[click.Command] = [drift_check, fixtures_group, grants]

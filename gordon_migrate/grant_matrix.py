@@ -65,6 +65,13 @@ def letters(privileges: str | None) -> str:
     return "/".join(out)
 
 
+def short_role(role: str) -> str:
+    """Column headers: ``gordon_api`` -> ``api`` (every runtime role has the prefix)."""
+    return {"<database owner>": "db owner", "<migrator>": "migrator"}.get(
+        role, role.removeprefix("gordon_")
+    )
+
+
 @dataclass(frozen=True)
 class Cell:
     """One role's privileges on one object (``None``: none)."""
@@ -215,3 +222,53 @@ def grant_matrices(
                 f"cannot read the catalogs of {dsn.redacted}: {one_line(dsn.scrub(str(exc)))}"
             ) from None
     return compare(expected, actual)
+
+
+def cell_text(cell: Cell) -> str:
+    """A cell as text: the actual privileges, and ``!expected`` after a mismatch."""
+    shown = letters(cell.actual)
+    return shown if cell.ok else f"{shown}!{letters(cell.expected)}"
+
+
+def render_text(matrix: Matrix, *, mismatches_only: bool = False) -> str:
+    """The matrix as a plain table (objects down, roles across), for the CLI."""
+    rows = [o for o in matrix.objects if not (mismatches_only and matrix.row_ok(o))]
+    if not rows:
+        return "  (no rows)" if not mismatches_only else "  (no mismatching rows)"
+    headers = [short_role(r) for r in matrix.roles]
+    body = [[cell_text(matrix.cell(o, r)) for r in matrix.roles] for o in rows]
+    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers)]
+    first = max(len("OBJECT"), *(len(o) for o in rows))
+    out = [
+        "  ".join(
+            ["OBJECT".ljust(first), *(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+        ).rstrip()
+    ]
+    for obj, line in zip(rows, body, strict=True):
+        cells = (c.ljust(w) for c, w in zip(line, widths, strict=True))
+        marker = "" if matrix.row_ok(obj) else "  <-"
+        out.append("  ".join([obj.ljust(first), *cells]).rstrip() + marker)
+    return "\n".join(out)
+
+
+def matrix_json(matrix: Matrix) -> dict[str, object]:
+    """The matrix as data: every cell with its expected and actual privileges."""
+    return {
+        "roles": list(matrix.roles),
+        "ok": matrix.ok,
+        "rows": [
+            {
+                "object": obj,
+                "ok": matrix.row_ok(obj),
+                "cells": {
+                    role: {
+                        "expected": matrix.cell(obj, role).expected,
+                        "actual": matrix.cell(obj, role).actual,
+                    }
+                    for role in matrix.roles
+                    if matrix.cell(obj, role) != EMPTY
+                },
+            }
+            for obj in matrix.objects
+        ],
+    }

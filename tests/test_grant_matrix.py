@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from gordon_migrate import dsn
@@ -10,6 +11,7 @@ from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.drift.model import Line
 from gordon_migrate.grant_matrix import NOBODY, Cell, grant_matrices, letters, matrix
 from gordon_migrate.testing import GordonDatabase
+from tests.conftest import CliRunner
 
 
 def test_letters_are_psql_acl_letters() -> None:
@@ -82,3 +84,40 @@ def test_grant_matrices_of_a_database_against_its_fixtures(
     assert [(d.role, d.facet, d.expected, d.actual) for d in found.role_attributes] == [
         ("gordon_api", "bypassrls", "no", "yes")
     ]
+
+
+def test_grants_command_shows_the_matrix_and_marks_a_mismatch(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    clean = cli("grants", "--database-url", gordon_db.dsn)
+    assert clean.code == 0, clean.err
+    assert "grants match the fixtures" in clean.out
+    assert "table trading.runs" in clean.out
+    with gordon_db.connect() as conn:
+        conn.execute("GRANT DELETE ON trading.runs TO gordon_api")
+        conn.execute("GRANT SELECT (venue_api_secret) ON trading.bot_configs TO gordon_bots")
+    drifted = cli("grants", "--database-url", gordon_db.dsn, "--mismatches")
+    assert drifted.code == 1
+    rows = drifted.out.splitlines()
+    runs = next(r for r in rows if r.startswith("table trading.runs "))
+    assert runs.endswith("<-")
+    assert "!r" in runs, "gordon_api's cell shows the actual letters, then !expected"
+    assert not any(r.startswith("table trading.orders ") for r in rows), "--mismatches only"
+    columns = cli(
+        "grants",
+        "--database-url",
+        gordon_db.dsn,
+        "--table",
+        "trading.bot_configs",
+        "--format",
+        "json",
+    )
+    assert columns.code == 1
+    report = json.loads(columns.out)
+    secret = next(
+        r
+        for r in report["matrix"]["rows"]
+        if r["object"] == "column trading.bot_configs.venue_api_secret"
+    )
+    assert secret["ok"] is False
+    assert secret["cells"]["gordon_bots"] == {"expected": None, "actual": "SELECT"}

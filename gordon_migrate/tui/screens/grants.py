@@ -19,7 +19,14 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate.grant_matrix import Cell, GrantMatrices, Matrix, grant_matrices, letters
+from gordon_migrate.grant_matrix import (
+    Cell,
+    GrantMatrices,
+    Matrix,
+    grant_matrices,
+    letters,
+    short_role,
+)
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import DataScreen, GordonModal
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -29,13 +36,6 @@ LEGEND = (
     "X EXECUTE  U USAGE  C CREATE  * grantable  + granted by another role  - none"
 )
 MISMATCH = "bold white on red"
-
-
-def short_role(role: str) -> str:
-    """Column headers: ``gordon_api`` -> ``api`` (every runtime role has the prefix)."""
-    return {"<database owner>": "db owner", "<migrator>": "migrator"}.get(
-        role, role.removeprefix("gordon_")
-    )
 
 
 def cell_text(cell: Cell) -> Text:
