@@ -6,7 +6,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from gordon_migrate.errors import BundleError
@@ -47,12 +46,19 @@ class Migration:
         return f"{self.version:04d} ({self.filename})"
 
 
+def bundled_path(*parts: str) -> Path:
+    """A file or folder the wheel bundles (``migrations``, ``fixtures``, ``docs/...``): in the
+    installed package, or, in a source checkout, at the top of the repository."""
+    # The wheel installs the package as plain files; importlib.resources would cost ~7 ms of
+    # imports on every run for the same answer.
+    here = Path(__file__).resolve().parent
+    packaged = here.joinpath("_bundle", *parts)
+    return packaged if packaged.exists() else here.parent.joinpath(*parts)
+
+
 def bundled_dir() -> Path:
-    """The migrations shipped with the package (the wheel) or, in a source checkout, the repo's."""
-    packaged = Path(str(resources.files("gordon_migrate"))) / "_bundle" / "migrations"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "migrations"
+    """The migrations shipped with the package."""
+    return bundled_path("migrations")
 
 
 def load(directory: Path | None = None) -> list[Migration]:

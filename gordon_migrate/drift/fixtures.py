@@ -22,14 +22,13 @@ import secrets
 import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import psycopg
 from psycopg import conninfo, sql
 
 from gordon_migrate import db
-from gordon_migrate.bundle import Migration
+from gordon_migrate.bundle import Migration, bundled_path
 from gordon_migrate.drift.model import CheckName, DriftError, Line, Snapshot, sorted_lines
 from gordon_migrate.dsn import Dsn
 
@@ -56,10 +55,7 @@ _UNESCAPES = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 def bundled_dir() -> Path:
     """The fixtures shipped with the package (the wheel) or, in a source checkout, the repo's."""
-    packaged = Path(str(resources.files("gordon_migrate"))) / "_bundle" / "fixtures"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "fixtures"
+    return bundled_path("fixtures")
 
 
 def escape(text: str) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
+from gordon_migrate.bundle import bundled_path
 from gordon_migrate.recovery import RecoveryError
 
 RUNBOOK_NAME = "spof-runbook.md"
@@ -120,10 +120,7 @@ class Runbook:
 
 def runbook_path() -> Path:
     """The runbook shipped in the wheel or, in a source checkout, the repository's."""
-    packaged = Path(str(resources.files("gordon_migrate"))) / "_bundle" / "docs" / RUNBOOK_NAME
-    if packaged.is_file():
-        return packaged
-    return Path(__file__).resolve().parent.parent.parent / "docs" / RUNBOOK_NAME
+    return bundled_path("docs", RUNBOOK_NAME)
 
 
 @cache
