@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gordon_migrate.clikit import common_options, emit_json, load_bundle, resolve_dsn, setup
+from gordon_migrate.clikit import (
+    common_options,
+    emit_json,
+    fixtures_dir_option,
+    load_bundle,
+    resolve_dsn,
+    setup,
+)
 
 if TYPE_CHECKING:
     from gordon_migrate.drift import DriftReport
@@ -22,12 +29,7 @@ if TYPE_CHECKING:
 @click.command("drift-check")
 @common_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--fixtures-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Compare with these fixtures instead of the bundled ones.",
-)
+@fixtures_dir_option
 @click.option(
     "--metrics-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -202,12 +204,7 @@ def _checkout_fixtures() -> Path:
     "--table", default=None, metavar="SCHEMA.TABLE", help="Show this table's column grants."
 )
 @click.option("--mismatches", is_flag=True, help="Only the rows that differ from the fixtures.")
-@click.option(
-    "--fixtures-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Compare with these fixtures instead of the bundled ones.",
-)
+@fixtures_dir_option
 @click.pass_context
 def grants(
     ctx: click.Context,

@@ -14,7 +14,14 @@ from typing import IO, Any
 
 import click
 
-from gordon_migrate.clikit import common_options, emit_json, load_bundle, resolve_dsn, setup
+from gordon_migrate.clikit import (
+    common_options,
+    emit_json,
+    fixtures_dir_option,
+    load_bundle,
+    resolve_dsn,
+    setup,
+)
 
 _YES = click.option(
     "--yes",
@@ -69,12 +76,7 @@ def _confirm(yes: bool, expected: str, noun: str, action: str) -> None:
     metavar="FILE",
     help="The failed apply's log (- for stdin): its error line is matched against the runbook.",
 )
-@click.option(
-    "--fixtures-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="drift fixtures to compare with (default: the bundled ones).",
-)
+@fixtures_dir_option
 @click.pass_context
 def diagnose(
     ctx: click.Context,

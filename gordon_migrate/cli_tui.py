@@ -10,17 +10,18 @@ from typing import Any
 
 import click
 
-from gordon_migrate.clikit import common_options, load_bundle, resolve_dsn, setup
+from gordon_migrate.clikit import (
+    common_options,
+    fixtures_dir_option,
+    load_bundle,
+    resolve_dsn,
+    setup,
+)
 
 
 @click.command()
 @common_options
-@click.option(
-    "--fixtures-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Drift fixtures to compare against instead of the bundled ones (development).",
-)
+@fixtures_dir_option
 @click.pass_context
 def tui(ctx: click.Context, /, fixtures_dir: Path | None, **values: Any) -> None:
     """Operator TUI: migrations, drift, grants and the recovery runbook, live.

@@ -67,6 +67,14 @@ _COMMON: list[Callable[[F], F]] = [
 VALUE_OPTIONS = {"--database-url", "--migrations-dir", "--log-level", "--log-format"}
 
 
+fixtures_dir_option = click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Drift fixtures to compare with instead of the bundled ones (development).",
+)
+
+
 def common_options(func: F) -> F:
     for option in reversed(_COMMON):
         func = option(func)
