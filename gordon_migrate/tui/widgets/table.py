@@ -5,58 +5,82 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
+from textual.scrollbar import ScrollDown, ScrollTo, ScrollUp
 from textual.widgets import DataTable
 
 
 class RevealTable(DataTable[Any]):
-    """``reveal(row, column)`` puts the cursor there and scrolls so that it sits a third of the
-    way down the view, once rows and sizes have settled (and again after a resize).
+    """``reveal(row, column)`` puts the cursor there and keeps the view so that the row sits a
+    third of the way down, whatever the layout does next, until the operator moves or scrolls.
 
     DataTable scrolls a moved cursor into view by the smallest amount, computed with whatever
-    size the table had at that instant: at start-up that depends on timing. Here the final
-    position depends only on the final layout, so the first view (and a snapshot) is stable.
+    size the table had at that instant, and it does so again later from its own callbacks: at
+    start-up the result depends on timing. Here the wanted position is recomputed from the
+    current layout on every idle round and restored when anything moved it, so the settled view
+    (and a snapshot) depends only on the final layout. An earlier version gave up after a fixed
+    number of rounds and once left the cursor on the last visible line under load.
     """
 
-    #: Idle rounds left to reach the wanted position (0: nothing to do).
-    _reveal_rounds = 0
-    #: A reveal asked for and not yet done (from the call, through the arming, to the end).
-    _revealing = False
-    ROUNDS = 20
+    #: The row the view is pinned to, until the operator moves the cursor or scrolls.
+    _pinned: int | None = None
+    #: The layout of the last scroll that did not take (not retried until the layout changes).
+    _stuck: tuple[object, ...] | None = None
 
     @property
     def settled(self) -> bool:
-        """True once the last ``reveal`` has put the view where it wants it (or gave up)."""
-        return not self._revealing
+        """True when the view is where the last ``reveal`` wants it on the current layout."""
+        if self._pinned is None:
+            return True
+        wanted = self._wanted_y(self._pinned)
+        return not self._require_update_dimensions and round(self.scroll_y) == wanted
 
     def reveal(self, row: int, column: int = 0) -> None:
-        self._revealing = True
+        self._pinned = row
         self.move_cursor(row=row, column=column, scroll=False)
-        # DataTable still scrolls the new cursor into view after the next refresh: arm ours
-        # after that, so that ours is the last word.
-        self.call_after_refresh(self._arm)
-
-    def _arm(self) -> None:
-        self._reveal_rounds = self.ROUNDS
         self.refresh()
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self.row_count:
-            self._reveal_rounds = self.ROUNDS
+    def _wanted_y(self, row: int) -> int:
+        visible = max(self.scrollable_content_region.height - self.header_height, 1)
+        target = min(row - visible // 3, self.row_count - visible)
+        # Never past what the current virtual size allows, so the target is always reachable.
+        return max(min(target, round(self.max_scroll_y)), 0)
 
     def on_idle(self, event: events.Idle) -> None:
-        if self._reveal_rounds:
-            # After DataTable's own idle work (row dimensions) for this round.
-            self.call_later(self._scroll_to_cursor)
-
-    def _scroll_to_cursor(self) -> None:
-        if not self._reveal_rounds:
+        if self._pinned is None:
             return
-        self._reveal_rounds -= 1
-        if not self._reveal_rounds:
-            self._revealing = False
-        visible = max(self.scrollable_content_region.height - self.header_height, 1)
-        target = max(min(self.cursor_row - visible // 3, self.row_count - visible), 0)
-        self.scroll_to(y=target, animate=False, immediate=True)
-        if round(self.scroll_y) == target:
-            self._reveal_rounds = 0  # reached; else the sizes were not settled yet: retry
-            self._revealing = False
+        if self.cursor_row != self._pinned:
+            self._pinned = None
+        elif not self.settled and self._layout() != self._stuck:
+            # After DataTable's own idle work (row dimensions) for this round.
+            self.call_later(self._scroll_to_pinned)
+
+    def _layout(self) -> tuple[object, ...]:
+        return (self.scrollable_content_region, self.virtual_size, self.scroll_y, self._pinned)
+
+    def _scroll_to_pinned(self) -> None:
+        if self._pinned is None or self._require_update_dimensions:
+            return
+        self.scroll_to(y=self._wanted_y(self._pinned), animate=False, immediate=True)
+        # Before the first layout a scroll does not take; the Resize that follows retries.
+        self._stuck = None if self.settled else self._layout()
+
+    def _release(self) -> None:
+        self._pinned = None
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._release()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._release()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self._release()
+
+    def on_scroll_to(self, message: ScrollTo) -> None:
+        self._release()
+
+    def on_scroll_up(self, message: ScrollUp) -> None:
+        self._release()
+
+    def on_scroll_down(self, message: ScrollDown) -> None:
+        self._release()
