@@ -67,7 +67,7 @@ def drive(app: GordonApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> N
 
 
 async def wait_for(
-    pilot: Pilot[int], predicate: Callable[[], bool], what: str, timeout: float = 20.0
+    pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = 20.0
 ) -> None:
     """Let the app run until ``predicate()`` holds (a state, not a delay); fail after timeout."""
     deadline = time.monotonic() + timeout
