@@ -126,6 +126,7 @@ def diagnose(
 )
 @_YES
 @_REASON
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option(
     "--lock-wait",
     type=click.FloatRange(min=0),
@@ -142,6 +143,7 @@ def repair(
     done: bool,
     yes: bool,
     reason: str | None,
+    fmt: str,
     lock_wait: float,
     **values: Any,
 ) -> None:
@@ -150,16 +152,21 @@ def repair(
     Only a dirty row (a no-transaction migration that stopped part-way, runbook FM-13), under
     the migration lock, with an audit row; no schema object is touched.
     """
+    ctx.meta["format"] = fmt
     settings = setup(ctx, values)
     from gordon_migrate.recovery import repair as core
 
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
     plan = core.plan_repair(target, bundle, version, "done" if done else "undone")
-    click.echo(core.describe_plan(plan, target))
+    # With JSON on stdout the plan still reaches the operator who is asked to confirm it.
+    click.echo(core.describe_plan(plan, target), err=fmt == "json")
     _confirm(yes, str(version), "version", "change the history")
     outcome = core.run_repair(target, plan, reason=reason, lock_wait_s=lock_wait)
-    click.echo(core.describe_outcome(outcome))
+    if fmt == "json":
+        emit_json(core.render_json(target, plan, outcome))
+    else:
+        click.echo(core.describe_outcome(outcome))
 
 
 @click.command()
@@ -172,26 +179,41 @@ def repair(
 )
 @_YES
 @_REASON
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def unlock(
-    ctx: click.Context, /, pid: int | None, yes: bool, reason: str | None, **values: Any
+    ctx: click.Context,
+    /,
+    pid: int | None,
+    yes: bool,
+    reason: str | None,
+    fmt: str,
+    **values: Any,
 ) -> None:
     """End the session holding the migration lock (a stuck runner, runbook FM-16).
 
     Shows the session (pid, application, client, since, activity) and the exact
     pg_terminate_backend statement, and runs it only once confirmed.
     """
+    ctx.meta["format"] = fmt
     settings = setup(ctx, values)
     from gordon_migrate.recovery import unlock as core
 
     target = resolve_dsn(settings)
     plan = core.plan_unlock(target, pid)
     if plan is None:
-        click.echo(f"nobody holds the migration lock ({target.redacted}): nothing to end")
+        if fmt == "json":
+            emit_json(core.render_json(target, None, None))
+        else:
+            click.echo(f"nobody holds the migration lock ({target.redacted}): nothing to end")
         return
-    click.echo(core.describe_plan(plan, target))
+    click.echo(core.describe_plan(plan, target), err=fmt == "json")
     _confirm(yes, str(plan.session.pid), "pid", f"end pid {plan.session.pid}")
-    click.echo(core.describe_outcome(core.end_session(target, plan, reason=reason)))
+    outcome = core.end_session(target, plan, reason=reason)
+    if fmt == "json":
+        emit_json(core.render_json(target, plan, outcome))
+    else:
+        click.echo(core.describe_outcome(outcome))
 
 
 COMMANDS: list[click.Command] = [diagnose, repair, unlock]

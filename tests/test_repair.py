@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import io
+import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +138,41 @@ def test_repair_undone_removes_the_row(cli: CliRunner, dirty_db: GordonDatabase)
     assert (entry["action"], entry["state_after"]) == ("repair undone", None)
 
 
+def test_repair_json_reports_the_plan_and_the_outcome(
+    cli: CliRunner, dirty_db: GordonDatabase
+) -> None:
+    result = cli("repair", "35", "--database-url", dirty_db.dsn, "--yes", "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["ok"] is True
+    assert report["repaired"] is True
+    assert (report["command"], report["version"], report["action"]) == ("repair", 35, "done")
+    assert report["database"] == dirty_db.name
+    assert report["statement"] == (
+        "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = 35 AND NOT success;"
+    )
+    assert report["before"]["success"] is False
+    assert report["after"] == {**report["before"], "success": True}
+    assert report["lock_key"] == history.lock_key(dirty_db.name)
+    # The plan the operator confirms is on stderr, so stdout stays one JSON document.
+    assert "no schema object is touched" in result.err
+    assert _row_35(dirty_db) == (True, -1)
+    [entry] = _audit(dirty_db)
+    assert entry["state_after"] == report["after"]
+
+
+@pytest.mark.usefixtures("no_terminal")
+def test_repair_json_refused_is_a_json_error(cli: CliRunner, dirty_db: GordonDatabase) -> None:
+    result = cli("repair", "35", "--database-url", dirty_db.dsn, "--format", "json")
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert report["ok"] is False
+    assert report["error"]["message"].startswith(
+        "refusing to change the history without confirmation (stdin is not a terminal)"
+    )
+    assert _row_35(dirty_db) == (False, -1)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -225,6 +261,33 @@ def test_unlock_with_nobody_holding_the_lock(cli: CliRunner, gordon_db: GordonDa
     result = cli("unlock", "--database-url", gordon_db.dsn)
     assert result.code == 0
     assert "nobody holds the migration lock" in result.out
+
+
+def test_unlock_json_with_nobody_holding_the_lock(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    result = cli("unlock", "--database-url", gordon_db.dsn, "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert (report["ok"], report["session"], report["ended"]) == (True, None, False)
+
+
+def test_unlock_json_reports_the_session_and_the_outcome(
+    cli: CliRunner, gordon_db: GordonDatabase, session_holder: Sessions
+) -> None:
+    holder = session_holder(gordon_db.dsn)
+    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    pid = holder.info.backend_pid
+    result = cli("unlock", "--database-url", gordon_db.dsn, "--yes", "--format", "json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert (report["ended"], report["gone"], report["holds_migration_lock"]) == (True, True, True)
+    assert report["session"]["pid"] == pid
+    assert report["session"]["application_name"] == "test-holder"
+    assert report["statement"] == f"SELECT pg_terminate_backend({pid});"
+    assert report["database"] == gordon_db.name
+    assert f"SELECT pg_terminate_backend({pid});" in result.err
+    assert not _alive(holder)
 
 
 @pytest.mark.usefixtures("no_terminal")

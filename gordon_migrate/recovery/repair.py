@@ -234,3 +234,22 @@ def describe_outcome(outcome: RepairOutcome) -> str:
         f"migration {plan.label}: history row {what}; recorded in {audit.AUDIT_TABLE}. "
         "Next: run apply (the deploy)"
     )
+
+
+def render_json(dsn: Dsn, plan: RepairPlan, outcome: RepairOutcome | None) -> dict[str, Any]:
+    """The plan and, once carried out, the outcome: ``repair --format json``."""
+    return {
+        "ok": True,
+        "command": "repair",
+        "target": dsn.redacted,
+        "database": plan.database,
+        "version": plan.version,
+        "action": plan.action,
+        "statement": plan.statement,
+        "lock_key": plan.lock_key,
+        "before": plan.before,
+        "after": plan.after,
+        "repaired": outcome is not None,
+        "lock_waited_s": None if outcome is None else round(outcome.lock_waited_s, 3),
+        "audit_table": audit.AUDIT_TABLE,
+    }

@@ -192,3 +192,22 @@ def describe_outcome(outcome: UnlockOutcome) -> str:
     return (
         f"ended pid {pid} ({state}); recorded in {audit.AUDIT_TABLE}. Next: run apply (the deploy)"
     )
+
+
+def render_json(dsn: Dsn, plan: UnlockPlan | None, outcome: UnlockOutcome | None) -> dict[str, Any]:
+    """The session, the statement and, once carried out, the outcome: ``unlock --format json``.
+    ``session`` is null when nobody holds the migration lock."""
+    return {
+        "ok": True,
+        "command": "unlock",
+        "target": dsn.redacted,
+        "database": None if plan is None else plan.database,
+        "session": None if plan is None else _session_json(plan.session),
+        "holds_migration_lock": None if plan is None else plan.holds_migration_lock,
+        "lock_key": None if plan is None else plan.lock_key,
+        "warnings": [] if plan is None else list(plan.warnings),
+        "statement": None if plan is None else plan.statement,
+        "ended": outcome is not None,
+        "gone": None if outcome is None else outcome.gone,
+        "audit_table": audit.AUDIT_TABLE,
+    }
