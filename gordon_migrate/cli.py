@@ -77,7 +77,15 @@ def cli(ctx: click.Context, /, **values: Any) -> None:
     "--lock-timeout",
     default=None,
     metavar="DURATION",
-    help="lock_timeout inside migrations (default 5s); lock waits are retried 3 times.",
+    help="lock_timeout per attempt inside migrations (default 100ms): the longest another "
+    "session's query can queue behind a migration's lock request.",
+)
+@click.option(
+    "--lock-retry-window",
+    default=None,
+    metavar="DURATION",
+    help="How long lock-timed-out attempts are retried, with growing pauses (default 10min; "
+    "0: no retry).",
 )
 @click.option(
     "--statement-timeout",
@@ -93,6 +101,7 @@ def apply(
     fmt: str,
     lock_wait: float | None,
     lock_timeout: str | None,
+    lock_retry_window: str | None,
     statement_timeout: str | None,
     **values: Any,
 ) -> None:
@@ -114,11 +123,19 @@ def apply(
             if statement_timeout is None
             else parse_ms(statement_timeout, "--statement-timeout")
         ),
+        lock_retry_window_ms=(
+            engine.DEFAULT_LOCK_RETRY_WINDOW_MS
+            if lock_retry_window is None
+            else parse_ms(lock_retry_window, "--lock-retry-window")
+        ),
         dry_run=dry_run,
     )
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
-    result = engine.apply(target, bundle, options)
+    from gordon_migrate.interrupts import raising
+
+    with raising():
+        result = engine.apply(target, bundle, options)
     if fmt == "json":
         emit_json(render.apply_json(result, target))
     else:
@@ -195,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(1)
     except click.exceptions.Abort:
         click.echo("gordon-migrate: aborted", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt as stop:
+        # Outside apply's own handling (which reports what became of the migration): still
+        # one line and exit 1, never a traceback.
+        name = stop or "SIGINT"
+        click.echo(f"gordon-migrate: interrupted ({name}); nothing more was done", err=True)
         sys.exit(1)
     except GordonError as exc:
         _fail(ctx, exc, exc.kind)

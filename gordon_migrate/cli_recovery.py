@@ -99,7 +99,7 @@ def diagnose(
         lambda: resolve_dsn(settings),
         lambda: load_bundle(settings),
         lock_timeout_ms=(
-            engine.DEFAULT_LOCK_TIMEOUT_MS
+            engine.DEFAULT_BLOCKER_AGE_MS
             if lock_timeout is None
             else parse_ms(lock_timeout, "--lock-timeout")
         ),

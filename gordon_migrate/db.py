@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg import conninfo
@@ -16,6 +22,17 @@ Conn = psycopg.Connection[TupleRow]
 
 APPLICATION_NAME = "gordon-migrate"
 CONNECT_TIMEOUT_S = 10
+
+# Client-side TCP keepalives and tcp_user_timeout: a dead peer (host gone, cable pulled) is
+# noticed in about 20 s instead of the kernel's two hours. They cannot see a silent server
+# behind a live proxy or NAT, which answers keepalives itself: ``Watchdog`` covers that.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 20_000,
+}
 
 # SQLSTATEs a backend sends when it is going away under us.
 CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
@@ -46,6 +63,7 @@ def connect(
         dsn.value,
         application_name=f"{APPLICATION_NAME} {purpose}"[:63],
         connect_timeout=connect_timeout,
+        **KEEPALIVES,
         **({"options": startup} if startup else {}),
     )
     try:
@@ -94,6 +112,75 @@ def lost_error(dsn: Dsn, exc: psycopg.Error, doing: str) -> ConnectionLostError:
     return ConnectionLostError(
         f"lost the connection to {dsn.redacted} while {doing}: {one_line(dsn.scrub(str(exc)))}"
     )
+
+
+class Watchdog:
+    """Cuts a connection whose server stops answering, from a helper thread.
+
+    libpq has no client-side query timeout, and keepalives are answered by any live proxy or
+    NAT between us and a silent server, so without this a lost reply hangs the caller forever.
+    ``guard(seconds)`` arms it around one round trip; when the reply has not come by then the
+    socket is shut down, the blocked call fails as a lost connection at once, and ``fired``
+    says why. Shutting the socket down (not closing it) is safe while the owner thread still
+    uses the descriptor, from any thread.
+    """
+
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._armed_for = 0.0
+        self._stopped = False
+        self.fired: float | None = None
+        """The guard's length in seconds when it fired, else None."""
+        self._thread = threading.Thread(target=self._run, name="gordon-watchdog", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def guard(self, seconds: float | None) -> Iterator[None]:
+        """Cut the connection if the enclosed round trips take longer than ``seconds``."""
+        if seconds is None:
+            yield
+            return
+        with self._cond:
+            self._deadline = time.monotonic() + seconds
+            self._armed_for = seconds
+            self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._deadline = None
+                self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                deadline = self._deadline
+                if deadline is None:
+                    self._cond.wait()
+                    continue
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(timeout=left)
+                    continue
+                self.fired = self._armed_for
+                self._deadline = None
+                self._cut()
+
+    def _cut(self) -> None:
+        try:
+            fd = self._conn.pgconn.socket
+            with socket.socket(fileno=os.dup(fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, psycopg.Error):
+            pass  # already closed: the blocked call has failed by itself
 
 
 def server_version(conn: Conn) -> str:

@@ -12,12 +12,15 @@ Semantics (the compatibility contract, see DESIGN.md and README "How apply works
 
 from __future__ import annotations
 
+import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import psycopg
 import structlog
@@ -26,6 +29,7 @@ from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import (
     Conn,
+    Watchdog,
     connect,
     is_connection_lost,
     lost_error,
@@ -33,26 +37,66 @@ from gordon_migrate.db import (
     server_version,
 )
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.durations import format_ms
+from gordon_migrate.durations import format_ms, parse_ms
 from gordon_migrate.errors import (
+    BundleError,
+    ConnectionLostError,
+    GordonError,
     HistoryError,
+    InterruptedApplyError,
     LockWaitError,
     MigrationError,
+    ServerSilentError,
     ServerStateError,
 )
+from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.sqlsplit import Statement, split
+
+if TYPE_CHECKING:
+    from gordon_migrate.stmtinfo import StatementInfo
 
 log = structlog.get_logger("gordon_migrate.engine")
 
 # Defaults chosen for a deploy gate on a live trading database (README: "Timeouts"):
 # a DDL lock request that queues behind a long transaction blocks every query that arrives
-# after it, so lock waits are short and retried; statements themselves get a generous bound.
+# after it, so each attempt waits for its locks at most lock_timeout (the stall any other
+# query can see), and attempts repeat with growing pauses over a window of minutes, long
+# enough to ride out an ordinary report (GitLab's with_lock_retries is the model).
 DEFAULT_LOCK_WAIT_S = 300.0
-DEFAULT_LOCK_TIMEOUT_MS = 5_000
+DEFAULT_LOCK_TIMEOUT_MS = 100
+DEFAULT_LOCK_RETRY_WINDOW_MS = 10 * 60_000
 DEFAULT_STATEMENT_TIMEOUT_MS = 15 * 60_000
-DEFAULT_LOCK_RETRIES = 3
-MAX_BACKOFF_S = 30.0
+FIRST_PAUSE_S = 0.05
+MAX_PAUSE_S = 10.0
 _JITTER = secrets.SystemRandom()
+
+# diagnose's threshold for "a transaction has held a lock on a Gordon table too long": an age
+# that matters to people, not the migration's per-attempt lock_timeout.
+DEFAULT_BLOCKER_AGE_MS = 5_000
+
+# When the server stops answering (a partition, a black-holed proxy), the client gives up
+# after statement_timeout plus this margin: the server would have cancelled the statement
+# by then, so a reply that still has not come will not come.
+WATCHDOG_MARGIN_S = 5.0
+# Bounds of the outcome check after a lost connection (connect, end the old session, read).
+CHECK_TIMEOUT_S = 5.0
+RECONNECT_ATTEMPTS = 3
+
+# The migration session ends itself when its client is gone, instead of holding its locks
+# until statement_timeout: the server checks the socket every second while a statement runs
+# (client_connection_check_interval), sends keepalives (a dead client host is seen in about
+# 20 s), and ends a session left idle in a transaction, or idle while holding the migration
+# lock, by a client that vanished without closing the socket. The idle bounds sit well above
+# the longest pause the tool itself takes between two statements (MAX_PAUSE_S with jitter).
+SESSION_SAFETY = {
+    "client_connection_check_interval": "1s",
+    "idle_in_transaction_session_timeout": "10s",
+    "idle_session_timeout": "30s",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "3",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "20000",
+}
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
@@ -68,14 +112,17 @@ class ApplyOptions:
 
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS
+    """Per attempt: the longest any statement queues for a lock (and stalls others)."""
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
-    lock_retries: int = DEFAULT_LOCK_RETRIES
+    lock_retry_window_ms: int = DEFAULT_LOCK_RETRY_WINDOW_MS
+    """How long lock-timed-out attempts are retried (0: no retry)."""
     dry_run: bool = False
 
     def session_settings(self) -> dict[str, str]:
         return {
             "lock_timeout": format_ms(self.lock_timeout_ms),
             "statement_timeout": format_ms(self.statement_timeout_ms),
+            **SESSION_SAFETY,
         }
 
 
@@ -319,41 +366,211 @@ def apply(
 ) -> ApplyResult:
     """Apply every pending migration of ``bundle``; stop at the first failure.
 
-    A no-op (nothing pending) costs two queries and takes no lock.
+    A no-op (nothing pending, nothing inconsistent) costs two queries and takes no lock.
+    SIGTERM/SIGINT (as ``interrupts.Interrupted``) cancel the running statement server-side and
+    end in an ``InterruptedApplyError`` saying what became of the migration.
     """
     opts = options or ApplyOptions()
     if opts.dry_run:
         return plan(dsn, bundle, opts)
     with connect(dsn, purpose="apply", options=opts.session_settings()) as conn:
+        run = _Run(conn=conn, dsn=dsn, opts=opts, progress=progress, watchdog=Watchdog(conn))
         try:
-            return _apply(conn, dsn, bundle, opts, progress)
+            return _apply(run, bundle)
         except psycopg.Error as exc:
             if is_connection_lost(exc):
-                raise lost_error(dsn, exc, "reading or locking the history") from None
+                raise run.lost(exc, "reading or locking the history") from None
             raise
+        except Interrupted as stop:
+            raise InterruptedApplyError(
+                f"interrupted by {stop.signal_name} before any migration started: nothing was "
+                "run by this invocation; re-run apply"
+            ) from None
+        finally:
+            run.watchdog.stop()
 
 
-def _apply(
-    conn: Conn, dsn: Dsn, bundle: Sequence[Migration], opts: ApplyOptions, progress: Progress
-) -> ApplyResult:
-    status = read_status(conn, bundle)
+@dataclass
+class _Run:
+    """One apply invocation: its connection, knobs and what is in flight."""
+
+    conn: Conn
+    dsn: Dsn
+    opts: ApplyOptions
+    progress: Progress
+    watchdog: Watchdog
+    in_flight: Migration | None = None
+    statements_done: int = 0
+    statements_total: int = 0
+
+    def __post_init__(self) -> None:
+        self.backend_pid = self.conn.info.backend_pid
+
+    def guard(self, statement_timeout_ms: int | None = None) -> AbstractContextManager[None]:
+        """Round trips that must be answered within statement_timeout plus a margin."""
+        ms = statement_timeout_ms
+        if ms is None:
+            ms = self.opts.statement_timeout_ms
+        return self.watchdog.guard(ms / 1000.0 + WATCHDOG_MARGIN_S if ms > 0 else None)
+
+    def lost(self, exc: psycopg.Error, doing: str) -> GordonError:
+        """The connection died or the server went silent: say so, and what became of the
+        migration in flight (read back from the server when it can be reached)."""
+        if self.watchdog.fired is not None:
+            lead = (
+                f"the server of {self.dsn.redacted} stopped answering: no reply for "
+                f"{self.watchdog.fired:.0f}s (statement_timeout="
+                f"{format_ms(self.opts.statement_timeout_ms)} plus {WATCHDOG_MARGIN_S:.0f}s) "
+                f"while {doing}, so apply gave up on the connection"
+            )
+            error_type: type[GordonError] = ServerSilentError
+        else:
+            lead = str(lost_error(self.dsn, exc, doing))
+            error_type = ConnectionLostError
+        if self.in_flight is None:
+            return error_type(f"{lead}; no migration was in flight: re-run apply")
+        return error_type(f"{lead}; {self.outcome_text(fresh=True)}")
+
+    def outcome_text(self, *, fresh: bool) -> str:
+        """What became of the migration in flight, as read from the server (never assumed)."""
+        migration = self.in_flight
+        assert migration is not None
+        outcome = _settle(self, migration) if fresh else _read_outcome_here(self, migration)
+        label = migration.label
+        if outcome == "applied":
+            return (
+                f"migration {label} committed before that (its history row is there): it is "
+                "applied; re-run apply for the rest"
+            )
+        if outcome == "rolled_back":
+            return (
+                f"migration {label} was rolled back (no history row): nothing of it was "
+                "applied, earlier migrations stay applied; re-run apply"
+            )
+        if outcome == "not_started":
+            return f"migration {label} had not started (no history row); re-run apply"
+        if outcome == "dirty":
+            done, total = self.statements_done, self.statements_total
+            return (
+                f"migration {label} runs outside a transaction and was left dirty "
+                f"(success = false): {done} of its {total} statement(s) completed, the next "
+                "was cancelled; check what took effect, finish or undo it, then "
+                f"`gordon-migrate repair {migration.version}` (docs/spof-runbook.md, FM-13)"
+            )
+        return (
+            f"the outcome of migration {label} is unknown: the server could not be reached "
+            "to check it. Once it can, `gordon-migrate status` tells: applied means it "
+            "committed, pending that it was rolled back, FAILED (dirty) that it stopped "
+            "part-way (docs/spof-runbook.md, FM-20)"
+        )
+
+
+Outcome = Literal["applied", "rolled_back", "not_started", "dirty", "unknown"]
+
+_OUTCOME = "SELECT success, checksum FROM public._sqlx_migrations WHERE version = %s"
+
+
+def _outcome_of(conn: Conn, migration: Migration) -> Outcome:
+    row = conn.execute(_OUTCOME, (migration.version,)).fetchone()
+    if row is None:
+        return "not_started" if migration.no_transaction else "rolled_back"
+    success, checksum = row
+    if bool(success) and bytes(checksum) == migration.checksum:
+        return "applied"
+    return "dirty"
+
+
+def _read_outcome_here(run: _Run, migration: Migration) -> Outcome:
+    """After an interrupt: psycopg cancelled the statement and the transaction was rolled
+    back, so the connection is usually still good; otherwise check from a new one."""
+    conn = run.conn
+    if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        try:
+            with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+                return _outcome_of(conn, migration)
+        except psycopg.Error:
+            pass
+    return _settle(run, migration)
+
+
+_END_OLD_SESSION = """
+SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %(pid)s)
+            THEN pg_terminate_backend(%(pid)s, %(wait_ms)s) END
+"""
+_OLD_SESSION_GONE = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+
+
+def _settle(run: _Run, migration: Migration) -> Outcome:
+    """Reconnect (bounded), make sure our old session is gone, and read the history row.
+
+    The old backend may still be running the migration (a silent network) or finishing its
+    COMMIT: reading before it is gone could report a rollback that then commits. It is our
+    own session, so ending it needs no privilege beyond our role.
+    """
+    for attempt in range(1, RECONNECT_ATTEMPTS + 1):
+        try:
+            with connect(
+                run.dsn,
+                purpose="apply (outcome check)",
+                connect_timeout=int(CHECK_TIMEOUT_S),
+                options={"statement_timeout": format_ms(int(CHECK_TIMEOUT_S * 1000))},
+            ) as check:
+                watchdog = Watchdog(check)
+                try:
+                    with watchdog.guard(CHECK_TIMEOUT_S * 2):
+                        _end_old_session(check, run.backend_pid)
+                        return _outcome_of(check, migration)
+                finally:
+                    watchdog.stop()
+        except (GordonError, psycopg.Error) as exc:
+            log.warning(
+                "cannot read the outcome of the interrupted migration",
+                migration=migration.filename,
+                attempt=attempt,
+                error=run.dsn.scrub(str(exc)),
+            )
+            if attempt < RECONNECT_ATTEMPTS:
+                time.sleep(attempt * 1.0)
+    return "unknown"
+
+
+def _end_old_session(conn: Conn, pid: int) -> None:
+    try:
+        conn.execute(_END_OLD_SESSION, {"pid": pid, "wait_ms": int(CHECK_TIMEOUT_S * 1000)})
+    except psycopg.errors.InsufficientPrivilege:
+        # Not allowed to end it (another role): wait for the server's own timeouts instead.
+        deadline = time.monotonic() + 3 * CHECK_TIMEOUT_S
+        while time.monotonic() < deadline:
+            row = conn.execute(_OLD_SESSION_GONE, (pid,)).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.2)
+
+
+def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
+    conn = run.conn
+    with run.guard():
+        status = read_status(conn, bundle)
     check_server(status)
-    check_history(status)
     result = ApplyResult(
         database=status.database,
         server_version=status.server_version,
         dry_run=False,
         already_applied=status.count("applied"),
     )
-    if not status.pending:
+    if status.consistent and not status.pending:
         log.info("database is up to date", database=status.database, applied=result.already_applied)
         return result
-
-    check_privileges(conn, status)
+    # Header directives are checked before any lock: a typo fails fast and names the file.
+    by_version = {m.version: m for m in bundle}
+    for pending_status in status.pending:
+        _settings_for(by_version[pending_status.version], run.opts)
+    with run.guard():
+        check_privileges(conn, status)
     key = history.lock_key(status.database)
-    progress("lock_wait", None, f"advisory lock {key}")
+    run.progress("lock_wait", None, f"advisory lock {key}")
     try:
-        result.lock_waited_s = locks.acquire(conn, key, opts.lock_wait_s)
+        result.lock_waited_s = locks.acquire(conn, key, run.opts.lock_wait_s, guard=run.guard)
     except locks.LockTimeout as exc:
         raise LockWaitError(
             f"{exc.describe(status.database, key)}. Another runner is migrating, or a crashed "
@@ -361,13 +578,22 @@ def _apply(
             "(docs/spof-runbook.md, lock held)"
         ) from None
 
-    # Under the lock, the history is the truth: another runner may just have finished.
-    conn.execute(history.CREATE_HISTORY)
-    status = read_status(conn, bundle)
+    # Under the lock the history is the truth, and every refusal is decided on it: a dirty
+    # row read without the lock may be another runner's no-transaction migration in progress,
+    # and that runner may just have finished everything.
+    with run.guard():
+        status = read_status(conn, bundle)
     check_history(status)
+    if not status.pending:
+        result.already_applied = status.count("applied")
+        log.info("database is up to date", database=status.database, applied=result.already_applied)
+        return result
+    if not status.history_exists:
+        with run.guard():
+            conn.execute(history.CREATE_HISTORY)
     result.already_applied = status.count("applied")
-    by_version = {m.version: m for m in bundle}
     pending = [by_version[s.version] for s in status.pending]
+    directives = {m.version: _settings_for(m, run.opts) for m in pending}
     highest = max((s.version for s in status.migrations if s.state == "applied"), default=0)
     for migration in pending:
         if migration.version < highest:
@@ -376,7 +602,20 @@ def _apply(
                 migration=migration.filename,
                 newest_applied=highest,
             )
-        result.applied.append(_run_one(conn, dsn, migration, opts, progress))
+        run.in_flight = migration
+        try:
+            result.applied.append(_run_one(run, migration, directives[migration.version]))
+        except Interrupted as stop:
+            raise InterruptedApplyError(
+                f"interrupted by {stop.signal_name} while applying migration "
+                f"{migration.label}; the running statement was cancelled on the server: "
+                f"{run.outcome_text(fresh=False)}"
+            ) from None
+        except psycopg.Error as exc:
+            if is_connection_lost(exc):
+                raise run.lost(exc, f"applying migration {migration.label}") from None
+            raise
+        run.in_flight = None
     log.info(
         "apply complete",
         database=status.database,
@@ -384,6 +623,55 @@ def _apply(
         already_applied=result.already_applied,
     )
     return result
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """The timeouts one migration runs under: the run's, or its header's overrides."""
+
+    lock_timeout_ms: int
+    statement_timeout_ms: int
+    lock_retry_window_ms: int
+    overridden: bool
+
+
+_DIRECTIVE = re.compile(r"^--\s*gordon:([a-z-]+)\s*[=\s]\s*(\S+)\s*$")
+_DIRECTIVE_OPTIONS = {
+    "lock-timeout": "lock_timeout_ms",
+    "statement-timeout": "statement_timeout_ms",
+    "lock-retry-window": "lock_retry_window_ms",
+}
+
+
+def _settings_for(migration: Migration, opts: ApplyOptions) -> MigrationSettings:
+    """Header comments like ``-- gordon:lock-timeout 2s`` override the run's timeouts for one
+    migration (the leading comment lines only; unknown ``gordon:`` names are refused)."""
+    values = {
+        "lock_timeout_ms": opts.lock_timeout_ms,
+        "statement_timeout_ms": opts.statement_timeout_ms,
+        "lock_retry_window_ms": opts.lock_retry_window_ms,
+    }
+    overridden = False
+    for line in migration.sql.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        if "gordon:" not in stripped or stripped.startswith("-- gordon:allow"):
+            continue
+        match = _DIRECTIVE.match(stripped)
+        field_name = _DIRECTIVE_OPTIONS.get(match[1]) if match else None
+        if match is None or field_name is None:
+            known = ", ".join(f"gordon:{name}" for name in _DIRECTIVE_OPTIONS)
+            raise BundleError(
+                f"migration {migration.label}: cannot read the header directive "
+                f"{stripped!r}; known: {known}, each followed by a duration "
+                "(e.g. `-- gordon:lock-timeout 2s`). Nothing was run"
+            )
+        values[field_name] = parse_ms(match[2], f"{migration.filename}: gordon:{match[1]}")
+        overridden = True
+    return MigrationSettings(overridden=overridden, **values)
 
 
 _INSERT_ROW = """
@@ -395,60 +683,327 @@ UPDATE public._sqlx_migrations SET success = TRUE, execution_time = %s WHERE ver
 """
 
 
-def _run_one(
-    conn: Conn, dsn: Dsn, migration: Migration, opts: ApplyOptions, progress: Progress
-) -> AppliedStep:
+def _run_one(run: _Run, migration: Migration, settings: MigrationSettings) -> AppliedStep:
     statements = split(migration.sql)
-    attempts = 0
-    while True:
-        attempts += 1
-        progress("start", migration, f"attempt {attempts}")
-        log.info("applying migration", migration=migration.filename, attempt=attempts)
-        try:
-            elapsed = (
-                _run_outside_transaction(conn, migration, statements)
-                if migration.no_transaction
-                else _run_in_transaction(conn, migration, statements)
-            )
-        except _StatementFailed as failed:
-            exc = failed.error
-            if is_connection_lost(exc):
-                raise _lost_during(dsn, migration, exc) from None
-            retryable = exc.sqlstate == LOCK_NOT_AVAILABLE and not migration.no_transaction
-            if retryable and attempts <= opts.lock_retries:
-                pause = _backoff(opts.lock_timeout_ms, attempts)
-                log.warning(
-                    "lock_timeout inside migration; rolled back, retrying",
-                    migration=migration.filename,
-                    attempt=attempts,
-                    retry_in_s=round(pause, 2),
-                    line=failed.line(migration.sql),
-                )
-                progress("retry", migration, f"lock_timeout, retry in {pause:.1f}s")
-                time.sleep(pause)
-                continue
-            raise _migration_error(dsn, migration, failed, attempts, opts) from None
-        progress("done", migration, f"{elapsed / 1e6:.1f} ms")
+    run.statements_done, run.statements_total = 0, len(statements)
+    if settings.overridden:
         log.info(
-            "migration applied",
+            "migration header overrides the timeouts",
             migration=migration.filename,
-            ms=round(elapsed / 1e6, 1),
-            attempts=attempts,
+            lock_timeout=format_ms(settings.lock_timeout_ms),
+            statement_timeout=format_ms(settings.statement_timeout_ms),
+            lock_retry_window=format_ms(settings.lock_retry_window_ms),
         )
-        return AppliedStep(
-            version=migration.version,
-            description=migration.description,
-            filename=migration.filename,
-            execution_time_ns=elapsed,
-            attempts=attempts,
-            no_transaction=migration.no_transaction,
+    run.progress("start", migration, "attempt 1")
+    log.info("applying migration", migration=migration.filename)
+    if migration.no_transaction:
+        elapsed, attempts = _run_outside_transaction(run, migration, statements, settings)
+    else:
+        elapsed, attempts = _run_in_transaction(run, migration, statements, settings)
+    run.progress("done", migration, f"{elapsed / 1e6:.1f} ms")
+    log.info(
+        "migration applied",
+        migration=migration.filename,
+        ms=round(elapsed / 1e6, 1),
+        attempts=attempts,
+    )
+    return AppliedStep(
+        version=migration.version,
+        description=migration.description,
+        filename=migration.filename,
+        execution_time_ns=elapsed,
+        attempts=attempts,
+        no_transaction=migration.no_transaction,
+    )
+
+
+class _LockRetries:
+    """GitLab-style lock retries: every attempt waits at most lock_timeout for its locks (so a
+    queued DDL lock stalls other sessions' queries that long at most), then steps back for a
+    jittered, growing pause and tries again, until the retry window is spent."""
+
+    def __init__(self, run: _Run, migration: Migration, settings: MigrationSettings) -> None:
+        self.run = run
+        self.migration = migration
+        self.settings = settings
+        self.started = time.monotonic()
+        self.attempts = 0
+        self.blockers: list[locks.Blocker] = []
+
+    def next_pause(self, failed: _StatementFailed) -> float | None:
+        """After a lock timeout: log who blocked, and the pause before the next attempt, or
+        None when the window is spent."""
+        self.blockers = _blockers_of(self.run.conn, failed.statement)
+        pause = _pause(self.attempts)
+        window_s = self.settings.lock_retry_window_ms / 1000.0
+        if time.monotonic() - self.started + pause > window_s:
+            return None
+        log.warning(
+            "lock_timeout: the migration could not get its lock; rolled back, retrying",
+            migration=self.migration.filename,
+            line=failed.line(self.migration.sql),
+            attempt=self.attempts,
+            lock_timeout=format_ms(self.settings.lock_timeout_ms),
+            retry_in_s=round(pause, 3),
+            window_left_s=round(window_s - (time.monotonic() - self.started), 1),
+            blockers=[b.fields() for b in self.blockers],
+        )
+        who = f" by pid {self.blockers[0].pid}" if self.blockers else ""
+        self.run.progress(
+            "retry",
+            self.migration,
+            f"attempt {self.attempts} blocked{who}; retry in {pause:.1f}s",
+        )
+        return pause
+
+    def failure(self, failed: _StatementFailed) -> MigrationError:
+        migration, settings = self.migration, self.settings
+        spent = time.monotonic() - self.started
+        if self.blockers:
+            who = "blocked by " + "; ".join(b.describe() for b in self.blockers[:3])
+        else:
+            who = "the sessions that held the conflicting lock have since gone"
+        undone = (
+            "this statement did not run; earlier statements of this no-transaction migration "
+            "took effect and its history row is dirty: re-run apply once the blocker is gone, "
+            f"or see `gordon-migrate repair {migration.version}`"
+            if migration.no_transaction
+            else "it was rolled back (nothing of it applied); earlier migrations stay applied"
+        )
+        return MigrationError(
+            f"migration {migration.label} line {failed.line(migration.sql)} could not get its "
+            f"table lock: {self.attempts} attempt(s) of lock_timeout="
+            f"{format_ms(settings.lock_timeout_ms)} over {spent:.0f}s (lock retry window "
+            f"{format_ms(settings.lock_retry_window_ms)}) all waited behind another session, "
+            f"{who}; {undone}; have that session finish or end it "
+            "(`gordon-migrate unlock --pid PID`), or re-run with a longer --lock-retry-window "
+            "(docs/spof-runbook.md, FM-17)"
         )
 
 
-def _backoff(lock_timeout_ms: int, attempt: int) -> float:
-    """Exponential backoff scaled on lock_timeout, with jitter so retrying runners spread out."""
-    base = max(lock_timeout_ms, 100) / 1000.0
-    return min(base * 2.0 ** (attempt - 1), MAX_BACKOFF_S) * _JITTER.uniform(0.75, 1.25)
+def _pause(attempt: int) -> float:
+    """Growing pauses (50 ms doubling to 10 s) with jitter, so retrying runners spread out and
+    queued queries drain between attempts."""
+    base = min(FIRST_PAUSE_S * 2.0 ** (attempt - 1), MAX_PAUSE_S)
+    return base * _JITTER.uniform(0.5, 1.5)
+
+
+def _blockers_of(conn: Conn, statement: Statement) -> list[locks.Blocker]:
+    """Who holds locks on the relations the timed-out statement names (best effort: the
+    statement's own lock request is gone by now, so pg_blocking_pids cannot be asked)."""
+    from gordon_migrate.stmtinfo import inspect
+
+    try:
+        return locks.holders_of(conn, list(inspect(statement.text).relations))
+    except psycopg.Error as exc:
+        if is_connection_lost(exc):
+            raise
+        return []
+
+
+def _run_in_transaction(
+    run: _Run, migration: Migration, statements: Sequence[Statement], settings: MigrationSettings
+) -> tuple[int, int]:
+    """Run the whole migration and its history row in one transaction, retried whole on a
+    lock timeout; return (nanoseconds, attempts)."""
+    retries = _LockRetries(run, migration, settings)
+    while True:
+        retries.attempts += 1
+        try:
+            return _one_transaction(run, migration, statements, settings), retries.attempts
+        except _StatementFailed as failed:
+            if is_connection_lost(failed.error):
+                raise failed.error from None
+            if failed.error.sqlstate != LOCK_NOT_AVAILABLE:
+                raise _migration_error(run.dsn, migration, failed, settings) from None
+            with run.guard():
+                pause = retries.next_pause(failed)
+            if pause is None:
+                raise retries.failure(failed) from None
+            time.sleep(pause)
+
+
+def _one_transaction(
+    run: _Run, migration: Migration, statements: Sequence[Statement], settings: MigrationSettings
+) -> int:
+    conn = run.conn
+    try:
+        with conn.transaction():
+            if settings.overridden:
+                _set_timeouts(run, settings, local=True)
+            start = time.perf_counter_ns()
+            _execute_all(run, statements, settings)
+            elapsed = time.perf_counter_ns() - start
+            with run.guard(settings.statement_timeout_ms):
+                conn.execute(
+                    _INSERT_ROW,
+                    (migration.version, migration.description, True, migration.checksum, elapsed),
+                )
+    except psycopg.Error as exc:
+        # The history insert itself (or COMMIT) failed: report it at the end of the file.
+        raise _StatementFailed(Statement(text="", start=len(migration.sql)), exc) from exc
+    return elapsed
+
+
+def _set_timeouts(run: _Run, settings: MigrationSettings, *, local: bool) -> None:
+    scope = "LOCAL " if local else ""
+    with run.guard():
+        run.conn.execute(
+            f"SET {scope}lock_timeout = '{format_ms(settings.lock_timeout_ms)}'; "
+            f"SET {scope}statement_timeout = '{format_ms(settings.statement_timeout_ms)}'"
+        )
+
+
+def _execute_all(run: _Run, statements: Sequence[Statement], settings: MigrationSettings) -> None:
+    for statement in statements:
+        _execute(run, statement, settings)
+        run.statements_done += 1
+
+
+def _execute(run: _Run, statement: Statement, settings: MigrationSettings) -> None:
+    try:
+        with run.guard(settings.statement_timeout_ms):
+            run.conn.execute(statement.text.encode("utf-8"))
+    except psycopg.Error as exc:
+        raise _StatementFailed(statement, exc) from exc
+
+
+def _run_outside_transaction(
+    run: _Run, migration: Migration, statements: Sequence[Statement], settings: MigrationSettings
+) -> tuple[int, int]:
+    """Dirty row first, statements one by one in autocommit, then mark the row clean.
+
+    A statement that times out on a lock had no effect (it is its own transaction), so it
+    alone is retried. Statements that take only SHARE UPDATE EXCLUSIVE (CONCURRENTLY) run
+    without lock_timeout: they block nobody, and cutting their wait for old snapshots short
+    would leave an INVALID index behind.
+    """
+    from gordon_migrate.stmtinfo import inspect
+
+    conn = run.conn
+    with run.guard():
+        conn.execute(
+            _INSERT_ROW, (migration.version, migration.description, False, migration.checksum, -1)
+        )
+        if settings.overridden:
+            _set_timeouts(run, settings, local=False)
+    attempts = 1
+    start = time.perf_counter_ns()
+    for statement in statements:
+        info = inspect(statement.text)
+        retries = _LockRetries(run, migration, settings)
+        while True:
+            retries.attempts += 1
+            try:
+                if info.share_update_exclusive_only:
+                    _execute_patiently(run, migration, statement, settings)
+                else:
+                    _execute(run, statement, settings)
+                break
+            except _StatementFailed as failed:
+                if is_connection_lost(failed.error):
+                    raise failed.error from None
+                if failed.error.sqlstate == LOCK_NOT_AVAILABLE:
+                    with run.guard():
+                        pause = retries.next_pause(failed)
+                    if pause is not None:
+                        time.sleep(pause)
+                        continue
+                    raise retries.failure(failed) from None
+                raise _migration_error(
+                    run.dsn, migration, failed, settings, _invalid_index(run, info)
+                ) from None
+        attempts = max(attempts, retries.attempts)
+        run.statements_done += 1
+    elapsed = time.perf_counter_ns() - start
+    with run.guard():
+        if settings.overridden:
+            _set_timeouts(run, _run_defaults(run.opts), local=False)
+        conn.execute(_MARK_SUCCESS, (elapsed, migration.version))
+    return elapsed, attempts
+
+
+def _run_defaults(opts: ApplyOptions) -> MigrationSettings:
+    return MigrationSettings(
+        lock_timeout_ms=opts.lock_timeout_ms,
+        statement_timeout_ms=opts.statement_timeout_ms,
+        lock_retry_window_ms=opts.lock_retry_window_ms,
+        overridden=False,
+    )
+
+
+def _execute_patiently(
+    run: _Run, migration: Migration, statement: Statement, settings: MigrationSettings
+) -> None:
+    """A SHARE UPDATE EXCLUSIVE statement: no lock_timeout, and what it waits for is logged."""
+    with run.guard():
+        run.conn.execute("SET lock_timeout = 0")
+    reporter = _WaitReporter(run.dsn, run.backend_pid, migration.filename)
+    try:
+        _execute(run, statement, settings)
+    finally:
+        reporter.stop()
+    with run.guard():
+        run.conn.execute(f"SET lock_timeout = '{format_ms(settings.lock_timeout_ms)}'")
+
+
+class _WaitReporter:
+    """Logs, from a second connection, whom a long CONCURRENTLY statement waits for (old
+    snapshots, autovacuum): without it the deploy looks hung for as long as they last."""
+
+    FIRST_S = 2.0
+    EVERY_S = 10.0
+
+    def __init__(self, dsn: Dsn, pid: int, filename: str) -> None:
+        self._dsn, self._pid, self._filename = dsn, pid, filename
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gordon-wait-report", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=CHECK_TIMEOUT_S)
+
+    def _run(self) -> None:
+        if self._done.wait(self.FIRST_S):
+            return
+        try:
+            with connect(
+                self._dsn, purpose="apply (wait report)", connect_timeout=int(CHECK_TIMEOUT_S)
+            ) as conn:
+                while True:
+                    waits_for = locks.blocking(conn, self._pid)
+                    if waits_for:
+                        log.warning(
+                            "a CONCURRENTLY statement is waiting (it blocks no reader or writer; "
+                            "statement_timeout bounds it)",
+                            migration=self._filename,
+                            waiting_for=[b.fields() for b in waits_for],
+                        )
+                    if self._done.wait(self.EVERY_S):
+                        return
+        except (GordonError, psycopg.Error) as exc:
+            log.debug("wait report stopped", error=self._dsn.scrub(str(exc)))
+
+
+_INVALID_INDEX = """
+SELECT n.nspname || '.' || c.relname
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND c.oid = to_regclass(%s)
+"""
+
+
+def _invalid_index(run: _Run, info: StatementInfo) -> str | None:
+    """The INVALID index a failed CREATE INDEX CONCURRENTLY left behind, if it did."""
+    if info.concurrent_index is None:
+        return None
+    try:
+        with run.guard():
+            row = run.conn.execute(_INVALID_INDEX, (info.concurrent_index,)).fetchone()
+    except psycopg.Error:
+        return None
+    return str(row[0]) if row else None
 
 
 class _StatementFailed(Exception):
@@ -467,69 +1022,25 @@ class _StatementFailed(Exception):
         return sql.count("\n", 0, offset) + 1
 
 
-def _execute_all(conn: Conn, statements: Sequence[Statement]) -> None:
-    for statement in statements:
-        try:
-            conn.execute(statement.text.encode("utf-8"))
-        except psycopg.Error as exc:
-            raise _StatementFailed(statement, exc) from exc
-
-
-def _run_in_transaction(conn: Conn, migration: Migration, statements: Sequence[Statement]) -> int:
-    """Run the migration and write its history row in one transaction; return nanoseconds."""
-    try:
-        with conn.transaction():
-            start = time.perf_counter_ns()
-            _execute_all(conn, statements)
-            elapsed = time.perf_counter_ns() - start
-            conn.execute(
-                _INSERT_ROW,
-                (migration.version, migration.description, True, migration.checksum, elapsed),
-            )
-    except psycopg.Error as exc:
-        # The history insert itself (or COMMIT) failed: report it at the end of the file.
-        raise _StatementFailed(Statement(text="", start=len(migration.sql)), exc) from exc
-    return elapsed
-
-
-def _run_outside_transaction(
-    conn: Conn, migration: Migration, statements: Sequence[Statement]
-) -> int:
-    """Dirty row first, statements one by one in autocommit, then mark the row clean."""
-    conn.execute(
-        _INSERT_ROW, (migration.version, migration.description, False, migration.checksum, -1)
-    )
-    start = time.perf_counter_ns()
-    _execute_all(conn, statements)
-    elapsed = time.perf_counter_ns() - start
-    conn.execute(_MARK_SUCCESS, (elapsed, migration.version))
-    return elapsed
-
-
-def _lost_during(dsn: Dsn, migration: Migration, exc: psycopg.Error) -> Exception:
-    error = lost_error(dsn, exc, f"applying migration {migration.label}")
-    if migration.no_transaction:
-        tail = (
-            "; it runs outside a transaction, so its history row stays dirty (success = false): "
-            "check which of its statements took effect, finish or undo them, then "
-            f"`gordon-migrate repair {migration.version}` (docs/spof-runbook.md, dirty migration)"
-        )
-    else:
-        tail = (
-            "; its transaction was rolled back by the server, nothing of it was applied, earlier "
-            "migrations stay applied: re-run apply once the server is reachable"
-        )
-    return type(error)(str(error) + tail)
-
-
 def _migration_error(
-    dsn: Dsn, migration: Migration, failed: _StatementFailed, attempts: int, opts: ApplyOptions
+    dsn: Dsn,
+    migration: Migration,
+    failed: _StatementFailed,
+    settings: MigrationSettings,
+    invalid_index: str | None = None,
 ) -> MigrationError:
     exc = failed.error
     state = exc.sqlstate or "?????"
     primary = one_line(dsn.scrub(exc.diag.message_primary or str(exc)))
     where = f"{migration.label} line {failed.line(migration.sql)}"
-    if migration.no_transaction:
+    if invalid_index is not None:
+        undone = (
+            f"it ran outside a transaction and left the INVALID index {invalid_index} behind "
+            f"(its history row is dirty): drop it with `DROP INDEX CONCURRENTLY IF EXISTS "
+            f"{invalid_index};`, then `gordon-migrate repair {migration.version} --undone` and "
+            "re-run apply (docs/spof-runbook.md, FM-13)"
+        )
+    elif migration.no_transaction:
         undone = (
             "it ran outside a transaction: earlier statements of it may have taken effect and "
             "its history row is dirty; finish or undo by hand, then "
@@ -537,19 +1048,15 @@ def _migration_error(
         )
     else:
         undone = "it was rolled back (nothing of it applied); earlier migrations stay applied"
-    if state == LOCK_NOT_AVAILABLE:
-        lead = (
-            f"migration {where} could not get a table lock within lock_timeout="
-            f"{format_ms(opts.lock_timeout_ms)} after {attempts} attempt(s) (SQLSTATE {state}: "
-            f"{primary}): a long-running transaction holds a conflicting lock"
-        )
-        advice = "find it with `gordon-migrate diagnose`, end it or wait, then re-run"
-    elif state == QUERY_CANCELED:
+    if state == QUERY_CANCELED:
         lead = (
             f"migration {where} was cancelled by statement_timeout="
-            f"{format_ms(opts.statement_timeout_ms)} (SQLSTATE {state}: {primary})"
+            f"{format_ms(settings.statement_timeout_ms)} (SQLSTATE {state}: {primary})"
         )
-        advice = "raise --statement-timeout if this is expected, or make the migration cheaper"
+        advice = (
+            "raise --statement-timeout (or the migration's `-- gordon:statement-timeout`) if "
+            "this is expected, or make the migration cheaper"
+        )
     elif state == INSUFFICIENT_PRIVILEGE:
         lead = f"migration {where} failed: SQLSTATE {state}: {primary}"
         advice = "connect as the migration-privileged (bootstrap) role"

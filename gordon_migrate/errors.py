@@ -61,3 +61,15 @@ class MigrationError(GordonError):
     """A migration failed on the server (SQL error, lock_timeout, statement_timeout)."""
 
     kind = "migration"
+
+
+class InterruptedApplyError(GordonError):
+    """SIGTERM or SIGINT stopped the run; the message says what became of the migration."""
+
+    kind = "interrupted"
+
+
+class ServerSilentError(GordonError):
+    """The server stopped answering (a partition, a black-holed connection) mid-run."""
+
+    kind = "server_silent"

@@ -195,6 +195,7 @@ def test_lock_timeout_is_retried_then_fails_cleanly(
     _migrate(cli, gordon_empty_db, root)
     (root / "0003_add_currency.sql").write_text("ALTER TABLE accounts ADD COLUMN currency text;\n")
     blocker = session_holder(gordon_empty_db.dsn)
+    blocker_pid = blocker.info.backend_pid
     blocker.execute("BEGIN")
     blocker.execute("SELECT count(*) FROM accounts")  # ACCESS SHARE, held until the end
     before = db_state(gordon_empty_db.dsn)
@@ -206,13 +207,27 @@ def test_lock_timeout_is_retried_then_fails_cleanly(
         str(root),
         "--lock-timeout",
         "100ms",
+        "--lock-retry-window",
+        "1s",
     )
     assert result.code == 1
     line = result.error_line
-    assert "migration 0003 (0003_add_currency.sql) line 1 could not get a table lock" in line
-    assert "lock_timeout=100ms after 4 attempt(s)" in line
-    assert "SQLSTATE 55P03" in line
-    assert result.err.count("lock_timeout inside migration; rolled back, retrying") == 3
+    assert "migration 0003 (0003_add_currency.sql) line 1 could not get its table lock" in line
+    assert "attempt(s) of lock_timeout=100ms" in line
+    assert "(lock retry window 1s)" in line
+    assert f"blocked by pid {blocker_pid} (test-holder, user " in line
+    assert "idle in transaction, in a transaction since" in line
+    assert "holding AccessShareLock on public.accounts" in line
+    assert "it was rolled back (nothing of it applied)" in line
+    # Every retry names the blocker in the log, so a waiting deploy is never a mystery.
+    retries = [
+        json.loads(event)
+        for event in result.err.splitlines()
+        if "the migration could not get its lock; rolled back, retrying" in event
+    ]
+    assert len(retries) >= 3
+    assert all(r["blockers"][0]["pid"] == blocker_pid for r in retries)
+    assert all(r["blockers"][0]["mode"] == "AccessShareLock" for r in retries)
     blocker.execute("ROLLBACK")
     assert db_state(gordon_empty_db.dsn) == before
 
@@ -226,7 +241,7 @@ def test_lock_timeout_retry_succeeds_once_the_blocker_ends(
     blocker = session_holder(gordon_empty_db.dsn)
     blocker.execute("BEGIN")
     blocker.execute("SELECT count(*) FROM accounts")
-    end = threading.Timer(0.3, lambda: blocker.execute("ROLLBACK"))
+    end = threading.Timer(1.0, lambda: blocker.execute("ROLLBACK"))
     end.start()
     result = cli(
         "apply",
@@ -234,15 +249,56 @@ def test_lock_timeout_retry_succeeds_once_the_blocker_ends(
         gordon_empty_db.dsn,
         "--migrations-dir",
         str(root),
-        "--lock-timeout",
-        "200ms",
         "--format",
         "json",
     )
     end.join()
     assert result.code == 0, result.err
-    assert '"attempts": 1' not in result.out
+    (step,) = json.loads(result.out)["applied"]
+    assert step["version"] == 3
+    assert step["attempts"] > 1
     assert versions(gordon_empty_db.dsn) == [1, 2, 3]
+
+
+def test_migration_header_overrides_the_lock_timeouts(
+    cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle, session_holder: Sessions
+) -> None:
+    root = bundle_dir(BASE)
+    _migrate(cli, gordon_empty_db, root)
+    (root / "0003_add_currency.sql").write_text(
+        "-- a table nobody reads hot: no retries needed\n"
+        "-- gordon:lock-timeout 300ms\n"
+        "-- gordon:lock-retry-window 0\n"
+        "ALTER TABLE accounts ADD COLUMN currency text;\n"
+    )
+    blocker = session_holder(gordon_empty_db.dsn)
+    blocker.execute("BEGIN")
+    blocker.execute("SELECT count(*) FROM accounts")
+    result = cli("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1
+    assert "1 attempt(s) of lock_timeout=300ms" in result.error_line
+    assert "(lock retry window 0ms)" in result.error_line
+    assert '"lock_timeout": "300ms"' in result.err  # the override is logged
+    blocker.execute("ROLLBACK")
+    assert versions(gordon_empty_db.dsn) == [1, 2]
+
+
+def test_unreadable_header_directive_is_refused_before_any_lock(
+    cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    root = bundle_dir(BASE)
+    _migrate(cli, gordon_empty_db, root)
+    (root / "0003_add_currency.sql").write_text(
+        "-- gordon:lock-timout 2s\nALTER TABLE accounts ADD COLUMN currency text;\n"
+    )
+    before = db_state(gordon_empty_db.dsn)
+    result = cli("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1
+    assert "migration 0003 (0003_add_currency.sql): cannot read the header directive" in (
+        result.error_line
+    )
+    assert "gordon:lock-timeout" in result.error_line
+    assert db_state(gordon_empty_db.dsn) == before
 
 
 def test_sql_error_names_version_file_sqlstate_and_line(

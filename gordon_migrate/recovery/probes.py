@@ -53,7 +53,7 @@ class Target:
     dsn_error: str | None = None
     bundle_error: str | None = None
     #: Transactions holding Gordon table locks longer than this block a migration's DDL.
-    lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS
+    lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
     apply_log: str | None = None
     #: drift-check fixtures (default: the bundled ones).
@@ -65,7 +65,7 @@ def make_target(
     get_dsn: Callable[[], Dsn],
     get_bundle: Callable[[], Sequence[Migration]],
     *,
-    lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS,
+    lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS,
     apply_log: str | None = None,
     fixtures_dir: Path | None = None,
 ) -> Target:

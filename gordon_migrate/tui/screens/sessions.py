@@ -49,7 +49,7 @@ class SessionsModal(GordonModal[bool]):
             super().__init__()
             self.found = found
 
-    def __init__(self, ctx: Context, lock_timeout_ms: int = engine.DEFAULT_LOCK_TIMEOUT_MS) -> None:
+    def __init__(self, ctx: Context, lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS) -> None:
         super().__init__()
         self.ctx = ctx
         self.lock_timeout_ms = lock_timeout_ms
