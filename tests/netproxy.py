@@ -1,0 +1,130 @@
+"""A TCP proxy on 127.0.0.1 in front of the test server, to break the network for real.
+
+- ``black_hole()``: every byte is swallowed from then on, both ways, on open and new
+  connections alike, while every socket stays open: a partition as a firewall or a dead NAT
+  makes it (keepalives are answered by the proxy's kernel, so only a watchdog can tell).
+- ``black_hole(existing_only=True)``: the same for the connections open now; new ones pass.
+- ``lose_reply_to_commit()``: the next ``COMMIT`` is forwarded to the server, its reply is
+  swallowed, then the client's connection is cut: the commit happened, the client never hears.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from psycopg import conninfo
+
+
+@dataclass
+class _Link:
+    client: socket.socket
+    server: socket.socket
+    silent: bool = False
+    commit_sent: bool = False
+
+
+@dataclass
+class Proxy:
+    upstream: dict[str, str]
+    listener: socket.socket = field(init=False)
+    links: list[_Link] = field(default_factory=list)
+    partitioned: bool = False
+    watch_commit: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return int(self.listener.getsockname()[1])
+
+    def dsn(self, dsn: str) -> str:
+        """``dsn`` rerouted through the proxy (its user, database and password kept)."""
+        return conninfo.make_conninfo(dsn, host="127.0.0.1", port=str(self.port))
+
+    def black_hole(self, *, existing_only: bool = False) -> None:
+        with self._lock:
+            for link in self.links:
+                link.silent = True
+            if not existing_only:
+                self.partitioned = True
+
+    def lose_reply_to_commit(self) -> None:
+        self.watch_commit = True
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+        with self._lock:
+            for link in self.links:
+                for sock in (link.client, link.server):
+                    with contextlib.suppress(OSError):
+                        sock.close()
+
+    def _connect_upstream(self) -> socket.socket:
+        host, port = self.upstream.get("host", "localhost"), self.upstream.get("port", "5432")
+        if host.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(f"{host}/.s.PGSQL.{port}")
+            return sock
+        return socket.create_connection((host, int(port)))
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = self._connect_upstream()
+            link = _Link(client=client, server=server, silent=self.partitioned)
+            with self._lock:
+                self.links.append(link)
+            threading.Thread(target=self._pump, args=(link, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(link, False), daemon=True).start()
+
+    def _pump(self, link: _Link, to_server: bool) -> None:
+        src, dst = (link.client, link.server) if to_server else (link.server, link.client)
+        while True:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+                return
+            if link.silent:
+                continue  # swallowed: the sockets stay open, nothing arrives
+            if not to_server and link.commit_sent:
+                # The server committed and answered; the client never hears it.
+                link.silent = True
+                # shutdown, not just close: the other pump thread is blocked in recv on this
+                # socket, and a close would wait for it before anything reaches the client.
+                with contextlib.suppress(OSError):
+                    link.client.shutdown(socket.SHUT_RDWR)
+                return
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+            if to_server and self.watch_commit and b"COMMIT" in data:
+                self.watch_commit = False
+                link.commit_sent = True
+
+
+@contextlib.contextmanager
+def proxy_for(dsn: str) -> Iterator[Proxy]:
+    proxy = Proxy(upstream={k: str(v) for k, v in conninfo.conninfo_to_dict(dsn).items()})
+    try:
+        yield proxy
+    finally:
+        proxy.close()
