@@ -80,7 +80,7 @@ DEFAULT_BLOCKER_AGE_MS = 5_000
 WATCHDOG_MARGIN_S = 5.0
 # Bounds of the outcome check after a lost connection (connect, end the old session, read).
 CHECK_TIMEOUT_S = 5.0
-RECONNECT_ATTEMPTS = 3
+RECONNECT_ATTEMPTS = 2
 
 # The migration session ends itself when its client is gone, instead of holding its locks
 # until statement_timeout: the server checks the socket every second while a statement runs
