@@ -578,6 +578,29 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
             "(docs/spof-runbook.md, lock held)"
         ) from None
 
+    try:
+        return _apply_locked(run, bundle, result)
+    finally:
+        _release(run, key)
+
+
+def _release(run: _Run, key: int) -> None:
+    """Give the migration lock back before the connection closes: the backend's own exit is
+    asynchronous, and the next runner (or `status`) must not see a finished run still holding
+    it. Best effort: a dead connection released it with its session."""
+    conn = run.conn
+    if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return
+    try:
+        with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error as exc:
+        log.debug("migration lock not released explicitly", error=run.dsn.scrub(str(exc)))
+
+
+def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -> ApplyResult:
+    conn = run.conn
+    by_version = {m.version: m for m in bundle}
     # Under the lock the history is the truth, and every refusal is decided on it: a dirty
     # row read without the lock may be another runner's no-transaction migration in progress,
     # and that runner may just have finished everything.

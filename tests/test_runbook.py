@@ -89,11 +89,12 @@ def test_failure_mode_sections_are_attached() -> None:
 
 def test_match_finds_the_failure_modes_of_an_error_line() -> None:
     line = (
-        "migration 0035 (0035_fills_filled_at_index.sql) line 6 could not get a table lock "
-        "within lock_timeout=200ms after 1 attempt(s) (SQLSTATE 55P03: canceling statement due "
-        "to lock timeout): a long-running transaction holds a conflicting lock; it ran outside "
-        "a transaction: earlier statements of it may have taken effect and its history row is "
-        "dirty; finish or undo by hand, then `gordon-migrate repair 35`"
+        "migration 0035 (0035_fills_filled_at_index.sql) line 6 could not get its table lock: "
+        "3 attempt(s) of lock_timeout=100ms over 1s (lock retry window 1s) all waited behind "
+        "another session, blocked by pid 42 (psql, user report, from local socket, idle in "
+        "transaction) holding AccessShareLock on trading.fills; this statement did not run; "
+        "earlier statements of this no-transaction migration took effect and its history row "
+        "is dirty: re-run apply once the blocker is gone, or see `gordon-migrate repair 35`"
     )
     assert [m.id for m in RUNBOOK.match(line)] == ["FM-13", "FM-17"]
     assert RUNBOOK.match("all good") == ()

@@ -9,7 +9,11 @@ fails when a failure mode the table marks as tested has no test here.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +29,7 @@ from gordon_migrate import history
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests import recovery_helpers as rh
 from tests.conftest import CliResult, CliRunner
+from tests.netproxy import proxy_for
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -330,7 +335,9 @@ def _dirty_0035(case: Incident, sessions: Sessions) -> None:
     writer.execute("BEGIN")
     writer.execute("LOCK TABLE trading.fills IN ROW EXCLUSIVE MODE")  # as an INSERT would
     url = ("--database-url", case.db.dsn)
-    first = case.failed(case.cli("apply", *url, "--lock-timeout", "200ms"))
+    # CONCURRENTLY waits without lock_timeout; statement_timeout is what gives up on it.
+    first = case.failed(case.cli("apply", *url, "--statement-timeout", "1s"))
+    assert "left the INVALID index trading.fills_filled_at_idx behind" in first
     assert "its history row is dirty" in first
     again = case.failed(case.cli("apply", *url))
     assert "migration 0035 (0035_fills_filled_at_index.sql) is dirty" in again
@@ -451,8 +458,11 @@ def test_fm17_migration_blocked_on_a_table_lock(
     report.execute("BEGIN")
     report.execute("SELECT count(*) FROM trading.runs")  # a long report, never committed
     url = ("--database-url", db.dsn)
-    text = case.failed(case.cli("apply", *url, "--lock-timeout", "100ms"))
-    assert "after 4 attempt(s)" in text
+    text = case.failed(
+        case.cli("apply", *url, "--lock-timeout", "100ms", "--lock-retry-window", "1s")
+    )
+    assert "attempt(s) of lock_timeout=100ms over" in text
+    assert f"blocked by pid {report.info.backend_pid} (test-holder" in text
     payload = case.diagnosed(*url, "--lock-timeout", "100ms")
     details = "\n".join(rh.step(payload, "blocking_sessions")["details"])
     assert f"pid {report.info.backend_pid} (test-holder" in details
@@ -551,6 +561,111 @@ def test_fm20_connection_lost_during_apply(
         case.diagnosed(*args)
         job.execute("SELECT pg_advisory_unlock(%s)", (nightly_job,))
     case.recovered("--migrations-dir", str(image))
+
+
+def _runner(*args: str) -> subprocess.Popen[str]:
+    """apply as its own process, logging JSON (signals and sockets need a real process)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gordon_migrate.cli", *args, "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+
+
+def _until_running(db: GordonDatabase, fragment: str) -> None:
+    deadline = time.monotonic() + 30
+    with psycopg.connect(db.dsn, autocommit=True) as observer:
+        while time.monotonic() < deadline:
+            row = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'gordon-migrate apply' AND state = 'active'"
+                " AND query LIKE %s",
+                (f"%{fragment}%",),
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"apply never ran {fragment}")
+
+
+def _diagnosed_from_log(case: Incident, err: str, tmp_path: Path, *args: str) -> None:
+    log = tmp_path / "apply.log"
+    log.write_text(err)
+    payload = case.diagnosed(*args, "--apply-log", str(log))
+    ids = [m["id"] for m in rh.step(payload, "error_line")["failure_modes"]]
+    assert case.fm_id in ids, ids
+
+
+@provokes("FM-29")
+def test_fm29_server_stopped_answering(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-29", gordon_db)
+    image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(1);\n")
+    with proxy_for(gordon_db.dsn) as proxy:
+        runner = _runner(
+            "apply",
+            "--database-url",
+            proxy.dsn(gordon_db.dsn),
+            "--migrations-dir",
+            str(image),
+            "--statement-timeout",
+            "1s",
+        )
+        _until_running(gordon_db, "pg_sleep")
+        proxy.black_hole()
+        out, err = runner.communicate(timeout=90)
+    text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
+    assert "is unknown" in text
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    _diagnosed_from_log(case, err, tmp_path, *args)
+    # The server ended the orphaned session by itself: status shows 0039 pending (rolled
+    # back), and the deploy re-runs.
+    status = case.cli("status", *args)
+    assert "0039    pending" in status.out
+    case.recovered("--migrations-dir", str(image))
+
+
+@provokes("FM-30")
+def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_path: Path) -> None:
+    case = incident("FM-30", gordon_db)
+    image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(60);\n")
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    runner = _runner("apply", *args)
+    _until_running(gordon_db, "pg_sleep")
+    runner.send_signal(signal.SIGTERM)  # docker stop
+    out, err = runner.communicate(timeout=60)
+    text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
+    assert "was rolled back (no history row)" in text
+    _diagnosed_from_log(case, err, tmp_path, *args)
+    (image / "0039_runs_backfill.sql").write_text("SELECT pg_sleep(0.1);\n")  # the fixed image
+    case.recovered("--migrations-dir", str(image))
+
+
+@provokes("FM-31")
+def test_fm31_create_index_concurrently_failed(
+    incident: Start, db_at: rh.DatabaseAt, session_holder: Sessions, tmp_path: Path
+) -> None:
+    case = incident("FM-31", db_at(34))
+    writer = session_holder(case.db.dsn)
+    writer.execute("BEGIN")
+    writer.execute("LOCK TABLE trading.fills IN ROW EXCLUSIVE MODE")  # as an INSERT would
+    url = ("--database-url", case.db.dsn)
+    failed = case.cli("apply", *url, "--statement-timeout", "1s")
+    text = case.failed(failed)
+    assert "`DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;`" in text
+    _diagnosed_from_log(case, failed.err, tmp_path, *url)
+    writer.execute("ROLLBACK")
+    with case.db.connect() as conn:  # the runbook's recovery, as the line says
+        assert conn.execute(_INDEX_STATE).fetchall() == [(False,)]
+        conn.execute("DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx")
+    repaired = case.cli("repair", "35", "--undone", *url, "--yes")
+    assert repaired.code == 0, repaired.err
+    case.recovered()
+    with case.db.connect() as conn:
+        assert conn.execute(_INDEX_STATE).fetchall() == [(True,)]
 
 
 # --- step 10: drift (DP-08) ---------------------------------------------------------------
