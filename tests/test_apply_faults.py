@@ -423,7 +423,8 @@ def test_runners_that_read_another_runners_dirty_marker_wait_and_succeed(
         _wait_for(gordon_empty_db.dsn, "SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
         _wait_for(
             gordon_empty_db.dsn,
-            "SELECT EXISTS (SELECT 1 FROM public._sqlx_migrations WHERE version = 3 AND NOT success)",
+            "SELECT EXISTS (SELECT 1 FROM public._sqlx_migrations"
+            " WHERE version = 3 AND NOT success)",
         )
         late = [pool.submit(engine.apply, target, migrations) for _ in range(RUNNERS - 1)]
         results = [f.result(timeout=120) for f in [first, *late]]
