@@ -4,6 +4,8 @@ CLI in a child process; exit 1, one line naming the file, no traceback, database
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -260,3 +262,15 @@ def test_statement_scan_unterminated_comment_is_no_statement() -> None:
 
 def test_every_bundled_migration_has_a_statement() -> None:
     assert all(has_statement(m.sql) for m in bundle.load())
+
+
+def test_loading_the_bundle_keeps_pglast_off_the_no_op_path() -> None:
+    """The statement check is a lexical scan: a no-op run must not pay pglast's import."""
+    code = (
+        "import sys\nfrom gordon_migrate import bundle\nbundle.load()\n"
+        "print(sorted(m for m in ('pglast', 'click', 'textual') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
