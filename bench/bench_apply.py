@@ -261,6 +261,21 @@ def report_peers(tools: Sequence[Tool], count: int, runs: int) -> None:
     for t in tools:
         f, n = med[t.name]
         print(f"  {t.name:22s} {_fmt(f)} {_span(t.fresh_s)} {_fmt(n)} {_span(t.noop_s)}")
+    print("  migration work (fresh - no-op, paired by round), median:")
+    for t in tools:
+        if t.fresh_s and t.noop_s:
+            work = statistics.median(f - n for f, n in zip(t.fresh_s, t.noop_s, strict=True))
+            print(f"    {t.name:20s} {work * 1000:9.1f} ms")
+    # No tool that starts Python and imports psycopg can beat the floor's start-up plus the
+    # server's own work, which dbmate's run approximates.
+    d, floor = by_name["dbmate"], by_name["driver floor"]
+    bound = statistics.median(floor.noop_s) + statistics.median(
+        f - n for f, n in zip(d.fresh_s, d.noop_s, strict=True)
+    )
+    print(
+        f"  bound for a psycopg tool: floor + dbmate's work = {bound * 1000:.1f} ms = "
+        f"{bound / statistics.median(d.fresh_s):.2f}x dbmate's fresh"
+    )
     g = by_name["gordon-migrate"]
     ratios = [
         ("fresh: gordon / dbmate", g.fresh_s, by_name["dbmate"].fresh_s, "<= 1.5x"),

@@ -75,13 +75,14 @@ class Readers:
         return self.samples
 
 
-def hold_report(target: str, seconds: float, started: threading.Event) -> None:
+def hold_report(target: str, seconds: float, started: threading.Event, ended: list[float]) -> None:
     """The long report: ACCESS SHARE on the table for ``seconds``, then COMMIT."""
     with psycopg.connect(target, application_name="bench-report") as conn:
         conn.execute(QUERY).fetchone()  # opens the transaction and takes ACCESS SHARE
         started.set()
         time.sleep(seconds)
         conn.commit()
+        ended.append(time.perf_counter())
 
 
 @dataclass(frozen=True)
@@ -160,10 +161,11 @@ def main() -> None:
         readers.start()
         time.sleep(0.5)  # a baseline before the report
         started = threading.Event()
+        ended: list[float] = []
         origin = time.perf_counter()
         readers.origin = origin
         report = threading.Thread(
-            target=hold_report, args=(target, args.report_s, started), daemon=True
+            target=hold_report, args=(target, args.report_s, started, ended), daemon=True
         )
         report.start()
         if not started.wait(timeout=30):
@@ -171,7 +173,7 @@ def main() -> None:
         time.sleep(args.apply_after)
         applied = run_apply(target, scratch, extra, origin)
         report.join()
-        report_end = time.perf_counter() - origin
+        report_end = ended[0] - origin
         time.sleep(args.tail_s)
         samples = readers.finish()
         with psycopg.connect(target, autocommit=True) as conn:
