@@ -67,11 +67,11 @@ def load(directory: Path | None = None) -> list[Migration]:
     """Every migration in ``directory`` (default: the bundle), sorted by version.
 
     Refuses, before anything connects, a bundle that sqlx would refuse or that would apply
-    something other than what the file says: a ``.sql`` entry whose name does not parse or
-    whose version is not 1..2^63-1 in ASCII digits, a reversible ``.up.sql``/``.down.sql``
-    pair (not supported), a duplicate version, a ``.sql`` entry that is not a readable regular
-    file, a file that is not UTF-8, starts with a byte order mark, holds a NUL byte or has no
-    statement, and a directory without any migration.
+    something other than what the file says: a ``.sql`` entry whose name is not UTF-8 or does
+    not parse, or whose version is not 1..2^63-1 in ASCII digits, a reversible
+    ``.up.sql``/``.down.sql`` pair (not supported), a duplicate version, a ``.sql`` entry that
+    is not a readable regular file, a file that is not UTF-8, starts with a byte order mark,
+    holds a NUL byte or has no statement, and a directory without any migration.
     """
     root = directory if directory is not None else bundled_dir()
     if not root.is_dir():
@@ -101,6 +101,13 @@ def load(directory: Path | None = None) -> list[Migration]:
 def _parse_name(name: str, root: Path) -> tuple[int, str]:
     """Version and description of ``NNNN_description.sql``, as sqlx reads them (the version
     is what precedes the first ``_``), but stricter where sqlx would accept a mistake."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        # sqlx would read it lossily; the history's description could not even be stored.
+        raise BundleError(
+            f"migration file name {os.fsencode(name)!r} in {root} is not valid UTF-8; rename it"
+        ) from None
     prefix, _, rest = name.partition("_")
     if not rest.endswith(".sql") or rest == ".sql" or name.endswith((".up.sql", ".down.sql")):
         raise BundleError(

@@ -113,6 +113,11 @@ CASES: list[tuple[str, Maker, str]] = [
         "the version '\uff10\uff10\uff13\uff19' is not written in ASCII digits 0-9",
     ),
     (
+        "name-not-utf8",
+        _write(os.fsdecode(b"0002_caf\xe9.sql"), b"SELECT 1;\n"),
+        "migration file name b'0002_caf\\xe9.sql' in {root} is not valid UTF-8",
+    ),
+    (
         # sqlx (Rust i64::from_str) would read '+0039' as 39; a NNNN bundle never means a sign.
         "signed-version",
         _write("+0039_signed.sql", b"SELECT 1;\n"),
