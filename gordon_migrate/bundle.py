@@ -118,7 +118,12 @@ def _parse_name(name: str, root: Path) -> tuple[int, str]:
         # sqlx parses the version with Rust's i64::from_str: ASCII digits only, so it refuses
         # fullwidth or Arabic-Indic digits (which Python's int() reads). It accepts a sign
         # ('+39', '-39'), which a NNNN bundle never means: a sign is refused here too.
-        what = "is not written in ASCII digits 0-9" if prefix.isdigit() else "is not a number"
+        if prefix.isdigit():
+            what = "is not written in ASCII digits 0-9"
+        elif prefix[:1] in ("+", "-") and prefix[1:].isascii() and prefix[1:].isdigit():
+            what = "has a sign"
+        else:
+            what = "is not a number"
         raise BundleError(
             f"malformed migration file name {name!r} in {root}: the version {prefix!r} {what}; "
             "expected NNNN_description.sql, rename it"

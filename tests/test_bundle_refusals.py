@@ -121,7 +121,7 @@ CASES: list[tuple[str, Maker, str]] = [
         # sqlx (Rust i64::from_str) would read '+0039' as 39; a NNNN bundle never means a sign.
         "signed-version",
         _write("+0039_signed.sql", b"SELECT 1;\n"),
-        "malformed migration file name '+0039_signed.sql'",
+        "'+0039_signed.sql' in {root}: the version '+0039' has a sign",
     ),
 ]
 
