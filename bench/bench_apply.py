@@ -400,6 +400,12 @@ def start_server(storage: str, version: int) -> embedded.EmbeddedServer:
     return server
 
 
+def stop_server(server: embedded.EmbeddedServer) -> None:
+    """Stop the server (its data goes with it) and remove the folder made for it."""
+    server.stop()
+    shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", choices=["disk", "ram"], default="disk")
@@ -437,7 +443,7 @@ def main() -> None:
         if "clone" in sections:
             bench_clone(server, args.runs)
     finally:
-        server.stop()
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from bench_apply import BIN, child_env, fresh, start_server, timed
+from bench_apply import BIN, child_env, fresh, start_server, stop_server, timed
 
 from gordon_migrate import bundle, dsn, engine, logs
 
@@ -96,7 +96,7 @@ def main() -> None:
             for name in names[i % len(names) :] + names[: i % len(names)]:
                 times[name].append(timed(partial(run, variants[name])))
     finally:
-        server.stop()
+        stop_server(server)
     base = statistics.median(times["driver floor"])
     print(f"no-op, whole process, median of {args.runs} ({time.strftime('%Y-%m-%d %H:%M')}):")
     for name, samples in times.items():

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from bench_apply import BIN, child_env, fresh, start_server
+from bench_apply import BIN, child_env, fresh, start_server, stop_server
 
 from gordon_migrate import bundle, dsn, engine, logs
 
@@ -183,7 +183,7 @@ def main() -> None:
                 (TABLE,),
             ).fetchone()
     finally:
-        server.stop()
+        stop_server(server)
         shutil.rmtree(scratch, ignore_errors=True)
 
     latencies = sorted(s[1] for s in samples)
