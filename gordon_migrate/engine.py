@@ -598,6 +598,26 @@ def _release(run: _Run, key: int) -> None:
         log.debug("migration lock not released explicitly", error=run.dsn.scrub(str(exc)))
 
 
+_FLUSH = "SELECT pg_current_xact_id()"
+
+
+def _make_durable(run: _Run) -> None:
+    """Wait until every migration of the run is on disk (and on synchronous standbys).
+
+    The migrations commit with synchronous_commit off: each commit then skips its own WAL
+    flush, which was half of a fresh apply's time on a durable disk (38 fsyncs) and is a
+    network round trip per migration with synchronous replicas. Consistency is unaffected: WAL
+    is replayed in order, so a crash can only lose a suffix of the run, each migration together
+    with its history row, and the next apply runs them again. Durability is restored before
+    apply reports success: this transaction has an xid, so its commit, under the server's own
+    synchronous_commit, flushes (and replicates) all WAL before it, the whole run included.
+    """
+    with run.guard():
+        run.conn.execute("RESET synchronous_commit")
+        with run.conn.transaction():
+            run.conn.execute(_FLUSH)
+
+
 def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -> ApplyResult:
     conn = run.conn
     by_version = {m.version: m for m in bundle}
@@ -617,6 +637,9 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
     result.already_applied = status.count("applied")
     pending = [by_version[s.version] for s in status.pending]
     directives = {m.version: _settings_for(m, run.opts) for m in pending}
+    # One WAL flush for the run instead of one per migration (see _make_durable).
+    with run.guard():
+        conn.execute("SET synchronous_commit = off")
     highest = max((s.version for s in status.migrations if s.state == "applied"), default=0)
     for migration in pending:
         if migration.version < highest:
@@ -639,6 +662,12 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
                 raise run.lost(exc, f"applying migration {migration.label}") from None
             raise
         run.in_flight = None
+    try:
+        _make_durable(run)
+    except psycopg.Error as exc:
+        if is_connection_lost(exc):
+            raise run.lost(exc, "flushing the applied migrations to disk") from None
+        raise
     log.info(
         "apply complete",
         database=status.database,
