@@ -119,10 +119,27 @@ def apply(
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
     result = engine.apply(target, bundle, options)
+    plan = None
+    if dry_run and result.planned:
+        from gordon_migrate import lint
+
+        plan = lint.dry_run_plan(target, bundle, [s.version for s in result.planned])
     if fmt == "json":
-        emit_json(render.apply_json(result, target))
+        emit_json(render.apply_json(result, target) | lint_plan_json(plan))
     else:
-        click.echo(render.apply_text(result, target))
+        click.echo(render.apply_text(result, target) + lint_plan_text(plan))
+
+
+def lint_plan_json(plan: Any) -> dict[str, Any]:
+    from gordon_migrate.lint import render
+
+    return {} if plan is None else {"lock_plan": render.plan_json(plan)}
+
+
+def lint_plan_text(plan: Any) -> str:
+    from gordon_migrate.lint import render
+
+    return "" if plan is None or not plan.migrations else "\n" + render.plan_text(plan)
 
 
 @cli.command()
@@ -170,9 +187,9 @@ def embedded_url() -> None:
 
 def _register_command_modules() -> None:
     """Commands that live in their own modules (each exposes ``COMMANDS``)."""
-    from gordon_migrate import cli_drift, cli_recovery, cli_tui
+    from gordon_migrate import cli_drift, cli_lint, cli_recovery, cli_tui
 
-    for module in (cli_drift, cli_recovery, cli_tui):
+    for module in (cli_drift, cli_lint, cli_recovery, cli_tui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

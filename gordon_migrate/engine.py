@@ -350,6 +350,10 @@ def _apply(
         return result
 
     check_privileges(conn, status)
+    from gordon_migrate.lint import refuse_hazards  # pglast: paid only when there is work
+
+    waiting = {s.version for s in status.pending}
+    refuse_hazards([m for m in bundle if m.version in waiting], bundle, conn)
     key = history.lock_key(status.database)
     progress("lock_wait", None, f"advisory lock {key}")
     try:

@@ -61,3 +61,9 @@ class MigrationError(GordonError):
     """A migration failed on the server (SQL error, lock_timeout, statement_timeout)."""
 
     kind = "migration"
+
+
+class LintError(GordonError):
+    """A pending migration has a lock hazard or contract break (``gordon-migrate lint``)."""
+
+    kind = "lint"
