@@ -1,0 +1,299 @@
+"""`gordon-migrate lint`: the bundle is clean against its baseline, findings and exit codes,
+waivers, live sizes, and the gate in `apply` (refuses before any lock, changes nothing)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from gordon_migrate import bundle
+from gordon_migrate.lint import baseline
+from gordon_migrate.testing import GordonDatabase
+from tests.conftest import CliRunner, db_state
+
+BUNDLE = bundle.load()
+NEXT = f"{len(BUNDLE) + 1:04d}"
+
+
+def _bundle_plus(tmp_path: Path, name: str, sql: str) -> Path:
+    """The real bundle with one more migration after it."""
+    root = tmp_path / "bundle"
+    shutil.copytree(bundle.bundled_dir(), root)
+    (root / name).write_bytes(sql.encode())
+    return root
+
+
+def _write(tmp_path: Path, name: str, sql: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(sql.encode())
+    return path
+
+
+def test_bundle_lints_clean_against_its_baseline(cli: CliRunner) -> None:
+    result = cli("lint")
+    assert result.code == 0, result.out
+    assert "38 file(s)" in result.out
+    assert "0 error(s)" in result.out
+    assert "grandfathered by the baseline" in result.out
+
+
+def test_baseline_is_current_and_covers_the_hazards_the_issue_names(cli: CliRunner) -> None:
+    keys = baseline.load()
+    rules_by_file: dict[str, set[str]] = {}
+    for name, _sha, _line, rule in keys:
+        rules_by_file.setdefault(name[:4], set()).add(rule)
+    assert "index-not-concurrent" in rules_by_file["0010"]
+    assert "index-not-concurrent" in rules_by_file["0014"]
+    assert "set-not-null-without-check" in rules_by_file["0011"]
+    assert "constraint-without-not-valid" in rules_by_file["0021"]
+    assert "constraint-without-not-valid" in rules_by_file["0025"]
+    assert "add-column-stored-generated" in rules_by_file["0022"]
+    result = cli("lint", "--format", "json")
+    report = json.loads(result.out)
+    assert all(f["grandfathered"] for f in report["findings"])
+    assert {(f["file"], f["line"], f["rule"]) for f in report["findings"]} == {
+        (name, line, rule) for name, _sha, line, rule in keys
+    }
+
+
+def test_an_edited_baselined_migration_loses_its_grandfathering(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    root = tmp_path / "bundle"
+    shutil.copytree(bundle.bundled_dir(), root)
+    edited = root / "0010_order_intents_open_status_index.sql"
+    edited.write_bytes(edited.read_bytes() + b"-- edited\n")
+    result = cli("lint", "--migrations-dir", str(root))
+    assert result.code == 1
+    assert "0010_order_intents_open_status_index.sql:4:1  index-not-concurrent  error" in result.out
+
+
+def test_text_output_names_location_rule_severity_why_and_fix(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        "0039_intents_status_idx.sql",
+        "-- status lookups\n"
+        "CREATE INDEX order_intents_status_idx ON trading.order_intents (status);\n",
+    )
+    result = cli("lint", str(path))
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith(f"{path}:2:1  index-not-concurrent  error  CREATE INDEX")
+    assert lines[1].startswith("  why: CREATE INDEX holds SHARE")
+    assert lines[2].startswith("  fix: use CREATE INDEX CONCURRENTLY")
+    assert lines[-1].startswith("FAILED")
+
+
+def test_json_is_one_document_with_every_finding(cli: CliRunner, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "0039_two.sql",
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason;\n"
+        "GRANT SELECT ON trading.runs TO PUBLIC;\n",
+    )
+    result = cli("lint", "--format", "json", str(path))
+    assert result.code == 1
+    report = json.loads(result.out)
+    assert report["ok"] is False
+    assert [(f["line"], f["rule"]) for f in report["findings"]] == [
+        (1, "drop-column"),
+        (2, "grant-to-public"),
+    ]
+
+
+def test_new_table_in_the_same_file_is_not_existing(cli: CliRunner, tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "0039_new.sql",
+        "CREATE TABLE trading.t (id bigint PRIMARY KEY, v text);\n"
+        "CREATE INDEX t_v_idx ON trading.t (v);\n"
+        "ALTER TABLE trading.t ADD COLUMN w text NOT NULL;\n"
+        "ALTER TABLE trading.t ADD CONSTRAINT t_v_check CHECK (v <> '');\n"
+        "GRANT SELECT ON trading.t TO gordon_api;\n",
+    )
+    assert cli("lint", str(path)).code == 0
+
+
+def test_waiver_needs_a_reason_and_shows_it(cli: CliRunner, tmp_path: Path) -> None:
+    waived = _write(
+        tmp_path,
+        "0039_waived.sql",
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason; "
+        "-- gordon:allow drop-column unused since api 7.4\n",
+    )
+    result = cli("lint", str(waived))
+    assert result.code == 0, result.out
+    assert "waived: unused since api 7.4" in result.out
+    bare = _write(
+        tmp_path,
+        "0039_bare.sql",
+        "-- gordon:allow drop-column\nALTER TABLE trading.runs DROP COLUMN failure_reason;\n",
+    )
+    result = cli("lint", "--format", "json", str(bare))
+    assert result.code == 1
+    rules = {f["rule"]: f["waived"] for f in json.loads(result.out)["findings"]}
+    assert rules == {"waiver-without-reason": False, "drop-column": False}
+    unknown = _write(
+        tmp_path, "0039_unknown.sql", "-- gordon:allow no-such-rule because\nSELECT 1;\n"
+    )
+    assert "waiver-unknown-rule" in cli("lint", str(unknown)).out
+
+
+def test_static_rules(cli: CliRunner, tmp_path: Path) -> None:
+    cases = {
+        "CREATE INDEX CONCURRENTLY i ON trading.runs (mode);": "concurrently-in-transaction",
+        "BEGIN;\nSELECT 1;\nCOMMIT;": "transaction-control",
+        "SET ROLE gordon_api;": "session-setting-leak",
+        "RESET ALL;": "session-setting-leak",
+        "NOTIFY gordon_unknown;": "notify-channel",
+        "SELECT pg_notify('gordon_fills', 'x');": None,
+        "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;": "grant-to-public",
+        "SELEC 1;": "syntax-error",
+        "\ufeffSELECT 1;": "nul-or-bom",
+        "ALTER TABLE trading.runs ADD COLUMN u uuid DEFAULT gen_random_uuid();": (
+            "add-column-volatile-default"
+        ),
+        "ALTER TABLE trading.runs ADD COLUMN t timestamptz NOT NULL DEFAULT now();": None,
+    }
+    for i, (sql, rule) in enumerate(cases.items()):
+        path = _write(tmp_path, f"0039_case{i}.sql", sql + "\n")
+        report = json.loads(cli("lint", "--format", "json", str(path)).out)
+        assert {f["rule"] for f in report["findings"]} == ({rule} if rule else set()), sql
+
+
+def test_live_size_decides_the_severity(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    path = _write(
+        tmp_path,
+        "0039_idx.sql",
+        "CREATE INDEX risk_audit_actor_idx ON trading.risk_audit (actor);\n",
+    )
+    small = cli("lint", "--database-url", gordon_db.dsn, str(path))
+    assert small.code == 0, small.out
+    assert "index-not-concurrent  warning" in small.out
+    assert "live sizes" in small.out
+    with gordon_db.connect() as conn:
+        conn.execute("ALTER TABLE trading.risk_audit DISABLE TRIGGER USER")
+        conn.execute(
+            "INSERT INTO trading.risk_audit (actor, action, reason) "
+            "SELECT 'ops', 'config_changed', 'load ' || g FROM generate_series(1, 12000) g"
+        )
+        conn.execute("ANALYZE trading.risk_audit")
+    large = cli("lint", "--database-url", gordon_db.dsn, str(path))
+    assert large.code == 1, large.out
+    assert "index-not-concurrent  error" in large.out
+    assert "~12000 rows" in large.out
+
+
+def test_apply_refuses_a_hazard_before_any_lock_and_changes_nothing(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    root = _bundle_plus(
+        tmp_path,
+        f"{NEXT}_drop_reason.sql",
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason;\n",
+    )
+    before = db_state(gordon_db.dsn)
+    result = cli("apply", "--database-url", gordon_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1
+    line = result.error_line
+    assert f"migration {NEXT}_drop_reason.sql line 1: drop-column:" in line
+    assert "Nothing was run" in line
+    assert db_state(gordon_db.dsn) == before
+    with gordon_db.connect() as conn:
+        held = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+    assert held == (0,)
+
+
+def test_apply_runs_a_waived_hazard(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    root = _bundle_plus(
+        tmp_path,
+        f"{NEXT}_drop_reason.sql",
+        "-- gordon:allow drop-column no service reads it since api 7.4\n"
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason;\n",
+    )
+    result = cli("apply", "--database-url", gordon_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 0, result.err
+    with gordon_db.connect() as conn:
+        gone = conn.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = 'trading' AND table_name = 'runs' "
+            "AND column_name = 'failure_reason'"
+        ).fetchone()
+    assert gone == (0,)
+
+
+def test_noop_apply_loads_no_parser(gordon_db: GordonDatabase) -> None:
+    code = (
+        "import sys\n"
+        "from gordon_migrate.cli import main\n"
+        "try:\n"
+        f"    main(['apply', '--database-url', {gordon_db.dsn!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "assert 'pglast' not in sys.modules, 'pglast imported by a no-op apply'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_dry_run_shows_the_lock_plan_and_conflicting_holders(
+    cli: CliRunner,
+    tmp_path: Path,
+    gordon_db: GordonDatabase,
+    session_holder: Callable[[str], psycopg.Connection[tuple[object, ...]]],
+) -> None:
+    root = _bundle_plus(
+        tmp_path,
+        f"{NEXT}_runs_notes.sql",
+        "ALTER TABLE trading.runs ADD COLUMN notes text;\n"
+        "CREATE TABLE trading.run_tags (run_id bigint REFERENCES trading.runs, tag text);\n"
+        "GRANT SELECT ON trading.run_tags TO gordon_api;\n",
+    )
+    reader = session_holder(gordon_db.dsn)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM trading.runs")
+    pid = reader.info.backend_pid
+    result = cli(
+        "apply", "--dry-run", "--database-url", gordon_db.dsn, "--migrations-dir", str(root)
+    )
+    assert result.code == 0, result.err
+    out = result.out
+    assert f"{NEXT}_runs_notes.sql" in out
+    assert (
+        "line 1: AccessExclusiveLock on trading.runs: ALTER TABLE ADD COLUMN, none, "
+        "blocks reads and writes"
+    ) in out
+    assert "line 2: ShareRowExclusiveLock on trading.runs" in out
+    assert f"pid {pid} (test-holder, idle in transaction" in out
+    assert "holds AccessShareLock on trading.runs" in out
+    as_json = json.loads(
+        cli(
+            "apply",
+            "--dry-run",
+            "--format",
+            "json",
+            "--database-url",
+            gordon_db.dsn,
+            "--migrations-dir",
+            str(root),
+        ).out
+    )
+    assert [h["pid"] for h in as_json["lock_plan"]["holders"]] == [pid]
+    reader.execute("ROLLBACK")
