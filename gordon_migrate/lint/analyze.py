@@ -486,6 +486,11 @@ class FileLinter:
             self.lock("add_column_volatile", relation)
         else:
             self.lock("add_column", relation)
+        for con in constraints:
+            if con.contype == CT.CONSTR_FOREIGN:
+                target = _name(con.pktable, self.catalog)
+                if target != relation:
+                    self.lock("add_foreign_key_referenced", target)
         if not existing:
             return
         name = f"{relation}.{col.colname}"
@@ -523,6 +528,14 @@ class FileLinter:
                 self.report(
                     "constraint-without-not-valid",
                     f"ADD COLUMN {name} with an inline CHECK validates every row",
+                    relation,
+                    scaled=True,
+                )
+            elif con.contype == CT.CONSTR_FOREIGN:
+                self.report(
+                    "constraint-without-not-valid",
+                    f"ADD COLUMN {name} with an inline REFERENCES "
+                    f"{_name(con.pktable, self.catalog)} validates every row",
                     relation,
                     scaled=True,
                 )
