@@ -297,3 +297,26 @@ def test_dry_run_shows_the_lock_plan_and_conflicting_holders(
     )
     assert [h["pid"] for h in as_json["lock_plan"]["holders"]] == [pid]
     reader.execute("ROLLBACK")
+
+
+def test_apply_leaves_a_file_pglast_cannot_parse_to_the_server(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    root = _bundle_plus(tmp_path, f"{NEXT}_typo.sql", "SELECT 1;\nSELEC 2;\n")
+    result = cli("apply", "--database-url", gordon_db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1
+    assert "SQLSTATE 42601" in result.error_line
+    assert "syntax-error" not in result.error_line
+
+
+def test_create_if_not_exists_of_an_existing_table_is_not_new(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = _write(
+        tmp_path,
+        "0039_ine.sql",
+        "CREATE TABLE IF NOT EXISTS trading.runs (run_id bigint);\n"
+        "CREATE INDEX runs_mode_idx ON trading.runs (mode);\n",
+    )
+    report = json.loads(cli("lint", "--format", "json", str(path)).out)
+    assert [f["rule"] for f in report["findings"]] == ["index-not-concurrent"]

@@ -316,7 +316,10 @@ class FileLinter:
 
     def on_CreateStmt(self, node: ast.CreateStmt) -> None:
         relation = _name(node.relation, self.catalog)
-        if node.if_not_exists and relation in self.catalog.relations:
+        known = relation in self.catalog.relations or (
+            self.live is not None and relation in self.live.sizes
+        )
+        if node.if_not_exists and known:
             return
         self._created(relation, "table")
         for element in node.tableElts or ():
