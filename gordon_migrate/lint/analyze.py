@@ -133,8 +133,11 @@ def _rerunnable(node: ast.Node) -> bool:
     ):
         return True
     if isinstance(node, ast.AlterTableStmt):
+        # ADD COLUMN IF NOT EXISTS / DROP ... IF EXISTS, and VALIDATE (a no-op once valid).
         return all(
-            isinstance(c, ast.AlterTableCmd) and bool(c.missing_ok) for c in node.cmds or ()
+            isinstance(c, ast.AlterTableCmd)
+            and (bool(c.missing_ok) or c.subtype == AT.AT_ValidateConstraint)
+            for c in node.cmds or ()
         ) or bool(node.missing_ok)
     return any(
         bool(getattr(node, flag, False)) for flag in ("if_not_exists", "missing_ok", "replace")
@@ -174,6 +177,7 @@ class FileLinter:
         self.decided: set[str] = set()
         self.decided_schemas: set[str] = set()
         self.needs_decision: list[tuple[str, Stmt]] = []
+        self.added_not_valid: set[tuple[str, str]] = set()
         self.findings: list[Finding] = []
         self.plans: list[StatementPlan] = []
         self._stmt: Stmt | None = None
@@ -450,6 +454,14 @@ class FileLinter:
             self.add_constraint(relation, cmd.def_, existing)
         elif sub == AT.AT_ValidateConstraint:
             self.lock("validate_constraint", relation)
+            if (relation, cmd.name) in self.added_not_valid and not self.no_transaction:
+                self.report(
+                    "validate-in-same-transaction",
+                    f"VALIDATE CONSTRAINT {cmd.name} on {relation} in the transaction that "
+                    "added it NOT VALID",
+                    relation,
+                    scaled=True,
+                )
             column = self.catalog.check_columns.get((relation, cmd.name or ""))
             if column is not None:
                 self.catalog.not_null_checks[(relation, column)] = True
@@ -547,6 +559,8 @@ class FileLinter:
         contype = con.contype
         not_valid = bool(con.skip_validation)
         name = con.conname or "(unnamed)"
+        if not_valid and existing and con.conname:
+            self.added_not_valid.add((relation, con.conname))
         if contype == CT.CONSTR_CHECK:
             self.lock("add_check_not_valid" if not_valid else "add_check", relation)
             column = _not_null_column(con.raw_expr)

@@ -25,6 +25,7 @@ RULES: dict[str, Rule] = {
         _R("alter-column-type", "error", "ALTER COLUMN TYPE"),
         _R("set-not-null-without-check", "error", "SET NOT NULL without a validated CHECK"),
         _R("constraint-without-not-valid", "error", "ADD CHECK/FOREIGN KEY without NOT VALID"),
+        _R("validate-in-same-transaction", "error", "VALIDATE in the transaction of its ADD"),
         _R("unique-without-index", "error", "ADD UNIQUE/PRIMARY KEY not USING INDEX"),
         _R("drop-column", "error", "DROP COLUMN"),
         _R("drop-table", "error", "DROP TABLE/VIEW"),
@@ -86,6 +87,11 @@ WHY: dict[str, str] = {
     "constraint-without-not-valid": (
         "adding a CHECK (ACCESS EXCLUSIVE) or FOREIGN KEY (SHARE ROW EXCLUSIVE on both tables) "
         "validates every existing row while holding the lock"
+    ),
+    "validate-in-same-transaction": (
+        "the ADD ... NOT VALID earlier in this transaction still holds its lock (ACCESS "
+        "EXCLUSIVE for a CHECK, SHARE ROW EXCLUSIVE for a FOREIGN KEY) until COMMIT: the "
+        "VALIDATE scan runs under it, exactly what NOT VALID was meant to avoid"
     ),
     "unique-without-index": (
         "ADD UNIQUE/PRIMARY KEY builds its index under ACCESS EXCLUSIVE: reads and writes "
@@ -176,12 +182,16 @@ FIX: dict[str, str] = {
         "readers and drop the old one in a later release"
     ),
     "set-not-null-without-check": (
-        "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c (in a later "
-        "migration or statement); then SET NOT NULL (no scan) and DROP CONSTRAINT c"
+        "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; in a later migration VALIDATE "
+        "CONSTRAINT c; then SET NOT NULL (no scan) and DROP CONSTRAINT c"
     ),
     "constraint-without-not-valid": (
         "ADD the constraint ... NOT VALID (brief lock, new rows checked), then VALIDATE "
         "CONSTRAINT in a separate step (SHARE UPDATE EXCLUSIVE: reads and writes go on)"
+    ),
+    "validate-in-same-transaction": (
+        "VALIDATE CONSTRAINT in a later migration (its own transaction: SHARE UPDATE "
+        "EXCLUSIVE only, reads and writes go on)"
     ),
     "unique-without-index": (
         "CREATE UNIQUE INDEX CONCURRENTLY in a `-- no-transaction` migration, then ADD "
