@@ -153,6 +153,8 @@ def test_static_rules(cli: CliRunner, tmp_path: Path) -> None:
         "BEGIN;\nSELECT 1;\nCOMMIT;": "transaction-control",
         "SET ROLE gordon_api;": "session-setting-leak",
         "RESET ALL;": "session-setting-leak",
+        "SELECT set_config('search_path', 'trading', false);": "session-setting-leak",
+        "SELECT set_config('lock_timeout', '1s', true);": None,
         "NOTIFY gordon_unknown;": "notify-channel",
         "SELECT pg_notify('gordon_fills', 'x');": None,
         "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;": "grant-to-public",

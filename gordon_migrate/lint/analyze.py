@@ -712,6 +712,15 @@ class FileLinter:
             "session-setting-leak", f"session-level {verb} {what} leaks into later migrations"
         )
 
+    def on_SelectStmt(self, node: ast.SelectStmt) -> None:
+        for call in _calls(node, "set_config"):
+            args = call.args or ()
+            if len(args) == 3 and _is_false(args[2]):
+                self.report(
+                    "session-setting-leak",
+                    "set_config(..., false) is session-level and leaks into later migrations",
+                )
+
     def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
         relation = _name(node.relation, self.catalog)
         self.lock("create_trigger", relation)
@@ -858,3 +867,26 @@ def _range_vars(node: object) -> Iterator[ast.RangeVar]:
     elif isinstance(node, tuple):
         for item in node:
             yield from _range_vars(item)
+
+
+def _calls(node: object, name: str) -> Iterator[ast.FuncCall]:
+    if isinstance(node, ast.FuncCall) and (_strings(node.funcname) or [""])[-1] == name:
+        yield node
+    if isinstance(node, ast.Node):
+        for attr in node:
+            yield from _calls(getattr(node, attr), name)
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _calls(item, name)
+
+
+def _is_false(expr: object) -> bool:
+    value = expr.arg if isinstance(expr, ast.TypeCast) else expr
+    if not isinstance(value, ast.A_Const):
+        return False
+    const = value.val
+    if isinstance(const, ast.Boolean):
+        return not const.boolval
+    if isinstance(const, ast.String):
+        return (const.sval or "").lower() in {"f", "false", "off", "no", "0"}
+    return False
