@@ -322,3 +322,22 @@ def test_create_if_not_exists_of_an_existing_table_is_not_new(
     )
     report = json.loads(cli("lint", "--format", "json", str(path)).out)
     assert [f["rule"] for f in report["findings"]] == ["index-not-concurrent"]
+
+
+def test_type_change_without_rewrite_is_known_from_the_bundle(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """fills.fee is numeric(28,10) since 0004: a wider precision is a catalog change only
+    (tests/test_lint_locks checks the relfilenode stays), a new scale rewrites."""
+    path = _write(
+        tmp_path,
+        "0039_types.sql",
+        "ALTER TABLE trading.fills ALTER COLUMN fee TYPE numeric(30,10);\n"
+        "ALTER TABLE trading.fills ALTER COLUMN fee TYPE numeric(30,12);\n"
+        "ALTER TABLE trading.order_intents ALTER COLUMN status_reason TYPE varchar(200);\n",
+    )
+    report = json.loads(cli("lint", "--format", "json", str(path)).out)
+    assert [(f["line"], f["rule"]) for f in report["findings"]] == [
+        (2, "alter-column-type"),
+        (3, "alter-column-type"),
+    ]

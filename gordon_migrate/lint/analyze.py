@@ -48,6 +48,40 @@ class LiveInfo:
     allowlist: frozenset[str] | None = None
 
 
+ColumnType = tuple[str, tuple[int, ...]]
+
+
+def _column_type(type_name: ast.TypeName | None) -> ColumnType | None:
+    if type_name is None or type_name.arrayBounds:
+        return None
+    names = _strings(type_name.names)
+    mods: list[int] = []
+    for mod in type_name.typmods or ():
+        if not (isinstance(mod, ast.A_Const) and isinstance(mod.val, ast.Integer)):
+            return None
+        mods.append(mod.val.ival or 0)
+    return (names[-1].lower(), tuple(mods)) if names else None
+
+
+def no_rewrite(old: ColumnType, new: ColumnType) -> bool:
+    """Type changes PostgreSQL makes without rewriting the table (binary-coercible, a wider
+    length or precision; the ALTER TABLE documentation): only the brief ACCESS EXCLUSIVE."""
+    (old_name, old_mods), (new_name, new_mods) = old, new
+    if old == new:
+        return True
+    if old_name in {"varchar", "text"} and new_name == "text":
+        return True
+    if old_name in {"varchar", "text"} and new_name == "varchar":
+        return not new_mods or (old_name == "varchar" and bool(old_mods) and new_mods >= old_mods)
+    if old_name == new_name == "numeric":
+        if not new_mods:
+            return True
+        old_full = old_mods + (0,) * (2 - len(old_mods))
+        new_full = new_mods + (0,) * (2 - len(new_mods))
+        return bool(old_mods) and new_full[1] == old_full[1] and new_full[0] >= old_full[0]
+    return False
+
+
 @dataclass
 class Catalog:
     """What earlier migrations built, replayed from their statements."""
@@ -58,6 +92,8 @@ class Catalog:
     #: (table, column) -> True when a validated CHECK (col IS NOT NULL) exists.
     not_null_checks: dict[tuple[str, str], bool] = field(default_factory=dict)
     check_columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, con)->col
+    #: (table, column) -> (type name, type modifiers), from CREATE TABLE / ADD COLUMN / TYPE.
+    columns: dict[tuple[str, str], ColumnType] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -330,6 +366,9 @@ class FileLinter:
             constraints: Sequence[object] = ()
             if isinstance(element, ast.ColumnDef):
                 constraints = element.constraints or ()
+                kind = _column_type(element.typeName)
+                if kind is not None and element.colname:
+                    self.catalog.columns[(relation, element.colname)] = kind
             elif isinstance(element, ast.Constraint):
                 constraints = (element,)
             for con in constraints:
@@ -432,6 +471,15 @@ class FileLinter:
         if sub == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
             self.add_column(relation, cmd.def_, existing)
         elif sub == AT.AT_AlterColumnType:
+            key = (relation, cmd.name or "")
+            old = self.catalog.columns.get(key)
+            new = _column_type(cmd.def_.typeName) if isinstance(cmd.def_, ast.ColumnDef) else None
+            using = isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.raw_default is not None
+            if new is not None:
+                self.catalog.columns[key] = new
+            if old is not None and new is not None and not using and no_rewrite(old, new):
+                self.lock("alter_column_type_coercible", relation)
+                return
             self.lock("alter_column_type", relation)
             if existing:
                 self.report(
@@ -485,6 +533,9 @@ class FileLinter:
             self.lock("alter_table_other", relation)
 
     def add_column(self, relation: str, col: ast.ColumnDef, existing: bool) -> None:
+        kind = _column_type(col.typeName)
+        if kind is not None and col.colname:
+            self.catalog.columns[(relation, col.colname)] = kind
         constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
         default = next((c for c in constraints if c.contype == CT.CONSTR_DEFAULT), None)
         not_null = any(c.contype == CT.CONSTR_NOTNULL for c in constraints) or col.is_not_null

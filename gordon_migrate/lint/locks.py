@@ -201,6 +201,15 @@ FORMS: tuple[LockForm, ...] = (
         note="binary-coercible changes (varchar(n) -> text, a wider varchar) only rescan indexes",
     ),
     _F(
+        "alter_column_type_coercible",
+        "ALTER TABLE ALTER COLUMN TYPE (binary-coercible or wider)",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills ALTER COLUMN fee TYPE numeric(30,10)",
+        "trading.fills",
+        note="varchar(n) -> varchar(m > n) or text, numeric(p,s) -> numeric(p' > p,s): no rewrite",
+    ),
+    _F(
         "set_not_null",
         "ALTER TABLE ALTER COLUMN SET NOT NULL",
         "AccessExclusiveLock",
