@@ -285,6 +285,7 @@ def test_dry_run_shows_the_lock_plan_and_conflicting_holders(
     assert "line 2: ShareRowExclusiveLock on trading.runs" in out
     assert f"pid {pid} (test-holder, idle in transaction" in out
     assert "holds AccessShareLock on trading.runs" in out
+    assert "apply would refuse" not in out
     as_json = json.loads(
         cli(
             "apply",
@@ -341,3 +342,16 @@ def test_type_change_without_rewrite_is_known_from_the_bundle(
         (2, "alter-column-type"),
         (3, "alter-column-type"),
     ]
+
+
+def test_dry_run_names_what_apply_would_refuse(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    root = _bundle_plus(
+        tmp_path, f"{NEXT}_rename.sql", "ALTER TABLE trading.runs RENAME TO strategy_runs;\n"
+    )
+    result = cli(
+        "apply", "--dry-run", "--database-url", gordon_db.dsn, "--migrations-dir", str(root)
+    )
+    assert result.code == 0, result.err
+    assert f"apply would refuse: {NEXT}_rename.sql:1:1  rename-table" in result.out

@@ -127,15 +127,23 @@ def lock_plan(
     pending: Sequence[Migration], bundle: Sequence[Migration], conn: Conn | None
 ) -> LockPlan:
     """Per statement of each pending migration: lock mode, relation, work, what it blocks;
-    with ``conn``, the sessions that currently hold conflicting locks on those relations."""
+    with ``conn``, the sessions that currently hold conflicting locks on those relations. Also
+    the findings for which ``apply`` would refuse (``refusals``), as ``refuse_hazards`` judges."""
     plan = LockPlan(live=conn is not None)
     if not pending:
         return plan
+    from gordon_migrate.lint import baseline
     from gordon_migrate.lint.live import conflicting_holders, read_live
 
     live = read_live(conn) if conn is not None else None
+    grandfathered = baseline.load()
     planned: dict[str, set[str]] = {}
     for m, linter in _run(pending, bundle, live, None):
+        sha = m.checksum.hex()
+        for finding in linter.findings:
+            finding.grandfathered = (m.filename, sha, finding.line, finding.rule) in grandfathered
+            if finding.counts and finding.rule != "syntax-error":
+                plan.refusals.append(finding)
         plan.migrations.append(
             MigrationPlan(
                 file=m.filename, no_transaction=linter.no_transaction, statements=linter.plans

@@ -116,6 +116,8 @@ class LockPlan:
     holders: list[Holder] = field(default_factory=list)
     #: False when no database was consulted (holders unknown).
     live: bool = False
+    #: Error-level findings neither grandfathered nor waived: apply would refuse to start.
+    refusals: list[Finding] = field(default_factory=list)
 
 
 @dataclass

@@ -65,6 +65,8 @@ def plan_text(plan: LockPlan) -> str:
                     f"    line {s.line}: {step.mode} on {step.relation}{new}: {step.form}, "
                     f"{step.work}, blocks {step.blocks}"
                 )
+    for f in plan.refusals:
+        lines.append(f"apply would refuse: {f.location}  {f.rule}  {f.message}")
     if plan.live:
         if plan.holders:
             lines.append("sessions holding conflicting locks now (the migration would wait):")
@@ -107,6 +109,7 @@ def plan_json(plan: LockPlan) -> dict[str, Any]:
             }
             for m in plan.migrations
         ],
+        "refusals": [f.as_dict() for f in plan.refusals],
         "holders": [
             {
                 "pid": h.pid,
