@@ -3,12 +3,15 @@ that hold conflicting locks on its relations now."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from gordon_migrate import bundle, dsn
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
@@ -42,3 +45,25 @@ def test_pending_migration_shows_its_lock_plan_and_the_blocking_session(
 
     drive(make_app(gordon_db), scenario)
     reader.execute("ROLLBACK")
+
+
+def test_pending_migration_that_apply_would_refuse_says_so(
+    gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    root = tmp_path / "bundle"
+    shutil.copytree(bundle.bundled_dir(), root)
+    (root / "0039_drop_reason.sql").write_text(
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason;\n"
+    )
+    app = GordonApp(dsn.parse(gordon_db.dsn), bundle.load(root))
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await pilot.press("2")
+        await loaded(pilot, MigrationsScreen)
+        screen = app.screen
+        assert isinstance(screen, MigrationsScreen)
+        history = screen.query_one("#history", Static)
+        await wait_for(pilot, lambda: "Lock plan" in text_of(history), "the lock plan")
+        assert "apply would refuse: line 1 drop-column" in text_of(history)
+
+    drive(app, scenario)

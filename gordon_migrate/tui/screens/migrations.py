@@ -78,6 +78,11 @@ def plan_panel(plan: LockPlan, filename: str) -> Group | None:
                 style = "" if step.blocks == "neither" else "bold red"
                 line.append(f", blocks {step.blocks}{work}", style=style)
             parts.append(line)
+    for f in plan.refusals:
+        if f.file == filename:
+            parts.append(
+                Text(f"apply would refuse: line {f.line} {f.rule}: {f.message}", "bold red")
+            )
     holders = [h for h in plan.holders if h.relation in relations]
     if holders:
         parts.append(Text("Holding conflicting locks now:", style="bold red"))
