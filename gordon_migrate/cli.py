@@ -119,27 +119,13 @@ def apply(
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
     result = engine.apply(target, bundle, options)
-    plan = None
-    if dry_run and result.planned:
-        from gordon_migrate import lint
+    from gordon_migrate.lint import render as lint_render  # light: no parser
 
-        plan = lint.dry_run_plan(target, bundle, [s.version for s in result.planned])
+    plan = lint_render.dry_run_plan(target, bundle, result)
     if fmt == "json":
-        emit_json(render.apply_json(result, target) | lint_plan_json(plan))
+        emit_json(render.apply_json(result, target) | lint_render.dry_run_json(plan))
     else:
-        click.echo(render.apply_text(result, target) + lint_plan_text(plan))
-
-
-def lint_plan_json(plan: Any) -> dict[str, Any]:
-    from gordon_migrate.lint import render
-
-    return {} if plan is None else {"lock_plan": render.plan_json(plan)}
-
-
-def lint_plan_text(plan: Any) -> str:
-    from gordon_migrate.lint import render
-
-    return "" if plan is None or not plan.migrations else "\n" + render.plan_text(plan)
+        click.echo(render.apply_text(result, target) + lint_render.dry_run_text(plan))
 
 
 @cli.command()
