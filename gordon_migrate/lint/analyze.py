@@ -420,7 +420,7 @@ class FileLinter:
     def on_DropStmt(self, node: ast.DropStmt) -> None:
         kind = node.removeType
         for obj in node.objects or ():
-            parts = _strings(obj) if isinstance(obj, tuple) else []
+            parts = _strings(obj) if isinstance(obj, tuple) else _strings((obj,))
             if not parts:
                 continue
             if kind == OT.OBJECT_INDEX:
@@ -452,6 +452,17 @@ class FileLinter:
                     self.report("drop-table", f"DROP {what.upper()} {relation}", relation)
                 self.catalog.relations.pop(relation, None)
                 self.created.discard(relation)
+            elif kind == OT.OBJECT_SCHEMA:
+                schema = parts[0]
+                dropped = [r for r in self.catalog.relations if r.startswith(f"{schema}.")]
+                if any(not self.new(r) for r in dropped) or schema in self.catalog.schemas:
+                    self.report(
+                        "drop-table",
+                        f"DROP SCHEMA {schema} (with its {len(dropped)} relation(s))",
+                        None,
+                    )
+                for relation in dropped:
+                    self.catalog.relations.pop(relation, None)
             elif kind == OT.OBJECT_TRIGGER and len(parts) >= 2:
                 self.lock("drop_trigger", _qualified(parts[:-1]))
             elif kind == OT.OBJECT_POLICY and len(parts) >= 2:
@@ -527,6 +538,15 @@ class FileLinter:
             self.lock("set_statistics", relation)
         elif sub in (AT.AT_EnableRowSecurity, AT.AT_ForceRowSecurity):
             self.lock("enable_rls", relation)
+        elif sub in (AT.AT_SetLogged, AT.AT_SetUnLogged):
+            self.lock("set_logged", relation)
+            if existing:
+                self.report(
+                    "table-rewrite-command",
+                    f"ALTER TABLE {relation} SET (UN)LOGGED rewrites it",
+                    relation,
+                    scaled=True,
+                )
         elif sub is not None and sub.name.startswith(("AT_EnableTrig", "AT_DisableTrig")):
             self.lock("enable_trigger", relation)
         else:
@@ -717,9 +737,13 @@ class FileLinter:
             )
 
     def on_ClusterStmt(self, node: ast.ClusterStmt) -> None:
+        if node.relation is None:
+            self.report("table-rewrite-command", "CLUSTER of every clustered table")
+            return
         relation = _name(node.relation, self.catalog)
         self.lock("cluster", relation)
-        self.report("table-rewrite-command", f"CLUSTER {relation}", relation, scaled=True)
+        if not self.new(relation):
+            self.report("table-rewrite-command", f"CLUSTER {relation}", relation, scaled=True)
 
     def on_LockStmt(self, node: ast.LockStmt) -> None:
         mode = locks.MODES[(node.mode or 8) - 1]

@@ -356,6 +356,14 @@ FORMS: tuple[LockForm, ...] = (
         "trading.fills",
     ),
     _F(
+        "set_logged",
+        "ALTER TABLE SET LOGGED / UNLOGGED",
+        "AccessExclusiveLock",
+        "rewrite",
+        "ALTER TABLE trading.venue_balances SET UNLOGGED",
+        "trading.venue_balances",
+    ),
+    _F(
         "enable_rls",
         "ALTER TABLE ENABLE ROW LEVEL SECURITY",
         "AccessExclusiveLock",

@@ -32,7 +32,7 @@ RULES: dict[str, Rule] = {
         _R("rename-column", "error", "RENAME COLUMN"),
         _R("rename-table", "error", "RENAME TABLE/VIEW"),
         _R("unbatched-dml", "error", "UPDATE/DELETE without WHERE"),
-        _R("table-rewrite-command", "error", "VACUUM FULL / CLUSTER"),
+        _R("table-rewrite-command", "error", "VACUUM FULL / CLUSTER / SET (UN)LOGGED"),
         _R("lock-table", "error", "LOCK TABLE"),
         _R("reindex-not-concurrent", "error", "REINDEX without CONCURRENTLY"),
         _R("transaction-control", "error", "BEGIN/COMMIT/ROLLBACK in a migration"),
@@ -101,7 +101,10 @@ WHY: dict[str, str] = {
         "running services still select or insert the column: they fail from the moment the "
         "migration commits (deploys are not atomic with migrations)"
     ),
-    "drop-table": "running services still use the relation: they fail once it is gone",
+    "drop-table": (
+        "running services still use the relation (or the schema's relations): they fail once "
+        "it is gone"
+    ),
     "rename-column": "running services still use the old name: they fail once it commits",
     "rename-table": "running services still use the old name: they fail once it commits",
     "unbatched-dml": (
@@ -109,8 +112,8 @@ WHY: dict[str, str] = {
         "commit, WAL and bloat proportional to its size, and a long transaction"
     ),
     "table-rewrite-command": (
-        "VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE: reads and writes "
-        "blocked for the whole rewrite"
+        "VACUUM FULL, CLUSTER and SET LOGGED/UNLOGGED rewrite the table under ACCESS "
+        "EXCLUSIVE: reads and writes blocked for the whole rewrite"
     ),
     "lock-table": (
         "an explicit table lock held to the end of the migration blocks the services using it"
