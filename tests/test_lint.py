@@ -355,3 +355,98 @@ def test_dry_run_names_what_apply_would_refuse(
     )
     assert result.code == 0, result.err
     assert f"apply would refuse: {NEXT}_rename.sql:1:1  rename-table" in result.out
+
+
+# Statement forms beyond the corpus (several would not even run here): the gate in `apply` must
+# never crash on an unusual form, whatever it reports.
+MANY_FORMS = """
+ALTER TABLE ONLY trading.fills ADD COLUMN IF NOT EXISTS x int;
+ALTER TABLE IF EXISTS nope.t DROP COLUMN IF EXISTS y;
+ALTER INDEX trading.fills_pkey RENAME TO fills_pk;
+ALTER VIEW market_data.candle_history RENAME TO ch;
+ALTER TABLE market_data.candle_history RENAME COLUMN symbol TO sym;
+CREATE RULE r AS ON INSERT TO trading.fills DO ALSO NOTIFY gordon_fills;
+DROP SCHEMA bus CASCADE;
+CREATE INDEX ON fills (fee);
+DROP INDEX trading.a, b;
+GRANT EXECUTE ON FUNCTION trading.ipc_notify_trigger() TO gordon_api;
+GRANT gordon_api TO gordon_trading;
+REVOKE ALL ON ALL TABLES IN SCHEMA trading FROM PUBLIC;
+TRUNCATE trading.fills, trading.trades;
+COPY trading.fills FROM STDIN;
+CREATE TYPE trading.side AS ENUM ('buy','sell');
+ALTER TYPE trading.side ADD VALUE 'short';
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+ALTER TABLE trading.fills ALTER COLUMN fee TYPE numeric USING fee::numeric,
+    ALTER COLUMN fee SET DEFAULT 0;
+ALTER TABLE trading.fills ADD PRIMARY KEY USING INDEX fills_pkey;
+ALTER TABLE trading.fills ADD CONSTRAINT x EXCLUDE USING gist (fee WITH =);
+CREATE TABLE trading.p (id int) PARTITION BY RANGE (id);
+CREATE TABLE trading.p1 PARTITION OF trading.p FOR VALUES FROM (1) TO (10);
+ALTER TABLE trading.p ATTACH PARTITION trading.p1 FOR VALUES FROM (1) TO (10);
+CREATE MATERIALIZED VIEW trading.mv AS SELECT 1 AS a;
+REFRESH MATERIALIZED VIEW CONCURRENTLY trading.mv;
+SELECT pg_notify(chan, 'x') FROM (SELECT 'a' AS chan) s;
+NOTIFY "Gordon Fills", 'payload';
+WITH d AS (DELETE FROM trading.fills RETURNING *) SELECT count(*) FROM d;
+UPDATE trading.fills f SET fee = 0 FROM trading.trades t;
+CREATE OR REPLACE PROCEDURE trading.p() LANGUAGE sql BEGIN ATOMIC SELECT 1; END;
+ALTER FUNCTION trading.ipc_notify_trigger() SECURITY DEFINER;
+ALTER FUNCTION trading.ipc_notify_trigger() SET search_path = pg_catalog;
+SET SESSION AUTHORIZATION gordon_api;
+SET TIME ZONE 'UTC';
+RESET ROLE;
+DISCARD ALL;
+SAVEPOINT a;
+RELEASE SAVEPOINT a;
+PREPARE TRANSACTION 'x';
+LOCK trading.fills, trading.trades IN ROW EXCLUSIVE MODE;
+CLUSTER;
+VACUUM;
+VACUUM (FULL, ANALYZE);
+REINDEX INDEX CONCURRENTLY trading.fills_pkey;
+REINDEX SCHEMA trading;
+COMMENT ON COLUMN trading.fills.fee IS 'x';
+COMMENT ON INDEX trading.fills_pkey IS 'x';
+CREATE POLICY p ON trading.fills USING (true);
+DROP POLICY p ON trading.fills;
+DROP TRIGGER IF EXISTS t ON trading.fills;
+ALTER TABLE trading.fills ENABLE ALWAYS TRIGGER fills_notify;
+ALTER TABLE trading.fills REPLICA IDENTITY FULL;
+ALTER TABLE trading.fills SET LOGGED;
+ALTER TABLE trading.fills ALTER COLUMN fee ADD GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE trading.fills ALTER COLUMN fee SET DATA TYPE int8[];
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS x ON trading.fills USING btree (lower(fee_asset))
+    INCLUDE (fee) WHERE fee > 0;
+DO LANGUAGE plpgsql $$ BEGIN EXECUTE format('NOTIFY %I', 'x'); END $$;
+CREATE FUNCTION f() RETURNS int RETURN 1;
+CREATE TABLE trading.q AS SELECT * FROM trading.fills WITH NO DATA;
+SELECT * INTO trading.r FROM trading.fills;
+CREATE SEQUENCE trading.s;
+ALTER SEQUENCE trading.s RESTART;
+CREATE VIEW v AS WITH x AS (SELECT 1) SELECT * FROM x;
+ALTER DEFAULT PRIVILEGES IN SCHEMA trading REVOKE ALL ON TABLES FROM PUBLIC;
+SECURITY LABEL FOR selinux ON TABLE trading.fills IS 'x';
+CREATE TABLE IF NOT EXISTS trading.fills (a int);
+DROP TABLE IF EXISTS trading.nope, trading.nope2;
+DROP VIEW market_data.candle_history;
+DROP MATERIALIZED VIEW trading.mv;
+"""
+
+
+def test_unusual_statement_forms_lint_without_crashing(cli: CliRunner, tmp_path: Path) -> None:
+    path = _write(tmp_path, "0039_forms.sql", MANY_FORMS)
+    result = cli("lint", "--format", "json", str(path))
+    assert result.code == 1, result.err
+    found = {(f["line"], f["rule"]) for f in json.loads(result.out)["findings"]}
+    lines = MANY_FORMS.splitlines()
+
+    def at(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines, 1) if line.startswith(prefix))
+
+    assert (at("DROP SCHEMA bus"), "drop-table") in found
+    assert (at("SELECT pg_notify(chan"), "notify-channel") in found
+    assert (at("ALTER FUNCTION trading.ipc_notify_trigger() SECURITY"), "security-definer") in found
+    assert (at("SAVEPOINT"), "transaction-control") in found
+    assert (at("ALTER TABLE trading.fills SET LOGGED"), "table-rewrite-command") in found
+    assert (at("CREATE TABLE IF NOT EXISTS trading.fills"), "grant-decision-missing") not in found
