@@ -145,6 +145,17 @@ def test_waiver_needs_a_reason_and_shows_it(cli: CliRunner, tmp_path: Path) -> N
         tmp_path, "0039_unknown.sql", "-- gordon:allow no-such-rule because\nSELECT 1;\n"
     )
     assert "waiver-unknown-rule" in cli("lint", str(unknown)).out
+    misplaced = _write(
+        tmp_path,
+        "0039_misplaced.sql",
+        "-- gordon:allow drop-column unused since api 7.4\n"
+        "SELECT 1;\n"
+        "ALTER TABLE trading.runs DROP COLUMN failure_reason;\n",
+    )
+    result = cli("lint", "--format", "json", str(misplaced))
+    assert result.code == 1
+    seen = {(f["line"], f["rule"], f["waived"]) for f in json.loads(result.out)["findings"]}
+    assert seen == {(1, "waiver-unused", False), (3, "drop-column", False)}
 
 
 def test_static_rules(cli: CliRunner, tmp_path: Path) -> None:

@@ -328,12 +328,20 @@ class FileLinter:
             target = next((s for s in stmts if s.line <= line <= s.end_line), None) or next(
                 (s for s in stmts if s.start > match.start()), None
             )
-            if target is None:
-                continue
-            for finding in self.findings:
-                if finding.rule == rule and finding.line == target.line:
-                    finding.waived = True
-                    finding.waiver_reason = reason
+            matched = [
+                f
+                for f in self.findings
+                if target is not None and f.rule == rule and f.line == target.line
+            ]
+            for finding in matched:
+                finding.waived = True
+                finding.waiver_reason = reason
+            if not matched:
+                self.report(
+                    "waiver-unused",
+                    f"gordon:allow {rule} waives nothing: the statement "
+                    f"{'below' if target is not None else 'it belongs to'} has no {rule} finding",
+                )
 
     def visit(self, node: ast.Node) -> None:
         handler = getattr(self, f"on_{type(node).__name__}", None)

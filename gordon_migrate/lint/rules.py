@@ -48,6 +48,7 @@ RULES: dict[str, Rule] = {
         # Waivers themselves.
         _R("waiver-without-reason", "error", "gordon:allow without a reason"),
         _R("waiver-unknown-rule", "error", "gordon:allow names no rule"),
+        _R("waiver-unused", "warning", "gordon:allow on a statement without that finding"),
     )
 }
 
@@ -154,6 +155,9 @@ WHY: dict[str, str] = {
     "grant-to-public": "PUBLIC is every role, present and future: the grant matrix forbids it",
     "waiver-without-reason": "a waiver must say why the hazard is acceptable",
     "waiver-unknown-rule": "a waiver of no rule waives nothing",
+    "waiver-unused": (
+        "a misplaced waiver hides nothing today, and may hide a real hazard of a later edit"
+    ),
 }
 
 FIX: dict[str, str] = {
@@ -241,4 +245,5 @@ FIX: dict[str, str] = {
     "grant-to-public": "grant to the runtime role that needs it instead",
     "waiver-without-reason": "write `-- gordon:allow RULE-ID why this is acceptable`",
     "waiver-unknown-rule": "name a rule from `gordon-migrate lint --help` / README",
+    "waiver-unused": "put the waiver on, or just above, the statement it is for; or remove it",
 }
