@@ -34,6 +34,7 @@ from gordon_migrate.clikit import common_options, emit_json, fixtures_dir_option
 @click.option(
     "--show-grandfathered", is_flag=True, help="Also print findings the baseline grandfathers."
 )
+@click.option("--rules", "list_rules", is_flag=True, help="List every rule and exit.")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def lint(
@@ -44,6 +45,7 @@ def lint(
     baseline_file: Path | None,
     write_baseline: bool,
     show_grandfathered: bool,
+    list_rules: bool,
     files: tuple[Path, ...],
     **values: Any,
 ) -> None:
@@ -51,6 +53,12 @@ def lint(
     an error-level finding that is neither grandfathered nor waived."""
     ctx.meta["format"] = fmt
     settings = setup(ctx, values)
+    if list_rules:
+        from gordon_migrate.lint.rules import RULES
+
+        for rule in RULES.values():
+            click.echo(f"{rule.id:32}  {rule.severity:7}  {rule.summary}")
+        return
     from gordon_migrate import bundle
     from gordon_migrate.errors import ConfigError
     from gordon_migrate.lint import baseline, baseline_rows, render

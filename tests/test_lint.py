@@ -43,6 +43,13 @@ def test_bundle_lints_clean_against_its_baseline(cli: CliRunner) -> None:
     assert "grandfathered by the baseline" in result.out
 
 
+def test_rules_are_listed(cli: CliRunner) -> None:
+    result = cli("lint", "--rules")
+    assert result.code == 0
+    assert "index-not-concurrent" in result.out
+    assert "grant-decision-missing" in result.out
+
+
 def test_baseline_is_current_and_covers_the_hazards_the_issue_names(cli: CliRunner) -> None:
     keys = baseline.load()
     rules_by_file: dict[str, set[str]] = {}

@@ -244,6 +244,6 @@ FIX: dict[str, str] = {
     ),
     "grant-to-public": "grant to the runtime role that needs it instead",
     "waiver-without-reason": "write `-- gordon:allow RULE-ID why this is acceptable`",
-    "waiver-unknown-rule": "name a rule from `gordon-migrate lint --help` / README",
+    "waiver-unknown-rule": "name a rule of `gordon-migrate lint --rules`",
     "waiver-unused": "put the waiver on, or just above, the statement it is for; or remove it",
 }
