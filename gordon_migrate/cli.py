@@ -136,10 +136,19 @@ def apply(
 
     with raising():
         result = engine.apply(target, bundle, options)
+    if not dry_run:
+        if fmt == "json":
+            emit_json(render.apply_json(result, target))
+        else:
+            click.echo(render.apply_text(result, target))
+        return
+    from gordon_migrate.lint import render as lint_render  # the plan: only for a dry run
+
+    plan = lint_render.dry_run_plan(target, bundle, result)
     if fmt == "json":
-        emit_json(render.apply_json(result, target))
+        emit_json(render.apply_json(result, target) | lint_render.dry_run_json(plan))
     else:
-        click.echo(render.apply_text(result, target))
+        click.echo(render.apply_text(result, target) + lint_render.dry_run_text(plan))
 
 
 @cli.command()
@@ -187,9 +196,9 @@ def embedded_url() -> None:
 
 def _register_command_modules() -> None:
     """Commands that live in their own modules (each exposes ``COMMANDS``)."""
-    from gordon_migrate import cli_drift, cli_recovery, cli_tui
+    from gordon_migrate import cli_drift, cli_lint, cli_recovery, cli_tui
 
-    for module in (cli_drift, cli_recovery, cli_tui):
+    for module in (cli_drift, cli_lint, cli_recovery, cli_tui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

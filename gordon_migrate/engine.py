@@ -567,6 +567,12 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
         _settings_for(by_version[pending_status.version], run.opts)
     with run.guard():
         check_privileges(conn, status)
+    if status.pending:
+        from gordon_migrate.lint import refuse_hazards  # pglast: paid only when there is work
+
+        waiting = {s.version for s in status.pending}
+        with run.guard():
+            refuse_hazards([m for m in bundle if m.version in waiting], bundle, conn)
     key = history.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
     try:

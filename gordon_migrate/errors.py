@@ -73,3 +73,9 @@ class ServerSilentError(GordonError):
     """The server stopped answering (a partition, a black-holed connection) mid-run."""
 
     kind = "server_silent"
+
+
+class LintError(GordonError):
+    """A pending migration has a lock hazard or contract break (``gordon-migrate lint``)."""
+
+    kind = "lint"

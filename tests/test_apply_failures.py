@@ -515,8 +515,9 @@ def test_no_transaction_migration_runs_concurrent_index_builds(
             **BASE,
             "0003_concurrent_indexes.sql": (
                 "-- no-transaction\n"
-                "CREATE INDEX CONCURRENTLY accounts_balance ON accounts (balance);\n"
-                "CREATE INDEX CONCURRENTLY accounts_id_balance ON accounts (id, balance);\n"
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_balance ON accounts (balance);\n"
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_id_balance\n"
+                "    ON accounts (id, balance);\n"
             ),
         }
     )
@@ -543,8 +544,8 @@ def test_failed_no_transaction_migration_leaves_a_dirty_marker(
             **BASE,
             "0003_concurrent_indexes.sql": (
                 "-- no-transaction\n"
-                "CREATE INDEX CONCURRENTLY accounts_balance ON accounts (balance);\n"
-                "CREATE INDEX CONCURRENTLY accounts_missing ON accounts (no_such_column);\n"
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_balance ON accounts (balance);\n"
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS accounts_missing ON accounts (nope);\n"
             ),
         }
     )

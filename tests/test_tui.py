@@ -26,7 +26,6 @@ from textual.widgets import Button, DataTable, Input, Static
 from gordon_migrate import bundle, dsn, history
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
-from gordon_migrate.overview import Overview
 from gordon_migrate.testing import GordonDatabase, TestServer
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import (
@@ -357,7 +356,7 @@ def test_migrations_screen_shows_sql_and_history_of_the_selected_one(
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
         await pilot.press("2")
-        data: Overview = await loaded(pilot, MigrationsScreen)
+        data = await loaded(pilot, MigrationsScreen)
         screen = app.screen
         assert isinstance(screen, MigrationsScreen)
         table = screen.query_one("#table", DataTable)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from rich.console import Group
 from rich.syntax import Syntax
@@ -14,6 +15,7 @@ from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gordon_migrate.db import Conn
+from gordon_migrate.lint.model import LockPlan
 from gordon_migrate.overview import MigrationRecord, Overview, read_overview
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
@@ -48,6 +50,55 @@ def history_panel(record: MigrationRecord) -> Table:
     return grid
 
 
+@dataclass(frozen=True)
+class MigrationsData(Overview):
+    """The overview, plus the lock plan of the pending migrations and the sessions that hold
+    conflicting locks now."""
+
+    plan: LockPlan = field(default_factory=LockPlan)
+
+
+def plan_panel(plan: LockPlan, filename: str) -> Group | None:
+    """Per statement: the lock it takes, on what, the work, what it blocks; then who holds a
+    conflicting lock on those relations now (the migration would queue behind them)."""
+    migration = next((m for m in plan.migrations if m.file == filename), None)
+    if migration is None:
+        return None
+    parts: list[Any] = [Text("Lock plan", style="bold underline")]
+    relations: set[str] = set()
+    for statement in migration.statements:
+        for step in statement.steps:
+            line = Text(f"line {statement.line}: {step.mode} on {step.relation}")
+            if step.new_relation:
+                line.append(" (new in this migration)")
+                line.stylize("dim")
+            else:
+                relations.add(step.relation)
+                work = "" if step.work == "none" else f" ({step.work})"
+                style = "" if step.blocks == "neither" else "bold red"
+                line.append(f", blocks {step.blocks}{work}", style=style)
+            parts.append(line)
+    for f in plan.refusals:
+        if f.file == filename:
+            parts.append(
+                Text(f"apply would refuse: line {f.line} {f.rule}: {f.message}", "bold red")
+            )
+    holders = [h for h in plan.holders if h.relation in relations]
+    if holders:
+        parts.append(Text("Holding conflicting locks now:", style="bold red"))
+        for h in holders:
+            verb = "holds" if h.granted else "waits for"
+            parts.append(
+                Text(
+                    f"  pid {h.pid} ({h.application or '?'}, {h.state or '?'}) {verb} "
+                    f"{h.mode} on {h.relation}"
+                )
+            )
+    elif plan.live:
+        parts.append(Text("No session holds a conflicting lock now.", style="green"))
+    return Group(*parts)
+
+
 def sql_view(record: MigrationRecord) -> Syntax | Text:
     if record.migration is None:
         return Text(
@@ -64,7 +115,7 @@ def sql_view(record: MigrationRecord) -> Syntax | Text:
     )
 
 
-class MigrationsScreen(DataScreen[Overview]):
+class MigrationsScreen(DataScreen[MigrationsData]):
     """A table of migrations; the selected one's history and syntax-highlighted SQL."""
 
     MODE: ClassVar[str] = "migrations"
@@ -89,10 +140,20 @@ class MigrationsScreen(DataScreen[Overview]):
         table.add_column("Installed on", key="installed")
         self.query_one("#detail").border_title = "Selected"
 
-    def fetch(self, conn: Conn) -> Overview:
-        return read_overview(conn, self.ctx.target, self.ctx.bundle)
+    def fetch(self, conn: Conn) -> MigrationsData:
+        from gordon_migrate.lint import lock_plan
 
-    def show(self, data: Overview) -> None:
+        overview = read_overview(conn, self.ctx.target, self.ctx.bundle)
+        pending = [
+            r.migration
+            for r in overview.records
+            if r.status.state == "pending" and r.migration is not None
+        ]
+        plan = lock_plan(pending, self.ctx.bundle, conn)
+        values = {f.name: getattr(overview, f.name) for f in fields(Overview)}
+        return MigrationsData(**values, plan=plan)
+
+    def show(self, data: MigrationsData) -> None:
         table = self.query_one("#table", RevealTable)
         selected = self._selected
         table.clear()
@@ -129,8 +190,13 @@ class MigrationsScreen(DataScreen[Overview]):
             return
         record = self.data.records[row]
         self._selected = record.status.version
-        self.query_one("#history", Static).update(
-            Group(history_panel(record), Text(""), Text("SQL", style="bold underline"))
-        )
+        parts: list[Any] = [history_panel(record), Text("")]
+        plan = None
+        if record.status.state == "pending" and record.status.filename:
+            plan = plan_panel(self.data.plan, record.status.filename)
+        if plan is not None:
+            parts += [plan, Text("")]
+        parts.append(Text("SQL", style="bold underline"))
+        self.query_one("#history", Static).update(Group(*parts))
         self.query_one("#sql", Static).update(sql_view(record))
         self.query_one("#detail", VerticalScroll).scroll_home(animate=False)

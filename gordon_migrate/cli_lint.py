@@ -1,0 +1,127 @@
+"""``gordon-migrate lint`` (issue 12); registered by ``cli``.
+
+Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Static unless
+``--database-url`` (or ``--embedded``) is given on the command line: ``DATABASE_URL`` is not
+read, so a CI job linting the bundle never touches a database by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gordon_migrate.clikit import common_options, emit_json, fixtures_dir_option, setup
+
+
+@click.command("lint")
+@common_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@fixtures_dir_option
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Baseline of grandfathered findings (default: the bundled lint/baseline.txt).",
+)
+@click.option(
+    "--write-baseline",
+    is_flag=True,
+    help="Record every finding of the migrations as the baseline (review the diff).",
+)
+@click.option(
+    "--show-grandfathered", is_flag=True, help="Also print findings the baseline grandfathers."
+)
+@click.option("--rules", "list_rules", is_flag=True, help="List every rule and exit.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def lint(
+    ctx: click.Context,
+    /,
+    fmt: str,
+    fixtures_dir: Path | None,
+    baseline_file: Path | None,
+    write_baseline: bool,
+    show_grandfathered: bool,
+    list_rules: bool,
+    files: tuple[Path, ...],
+    **values: Any,
+) -> None:
+    """Lock hazards and Gordon contract breaks in migrations (default: the bundle); exit 1 on
+    an error-level finding that is neither grandfathered nor waived."""
+    ctx.meta["format"] = fmt
+    settings = setup(ctx, values)
+    if list_rules:
+        from gordon_migrate.lint.rules import RULES
+
+        for rule in RULES.values():
+            click.echo(f"{rule.id:32}  {rule.severity:7}  {rule.summary}")
+        return
+    from gordon_migrate import bundle
+    from gordon_migrate.errors import ConfigError
+    from gordon_migrate.lint import baseline, baseline_rows, render
+    from gordon_migrate.lint import lint as run_lint
+
+    context = bundle.load(settings.migrations_dir)
+    targets = [_as_migration(path, context) for path in files] if files else context
+    labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
+    live = None
+    if settings.database_url is not None or settings.embedded:
+        from gordon_migrate.clikit import resolve_dsn
+        from gordon_migrate.db import connect
+        from gordon_migrate.lint.live import read_live
+
+        with connect(resolve_dsn(settings), purpose="lint", read_only=True) as conn:
+            live = read_live(conn)
+    source = baseline_file or baseline.default_path()
+    report = run_lint(
+        targets,
+        context,
+        live=live,
+        baseline=frozenset() if write_baseline else baseline.load(source),
+        fixtures_dir=fixtures_dir,
+        labels=labels,
+    )
+    if write_baseline:
+        if files:
+            raise ConfigError("--write-baseline records the whole bundle: give no FILE")
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(baseline.render(baseline_rows(report, context)), encoding="utf-8")
+        click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
+        return
+    if fmt == "json":
+        emit_json(render.report_json(report))
+    else:
+        click.echo(render.report_text(report, show_grandfathered=show_grandfathered))
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _as_migration(path: Path, context: list[Any]) -> Any:
+    """A FILE argument: the bundled migration it is, or a new file linted after the bundle."""
+    import re
+
+    from gordon_migrate.bundle import Migration
+    from gordon_migrate.errors import BundleError
+
+    resolved = path.resolve()
+    for m in context:
+        if m.path.resolve() == resolved:
+            return m
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(f"{path} is not valid UTF-8: {exc}") from None
+    match = re.match(r"^(\d+)_(.+)\.sql$", path.name)
+    return Migration(
+        version=int(match[1]) if match else 0,
+        description=(match[2] if match else path.stem).replace("_", " "),
+        path=path,
+        data=data,
+    )
+
+
+COMMANDS: list[click.Command] = [lint]

@@ -1,0 +1,171 @@
+"""``gordon-migrate lint``: lock hazards and Gordon contract breaks, before a migration ships.
+
+The public API, importable without pglast (the parser is loaded only when there is work):
+``lint`` (findings), ``refuse_hazards`` (``apply``'s gate), ``lock_plan`` (``apply --dry-run``
+and the TUI). Everything returned is a plain dataclass of ``gordon_migrate.lint.model``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gordon_migrate.bundle import Migration, bundled_path
+from gordon_migrate.errors import LintError
+from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPlan
+
+if TYPE_CHECKING:
+    from gordon_migrate.db import Conn
+    from gordon_migrate.dsn import Dsn
+    from gordon_migrate.lint.analyze import FileLinter, LiveInfo
+
+__all__ = ["Finding", "LintReport", "LockPlan", "lint", "lock_plan", "refuse_hazards"]
+
+
+def allowlist_path(fixtures_dir: Path | None = None) -> Path:
+    return (fixtures_dir or bundled_path("fixtures")) / "notify_allowlist.txt"
+
+
+def _run(
+    targets: Sequence[Migration],
+    context: Sequence[Migration],
+    live: LiveInfo | None,
+    fixtures_dir: Path | None,
+    labels: dict[Path, str] | None = None,
+) -> list[tuple[Migration, FileLinter]]:
+    """Replay ``context`` in version order, linting each target in its place; a target that is
+    not a file of ``context`` is linted on its own after the whole of it."""
+    from gordon_migrate.lint.analyze import Catalog, FileLinter, load_allowlist
+
+    allow = load_allowlist(allowlist_path(fixtures_dir))
+    in_context = {m.path.resolve() for m in context}
+    target_paths = {m.path.resolve() for m in targets}
+    names = labels or {}
+    steps: list[tuple[float, Migration]] = [(m.version, m) for m in context]
+    steps += [(m.version, m) for m in targets if m.path.resolve() not in in_context]
+    catalog = Catalog()
+    out: list[tuple[Migration, FileLinter]] = []
+    outside: list[Migration] = []
+    for _, m in sorted(steps, key=lambda s: s[0]):
+        if m.path.resolve() not in in_context:
+            outside.append(m)
+            continue
+        linter = FileLinter(m, catalog, live, allow, names.get(m.path))
+        linter.run()
+        if m.path.resolve() in target_paths:
+            out.append((m, linter))
+    for m in outside:
+        linter = FileLinter(m, copy.deepcopy(catalog), live, allow, names.get(m.path))
+        linter.run()
+        out.append((m, linter))
+    return out
+
+
+def lint(
+    targets: Sequence[Migration],
+    context: Sequence[Migration],
+    *,
+    live: LiveInfo | None = None,
+    baseline: frozenset[tuple[str, str, int, str]] = frozenset(),
+    fixtures_dir: Path | None = None,
+    labels: dict[Path, str] | None = None,
+) -> LintReport:
+    """Findings of ``targets``, knowing what the ``context`` migrations (the bundle) built."""
+    report = LintReport(live=live is not None)
+    for m, linter in _run(targets, context, live, fixtures_dir, labels):
+        report.files.append(linter.file)
+        sha = m.checksum.hex()
+        for finding in linter.findings:
+            finding.grandfathered = (m.filename, sha, finding.line, finding.rule) in baseline
+            report.findings.append(finding)
+    return report
+
+
+def baseline_rows(
+    report: LintReport, migrations: Sequence[Migration]
+) -> list[tuple[str, int, int, str, str]]:
+    by_label = {m.filename: m for m in migrations}
+    return [
+        (f.file, f.line, f.col, f.rule, by_label[f.file].checksum.hex())
+        for f in report.findings
+        if f.file in by_label
+    ]
+
+
+def refuse_hazards(
+    pending: Sequence[Migration], bundle: Sequence[Migration], conn: Conn | None
+) -> None:
+    """``apply``'s gate: raise ``LintError`` naming file, line and rule of the first error-level
+    finding of a pending migration that is neither grandfathered nor waived. Read-only; with
+    ``conn``, live table sizes decide the severity (a small table's hazard is a warning).
+    A file that does not parse is left to the server."""
+    if not pending:
+        return
+    from gordon_migrate.lint import baseline
+    from gordon_migrate.lint.live import read_live
+
+    live = read_live(conn) if conn is not None else None
+    report = lint(pending, bundle, live=live, baseline=baseline.load())
+    # A file pglast cannot parse may use grammar newer than pglast knows: the server judges
+    # it, and names the line, as it did before the gate existed.
+    failing = [f for f in report.failing if f.rule != "syntax-error"]
+    if not failing:
+        return
+    first = failing[0]
+    more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
+    raise LintError(
+        f"migration {first.file} line {first.line}: {first.rule}: {first.message}{more}. "
+        "Nothing was run. Make it safe (`gordon-migrate lint --migrations-dir DIR "
+        f"{first.file}` shows why and the safe rewrite), or waive it on the statement with "
+        f"`-- gordon:allow {first.rule} <reason>`"
+    )
+
+
+def lock_plan(
+    pending: Sequence[Migration], bundle: Sequence[Migration], conn: Conn | None
+) -> LockPlan:
+    """Per statement of each pending migration: lock mode, relation, work, what it blocks;
+    with ``conn``, the sessions that currently hold conflicting locks on those relations. Also
+    the findings for which ``apply`` would refuse (``refusals``), as ``refuse_hazards`` judges."""
+    plan = LockPlan(live=conn is not None)
+    if not pending:
+        return plan
+    from gordon_migrate.lint import baseline
+    from gordon_migrate.lint.live import conflicting_holders, read_live
+
+    live = read_live(conn) if conn is not None else None
+    grandfathered = baseline.load()
+    planned: dict[str, set[str]] = {}
+    for m, linter in _run(pending, bundle, live, None):
+        sha = m.checksum.hex()
+        for finding in linter.findings:
+            finding.grandfathered = (m.filename, sha, finding.line, finding.rule) in grandfathered
+            if finding.counts and finding.rule != "syntax-error":
+                plan.refusals.append(finding)
+        plan.migrations.append(
+            MigrationPlan(
+                file=m.filename, no_transaction=linter.no_transaction, statements=linter.plans
+            )
+        )
+        for statement in linter.plans:
+            for step in statement.steps:
+                if not step.new_relation:
+                    planned.setdefault(step.relation, set()).add(step.mode)
+    if conn is not None:
+        plan.holders = conflicting_holders(conn, planned)
+    return plan
+
+
+def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], versions: Sequence[int]) -> LockPlan:
+    """``apply --dry-run``: the lock plan of the pending ``versions``, with current holders
+    (one read-only connection)."""
+    from gordon_migrate.db import connect
+
+    wanted = set(versions)
+    pending = [m for m in bundle if m.version in wanted]
+    if not pending:
+        return LockPlan()
+    with connect(dsn, purpose="apply --dry-run", read_only=True) as conn:
+        return lock_plan(pending, bundle, conn)

@@ -1,0 +1,975 @@
+"""Walk migrations statement by statement with pglast: findings and the lock each one takes.
+
+Schema-aware: a ``Catalog`` is replayed from the earlier migrations of the bundle (which
+relations, indexes, schemas and NOT NULL checks exist), and, with a live database, completed
+by its relation sizes. A relation created earlier in the same migration is new and empty: lock
+and rewrite hazards do not apply to it. Imported only when there is something to lint (pglast).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from pglast import ast, enums, parse_sql
+from pglast.parser import ParseError
+
+from gordon_migrate.bundle import NO_TRANSACTION_MARKER, Migration
+from gordon_migrate.drift import notify
+from gordon_migrate.lint import locks
+from gordon_migrate.lint.model import Finding, LockStep, Severity, StatementPlan, TableSize
+from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
+
+AT = enums.AlterTableType
+CT = enums.ConstrType
+OT = enums.ObjectType
+
+# Functions whose value PostgreSQL computes once for ADD COLUMN ... DEFAULT (stable or
+# immutable): no rewrite. Anything else in a default is treated as volatile.
+NON_VOLATILE = frozenset(
+    {
+        "now", "transaction_timestamp", "statement_timestamp", "current_date",
+        "current_timestamp", "localtimestamp", "lower", "upper", "coalesce", "length",
+        "to_jsonb", "jsonb_build_object", "jsonb_build_array", "json_build_object",
+        "make_interval", "to_timestamp", "array_length", "abs", "round", "trim", "concat",
+        "current_setting", "current_user", "session_user", "int4", "int8", "numeric", "text",
+    }
+)  # fmt: skip
+_WAIVER = re.compile(r"--\s*gordon:allow\b[ \t]*(?P<rule>[A-Za-z0-9_-]*)[ \t]*(?P<reason>[^\r\n]*)")
+
+
+@dataclass(frozen=True)
+class LiveInfo:
+    """What a live database says (``--database-url``): sizes and index owners."""
+
+    sizes: dict[str, TableSize] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)  # index -> its table
+    allowlist: frozenset[str] | None = None
+
+
+ColumnType = tuple[str, tuple[int, ...]]
+
+
+def _column_type(type_name: ast.TypeName | None) -> ColumnType | None:
+    if type_name is None or type_name.arrayBounds:
+        return None
+    names = _strings(type_name.names)
+    mods: list[int] = []
+    for mod in type_name.typmods or ():
+        if not (isinstance(mod, ast.A_Const) and isinstance(mod.val, ast.Integer)):
+            return None
+        mods.append(mod.val.ival or 0)
+    return (names[-1].lower(), tuple(mods)) if names else None
+
+
+def no_rewrite(old: ColumnType, new: ColumnType) -> bool:
+    """Type changes PostgreSQL makes without rewriting the table (binary-coercible, a wider
+    length or precision; the ALTER TABLE documentation): only the brief ACCESS EXCLUSIVE."""
+    (old_name, old_mods), (new_name, new_mods) = old, new
+    if old == new:
+        return True
+    if old_name in {"varchar", "text"} and new_name == "text":
+        return True
+    if old_name in {"varchar", "text"} and new_name == "varchar":
+        return not new_mods or (old_name == "varchar" and bool(old_mods) and new_mods >= old_mods)
+    if old_name == new_name == "numeric":
+        if not new_mods:
+            return True
+        old_full = old_mods + (0,) * (2 - len(old_mods))
+        new_full = new_mods + (0,) * (2 - len(new_mods))
+        return bool(old_mods) and new_full[1] == old_full[1] and new_full[0] >= old_full[0]
+    return False
+
+
+@dataclass
+class Catalog:
+    """What earlier migrations built, replayed from their statements."""
+
+    relations: dict[str, str] = field(default_factory=dict)  # name -> table|view|matview
+    indexes: dict[str, str] = field(default_factory=dict)  # schema.index -> schema.table
+    schemas: set[str] = field(default_factory=set)
+    #: (table, column) -> True when a validated CHECK (col IS NOT NULL) exists.
+    not_null_checks: dict[tuple[str, str], bool] = field(default_factory=dict)
+    check_columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, con)->col
+    #: (table, column) -> (type name, type modifiers), from CREATE TABLE / ADD COLUMN / TYPE.
+    columns: dict[tuple[str, str], ColumnType] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stmt:
+    node: ast.Node
+    start: int  # character offset of its first token
+    text: str
+    line: int
+    col: int
+    end_line: int
+
+
+def _position(sql: str, offset: int) -> tuple[int, int]:
+    line = sql.count("\n", 0, offset) + 1
+    return line, offset - (sql.rfind("\n", 0, offset) + 1) + 1
+
+
+def statements(sql: str) -> list[Stmt]:
+    """Statements with their positions; raises ParseError."""
+    out: list[Stmt] = []
+    for raw in parse_sql(sql):
+        start = raw.stmt_location or 0
+        length = raw.stmt_len or len(sql) - start
+        text = sql[start : start + length]
+        line, col = _position(sql, start)
+        assert raw.stmt is not None
+        out.append(Stmt(raw.stmt, start, text, line, col, line + text.count("\n")))
+    return out
+
+
+def _name(rv: ast.RangeVar | None, catalog: Catalog) -> str:
+    if rv is None:
+        return "?"
+    rel = rv.relname or "?"
+    if rv.schemaname:
+        return f"{rv.schemaname}.{rel}"
+    matches = [n for n in catalog.relations if n.split(".", 1)[1] == rel]
+    return matches[0] if len(matches) == 1 else f"public.{rel}"
+
+
+def _strings(items: Sequence[object] | None) -> list[str]:
+    return [s.sval or "" for s in items or () if isinstance(s, ast.String)]
+
+
+def _qualified(parts: list[str]) -> str:
+    return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}" if parts else "?"
+
+
+def _funcnames(node: object) -> Iterator[str]:
+    """Names of every function called in an expression tree."""
+    if isinstance(node, ast.FuncCall):
+        names = _strings(node.funcname)
+        if names:
+            yield names[-1].lower()
+    if isinstance(node, ast.SQLValueFunction):
+        yield "current_timestamp"
+    if isinstance(node, ast.Node):
+        for attr in node:
+            yield from _funcnames(getattr(node, attr))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _funcnames(item)
+
+
+def _is_volatile(expr: object) -> bool:
+    return any(name not in NON_VOLATILE for name in _funcnames(expr))
+
+
+def _rerunnable(node: ast.Node) -> bool:
+    if isinstance(
+        node,
+        ast.GrantStmt | ast.CommentStmt | ast.VacuumStmt | ast.ReindexStmt | ast.SelectStmt,
+    ):
+        return True
+    if isinstance(node, ast.AlterTableStmt):
+        # ADD COLUMN IF NOT EXISTS / DROP ... IF EXISTS, and VALIDATE (a no-op once valid).
+        return all(
+            isinstance(c, ast.AlterTableCmd)
+            and (bool(c.missing_ok) or c.subtype == AT.AT_ValidateConstraint)
+            for c in node.cmds or ()
+        ) or bool(node.missing_ok)
+    return any(
+        bool(getattr(node, flag, False)) for flag in ("if_not_exists", "missing_ok", "replace")
+    )
+
+
+def load_allowlist(path: object) -> frozenset[str]:
+    from pathlib import Path
+
+    assert isinstance(path, Path)
+    channels: set[str] = set()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        parts = raw.split("\t", 1)[0].split(" ", 1)
+        if len(parts) == 2 and parts[0] == "channel":
+            channels.add(parts[1].strip())
+    return frozenset(channels)
+
+
+class FileLinter:
+    """Lints one migration against the catalog of the earlier ones, then updates it."""
+
+    def __init__(
+        self,
+        migration: Migration,
+        catalog: Catalog,
+        live: LiveInfo | None,
+        allowlist: frozenset[str],
+        label: str | None = None,
+    ) -> None:
+        self.m = migration
+        self.catalog = catalog
+        self.live = live
+        self.allowlist = allowlist
+        self.file = label or migration.filename
+        self.no_transaction = migration.data.startswith(NO_TRANSACTION_MARKER.encode())
+        self.created: set[str] = set()
+        self.decided: set[str] = set()
+        self.decided_schemas: set[str] = set()
+        self.needs_decision: list[tuple[str, Stmt]] = []
+        self.added_not_valid: set[tuple[str, str]] = set()
+        self.findings: list[Finding] = []
+        self.plans: list[StatementPlan] = []
+        self._stmt: Stmt | None = None
+
+    # -- helpers -------------------------------------------------------------------------
+    def new(self, relation: str) -> bool:
+        return relation in self.created
+
+    def severity(self, rule: str, relation: str | None) -> Severity:
+        base = RULES[rule].severity
+        if base == "error" and relation is not None and self.live is not None:
+            size = self.live.sizes.get(relation)
+            if size is not None and size.rows < SMALL_TABLE_ROWS and size.bytes < SMALL_TABLE_BYTES:
+                return "warning"
+        return base
+
+    def size_note(self, relation: str | None) -> str:
+        if relation is None or self.live is None or relation not in self.live.sizes:
+            return ""
+        size = self.live.sizes[relation]
+        rows = "never analysed" if size.rows < 0 else f"~{int(size.rows)} rows"
+        return f" ({relation}: {rows}, {size.bytes // 1024} kB live)"
+
+    def report(
+        self, rule: str, message: str, relation: str | None = None, *, scaled: bool = False
+    ) -> None:
+        stmt = self._stmt
+        assert stmt is not None
+        severity = self.severity(rule, relation) if scaled else RULES[rule].severity
+        self.findings.append(
+            Finding(
+                file=self.file,
+                line=stmt.line,
+                col=stmt.col,
+                rule=rule,
+                severity=severity,
+                message=message + (self.size_note(relation) if scaled else ""),
+                why=WHY[rule],
+                fix=FIX[rule],
+                relation=relation,
+            )
+        )
+
+    def lock(self, form_key: str, relation: str, mode: str | None = None) -> None:
+        form = locks.BY_KEY[form_key]
+        held = mode or form.mode
+        self.plans[-1].steps.append(
+            LockStep(
+                relation=relation,
+                mode=held,
+                form=form.title,
+                work=form.work,
+                blocks=locks.blocks(held),
+                new_relation=self.new(relation),
+            )
+        )
+
+    # -- the walk ------------------------------------------------------------------------
+    def run(self) -> None:
+        data = self.m.data
+        if b"\x00" in data or data.startswith(b"\xef\xbb\xbf"):
+            self._stmt = Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
+            at = "a byte-order mark" if data.startswith(b"\xef\xbb\xbf") else "a NUL byte"
+            self.report("nul-or-bom", f"the file contains {at}")
+        sql = self.m.sql.replace("\x00", " ").removeprefix("\ufeff")
+        try:
+            stmts = statements(sql)
+        except ParseError as exc:
+            match = re.search(r"at index (\d+)", str(exc))
+            line, col = _position(sql, int(match[1])) if match else (1, 1)
+            self._stmt = Stmt(ast.SelectStmt(), 0, "", line, col, line)
+            self.report("syntax-error", f"does not parse: {exc}")
+            return
+        for stmt in stmts:
+            self._stmt = stmt
+            self.plans.append(StatementPlan(line=stmt.line, sql=stmt.text))
+            self.visit(stmt.node)
+            self.notify_channels(stmt)
+        if self.no_transaction and len(stmts) > 1:
+            for stmt in stmts:
+                if not _rerunnable(stmt.node):
+                    self._stmt = stmt
+                    self.report(
+                        "no-transaction-not-rerunnable",
+                        "statement of a no-transaction migration of several statements is "
+                        "not safe to re-run (no IF [NOT] EXISTS / OR REPLACE)",
+                    )
+        for relation, stmt in self.needs_decision:
+            schema = relation.split(".", 1)[0]
+            if relation not in self.decided and schema not in self.decided_schemas:
+                self._stmt = stmt
+                self.report(
+                    "grant-decision-missing",
+                    f"new {self.catalog.relations.get(relation, 'relation')} {relation} has no "
+                    "GRANT or REVOKE in this migration",
+                    relation,
+                )
+        self.apply_waivers(sql, stmts)
+
+    def apply_waivers(self, sql: str, stmts: list[Stmt]) -> None:
+        for match in _WAIVER.finditer(sql):
+            line, col = _position(sql, match.start())
+            rule, reason = match["rule"], match["reason"].strip()
+            here = Stmt(ast.SelectStmt(), match.start(), "", line, col, line)
+            self._stmt = here
+            if rule not in RULES:
+                self.report("waiver-unknown-rule", f"gordon:allow names no rule: {rule!r}")
+                continue
+            if not reason:
+                self.report("waiver-without-reason", f"gordon:allow {rule} gives no reason")
+                continue
+            target = next((s for s in stmts if s.line <= line <= s.end_line), None) or next(
+                (s for s in stmts if s.start > match.start()), None
+            )
+            matched = [
+                f
+                for f in self.findings
+                if target is not None and f.rule == rule and f.line == target.line
+            ]
+            for finding in matched:
+                finding.waived = True
+                finding.waiver_reason = reason
+            if not matched:
+                self.report(
+                    "waiver-unused",
+                    f"gordon:allow {rule} waives nothing: the statement "
+                    f"{'below' if target is not None else 'it belongs to'} has no {rule} finding",
+                )
+
+    def visit(self, node: ast.Node) -> None:
+        handler = getattr(self, f"on_{type(node).__name__}", None)
+        if handler is not None:
+            handler(node)
+
+    # -- statements ----------------------------------------------------------------------
+    def on_CreateSchemaStmt(self, node: ast.CreateSchemaStmt) -> None:
+        if node.schemaname:
+            self.catalog.schemas.add(node.schemaname)
+
+    def _created(self, relation: str, kind: str, stmt_replace: bool = False) -> None:
+        existed = relation in self.catalog.relations
+        self.catalog.relations[relation] = kind
+        if stmt_replace and existed:
+            return
+        self.created.add(relation)
+        if relation.split(".", 1)[0] in self.catalog.schemas and self._stmt is not None:
+            self.needs_decision.append((relation, self._stmt))
+
+    def on_CreateStmt(self, node: ast.CreateStmt) -> None:
+        relation = _name(node.relation, self.catalog)
+        known = relation in self.catalog.relations or (
+            self.live is not None and relation in self.live.sizes
+        )
+        if node.if_not_exists and known:
+            return
+        self._created(relation, "table")
+        for element in node.tableElts or ():
+            constraints: Sequence[object] = ()
+            if isinstance(element, ast.ColumnDef):
+                constraints = element.constraints or ()
+                kind = _column_type(element.typeName)
+                if kind is not None and element.colname:
+                    self.catalog.columns[(relation, element.colname)] = kind
+            elif isinstance(element, ast.Constraint):
+                constraints = (element,)
+            for con in constraints:
+                if isinstance(con, ast.Constraint) and con.contype == CT.CONSTR_FOREIGN:
+                    target = _name(con.pktable, self.catalog)
+                    if target != relation:
+                        self.lock("create_table_references", target)
+
+    def on_CreateTableAsStmt(self, node: ast.CreateTableAsStmt) -> None:
+        if node.into is not None:
+            kind = "matview" if node.objtype == OT.OBJECT_MATVIEW else "table"
+            self._created(_name(node.into.rel, self.catalog), kind)
+
+    def on_ViewStmt(self, node: ast.ViewStmt) -> None:
+        self._created(_name(node.view, self.catalog), "view", bool(node.replace))
+        for rv in _range_vars(node.query):
+            self.lock("create_view", _name(rv, self.catalog))
+
+    def on_IndexStmt(self, node: ast.IndexStmt) -> None:
+        relation = _name(node.relation, self.catalog)
+        if node.idxname:
+            self.catalog.indexes[f"{relation.split('.', 1)[0]}.{node.idxname}"] = relation
+        if node.concurrent:
+            self.lock("create_index_concurrently", relation)
+            if not self.no_transaction:
+                self.report(
+                    "concurrently-in-transaction",
+                    f"CREATE INDEX CONCURRENTLY on {relation} in a transactional migration",
+                    relation,
+                )
+            return
+        self.lock("create_index", relation)
+        if not self.new(relation):
+            self.report(
+                "index-not-concurrent",
+                f"CREATE INDEX {node.idxname or ''} on existing table {relation} without "
+                "CONCURRENTLY",
+                relation,
+                scaled=True,
+            )
+
+    def _index_table(self, index: str) -> str:
+        if index in self.catalog.indexes:
+            return self.catalog.indexes[index]
+        if self.live is not None and index in self.live.indexes:
+            return self.live.indexes[index]
+        return index
+
+    def on_DropStmt(self, node: ast.DropStmt) -> None:
+        kind = node.removeType
+        for obj in node.objects or ():
+            parts = _strings(obj) if isinstance(obj, tuple) else _strings((obj,))
+            if not parts:
+                continue
+            if kind == OT.OBJECT_INDEX:
+                index = _qualified(parts)
+                relation = self._index_table(index)
+                self.catalog.indexes.pop(index, None)
+                if node.concurrent:
+                    self.lock("drop_index_concurrently", relation)
+                    if not self.no_transaction:
+                        self.report(
+                            "concurrently-in-transaction",
+                            f"DROP INDEX CONCURRENTLY {index} in a transactional migration",
+                            relation,
+                        )
+                    continue
+                self.lock("drop_index", relation)
+                if not self.new(relation):
+                    self.report(
+                        "index-not-concurrent",
+                        f"DROP INDEX {index} (on {relation}) without CONCURRENTLY",
+                        relation,
+                        scaled=True,
+                    )
+            elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
+                relation = _qualified(parts)
+                self.lock("drop_table", relation)
+                if not self.new(relation):
+                    what = "table" if kind == OT.OBJECT_TABLE else "view"
+                    self.report("drop-table", f"DROP {what.upper()} {relation}", relation)
+                self.catalog.relations.pop(relation, None)
+                self.created.discard(relation)
+            elif kind == OT.OBJECT_SCHEMA:
+                schema = parts[0]
+                dropped = [r for r in self.catalog.relations if r.startswith(f"{schema}.")]
+                if any(not self.new(r) for r in dropped) or schema in self.catalog.schemas:
+                    self.report(
+                        "drop-table",
+                        f"DROP SCHEMA {schema} (with its {len(dropped)} relation(s))",
+                        None,
+                    )
+                for relation in dropped:
+                    self.catalog.relations.pop(relation, None)
+            elif kind == OT.OBJECT_TRIGGER and len(parts) >= 2:
+                self.lock("drop_trigger", _qualified(parts[:-1]))
+            elif kind == OT.OBJECT_POLICY and len(parts) >= 2:
+                self.lock("create_policy", _qualified(parts[:-1]))
+
+    def on_AlterTableStmt(self, node: ast.AlterTableStmt) -> None:
+        if node.objtype not in (OT.OBJECT_TABLE, None):
+            return
+        relation = _name(node.relation, self.catalog)
+        for cmd in node.cmds or ():
+            if isinstance(cmd, ast.AlterTableCmd):
+                self.alter_cmd(relation, cmd)
+
+    def alter_cmd(self, relation: str, cmd: ast.AlterTableCmd) -> None:
+        sub = cmd.subtype
+        existing = not self.new(relation)
+        if sub == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+            self.add_column(relation, cmd.def_, existing)
+        elif sub == AT.AT_AlterColumnType:
+            key = (relation, cmd.name or "")
+            old = self.catalog.columns.get(key)
+            new = _column_type(cmd.def_.typeName) if isinstance(cmd.def_, ast.ColumnDef) else None
+            using = isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.raw_default is not None
+            if new is not None:
+                self.catalog.columns[key] = new
+            if old is not None and new is not None and not using and no_rewrite(old, new):
+                self.lock("alter_column_type_coercible", relation)
+                return
+            self.lock("alter_column_type", relation)
+            if existing:
+                self.report(
+                    "alter-column-type",
+                    f"ALTER COLUMN {cmd.name} TYPE on existing table {relation}",
+                    relation,
+                    scaled=True,
+                )
+        elif sub == AT.AT_SetNotNull:
+            self.lock("set_not_null", relation)
+            if existing and not self.catalog.not_null_checks.get((relation, cmd.name or "")):
+                self.report(
+                    "set-not-null-without-check",
+                    f"SET NOT NULL on {relation}.{cmd.name} without a validated "
+                    "CHECK (... IS NOT NULL)",
+                    relation,
+                    scaled=True,
+                )
+        elif sub == AT.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+            self.add_constraint(relation, cmd.def_, existing)
+        elif sub == AT.AT_ValidateConstraint:
+            self.lock("validate_constraint", relation)
+            if (relation, cmd.name) in self.added_not_valid and not self.no_transaction:
+                self.report(
+                    "validate-in-same-transaction",
+                    f"VALIDATE CONSTRAINT {cmd.name} on {relation} in the transaction that "
+                    "added it NOT VALID",
+                    relation,
+                    scaled=True,
+                )
+            column = self.catalog.check_columns.get((relation, cmd.name or ""))
+            if column is not None:
+                self.catalog.not_null_checks[(relation, column)] = True
+        elif sub == AT.AT_DropColumn:
+            self.lock("drop_column", relation)
+            if existing:
+                self.report("drop-column", f"DROP COLUMN {relation}.{cmd.name}", relation)
+        elif sub in (AT.AT_ColumnDefault,):
+            self.lock("set_default", relation)
+        elif sub == AT.AT_DropNotNull:
+            self.lock("drop_not_null", relation)
+        elif sub == AT.AT_DropConstraint:
+            self.lock("drop_constraint", relation)
+        elif sub in (AT.AT_SetStatistics, AT.AT_SetRelOptions, AT.AT_ResetRelOptions):
+            self.lock("set_statistics", relation)
+        elif sub in (AT.AT_EnableRowSecurity, AT.AT_ForceRowSecurity):
+            self.lock("enable_rls", relation)
+        elif sub in (AT.AT_SetLogged, AT.AT_SetUnLogged):
+            self.lock("set_logged", relation)
+            if existing:
+                self.report(
+                    "table-rewrite-command",
+                    f"ALTER TABLE {relation} SET (UN)LOGGED rewrites it",
+                    relation,
+                    scaled=True,
+                )
+        elif sub is not None and sub.name.startswith(("AT_EnableTrig", "AT_DisableTrig")):
+            self.lock("enable_trigger", relation)
+        else:
+            self.lock("alter_table_other", relation)
+
+    def add_column(self, relation: str, col: ast.ColumnDef, existing: bool) -> None:
+        kind = _column_type(col.typeName)
+        if kind is not None and col.colname:
+            self.catalog.columns[(relation, col.colname)] = kind
+        constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
+        default = next((c for c in constraints if c.contype == CT.CONSTR_DEFAULT), None)
+        not_null = any(c.contype == CT.CONSTR_NOTNULL for c in constraints) or col.is_not_null
+        stored = any(
+            c.contype == CT.CONSTR_GENERATED and c.generated_kind == "s" for c in constraints
+        )
+        identity = any(c.contype == CT.CONSTR_IDENTITY for c in constraints)
+        type_name = (_strings(col.typeName.names) if col.typeName else [""])[-1].lower()
+        serial = type_name in {"serial", "bigserial", "smallserial", "serial4", "serial8"}
+        volatile = (default is not None and _is_volatile(default.raw_expr)) or identity or serial
+        if stored:
+            self.lock("add_column_stored", relation)
+        elif volatile:
+            self.lock("add_column_volatile", relation)
+        else:
+            self.lock("add_column", relation)
+        for con in constraints:
+            if con.contype == CT.CONSTR_FOREIGN:
+                target = _name(con.pktable, self.catalog)
+                if target != relation:
+                    self.lock("add_foreign_key_referenced", target)
+        if not existing:
+            return
+        name = f"{relation}.{col.colname}"
+        if stored:
+            self.report(
+                "add-column-stored-generated",
+                f"ADD COLUMN {name} GENERATED ... STORED rewrites {relation}",
+                relation,
+                scaled=True,
+            )
+        elif volatile:
+            self.report(
+                "add-column-volatile-default",
+                f"ADD COLUMN {name} with a volatile default rewrites {relation}",
+                relation,
+                scaled=True,
+            )
+        if not_null and default is None and not stored and not identity and not serial:
+            self.report(
+                "add-column-not-null-no-default",
+                f"ADD COLUMN {name} NOT NULL without a DEFAULT on existing table {relation}",
+                relation,
+                scaled=True,
+            )
+        for con in constraints:
+            if con.contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY):
+                self.report(
+                    "unique-without-index",
+                    f"ADD COLUMN {name} with an inline UNIQUE/PRIMARY KEY builds an index "
+                    "under ACCESS EXCLUSIVE",
+                    relation,
+                    scaled=True,
+                )
+            elif con.contype == CT.CONSTR_CHECK:
+                self.report(
+                    "constraint-without-not-valid",
+                    f"ADD COLUMN {name} with an inline CHECK validates every row",
+                    relation,
+                    scaled=True,
+                )
+            elif con.contype == CT.CONSTR_FOREIGN:
+                self.report(
+                    "constraint-without-not-valid",
+                    f"ADD COLUMN {name} with an inline REFERENCES "
+                    f"{_name(con.pktable, self.catalog)} validates every row",
+                    relation,
+                    scaled=True,
+                )
+
+    def add_constraint(self, relation: str, con: ast.Constraint, existing: bool) -> None:
+        contype = con.contype
+        not_valid = bool(con.skip_validation)
+        name = con.conname or "(unnamed)"
+        if not_valid and existing and con.conname:
+            self.added_not_valid.add((relation, con.conname))
+        if contype == CT.CONSTR_CHECK:
+            self.lock("add_check_not_valid" if not_valid else "add_check", relation)
+            column = _not_null_column(con.raw_expr)
+            if column is not None:
+                self.catalog.not_null_checks[(relation, column)] = not not_valid
+                if con.conname:
+                    self.catalog.check_columns[(relation, con.conname)] = column
+            if existing and not not_valid:
+                self.report(
+                    "constraint-without-not-valid",
+                    f"ADD CONSTRAINT {name} CHECK on existing table {relation} without NOT VALID",
+                    relation,
+                    scaled=True,
+                )
+        elif contype == CT.CONSTR_FOREIGN:
+            target = _name(con.pktable, self.catalog)
+            self.lock("add_foreign_key_not_valid" if not_valid else "add_foreign_key", relation)
+            if target != relation:
+                self.lock("add_foreign_key_referenced", target)
+            if existing and not not_valid:
+                self.report(
+                    "constraint-without-not-valid",
+                    f"ADD CONSTRAINT {name} FOREIGN KEY on existing table {relation} (references "
+                    f"{target}) without NOT VALID",
+                    relation,
+                    scaled=True,
+                )
+        elif contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY, CT.CONSTR_EXCLUSION):
+            using_index = bool(con.indexname)
+            self.lock("add_unique_using_index" if using_index else "add_unique", relation)
+            if existing and not using_index:
+                self.report(
+                    "unique-without-index",
+                    f"ADD CONSTRAINT {name} {contype.name.removeprefix('CONSTR_')} on existing "
+                    f"table {relation} builds its index under ACCESS EXCLUSIVE",
+                    relation,
+                    scaled=True,
+                )
+        else:
+            self.lock("alter_table_other", relation)
+
+    def on_RenameStmt(self, node: ast.RenameStmt) -> None:
+        kind = node.renameType
+        if kind == OT.OBJECT_COLUMN:
+            relation = _name(node.relation, self.catalog)
+            self.lock("rename_column", relation)
+            if not self.new(relation):
+                self.report(
+                    "rename-column",
+                    f"RENAME COLUMN {relation}.{node.subname} TO {node.newname}",
+                    relation,
+                )
+        elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
+            relation = _name(node.relation, self.catalog)
+            self.lock("rename_table", relation)
+            renamed = f"{relation.split('.', 1)[0]}.{node.newname}"
+            if not self.new(relation):
+                self.report("rename-table", f"RENAME {relation} TO {renamed}", relation)
+            else:
+                self.created.add(renamed)
+            self.catalog.relations[renamed] = self.catalog.relations.pop(relation, "table")
+
+    def on_UpdateStmt(self, node: ast.UpdateStmt) -> None:
+        self._dml("update", node.relation, node.whereClause is None)
+
+    def on_DeleteStmt(self, node: ast.DeleteStmt) -> None:
+        self._dml("delete", node.relation, node.whereClause is None)
+
+    def _dml(self, form: str, rv: ast.RangeVar | None, unbounded: bool) -> None:
+        relation = _name(rv, self.catalog)
+        self.lock(form, relation)
+        if unbounded and not self.new(relation):
+            self.report(
+                "unbatched-dml",
+                f"{form.upper()} of every row of {relation} (no WHERE)",
+                relation,
+                scaled=True,
+            )
+
+    def on_InsertStmt(self, node: ast.InsertStmt) -> None:
+        self.lock("insert", _name(node.relation, self.catalog))
+
+    def on_TruncateStmt(self, node: ast.TruncateStmt) -> None:
+        for rv in node.relations or ():
+            if isinstance(rv, ast.RangeVar):
+                self.lock("truncate", _name(rv, self.catalog))
+
+    def on_VacuumStmt(self, node: ast.VacuumStmt) -> None:
+        options = {d.defname for d in node.options or () if isinstance(d, ast.DefElem)}
+        full = "full" in options and node.is_vacuumcmd
+        for vrel in node.rels or ():
+            if isinstance(vrel, ast.VacuumRelation) and vrel.relation is not None:
+                relation = _name(vrel.relation, self.catalog)
+                form = "vacuum_full" if full else ("vacuum" if node.is_vacuumcmd else "analyze")
+                self.lock(form, relation)
+                if full and not self.new(relation):
+                    self.report(
+                        "table-rewrite-command", f"VACUUM FULL {relation}", relation, scaled=True
+                    )
+        if node.is_vacuumcmd and not self.no_transaction:
+            self.report(
+                "concurrently-in-transaction", "VACUUM in a transactional migration (it fails)"
+            )
+
+    def on_ClusterStmt(self, node: ast.ClusterStmt) -> None:
+        if node.relation is None:
+            self.report("table-rewrite-command", "CLUSTER of every clustered table")
+            return
+        relation = _name(node.relation, self.catalog)
+        self.lock("cluster", relation)
+        if not self.new(relation):
+            self.report("table-rewrite-command", f"CLUSTER {relation}", relation, scaled=True)
+
+    def on_LockStmt(self, node: ast.LockStmt) -> None:
+        mode = locks.MODES[(node.mode or 8) - 1]
+        for rv in node.relations or ():
+            if isinstance(rv, ast.RangeVar):
+                relation = _name(rv, self.catalog)
+                self.lock("lock_table", relation, mode)
+                self.report(
+                    "lock-table",
+                    f"LOCK TABLE {relation} IN {locks.label(mode)} MODE",
+                    relation,
+                )
+
+    def on_ReindexStmt(self, node: ast.ReindexStmt) -> None:
+        concurrent = any(
+            isinstance(d, ast.DefElem) and d.defname == "concurrently" for d in node.params or ()
+        )
+        relation = _name(node.relation, self.catalog) if node.relation else node.name or "?"
+        if node.kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
+            relation = self._index_table(relation)
+        self.lock("reindex_concurrently" if concurrent else "reindex", relation)
+        if concurrent and not self.no_transaction:
+            self.report(
+                "concurrently-in-transaction",
+                f"REINDEX CONCURRENTLY ({relation}) in a transactional migration",
+                relation,
+            )
+        elif not concurrent and not self.new(relation):
+            self.report("reindex-not-concurrent", f"REINDEX of {relation}", relation, scaled=True)
+
+    def on_TransactionStmt(self, node: ast.TransactionStmt) -> None:
+        kind = node.kind.name.removeprefix("TRANS_STMT_") if node.kind else "?"
+        self.report("transaction-control", f"transaction control ({kind}) in a migration")
+
+    def on_VariableSetStmt(self, node: ast.VariableSetStmt) -> None:
+        if node.is_local:
+            return
+        what = node.name or "ALL"
+        verb = "RESET" if node.kind and node.kind.name.startswith("VAR_RESET") else "SET"
+        self.report(
+            "session-setting-leak", f"session-level {verb} {what} leaks into later migrations"
+        )
+
+    def on_SelectStmt(self, node: ast.SelectStmt) -> None:
+        for call in _calls(node, "set_config"):
+            args = call.args or ()
+            if len(args) == 3 and _is_false(args[2]):
+                self.report(
+                    "session-setting-leak",
+                    "set_config(..., false) is session-level and leaks into later migrations",
+                )
+
+    def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
+        relation = _name(node.relation, self.catalog)
+        self.lock("create_trigger", relation)
+        names = _strings(node.funcname)
+        if names and names[-1] == notify.IPC_TRIGGER_FUNCTION:
+            args = _strings(node.args)
+            if not args:
+                self.report(
+                    "notify-channel",
+                    f"trigger {node.trigname} calls {notify.IPC_TRIGGER_FUNCTION} without a "
+                    "channel",
+                )
+            elif args[0] not in self.allowlist:
+                self.report(
+                    "notify-channel",
+                    f"trigger {node.trigname} on {relation} notifies on channel {args[0]!r}, "
+                    "not in the allowlist",
+                    relation,
+                )
+
+    def on_CreatePolicyStmt(self, node: ast.CreatePolicyStmt) -> None:
+        self.lock("create_policy", _name(node.table, self.catalog))
+
+    def on_CommentStmt(self, node: ast.CommentStmt) -> None:
+        if node.objtype in (OT.OBJECT_TABLE, OT.OBJECT_COLUMN) and isinstance(node.object, tuple):
+            parts = _strings(node.object)
+            if node.objtype == OT.OBJECT_COLUMN:
+                parts = parts[:-1]
+            self.lock("comment", _qualified(parts))
+
+    def on_GrantStmt(self, node: ast.GrantStmt) -> None:
+        self._grant(node)
+
+    def on_AlterDefaultPrivilegesStmt(self, node: ast.AlterDefaultPrivilegesStmt) -> None:
+        if node.action is not None:
+            self._grant(node.action, default=True)
+
+    def _grant(self, node: ast.GrantStmt, default: bool = False) -> None:
+        public = any(
+            isinstance(g, ast.RoleSpec) and g.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
+            for g in node.grantees or ()
+        )
+        if node.is_grant and public:
+            what = "default privileges" if default else "privileges"
+            self.report("grant-to-public", f"GRANT of {what} to PUBLIC")
+        if default:
+            return
+        if node.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
+            self.decided_schemas.update(_strings(node.objects))
+        elif node.objtype == OT.OBJECT_TABLE:
+            for rv in node.objects or ():
+                if isinstance(rv, ast.RangeVar):
+                    self.decided.add(_name(rv, self.catalog))
+
+    def on_CreateFunctionStmt(self, node: ast.CreateFunctionStmt) -> None:
+        names = _strings(node.funcname)
+        name = ".".join(names)
+        options = [o for o in node.options or () if isinstance(o, ast.DefElem)]
+        definer = any(
+            o.defname == "security" and isinstance(o.arg, ast.Boolean) and o.arg.boolval
+            for o in options
+        )
+        fixed_path = any(
+            o.defname == "set"
+            and isinstance(o.arg, ast.VariableSetStmt)
+            and o.arg.name == "search_path"
+            and o.arg.kind == enums.VariableSetKind.VAR_SET_VALUE
+            for o in options
+        )
+        kind = "procedure" if node.is_procedure else "function"
+        if definer:
+            self.report("security-definer", f"{kind} {name} is SECURITY DEFINER")
+        if not fixed_path:
+            self.report("function-search-path", f"{kind} {name} has no SET search_path = ...")
+        body = next((o.arg for o in options if o.defname == "as"), None)
+        texts = _strings(body) if isinstance(body, tuple) else []
+        ipc = bool(names) and names[-1] == notify.IPC_TRIGGER_FUNCTION
+        for text in texts:
+            self._notify_sites(notify.sites(text, ipc_function=ipc), f"{kind} {name}")
+
+    def on_AlterFunctionStmt(self, node: ast.AlterFunctionStmt) -> None:
+        for action in node.actions or ():
+            if (
+                isinstance(action, ast.DefElem)
+                and action.defname == "security"
+                and isinstance(action.arg, ast.Boolean)
+                and action.arg.boolval
+            ):
+                self.report("security-definer", "ALTER FUNCTION ... SECURITY DEFINER")
+
+    def on_DoStmt(self, node: ast.DoStmt) -> None:
+        for arg in node.args or ():
+            if (
+                isinstance(arg, ast.DefElem)
+                and arg.defname == "as"
+                and isinstance(arg.arg, ast.String)
+            ):
+                self._notify_sites(notify.sites(arg.arg.sval or ""), "DO block")
+
+    def notify_channels(self, stmt: Stmt) -> None:
+        """NOTIFY and pg_notify() at the top level of a statement (not inside bodies)."""
+        if isinstance(stmt.node, ast.NotifyStmt):
+            channel = stmt.node.conditionname or ""
+            self._notify_sites([notify.Site(channel, f"NOTIFY {channel}")], "NOTIFY")
+        elif isinstance(
+            stmt.node,
+            ast.SelectStmt | ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.RuleStmt,
+        ):
+            self._notify_sites(notify.sites(stmt.text), "statement")
+
+    def _notify_sites(self, sites: list[notify.Site], where: str) -> None:
+        for site in sites:
+            if site.argv_index is not None:
+                continue  # ipc_notify_trigger: its channels are its triggers' arguments
+            if site.channel is None:
+                self.report(
+                    "notify-channel",
+                    f"{where}: channel of `{site.code}` cannot be determined statically",
+                )
+            elif site.channel not in self.allowlist:
+                self.report(
+                    "notify-channel",
+                    f"{where}: channel {site.channel!r} is not in the allowlist",
+                )
+
+
+def _not_null_column(expr: object) -> str | None:
+    if (
+        isinstance(expr, ast.NullTest)
+        and expr.nulltesttype == enums.NullTestType.IS_NOT_NULL
+        and isinstance(expr.arg, ast.ColumnRef)
+    ):
+        names = _strings(expr.arg.fields)
+        return names[-1] if names else None
+    return None
+
+
+def _range_vars(node: object) -> Iterator[ast.RangeVar]:
+    if isinstance(node, ast.RangeVar):
+        yield node
+    elif isinstance(node, ast.Node):
+        for attr in node:
+            yield from _range_vars(getattr(node, attr))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _range_vars(item)
+
+
+def _calls(node: object, name: str) -> Iterator[ast.FuncCall]:
+    if isinstance(node, ast.FuncCall) and (_strings(node.funcname) or [""])[-1] == name:
+        yield node
+    if isinstance(node, ast.Node):
+        for attr in node:
+            yield from _calls(getattr(node, attr), name)
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _calls(item, name)
+
+
+def _is_false(expr: object) -> bool:
+    value = expr.arg if isinstance(expr, ast.TypeCast) else expr
+    if not isinstance(value, ast.A_Const):
+        return False
+    const = value.val
+    if isinstance(const, ast.Boolean):
+        return not const.boolval
+    if isinstance(const, ast.String):
+        return (const.sval or "").lower() in {"f", "false", "off", "no", "0"}
+    return False

@@ -1,0 +1,135 @@
+"""What the linter reports: findings, and the lock plan of a statement (plain dataclasses,
+shared by the CLI, ``apply`` and the TUI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+
+
+@dataclass
+class Finding:
+    """One hazard at ``file:line:col``; ``why`` says what it costs, ``fix`` the safe rewrite."""
+
+    file: str
+    line: int
+    col: int
+    rule: str
+    severity: Severity
+    message: str
+    why: str
+    fix: str
+    relation: str | None = None
+    #: Recorded in the committed baseline (the migration is already applied in production).
+    grandfathered: bool = False
+    #: ``-- gordon:allow RULE-ID reason`` above or on the statement.
+    waived: bool = False
+    waiver_reason: str | None = None
+
+    @property
+    def counts(self) -> bool:
+        """True when this finding fails the lint (an error neither grandfathered nor waived)."""
+        return self.severity == "error" and not self.grandfathered and not self.waived
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "why": self.why,
+            "fix": self.fix,
+            "relation": self.relation,
+            "grandfathered": self.grandfathered,
+            "waived": self.waived,
+            "waiver_reason": self.waiver_reason,
+        }
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """Live size of a relation (``--database-url``): ``rows`` is ``reltuples`` (-1: never
+    analysed), ``bytes`` is ``pg_relation_size``."""
+
+    rows: float
+    bytes: int
+
+
+@dataclass(frozen=True)
+class LockStep:
+    """One lock a statement takes: mode on relation, the work it does, what it blocks."""
+
+    relation: str
+    mode: str
+    form: str
+    work: str
+    blocks: str
+    new_relation: bool = False
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A session that currently holds (or waits for) a lock conflicting with a planned one."""
+
+    pid: int
+    relation: str
+    mode: str
+    granted: bool
+    application: str
+    state: str
+    xact_age_s: float | None
+    query: str
+
+
+@dataclass
+class StatementPlan:
+    line: int
+    sql: str
+    steps: list[LockStep] = field(default_factory=list)
+
+
+@dataclass
+class MigrationPlan:
+    file: str
+    no_transaction: bool
+    statements: list[StatementPlan] = field(default_factory=list)
+
+
+@dataclass
+class LockPlan:
+    migrations: list[MigrationPlan] = field(default_factory=list)
+    holders: list[Holder] = field(default_factory=list)
+    #: False when no database was consulted (holders unknown).
+    live: bool = False
+    #: Error-level findings neither grandfathered nor waived: apply would refuse to start.
+    refusals: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class LintReport:
+    files: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    live: bool = False
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [f for f in self.findings if f.counts]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing

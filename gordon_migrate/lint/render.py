@@ -1,0 +1,150 @@
+"""Text and JSON for lint findings and lock plans (the CLI and ``apply --dry-run``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gordon_migrate.lint.model import Finding, LintReport, LockPlan
+
+if TYPE_CHECKING:
+    from gordon_migrate.bundle import Migration
+    from gordon_migrate.dsn import Dsn
+    from gordon_migrate.engine import ApplyResult
+
+
+def _finding_text(f: Finding) -> list[str]:
+    lines = [f"{f.location}  {f.rule}  {f.severity}  {f.message}"]
+    if f.waived:
+        lines.append(f"  waived: {f.waiver_reason}")
+    if f.grandfathered:
+        lines.append("  grandfathered: in the baseline (applied in production)")
+    lines.append(f"  why: {f.why}")
+    lines.append(f"  fix: {f.fix}")
+    return lines
+
+
+def report_text(report: LintReport, *, show_grandfathered: bool = False) -> str:
+    lines: list[str] = []
+    for f in report.findings:
+        if f.grandfathered and not show_grandfathered:
+            continue
+        lines.extend(_finding_text(f))
+    errors = sum(1 for f in report.findings if f.counts)
+    warnings = sum(
+        1 for f in report.findings if f.severity == "warning" and not (f.waived or f.grandfathered)
+    )
+    grandfathered = sum(1 for f in report.findings if f.grandfathered)
+    waived = sum(1 for f in report.findings if f.waived)
+    sizes = "live sizes" if report.live else "static (no database)"
+    lines.append(
+        f"{len(report.files)} file(s), {sizes}: {errors} error(s), {warnings} warning(s); "
+        f"{grandfathered} grandfathered by the baseline, {waived} waived"
+    )
+    lines.append("ok" if report.ok else "FAILED: fix or waive every error above")
+    return "\n".join(lines)
+
+
+def report_json(report: LintReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "files": report.files,
+        "live": report.live,
+        "findings": [f.as_dict() for f in report.findings],
+        "failing": len(report.failing),
+    }
+
+
+def plan_text(plan: LockPlan) -> str:
+    if not plan.migrations:
+        return ""
+    lines = ["lock plan (statement: mode on relation, work, blocks):"]
+    for m in plan.migrations:
+        lines.append(f"  {m.file}{'  (no transaction)' if m.no_transaction else ''}")
+        for s in m.statements:
+            first = " ".join(s.sql.split())[:60]
+            if not s.steps:
+                lines.append(f"    line {s.line}: {first}: no table lock")
+            for step in s.steps:
+                new = " (new in this migration)" if step.new_relation else ""
+                lines.append(
+                    f"    line {s.line}: {step.mode} on {step.relation}{new}: {step.form}, "
+                    f"{step.work}, blocks {step.blocks}"
+                )
+    for f in plan.refusals:
+        lines.append(f"apply would refuse: {f.location}  {f.rule}  {f.message}")
+    if plan.live:
+        if plan.holders:
+            lines.append("sessions holding conflicting locks now (the migration would wait):")
+            for h in plan.holders:
+                age = "" if h.xact_age_s is None else f", transaction open {h.xact_age_s:.0f}s"
+                state = "holds" if h.granted else "waits for"
+                lines.append(
+                    f"  pid {h.pid} ({h.application or '?'}, {h.state or '?'}{age}) {state} "
+                    f"{h.mode} on {h.relation}: {h.query}"
+                )
+        else:
+            lines.append("no session holds a conflicting lock now")
+    return "\n".join(lines)
+
+
+def plan_json(plan: LockPlan) -> dict[str, Any]:
+    return {
+        "live": plan.live,
+        "migrations": [
+            {
+                "file": m.file,
+                "no_transaction": m.no_transaction,
+                "statements": [
+                    {
+                        "line": s.line,
+                        "locks": [
+                            {
+                                "relation": st.relation,
+                                "mode": st.mode,
+                                "form": st.form,
+                                "work": st.work,
+                                "blocks": st.blocks,
+                                "new_relation": st.new_relation,
+                            }
+                            for st in s.steps
+                        ],
+                    }
+                    for s in m.statements
+                ],
+            }
+            for m in plan.migrations
+        ],
+        "refusals": [f.as_dict() for f in plan.refusals],
+        "holders": [
+            {
+                "pid": h.pid,
+                "relation": h.relation,
+                "mode": h.mode,
+                "granted": h.granted,
+                "application": h.application,
+                "state": h.state,
+                "xact_age_s": h.xact_age_s,
+                "query": h.query,
+            }
+            for h in plan.holders
+        ],
+    }
+
+
+def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], result: ApplyResult) -> LockPlan | None:
+    """``apply --dry-run`` with pending migrations: their lock plan (else None, and no
+    parser is loaded)."""
+    if not (result.dry_run and result.planned):
+        return None
+    from gordon_migrate.lint import dry_run_plan as make_plan
+
+    return make_plan(dsn, bundle, [s.version for s in result.planned])
+
+
+def dry_run_json(plan: LockPlan | None) -> dict[str, Any]:
+    return {} if plan is None else {"lock_plan": plan_json(plan)}
+
+
+def dry_run_text(plan: LockPlan | None) -> str:
+    return "" if plan is None or not plan.migrations else "\n" + plan_text(plan)

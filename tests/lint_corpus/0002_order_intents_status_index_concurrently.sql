@@ -1,0 +1,5 @@
+-- no-transaction
+-- expect: (none)
+-- The same index, built the safe way.
+CREATE INDEX CONCURRENTLY IF NOT EXISTS order_intents_status_idx
+    ON trading.order_intents (status);

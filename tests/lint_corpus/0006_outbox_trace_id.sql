@@ -1,0 +1,3 @@
+-- expect: add-column-volatile-default
+-- A volatile default: every existing outbox row is rewritten.
+ALTER TABLE bus.outbox ADD COLUMN trace_id uuid DEFAULT gen_random_uuid();

@@ -1,0 +1,2 @@
+-- expect: rename-table
+ALTER TABLE trading.trades RENAME TO trade_ledger;

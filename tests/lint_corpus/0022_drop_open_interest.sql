@@ -1,0 +1,2 @@
+-- expect: drop-table
+DROP TABLE market_data.open_interest;

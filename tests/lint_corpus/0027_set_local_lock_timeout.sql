@@ -1,0 +1,3 @@
+-- expect: (none)
+SET LOCAL lock_timeout = '2s';
+ALTER TABLE trading.runs ADD COLUMN notes text;

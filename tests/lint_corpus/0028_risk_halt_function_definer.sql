@@ -1,0 +1,5 @@
+-- expect: security-definer
+CREATE FUNCTION trading.halt_all(p_reason text) RETURNS void
+    LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog
+AS $$ UPDATE trading.risk_state SET halted_until = now() + interval '1 hour' WHERE p_reason IS NOT NULL $$;
+REVOKE EXECUTE ON FUNCTION trading.halt_all(text) FROM PUBLIC;

@@ -1,0 +1,4 @@
+-- expect: notify-channel
+CREATE FUNCTION trading.notify_table() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$ BEGIN PERFORM pg_notify('gordon_' || TG_TABLE_NAME, '{}'); RETURN NULL; END $$;

@@ -1,0 +1,2 @@
+-- expect: grant-to-public
+GRANT SELECT ON market_data.instruments TO PUBLIC;

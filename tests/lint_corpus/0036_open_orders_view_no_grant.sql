@@ -1,0 +1,4 @@
+-- expect: grant-decision-missing
+CREATE VIEW trading.open_orders AS
+    SELECT intent_id, run_id, instrument_id, status FROM trading.order_intents
+    WHERE status IN ('pending', 'submitted', 'accepted', 'partially_filled');

@@ -1,0 +1,2 @@
+-- expect: reindex-not-concurrent
+REINDEX TABLE trading.fills;

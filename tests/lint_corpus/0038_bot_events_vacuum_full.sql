@@ -1,0 +1,3 @@
+-- no-transaction
+-- expect: table-rewrite-command
+VACUUM FULL trading.bot_events;

@@ -1,0 +1,2 @@
+-- expect: table-rewrite-command
+CLUSTER trading.equity USING equity_pkey;

@@ -1,0 +1,2 @@
+-- expect: unbatched-dml
+DELETE FROM market_data.book_tops;

@@ -1,0 +1,2 @@
+-- expect: (none)
+ALTER TABLE trading.fills ALTER COLUMN fee SET DEFAULT 0;

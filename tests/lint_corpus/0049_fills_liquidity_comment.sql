@@ -1,0 +1,2 @@
+-- expect: (none)
+COMMENT ON COLUMN trading.fills.liquidity IS 'maker or taker, as the venue reported it';

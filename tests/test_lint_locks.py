@@ -1,0 +1,89 @@
+"""Every entry of the lock table, checked on a real server: the lock mode the statement really
+takes on its relation (pg_locks), and whether it really rewrites the table (relfilenode)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from gordon_migrate.lint import locks
+from gordon_migrate.testing import GordonDatabase
+
+_STRONGEST = """
+SELECT mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation = %s AND granted
+"""
+_FILENODE = "SELECT pg_relation_filenode(%s::regclass)"
+
+
+def _strongest(modes: list[str]) -> str:
+    return max(modes, key=locks.MODES.index)
+
+
+@pytest.mark.parametrize("form", [f for f in locks.FORMS if not f.concurrent], ids=lambda f: f.key)
+def test_lock_taken_inside_a_transaction(gordon_db: GordonDatabase, form: locks.LockForm) -> None:
+    with gordon_db.connect() as conn:
+        row = conn.execute("SELECT %s::regclass::oid", (form.relation,)).fetchone()
+        assert row is not None
+        oid = row[0]
+        before = conn.execute(_FILENODE, (oid,)).fetchone()
+        conn.execute("BEGIN")
+        conn.execute(form.example.encode())
+        held = [str(r[0]) for r in conn.execute(_STRONGEST, (oid,)).fetchall()]
+        assert held, f"{form.title}: no lock on {form.relation}"
+        assert _strongest(held) == form.mode, (form.title, held)
+        if form.key not in {"drop_table", "rename_table", "reindex", "truncate"}:
+            after = conn.execute(_FILENODE, (oid,)).fetchone()
+            assert (after != before) == (form.work == "rewrite"), (form.title, before, after)
+        if form.key == "truncate":
+            after = conn.execute(_FILENODE, (oid,)).fetchone()
+            assert after != before
+        conn.execute("ROLLBACK")
+
+
+_WAITING = """
+SELECT l.mode FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE a.application_name = %s AND l.locktype = 'relation' AND l.relation = %s AND NOT l.granted
+"""
+
+
+@pytest.mark.parametrize("form", [f for f in locks.FORMS if f.concurrent], ids=lambda f: f.key)
+def test_lock_requested_by_a_non_transactional_form(
+    gordon_db: GordonDatabase, form: locks.LockForm
+) -> None:
+    """These cannot run in a transaction block: hold SHARE UPDATE EXCLUSIVE (which each of
+    them conflicts with) from one session, run the statement from another, and read the mode
+    it waits for. A weaker hold than ACCESS EXCLUSIVE lets the name lookups (ACCESS SHARE)
+    through, so the wait is on the statement's own lock."""
+    name = f"lint-probe-{form.key}"[:60]
+    errors: list[BaseException] = []
+    with gordon_db.connect() as holder:
+        row = holder.execute("SELECT %s::regclass::oid", (form.relation,)).fetchone()
+        assert row is not None
+        oid = row[0]
+        holder.execute("BEGIN")
+        holder.execute(f"LOCK TABLE {form.relation} IN SHARE UPDATE EXCLUSIVE MODE")
+
+        def run() -> None:
+            try:
+                with psycopg.connect(gordon_db.dsn, autocommit=True, application_name=name) as conn:
+                    conn.execute(form.example.encode())
+            except psycopg.Error as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        waiting: list[str] = []
+        deadline = time.monotonic() + 60
+        while not waiting and time.monotonic() < deadline:
+            waiting = [str(r[0]) for r in holder.execute(_WAITING, (name, oid)).fetchall()]
+            if not waiting:
+                time.sleep(0.05)
+        holder.execute("ROLLBACK")
+        worker.join(timeout=120)
+    assert not worker.is_alive()
+    assert not errors, errors
+    assert waiting == [form.mode], (form.title, waiting)
