@@ -88,7 +88,10 @@ def lint(
         if files:
             raise ConfigError("--write-baseline records the whole bundle: give no FILE")
         source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text(baseline.render(baseline_rows(report, context)), encoding="utf-8")
+        reviewed = [(m.filename, m.checksum.hex()) for m in context]
+        source.write_text(
+            baseline.render(baseline_rows(report, context), reviewed), encoding="utf-8"
+        )
         click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
         return
     if fmt == "json":
