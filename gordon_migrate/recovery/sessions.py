@@ -60,7 +60,42 @@ ORDER BY a.xact_start NULLS LAST, a.pid
 
 _ONE = _SESSIONS + "  AND a.pid = %(pid)s\n"
 
-_PASSWORD_LITERAL = re.compile(r"(password\s+)'(?:[^']|'')*'", re.IGNORECASE)
+_PASSWORD_WORD = re.compile(r"\bpassword\b", re.IGNORECASE)
+# Scanner tokens of a string constant (any quoting: '', E'', U&'', $$, $tag$, B'', X'').
+_STRING_TOKENS = frozenset({"SCONST", "USCONST", "BCONST", "XCONST"})
+MASKED_LITERAL = "'***'"
+
+
+def redact_passwords(query: str) -> str:
+    """``query`` with every string constant of a password clause replaced by ``'***'``.
+
+    Postgres's own scanner (pglast's) finds the constants whatever their quoting (``'...'``,
+    ``E'...'`` with escaped quotes, ``U&'...' UESCAPE '!'``, ``$$...$$``, ``$tag$...$tag$``)
+    after the word ``password`` (``ALTER ROLE ... PASSWORD``, ``OPTIONS (password '...')``).
+    Fails closed: text the scanner rejects (a statement truncated by
+    ``track_activity_query_size``, an unterminated quote) is cut after its first
+    ``password``.
+    """
+    first = _PASSWORD_WORD.search(query)
+    if first is None:
+        return query
+    from pglast.parser import ParseError, scan
+
+    try:
+        tokens = scan(query)
+    except ParseError:
+        return query[: first.end()] + " " + MASKED_LITERAL + " ..."
+    out: list[str] = []
+    done = 0
+    after_password = False
+    for token in tokens:
+        text = query[token.start : token.end + 1]
+        if after_password and token.name in _STRING_TOKENS:
+            out += [query[done : token.start], MASKED_LITERAL]
+            done = token.end + 1
+        elif not (after_password and token.name == "UESCAPE"):
+            after_password = text.lower() == "password"
+    return "".join(out) + query[done:]
 
 
 @dataclass(frozen=True)
@@ -98,7 +133,7 @@ class Session:
     @property
     def short_query(self) -> str:
         """The current (or last) statement, on one line, passwords redacted, truncated."""
-        text = scrub(_PASSWORD_LITERAL.sub(r"\1'***'", one_line(self.query)))
+        text = scrub(redact_passwords(one_line(self.query)))
         return text if len(text) <= QUERY_CHARS else text[: QUERY_CHARS - 3] + "..."
 
     def describe(self) -> str:
