@@ -291,7 +291,7 @@ def _connect(target: Target) -> ProbeResult:
         return _result(
             "connect",
             "ok",
-            f"connected to database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
+            f"reached database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
         )
 
 
@@ -368,7 +368,8 @@ def _history(target: Target) -> ProbeResult:
         return _result(
             "history",
             "ok",
-            f"consistent: {status.count('applied')} applied, {status.count('pending')} pending",
+            f"{status.count('applied')} applied, {status.count('pending')} pending, none dirty, "
+            "edited or unknown to the bundle",
         )
     modes = tuple(dict.fromkeys(m for text in messages for m in _matched(text)))
     return _result(
@@ -393,7 +394,9 @@ def _migration_lock(target: Target) -> ProbeResult:
         holder = locks.holder(conn, key)
         detail = sessions.session(conn, holder.pid) if holder else None
     if holder is None:
-        return _result("migration_lock", "ok", f"free (advisory lock {key} of database {row[0]})")
+        return _result(
+            "migration_lock", "ok", f"nobody holds advisory lock {key} of database {row[0]}"
+        )
     details = [f"lock: advisory lock {key} of database {row[0]}"]
     if detail is not None:
         details.append(f"activity: {detail.activity()}")
@@ -502,7 +505,7 @@ def _drift(target: Target) -> ProbeResult:
         return _result(
             "drift",
             "ok",
-            "no drift: schema, grants, column grants and NOTIFY allowlist match the fixtures",
+            "schema, grants, column grants and NOTIFY allowlist match the fixtures",
         )
     failed = [check for check in report.checks if not check.ok]
     details = [f"{check.title}: {d.kind} {d.object}" for check in failed for d in check.differences]
