@@ -46,8 +46,11 @@ _SCHEME = re.compile(r"^(postgres(?:ql)?://)", re.IGNORECASE)
 _URL_TOKEN = re.compile(r"postgres(?:ql)?://[^\s'\"<>]*", re.IGNORECASE)
 # key=value: a quoted value (to its closing quote, or the end when unterminated), else
 # everything up to the next ``key=`` or the end: an unquoted password may hold spaces.
+# Not after ``?`` or ``&``: a URL's query was masked by the URL rule. An already masked value
+# (``***``) ends there, so a message after a redacted DSN survives.
 _KV_PASSWORD = re.compile(
-    r"(\b(?:ssl)?password\s*=\s*)('(?:[^'\\\n]|\\.)*'?|[^\n]*?(?=\s+\w+\s*=|\n|$))",
+    r"((?<![?&\w])(?:ssl)?password\s*=\s*)"
+    r"(\*\*\*(?![^\s;,)])|'(?:[^'\\\n]|\\.)*'?|[^\n]*?(?=\s+\w+\s*=|\n|$))",
     re.IGNORECASE,
 )
 _QUERY_SECRET = re.compile(r"((?:^|[?&])(?:ssl)?password=)[^&]*", re.IGNORECASE)

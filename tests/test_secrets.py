@@ -255,3 +255,26 @@ def test_a_live_secret_never_reaches_a_log_line(gordon_db: GordonDatabase) -> No
         conn.execute("SELECT 'L1ve9Secret'::int")
     assert "L1ve9Secret" in str(failed.value)
     assert "L1ve9Secret" not in target.scrub(str(failed.value))
+
+
+def test_tui_header_shows_the_dsn_redacted(gordon_db: GordonDatabase) -> None:
+    from textual.pilot import Pilot
+
+    from gordon_migrate import bundle
+    from gordon_migrate.tui.app import GordonApp
+    from gordon_migrate.tui.screens.overview import OverviewScreen
+    from tests.test_tui import drive, loaded
+
+    value = conninfo.make_conninfo(gordon_db.dsn, password="tu1 Secr3t")
+    app = GordonApp(dsn.parse(value), bundle.load())
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        data = await loaded(pilot, OverviewScreen)
+        assert "password=***" in data.target
+        await pilot.pause()
+        screen = re.sub(r"<[^>]+>", "", app.export_screenshot()).replace("&#160;", " ")
+        assert "password=*** dbname=" in screen
+        for fragment in fragments("tu1 Secr3t"):
+            assert fragment not in screen
+
+    drive(app, scenario, size=(160, 45))

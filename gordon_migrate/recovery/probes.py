@@ -388,7 +388,7 @@ def _history(target: Target) -> ProbeResult:
 def _migration_lock(target: Target) -> ProbeResult:
     """Nobody holds the migration advisory lock; else who, since when, doing what."""
     with _session(target) as (_dsn, conn):
-        row = conn.execute("SELECT current_database()::text").fetchone()
+        row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
         assert row is not None
         key = history.lock_key(str(row[0]))
         holder = locks.holder(conn, key)
@@ -400,6 +400,9 @@ def _migration_lock(target: Target) -> ProbeResult:
     details = [f"lock: advisory lock {key} of database {row[0]}"]
     if detail is not None:
         details.append(f"activity: {detail.activity()}")
+        hint = sessions.hidden_hint([detail], str(row[1]))
+        if hint is not None:
+            details.append(hint)
     if holder.state == "active" and holder.application_name.startswith("gordon-migrate"):
         details.append(
             "a gordon-migrate runner at work: wait for it; ending it interrupts its migration"
@@ -414,6 +417,12 @@ def _migration_lock(target: Target) -> ProbeResult:
     )
 
 
+def _current_user(conn: Conn) -> str:
+    row = conn.execute("SELECT current_user::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 # --- step 8: sessions blocking Gordon tables ----------------------------------------------
 
 
@@ -423,6 +432,7 @@ def _blocking_sessions(target: Target) -> ProbeResult:
     threshold = format_ms(target.lock_timeout_ms)
     with _session(target) as (_dsn, conn):
         found = sessions.blockers(conn, target.lock_timeout_ms / 1000.0)
+        role = _current_user(conn)
     if not found:
         return _result(
             "blocking_sessions",
@@ -439,6 +449,9 @@ def _blocking_sessions(target: Target) -> ProbeResult:
             details.append(f"  blocks pid {', '.join(map(str, s.blocking))} now")
     if len(found) > MAX_DETAILS:
         details.append(f"and {len(found) - MAX_DETAILS} more")
+    hint = sessions.hidden_hint(found, role)
+    if hint is not None:
+        details.append(hint)
     return _result(
         "blocking_sessions",
         "problem",
