@@ -118,3 +118,37 @@ def test_status_names_a_hidden_lock_holder_honestly(
     lock = next(s for s in json.loads(diagnosed.stdout)["steps"] if s["probe"] == "migration_lock")
     assert lock["status"] == "problem"
     assert any(f"GRANT pg_read_all_stats TO {migrator}" in d for d in lock["details"])
+
+
+def test_tui_blocking_sessions_say_what_is_hidden(
+    gordon_db: GordonDatabase, migrator: str, session_holder: Open
+) -> None:
+    from textual.pilot import Pilot
+    from textual.widgets import Static
+
+    from gordon_migrate.tui.app import GordonApp
+    from gordon_migrate.tui.screens.overview import OverviewScreen
+    from gordon_migrate.tui.screens.sessions import SessionsModal
+    from tests.test_tui import drive, loaded, make_app, text_of, wait_for
+
+    blocker = session_holder(gordon_db.dsn_as("gordon_trading"))
+    blocker.execute("BEGIN")
+    blocker.execute("SELECT count(*) FROM trading.order_intents")
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("b")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, SessionsModal) and app.screen.found is not None,
+            "the blocking sessions",
+            timeout=60,
+        )
+        modal = app.screen
+        assert isinstance(modal, SessionsModal) and modal.found is not None
+        assert [s.pid for s in modal.found] == [blocker.info.backend_pid]
+        detail = " ".join(text_of(modal.query_one("#detail", Static)).split())
+        assert "holds trading.order_intents (AccessShareLock)" in detail
+        assert "membership in pg_read_all_stats shows them" in detail
+
+    drive(make_app(gordon_db.dsn_as(migrator)), scenario)
