@@ -56,6 +56,8 @@ _KV_PASSWORD = re.compile(
 _QUERY_SECRET = re.compile(r"((?:^|[?&])(?:ssl)?password=)[^&]*", re.IGNORECASE)
 _SECRET_KEYS = ("password", "sslpassword")
 _USERINFO_FORBIDDEN = "@/?#[]"
+# One host of a URL's authority: a name, address or [IPv6], and a numeric port if any.
+_HOST_PORT = re.compile(r"^(?:\[[^\]]*\]|[^:\[\]]*)(?::\d*)?$")
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,11 @@ def _redact_url_text(token: str) -> str:
     if _url_problem(token) is None:
         userinfo = _split_url(token)[1]
         if userinfo is None:
-            return token
+            authority = re.split(r"[/?]", rest, maxsplit=1)[0]
+            if all(_HOST_PORT.match(part) for part in authority.split(",")):
+                return token
+            # ``user:secret/db`` without '@': libpq reads a host and a "port" (the password).
+            return f"{scheme}{REDACTED}{rest[len(authority) :]}"
         user, colon, _ = userinfo.partition(":")
         shown = f"{user}:{REDACTED}" if colon else user
         return f"{scheme}{shown}@{rest[len(userinfo) + 1 :]}"

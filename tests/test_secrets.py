@@ -245,6 +245,9 @@ def test_free_text_scrub_fails_closed() -> None:
     )
     assert "w0rd" not in text and "S3cret" not in text and "w0rds9" not in text
     assert "user=u" in text
+    # No '@': libpq reads host "u" and port "N0tAP0rt" (the password): masked too.
+    assert dsn.scrub("postgresql://u:N0tAP0rt/g") == "postgresql://***/g"
+    assert dsn.scrub("postgresql://db:5432,[::1]:5433/g") == "postgresql://db:5432,[::1]:5433/g"
 
 
 def test_a_live_secret_never_reaches_a_log_line(gordon_db: GordonDatabase) -> None:
