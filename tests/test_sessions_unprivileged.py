@@ -79,6 +79,7 @@ def test_a_hidden_blocker_is_found_through_its_locks(
     plan = run_process("unlock", "--pid", str(pid), "--database-url", as_migrator)
     assert f"pid {pid}" in plan.stdout, plan.stdout + plan.stderr
     assert "holds neither" not in plan.stderr
+    assert "its open transaction is rolled back" in plan.stdout
 
     with gordon_db.connect() as conn:
         conn.execute(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(migrator)))

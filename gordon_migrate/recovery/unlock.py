@@ -99,7 +99,7 @@ def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
             "it is a gordon-migrate runner executing a statement: ending it interrupts its "
             "migration (a no-transaction migration is left dirty, FM-13)"
         )
-    if found.xact_start is not None:
+    if found.xact_start is not None or (found.relations and not found.visible):
         warnings.append(
             "its open transaction is rolled back: the service that owns it sees an error"
         )
