@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -29,28 +29,54 @@ from gordon_migrate.errors import GordonError
 
 
 class GordonGroup(click.Group):
-    """A group whose default command is ``apply``."""
+    """A group whose default command is ``apply``: used when no command is named at all.
+
+    ``apply`` takes no argument, so a first word that is not a command is a mistyped command
+    (``statsu``), reported as such with the closest command, never as apply's usage.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not _names_a_command(args, self.commands) and not {"--help", "-h", "--version"} & set(
-            args
-        ):
+        # ``gordon-migrate --format json`` is apply's option: its value is no command name.
+        default = self.commands[DEFAULT_COMMAND]
+        takes_value = VALUE_OPTIONS | {
+            name
+            for param in default.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        word = _first_positional(args, takes_value)
+        if word is None and not {"--help", "-h", "--version"} & set(args):
             args = [DEFAULT_COMMAND, *args]
+        elif word is not None and word not in self.commands:
+            raise click.UsageError(_unknown_command(word, sorted(self.commands)), ctx)
         return super().parse_args(ctx, args)
 
 
-def _names_a_command(args: Sequence[str], commands: Mapping[str, click.Command]) -> bool:
-    """True when the first positional argument (skipping option values) is a command."""
+def _first_positional(args: Sequence[str], takes_value: set[str]) -> str | None:
+    """The first positional argument, skipping option values; None when there is none."""
     skip = False
     for arg in args:
         if skip:
             skip = False
             continue
+        if arg == "--":
+            return None
         if arg.startswith("-"):
-            skip = arg in VALUE_OPTIONS
+            skip = arg in takes_value
             continue
-        return arg in commands
-    return False
+        return arg
+    return None
+
+
+def _unknown_command(word: str, commands: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return (
+        f"no such command {word!r}.{hint} Commands: {', '.join(commands)} "
+        f"({DEFAULT_COMMAND} when none is named)"
+    )
 
 
 @click.group(cls=GordonGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -183,15 +209,22 @@ def embedded_stop() -> None:
     """Stop the embedded server (data in ./.gordon/pg or GORDON_EMBEDDED_DIR)."""
     from gordon_migrate import embedded as server
 
-    click.echo("stopped" if server.stop() else "not running")
+    where = server.data_dir_from_env().expanduser().resolve()
+    if server.stop(where):
+        click.echo(f"stopped the embedded server of {where}")
+    else:
+        click.echo(
+            f"not running: no embedded server in {where} (./.gordon/pg of this directory, or "
+            "GORDON_EMBEDDED_DIR: run from the directory that started it, or set it)"
+        )
 
 
 @embedded.command("url")
 def embedded_url() -> None:
-    """Start (or reuse) the embedded server and print the DSN of its gordon database."""
+    """Start (or reuse) the embedded server and print the URL of its gordon database."""
     from gordon_migrate import embedded as server
 
-    click.echo(server.ensure_database(server.start()))
+    click.echo(server.as_url(server.ensure_database(server.start())))
 
 
 def _register_command_modules() -> None:

@@ -86,18 +86,15 @@ def _metrics(
 
 
 def _database_name(target: Dsn | None, cli_url: str | None) -> str:
-    """The database a DSN names, for metric labels when the connection failed."""
+    """The database a DSN names, for metric labels when the connection failed (``""`` for a
+    DSN that cannot be parsed unambiguously: its "database" may be part of a password)."""
     import os
 
-    import psycopg
-    from psycopg import conninfo
+    from gordon_migrate import dsn
 
-    value = target.value if target is not None else (cli_url or os.environ.get("DATABASE_URL"))
-    try:
-        params = conninfo.conninfo_to_dict(value or "")
-    except psycopg.Error:
-        return ""
-    return str(params.get("dbname") or params.get("user") or "")
+    return dsn.database_name(
+        target.value if target is not None else (cli_url or os.environ.get("DATABASE_URL"))
+    )
 
 
 @click.group("fixtures")

@@ -149,7 +149,8 @@ def repair(
 ) -> None:
     """Mark the dirty history row of VERSION done (or --undone), after fixing it by hand.
 
-    Only a dirty row (a no-transaction migration that stopped part-way, runbook FM-13), under
+    Only a dirty row (success = false: a no-transaction migration that stopped part-way, or
+    a row another writer left; runbook FM-13), under
     the migration lock, with an audit row; no schema object is touched.
     """
     ctx.meta["format"] = fmt

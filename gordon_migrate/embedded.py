@@ -87,6 +87,22 @@ def ensure_database(server: EmbeddedServer, name: str = DEFAULT_DATABASE) -> str
     return server.dsn(name)
 
 
+def as_url(dsn: str) -> str:
+    """``host=/sock port=N dbname=D user=U`` as ``postgresql://U@/D?host=%2Fsock&port=N``
+    (the socket directory goes in the query: a URL's host cannot hold a path)."""
+    from urllib.parse import quote, urlencode
+
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    user = quote(str(params.pop("user", "")), safe="")
+    dbname = quote(str(params.pop("dbname", "")), safe="")
+    query = urlencode(
+        {k: str(v) for k, v in sorted(params.items()) if v not in (None, "")},
+        safe="",
+        quote_via=quote,
+    )
+    return f"postgresql://{user}@/{dbname}" + (f"?{query}" if query else "")
+
+
 def stop(data_dir: Path | None = None) -> bool:
     """Stop the embedded server of ``data_dir`` if it runs; True when one was stopped."""
     import subprocess

@@ -279,11 +279,12 @@ def check_history(status: DatabaseStatus) -> None:
         f" (and {len(problems) - 1} more: run `gordon-migrate status`)" if len(problems) > 1 else ""
     )
     if first.state == "failed":
+        from gordon_migrate import dirty
+
         message = (
-            f"migration {first.label} is dirty: its history row has success = false, so a "
-            "no-transaction migration failed or was interrupted part-way. Nothing was run. "
-            "Finish or undo its statements by hand, then mark it with "
-            f"`gordon-migrate repair {first.version}` (docs/spof-runbook.md, dirty migration)"
+            f"migration {first.label} is dirty: its history row has success = false; "
+            f"{dirty.cause(first.no_transaction)}. Nothing was run. "
+            f"{dirty.next_step(first.version, first.no_transaction)} ({dirty.RUNBOOK})"
         )
     elif first.state == "checksum_mismatch":
         message = (

@@ -19,7 +19,8 @@ log = structlog.get_logger("gordon_migrate.locks")
 
 _HOLDER = """
 SELECT a.pid, coalesce(a.application_name, '') AS application_name,
-       coalesce(host(a.client_addr), 'local socket') AS client,
+       CASE WHEN a.backend_start IS NULL THEN ''  -- hidden from this role (pg_read_all_stats)
+            ELSE coalesce(host(a.client_addr), 'local socket') END AS client,
        coalesce(a.usename, '') AS username, a.backend_start, a.state_change,
        coalesce(a.state, '') AS state, a.pid = pg_backend_pid() AS is_self
 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
@@ -45,8 +46,13 @@ class LockHolder:
     is_self: bool
 
     def describe(self) -> str:
-        since = self.backend_start.isoformat(timespec="seconds") if self.backend_start else "?"
         app = self.application_name or "no application_name"
+        if self.backend_start is None:  # pg_stat_activity hides another role's session
+            return (
+                f"pid {self.pid} ({app}, user {self.username or '?'}; its client, start and "
+                "state are hidden from this role: membership in pg_read_all_stats shows them)"
+            )
+        since = self.backend_start.isoformat(timespec="seconds")
         return (
             f"pid {self.pid} ({app}, user {self.username or '?'}, from {self.client}, "
             f"connected since {since}, {self.state or 'state unknown'})"

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from gordon_migrate.logs import level_from_env
@@ -101,7 +102,14 @@ def test_embedded_quickstart_applies_the_bundle_and_reuses_the_server(tmp_path: 
         second = run_process("--embedded", "status", env=env)
         assert second.returncode == 0, second.stderr
         assert "38 applied" in second.stdout
+        url = run_process("embedded", "url", env=env)
+        assert url.returncode == 0, url.stderr
+        assert url.stdout.startswith("postgresql://postgres@/gordon?host=%2F"), url.stdout
+        with psycopg.connect(url.stdout.strip()) as conn:
+            row = conn.execute("SELECT current_database()::text").fetchone()
+        assert row == ("gordon",)
     finally:
         stop = run_process("embedded", "stop", env=env)
         assert stop.returncode == 0, stop.stderr
+        assert f"stopped the embedded server of {(tmp_path / 'pg').resolve()}" in stop.stdout
     assert not (tmp_path / "pg" / "postmaster.pid").exists(), "embedded stop stopped the server"

@@ -47,7 +47,9 @@ def test_json_names_steps_probes_and_sections(cli: CliRunner, gordon_db: GordonD
         "probe": "history",
         "title": "the history is consistent",
         "status": "ok",
-        "summary": f"consistent: {len(rh.BUNDLE)} applied, 0 pending",
+        "summary": (
+            f"{len(rh.BUNDLE)} applied, 0 pending, none dirty, edited or unknown to the bundle"
+        ),
         "details": [],
         "failure_modes": [],
         "runbook_section": "Step 6: the history is consistent",

@@ -291,7 +291,7 @@ def _connect(target: Target) -> ProbeResult:
         return _result(
             "connect",
             "ok",
-            f"connected to database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
+            f"reached database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
         )
 
 
@@ -368,7 +368,8 @@ def _history(target: Target) -> ProbeResult:
         return _result(
             "history",
             "ok",
-            f"consistent: {status.count('applied')} applied, {status.count('pending')} pending",
+            f"{status.count('applied')} applied, {status.count('pending')} pending, none dirty, "
+            "edited or unknown to the bundle",
         )
     modes = tuple(dict.fromkeys(m for text in messages for m in _matched(text)))
     return _result(
@@ -387,16 +388,21 @@ def _history(target: Target) -> ProbeResult:
 def _migration_lock(target: Target) -> ProbeResult:
     """Nobody holds the migration advisory lock; else who, since when, doing what."""
     with _session(target) as (_dsn, conn):
-        row = conn.execute("SELECT current_database()::text").fetchone()
+        row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
         assert row is not None
         key = history.lock_key(str(row[0]))
         holder = locks.holder(conn, key)
         detail = sessions.session(conn, holder.pid) if holder else None
     if holder is None:
-        return _result("migration_lock", "ok", f"free (advisory lock {key} of database {row[0]})")
+        return _result(
+            "migration_lock", "ok", f"nobody holds advisory lock {key} of database {row[0]}"
+        )
     details = [f"lock: advisory lock {key} of database {row[0]}"]
     if detail is not None:
         details.append(f"activity: {detail.activity()}")
+        hint = sessions.hidden_hint([detail], str(row[1]))
+        if hint is not None:
+            details.append(hint)
     if holder.state == "active" and holder.application_name.startswith("gordon-migrate"):
         details.append(
             "a gordon-migrate runner at work: wait for it; ending it interrupts its migration"
@@ -411,6 +417,12 @@ def _migration_lock(target: Target) -> ProbeResult:
     )
 
 
+def _current_user(conn: Conn) -> str:
+    row = conn.execute("SELECT current_user::text").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
 # --- step 8: sessions blocking Gordon tables ----------------------------------------------
 
 
@@ -420,6 +432,7 @@ def _blocking_sessions(target: Target) -> ProbeResult:
     threshold = format_ms(target.lock_timeout_ms)
     with _session(target) as (_dsn, conn):
         found = sessions.blockers(conn, target.lock_timeout_ms / 1000.0)
+        role = _current_user(conn)
     if not found:
         return _result(
             "blocking_sessions",
@@ -436,6 +449,9 @@ def _blocking_sessions(target: Target) -> ProbeResult:
             details.append(f"  blocks pid {', '.join(map(str, s.blocking))} now")
     if len(found) > MAX_DETAILS:
         details.append(f"and {len(found) - MAX_DETAILS} more")
+    hint = sessions.hidden_hint(found, role)
+    if hint is not None:
+        details.append(hint)
     return _result(
         "blocking_sessions",
         "problem",
@@ -502,7 +518,7 @@ def _drift(target: Target) -> ProbeResult:
         return _result(
             "drift",
             "ok",
-            "no drift: schema, grants, column grants and NOTIFY allowlist match the fixtures",
+            "schema, grants, column grants and NOTIFY allowlist match the fixtures",
         )
     failed = [check for check in report.checks if not check.ok]
     details = [f"{check.title}: {d.kind} {d.object}" for check in failed for d in check.differences]

@@ -1,12 +1,13 @@
 """``repair``: the one history fix the runbook prescribes (FM-13, a dirty migration).
 
 After the operator finished (``done``) or undid (``undone``) by hand the statements of a
-no-transaction migration that stopped part-way, its dirty history row is marked
-``success = true`` or removed. One named version per call, only when its row is dirty, under
-the migration advisory lock, in one transaction with an audit row. No schema object is
-touched. ``plan_repair`` reads and validates (read-only) and gives the exact statement to show
-before confirmation; ``run_repair`` re-checks under the lock that the row is still what was
-shown, then runs it.
+no-transaction migration that stopped part-way (or, for the dirty row of a transactional
+migration, which this tool never writes, checked that all or none of its changes are in), its
+dirty history row is marked ``success = true`` or removed. One named version per call, only
+when its row is dirty, under the migration advisory lock, in one transaction with an audit
+row. No schema object is touched. ``plan_repair`` reads and validates (read-only) and gives
+the exact statement to show before confirmation; ``run_repair`` re-checks under the lock that
+the row is still what was shown, then runs it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from gordon_migrate import engine, history, locks
+from gordon_migrate import dirty, engine, history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, is_connection_lost, lost_error, one_line
 from gordon_migrate.dsn import Dsn
@@ -57,17 +58,37 @@ class RepairPlan:
     #: The exact statement that changes the history (run with an audit insert).
     statement: str
     lock_key: int
+    #: Whether the bundled migration runs outside a transaction (None: not in the bundle).
+    no_transaction: bool | None = None
+
+    @property
+    def cause(self) -> str:
+        """Why the row is dirty (``dirty.cause``), as far as the bundle tells."""
+        if self.no_transaction is None:
+            return (
+                "it is not in this bundle, so whether it ran in a transaction is unknown: "
+                "check what of it took effect"
+            )
+        return dirty.cause(self.no_transaction)
 
     @property
     def meaning(self) -> str:
+        partial = self.no_transaction is not False
         if self.action == "done":
-            return (
-                "you finished its statements by hand: the row is marked success = true and "
-                "apply continues after it"
+            did = (
+                "you finished its statements by hand"
+                if partial
+                else "you checked that all of its changes are in the database"
             )
+            return f"{did}: the row is marked success = true and apply continues after it"
+        did = (
+            "you undid what took effect of it"
+            if partial
+            else "you checked that none of its changes are in the database (or undid them)"
+        )
         return (
-            "you undid what took effect of it: the row is removed and the next apply runs the "
-            "migration again from its first statement"
+            f"{did}: the row is removed and the next apply runs the migration again from its "
+            "first statement"
         )
 
 
@@ -117,8 +138,8 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
     label = migration.label if migration else f"{version:04d} ({row.description!r}, not in bundle)"
     if row.success:
         raise refused(
-            f"migration {label} is not dirty (success = true): repair only changes a row that a "
-            "failed or interrupted no-transaction migration left dirty"
+            f"migration {label} is not dirty (success = true): repair only changes a dirty row "
+            "(success = false)"
         )
     if action == "done":
         if migration is None:
@@ -143,6 +164,7 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
         after=after,
         statement=statement + ";",
         lock_key=history.lock_key(status.database),
+        no_transaction=migration.no_transaction if migration else None,
     )
 
 
@@ -217,6 +239,7 @@ def describe_plan(plan: RepairPlan, dsn: Dsn) -> str:
             f"history row of migration {plan.label}:",
             f"  success = {str(row['success']).lower()}, installed_on {row['installed_on']}, "
             f"execution_time {row['execution_time']}, checksum {row['checksum'][:16]}...",
+            f"why it is dirty: {plan.cause}",
             f"--{plan.action}: {plan.meaning}",
             f"will run under the migration lock (advisory lock {plan.lock_key}), in one "
             "transaction:",
@@ -245,6 +268,7 @@ def render_json(dsn: Dsn, plan: RepairPlan, outcome: RepairOutcome | None) -> di
         "database": plan.database,
         "version": plan.version,
         "action": plan.action,
+        "why_dirty": plan.cause,
         "statement": plan.statement,
         "lock_key": plan.lock_key,
         "before": plan.before,

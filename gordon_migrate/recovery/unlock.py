@@ -66,8 +66,9 @@ def _database(conn: Conn) -> str:
 
 
 def _qualifies(session: sessions.Session, holds_lock: bool) -> bool:
-    """Only the lock holder, or a transaction holding locks on Gordon tables."""
-    return holds_lock or bool(session.relations and session.xact_start)
+    """Only the lock holder, or a transaction holding locks on Gordon tables (a relation lock
+    is only ever held by a transaction, whether or not this role may see its start)."""
+    return holds_lock or bool(session.relations and (session.xact_start or not session.visible))
 
 
 def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
@@ -98,7 +99,7 @@ def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
             "it is a gordon-migrate runner executing a statement: ending it interrupts its "
             "migration (a no-transaction migration is left dirty, FM-13)"
         )
-    if found.xact_start is not None:
+    if found.xact_start is not None or (found.relations and not found.visible):
         warnings.append(
             "its open transaction is rolled back: the service that owns it sees an error"
         )

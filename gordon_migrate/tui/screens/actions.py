@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker
 
+from gordon_migrate import dirty
 from gordon_migrate.db import Conn
 from gordon_migrate.engine import MigrationStatus, read_status
 from gordon_migrate.recovery import repair, unlock
@@ -280,10 +281,21 @@ class RepairChoiceModal(GordonModal[tuple[int, Action] | None]):
         first = message.dirty[0]
         text = Text()
         text.append(f"Migration {first.label} is dirty", style="bold")
+        if first.no_transaction:
+            advice = (
+                "Before repairing, finish its remaining statements by hand, or undo what took "
+                "effect (runbook FM-13: an interrupted CREATE INDEX CONCURRENTLY leaves an "
+                "INVALID index to drop first)."
+            )
+        else:
+            advice = (
+                "Before repairing, find out who wrote the row, and check whether all or none of "
+                "its changes are in the database (runbook FM-13)."
+            )
+            self.query_one("#done", Button).label = "All of it is in (d)"
+            self.query_one("#undone", Button).label = "None of it is in (u)"
         text.append(
-            ": a no-transaction migration stopped part-way. Before repairing, finish its "
-            "remaining statements by hand, or undo what took effect (runbook FM-13: an "
-            "interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index to drop first).\n\n"
+            f": {dirty.cause(first.no_transaction)}.\n\n{advice}\n\n"
             "Then say which you did. The next dialog shows the exact statement and asks you to "
             "type the version."
         )

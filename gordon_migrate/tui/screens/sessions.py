@@ -30,6 +30,12 @@ def session_view(s: sessions.Session) -> Text:
         text.append(f"\nholds {', '.join(s.relations)}")
     if s.blocking:
         text.append(f"\nblocks pid {', '.join(map(str, s.blocking))} now", style="bold red")
+    if not s.visible:
+        text.append(
+            f"\nthis role cannot see its client, start, state or statement: membership in "
+            f"{sessions.STATS_ROLE} shows them",
+            style="yellow",
+        )
     text.append("\nending it would run: ", style="dim")
     text.append(s.terminate_sql, style="bold")
     return text
@@ -101,7 +107,7 @@ class SessionsModal(GordonModal[bool]):
             table.add_row(
                 str(s.pid),
                 s.application_name or "-",
-                s.state,
+                s.state if s.visible else "(hidden)",
                 ", ".join(s.relations) or "-",
                 key=str(s.pid),
             )
