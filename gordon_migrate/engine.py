@@ -359,23 +359,79 @@ def plan(dsn: Dsn, bundle: Sequence[Migration], options: ApplyOptions) -> ApplyR
     )
 
 
+class CancelToken:
+    """Stops a running apply from another thread (the TUI), as SIGINT does for the CLI.
+
+    ``cancel()`` cancels the running statement on the server (psycopg's thread-safe cancel
+    request) and wakes any lock wait or retry pause; the apply then ends in an
+    ``InterruptedApplyError`` saying what became of the migration (rolled back, or dirty).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: Conn | None = None
+        self._event = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._event.set()
+            conn = self._conn
+        if conn is not None and not conn.closed:
+            try:
+                conn.cancel_safe(timeout=CHECK_TIMEOUT_S)
+            except psycopg.Error as exc:
+                log.warning("cancel request failed", error=str(exc))
+
+    def check(self) -> None:
+        """Between statements and pauses: stop here if cancelled."""
+        if self._event.is_set():
+            raise Interrupted(CANCELLED_BY_OPERATOR)
+
+    def sleep(self, seconds: float) -> None:
+        """A pause that a cancel cuts short."""
+        if self._event.wait(seconds):
+            raise Interrupted(CANCELLED_BY_OPERATOR)
+
+    def _attach(self, conn: Conn | None) -> None:
+        with self._lock:
+            self._conn = conn
+
+
+CANCELLED_BY_OPERATOR = "the operator's cancel"
+
+
 def apply(
     dsn: Dsn,
     bundle: Sequence[Migration],
     options: ApplyOptions | None = None,
     progress: Progress = _no_progress,
+    cancel: CancelToken | None = None,
 ) -> ApplyResult:
     """Apply every pending migration of ``bundle``; stop at the first failure.
 
     A no-op (nothing pending, nothing inconsistent) costs two queries and takes no lock.
-    SIGTERM/SIGINT (as ``interrupts.Interrupted``) cancel the running statement server-side and
-    end in an ``InterruptedApplyError`` saying what became of the migration.
+    SIGTERM/SIGINT (as ``interrupts.Interrupted``), or ``cancel`` from another thread, cancel
+    the running statement server-side and end in an ``InterruptedApplyError`` saying what
+    became of the migration.
     """
     opts = options or ApplyOptions()
     if opts.dry_run:
         return plan(dsn, bundle, opts)
+    token = cancel or CancelToken()
     with connect(dsn, purpose="apply", options=opts.session_settings()) as conn:
-        run = _Run(conn=conn, dsn=dsn, opts=opts, progress=progress, watchdog=Watchdog(conn))
+        token._attach(conn)
+        run = _Run(
+            conn=conn,
+            dsn=dsn,
+            opts=opts,
+            progress=progress,
+            watchdog=Watchdog(conn),
+            cancel=token,
+        )
         try:
             return _apply(run, bundle)
         except psycopg.Error as exc:
@@ -388,6 +444,7 @@ def apply(
                 "run by this invocation; re-run apply"
             ) from None
         finally:
+            token._attach(None)
             run.watchdog.stop()
 
 
@@ -400,6 +457,7 @@ class _Run:
     opts: ApplyOptions
     progress: Progress
     watchdog: Watchdog
+    cancel: CancelToken
     in_flight: Migration | None = None
     statements_done: int = 0
     statements_total: int = 0
@@ -577,7 +635,9 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
     key = history.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
     try:
-        result.lock_waited_s = locks.acquire(conn, key, run.opts.lock_wait_s, guard=run.guard)
+        result.lock_waited_s = locks.acquire(
+            conn, key, run.opts.lock_wait_s, guard=run.guard, sleep=run.cancel.sleep
+        )
     except locks.LockTimeout as exc:
         raise LockWaitError(
             f"{exc.describe(status.database, key)}. Another runner is migrating, or a crashed "
@@ -879,7 +939,7 @@ def _run_in_transaction(
                 pause = retries.next_pause(failed)
             if pause is None:
                 raise retries.failure(failed) from None
-            time.sleep(pause)
+            run.cancel.sleep(pause)
 
 
 def _one_transaction(
@@ -920,9 +980,14 @@ def _execute_all(run: _Run, statements: Sequence[Statement], settings: Migration
 
 
 def _execute(run: _Run, statement: Statement, settings: MigrationSettings) -> None:
+    run.cancel.check()
     try:
         with run.guard(settings.statement_timeout_ms):
             run.conn.execute(statement.text.encode("utf-8"))
+    except psycopg.errors.QueryCanceled as exc:
+        if run.cancel.cancelled:  # our own cancel request, not statement_timeout
+            raise Interrupted(CANCELLED_BY_OPERATOR) from None
+        raise _StatementFailed(statement, exc) from exc
     except psycopg.Error as exc:
         raise _StatementFailed(statement, exc) from exc
 
@@ -966,7 +1031,7 @@ def _run_outside_transaction(
                     with run.guard():
                         pause = retries.next_pause(failed)
                     if pause is not None:
-                        time.sleep(pause)
+                        run.cancel.sleep(pause)
                         continue
                     raise retries.failure(failed) from None
                 raise _migration_error(

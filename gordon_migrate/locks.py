@@ -85,6 +85,7 @@ def acquire(
     key: int,
     wait_s: float,
     guard: Callable[[], AbstractContextManager[None]] = _unguarded,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> float:
     """Take the session lock ``key`` within ``wait_s`` seconds; return the time waited.
 
@@ -117,7 +118,7 @@ def acquire(
                 lock_wait_s=wait_s,
             )
             announced = True
-        time.sleep(min(delay, max(deadline - now, 0.0)))
+        sleep(min(delay, max(deadline - now, 0.0)))
         delay = min(delay * 2, 1.0)
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from gordon_migrate import bundle, engine, history
 from gordon_migrate import dsn as dsn_module
+from gordon_migrate.errors import InterruptedApplyError
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.conftest import CliRunner, versions
 from tests.netproxy import proxy_for
@@ -430,3 +431,60 @@ def test_runners_that_read_another_runners_dirty_marker_wait_and_succeed(
         results = [f.result(timeout=120) for f in [first, *late]]
     assert [len(r.applied) for r in results] == [4] + [0] * (RUNNERS - 1)
     assert versions(gordon_empty_db.dsn) == [1, 2, 3, 4]
+
+
+def test_cancel_from_another_thread_rolls_back_and_releases_everything(
+    cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    """The TUI's cancel: the statement is cancelled on the server, the apply says so."""
+    assert (
+        cli(
+            "apply",
+            "--database-url",
+            gordon_empty_db.dsn,
+            "--migrations-dir",
+            str(bundle_dir(BASE)),
+        ).code
+        == 0
+    )
+    token = engine.CancelToken()
+    target = dsn_module.parse(gordon_empty_db.dsn)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(
+            engine.apply, target, bundle.load(bundle_dir(SLOW)), None, cancel=token
+        )
+        _wait_for(
+            gordon_empty_db.dsn,
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
+            " AND state = 'active' AND query LIKE '%%pg_sleep%%')",
+            (RUNNER_APP,),
+        )
+        token.cancel()
+        with pytest.raises(InterruptedApplyError) as stopped:
+            running.result(timeout=30)
+    message = str(stopped.value)
+    assert "interrupted by the operator's cancel while applying migration 0003" in message
+    assert "was rolled back (no history row): nothing of it was applied" in message
+    _wait_server_clean(gordon_empty_db.dsn, gordon_empty_db.name, timeout=5)
+    assert versions(gordon_empty_db.dsn) == [1, 2]
+
+
+def test_cancel_while_waiting_for_the_migration_lock(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    key = history.lock_key(gordon_empty_db.name)
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (key,))
+        token = engine.CancelToken()
+        target = dsn_module.parse(gordon_empty_db.dsn)
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(engine.apply, target, bundle.load(bundle_dir(BASE)), cancel=token)
+            _wait_for(
+                gordon_empty_db.dsn,
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
+                (RUNNER_APP,),
+            )
+            token.cancel()
+            with pytest.raises(InterruptedApplyError) as stopped:
+                running.result(timeout=30)
+    assert "before any migration started: nothing was run" in str(stopped.value)
