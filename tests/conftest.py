@@ -177,6 +177,10 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
             [str(binaries / tool), *args], check=True, user=user, capture_output=True, timeout=60
         )
 
+    # A replication slot keeps the primary's WAL until the standby has it: the suite writes
+    # WAL fast (every clone is a WAL-logged CREATE DATABASE), and without a slot a standby
+    # that falls behind under load finds its next segment recycled and never catches up.
+    slot = f"gordon_test_standby_{os.getpid()}"
     pg(
         "pg_basebackup",
         "-d",
@@ -186,6 +190,9 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
         "-R",
         "-X",
         "stream",
+        "-C",
+        "-S",
+        slot,
         "-c",
         "fast",
     )
@@ -194,4 +201,6 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
         yield f"postgresql://postgres@/postgres?host={sock}"
     finally:
         pg("pg_ctl", "-D", str(data), "-w", "-m", "immediate", "stop")
+        with gordon_server.admin() as admin:
+            admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
         shutil.rmtree(root, ignore_errors=True)
