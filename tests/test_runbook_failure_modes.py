@@ -657,6 +657,14 @@ def test_fm31_create_index_concurrently_failed(
     text = case.failed(failed)
     assert "`DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;`" in text
     _diagnosed_from_log(case, failed.err, tmp_path, *url)
+    # Without the log too: the history step sees the dirty row beside the INVALID index.
+    payload = case.diagnosed(*url)
+    history_step = rh.step(payload, "history")
+    assert "FM-31" in [m["id"] for m in history_step["failure_modes"]]
+    assert (
+        "DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;"
+        in (history_step["commands"])
+    )
     writer.execute("ROLLBACK")
     with case.db.connect() as conn:  # the runbook's recovery, as the line says
         assert conn.execute(_INDEX_STATE).fetchall() == [(False,)]

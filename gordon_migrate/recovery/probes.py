@@ -351,6 +351,8 @@ def _history(target: Target) -> ProbeResult:
     bundle = _bundle(target)
     with _session(target) as (_dsn, conn):
         status = _read_status(conn, bundle)
+        dirty = any(p.state == "failed" for p in status.problems)
+        invalid = [str(r[0]) for r in conn.execute(_INVALID_INDEXES).fetchall()] if dirty else []
     if not status.history_exists:
         return _result(
             "history",
@@ -372,14 +374,36 @@ def _history(target: Target) -> ProbeResult:
             "edited or unknown to the bundle",
         )
     modes = tuple(dict.fromkeys(m for text in messages for m in _matched(text)))
+    drops: tuple[str, ...] = ()
+    if invalid:
+        # A dirty row beside an INVALID index: a CREATE INDEX CONCURRENTLY that failed after
+        # creating it (FM-31). IF NOT EXISTS would keep the broken index: it must go first.
+        messages.insert(
+            1,
+            f"INVALID index(es) {', '.join(invalid)}: left by a failed CREATE INDEX "
+            "CONCURRENTLY; drop before re-running or finishing the migration",
+        )
+        modes = (*modes, "FM-31")
+        drops = tuple(f"DROP INDEX CONCURRENTLY IF EXISTS {name};" for name in invalid)
     return _result(
         "history",
         "problem",
         messages[0],
         details=tuple(messages[1:MAX_DETAILS]),
         failure_modes=modes,
-        commands=("gordon-migrate status",),
+        commands=(*drops, "gordon-migrate status"),
     )
+
+
+# Indexes a failed CONCURRENTLY build left behind, in any schema but the system ones.
+_INVALID_INDEXES = """
+SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%'
+ORDER BY 1
+"""
 
 
 # --- step 7: the migration lock -----------------------------------------------------------
