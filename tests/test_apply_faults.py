@@ -8,10 +8,7 @@ of the runner, no lock, the history telling the truth.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +24,7 @@ from gordon_migrate.errors import InterruptedApplyError
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.conftest import CliRunner, versions
 from tests.netproxy import proxy_for
+from tests.runner import RUNNER_APP, spawn, wait_running, wait_until
 
 Bundle = Callable[[dict[str, str]], Path]
 
@@ -42,46 +40,13 @@ SLOW = {
         "ALTER TABLE accounts ADD COLUMN currency text;\nSELECT pg_sleep(60);\n"
     ),
 }
-RUNNER_APP = "gordon-migrate apply"
-
-
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "gordon_migrate.cli", *args, "--log-format", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-
-def _wait_for(dsn: str, query: str, params: tuple[object, ...] = (), timeout: float = 30) -> None:
-    """Poll until ``query`` returns a true first column (a generous bound, not a timing)."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute(query, params).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"never true within {timeout}s: {query}")
-
-
-def _wait_running(dsn: str, fragment: str) -> None:
-    _wait_for(
-        dsn,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
-        " AND state = 'active' AND query LIKE %s AND datname = current_database())",
-        (RUNNER_APP, f"%{fragment}%"),
-    )
 
 
 def _wait_server_clean(dsn: str, database: str, timeout: float = 30) -> None:
     """The runner's backend is gone, and with it every lock it held (the advisory one too)."""
     key = history.lock_key(database)
     classid, objid = history.lock_key_parts(key)
-    _wait_for(
+    wait_until(
         dsn,
         "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
         "   AND datname = current_database())"
@@ -133,8 +98,8 @@ def test_stop_signal_cancels_on_the_server_rolls_back_and_releases_everything(
         ).code
         == 0
     )
-    runner = _spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    _wait_running(gordon_empty_db.dsn, "pg_sleep")
+    runner = spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    wait_running(gordon_empty_db.dsn, "pg_sleep")
     runner.send_signal(sig)
     _, err = runner.communicate(timeout=30)
     assert runner.returncode == 1
@@ -163,8 +128,8 @@ def test_sigterm_in_a_no_transaction_migration_reports_it_dirty(
             ),
         }
     )
-    runner = _spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    _wait_running(gordon_empty_db.dsn, "pg_sleep")
+    runner = spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    wait_running(gordon_empty_db.dsn, "pg_sleep")
     runner.send_signal(signal.SIGTERM)
     _, err = runner.communicate(timeout=30)
     assert runner.returncode == 1
@@ -184,8 +149,8 @@ def test_sigkill_leaves_nothing_held_on_the_server(
     """The OOM killer and `docker kill` give no chance to clean up: the server must notice
     the vanished client itself (client_connection_check_interval), not at statement_timeout."""
     root = bundle_dir(SLOW)
-    runner = _spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    _wait_running(gordon_empty_db.dsn, "pg_sleep")
+    runner = spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    wait_running(gordon_empty_db.dsn, "pg_sleep")
     runner.kill()
     runner.communicate(timeout=30)
     _wait_server_clean(gordon_empty_db.dsn, gordon_empty_db.name, timeout=10)
@@ -194,27 +159,33 @@ def test_sigkill_leaves_nothing_held_on_the_server(
     assert "currency" not in _columns(gordon_empty_db.dsn)
 
 
-def test_silent_network_gives_up_after_statement_timeout_and_says_the_outcome_is_unknown(
-    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
-) -> None:
+def _apply_into_a_black_hole(db: GordonDatabase, bundle_dir: Bundle, *, existing_only: bool) -> str:
+    """apply through a proxy that goes silent while the migration runs; its error line."""
     root = bundle_dir({**BASE, "0003_patch.sql": SLOW["0003_slow_patch.sql"].replace("60", "1")})
-    with proxy_for(gordon_empty_db.dsn) as proxy:
-        runner = _spawn(
+    with proxy_for(db.dsn) as proxy:
+        runner = spawn(
             "apply",
             "--database-url",
-            proxy.dsn(gordon_empty_db.dsn),
+            proxy.dsn(db.dsn),
             "--migrations-dir",
             str(root),
             "--statement-timeout",
             "2s",
         )
-        _wait_running(gordon_empty_db.dsn, "pg_sleep")
-        proxy.black_hole()
+        wait_running(db.dsn, "pg_sleep")
+        proxy.black_hole(existing_only=existing_only)
         _, err = runner.communicate(timeout=90)
     assert runner.returncode == 1
     line = _error_event(err)
     assert "stopped answering: no reply for 7s (statement_timeout=2s plus 5s)" in line
     assert "while applying migration 0003 (0003_patch.sql)" in line
+    return line
+
+
+def test_silent_network_gives_up_after_statement_timeout_and_says_the_outcome_is_unknown(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    line = _apply_into_a_black_hole(gordon_empty_db, bundle_dir, existing_only=False)
     assert "the outcome of migration 0003 (0003_patch.sql) is unknown" in line
     assert "`gordon-migrate status`" in line
     # The server ends the orphaned session by itself (idle_in_transaction_session_timeout).
@@ -226,23 +197,7 @@ def test_silent_network_gives_up_after_statement_timeout_and_says_the_outcome_is
 def test_silent_connection_then_reachable_again_reports_the_rollback_it_checked(
     gordon_empty_db: GordonDatabase, bundle_dir: Bundle
 ) -> None:
-    root = bundle_dir({**BASE, "0003_patch.sql": SLOW["0003_slow_patch.sql"].replace("60", "1")})
-    with proxy_for(gordon_empty_db.dsn) as proxy:
-        runner = _spawn(
-            "apply",
-            "--database-url",
-            proxy.dsn(gordon_empty_db.dsn),
-            "--migrations-dir",
-            str(root),
-            "--statement-timeout",
-            "2s",
-        )
-        _wait_running(gordon_empty_db.dsn, "pg_sleep")
-        proxy.black_hole(existing_only=True)
-        _, err = runner.communicate(timeout=60)
-    assert runner.returncode == 1
-    line = _error_event(err)
-    assert "stopped answering" in line
+    line = _apply_into_a_black_hole(gordon_empty_db, bundle_dir, existing_only=True)
     assert "migration 0003 (0003_patch.sql) was rolled back (no history row)" in line
     _wait_server_clean(gordon_empty_db.dsn, gordon_empty_db.name, timeout=5)
     assert versions(gordon_empty_db.dsn) == [1, 2]
@@ -256,13 +211,13 @@ def test_lost_reply_to_commit_is_reported_as_committed(
     )
     with proxy_for(gordon_empty_db.dsn) as proxy:
         proxy_dsn = proxy.dsn(gordon_empty_db.dsn)
-        first = _spawn(
+        first = spawn(
             "apply", "--database-url", proxy_dsn, "--migrations-dir", str(bundle_dir(BASE))
         )
         first.communicate(timeout=60)
         assert first.returncode == 0
         proxy.lose_reply_to_commit()
-        runner = _spawn("apply", "--database-url", proxy_dsn, "--migrations-dir", str(root))
+        runner = spawn("apply", "--database-url", proxy_dsn, "--migrations-dir", str(root))
         _, err = runner.communicate(timeout=60)
     assert runner.returncode == 1
     line = _error_event(err)
@@ -302,11 +257,11 @@ def test_create_index_concurrently_waits_out_an_old_snapshot(
         old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         old.execute("SELECT 1")  # takes the snapshot; touches no table
         old_pid = old.info.backend_pid
-        runner = _spawn(
+        runner = spawn(
             "apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root)
         )
         # Wait until the build is blocked on the old transaction, and past the first report.
-        _wait_for(
+        wait_until(
             gordon_empty_db.dsn,
             "SELECT %s = ANY(pg_blocking_pids(pid)) AND now() - query_start > interval '3 s'"
             " FROM pg_stat_activity WHERE application_name = %s AND query LIKE '%%CONCURRENTLY%%'",
@@ -421,8 +376,8 @@ def test_runners_that_read_another_runners_dirty_marker_wait_and_succeed(
     target = dsn_module.parse(gordon_empty_db.dsn)
     with ThreadPoolExecutor(RUNNERS) as pool:
         first = pool.submit(engine.apply, target, migrations)
-        _wait_for(gordon_empty_db.dsn, "SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
-        _wait_for(
+        wait_until(gordon_empty_db.dsn, "SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
+        wait_until(
             gordon_empty_db.dsn,
             "SELECT EXISTS (SELECT 1 FROM public._sqlx_migrations"
             " WHERE version = 3 AND NOT success)",
@@ -453,7 +408,7 @@ def test_cancel_from_another_thread_rolls_back_and_releases_everything(
         running = pool.submit(
             engine.apply, target, bundle.load(bundle_dir(SLOW)), None, cancel=token
         )
-        _wait_for(
+        wait_until(
             gordon_empty_db.dsn,
             "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
             " AND state = 'active' AND query LIKE '%%pg_sleep%%')",
@@ -479,7 +434,7 @@ def test_cancel_while_waiting_for_the_migration_lock(
         target = dsn_module.parse(gordon_empty_db.dsn)
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(engine.apply, target, bundle.load(bundle_dir(BASE)), cancel=token)
-            _wait_for(
+            wait_until(
                 gordon_empty_db.dsn,
                 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
                 (RUNNER_APP,),

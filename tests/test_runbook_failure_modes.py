@@ -9,11 +9,8 @@ fails when a failure mode the table marks as tested has no test here.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +27,7 @@ from gordon_migrate.testing import GordonDatabase, TestServer
 from tests import recovery_helpers as rh
 from tests.conftest import CliResult, CliRunner
 from tests.netproxy import proxy_for
+from tests.runner import spawn, wait_running
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -563,33 +561,6 @@ def test_fm20_connection_lost_during_apply(
     case.recovered("--migrations-dir", str(image))
 
 
-def _runner(*args: str) -> subprocess.Popen[str]:
-    """apply as its own process, logging JSON (signals and sockets need a real process)."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "gordon_migrate.cli", *args, "--log-format", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-    )
-
-
-def _until_running(db: GordonDatabase, fragment: str) -> None:
-    deadline = time.monotonic() + 30
-    with psycopg.connect(db.dsn, autocommit=True) as observer:
-        while time.monotonic() < deadline:
-            row = observer.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND application_name = 'gordon-migrate apply' AND state = 'active'"
-                " AND query LIKE %s",
-                (f"%{fragment}%",),
-            ).fetchone()
-            if row and row[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"apply never ran {fragment}")
-
-
 def _diagnosed_from_log(case: Incident, err: str, tmp_path: Path, *args: str) -> None:
     log = tmp_path / "apply.log"
     log.write_text(err)
@@ -605,7 +576,7 @@ def test_fm29_server_stopped_answering(
     case = incident("FM-29", gordon_db)
     image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(1);\n")
     with proxy_for(gordon_db.dsn) as proxy:
-        runner = _runner(
+        runner = spawn(
             "apply",
             "--database-url",
             proxy.dsn(gordon_db.dsn),
@@ -614,7 +585,7 @@ def test_fm29_server_stopped_answering(
             "--statement-timeout",
             "1s",
         )
-        _until_running(gordon_db, "pg_sleep")
+        wait_running(gordon_db.dsn, "pg_sleep")
         proxy.black_hole()
         out, err = runner.communicate(timeout=90)
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
@@ -633,8 +604,8 @@ def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_
     case = incident("FM-30", gordon_db)
     image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(60);\n")
     args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
-    runner = _runner("apply", *args)
-    _until_running(gordon_db, "pg_sleep")
+    runner = spawn("apply", *args)
+    wait_running(gordon_db.dsn, "pg_sleep")
     runner.send_signal(signal.SIGTERM)  # docker stop
     out, err = runner.communicate(timeout=60)
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
