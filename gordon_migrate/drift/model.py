@@ -36,6 +36,8 @@ MIGRATOR = "<migrator>"
 #: the migrations: ``pg_database_owner`` since PostgreSQL 15, the bootstrap superuser or the
 #: database owner in a database created before and upgraded.
 DATABASE_OWNER = "<database owner>"
+#: The database drift-check connected to (named differently in every environment).
+THIS_DATABASE = "<this database>"
 
 
 @dataclass(frozen=True, order=True)
@@ -82,6 +84,9 @@ class Snapshot:
     write_access: tuple[str, ...] = ()
     #: How many catalog queries it took (constant, whatever the number of objects).
     queries: int = 0
+    #: Relations whose definitions could not be read (another session holds ACCESS EXCLUSIVE
+    #: on them): one sentence each, naming the relation and the holder.
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

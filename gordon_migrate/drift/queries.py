@@ -7,12 +7,63 @@ snapshot does not depend on OIDs or on the session's ``search_path``.
 
 from __future__ import annotations
 
-# Gordon schemas: every schema of the database except the system ones.
-_SCOPE = "{n}.nspname <> 'information_schema' AND {n}.nspname !~ '^pg_'"
+from gordon_migrate.drift.catalogs import FIRST_USER_OID, identity_catalogs
+from gordon_migrate.drift.model import THIS_DATABASE
+
+# Gordon schemas: every schema of the database except the system ones, whatever its name
+# (a superuser can create ``pg_x`` with allow_system_table_mods). TOAST schemas hold no
+# definitions; ``pg_temp_N`` belong to sessions, not to the database.
+_SCOPE = (
+    "{n}.nspname NOT IN ('pg_catalog', 'information_schema') AND {n}.nspname !~ '^pg_(toast|temp_)'"
+)
 
 
 def scope(alias: str) -> str:
     return _SCOPE.format(n=alias)
+
+
+# Relations another session holds ACCESS EXCLUSIVE on (found by LOCKS, set per snapshot):
+# the deparse functions (pg_get_indexdef, pg_get_expr, pg_get_viewdef...) open the relation
+# and would wait for that lock, so their facets are not read there.
+UNREADABLE_SETTING = "gordon_migrate.unreadable"
+#: What a facet that could not be read says instead.
+UNREAD = "<not read: relation locked>"
+
+
+def readable(oid: str) -> str:
+    return f"NOT ({oid} = ANY (current_setting('{UNREADABLE_SETTING}')::oid[]))"
+
+
+def deparse(oid: str, expression: str) -> str:
+    """``expression`` when the relation ``oid`` can be opened, else the UNREAD marker."""
+    return f"CASE WHEN {readable(oid)} THEN {expression} ELSE '{UNREAD}' END"
+
+
+# ACCESS EXCLUSIVE locks of other sessions on relations of this database (granted or queued:
+# a queued one blocks a new reader too), with the holder; and the views and rules whose
+# deparse would lock such a relation (their query reads it).
+LOCKS = """
+WITH held AS (
+    SELECT l.relation, l.pid, l.granted
+    FROM pg_locks l
+    WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+      AND l.pid IS DISTINCT FROM pg_backend_pid()
+      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+)
+SELECT h.relation,
+       coalesce(format('%I.%I', n.nspname, c.relname), h.relation::text),
+       h.pid, h.granted, a.usename::text, a.application_name::text, NULL::oid
+FROM held h
+LEFT JOIN pg_class c ON c.oid = h.relation
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_activity a ON a.pid = h.pid
+UNION ALL
+SELECT DISTINCT r.ev_class, NULL, NULL::int, NULL::bool, NULL, NULL, d.refobjid
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                AND d.refclassid = 'pg_class'::regclass
+WHERE d.refobjid IN (SELECT relation FROM held)
+"""
 
 
 def not_extension_member(catalog: str, oid: str) -> str:
@@ -26,6 +77,8 @@ def not_extension_member(catalog: str, oid: str) -> str:
 # The tool's bookkeeping in schema public is not schema: the history table (sqlx's) and the
 # audit trail of recovery actions. Left out everywhere, with their columns, indexes, grants.
 TOOL_TABLES = ("_sqlx_migrations", "gordon_migrate_audit")
+TOOL_TABLE_NAMES = frozenset(f"public.{name}" for name in TOOL_TABLES)
+AUDIT_TABLE_NAME = "public.gordon_migrate_audit"
 
 HISTORY_OID = """
 (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -101,8 +154,10 @@ SELECT c.relkind::text,
         JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
         WHERE i.inhrelid = c.oid),
-       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
+       CASE WHEN c.relispartition THEN {deparse("c.oid", "pg_get_expr(c.relpartbound, c.oid)")}
+       END,
+       CASE WHEN c.relkind IN ('v', 'm') THEN {deparse("c.oid", "pg_get_viewdef(c.oid, true)")}
+       END,
        CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
        format_type(s.seqtypid, NULL),
        s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
@@ -122,7 +177,6 @@ LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
-  AND {not_tool_table("c.oid")}
 """
 
 COLUMNS = f"""
@@ -133,7 +187,8 @@ SELECT c.relkind::text,
        a.attnotnull,
        a.attidentity::text,
        a.attgenerated::text,
-       pg_get_expr(ad.adbin, ad.adrelid),
+       CASE WHEN ad.adbin IS NOT NULL THEN
+           {deparse("ad.adrelid", "pg_get_expr(ad.adbin, ad.adrelid)")} END,
        CASE WHEN a.attcollation <> t.typcollation THEN
            (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
@@ -158,7 +213,7 @@ SELECT CASE WHEN co.conrelid <> 0 THEN format('%I.%I', rn.nspname, rc.relname)
             ELSE format('%I.%I', tn.nspname, ty.typname) END,
        co.contypid <> 0,
        quote_ident(co.conname),
-       pg_get_constraintdef(co.oid, true)
+       {deparse("co.conrelid", "pg_get_constraintdef(co.oid, true)")}
 FROM pg_constraint co
 JOIN pg_namespace n ON n.oid = co.connamespace
 LEFT JOIN pg_class rc ON rc.oid = co.conrelid
@@ -174,9 +229,9 @@ WHERE co.contype NOT IN ('n', 't')
 
 INDEXES = f"""
 SELECT format('%I.%I', n.nspname, ic.relname),
-       pg_get_indexdef(i.indexrelid),
+       CASE WHEN {readable("i.indexrelid")} THEN
+           {deparse("i.indrelid", "pg_get_indexdef(i.indexrelid)")} ELSE '{UNREAD}' END,
        i.indisvalid,
-       i.indisclustered,
        i.indisreplident
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -213,18 +268,21 @@ WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
 TRIGGERS = f"""
 SELECT format('%I.%I', n.nspname, c.relname),
        quote_ident(t.tgname),
-       pg_get_triggerdef(t.oid, true),
+       CASE WHEN NOT t.tgisinternal THEN {deparse("t.tgrelid", "pg_get_triggerdef(t.oid, true)")}
+       END,
        t.tgenabled::text,
        p.proname::text,
        format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
        t.tgnargs,
-       t.tgargs
+       t.tgargs,
+       t.tgisinternal,
+       (SELECT quote_ident(co.conname) FROM pg_constraint co WHERE co.oid = t.tgconstraint)
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_namespace pn ON pn.oid = p.pronamespace
-WHERE NOT t.tgisinternal
+WHERE (NOT t.tgisinternal OR t.tgenabled <> 'O')
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
@@ -236,8 +294,10 @@ SELECT format('%I.%I', n.nspname, c.relname),
        pol.polpermissive,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END
              FROM unnest(pol.polroles) r),
-       pg_get_expr(pol.polqual, pol.polrelid),
-       pg_get_expr(pol.polwithcheck, pol.polrelid)
+       CASE WHEN pol.polqual IS NOT NULL THEN
+           {deparse("pol.polrelid", "pg_get_expr(pol.polqual, pol.polrelid)")} END,
+       CASE WHEN pol.polwithcheck IS NOT NULL THEN
+           {deparse("pol.polrelid", "pg_get_expr(pol.polwithcheck, pol.polrelid)")} END
 FROM pg_policy pol
 JOIN pg_class c ON c.oid = pol.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -264,14 +324,16 @@ SELECT format('%I.%I', n.nspname, t.typname),
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_class c ON c.oid = t.typrelid
-WHERE t.typtype IN ('e', 'd', 'r', 'c')
+WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b', 'p')
   AND (t.typtype <> 'c' OR c.relkind = 'c')
+  AND NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
   AND {scope("n")}
   AND {not_extension_member("pg_type", "t.oid")}
 """
 
 RULES = f"""
-SELECT format('%I.%I', n.nspname, c.relname), quote_ident(r.rulename), pg_get_ruledef(r.oid, true),
+SELECT format('%I.%I', n.nspname, c.relname), quote_ident(r.rulename),
+       {deparse("r.ev_class", "pg_get_ruledef(r.oid, true)")},
        r.ev_enabled::text
 FROM pg_rewrite r
 JOIN pg_class c ON c.oid = r.ev_class
@@ -280,11 +342,82 @@ WHERE r.rulename <> '_RETURN' AND {scope("n")}
 """
 
 STATISTICS = f"""
-SELECT format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid),
+SELECT format('%I.%I', n.nspname, s.stxname),
+       {deparse("s.stxrelid", "pg_get_statisticsobjdef(s.oid)")},
        pg_get_userbyid(s.stxowner)::text
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace
 WHERE {scope("n")}
+"""
+
+
+def _generic_from(name: str) -> str:
+    """FROM and WHERE of one generic catalog (see ``catalogs``): its objects in scope."""
+    entry = _CATALOGS[name]
+    conditions = [not_extension_member(name, "x.oid")]
+    if entry.namespace:
+        conditions.append(
+            f"x.{entry.namespace} IN (SELECT n.oid FROM pg_namespace n WHERE {scope('n')})"
+        )
+    else:
+        conditions.append(f"x.oid >= {FIRST_USER_OID}")
+    if entry.where:
+        conditions.append(entry.where)
+    source = entry.source or f"pg_catalog.{name}"
+    return (
+        f"FROM {source} x, pg_identify_object('{name}'::regclass, x.oid, 0) i "
+        f"WHERE {' AND '.join(conditions)}"
+    )
+
+
+_CATALOGS = dict(identity_catalogs(150000))
+
+
+def _generic_objects() -> str:
+    parts = []
+    for name, entry in _CATALOGS.items():
+        owner = f"pg_get_userbyid(x.{entry.owner})::text" if entry.owner else "NULL::text"
+        facets = ", ".join(f"'{facet}', ({expr})::text" for facet, expr in entry.facets)
+        parts.append(
+            f"SELECT i.type, i.identity, {owner}, ARRAY[{facets}]::text[] {_generic_from(name)}"
+        )
+    return "\nUNION ALL\n".join(parts)
+
+
+def _generic_acls() -> str:
+    parts = []
+    for name, entry in _CATALOGS.items():
+        if entry.acl is None:
+            continue
+        column, kind = entry.acl
+        owner = f"x.{entry.owner}" if entry.owner else "10::oid"
+        parts.append(
+            f"    UNION ALL SELECT i.type, i.identity, {owner}, "
+            f"coalesce(x.{column}, acldefault('{kind}', {owner})) {_generic_from(name)}"
+        )
+    return "\n".join(parts)
+
+
+#: Objects of every generic catalog: (type, identity, owner, [facet, value, ...]).
+GENERIC = _generic_objects()
+
+# This database: its options, and the settings of every session in it — for all roles (ALTER
+# DATABASE ... SET, which ALTER ROLE ALL IN DATABASE ... SET also writes), for all roles in
+# all databases (ALTER ROLE ALL SET), and for each role in it (ALTER ROLE r IN DATABASE).
+DATABASE = """
+SELECT d.datconnlimit, d.datallowconn, d.datistemplate,
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = 0 AND s.setdatabase = d.oid),
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = 0 AND s.setdatabase = 0)
+FROM pg_database d WHERE d.datname = current_database()
+"""
+
+ROLE_SETTINGS_HERE = """
+SELECT pg_get_userbyid(s.setrole)::text, c
+FROM pg_db_role_setting s, unnest(s.setconfig) c
+WHERE s.setrole <> 0
+  AND s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 """
 
 # Privileges on every object, defaults made explicit (a NULL ACL means the built-in default).
@@ -301,7 +434,6 @@ WITH objects(kind, name, owner, acl) AS (
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {scope("n")}
       AND {not_extension_member("pg_class", "c.oid")}
-      AND {not_tool_table("c.oid")}
     UNION ALL
     SELECT 'schema', quote_ident(n.nspname), n.nspowner,
            coalesce(n.nspacl, acldefault('n', n.nspowner))
@@ -320,8 +452,13 @@ WITH objects(kind, name, owner, acl) AS (
            coalesce(t.typacl, acldefault('T', t.typowner))
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     LEFT JOIN pg_class c ON c.oid = t.typrelid
-    WHERE t.typtype IN ('e', 'd', 'r', 'c') AND (t.typtype <> 'c' OR c.relkind = 'c')
+    WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b', 'p') AND (t.typtype <> 'c' OR c.relkind = 'c')
+      AND NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
       AND {scope("n")} AND {not_extension_member("pg_type", "t.oid")}
+    UNION ALL
+    SELECT 'database', '{THIS_DATABASE}', d.datdba, coalesce(d.datacl, acldefault('d', d.datdba))
+    FROM pg_database d WHERE d.datname = current_database()
+{_generic_acls()}
 )
 SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
        CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
@@ -346,7 +483,6 @@ JOIN pg_namespace n ON n.oid = c.relnamespace,
      aclexplode(a.attacl) x
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND {scope("n")}
-  AND {not_tool_table("c.oid")}
 """
 
 # Defaults for objects created later. A schema-less row (namespace 0) holds the whole default
@@ -369,11 +505,8 @@ WHERE d.defaclnamespace = 0 OR {scope("n")}
 ROLES = """
 SELECT r.rolname::text, r.oid = 10, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
        r.rolcanlogin, r.rolreplication, r.rolbypassrls,
-       ARRAY(SELECT CASE WHEN s.setdatabase = 0 THEN '' ELSE 'in this database ' END || c
-             FROM pg_db_role_setting s, unnest(s.setconfig) c
-             WHERE s.setrole = r.oid
-               AND s.setdatabase IN (0, (SELECT d.oid FROM pg_database d
-                                         WHERE d.datname = current_database())))
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = r.oid AND s.setdatabase = 0)
 FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
 """

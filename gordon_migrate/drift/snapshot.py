@@ -28,6 +28,7 @@ from gordon_migrate.drift import grants, notify, queries, viewdefs
 from gordon_migrate.drift.model import (
     DATABASE_OWNER,
     MIGRATOR,
+    THIS_DATABASE,
     CheckName,
     Line,
     Snapshot,
@@ -44,7 +45,9 @@ SESSION_SETTINGS = {
     "bytea_output": "hex",
     "standard_conforming_strings": "on",
     "quote_all_identifiers": "off",
-    "lock_timeout": "10s",
+    # Relations other sessions lock are not opened (see queries.LOCKS); this only bounds the
+    # wait for a lock taken between that look and the read, which is then retried once.
+    "lock_timeout": "3s",
     "statement_timeout": "120s",
 }
 
@@ -63,7 +66,14 @@ _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
 _POLICY_COMMAND = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
-_TYPTYPE = {"e": "enum", "c": "composite", "r": "range", "d": "domain"}
+_TYPTYPE = {
+    "e": "enum",
+    "c": "composite",
+    "r": "range",
+    "d": "domain",
+    "b": "base",
+    "p": "shell",
+}
 _IDENTITY = {"a": "always", "d": "by default"}
 _GENERATED = {"s": "stored", "v": "virtual"}
 
@@ -107,11 +117,30 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
     ``roles``: Gordon roles to describe even when nothing in the schemas refers to them (a
     role that holds no privilege, like ``gordon_drift_reader``); roles that own or are
     granted something are always described.
+
+    Relations another session holds ACCESS EXCLUSIVE on are not opened: their deparsed
+    definitions read ``queries.UNREAD`` and ``Snapshot.unread`` names them and the holder.
+    A lock taken while the snapshot runs is waited for up to ``lock_timeout``, then the
+    snapshot is taken again once (the lock is then known); a second timeout is raised.
     """
     conn.read_only = True
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        return _take(conn, roles)
+    except psycopg.errors.LockNotAvailable:
+        pass
+    return _take(conn, roles)
+
+
+def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
     reader = _Reader(conn)
     with conn.transaction():
+        unreadable, unread = _unreadable(reader)
+        reader.count += 1
+        conn.execute(
+            "SELECT set_config(%s, %s, true)",
+            (queries.UNREADABLE_SETTING, "{" + ",".join(str(o) for o in sorted(unreadable)) + "}"),
+        )
         context = reader.rows(queries.CONTEXT)[0]
         database, user, migrator = str(context[0]), str(context[1]), str(context[2])
         public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
@@ -124,6 +153,7 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
             return DATABASE_OWNER if name in public_owners else role(name)
 
         schema = _schema_lines(reader, role, public_role)
+        schema += _generic_lines(reader.rows(queries.GENERIC), role)
         functions = reader.rows(queries.FUNCTIONS)
         triggers = reader.rows(queries.TRIGGERS)
         rules = reader.rows(queries.RULES)
@@ -132,11 +162,16 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
         schema += _trigger_lines(triggers)
         schema += _rule_lines(rules)
         schema += _policy_lines(policies, role)
-        grant_lines, referenced = _grant_lines(reader, role, public_role)
+        grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
         referenced |= {role(str(r)) for row in policies for r in row[4]}
         column_lines, column_roles = _column_grant_lines(reader, role)
         referenced |= column_roles
-        grant_lines += _role_lines(reader, role, migrator, referenced | set(roles))
+        described = referenced | set(roles)
+        # Parameter privileges are the cluster's: only those of Gordon roles are this
+        # database's business.
+        grant_lines += [line for line in parameter_lines if _grantee(line) in described]
+        grant_lines += _role_lines(reader, role, migrator, described)
+        grant_lines += _database_lines(reader, role)
         notify_lines, undetermined = _notify_lines(functions, triggers, rules)
         write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
         if "superuser" in write_access:  # says it all
@@ -158,7 +193,69 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
         has_history=bool(context[4]),
         write_access=write_access,
         queries=reader.count,
+        unread=unread,
     )
+
+
+def _unreadable(reader: _Reader) -> tuple[set[int], tuple[str, ...]]:
+    """Relations not to open (locked by another session, or views reading one), and a
+    sentence per lock naming the relation and the holder."""
+    oids: set[int] = set()
+    held: dict[int, str] = {}
+    sentences: list[str] = []
+    for relation, name, pid, granted, user, application, _through in reader.rows(queries.LOCKS):
+        oids.add(int(relation))
+        if name is None:
+            continue
+        held[int(relation)] = str(name)
+        state = "holds" if granted else "waits for"
+        who = (
+            f"pid {pid}"
+            + (f" ({user}" if user else "")
+            + (f", application {application!r})" if user and application else (")" if user else ""))
+        )
+        sentences.append(
+            f"{name}: {who} {state} ACCESS EXCLUSIVE on it, so its definitions (and those of "
+            "views reading it) were not read; run drift-check again once that transaction ends"
+        )
+    return oids, tuple(sorted(set(sentences)))
+
+
+def _grantee(line: Line) -> str:
+    return line.object.rpartition(" to ")[2]
+
+
+def _generic_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+    """Objects of the generic catalogs (``catalogs``): each with its owner and facets."""
+    out: list[Line] = []
+    for kind, identity, owner, facets in rows:
+        obj = f"{kind} {identity}"
+        out.append(Line(obj, "owner", role(owner)) if owner else Line(obj, "exists"))
+        for facet, value in zip(facets[::2], facets[1::2], strict=True):
+            if value:
+                out.append(Line(obj, str(facet), str(value)))
+    return out
+
+
+def _database_lines(reader: _Reader, role: Callable[[str], str]) -> list[Line]:
+    """This database's options and the settings every session in it starts with."""
+    connlimit, allowconn, template, settings, everywhere = reader.rows(queries.DATABASE)[0]
+    obj = f"database {THIS_DATABASE}"
+    out = [
+        Line(obj, "connection limit", "none" if connlimit < 0 else str(connlimit)),
+        Line(obj, "allow connections", yes(allowconn)),
+        Line(obj, "is template", yes(template)),
+    ]
+    for setting in settings:
+        key, _, value = str(setting).partition("=")
+        out.append(Line(obj, f"setting {key}", value))
+    for setting in everywhere:
+        key, _, value = str(setting).partition("=")
+        out.append(Line("all roles in all databases", f"setting {key}", value))
+    for name, setting in reader.rows(queries.ROLE_SETTINGS_HERE):
+        key, _, value = str(setting).partition("=")
+        out.append(Line(f"role {role(str(name))}", f"setting in this database {key}", value))
+    return out
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -180,11 +277,10 @@ def _schema_lines(
     for owner, on_domain, name, definition in reader.rows(queries.CONSTRAINTS):
         kind = "domain constraint" if on_domain else "constraint"
         out.append(Line(f"{kind} {owner}.{name}", "definition", clean_sql(definition)))
-    for name, definition, valid, clustered, replident in reader.rows(queries.INDEXES):
+    # indisclustered is not read: CLUSTER ... USING is maintenance, not drift.
+    for name, definition, valid, replident in reader.rows(queries.INDEXES):
         obj = f"index {name}"
         out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "valid", yes(valid))]
-        if clustered:
-            out.append(Line(obj, "clustered", "yes"))
         if replident:
             out.append(Line(obj, "replica identity", "yes"))
     out += _type_lines(reader.rows(queries.TYPES), role)
@@ -203,6 +299,13 @@ def _relation_lines(
         (inherits, bound, viewdef, access_method, seqtype) = row[9:14]
         (start, increment, minimum, maximum, cache, cycle, owned_by) = row[14:21]
         obj = f"{_RELKIND[relkind]} {name}"
+        if name in queries.TOOL_TABLE_NAMES:
+            # The tool's bookkeeping: its structure is the tool's, but switching on row level
+            # security on it is drift (its grants, triggers and policies are compared too).
+            if rls or force_rls:
+                out.append(Line(obj, "row level security", "enabled" if rls else "disabled"))
+                out.append(Line(obj, "force row level security", yes(force_rls)))
+            continue
         facets: dict[str, str] = {"owner": role(owner)}
         if options:
             facets["options"] = options
@@ -324,7 +427,19 @@ def _function_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Lin
 
 def _trigger_lines(rows: Iterable[Row]) -> list[Line]:
     out: list[Line] = []
-    for table, name, definition, enabled, *_ in rows:
+    for table, name, definition, enabled, proname, *rest in rows:
+        internal, constraint = rest[-2], rest[-1]
+        if internal:
+            # Internal (foreign key) triggers are named by OID: named here by what they do.
+            # Listed only when not enabled (ALTER TABLE ... DISABLE TRIGGER ALL).
+            out.append(
+                Line(
+                    f"table {table}",
+                    f"internal trigger {proname} of constraint {constraint}",
+                    _TRIGGER_ENABLED[enabled],
+                )
+            )
+            continue
         obj = f"trigger {table}.{name}"
         out += [
             Line(obj, "definition", clean_sql(definition)),
@@ -365,23 +480,32 @@ def _policy_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]
 
 def _grant_lines(
     reader: _Reader, role: Callable[[str], str], public_role: Callable[[str], str]
-) -> tuple[list[Line], set[str]]:
+) -> tuple[list[Line], set[str], list[Line]]:
     """Object privileges and default privileges; also every role they name."""
     out: list[Line] = []
+    parameters: list[Line] = []
     named: set[str] = set()
     raw: list[tuple[str, str, str, str, str, str, bool]] = []
     for row in reader.rows(queries.GRANTS):
         kind, name, owner, grantee, grantor, privilege, grantable = row
-        if kind == "schema" and name == "public":
+        if (kind == "schema" and name == "public") or kind == "database":
             owner, grantee, grantor = public_role(owner), public_role(grantee), public_role(grantor)
+        elif name == queries.AUDIT_TABLE_NAME and grantee == owner:
+            continue  # created on first use by whoever ran a recovery command
         raw.append((kind, name, owner, grantee, grantor, privilege, grantable))
     grouped = grants.group(raw, role)
     for (kind, name, grantee), (owner, acl) in grouped.items():
         text = grants.privileges_text(
             acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
         )
-        out.append(Line(f"grant on {kind} {name} to {grantee}", "privileges", text))
-        named |= {owner, grantee} | {row.grantor for row in acl}
+        line = Line(f"grant on {kind} {name} to {grantee}", "privileges", text)
+        if kind == "parameter ACL":
+            parameters.append(line)
+            continue
+        out.append(line)
+        named |= {grantee} | {row.grantor for row in acl}
+        if name != queries.AUDIT_TABLE_NAME:
+            named.add(owner)
     defaults: dict[tuple[str, str, str, str | None], list[grants.AclRow]] = defaultdict(list)
     for defrole, schema, objtype, grantee, grantor, privilege, grantable in reader.rows(
         queries.DEFAULT_ACLS
@@ -402,7 +526,7 @@ def _grant_lines(
             continue
         text = grants.privileges_text(acl_d, owner_d, table=objects_d == "tables")
         out.append(Line(f"{obj} to {grantee_d}", "privileges", text))
-    return out, named
+    return out, named, parameters
 
 
 def _column_grant_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[list[Line], set[str]]:
@@ -495,7 +619,7 @@ def _notify_lines(
                 ipc_indexes.setdefault(name, set()).add(site.argv_index)
             else:
                 undetermined.append(Line(source, site.code))
-    for table, tgname, _definition, _enabled, proname, function, nargs, tgargs in triggers:
+    for table, tgname, _definition, _enabled, proname, function, nargs, tgargs, *_ in triggers:
         if proname != notify.IPC_TRIGGER_FUNCTION:
             continue
         source = f"trigger {table}.{tgname}"
@@ -508,6 +632,8 @@ def _notify_lines(
                     Line(source, f"{function} reads TG_ARGV[{index}], the trigger passes none")
                 )
     for table, name, definition, _enabled in rules:
+        if definition == queries.UNREAD:
+            continue
         source = f"rule {table}.{name}"
         for site in notify.sites(definition):
             if site.channel is not None:
