@@ -11,7 +11,7 @@ import psycopg
 import structlog
 
 from gordon_migrate import db
-from gordon_migrate.drift import fixtures, queries, snapshot
+from gordon_migrate.drift import fix, fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
     CHECKS,
@@ -95,9 +95,18 @@ def compare_snapshot(
 ) -> DriftReport:
     """The report of ``actual`` against ``expected`` (no I/O)."""
     checks = []
+    major, _, minor = actual.server_version.partition(".")
+    fixes = fix.Context(
+        database=actual.database,
+        migrator=actual.migrator,
+        server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
+        expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+    )
     for name, _title in CHECKS:
         differences = compare(
-            expected.sections[name], without_unread(expected.sections[name], actual.sections[name])
+            expected.sections[name],
+            without_unread(expected.sections[name], actual.sections[name]),
+            fixes,
         )
         if name == "notify":
             differences += tuple(

@@ -101,6 +101,10 @@ class Difference:
     actual: str | None
     diff: str | None = None
     detail: str | None = None
+    #: SQL restoring the pinned state (``None``: not restorable without losing data, or it
+    #: needs the migration's own definition — ``fix_note`` says what to do).
+    fix: str | None = None
+    fix_note: str | None = None
 
 
 @dataclass(frozen=True)
