@@ -90,6 +90,40 @@ def without_unread(expected: Sequence[Line], actual: Sequence[Line]) -> list[Lin
     return out
 
 
+def _reowned(expected: Sequence[Line], actual: Sequence[Line]) -> frozenset[str]:
+    """Objects present on both sides whose owner differs."""
+    want = {line.object: line.value for line in expected if line.facet == "owner"}
+    have = {line.object: line.value for line in actual if line.facet == "owner"}
+    return frozenset(obj for obj, owner in want.items() if have.get(obj, owner) != owner)
+
+
+def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
+    """No statement for what goes with an unexpected object (its privileges, the tables of a
+    publication): once the fix drops it they are gone, and an object left to a person (an
+    unexpected table) keeps them until that person decides."""
+    gone = {
+        found
+        for d in checks[0].differences  # the schema check
+        if d.kind == "unexpected"
+        and (d.fix is None or d.fix.startswith("DROP "))
+        and (found := fix.dropped(d.object)) is not None
+    }
+    if not gone:
+        return checks
+    return [
+        dataclasses.replace(
+            check,
+            differences=tuple(
+                dataclasses.replace(d, fix=None, fix_note="goes with the unexpected object above")
+                if d.fix is not None and fix.goes_with(d.object, gone)
+                else d
+                for d in check.differences
+            ),
+        )
+        for check in checks
+    ]
+
+
 def compare_snapshot(
     expected: fixtures.Fixtures, actual: Snapshot, duration_s: float = 0.0
 ) -> DriftReport:
@@ -101,6 +135,7 @@ def compare_snapshot(
         migrator=actual.migrator,
         server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
         expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+        reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
     )
     for name, _title in CHECKS:
         differences = compare(
@@ -120,6 +155,7 @@ def compare_snapshot(
                 for line in actual.undetermined_channels
             )
         checks.append(CheckResult(name=name, differences=differences))
+    checks = _without_redundant_fixes(checks)
     actual_checksum = fixtures.checksum(fixtures.render("schema", actual.sections["schema"]))
     warnings: list[str] = [f"not compared: {sentence}" for sentence in actual.unread]
     if not actual.has_history:

@@ -145,6 +145,9 @@ class Context:
     migrator: str
     server_version: int
     expected: Sequence[Line] = ()
+    #: Objects whose owner the script changes back (``table trading.runs``): changing the
+    #: owner rewrites their privileges, so every pinned privilege is granted again.
+    reowned: frozenset[str] = frozenset()
 
 
 def role_sql(name: str, ctx: Context) -> str:
@@ -248,8 +251,9 @@ _KINDS = {
 # --- privileges ------------------------------------------------------------------------------
 
 
-def _privileges(text: str | None, *, table: bool) -> dict[str, bool]:
-    """``INSERT, SELECT WITH GRANT OPTION; ...`` -> {privilege: grantable}."""
+def _privileges(text: str | None, *, table: bool, maintain: bool = False) -> dict[str, bool]:
+    """``INSERT, SELECT WITH GRANT OPTION; ...`` -> {privilege: grantable}; ``ALL`` on a
+    table includes MAINTAIN where the server has it (``maintain``)."""
     out: dict[str, bool] = {}
     for raw in (text or "").split("; "):
         part = raw.split(" GRANTED BY ")[0]
@@ -257,7 +261,9 @@ def _privileges(text: str | None, *, table: bool) -> dict[str, bool]:
             continue
         grantable = part.endswith(" WITH GRANT OPTION")
         for name in part.removesuffix(" WITH GRANT OPTION").split(", "):
-            names = grants.TABLE_ALL if table and name == "ALL" else {name}
+            names: set[str] | frozenset[str] = {name}
+            if table and name == "ALL":
+                names = grants.TABLE_ALL | ({grants.MAINTAIN} if maintain else set())
             for privilege in names:
                 out[privilege] = out.get(privilege, False) or grantable
     return out
@@ -269,13 +275,7 @@ def _grant_statements(
     """REVOKE what is extra, GRANT what is missing: never more than the difference (a
     table-level REVOKE also takes the column privileges of the same name)."""
     out = []
-    extra = sorted(p for p in have if p not in want and p != grants.MAINTAIN)
-    if (
-        grants.MAINTAIN in have
-        and grants.MAINTAIN not in want
-        and not want.keys() >= grants.TABLE_ALL
-    ):
-        extra.append(grants.MAINTAIN)
+    extra = sorted(p for p in have if p not in want)
     if extra:
         out.append(f"REVOKE {', '.join(f'{p}{columns}' for p in extra)} ON {on} FROM {grantee};")
     no_option = sorted(p for p in want if have.get(p) and not want[p])
@@ -312,10 +312,13 @@ def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -
         return Fix(None, "no GRANT for this kind of object: revoke or grant by hand")
     name = head[len(kind) + 1 :]
     table = kind in _TABLE_KINDS
-    want_p = _privileges(want.get("privileges"), table=table)
-    have_p = _privileges(have.get("privileges"), table=table)
+    maintain = ctx.server_version >= 170000
+    want_p = _privileges(want.get("privileges"), table=table, maintain=maintain)
+    have_p = _privileges(have.get("privileges"), table=table, maintain=maintain)
     on = _target(kind, name, ctx)
     statements = _grant_statements(on, role_sql(grantee, ctx), want_p, have_p)
+    if f"{kind} {name}" in ctx.reowned:
+        statements += _grant_statements(on, role_sql(grantee, ctx), want_p, {})
     if table and any(p not in want_p for p in have_p):
         # Revoking a table privilege revokes it on every column too: put back the pinned ones.
         prefix = f"grant on column {name}."
@@ -365,11 +368,12 @@ def _default_privileges(obj: str, want: dict[str, str], have: dict[str, str], ct
     if objects not in _DEFAULT_OBJECTS:
         return Fix(None, "restore with ALTER DEFAULT PRIVILEGES")
     prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {role_sql(owner, ctx)}{where}"
+    maintain = ctx.server_version >= 170000
     statements = _grant_statements(
         objects.upper(),
         role_sql(grantee, ctx),
-        _privileges(want.get("privileges"), table=objects == "tables"),
-        _privileges(have.get("privileges"), table=objects == "tables"),
+        _privileges(want.get("privileges"), table=objects == "tables", maintain=maintain),
+        _privileges(have.get("privileges"), table=objects == "tables", maintain=maintain),
     )
     return Fix("\n".join(f"{prefix} {s}" for s in statements) or None)
 
@@ -427,6 +431,15 @@ def _database_options(target: str, want: dict[str, str], have: dict[str, str]) -
 
 
 def _role(name: str, want: dict[str, str], have: dict[str, str], ctx: Context, extra: bool) -> Fix:
+    if extra and all(facet.startswith("setting in this database ") for facet in have):
+        # e.g. the migrator's own sessions here set to skip triggers
+        return _settings(
+            f"ALTER ROLE {role_sql(name, ctx)} IN DATABASE {ident(ctx.database)}",
+            {},
+            have,
+            None,
+            prefix="setting in this database ",
+        )
     if extra:
         return Fix(
             None,
@@ -504,7 +517,9 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind == "table" and set(have) <= {"row level security", "force row level security"}:
         # a tool table (only its switches are compared)
         return _table_switches(name, {}, have)
-    if kind in ("table", "column", "sequence", "attribute", "foreign table"):
+    if kind == "attribute":
+        return Fix(None, "an attribute of a composite type: goes with the type")
+    if kind in ("table", "column", "sequence", "foreign table"):
         return Fix(None, DESTRUCTIVE)
     if kind in _DROP:
         if kind == "schema":
@@ -564,7 +579,9 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
     differing = {f for f in want.keys() | have.keys() if want.get(f) != have.get(f)}
     statements: list[str] = []
     left = set(differing)
-    if "owner" in differing and kind in _OWNED and "owner" in want:
+    if kind == "sequence" and "owned by" in want:
+        left.discard("owner")  # follows the owner of its table (fixed there)
+    elif "owner" in differing and kind in _OWNED and "owner" in want:
         statements.append(f"ALTER {_OWNED[kind]} {name} OWNER TO {role_sql(want['owner'], ctx)};")
         left.discard("owner")
     if kind == "table":
@@ -628,10 +645,79 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
     return Fix("\n".join(statements) or None, note)
 
 
+# Drops run last and in dependency order: what uses an object before the object itself, the
+# schemas at the very end (a schema is dropped RESTRICT, once emptied).
+_DROP_ORDER = (
+    "trigger",
+    "event trigger",
+    "policy",
+    "rule",
+    "publication relation",
+    "publication namespace",
+    "publication",
+    "subscription",
+    "user mapping",
+    "cast",
+    "transform",
+    "operator class",
+    "operator family",
+    "operator",
+    "index",
+    "statistics",
+    "view",
+    "materialized view",
+    "aggregate",
+    "function",
+    "procedure",
+    "window function",
+    "conversion",
+    "collation",
+    "text search configuration",
+    "text search dictionary",
+    "text search template",
+    "text search parser",
+    "domain",
+    "type",
+    "language",
+    "server",
+    "foreign-data wrapper",
+    "access method",
+    "extension",
+    "schema",
+)
+
+
+def _order(item: tuple[str, str, Fix]) -> int:
+    obj, kind, fix = item
+    if kind != "unexpected" or not str(fix.sql).startswith("DROP"):
+        return 0
+    found = _split_kind(obj)[0]
+    return 1 + (_DROP_ORDER.index(found) if found in _DROP_ORDER else len(_DROP_ORDER))
+
+
+def dropped(obj: str) -> tuple[str, str] | None:
+    """(kind, name) of an object a fix drops."""
+    kind, _, name = _split_kind(obj)
+    return (kind, name) if kind in _DROP or kind in _KINDS else None
+
+
+def goes_with(obj: str, gone: set[tuple[str, str]]) -> bool:
+    """Whether ``obj`` (a privilege, a publication's member) disappears with an object that
+    the script drops, so it needs no statement of its own."""
+    if obj.startswith("grant on ") and " to " in obj:
+        head = obj.removeprefix("grant on ").rpartition(" to ")[0]
+        for kind in _GRANT_KINDS:
+            if head.startswith(kind + " ") and (kind, head[len(kind) + 1 :]) in gone:
+                return True
+    if obj.startswith(("publication relation ", "publication namespace ")):
+        return ("publication", obj.rpartition(" in publication ")[2]) in gone
+    return False
+
+
 def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
     """The whole fix script: one transaction with every restorable difference, then the
     ones left to a person as comments. ``fixes``: (object, kind, fix) in report order."""
-    restorable = [(o, k, f) for o, k, f in fixes if f.sql]
+    restorable = sorted((item for item in fixes if item[2].sql), key=_order)
     manual = [(o, k, f) for o, k, f in fixes if f.note]
     out = [
         f"-- gordon-migrate drift-check --fix-sql for database {database}: "
