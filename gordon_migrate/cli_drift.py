@@ -67,7 +67,7 @@ def drift_check(
     target: Dsn | None = None
     try:
         target = resolve_dsn(settings)
-        report = check.run_drift_check(target, fixtures_dir)
+        report = check.run_drift_check(target, fixtures_dir, with_fixes=fix_sql or fmt == "json")
     except Exception:
         if metrics_file is not None:
             _metrics(metrics_file, None, target, settings.database_url, started)

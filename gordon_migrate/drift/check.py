@@ -33,8 +33,11 @@ UNDETERMINED = (
 )
 
 
-def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
-    """Compare the database at ``dsn`` with the fixtures (default: the bundled ones).
+def run_drift_check(
+    dsn: Dsn, fixtures_dir: Path | None = None, *, with_fixes: bool = False
+) -> DriftReport:
+    """Compare the database at ``dsn`` with the fixtures (default: the bundled ones);
+    ``with_fixes``: each difference with the SQL restoring it (``drift.fix``).
 
     One READ ONLY transaction; works as ``gordon_drift_reader`` (no data privilege needed).
     Differences are in the report, not raised; a ``GordonError`` means the database could
@@ -53,7 +56,7 @@ def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
             raise DriftError(
                 f"cannot read the catalogs of {dsn.redacted}: {db.one_line(dsn.scrub(str(exc)))}"
             ) from None
-    report = compare_snapshot(expected, actual)
+    report = compare_snapshot(expected, actual, with_fixes=with_fixes)
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
         log.warning("no migration history: never migrated, or not the Gordon database")
@@ -125,17 +128,25 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
 
 
 def compare_snapshot(
-    expected: fixtures.Fixtures, actual: Snapshot, duration_s: float = 0.0
+    expected: fixtures.Fixtures,
+    actual: Snapshot,
+    duration_s: float = 0.0,
+    *,
+    with_fixes: bool = True,
 ) -> DriftReport:
     """The report of ``actual`` against ``expected`` (no I/O)."""
     checks = []
     major, _, minor = actual.server_version.partition(".")
-    fixes = fix.Context(
-        database=actual.database,
-        migrator=actual.migrator,
-        server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
-        expected=[line for name, _ in CHECKS for line in expected.sections[name]],
-        reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
+    fixes = (
+        None
+        if not with_fixes
+        else fix.context(
+            database=actual.database,
+            migrator=actual.migrator,
+            server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
+            expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+            reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
+        )
     )
     for name, _title in CHECKS:
         differences = compare(
@@ -155,7 +166,8 @@ def compare_snapshot(
                 for line in actual.undetermined_channels
             )
         checks.append(CheckResult(name=name, differences=differences))
-    checks = _without_redundant_fixes(checks)
+    if with_fixes:
+        checks = _without_redundant_fixes(checks)
     actual_checksum = fixtures.checksum(fixtures.render("schema", actual.sections["schema"]))
     warnings: list[str] = [f"not compared: {sentence}" for sentence in actual.unread]
     if not actual.has_history:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from collections.abc import Iterable
 
 from gordon_migrate.drift import fix
-from gordon_migrate.drift.model import Difference, Line
+from gordon_migrate.drift.model import Difference, DifferenceKind, Line
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -69,23 +68,24 @@ def compare(
     """Every object missing, unexpected or changed, sorted by object; with ``fixes``, each
     with the SQL that restores it (``drift.fix``)."""
     want_lines, have_lines = _grouped(expected), _grouped(actual)
-    want = {obj: _definition(lines) for obj, lines in want_lines.items()}
-    have = {obj: _definition(lines) for obj, lines in have_lines.items()}
     out: list[Difference] = []
-    for obj in sorted(want.keys() | have.keys()):
-        before, after = want.get(obj), have.get(obj)
+    for obj in sorted(want_lines.keys() | have_lines.keys()):
+        want, have = want_lines.get(obj), have_lines.get(obj)
+        if want is not None and have is not None and sorted(want) == sorted(have):
+            continue
+        before = None if want is None else _definition(want)
+        after = None if have is None else _definition(have)
         if before == after:
             continue
+        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else fix.Fix(None)
         if after is None:
-            difference = Difference(obj, "missing", before, None)
+            kind: DifferenceKind = "missing"
         elif before is None:
-            difference = Difference(obj, "unexpected", None, after)
+            kind = "unexpected"
         else:
-            difference = Difference(obj, "changed", before, after, diff=unified(before, after))
-        if fixes is not None:
-            found = fix.fix_for(obj, want_lines.get(obj), have_lines.get(obj), fixes)
-            difference = dataclasses.replace(difference, fix=found.sql, fix_note=found.note)
-        out.append(difference)
+            kind = "changed"
+        diff = unified(before, after) if before is not None and after is not None else None
+        out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note))
     return tuple(out)
 
 

@@ -14,8 +14,8 @@ are resolved: ``<migrator>`` to that role, ``<this database>`` to the database's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from psycopg import sql
 
@@ -138,16 +138,44 @@ class Fix:
 
 @dataclass(frozen=True)
 class Context:
-    """What placeholders stand for on this server, and the pinned lines (a fix sometimes
-    has to put back what another statement takes with it)."""
+    """What placeholders stand for on this server, and what is pinned that a statement can
+    take with it (a fix puts it back): see ``context``."""
 
     database: str
     migrator: str
     server_version: int
-    expected: Sequence[Line] = ()
+    #: (table, grantee) -> pinned (column, privileges) of that grantee on that table.
+    column_grants: Mapping[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    #: table -> pinned (trigger, state) of its triggers that are not simply enabled.
+    trigger_states: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
     #: Objects whose owner the script changes back (``table trading.runs``): changing the
     #: owner rewrites their privileges, so every pinned privilege is granted again.
     reowned: frozenset[str] = frozenset()
+
+
+def context(
+    database: str,
+    migrator: str,
+    server_version: int,
+    expected: Iterable[Line],
+    reowned: frozenset[str] = frozenset(),
+) -> Context:
+    """The fix context of a check, indexing the pinned lines once."""
+    column_grants: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    trigger_states: dict[str, list[tuple[str, str]]] = {}
+    for line in expected:
+        if line.object.startswith("grant on column "):
+            head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
+            table, column = split_last(head)
+            column_grants.setdefault((table, grantee), []).append((column, line.value))
+        elif (
+            line.object.startswith("trigger ")
+            and line.facet == "enabled"
+            and line.value != "enabled"
+        ):
+            table, trigger = split_last(line.object.removeprefix("trigger "))
+            trigger_states.setdefault(table, []).append((trigger, line.value))
+    return Context(database, migrator, server_version, column_grants, trigger_states, reowned)
 
 
 def role_sql(name: str, ctx: Context) -> str:
@@ -223,10 +251,18 @@ def fix_for(
 
 
 def _split_kind(obj: str) -> tuple[str, str, str]:
-    for kind in sorted(set(_DROP) | set(_OWNED) | _KINDS, key=len, reverse=True):
-        if obj.startswith(kind + " "):
-            return kind, " ", obj[len(kind) + 1 :]
-    kind, _, name = obj.partition(" ")
+    return _longest_kind(obj, _ALL_KINDS)
+
+
+def _longest_kind(text: str, kinds: frozenset[str]) -> tuple[str, str, str]:
+    """(kind, " ", name) for the longest kind of ``kinds`` that ``text`` starts with (kinds
+    are one to three words); else the first word."""
+    words = text.split(" ", 3)
+    for n in (3, 2, 1):
+        kind = " ".join(words[:n])
+        if len(words) > n and kind in kinds:
+            return kind, " ", text[len(kind) + 1 :]
+    kind, _, name = text.partition(" ")
     return kind, " ", name
 
 
@@ -246,6 +282,8 @@ _KINDS = {
     "operator of",
     "function of",
 }
+_ALL_KINDS = frozenset(_DROP) | frozenset(_OWNED) | frozenset(_KINDS)
+_GRANT_KIND_SET = frozenset(_GRANT_KINDS)
 
 
 # --- privileges ------------------------------------------------------------------------------
@@ -305,12 +343,9 @@ def _target(kind: str, name: str, ctx: Context) -> str:
 
 def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
     head, _, grantee = obj.removeprefix("grant on ").rpartition(" to ")
-    kind = next(
-        (k for k in sorted(_GRANT_KINDS, key=len, reverse=True) if head.startswith(k + " ")), None
-    )
-    if kind is None:
+    kind, _, name = _longest_kind(head, _GRANT_KIND_SET)
+    if kind not in _GRANT_KINDS:
         return Fix(None, "no GRANT for this kind of object: revoke or grant by hand")
-    name = head[len(kind) + 1 :]
     table = kind in _TABLE_KINDS
     maintain = ctx.server_version >= 170000
     want_p = _privileges(want.get("privileges"), table=table, maintain=maintain)
@@ -321,17 +356,14 @@ def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -
         statements += _grant_statements(on, role_sql(grantee, ctx), want_p, {})
     if table and any(p not in want_p for p in have_p):
         # Revoking a table privilege revokes it on every column too: put back the pinned ones.
-        prefix = f"grant on column {name}."
-        for line in ctx.expected:
-            if line.object.startswith(prefix) and line.object.endswith(f" to {grantee}"):
-                column = line.object[len(prefix) : -len(f" to {grantee}")]
-                statements += _grant_statements(
-                    f"TABLE {name}",
-                    role_sql(grantee, ctx),
-                    _privileges(line.value, table=False),
-                    {},
-                    columns=f" ({column})",
-                )
+        for column, privileges in ctx.column_grants.get((name, grantee), ()):
+            statements += _grant_statements(
+                f"TABLE {name}",
+                role_sql(grantee, ctx),
+                _privileges(privileges, table=False),
+                {},
+                columns=f" ({column})",
+            )
     note = None
     if " GRANTED BY " in want.get("privileges", ""):
         note = "granted by another role: run the GRANT as that role"
@@ -594,15 +626,8 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             # Internal (foreign key) triggers have OID names: switch them all back on, then
             # the table's own triggers back to their pinned state.
             statements.append(f"ALTER TABLE {name} ENABLE TRIGGER ALL;")
-            prefix = f"trigger {name}."
-            for line in ctx.expected:
-                if (
-                    line.object.startswith(prefix)
-                    and line.facet == "enabled"
-                    and line.value != "enabled"
-                ):
-                    trigger = line.object[len(prefix) :]
-                    statements.append(f"ALTER TABLE {name} {_TRIGGER_STATE[line.value]} {trigger};")
+            for trigger, state in ctx.trigger_states.get(name, ()):
+                statements.append(f"ALTER TABLE {name} {_TRIGGER_STATE[state]} {trigger};")
             left -= internal
     elif kind == "trigger":
         table, trigger = split_last(name)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gordon_migrate.errors import GordonError
 
@@ -40,10 +39,10 @@ DATABASE_OWNER = "<database owner>"
 THIS_DATABASE = "<this database>"
 
 
-@dataclass(frozen=True, order=True)
-class Line:
+class Line(NamedTuple):
     """One fixture entry: a facet of an object, e.g. (``table trading.orders``, ``owner``,
-    ``<migrator>``). An object's definition is the set of its facets."""
+    ``<migrator>``). An object's definition is the set of its facets. A plain tuple: a
+    snapshot has tens of thousands, hashed, sorted and compared in C."""
 
     object: str
     facet: str
@@ -59,12 +58,9 @@ class Line:
         return f"{self.facet}: {self.value}"
 
 
-_LINE_KEY = attrgetter("object", "facet", "value")
-
-
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
-    """Distinct lines in fixture order (a tuple key: far faster than dataclass ordering)."""
-    return tuple(sorted(set(lines), key=_LINE_KEY))
+    """Distinct lines in fixture order (object, facet, value)."""
+    return tuple(sorted(set(lines)))
 
 
 @dataclass(frozen=True)

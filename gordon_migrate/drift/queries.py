@@ -31,7 +31,8 @@ UNREAD = "<not read: relation locked>"
 
 
 def readable(oid: str) -> str:
-    return f"NOT ({oid} = ANY (current_setting('{UNREADABLE_SETTING}')::oid[]))"
+    # The setting in a scalar sub-select: parsed once per query, not once per row.
+    return f"NOT ({oid} = ANY (CAST((SELECT current_setting('{UNREADABLE_SETTING}')) AS oid[])))"
 
 
 def deparse(oid: str, expression: str) -> str:
@@ -67,10 +68,11 @@ WHERE d.refobjid IN (SELECT relation FROM held)
 
 
 def not_extension_member(catalog: str, oid: str) -> str:
-    """Objects an extension created belong to the extension (listed as one entry)."""
+    """Objects an extension created belong to the extension (listed as one entry). An
+    uncorrelated NOT IN: the members are hashed once, not looked up row by row."""
     return (
-        f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
-        f"AND e.objid = {oid} AND e.deptype = 'e')"
+        f"{oid} NOT IN (SELECT e.objid FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
+        "AND e.deptype = 'e')"
     )
 
 
@@ -139,28 +141,31 @@ FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
 WHERE x.extname <> 'plpgsql'
 """
 
+# Columns named as the fields of ``snapshot.RelationRow`` (read with class_row).
 RELATIONS = f"""
-SELECT c.relkind::text,
-       format('%I.%I', n.nspname, c.relname),
-       pg_get_userbyid(c.relowner)::text,
-       c.relpersistence::text,
-       c.relrowsecurity,
-       c.relforcerowsecurity,
-       coalesce(array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o ORDER BY o), ', '), ''),
-       c.relreplident::text,
-       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+SELECT c.relkind::text AS relkind,
+       format('%I.%I', n.nspname, c.relname) AS name,
+       pg_get_userbyid(c.relowner)::text AS owner,
+       c.relpersistence::text AS persistence,
+       c.relrowsecurity AS rls,
+       c.relforcerowsecurity AS force_rls,
+       coalesce(array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o ORDER BY o), ', '), '')
+           AS options,
+       c.relreplident::text AS replident,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
        (SELECT string_agg(format('%I.%I', pn.nspname, pc.relname), ', ' ORDER BY i.inhseqno)
         FROM pg_inherits i
         JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-        WHERE i.inhrelid = c.oid),
+        WHERE i.inhrelid = c.oid) AS inherits,
        CASE WHEN c.relispartition THEN {deparse("c.oid", "pg_get_expr(c.relpartbound, c.oid)")}
-       END,
+       END AS bound,
        CASE WHEN c.relkind IN ('v', 'm') THEN {deparse("c.oid", "pg_get_viewdef(c.oid, true)")}
-       END,
-       CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
-       format_type(s.seqtypid, NULL),
-       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+       END AS viewdef,
+       CASE WHEN am.amname <> 'heap' THEN am.amname::text END AS access_method,
+       format_type(s.seqtypid, NULL) AS seqtype,
+       s.seqstart AS seq_start, s.seqincrement AS seq_increment, s.seqmin AS seq_min,
+       s.seqmax AS seq_max, s.seqcache AS seq_cache, s.seqcycle AS seq_cycle,
        (SELECT format('%I.%I.%I', tn.nspname, tc.relname, a.attname)
                || CASE d.deptype WHEN 'i' THEN ' (identity)' ELSE '' END
         FROM pg_depend d
@@ -169,7 +174,7 @@ SELECT c.relkind::text,
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-        LIMIT 1)
+        LIMIT 1) AS owned_by
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
@@ -241,42 +246,48 @@ WHERE {scope("n")}
   AND {not_tool_table("i.indrelid")}
 """
 
+# Columns named as the fields of ``snapshot.FunctionRow``.
 FUNCTIONS = f"""
-SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-       p.proname::text,
-       p.prokind::text,
-       pg_get_function_arguments(p.oid),
-       pg_get_function_result(p.oid),
-       l.lanname::text,
-       p.provolatile::text,
-       p.proisstrict,
-       p.prosecdef,
-       p.proleakproof,
-       p.proparallel::text,
-       p.procost::float8,
-       p.prorows::float8,
-       coalesce(array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s ORDER BY s), E'\\n'), ''),
-       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END,
-       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END,
-       pg_get_userbyid(p.proowner)::text
+SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+           AS name,
+       p.proname::text AS proname,
+       p.prokind::text AS prokind,
+       pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result,
+       l.lanname::text AS language,
+       p.provolatile::text AS volatility,
+       p.proisstrict AS strict,
+       p.prosecdef AS secdef,
+       p.proleakproof AS leakproof,
+       p.proparallel::text AS parallel,
+       p.procost::float8 AS cost,
+       p.prorows::float8 AS rows,
+       coalesce(array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s ORDER BY s), E'\\n'), '')
+           AS config,
+       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END AS body,
+       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END AS sqlbody,
+       pg_get_userbyid(p.proowner)::text AS owner
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
+# Columns named as the fields of ``snapshot.TriggerRow``.
 TRIGGERS = f"""
-SELECT format('%I.%I', n.nspname, c.relname),
-       quote_ident(t.tgname),
+SELECT format('%I.%I', n.nspname, c.relname) AS table_name,
+       quote_ident(t.tgname) AS name,
        CASE WHEN NOT t.tgisinternal THEN {deparse("t.tgrelid", "pg_get_triggerdef(t.oid, true)")}
-       END,
-       t.tgenabled::text,
-       p.proname::text,
-       format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-       t.tgnargs,
-       t.tgargs,
-       t.tgisinternal,
+       END AS definition,
+       t.tgenabled::text AS enabled,
+       p.proname::text AS proname,
+       format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+           AS function,
+       t.tgnargs AS nargs,
+       t.tgargs AS args,
+       t.tgisinternal AS internal,
        (SELECT quote_ident(co.conname) FROM pg_constraint co WHERE co.oid = t.tgconstraint)
+           AS constraint_name
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import class_row
 
 from gordon_migrate.db import Conn, server_version
 from gordon_migrate.drift import grants, notify, queries, viewdefs
@@ -78,6 +80,73 @@ _IDENTITY = {"a": "always", "d": "by default"}
 _GENERATED = {"s": "stored", "v": "virtual"}
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RelationRow:
+    """A row of ``queries.RELATIONS``."""
+
+    relkind: str
+    name: str
+    owner: str
+    persistence: str
+    rls: bool
+    force_rls: bool
+    options: str
+    replident: str
+    partkey: str | None
+    inherits: str | None
+    bound: str | None
+    viewdef: str | None
+    access_method: str | None
+    seqtype: str | None
+    seq_start: int | None
+    seq_increment: int | None
+    seq_min: int | None
+    seq_max: int | None
+    seq_cache: int | None
+    seq_cycle: bool | None
+    owned_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRow:
+    """A row of ``queries.FUNCTIONS``."""
+
+    name: str
+    proname: str
+    prokind: str
+    arguments: str
+    result: str | None
+    language: str
+    volatility: str
+    strict: bool
+    secdef: bool
+    leakproof: bool
+    parallel: str
+    cost: float
+    rows: float
+    config: str
+    body: str | None
+    sqlbody: str | None
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRow:
+    """A row of ``queries.TRIGGERS`` (internal triggers only when not enabled)."""
+
+    table_name: str
+    name: str
+    definition: str | None
+    enabled: str
+    proname: str
+    function: str
+    nargs: int
+    args: bytes
+    internal: bool
+    constraint_name: str | None
 
 
 def yes(flag: object) -> str:
@@ -109,6 +178,12 @@ class _Reader:
     def rows(self, query: str) -> list[Row]:
         self.count += 1
         return self.conn.execute(query).fetchall()
+
+    def typed(self, query: str, row_type: type[T]) -> list[T]:
+        """Rows as ``row_type`` instances (the query names its columns as the fields)."""
+        self.count += 1
+        with self.conn.cursor(row_factory=class_row(row_type)) as cursor:
+            return cursor.execute(query).fetchall()
 
 
 def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
@@ -154,8 +229,8 @@ def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
 
         schema = _schema_lines(reader, role, public_role)
         schema += _generic_lines(reader.rows(queries.GENERIC), role)
-        functions = reader.rows(queries.FUNCTIONS)
-        triggers = reader.rows(queries.TRIGGERS)
+        functions = reader.typed(queries.FUNCTIONS, FunctionRow)
+        triggers = reader.typed(queries.TRIGGERS, TriggerRow)
         rules = reader.rows(queries.RULES)
         policies = reader.rows(queries.POLICIES)
         schema += _function_lines(functions, role)
@@ -272,7 +347,7 @@ def _schema_lines(
         obj = f"extension {name}"
         out += [Line(obj, "version", version), Line(obj, "schema", where)]
     old_viewdefs = reader.conn.info.server_version < 160000
-    out += _relation_lines(reader.rows(queries.RELATIONS), role, old_viewdefs)
+    out += _relation_lines(reader.typed(queries.RELATIONS, RelationRow), role, old_viewdefs)
     out += _column_lines(reader.rows(queries.COLUMNS))
     for owner, on_domain, name, definition in reader.rows(queries.CONSTRAINTS):
         kind = "domain constraint" if on_domain else "constraint"
@@ -291,54 +366,53 @@ def _schema_lines(
 
 
 def _relation_lines(
-    rows: Iterable[Row], role: Callable[[str], str], old_viewdefs: bool
+    rows: Iterable[RelationRow], role: Callable[[str], str], old_viewdefs: bool
 ) -> list[Line]:
     out: list[Line] = []
     for row in rows:
-        (relkind, name, owner, persistence, rls, force_rls, options, replident, partkey) = row[:9]
-        (inherits, bound, viewdef, access_method, seqtype) = row[9:14]
-        (start, increment, minimum, maximum, cache, cycle, owned_by) = row[14:21]
+        relkind, name = row.relkind, row.name
         obj = f"{_RELKIND[relkind]} {name}"
         if name in queries.TOOL_TABLE_NAMES:
             # The tool's bookkeeping: its structure is the tool's, but switching on row level
             # security on it is drift (its grants, triggers and policies are compared too).
-            if rls or force_rls:
-                out.append(Line(obj, "row level security", "enabled" if rls else "disabled"))
-                out.append(Line(obj, "force row level security", yes(force_rls)))
+            if row.rls or row.force_rls:
+                out.append(Line(obj, "row level security", "enabled" if row.rls else "disabled"))
+                out.append(Line(obj, "force row level security", yes(row.force_rls)))
             continue
-        facets: dict[str, str] = {"owner": role(owner)}
-        if options:
-            facets["options"] = options
-        if relkind in ("r", "p", "f", "m") and _PERSISTENCE[persistence]:
-            facets["persistence"] = _PERSISTENCE[persistence]
-        if access_method:
-            facets["access method"] = access_method
+        facets: dict[str, str] = {"owner": role(row.owner)}
+        if row.options:
+            facets["options"] = row.options
+        if relkind in ("r", "p", "f", "m") and _PERSISTENCE[row.persistence]:
+            facets["persistence"] = _PERSISTENCE[row.persistence]
+        if row.access_method:
+            facets["access method"] = row.access_method
         if relkind in ("r", "p"):
-            facets["row level security"] = "enabled" if rls else "disabled"
-            facets["force row level security"] = yes(force_rls)
-            facets["replica identity"] = _REPLICA_IDENTITY[replident]
-        if partkey:
-            facets["partition key"] = partkey
-        if bound is not None:
-            facets["partition of"] = f"{inherits} {bound}"
-        elif inherits:
-            facets["inherits"] = inherits
-        if viewdef is not None:
-            if old_viewdefs:
+            facets["row level security"] = "enabled" if row.rls else "disabled"
+            facets["force row level security"] = yes(row.force_rls)
+            facets["replica identity"] = _REPLICA_IDENTITY[row.replident]
+        if row.partkey:
+            facets["partition key"] = row.partkey
+        if row.bound is not None:
+            facets["partition of"] = f"{row.inherits} {row.bound}"
+        elif row.inherits:
+            facets["inherits"] = row.inherits
+        if row.viewdef is not None:
+            viewdef = row.viewdef
+            if old_viewdefs and viewdef != queries.UNREAD:
                 viewdef = viewdefs.unqualify_single_relation(viewdef)
             facets["definition"] = clean_sql(viewdef)
         if relkind == "S":
             facets |= {
-                "type": seqtype,
-                "start": str(start),
-                "increment": str(increment),
-                "min": str(minimum),
-                "max": str(maximum),
-                "cache": str(cache),
-                "cycle": yes(cycle),
+                "type": str(row.seqtype),
+                "start": str(row.seq_start),
+                "increment": str(row.seq_increment),
+                "min": str(row.seq_min),
+                "max": str(row.seq_max),
+                "cache": str(row.seq_cache),
+                "cycle": yes(row.seq_cycle),
             }
-            if owned_by:
-                facets["owned by"] = owned_by
+            if row.owned_by:
+                facets["owned by"] = row.owned_by
         out += [Line(obj, facet, value) for facet, value in facets.items()]
     return out
 
@@ -392,58 +466,55 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _function_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+def _function_lines(rows: Iterable[FunctionRow], role: Callable[[str], str]) -> list[Line]:
     out: list[Line] = []
     for row in rows:
-        (name, _proname, prokind, arguments, result, language, volatility, strict) = row[:8]
-        (secdef, leakproof, parallel, cost, nrows, config, body, sqlbody, owner) = row[8:17]
-        obj = f"{_PROKIND[prokind]} {name}"
+        obj = f"{_PROKIND[row.prokind]} {row.name}"
         facets: dict[str, str] = {
-            "owner": role(owner),
-            "arguments": arguments,
-            "language": language,
-            "security": "definer" if secdef else "invoker",
+            "owner": role(row.owner),
+            "arguments": row.arguments,
+            "language": row.language,
+            "security": "definer" if row.secdef else "invoker",
         }
-        if prokind != "p":
+        if row.prokind != "p":
             facets |= {
-                "returns": result,
-                "volatility": _VOLATILITY[volatility],
-                "strict": yes(strict),
-                "leakproof": yes(leakproof),
-                "parallel": _PARALLEL[parallel],
-                "cost": number(cost),
+                "returns": str(row.result),
+                "volatility": _VOLATILITY[row.volatility],
+                "strict": yes(row.strict),
+                "leakproof": yes(row.leakproof),
+                "parallel": _PARALLEL[row.parallel],
+                "cost": number(row.cost),
             }
-            if nrows:
-                facets["rows"] = number(nrows)
-        if config:
-            facets["settings"] = config
-        if sqlbody is not None:
-            facets["body"] = clean_sql(sqlbody)
-        elif body is not None:
-            facets["body"] = clean_body(body)
+            if row.rows:
+                facets["rows"] = number(row.rows)
+        if row.config:
+            facets["settings"] = row.config
+        if row.sqlbody is not None:
+            facets["body"] = clean_sql(row.sqlbody)
+        elif row.body is not None:
+            facets["body"] = clean_body(row.body)
         out += [Line(obj, facet, value) for facet, value in facets.items()]
     return out
 
 
-def _trigger_lines(rows: Iterable[Row]) -> list[Line]:
+def _trigger_lines(rows: Iterable[TriggerRow]) -> list[Line]:
     out: list[Line] = []
-    for table, name, definition, enabled, proname, *rest in rows:
-        internal, constraint = rest[-2], rest[-1]
-        if internal:
+    for row in rows:
+        if row.internal:
             # Internal (foreign key) triggers are named by OID: named here by what they do.
             # Listed only when not enabled (ALTER TABLE ... DISABLE TRIGGER ALL).
             out.append(
                 Line(
-                    f"table {table}",
-                    f"internal trigger {proname} of constraint {constraint}",
-                    _TRIGGER_ENABLED[enabled],
+                    f"table {row.table_name}",
+                    f"internal trigger {row.proname} of constraint {row.constraint_name}",
+                    _TRIGGER_ENABLED[row.enabled],
                 )
             )
             continue
-        obj = f"trigger {table}.{name}"
+        obj = f"trigger {row.table_name}.{row.name}"
         out += [
-            Line(obj, "definition", clean_sql(definition)),
-            Line(obj, "enabled", _TRIGGER_ENABLED[enabled]),
+            Line(obj, "definition", clean_sql(str(row.definition))),
+            Line(obj, "enabled", _TRIGGER_ENABLED[row.enabled]),
         ]
     return out
 
@@ -592,26 +663,19 @@ def _role_lines(
 
 
 def _notify_lines(
-    functions: Sequence[Row], triggers: Sequence[Row], rules: Sequence[Row]
+    functions: Sequence[FunctionRow], triggers: Sequence[TriggerRow], rules: Sequence[Row]
 ) -> tuple[list[Line], list[Line]]:
     """(channel lines, undetermined sources): see ``notify``."""
     found: list[Line] = []
     undetermined: list[Line] = []
     ipc_indexes: dict[str, set[int]] = {}
-    for row in functions:
-        name, proname, prokind, language, body, sqlbody = (
-            row[0],
-            row[1],
-            row[2],
-            row[5],
-            row[14],
-            row[15],
-        )
-        text = sqlbody if sqlbody is not None else body
-        if text is None or language in ("c", "internal"):
+    for function_row in functions:
+        name = function_row.name
+        text = function_row.sqlbody if function_row.sqlbody is not None else function_row.body
+        if text is None or function_row.language in ("c", "internal"):
             continue
-        source = f"{_PROKIND[prokind]} {name}"
-        is_ipc = proname == notify.IPC_TRIGGER_FUNCTION
+        source = f"{_PROKIND[function_row.prokind]} {name}"
+        is_ipc = function_row.proname == notify.IPC_TRIGGER_FUNCTION
         for site in notify.sites(text, ipc_function=is_ipc):
             if site.channel is not None:
                 found.append(Line(f"channel {notify.channel_label(site.channel)}", source))
@@ -619,11 +683,12 @@ def _notify_lines(
                 ipc_indexes.setdefault(name, set()).add(site.argv_index)
             else:
                 undetermined.append(Line(source, site.code))
-    for table, tgname, _definition, _enabled, proname, function, nargs, tgargs, *_ in triggers:
-        if proname != notify.IPC_TRIGGER_FUNCTION:
+    for trigger in triggers:
+        if trigger.internal or trigger.proname != notify.IPC_TRIGGER_FUNCTION:
             continue
-        source = f"trigger {table}.{tgname}"
-        arguments = notify.trigger_arguments(bytes(tgargs), int(nargs))
+        function = trigger.function
+        source = f"trigger {trigger.table_name}.{trigger.name}"
+        arguments = notify.trigger_arguments(bytes(trigger.args), int(trigger.nargs))
         for index in sorted(ipc_indexes.get(function, {0})):
             if index < len(arguments):
                 found.append(Line(f"channel {notify.channel_label(arguments[index])}", source))
