@@ -71,6 +71,21 @@ class Server:
                 sql.Identifier(name), sql.Identifier(template)
             )
         self.execute(query)
+        if template:
+            # CREATE DATABASE copies the contents, not the database's own grants (pinned).
+            with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+                rows = conn.execute(
+                    "SELECT pg_get_userbyid(x.grantee)::text, x.privilege_type "
+                    "FROM pg_database d, aclexplode(d.datacl) x "
+                    "WHERE d.datname = %s AND x.grantee NOT IN (0, d.datdba)",
+                    (template,),
+                ).fetchall()
+                for grantee, privilege in rows:
+                    conn.execute(
+                        sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                            sql.SQL(privilege), sql.Identifier(name), sql.Identifier(grantee)
+                        )
+                    )
 
     def drop(self, name: str) -> None:
         self.execute(

@@ -53,11 +53,14 @@ WITH held AS (
 )
 SELECT h.relation,
        coalesce(format('%I.%I', n.nspname, c.relname), h.relation::text),
-       h.pid, h.granted, a.usename::text, a.application_name::text, NULL::oid
+       h.pid, h.granted,
+       -- sub-selects, not a join: pg_stat_activity is only read when something is locked
+       (SELECT a.usename::text FROM pg_stat_activity a WHERE a.pid = h.pid),
+       (SELECT a.application_name::text FROM pg_stat_activity a WHERE a.pid = h.pid),
+       NULL::oid
 FROM held h
 LEFT JOIN pg_class c ON c.oid = h.relation
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_activity a ON a.pid = h.pid
 UNION ALL
 SELECT DISTINCT r.ev_class, NULL, NULL::int, NULL::bool, NULL, NULL, d.refobjid
 FROM pg_rewrite r
@@ -474,9 +477,10 @@ WITH objects(kind, name, owner, acl) AS (
 SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
        CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
        pg_get_userbyid(x.grantor)::text,
-       x.privilege_type,
+       array_agg(x.privilege_type::text),
        x.is_grantable
 FROM objects o, aclexplode(o.acl) x
+GROUP BY o.kind, o.name, o.owner, x.grantee, x.grantor, x.is_grantable
 """
 
 COLUMN_GRANTS = f"""
@@ -486,7 +490,7 @@ SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
        pg_get_userbyid(c.relowner)::text,
        CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
        pg_get_userbyid(x.grantor)::text,
-       x.privilege_type,
+       array_agg(x.privilege_type::text),
        x.is_grantable
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -494,6 +498,8 @@ JOIN pg_namespace n ON n.oid = c.relnamespace,
      aclexplode(a.attacl) x
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND {scope("n")}
+GROUP BY c.relkind, n.nspname, c.relname, a.attname, c.relowner, x.grantee, x.grantor,
+         x.is_grantable
 """
 
 # Defaults for objects created later. A schema-less row (namespace 0) holds the whole default

@@ -26,7 +26,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from gordon_migrate.db import Conn, server_version
-from gordon_migrate.drift import grants, notify, queries, viewdefs
+from gordon_migrate.drift import grants, notify, queries
 from gordon_migrate.drift.model import (
     DATABASE_OWNER,
     MIGRATOR,
@@ -399,6 +399,8 @@ def _relation_lines(
         if row.viewdef is not None:
             viewdef = row.viewdef
             if old_viewdefs and viewdef != queries.UNREAD:
+                from gordon_migrate.drift import viewdefs  # pglast: PostgreSQL 15 only
+
                 viewdef = viewdefs.unqualify_single_relation(viewdef)
             facets["definition"] = clean_sql(viewdef)
         if relkind == "S":
@@ -556,7 +558,7 @@ def _grant_lines(
     out: list[Line] = []
     parameters: list[Line] = []
     named: set[str] = set()
-    raw: list[tuple[str, str, str, str, str, str, bool]] = []
+    raw: list[tuple[str, str, str, str, str, list[str], bool]] = []
     for row in reader.rows(queries.GRANTS):
         kind, name, owner, grantee, grantor, privilege, grantable = row
         if (kind == "schema" and name == "public") or kind == "database":
@@ -588,7 +590,7 @@ def _grant_lines(
         named.add(key[0])
         rows = defaults[key]
         if who is not None:
-            rows.append(grants.AclRow(who, role(grantor), privilege, bool(grantable)))
+            rows.append(grants.AclRow(who, role(grantor), (privilege,), bool(grantable)))
             named |= {who, role(grantor)}
     for (owner_d, where_d, objects_d, grantee_d), acl_d in defaults.items():
         obj = f"default privileges of {owner_d} {where_d} on {objects_d}"
