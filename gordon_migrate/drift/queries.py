@@ -169,6 +169,7 @@ SELECT c.relkind::text AS relkind,
        format_type(s.seqtypid, NULL) AS seqtype,
        s.seqstart AS seq_start, s.seqincrement AS seq_increment, s.seqmin AS seq_min,
        s.seqmax AS seq_max, s.seqcache AS seq_cache, s.seqcycle AS seq_cycle,
+       CASE WHEN c.relkind = 'S' THEN
        (SELECT format('%I.%I.%I', tn.nspname, tc.relname, a.attname)
                || CASE d.deptype WHEN 'i' THEN ' (identity)' ELSE '' END
         FROM pg_depend d
@@ -177,7 +178,7 @@ SELECT c.relkind::text AS relkind,
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-        LIMIT 1) AS owned_by
+        LIMIT 1) END AS owned_by
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
@@ -195,8 +196,11 @@ SELECT c.relkind::text,
        a.attnotnull,
        a.attidentity::text,
        a.attgenerated::text,
-       CASE WHEN ad.adbin IS NOT NULL THEN
-           {deparse("ad.adrelid", "pg_get_expr(ad.adbin, ad.adrelid)")} END,
+       -- A default cannot reference columns: deparsed without its relation (no lock, and
+       -- far cheaper); only a generated column's expression needs the relation.
+       CASE WHEN ad.adbin IS NULL THEN NULL
+            WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            ELSE {deparse("ad.adrelid", "pg_get_expr(ad.adbin, ad.adrelid)")} END,
        CASE WHEN a.attcollation <> t.typcollation THEN
            (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
