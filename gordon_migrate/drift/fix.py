@@ -712,7 +712,8 @@ _DROP_ORDER = (
 )
 
 
-def _order(item: tuple[str, str, Fix]) -> int:
+def order(item: tuple[str, str, Fix]) -> int:
+    """Sort key of (object, kind, fix): drops last, in dependency order."""
     obj, kind, fix = item
     if kind != "unexpected" or not str(fix.sql).startswith("DROP"):
         return 0
@@ -742,7 +743,7 @@ def goes_with(obj: str, gone: set[tuple[str, str]]) -> bool:
 def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
     """The whole fix script: one transaction with every restorable difference, then the
     ones left to a person as comments. ``fixes``: (object, kind, fix) in report order."""
-    restorable = sorted((item for item in fixes if item[2].sql), key=_order)
+    restorable = sorted((item for item in fixes if item[2].sql), key=order)
     manual = [(o, k, f) for o, k, f in fixes if f.note]
     out = [
         f"-- gordon-migrate drift-check --fix-sql for database {database}: "
