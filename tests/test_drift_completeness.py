@@ -597,3 +597,23 @@ def test_drift_check_takes_no_lock_on_a_gordon_relation(
         ).fetchone()
     assert waiting == (0,)
     holder.execute("ROLLBACK")
+
+
+def test_a_lock_that_cannot_be_avoided_fails_naming_the_relation_and_the_holder(
+    cli: CliRunner, gordon_db: GordonDatabase, session_holder: Any
+) -> None:
+    """A catalog itself locked (only a superuser can): every read of it waits, so drift-check
+    gives up after lock_timeout (twice: the snapshot is retried once) and says who holds it."""
+    holder = session_holder(gordon_db.dsn)
+    holder.execute("BEGIN")
+    holder.execute("LOCK TABLE pg_catalog.pg_statistic_ext IN ACCESS EXCLUSIVE MODE")
+    result = cli("drift-check", "--database-url", gordon_db.dsn_as("gordon_drift_reader"))
+    holder.execute("ROLLBACK")
+    assert result.code == 1
+    assert result.error_line.startswith("the catalogs could not be read: ")
+    assert f"pg_statistic_ext locked by pid {_pid(holder)} (postgres)" in (result.error_line)
+    with gordon_db.connect() as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gordon_drift_reader'"
+        ).fetchone()
+    assert left == (0,), "drift-check's session is gone"

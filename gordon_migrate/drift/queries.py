@@ -144,6 +144,19 @@ FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
 WHERE x.extname <> 'plpgsql'
 """
 
+# After a lock timeout: who holds or waits for ACCESS EXCLUSIVE on a relation. Functions only
+# (no table is planned, so a locked catalog cannot block this too): the name through regclass
+# (a cache lookup), the user through pg_stat_get_activity.
+HOLDERS = """
+SELECT l.relation::regclass::text, l.pid, l.granted,
+       (SELECT pg_get_userbyid(s.usesysid)::text FROM pg_stat_get_activity(l.pid) s)
+FROM pg_lock_status() l
+WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+  AND l.pid IS DISTINCT FROM pg_backend_pid()
+  AND l.database IN (0, (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s))
+ORDER BY 1, 2
+"""
+
 # Columns named as the fields of ``snapshot.RelationRow`` (read with class_row).
 RELATIONS = f"""
 SELECT c.relkind::text AS relkind,

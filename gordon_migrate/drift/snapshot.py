@@ -32,6 +32,7 @@ from gordon_migrate.drift.model import (
     MIGRATOR,
     THIS_DATABASE,
     CheckName,
+    DriftError,
     Line,
     Snapshot,
     sorted_lines,
@@ -196,7 +197,8 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
     Relations another session holds ACCESS EXCLUSIVE on are not opened: their deparsed
     definitions read ``queries.UNREAD`` and ``Snapshot.unread`` names them and the holder.
     A lock taken while the snapshot runs is waited for up to ``lock_timeout``, then the
-    snapshot is taken again once (the lock is then known); a second timeout is raised.
+    snapshot is taken again once (the lock is then known); a second timeout raises
+    ``DriftError`` naming the locked relations and their holders.
     """
     conn.read_only = True
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -204,7 +206,28 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
         return _take(conn, roles)
     except psycopg.errors.LockNotAvailable:
         pass
-    return _take(conn, roles)
+    try:
+        return _take(conn, roles)
+    except psycopg.errors.LockNotAvailable:
+        held = _holders(conn)
+    raise DriftError(
+        f"the catalogs could not be read: {held or 'a relation is locked'} (ACCESS EXCLUSIVE; "
+        f"waited {SESSION_SETTINGS['lock_timeout']} twice): run drift-check again once that "
+        "transaction ends"
+    )
+
+
+def _holders(conn: Conn) -> str:
+    """``trading.fills locked by pid 42 (app_user)``... for the error of a lock timeout."""
+    try:
+        rows = conn.execute(queries.HOLDERS).fetchall()
+    except psycopg.errors.LockNotAvailable:
+        return ""
+    return "; ".join(
+        f"{relation} {'locked' if granted else 'awaited'} by pid {pid}"
+        + (f" ({user})" if user else "")
+        for relation, pid, granted, user in rows
+    )
 
 
 def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
