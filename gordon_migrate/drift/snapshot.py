@@ -170,21 +170,76 @@ def clean_body(text: str) -> str:
 
 
 class _Reader:
-    """Runs the catalog queries of one snapshot (and counts them)."""
+    """Runs the catalog queries of one snapshot (and counts them).
+
+    ``send`` queues queries in the connection's pipeline: the server works through them
+    while the Python canonicalises the results already in; ``rows``/``typed`` then take a
+    sent query's result (or run the query there and then)."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.count = 0
+        self._sent: dict[str, psycopg.Cursor[Any]] = {}
+
+    def send(self, query: str, row_type: type[Any] | None = None) -> None:
+        cursor: psycopg.Cursor[Any] = (
+            self.conn.cursor(row_factory=class_row(row_type)) if row_type else self.conn.cursor()
+        )
+        cursor.execute(query)
+        self._sent[query] = cursor
+        self.count += 1
+
+    def _result(self, query: str) -> list[Any] | None:
+        cursor = self._sent.pop(query, None)
+        if cursor is None:
+            return None
+        with cursor:
+            return cursor.fetchall()
 
     def rows(self, query: str) -> list[Row]:
+        sent = self._result(query)
+        if sent is not None:
+            return sent
         self.count += 1
         return self.conn.execute(query).fetchall()
 
     def typed(self, query: str, row_type: type[T]) -> list[T]:
         """Rows as ``row_type`` instances (the query names its columns as the fields)."""
+        sent = self._result(query)
+        if sent is not None:
+            return sent
         self.count += 1
         with self.conn.cursor(row_factory=class_row(row_type)) as cursor:
             return cursor.execute(query).fetchall()
+
+
+def _pipeline(server: int) -> list[tuple[str, type[Any] | None]]:
+    """Every query after the lock look-up, in the order the snapshot reads them."""
+    memberships = queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15
+    return [
+        (queries.CONTEXT, None),
+        (queries.SCHEMAS, None),
+        (queries.EXTENSIONS, None),
+        (queries.RELATIONS, RelationRow),
+        (queries.COLUMNS, None),
+        (queries.CONSTRAINTS, None),
+        (queries.INDEXES, None),
+        (queries.TYPES, None),
+        (queries.STATISTICS, None),
+        (queries.GENERIC, None),
+        (queries.FUNCTIONS, FunctionRow),
+        (queries.TRIGGERS, TriggerRow),
+        (queries.RULES, None),
+        (queries.POLICIES, None),
+        (queries.GRANTS, None),
+        (queries.DEFAULT_ACLS, None),
+        (queries.COLUMN_GRANTS, None),
+        (queries.ROLES, None),
+        (memberships, None),
+        (queries.DATABASE, None),
+        (queries.ROLE_SETTINGS_HERE, None),
+        (queries.WRITE_PRIVILEGES, None),
+    ]
 
 
 def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
@@ -239,48 +294,56 @@ def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
             "SELECT set_config(%s, %s, true)",
             (queries.UNREADABLE_SETTING, "{" + ",".join(str(o) for o in sorted(unreadable)) + "}"),
         )
-        context = reader.rows(queries.CONTEXT)[0]
-        database, user, migrator = str(context[0]), str(context[1]), str(context[2])
-        public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
+        with conn.pipeline():
+            for query, row_type in _pipeline(conn.info.server_version):
+                reader.send(query, row_type)
+            return _read(conn, reader, roles, unread)
 
-        def role(name: str) -> str:
-            return MIGRATOR if name == migrator else name
 
-        def public_role(name: str) -> str:
-            """Roles of schema ``public``: its owner is the template's, not the migrations'."""
-            return DATABASE_OWNER if name in public_owners else role(name)
+def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str, ...]) -> Snapshot:
+    """The snapshot from the queries ``_take`` sent."""
+    context = reader.rows(queries.CONTEXT)[0]
+    database, user, migrator = str(context[0]), str(context[1]), str(context[2])
+    public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
 
-        schema = _schema_lines(reader, role, public_role)
-        schema += _generic_lines(reader.rows(queries.GENERIC), role)
-        functions = reader.typed(queries.FUNCTIONS, FunctionRow)
-        triggers = reader.typed(queries.TRIGGERS, TriggerRow)
-        rules = reader.rows(queries.RULES)
-        policies = reader.rows(queries.POLICIES)
-        schema += _function_lines(functions, role)
-        schema += _trigger_lines(triggers)
-        schema += _rule_lines(rules)
-        schema += _policy_lines(policies, role)
-        grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
-        referenced |= {role(str(r)) for row in policies for r in row[4]}
-        column_lines, column_roles = _column_grant_lines(reader, role)
-        referenced |= column_roles
-        described = referenced | set(roles)
-        # Parameter privileges are the cluster's: only those of Gordon roles are this
-        # database's business.
-        grant_lines += [line for line in parameter_lines if _grantee(line) in described]
-        grant_lines += _role_lines(reader, role, migrator, described)
-        grant_lines += _database_lines(reader, role)
-        notify_lines, undetermined = _notify_lines(functions, triggers, rules)
-        write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
-        if "superuser" in write_access:  # says it all
-            write_access = ("superuser",)
-        version = server_version(conn)
-        sections: dict[CheckName, tuple[Line, ...]] = {
-            "schema": sorted_lines(schema),
-            "grants": sorted_lines(grant_lines),
-            "column_grants": sorted_lines(column_lines),
-            "notify": sorted_lines(notify_lines),
-        }
+    def role(name: str) -> str:
+        return MIGRATOR if name == migrator else name
+
+    def public_role(name: str) -> str:
+        """Roles of schema ``public``: its owner is the template's, not the migrations'."""
+        return DATABASE_OWNER if name in public_owners else role(name)
+
+    schema = _schema_lines(reader, role, public_role)
+    schema += _generic_lines(reader.rows(queries.GENERIC), role)
+    functions = reader.typed(queries.FUNCTIONS, FunctionRow)
+    triggers = reader.typed(queries.TRIGGERS, TriggerRow)
+    rules = reader.rows(queries.RULES)
+    policies = reader.rows(queries.POLICIES)
+    schema += _function_lines(functions, role)
+    schema += _trigger_lines(triggers)
+    schema += _rule_lines(rules)
+    schema += _policy_lines(policies, role)
+    grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
+    referenced |= {role(str(r)) for row in policies for r in row[4]}
+    column_lines, column_roles = _column_grant_lines(reader, role)
+    referenced |= column_roles
+    described = referenced | set(roles)
+    # Parameter privileges are the cluster's: only those of Gordon roles are this
+    # database's business.
+    grant_lines += [line for line in parameter_lines if _grantee(line) in described]
+    grant_lines += _role_lines(reader, role, migrator, described)
+    grant_lines += _database_lines(reader, role)
+    notify_lines, undetermined = _notify_lines(functions, triggers, rules)
+    write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
+    if "superuser" in write_access:  # says it all
+        write_access = ("superuser",)
+    version = server_version(conn)
+    sections: dict[CheckName, tuple[Line, ...]] = {
+        "schema": sorted_lines(schema),
+        "grants": sorted_lines(grant_lines),
+        "column_grants": sorted_lines(column_lines),
+        "notify": sorted_lines(notify_lines),
+    }
     return Snapshot(
         sections=sections,
         database=database,
