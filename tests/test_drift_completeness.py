@@ -617,3 +617,32 @@ def test_a_lock_that_cannot_be_avoided_fails_naming_the_relation_and_the_holder(
             "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gordon_drift_reader'"
         ).fetchone()
     assert left == (0,), "drift-check's session is gone"
+
+
+# --- the fixer's parsing of names (no database) ---------------------------------------------
+
+
+def test_split_last_keeps_quoted_identifiers_whole() -> None:
+    from gordon_migrate.drift.fix import split_last
+
+    assert split_last("trading.fills.fee") == ("trading.fills", "fee")
+    assert split_last('trading."odd.table"') == ("trading", '"odd.table"')
+    assert split_last('trading.fills."say ""hi"""') == ("trading.fills", '"say ""hi"""')
+    assert split_last('"odd.schema".t') == ('"odd.schema"', "t")
+
+
+def test_settings_are_written_back_as_literals() -> None:
+    from gordon_migrate.drift.fix import Context, fix_for
+    from gordon_migrate.drift.model import Line
+
+    ctx = Context(database="gordon", migrator="deploy", server_version=180000)
+    want = [Line("role gordon_api", "setting search_path", 'trading, "$user"')]
+    have = [
+        Line("role gordon_api", "setting search_path", "public"),
+        Line("role gordon_api", "setting in this database work_mem", "64MB"),
+    ]
+    found = fix_for("role gordon_api", want, have, ctx)
+    assert found.sql == (
+        """ALTER ROLE "gordon_api" SET search_path = 'trading', '$user';\n"""
+        """ALTER ROLE "gordon_api" IN DATABASE "gordon" RESET work_mem;"""
+    )

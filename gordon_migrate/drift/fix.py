@@ -242,7 +242,7 @@ def fix_for(
         return _settings("ALTER ROLE ALL", want, have, None)
     if obj.startswith("channel ") or obj.startswith("NOTIFY in "):
         return Fix(None, "follows from the function or trigger that notifies: fix that")
-    kind, _, name = _split_kind(obj)
+    kind, name = _split_kind(obj)
     if expected is None:
         return _unexpected(kind, name, have, ctx)
     if actual is None:
@@ -250,20 +250,20 @@ def fix_for(
     return _changed(kind, name, want, have, ctx)
 
 
-def _split_kind(obj: str) -> tuple[str, str, str]:
+def _split_kind(obj: str) -> tuple[str, str]:
     return _longest_kind(obj, _ALL_KINDS)
 
 
-def _longest_kind(text: str, kinds: frozenset[str]) -> tuple[str, str, str]:
-    """(kind, " ", name) for the longest kind of ``kinds`` that ``text`` starts with (kinds
-    are one to three words); else the first word."""
+def _longest_kind(text: str, kinds: frozenset[str]) -> tuple[str, str]:
+    """(kind, name) for the longest kind of ``kinds`` that ``text`` starts with (kinds are
+    one to three words); else the first word and the rest."""
     words = text.split(" ", 3)
     for n in (3, 2, 1):
         kind = " ".join(words[:n])
         if len(words) > n and kind in kinds:
-            return kind, " ", text[len(kind) + 1 :]
+            return kind, text[len(kind) + 1 :]
     kind, _, name = text.partition(" ")
-    return kind, " ", name
+    return kind, name
 
 
 _KINDS = {
@@ -343,7 +343,7 @@ def _target(kind: str, name: str, ctx: Context) -> str:
 
 def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
     head, _, grantee = obj.removeprefix("grant on ").rpartition(" to ")
-    kind, _, name = _longest_kind(head, _GRANT_KIND_SET)
+    kind, name = _longest_kind(head, _GRANT_KIND_SET)
     if kind not in _GRANT_KINDS:
         return Fix(None, "no GRANT for this kind of object: revoke or grant by hand")
     table = kind in _TABLE_KINDS
@@ -723,7 +723,7 @@ def order(item: tuple[str, str, Fix]) -> int:
 
 def dropped(obj: str) -> tuple[str, str] | None:
     """(kind, name) of an object a fix drops."""
-    kind, _, name = _split_kind(obj)
+    kind, name = _split_kind(obj)
     return (kind, name) if kind in _DROP or kind in _KINDS else None
 
 
