@@ -231,6 +231,30 @@ CASES: dict[str, Drift] = {
         "unexpected",
         "cast (trading.rogue_pair AS integer)",
     ),
+    "foreign data wrapper, server, user mapping": Drift(
+        (
+            "CREATE FOREIGN DATA WRAPPER rogue_fdw",
+            "CREATE SERVER rogue_srv FOREIGN DATA WRAPPER rogue_fdw",
+            "CREATE USER MAPPING FOR gordon_api SERVER rogue_srv OPTIONS (user 'x')",
+        ),
+        "schema",
+        "unexpected",
+        "user mapping gordon_api on server rogue_srv",
+    ),
+    "subscription": Drift(
+        (
+            "CREATE SUBSCRIPTION rogue_sub CONNECTION 'dbname=nowhere' PUBLICATION p "
+            "WITH (connect = false)",
+        ),
+        "schema",
+        "unexpected",
+        "subscription rogue_sub",
+        undo=(
+            "ALTER SUBSCRIPTION rogue_sub SET (slot_name = NONE)",
+            "DROP SUBSCRIPTION IF EXISTS rogue_sub",
+        ),
+        fixable=False,  # dropping it may need the publisher: the note says how
+    ),
     # The classic kinds, fixed as well.
     "table grant": Drift(
         ("GRANT DELETE ON trading.runs TO gordon_api",),

@@ -543,6 +543,12 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind == "publication namespace":
         schema, _, publication = name.partition(" in publication ")
         return Fix(f"ALTER PUBLICATION {publication} DROP TABLES IN SCHEMA {schema};")
+    if kind == "subscription":
+        return Fix(
+            None,
+            f"ALTER SUBSCRIPTION {name} DISABLE; ALTER SUBSCRIPTION {name} SET (slot_name = "
+            f"NONE); DROP SUBSCRIPTION {name}; then drop its replication slot on the publisher",
+        )
     if kind == "user mapping":
         user, _, server = name.partition(" on server ")
         return Fix(f"DROP USER MAPPING FOR {user} SERVER {server};")
