@@ -670,3 +670,16 @@ def test_settings_are_written_back_as_literals() -> None:
         """ALTER ROLE "gordon_api" SET search_path = 'trading', '$user';\n"""
         """ALTER ROLE "gordon_api" IN DATABASE "gordon" RESET work_mem;"""
     )
+
+
+def test_the_database_owner_is_not_drift(cli: CliRunner, gordon_db: GordonDatabase) -> None:
+    """Who owns the database is chosen when it is created, per environment."""
+    owner = f"owner_{gordon_db.name}"
+    execute(gordon_db, f"CREATE ROLE {owner}", f"ALTER DATABASE {gordon_db.name} OWNER TO {owner}")
+    try:
+        code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+    finally:
+        execute(
+            gordon_db, f"ALTER DATABASE {gordon_db.name} OWNER TO postgres", f"DROP ROLE {owner}"
+        )
+    assert code == 0, failing(payload)
