@@ -370,6 +370,24 @@ CASES: dict[str, Drift] = {
         "unexpected",
         "trigger trading.runs.rogue",
     ),
+    "index dropped": Drift(
+        ("DROP INDEX trading.bot_leases_worker_id_idx",),
+        "schema",
+        "missing",
+        "index trading.bot_leases_worker_id_idx",
+    ),
+    "constraint dropped": Drift(
+        ("ALTER TABLE trading.runs DROP CONSTRAINT runs_mode_check",),
+        "schema",
+        "missing",
+        "constraint trading.runs.runs_mode_check",
+    ),
+    "policy dropped": Drift(
+        ("DROP POLICY bot_leases_read_all ON trading.bot_leases",),
+        "schema",
+        "missing",
+        "policy trading.bot_leases.bot_leases_read_all",
+    ),
     "owner changed": Drift(
         ("ALTER TABLE trading.runs OWNER TO gordon_api",),
         "schema",
