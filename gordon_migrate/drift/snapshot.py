@@ -218,6 +218,9 @@ def _pipeline(server: int) -> list[tuple[str, type[Any] | None]]:
     memberships = queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15
     return [
         (queries.CONTEXT, None),
+        (queries.GRANTS, None),
+        (queries.DEFAULT_ACLS, None),
+        (queries.COLUMN_GRANTS, None),
         (queries.SCHEMAS, None),
         (queries.EXTENSIONS, None),
         (queries.RELATIONS, RelationRow),
@@ -231,9 +234,6 @@ def _pipeline(server: int) -> list[tuple[str, type[Any] | None]]:
         (queries.TRIGGERS, TriggerRow),
         (queries.RULES, None),
         (queries.POLICIES, None),
-        (queries.GRANTS, None),
-        (queries.DEFAULT_ACLS, None),
-        (queries.COLUMN_GRANTS, None),
         (queries.ROLES, None),
         (memberships, None),
         (queries.DATABASE, None),
@@ -313,6 +313,11 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
         """Roles of schema ``public``: its owner is the template's, not the migrations'."""
         return DATABASE_OWNER if name in public_owners else role(name)
 
+    # Privileges first: the most Python work, done while the server deparses the schema.
+    grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
+    column_lines, column_roles = _column_grant_lines(reader, role)
+    column_section = sorted_lines(column_lines)
+    referenced |= column_roles
     schema = _schema_lines(reader, role, public_role)
     schema += _generic_lines(reader.rows(queries.GENERIC), role)
     functions = reader.typed(queries.FUNCTIONS, FunctionRow)
@@ -323,10 +328,7 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
     schema += _trigger_lines(triggers)
     schema += _rule_lines(rules)
     schema += _policy_lines(policies, role)
-    grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
     referenced |= {role(str(r)) for row in policies for r in row[4]}
-    column_lines, column_roles = _column_grant_lines(reader, role)
-    referenced |= column_roles
     described = referenced | set(roles)
     # Parameter privileges are the cluster's: only those of Gordon roles are this
     # database's business.
@@ -341,7 +343,7 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
     sections: dict[CheckName, tuple[Line, ...]] = {
         "schema": sorted_lines(schema),
         "grants": sorted_lines(grant_lines),
-        "column_grants": sorted_lines(column_lines),
+        "column_grants": column_section,
         "notify": sorted_lines(notify_lines),
     }
     return Snapshot(
