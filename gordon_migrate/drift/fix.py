@@ -74,7 +74,6 @@ _DROP = {
     "publication": "PUBLICATION",
     "subscription": "SUBSCRIPTION",
     "transform": "TRANSFORM",
-    "extension": "EXTENSION",
 }
 #: ``ALTER KIND name OWNER TO`` for owner-only changes.
 _OWNED = {
@@ -555,6 +554,8 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind == "table" and set(have) <= {"row level security", "force row level security"}:
         # a tool table (only its switches are compared)
         return _table_switches(name, {}, have)
+    if kind == "extension":
+        return Fix(None, "an extension can own tables (data): drop it by hand if it must go")
     if kind == "attribute":
         return Fix(None, "an attribute of a composite type: goes with the type")
     if kind in ("table", "column", "sequence", "foreign table"):
