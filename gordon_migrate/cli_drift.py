@@ -37,6 +37,12 @@ if TYPE_CHECKING:
     metavar="PATH",
     help="Also write node_exporter textfile metrics here (atomically, on failure too).",
 )
+@click.option(
+    "--fix-sql",
+    is_flag=True,
+    help="Print, instead of the report, a SQL script restoring every difference that can be "
+    "restored without losing data; the others are listed in it as comments. Runs nothing.",
+)
 @click.pass_context
 def drift_check(
     ctx: click.Context,
@@ -44,12 +50,14 @@ def drift_check(
     fmt: str,
     fixtures_dir: Path | None,
     metrics_file: Path | None,
+    fix_sql: bool,
     **values: Any,
 ) -> None:
     """Verify the live schema, grants and NOTIFY channels match the fixtures; exit 0/1.
 
     Read-only (one READ ONLY transaction); meant to run as gordon_drift_reader. Exit 1 on
-    any difference and when the database cannot be checked.
+    any difference and when the database cannot be checked. With --fix-sql the report is
+    replaced by the script that puts things back (exit 1 still tells there was drift).
     """
     ctx.meta["format"] = fmt
     settings = setup(ctx, values)
@@ -59,14 +67,16 @@ def drift_check(
     target: Dsn | None = None
     try:
         target = resolve_dsn(settings)
-        report = check.run_drift_check(target, fixtures_dir)
+        report = check.run_drift_check(target, fixtures_dir, with_fixes=fix_sql or fmt == "json")
     except Exception:
         if metrics_file is not None:
             _metrics(metrics_file, None, target, settings.database_url, started)
         raise
     if metrics_file is not None:
         _metrics(metrics_file, report, target, settings.database_url, started)
-    if fmt == "json":
+    if fix_sql:
+        click.echo(render.fix_script(report), nl=False)
+    elif fmt == "json":
         emit_json(render.report_json(report, target))
     else:
         click.echo(render.report_text(report, target))

@@ -81,6 +81,8 @@ class TestServer:
             )
         with self.admin() as conn:
             conn.execute(query)
+            if template is not None:
+                _copy_database_grants(conn, template, name)
 
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:
@@ -110,6 +112,23 @@ class TestServer:
                     sql.Identifier(name)
                 )
             )
+
+
+def _copy_database_grants(conn: Conn, template: str, name: str) -> None:
+    """CREATE DATABASE ... TEMPLATE copies the contents, not the database's own privileges:
+    give the clone the CONNECT grants the migrations gave the template (drift-check pins them)."""
+    rows = conn.execute(
+        "SELECT pg_get_userbyid(x.grantee)::text, x.privilege_type "
+        "FROM pg_database d, aclexplode(d.datacl) x "
+        "WHERE d.datname = %s AND x.grantee NOT IN (0, d.datdba)",
+        (template,),
+    ).fetchall()
+    for grantee, privilege in rows:
+        conn.execute(
+            sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
+                sql.SQL(privilege), sql.Identifier(name), sql.Identifier(grantee)
+            )
+        )
 
 
 @dataclass(frozen=True)

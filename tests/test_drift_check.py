@@ -121,6 +121,8 @@ def test_json_structure(cli: CliRunner, gordon_db: GordonDatabase) -> None:
             "actual": "privileges: DELETE, SELECT",
             "diff": None,
             "detail": None,
+            "fix": 'REVOKE DELETE ON TABLE trading.runs FROM "gordon_api";',
+            "fix_note": None,
         }
     ]
     assert 0 < payload["duration_s"] < 60

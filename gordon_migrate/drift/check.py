@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
 import structlog
 
 from gordon_migrate import db
-from gordon_migrate.drift import fixtures, snapshot
+from gordon_migrate.drift import fix, fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
     CHECKS,
@@ -18,6 +19,7 @@ from gordon_migrate.drift.model import (
     Difference,
     DriftError,
     DriftReport,
+    Line,
     Snapshot,
 )
 from gordon_migrate.dsn import Dsn
@@ -31,8 +33,11 @@ UNDETERMINED = (
 )
 
 
-def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
-    """Compare the database at ``dsn`` with the fixtures (default: the bundled ones).
+def run_drift_check(
+    dsn: Dsn, fixtures_dir: Path | None = None, *, with_fixes: bool = False
+) -> DriftReport:
+    """Compare the database at ``dsn`` with the fixtures (default: the bundled ones);
+    ``with_fixes``: each difference with the SQL restoring it (``drift.fix``).
 
     One READ ONLY transaction; works as ``gordon_drift_reader`` (no data privilege needed).
     Differences are in the report, not raised; a ``GordonError`` means the database could
@@ -51,7 +56,7 @@ def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
             raise DriftError(
                 f"cannot read the catalogs of {dsn.redacted}: {db.one_line(dsn.scrub(str(exc)))}"
             ) from None
-    report = compare_snapshot(expected, actual)
+    report = compare_snapshot(expected, actual, with_fixes=with_fixes)
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
         log.warning("no migration history: never migrated, or not the Gordon database")
@@ -71,13 +76,84 @@ def run_drift_check(dsn: Dsn, fixtures_dir: Path | None = None) -> DriftReport:
     return report
 
 
+def without_unread(expected: Sequence[Line], actual: Sequence[Line]) -> list[Line]:
+    """``actual`` with each facet that could not be read (its relation was locked) taken as
+    expected: it is neither drift nor proof of none, and the report warns about it."""
+    if not any(queries.UNREAD in line.value for line in actual):
+        return list(actual)
+    pinned: dict[tuple[str, str], list[Line]] = {}
+    for line in expected:
+        pinned.setdefault((line.object, line.facet), []).append(line)
+    out: list[Line] = []
+    for line in actual:
+        if queries.UNREAD in line.value:
+            out += pinned.get((line.object, line.facet), [])
+        else:
+            out.append(line)
+    return out
+
+
+def _reowned(expected: Sequence[Line], actual: Sequence[Line]) -> frozenset[str]:
+    """Objects present on both sides whose owner differs."""
+    want = {line.object: line.value for line in expected if line.facet == "owner"}
+    have = {line.object: line.value for line in actual if line.facet == "owner"}
+    return frozenset(obj for obj, owner in want.items() if have.get(obj, owner) != owner)
+
+
+def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
+    """No statement for what goes with an unexpected object (its privileges, the tables of a
+    publication): once the fix drops it they are gone, and an object left to a person (an
+    unexpected table) keeps them until that person decides."""
+    gone = {
+        found
+        for d in checks[0].differences  # the schema check
+        if d.kind == "unexpected"
+        and (d.fix is None or d.fix.startswith("DROP "))
+        and (found := fix.dropped(d.object)) is not None
+    }
+    if not gone:
+        return checks
+    return [
+        dataclasses.replace(
+            check,
+            differences=tuple(
+                dataclasses.replace(d, fix=None, fix_note="goes with the unexpected object above")
+                if d.fix is not None and fix.goes_with(d.object, gone)
+                else d
+                for d in check.differences
+            ),
+        )
+        for check in checks
+    ]
+
+
 def compare_snapshot(
-    expected: fixtures.Fixtures, actual: Snapshot, duration_s: float = 0.0
+    expected: fixtures.Fixtures,
+    actual: Snapshot,
+    duration_s: float = 0.0,
+    *,
+    with_fixes: bool = True,
 ) -> DriftReport:
     """The report of ``actual`` against ``expected`` (no I/O)."""
     checks = []
+    major, _, minor = actual.server_version.partition(".")
+    fixes = (
+        None
+        if not with_fixes
+        else fix.context(
+            database=actual.database,
+            migrator=actual.migrator,
+            server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
+            expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+            reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
+        )
+    )
+    # What could not be read (a locked relation) counts as pinned, in the checksum too.
+    readable = {
+        name: without_unread(expected.sections[name], actual.sections[name]) for name, _ in CHECKS
+    }
     for name, _title in CHECKS:
-        differences = compare(expected.sections[name], actual.sections[name])
+        differences = compare(expected.sections[name], readable[name], fixes)
         if name == "notify":
             differences += tuple(
                 Difference(
@@ -90,8 +166,10 @@ def compare_snapshot(
                 for line in actual.undetermined_channels
             )
         checks.append(CheckResult(name=name, differences=differences))
-    actual_checksum = fixtures.checksum(fixtures.render("schema", actual.sections["schema"]))
-    warnings: list[str] = []
+    if with_fixes:
+        checks = _without_redundant_fixes(checks)
+    actual_checksum = fixtures.checksum(fixtures.render("schema", readable["schema"]))
+    warnings: list[str] = [f"not compared: {sentence}" for sentence in actual.unread]
     if not actual.has_history:
         warnings.append(
             f"database {actual.database} has no migration history (public._sqlx_migrations): "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from gordon_migrate.drift.model import Difference, Line
+from gordon_migrate.drift import fix
+from gordon_migrate.drift.model import Difference, DifferenceKind, Line
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -45,32 +46,57 @@ def _facet_key(line: Line) -> tuple[int, str]:
     return (_FACET_ORDER.get(line.facet, len(_FACET_ORDER)), line.facet)
 
 
+# Reading order of a tuple of facet names -> its permutation: objects of one kind share
+# their facet names, so the sort runs once per kind, not once per object.
+_ORDERS: dict[tuple[str, ...], tuple[int, ...]] = {}
+
+
+def _definition(facets: list[Line]) -> str:
+    names = tuple(f.facet for f in facets)
+    order = _ORDERS.get(names)
+    if order is None:
+        order = tuple(sorted(range(len(facets)), key=lambda i: _facet_key(facets[i])))
+        if len(_ORDERS) < 10_000:
+            _ORDERS[names] = order
+    return "\n".join(facets[i].definition_line() for i in order)
+
+
 def definitions(lines: Iterable[Line]) -> dict[str, str]:
     """Each object's definition: its facets, one per line, in reading order."""
+    return {obj: _definition(facets) for obj, facets in _grouped(lines).items()}
+
+
+def _grouped(lines: Iterable[Line]) -> dict[str, list[Line]]:
     grouped: dict[str, list[Line]] = {}
     for line in lines:
         grouped.setdefault(line.object, []).append(line)
-    return {
-        obj: "\n".join(f.definition_line() for f in sorted(facets, key=_facet_key))
-        for obj, facets in grouped.items()
-    }
+    return grouped
 
 
-def compare(expected: Iterable[Line], actual: Iterable[Line]) -> tuple[Difference, ...]:
-    """Every object missing, unexpected or changed, sorted by object."""
-    want = definitions(expected)
-    have = definitions(actual)
+def compare(
+    expected: Iterable[Line], actual: Iterable[Line], fixes: fix.Context | None = None
+) -> tuple[Difference, ...]:
+    """Every object missing, unexpected or changed, sorted by object; with ``fixes``, each
+    with the SQL that restores it (``drift.fix``)."""
+    want_lines, have_lines = _grouped(expected), _grouped(actual)
     out: list[Difference] = []
-    for obj in sorted(want.keys() | have.keys()):
-        before, after = want.get(obj), have.get(obj)
+    for obj in sorted(want_lines.keys() | have_lines.keys()):
+        want, have = want_lines.get(obj), have_lines.get(obj)
+        if want == have:  # sections are sorted: equal objects have equal line lists
+            continue
+        before = None if want is None else _definition(want)
+        after = None if have is None else _definition(have)
         if before == after:
             continue
+        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else fix.Fix(None)
         if after is None:
-            out.append(Difference(obj, "missing", before, None))
+            kind: DifferenceKind = "missing"
         elif before is None:
-            out.append(Difference(obj, "unexpected", None, after))
+            kind = "unexpected"
         else:
-            out.append(Difference(obj, "changed", before, after, diff=unified(before, after)))
+            kind = "changed"
+        diff = unified(before, after) if before is not None and after is not None else None
+        out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note))
     return tuple(out)
 
 

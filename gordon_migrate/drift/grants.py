@@ -8,7 +8,7 @@ object and grantee and written ``INSERT, SELECT`` (``ALL`` for every table privi
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 # Every table privilege of PostgreSQL 16. PostgreSQL 17 added MAINTAIN, which the owner and
@@ -29,13 +29,14 @@ DEFAULT_ACL_OBJECTS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AclRow:
-    """One ``aclexplode`` row, roles already normalised."""
+    """``aclexplode`` rows of one grantee, grantor and grant option (the catalog queries
+    aggregate them), roles already normalised."""
 
     grantee: str
     grantor: str
-    privilege: str
+    privileges: Sequence[str]
     grantable: bool
 
 
@@ -44,16 +45,32 @@ Normalise = Callable[[str], str]
 
 def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
     """``ALL``, ``INSERT, SELECT WITH GRANT OPTION``, ``SELECT GRANTED BY gordon_x``..."""
+    if not isinstance(rows, list) or len(rows) != 1:
+        return _privileges_text(rows, owner, table=table)
+    only = rows[0]  # the usual case: one grant, by the owner, without grant option
+    if only.grantable or only.grantor != owner:
+        return _privileges_text(rows, owner, table=table)
+    names = set(only.privileges)
+    if table and names >= TABLE_ALL:
+        names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
+    return ", ".join(sorted(names, key=_all_first))
+
+
+def _all_first(privilege: str) -> tuple[bool, str]:
+    return (privilege != "ALL", privilege)
+
+
+def _privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
     buckets: dict[tuple[bool, str], set[str]] = defaultdict(set)
     for row in rows:
         grantor = "" if row.grantor == owner else row.grantor
-        buckets[(row.grantable, grantor)].add(row.privilege)
+        buckets[(row.grantable, grantor)].update(row.privileges)
     parts = []
     for (grantable, grantor), privileges in sorted(buckets.items()):
         names = set(privileges)
         if table and names >= TABLE_ALL:
             names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
-        text = ", ".join(sorted(names, key=lambda p: (p != "ALL", p)))
+        text = ", ".join(sorted(names, key=_all_first))
         if grantable:
             text += " WITH GRANT OPTION"
         if grantor:
@@ -63,15 +80,16 @@ def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
 
 
 def group(
-    rows: Iterable[tuple[str, str, str, str, str, str, bool]], normalise: Normalise
+    rows: Iterable[tuple[str, str, str, str, str, Sequence[str], bool]], normalise: Normalise
 ) -> dict[tuple[str, str, str], tuple[str, list[AclRow]]]:
-    """(kind, name, owner, grantee, grantor, privilege, grantable) rows by (kind, name,
+    """(kind, name, owner, grantee, grantor, privileges, grantable) rows by (kind, name,
     grantee), with the normalised owner."""
     out: dict[tuple[str, str, str], tuple[str, list[AclRow]]] = {}
-    for kind, name, owner, grantee, grantor, privilege, grantable in rows:
+    for kind, name, owner, grantee, grantor, privileges, grantable in rows:
         grantee_n = normalise(grantee)
         key = (kind, name, grantee_n)
-        if key not in out:
-            out[key] = (normalise(owner), [])
-        out[key][1].append(AclRow(grantee_n, normalise(grantor), privilege, bool(grantable)))
+        entry = out.get(key)
+        if entry is None:
+            entry = out[key] = (normalise(owner), [])
+        entry[1].append(AclRow(grantee_n, normalise(grantor), privileges, bool(grantable)))
     return out

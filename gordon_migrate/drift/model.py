@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from operator import attrgetter
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gordon_migrate.errors import GordonError
 
@@ -36,12 +35,14 @@ MIGRATOR = "<migrator>"
 #: the migrations: ``pg_database_owner`` since PostgreSQL 15, the bootstrap superuser or the
 #: database owner in a database created before and upgraded.
 DATABASE_OWNER = "<database owner>"
+#: The database drift-check connected to (named differently in every environment).
+THIS_DATABASE = "<this database>"
 
 
-@dataclass(frozen=True, order=True)
-class Line:
+class Line(NamedTuple):
     """One fixture entry: a facet of an object, e.g. (``table trading.orders``, ``owner``,
-    ``<migrator>``). An object's definition is the set of its facets."""
+    ``<migrator>``). An object's definition is the set of its facets. A plain tuple: a
+    snapshot has tens of thousands, hashed, sorted and compared in C."""
 
     object: str
     facet: str
@@ -57,12 +58,9 @@ class Line:
         return f"{self.facet}: {self.value}"
 
 
-_LINE_KEY = attrgetter("object", "facet", "value")
-
-
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
-    """Distinct lines in fixture order (a tuple key: far faster than dataclass ordering)."""
-    return tuple(sorted(set(lines), key=_LINE_KEY))
+    """Distinct lines in fixture order (object, facet, value)."""
+    return tuple(sorted(set(lines)))
 
 
 @dataclass(frozen=True)
@@ -82,6 +80,9 @@ class Snapshot:
     write_access: tuple[str, ...] = ()
     #: How many catalog queries it took (constant, whatever the number of objects).
     queries: int = 0
+    #: Relations whose definitions could not be read (another session holds ACCESS EXCLUSIVE
+    #: on them): one sentence each, naming the relation and the holder.
+    unread: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,10 @@ class Difference:
     actual: str | None
     diff: str | None = None
     detail: str | None = None
+    #: SQL restoring the pinned state (``None``: not restorable without losing data, or it
+    #: needs the migration's own definition — ``fix_note`` says what to do).
+    fix: str | None = None
+    fix_note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,25 +7,83 @@ snapshot does not depend on OIDs or on the session's ``search_path``.
 
 from __future__ import annotations
 
-# Gordon schemas: every schema of the database except the system ones.
-_SCOPE = "{n}.nspname <> 'information_schema' AND {n}.nspname !~ '^pg_'"
+from gordon_migrate.drift.catalogs import FIRST_USER_OID, identity_catalogs
+from gordon_migrate.drift.model import THIS_DATABASE
+
+# Gordon schemas: every schema of the database except the system ones, whatever its name
+# (a superuser can create ``pg_x`` with allow_system_table_mods). TOAST schemas hold no
+# definitions; ``pg_temp_N`` belong to sessions, not to the database.
+_SCOPE = (
+    "{n}.nspname NOT IN ('pg_catalog', 'information_schema') AND {n}.nspname !~ '^pg_(toast|temp_)'"
+)
 
 
 def scope(alias: str) -> str:
     return _SCOPE.format(n=alias)
 
 
+# Relations another session holds ACCESS EXCLUSIVE on (found by LOCKS, set per snapshot):
+# the deparse functions (pg_get_indexdef, pg_get_expr, pg_get_viewdef...) open the relation
+# and would wait for that lock, so their facets are not read there.
+UNREADABLE_SETTING = "gordon_migrate.unreadable"
+#: What a facet that could not be read says instead.
+UNREAD = "<not read: relation locked>"
+
+
+def readable(oid: str) -> str:
+    # The setting in a scalar sub-select: parsed once per query, not once per row.
+    return f"NOT ({oid} = ANY (CAST((SELECT current_setting('{UNREADABLE_SETTING}')) AS oid[])))"
+
+
+def deparse(oid: str, expression: str) -> str:
+    """``expression`` when the relation ``oid`` can be opened, else the UNREAD marker."""
+    return f"CASE WHEN {readable(oid)} THEN {expression} ELSE '{UNREAD}' END"
+
+
+# ACCESS EXCLUSIVE locks of other sessions on relations of this database (granted or queued:
+# a queued one blocks a new reader too), with the holder; and the views and rules whose
+# deparse would lock such a relation (their query reads it).
+LOCKS = """
+WITH held AS (
+    SELECT l.relation, l.pid, l.granted
+    FROM pg_locks l
+    WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+      AND l.pid IS DISTINCT FROM pg_backend_pid()
+      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+)
+SELECT h.relation,
+       coalesce(format('%I.%I', n.nspname, c.relname), h.relation::text),
+       h.pid, h.granted,
+       -- sub-selects, not a join: pg_stat_activity is only read when something is locked
+       (SELECT a.usename::text FROM pg_stat_activity a WHERE a.pid = h.pid),
+       (SELECT a.application_name::text FROM pg_stat_activity a WHERE a.pid = h.pid),
+       NULL::oid
+FROM held h
+LEFT JOIN pg_class c ON c.oid = h.relation
+LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT DISTINCT r.ev_class, NULL, NULL::int, NULL::bool, NULL, NULL, d.refobjid
+FROM pg_rewrite r
+JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                AND d.refclassid = 'pg_class'::regclass
+WHERE d.refobjid IN (SELECT relation FROM held)
+"""
+
+
 def not_extension_member(catalog: str, oid: str) -> str:
-    """Objects an extension created belong to the extension (listed as one entry)."""
+    """Objects an extension created belong to the extension (listed as one entry). An
+    uncorrelated NOT IN: the members are hashed once, not looked up row by row."""
     return (
-        f"NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
-        f"AND e.objid = {oid} AND e.deptype = 'e')"
+        f"{oid} NOT IN (SELECT e.objid FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
+        "AND e.deptype = 'e')"
     )
 
 
 # The tool's bookkeeping in schema public is not schema: the history table (sqlx's) and the
 # audit trail of recovery actions. Left out everywhere, with their columns, indexes, grants.
 TOOL_TABLES = ("_sqlx_migrations", "gordon_migrate_audit")
+TOOL_TABLE_NAMES = frozenset(f"public.{name}" for name in TOOL_TABLES)
+AUDIT_TABLE_NAME = "public.gordon_migrate_audit"
 
 HISTORY_OID = """
 (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -86,26 +144,45 @@ FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
 WHERE x.extname <> 'plpgsql'
 """
 
+# After a lock timeout: who holds or waits for ACCESS EXCLUSIVE on a relation. Functions only
+# (no table is planned, so a locked catalog cannot block this too): the name through regclass
+# (a cache lookup), the user through pg_stat_get_activity.
+HOLDERS = """
+SELECT l.relation::regclass::text, l.pid, l.granted,
+       (SELECT pg_get_userbyid(s.usesysid)::text FROM pg_stat_get_activity(l.pid) s)
+FROM pg_lock_status() l
+WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+  AND l.pid IS DISTINCT FROM pg_backend_pid()
+  AND l.database IN (0, (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s))
+ORDER BY 1, 2
+"""
+
+# Columns named as the fields of ``snapshot.RelationRow`` (read with class_row).
 RELATIONS = f"""
-SELECT c.relkind::text,
-       format('%I.%I', n.nspname, c.relname),
-       pg_get_userbyid(c.relowner)::text,
-       c.relpersistence::text,
-       c.relrowsecurity,
-       c.relforcerowsecurity,
-       coalesce(array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o ORDER BY o), ', '), ''),
-       c.relreplident::text,
-       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+SELECT c.relkind::text AS relkind,
+       format('%I.%I', n.nspname, c.relname) AS name,
+       pg_get_userbyid(c.relowner)::text AS owner,
+       c.relpersistence::text AS persistence,
+       c.relrowsecurity AS rls,
+       c.relforcerowsecurity AS force_rls,
+       coalesce(array_to_string(ARRAY(SELECT o FROM unnest(c.reloptions) o ORDER BY o), ', '), '')
+           AS options,
+       c.relreplident::text AS replident,
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
        (SELECT string_agg(format('%I.%I', pn.nspname, pc.relname), ', ' ORDER BY i.inhseqno)
         FROM pg_inherits i
         JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-        WHERE i.inhrelid = c.oid),
-       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
-       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END,
-       CASE WHEN am.amname <> 'heap' THEN am.amname::text END,
-       format_type(s.seqtypid, NULL),
-       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+        WHERE i.inhrelid = c.oid) AS inherits,
+       CASE WHEN c.relispartition THEN {deparse("c.oid", "pg_get_expr(c.relpartbound, c.oid)")}
+       END AS bound,
+       CASE WHEN c.relkind IN ('v', 'm') THEN {deparse("c.oid", "pg_get_viewdef(c.oid, true)")}
+       END AS viewdef,
+       CASE WHEN am.amname <> 'heap' THEN am.amname::text END AS access_method,
+       format_type(s.seqtypid, NULL) AS seqtype,
+       s.seqstart AS seq_start, s.seqincrement AS seq_increment, s.seqmin AS seq_min,
+       s.seqmax AS seq_max, s.seqcache AS seq_cache, s.seqcycle AS seq_cycle,
+       CASE WHEN c.relkind = 'S' THEN
        (SELECT format('%I.%I.%I', tn.nspname, tc.relname, a.attname)
                || CASE d.deptype WHEN 'i' THEN ' (identity)' ELSE '' END
         FROM pg_depend d
@@ -114,7 +191,7 @@ SELECT c.relkind::text,
         JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
         WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
           AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-        LIMIT 1)
+        LIMIT 1) END AS owned_by
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_am am ON am.oid = c.relam
@@ -122,7 +199,6 @@ LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
-  AND {not_tool_table("c.oid")}
 """
 
 COLUMNS = f"""
@@ -133,7 +209,11 @@ SELECT c.relkind::text,
        a.attnotnull,
        a.attidentity::text,
        a.attgenerated::text,
-       pg_get_expr(ad.adbin, ad.adrelid),
+       -- A default cannot reference columns: deparsed without its relation (no lock, and
+       -- far cheaper); only a generated column's expression needs the relation.
+       CASE WHEN ad.adbin IS NULL THEN NULL
+            WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0)
+            ELSE {deparse("ad.adrelid", "pg_get_expr(ad.adbin, ad.adrelid)")} END,
        CASE WHEN a.attcollation <> t.typcollation THEN
            (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
             JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation)
@@ -158,7 +238,7 @@ SELECT CASE WHEN co.conrelid <> 0 THEN format('%I.%I', rn.nspname, rc.relname)
             ELSE format('%I.%I', tn.nspname, ty.typname) END,
        co.contypid <> 0,
        quote_ident(co.conname),
-       pg_get_constraintdef(co.oid, true)
+       {deparse("co.conrelid", "pg_get_constraintdef(co.oid, true)")}
 FROM pg_constraint co
 JOIN pg_namespace n ON n.oid = co.connamespace
 LEFT JOIN pg_class rc ON rc.oid = co.conrelid
@@ -174,9 +254,9 @@ WHERE co.contype NOT IN ('n', 't')
 
 INDEXES = f"""
 SELECT format('%I.%I', n.nspname, ic.relname),
-       pg_get_indexdef(i.indexrelid),
+       CASE WHEN {readable("i.indexrelid")} THEN
+           {deparse("i.indrelid", "pg_get_indexdef(i.indexrelid)")} ELSE '{UNREAD}' END,
        i.indisvalid,
-       i.indisclustered,
        i.indisreplident
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -186,45 +266,54 @@ WHERE {scope("n")}
   AND {not_tool_table("i.indrelid")}
 """
 
+# Columns named as the fields of ``snapshot.FunctionRow``.
 FUNCTIONS = f"""
-SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-       p.proname::text,
-       p.prokind::text,
-       pg_get_function_arguments(p.oid),
-       pg_get_function_result(p.oid),
-       l.lanname::text,
-       p.provolatile::text,
-       p.proisstrict,
-       p.prosecdef,
-       p.proleakproof,
-       p.proparallel::text,
-       p.procost::float8,
-       p.prorows::float8,
-       coalesce(array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s ORDER BY s), E'\\n'), ''),
-       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END,
-       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END,
-       pg_get_userbyid(p.proowner)::text
+SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+           AS name,
+       p.proname::text AS proname,
+       p.prokind::text AS prokind,
+       pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result,
+       l.lanname::text AS language,
+       p.provolatile::text AS volatility,
+       p.proisstrict AS strict,
+       p.prosecdef AS secdef,
+       p.proleakproof AS leakproof,
+       p.proparallel::text AS parallel,
+       p.procost::float8 AS cost,
+       p.prorows::float8 AS rows,
+       coalesce(array_to_string(ARRAY(SELECT s FROM unnest(p.proconfig) s ORDER BY s), E'\\n'), '')
+           AS config,
+       CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END AS body,
+       CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END AS sqlbody,
+       pg_get_userbyid(p.proowner)::text AS owner
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
+# Columns named as the fields of ``snapshot.TriggerRow``.
 TRIGGERS = f"""
-SELECT format('%I.%I', n.nspname, c.relname),
-       quote_ident(t.tgname),
-       pg_get_triggerdef(t.oid, true),
-       t.tgenabled::text,
-       p.proname::text,
-       format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-       t.tgnargs,
-       t.tgargs
+SELECT format('%I.%I', n.nspname, c.relname) AS table_name,
+       quote_ident(t.tgname) AS name,
+       CASE WHEN NOT t.tgisinternal THEN {deparse("t.tgrelid", "pg_get_triggerdef(t.oid, true)")}
+       END AS definition,
+       t.tgenabled::text AS enabled,
+       p.proname::text AS proname,
+       format('%I.%I(%s)', pn.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+           AS function,
+       t.tgnargs AS nargs,
+       t.tgargs AS args,
+       t.tgisinternal AS internal,
+       (SELECT quote_ident(co.conname) FROM pg_constraint co WHERE co.oid = t.tgconstraint)
+           AS constraint_name
 FROM pg_trigger t
 JOIN pg_class c ON c.oid = t.tgrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_namespace pn ON pn.oid = p.pronamespace
-WHERE NOT t.tgisinternal
+WHERE (NOT t.tgisinternal OR t.tgenabled <> 'O')
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
@@ -236,8 +325,10 @@ SELECT format('%I.%I', n.nspname, c.relname),
        pol.polpermissive,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END
              FROM unnest(pol.polroles) r),
-       pg_get_expr(pol.polqual, pol.polrelid),
-       pg_get_expr(pol.polwithcheck, pol.polrelid)
+       CASE WHEN pol.polqual IS NOT NULL THEN
+           {deparse("pol.polrelid", "pg_get_expr(pol.polqual, pol.polrelid)")} END,
+       CASE WHEN pol.polwithcheck IS NOT NULL THEN
+           {deparse("pol.polrelid", "pg_get_expr(pol.polwithcheck, pol.polrelid)")} END
 FROM pg_policy pol
 JOIN pg_class c ON c.oid = pol.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -264,14 +355,16 @@ SELECT format('%I.%I', n.nspname, t.typname),
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 LEFT JOIN pg_class c ON c.oid = t.typrelid
-WHERE t.typtype IN ('e', 'd', 'r', 'c')
+WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b', 'p')
   AND (t.typtype <> 'c' OR c.relkind = 'c')
+  AND NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
   AND {scope("n")}
   AND {not_extension_member("pg_type", "t.oid")}
 """
 
 RULES = f"""
-SELECT format('%I.%I', n.nspname, c.relname), quote_ident(r.rulename), pg_get_ruledef(r.oid, true),
+SELECT format('%I.%I', n.nspname, c.relname), quote_ident(r.rulename),
+       {deparse("r.ev_class", "pg_get_ruledef(r.oid, true)")},
        r.ev_enabled::text
 FROM pg_rewrite r
 JOIN pg_class c ON c.oid = r.ev_class
@@ -280,11 +373,82 @@ WHERE r.rulename <> '_RETURN' AND {scope("n")}
 """
 
 STATISTICS = f"""
-SELECT format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid),
+SELECT format('%I.%I', n.nspname, s.stxname),
+       {deparse("s.stxrelid", "pg_get_statisticsobjdef(s.oid)")},
        pg_get_userbyid(s.stxowner)::text
 FROM pg_statistic_ext s
 JOIN pg_namespace n ON n.oid = s.stxnamespace
 WHERE {scope("n")}
+"""
+
+
+def _generic_from(name: str) -> str:
+    """FROM and WHERE of one generic catalog (see ``catalogs``): its objects in scope."""
+    entry = _CATALOGS[name]
+    conditions = [not_extension_member(name, "x.oid")]
+    if entry.namespace:
+        conditions.append(
+            f"x.{entry.namespace} IN (SELECT n.oid FROM pg_namespace n WHERE {scope('n')})"
+        )
+    else:
+        conditions.append(f"x.oid >= {FIRST_USER_OID}")
+    if entry.where:
+        conditions.append(entry.where)
+    source = entry.source or f"pg_catalog.{name}"
+    return (
+        f"FROM {source} x, pg_identify_object('{name}'::regclass, x.oid, 0) i "
+        f"WHERE {' AND '.join(conditions)}"
+    )
+
+
+_CATALOGS = dict(identity_catalogs(150000))
+
+
+def _generic_objects() -> str:
+    parts = []
+    for name, entry in _CATALOGS.items():
+        owner = f"pg_get_userbyid(x.{entry.owner})::text" if entry.owner else "NULL::text"
+        facets = ", ".join(f"'{facet}', ({expr})::text" for facet, expr in entry.facets)
+        parts.append(
+            f"SELECT i.type, i.identity, {owner}, ARRAY[{facets}]::text[] {_generic_from(name)}"
+        )
+    return "\nUNION ALL\n".join(parts)
+
+
+def _generic_acls() -> str:
+    parts = []
+    for name, entry in _CATALOGS.items():
+        if entry.acl is None:
+            continue
+        column, kind = entry.acl
+        owner = f"x.{entry.owner}" if entry.owner else "10::oid"
+        parts.append(
+            f"    UNION ALL SELECT i.type, i.identity, {owner}, "
+            f"coalesce(x.{column}, acldefault('{kind}', {owner})) {_generic_from(name)}"
+        )
+    return "\n".join(parts)
+
+
+#: Objects of every generic catalog: (type, identity, owner, [facet, value, ...]).
+GENERIC = _generic_objects()
+
+# This database: its options, and the settings of every session in it — for all roles (ALTER
+# DATABASE ... SET, which ALTER ROLE ALL IN DATABASE ... SET also writes), for all roles in
+# all databases (ALTER ROLE ALL SET), and for each role in it (ALTER ROLE r IN DATABASE).
+DATABASE = """
+SELECT d.datconnlimit, d.datallowconn, d.datistemplate,
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = 0 AND s.setdatabase = d.oid),
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = 0 AND s.setdatabase = 0)
+FROM pg_database d WHERE d.datname = current_database()
+"""
+
+ROLE_SETTINGS_HERE = """
+SELECT pg_get_userbyid(s.setrole)::text, c
+FROM pg_db_role_setting s, unnest(s.setconfig) c
+WHERE s.setrole <> 0
+  AND s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 """
 
 # Privileges on every object, defaults made explicit (a NULL ACL means the built-in default).
@@ -301,7 +465,6 @@ WITH objects(kind, name, owner, acl) AS (
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {scope("n")}
       AND {not_extension_member("pg_class", "c.oid")}
-      AND {not_tool_table("c.oid")}
     UNION ALL
     SELECT 'schema', quote_ident(n.nspname), n.nspowner,
            coalesce(n.nspacl, acldefault('n', n.nspowner))
@@ -320,15 +483,21 @@ WITH objects(kind, name, owner, acl) AS (
            coalesce(t.typacl, acldefault('T', t.typowner))
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     LEFT JOIN pg_class c ON c.oid = t.typrelid
-    WHERE t.typtype IN ('e', 'd', 'r', 'c') AND (t.typtype <> 'c' OR c.relkind = 'c')
+    WHERE t.typtype IN ('e', 'd', 'r', 'c', 'b', 'p') AND (t.typtype <> 'c' OR c.relkind = 'c')
+      AND NOT (t.typtype = 'b' AND t.typcategory = 'A' AND t.typelem <> 0)
       AND {scope("n")} AND {not_extension_member("pg_type", "t.oid")}
+    UNION ALL
+    SELECT 'database', '{THIS_DATABASE}', d.datdba, coalesce(d.datacl, acldefault('d', d.datdba))
+    FROM pg_database d WHERE d.datname = current_database()
+{_generic_acls()}
 )
 SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
        CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
        pg_get_userbyid(x.grantor)::text,
-       x.privilege_type,
+       array_agg(x.privilege_type::text),
        x.is_grantable
 FROM objects o, aclexplode(o.acl) x
+GROUP BY o.kind, o.name, o.owner, x.grantee, x.grantor, x.is_grantable
 """
 
 COLUMN_GRANTS = f"""
@@ -338,7 +507,7 @@ SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
        pg_get_userbyid(c.relowner)::text,
        CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
        pg_get_userbyid(x.grantor)::text,
-       x.privilege_type,
+       array_agg(x.privilege_type::text),
        x.is_grantable
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
@@ -346,7 +515,8 @@ JOIN pg_namespace n ON n.oid = c.relnamespace,
      aclexplode(a.attacl) x
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND {scope("n")}
-  AND {not_tool_table("c.oid")}
+GROUP BY c.relkind, n.nspname, c.relname, a.attname, c.relowner, x.grantee, x.grantor,
+         x.is_grantable
 """
 
 # Defaults for objects created later. A schema-less row (namespace 0) holds the whole default
@@ -369,11 +539,8 @@ WHERE d.defaclnamespace = 0 OR {scope("n")}
 ROLES = """
 SELECT r.rolname::text, r.oid = 10, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb,
        r.rolcanlogin, r.rolreplication, r.rolbypassrls,
-       ARRAY(SELECT CASE WHEN s.setdatabase = 0 THEN '' ELSE 'in this database ' END || c
-             FROM pg_db_role_setting s, unnest(s.setconfig) c
-             WHERE s.setrole = r.oid
-               AND s.setdatabase IN (0, (SELECT d.oid FROM pg_database d
-                                         WHERE d.datname = current_database())))
+       ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
+             WHERE s.setrole = r.oid AND s.setdatabase = 0)
 FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
 """

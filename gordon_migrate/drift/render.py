@@ -20,7 +20,10 @@ JSON structure (``drift-check --format json``)::
            "expected": null,              # definition in the fixtures (null: absent)
            "actual": "privileges: SELECT",# definition in the database (null: absent)
            "diff": null,                  # unified diff when a definition spans lines
-           "detail": null}                # explanation (e.g. a NOTIFY channel not static)
+           "detail": null,                # explanation (e.g. a NOTIFY channel not static)
+           "fix": "REVOKE ...;",          # SQL restoring the pinned state, or null when that
+                                          # would lose data or needs the migration itself
+           "fix_note": null}              # what to do by hand (when fix is null or partial)
         ]},
         {"name": "column_grants", "title": "column grant matrix", ...},
         {"name": "notify", "title": "NOTIFY allowlist", ...}
@@ -72,10 +75,24 @@ def _check_json(check: CheckResult) -> dict[str, Any]:
                 "actual": d.actual,
                 "diff": d.diff,
                 "detail": d.detail,
+                "fix": d.fix,
+                "fix_note": d.fix_note,
             }
             for d in check.differences
         ],
     }
+
+
+def fix_script(report: DriftReport) -> str:
+    """``drift-check --fix-sql``: every restorable difference as SQL, the rest as comments."""
+    from gordon_migrate.drift import fix
+
+    fixes = [
+        (d.object, d.kind, fix.Fix(d.fix, d.fix_note))
+        for check in report.checks
+        for d in check.differences
+    ]
+    return fix.script(fixes, report.database)
 
 
 def report_text(report: DriftReport, target: Dsn) -> str:

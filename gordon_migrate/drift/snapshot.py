@@ -19,16 +19,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg.rows import class_row
 
 from gordon_migrate.db import Conn, server_version
-from gordon_migrate.drift import grants, notify, queries, viewdefs
+from gordon_migrate.drift import grants, notify, queries
 from gordon_migrate.drift.model import (
     DATABASE_OWNER,
     MIGRATOR,
+    THIS_DATABASE,
     CheckName,
+    DriftError,
     Line,
     Snapshot,
     sorted_lines,
@@ -44,7 +48,9 @@ SESSION_SETTINGS = {
     "bytea_output": "hex",
     "standard_conforming_strings": "on",
     "quote_all_identifiers": "off",
-    "lock_timeout": "10s",
+    # Relations other sessions lock are not opened (see queries.LOCKS); this only bounds the
+    # wait for a lock taken between that look and the read, which is then retried once.
+    "lock_timeout": "3s",
     "statement_timeout": "120s",
 }
 
@@ -63,11 +69,85 @@ _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 _PARALLEL = {"s": "safe", "r": "restricted", "u": "unsafe"}
 _TRIGGER_ENABLED = {"O": "enabled", "D": "disabled", "R": "replica only", "A": "always"}
 _POLICY_COMMAND = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
-_TYPTYPE = {"e": "enum", "c": "composite", "r": "range", "d": "domain"}
+_TYPTYPE = {
+    "e": "enum",
+    "c": "composite",
+    "r": "range",
+    "d": "domain",
+    "b": "base",
+    "p": "shell",
+}
 _IDENTITY = {"a": "always", "d": "by default"}
 _GENERATED = {"s": "stored", "v": "virtual"}
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RelationRow:
+    """A row of ``queries.RELATIONS``."""
+
+    relkind: str
+    name: str
+    owner: str
+    persistence: str
+    rls: bool
+    force_rls: bool
+    options: str
+    replident: str
+    partkey: str | None
+    inherits: str | None
+    bound: str | None
+    viewdef: str | None
+    access_method: str | None
+    seqtype: str | None
+    seq_start: int | None
+    seq_increment: int | None
+    seq_min: int | None
+    seq_max: int | None
+    seq_cache: int | None
+    seq_cycle: bool | None
+    owned_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRow:
+    """A row of ``queries.FUNCTIONS``."""
+
+    name: str
+    proname: str
+    prokind: str
+    arguments: str
+    result: str | None
+    language: str
+    volatility: str
+    strict: bool
+    secdef: bool
+    leakproof: bool
+    parallel: str
+    cost: float
+    rows: float
+    config: str
+    body: str | None
+    sqlbody: str | None
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRow:
+    """A row of ``queries.TRIGGERS`` (internal triggers only when not enabled)."""
+
+    table_name: str
+    name: str
+    definition: str | None
+    enabled: str
+    proname: str
+    function: str
+    nargs: int
+    args: bytes
+    internal: bool
+    constraint_name: str | None
 
 
 def yes(flag: object) -> str:
@@ -90,15 +170,76 @@ def clean_body(text: str) -> str:
 
 
 class _Reader:
-    """Runs the catalog queries of one snapshot (and counts them)."""
+    """Runs the catalog queries of one snapshot (and counts them).
+
+    ``send`` queues queries in the connection's pipeline: the server works through them
+    while the Python canonicalises the results already in; ``rows``/``typed`` then take a
+    sent query's result (or run the query there and then)."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.count = 0
+        self._sent: dict[str, psycopg.Cursor[Any]] = {}
+
+    def send(self, query: str, row_type: type[Any] | None = None) -> None:
+        cursor: psycopg.Cursor[Any] = (
+            self.conn.cursor(row_factory=class_row(row_type)) if row_type else self.conn.cursor()
+        )
+        cursor.execute(query)
+        self._sent[query] = cursor
+        self.count += 1
+
+    def _result(self, query: str) -> list[Any] | None:
+        cursor = self._sent.pop(query, None)
+        if cursor is None:
+            return None
+        with cursor:
+            return cursor.fetchall()
 
     def rows(self, query: str) -> list[Row]:
+        sent = self._result(query)
+        if sent is not None:
+            return sent
         self.count += 1
         return self.conn.execute(query).fetchall()
+
+    def typed(self, query: str, row_type: type[T]) -> list[T]:
+        """Rows as ``row_type`` instances (the query names its columns as the fields)."""
+        sent = self._result(query)
+        if sent is not None:
+            return sent
+        self.count += 1
+        with self.conn.cursor(row_factory=class_row(row_type)) as cursor:
+            return cursor.execute(query).fetchall()
+
+
+def _pipeline(server: int) -> list[tuple[str, type[Any] | None]]:
+    """Every query after the lock look-up, in the order the snapshot reads them."""
+    memberships = queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15
+    return [
+        (queries.CONTEXT, None),
+        (queries.GRANTS, None),
+        (queries.DEFAULT_ACLS, None),
+        (queries.COLUMN_GRANTS, None),
+        (queries.SCHEMAS, None),
+        (queries.EXTENSIONS, None),
+        (queries.RELATIONS, RelationRow),
+        (queries.COLUMNS, None),
+        (queries.CONSTRAINTS, None),
+        (queries.INDEXES, None),
+        (queries.TYPES, None),
+        (queries.STATISTICS, None),
+        (queries.GENERIC, None),
+        (queries.FUNCTIONS, FunctionRow),
+        (queries.TRIGGERS, TriggerRow),
+        (queries.RULES, None),
+        (queries.POLICIES, None),
+        (queries.ROLES, None),
+        (memberships, None),
+        (queries.DATABASE, None),
+        (queries.ROLE_SETTINGS_HERE, None),
+        (queries.WRITE_PRIVILEGES, None),
+    ]
 
 
 def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
@@ -107,47 +248,104 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
     ``roles``: Gordon roles to describe even when nothing in the schemas refers to them (a
     role that holds no privilege, like ``gordon_drift_reader``); roles that own or are
     granted something are always described.
+
+    Relations another session holds ACCESS EXCLUSIVE on are not opened: their deparsed
+    definitions read ``queries.UNREAD`` and ``Snapshot.unread`` names them and the holder.
+    A lock taken while the snapshot runs is waited for up to ``lock_timeout``, then the
+    snapshot is taken again once (the lock is then known); a second timeout raises
+    ``DriftError`` naming the locked relations and their holders.
     """
     conn.read_only = True
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        return _take(conn, roles)
+    except psycopg.errors.LockNotAvailable:
+        pass
+    try:
+        return _take(conn, roles)
+    except psycopg.errors.LockNotAvailable:
+        held = _holders(conn)
+    raise DriftError(
+        f"the catalogs could not be read: {held or 'a relation is locked'} (ACCESS EXCLUSIVE; "
+        f"waited {SESSION_SETTINGS['lock_timeout']} twice): run drift-check again once that "
+        "transaction ends"
+    )
+
+
+def _holders(conn: Conn) -> str:
+    """``trading.fills locked by pid 42 (app_user)``... for the error of a lock timeout."""
+    try:
+        rows = conn.execute(queries.HOLDERS).fetchall()
+    except psycopg.errors.LockNotAvailable:
+        return ""
+    return "; ".join(
+        f"{relation} {'locked' if granted else 'awaited'} by pid {pid}"
+        + (f" ({user})" if user else "")
+        for relation, pid, granted, user in rows
+    )
+
+
+def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
     reader = _Reader(conn)
     with conn.transaction():
-        context = reader.rows(queries.CONTEXT)[0]
-        database, user, migrator = str(context[0]), str(context[1]), str(context[2])
-        public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
+        unreadable, unread = _unreadable(reader)
+        reader.count += 1
+        conn.execute(
+            "SELECT set_config(%s, %s, true)",
+            (queries.UNREADABLE_SETTING, "{" + ",".join(str(o) for o in sorted(unreadable)) + "}"),
+        )
+        with conn.pipeline():
+            for query, row_type in _pipeline(conn.info.server_version):
+                reader.send(query, row_type)
+            return _read(conn, reader, roles, unread)
 
-        def role(name: str) -> str:
-            return MIGRATOR if name == migrator else name
 
-        def public_role(name: str) -> str:
-            """Roles of schema ``public``: its owner is the template's, not the migrations'."""
-            return DATABASE_OWNER if name in public_owners else role(name)
+def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str, ...]) -> Snapshot:
+    """The snapshot from the queries ``_take`` sent."""
+    context = reader.rows(queries.CONTEXT)[0]
+    database, user, migrator = str(context[0]), str(context[1]), str(context[2])
+    public_owners = {"pg_database_owner", str(context[5]), str(context[6])}
 
-        schema = _schema_lines(reader, role, public_role)
-        functions = reader.rows(queries.FUNCTIONS)
-        triggers = reader.rows(queries.TRIGGERS)
-        rules = reader.rows(queries.RULES)
-        policies = reader.rows(queries.POLICIES)
-        schema += _function_lines(functions, role)
-        schema += _trigger_lines(triggers)
-        schema += _rule_lines(rules)
-        schema += _policy_lines(policies, role)
-        grant_lines, referenced = _grant_lines(reader, role, public_role)
-        referenced |= {role(str(r)) for row in policies for r in row[4]}
-        column_lines, column_roles = _column_grant_lines(reader, role)
-        referenced |= column_roles
-        grant_lines += _role_lines(reader, role, migrator, referenced | set(roles))
-        notify_lines, undetermined = _notify_lines(functions, triggers, rules)
-        write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
-        if "superuser" in write_access:  # says it all
-            write_access = ("superuser",)
-        version = server_version(conn)
-        sections: dict[CheckName, tuple[Line, ...]] = {
-            "schema": sorted_lines(schema),
-            "grants": sorted_lines(grant_lines),
-            "column_grants": sorted_lines(column_lines),
-            "notify": sorted_lines(notify_lines),
-        }
+    def role(name: str) -> str:
+        return MIGRATOR if name == migrator else name
+
+    def public_role(name: str) -> str:
+        """Roles of schema ``public``: its owner is the template's, not the migrations'."""
+        return DATABASE_OWNER if name in public_owners else role(name)
+
+    # Privileges first: the most Python work, done while the server deparses the schema.
+    grant_lines, referenced, parameter_lines = _grant_lines(reader, role, public_role)
+    column_lines, column_roles = _column_grant_lines(reader, role)
+    column_section = sorted_lines(column_lines)
+    referenced |= column_roles
+    schema = _schema_lines(reader, role, public_role)
+    schema += _generic_lines(reader.rows(queries.GENERIC), role)
+    functions = reader.typed(queries.FUNCTIONS, FunctionRow)
+    triggers = reader.typed(queries.TRIGGERS, TriggerRow)
+    rules = reader.rows(queries.RULES)
+    policies = reader.rows(queries.POLICIES)
+    schema += _function_lines(functions, role)
+    schema += _trigger_lines(triggers)
+    schema += _rule_lines(rules)
+    schema += _policy_lines(policies, role)
+    referenced |= {role(str(r)) for row in policies for r in row[4]}
+    described = referenced | set(roles)
+    # Parameter privileges are the cluster's: only those of Gordon roles are this
+    # database's business.
+    grant_lines += [line for line in parameter_lines if _grantee(line) in described]
+    grant_lines += _role_lines(reader, role, migrator, described)
+    grant_lines += _database_lines(reader, role)
+    notify_lines, undetermined = _notify_lines(functions, triggers, rules)
+    write_access = tuple(str(row[0]) for row in reader.rows(queries.WRITE_PRIVILEGES))
+    if "superuser" in write_access:  # says it all
+        write_access = ("superuser",)
+    version = server_version(conn)
+    sections: dict[CheckName, tuple[Line, ...]] = {
+        "schema": sorted_lines(schema),
+        "grants": sorted_lines(grant_lines),
+        "column_grants": column_section,
+        "notify": sorted_lines(notify_lines),
+    }
     return Snapshot(
         sections=sections,
         database=database,
@@ -158,7 +356,69 @@ def take(conn: Conn, roles: Collection[str] = ()) -> Snapshot:
         has_history=bool(context[4]),
         write_access=write_access,
         queries=reader.count,
+        unread=unread,
     )
+
+
+def _unreadable(reader: _Reader) -> tuple[set[int], tuple[str, ...]]:
+    """Relations not to open (locked by another session, or views reading one), and a
+    sentence per lock naming the relation and the holder."""
+    oids: set[int] = set()
+    held: dict[int, str] = {}
+    sentences: list[str] = []
+    for relation, name, pid, granted, user, application, _through in reader.rows(queries.LOCKS):
+        oids.add(int(relation))
+        if name is None:
+            continue
+        held[int(relation)] = str(name)
+        state = "holds" if granted else "waits for"
+        who = (
+            f"pid {pid}"
+            + (f" ({user}" if user else "")
+            + (f", application {application!r})" if user and application else (")" if user else ""))
+        )
+        sentences.append(
+            f"{name}: {who} {state} ACCESS EXCLUSIVE on it, so its definitions (and those of "
+            "views reading it) were not read; run drift-check again once that transaction ends"
+        )
+    return oids, tuple(sorted(set(sentences)))
+
+
+def _grantee(line: Line) -> str:
+    return line.object.rpartition(" to ")[2]
+
+
+def _generic_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+    """Objects of the generic catalogs (``catalogs``): each with its owner and facets."""
+    out: list[Line] = []
+    for kind, identity, owner, facets in rows:
+        obj = f"{kind} {identity}"
+        out.append(Line(obj, "owner", role(owner)) if owner else Line(obj, "exists"))
+        for facet, value in zip(facets[::2], facets[1::2], strict=True):
+            if value:
+                out.append(Line(obj, str(facet), str(value)))
+    return out
+
+
+def _database_lines(reader: _Reader, role: Callable[[str], str]) -> list[Line]:
+    """This database's options and the settings every session in it starts with."""
+    connlimit, allowconn, template, settings, everywhere = reader.rows(queries.DATABASE)[0]
+    obj = f"database {THIS_DATABASE}"
+    out = [
+        Line(obj, "connection limit", "none" if connlimit < 0 else str(connlimit)),
+        Line(obj, "allow connections", yes(allowconn)),
+        Line(obj, "is template", yes(template)),
+    ]
+    for setting in settings:
+        key, _, value = str(setting).partition("=")
+        out.append(Line(obj, f"setting {key}", value))
+    for setting in everywhere:
+        key, _, value = str(setting).partition("=")
+        out.append(Line("all roles in all databases", f"setting {key}", value))
+    for name, setting in reader.rows(queries.ROLE_SETTINGS_HERE):
+        key, _, value = str(setting).partition("=")
+        out.append(Line(f"role {role(str(name))}", f"setting in this database {key}", value))
+    return out
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -175,16 +435,15 @@ def _schema_lines(
         obj = f"extension {name}"
         out += [Line(obj, "version", version), Line(obj, "schema", where)]
     old_viewdefs = reader.conn.info.server_version < 160000
-    out += _relation_lines(reader.rows(queries.RELATIONS), role, old_viewdefs)
+    out += _relation_lines(reader.typed(queries.RELATIONS, RelationRow), role, old_viewdefs)
     out += _column_lines(reader.rows(queries.COLUMNS))
     for owner, on_domain, name, definition in reader.rows(queries.CONSTRAINTS):
         kind = "domain constraint" if on_domain else "constraint"
         out.append(Line(f"{kind} {owner}.{name}", "definition", clean_sql(definition)))
-    for name, definition, valid, clustered, replident in reader.rows(queries.INDEXES):
+    # indisclustered is not read: CLUSTER ... USING is maintenance, not drift.
+    for name, definition, valid, replident in reader.rows(queries.INDEXES):
         obj = f"index {name}"
         out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "valid", yes(valid))]
-        if clustered:
-            out.append(Line(obj, "clustered", "yes"))
         if replident:
             out.append(Line(obj, "replica identity", "yes"))
     out += _type_lines(reader.rows(queries.TYPES), role)
@@ -195,47 +454,55 @@ def _schema_lines(
 
 
 def _relation_lines(
-    rows: Iterable[Row], role: Callable[[str], str], old_viewdefs: bool
+    rows: Iterable[RelationRow], role: Callable[[str], str], old_viewdefs: bool
 ) -> list[Line]:
     out: list[Line] = []
     for row in rows:
-        (relkind, name, owner, persistence, rls, force_rls, options, replident, partkey) = row[:9]
-        (inherits, bound, viewdef, access_method, seqtype) = row[9:14]
-        (start, increment, minimum, maximum, cache, cycle, owned_by) = row[14:21]
+        relkind, name = row.relkind, row.name
         obj = f"{_RELKIND[relkind]} {name}"
-        facets: dict[str, str] = {"owner": role(owner)}
-        if options:
-            facets["options"] = options
-        if relkind in ("r", "p", "f", "m") and _PERSISTENCE[persistence]:
-            facets["persistence"] = _PERSISTENCE[persistence]
-        if access_method:
-            facets["access method"] = access_method
+        if name in queries.TOOL_TABLE_NAMES:
+            # The tool's bookkeeping: its structure is the tool's, but switching on row level
+            # security on it is drift (its grants, triggers and policies are compared too).
+            if row.rls or row.force_rls:
+                out.append(Line(obj, "row level security", "enabled" if row.rls else "disabled"))
+                out.append(Line(obj, "force row level security", yes(row.force_rls)))
+            continue
+        facets: dict[str, str] = {"owner": role(row.owner)}
+        if row.options:
+            facets["options"] = row.options
+        if relkind in ("r", "p", "f", "m") and _PERSISTENCE[row.persistence]:
+            facets["persistence"] = _PERSISTENCE[row.persistence]
+        if row.access_method:
+            facets["access method"] = row.access_method
         if relkind in ("r", "p"):
-            facets["row level security"] = "enabled" if rls else "disabled"
-            facets["force row level security"] = yes(force_rls)
-            facets["replica identity"] = _REPLICA_IDENTITY[replident]
-        if partkey:
-            facets["partition key"] = partkey
-        if bound is not None:
-            facets["partition of"] = f"{inherits} {bound}"
-        elif inherits:
-            facets["inherits"] = inherits
-        if viewdef is not None:
-            if old_viewdefs:
+            facets["row level security"] = "enabled" if row.rls else "disabled"
+            facets["force row level security"] = yes(row.force_rls)
+            facets["replica identity"] = _REPLICA_IDENTITY[row.replident]
+        if row.partkey:
+            facets["partition key"] = row.partkey
+        if row.bound is not None:
+            facets["partition of"] = f"{row.inherits} {row.bound}"
+        elif row.inherits:
+            facets["inherits"] = row.inherits
+        if row.viewdef is not None:
+            viewdef = row.viewdef
+            if old_viewdefs and viewdef != queries.UNREAD:
+                from gordon_migrate.drift import viewdefs  # pglast: PostgreSQL 15 only
+
                 viewdef = viewdefs.unqualify_single_relation(viewdef)
             facets["definition"] = clean_sql(viewdef)
         if relkind == "S":
             facets |= {
-                "type": seqtype,
-                "start": str(start),
-                "increment": str(increment),
-                "min": str(minimum),
-                "max": str(maximum),
-                "cache": str(cache),
-                "cycle": yes(cycle),
+                "type": str(row.seqtype),
+                "start": str(row.seq_start),
+                "increment": str(row.seq_increment),
+                "min": str(row.seq_min),
+                "max": str(row.seq_max),
+                "cache": str(row.seq_cache),
+                "cycle": yes(row.seq_cycle),
             }
-            if owned_by:
-                facets["owned by"] = owned_by
+            if row.owned_by:
+                facets["owned by"] = row.owned_by
         out += [Line(obj, facet, value) for facet, value in facets.items()]
     return out
 
@@ -289,46 +556,55 @@ def _quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _function_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]:
+def _function_lines(rows: Iterable[FunctionRow], role: Callable[[str], str]) -> list[Line]:
     out: list[Line] = []
     for row in rows:
-        (name, _proname, prokind, arguments, result, language, volatility, strict) = row[:8]
-        (secdef, leakproof, parallel, cost, nrows, config, body, sqlbody, owner) = row[8:17]
-        obj = f"{_PROKIND[prokind]} {name}"
+        obj = f"{_PROKIND[row.prokind]} {row.name}"
         facets: dict[str, str] = {
-            "owner": role(owner),
-            "arguments": arguments,
-            "language": language,
-            "security": "definer" if secdef else "invoker",
+            "owner": role(row.owner),
+            "arguments": row.arguments,
+            "language": row.language,
+            "security": "definer" if row.secdef else "invoker",
         }
-        if prokind != "p":
+        if row.prokind != "p":
             facets |= {
-                "returns": result,
-                "volatility": _VOLATILITY[volatility],
-                "strict": yes(strict),
-                "leakproof": yes(leakproof),
-                "parallel": _PARALLEL[parallel],
-                "cost": number(cost),
+                "returns": str(row.result),
+                "volatility": _VOLATILITY[row.volatility],
+                "strict": yes(row.strict),
+                "leakproof": yes(row.leakproof),
+                "parallel": _PARALLEL[row.parallel],
+                "cost": number(row.cost),
             }
-            if nrows:
-                facets["rows"] = number(nrows)
-        if config:
-            facets["settings"] = config
-        if sqlbody is not None:
-            facets["body"] = clean_sql(sqlbody)
-        elif body is not None:
-            facets["body"] = clean_body(body)
+            if row.rows:
+                facets["rows"] = number(row.rows)
+        if row.config:
+            facets["settings"] = row.config
+        if row.sqlbody is not None:
+            facets["body"] = clean_sql(row.sqlbody)
+        elif row.body is not None:
+            facets["body"] = clean_body(row.body)
         out += [Line(obj, facet, value) for facet, value in facets.items()]
     return out
 
 
-def _trigger_lines(rows: Iterable[Row]) -> list[Line]:
+def _trigger_lines(rows: Iterable[TriggerRow]) -> list[Line]:
     out: list[Line] = []
-    for table, name, definition, enabled, *_ in rows:
-        obj = f"trigger {table}.{name}"
+    for row in rows:
+        if row.internal:
+            # Internal (foreign key) triggers are named by OID: named here by what they do.
+            # Listed only when not enabled (ALTER TABLE ... DISABLE TRIGGER ALL).
+            out.append(
+                Line(
+                    f"table {row.table_name}",
+                    f"internal trigger {row.proname} of constraint {row.constraint_name}",
+                    _TRIGGER_ENABLED[row.enabled],
+                )
+            )
+            continue
+        obj = f"trigger {row.table_name}.{row.name}"
         out += [
-            Line(obj, "definition", clean_sql(definition)),
-            Line(obj, "enabled", _TRIGGER_ENABLED[enabled]),
+            Line(obj, "definition", clean_sql(str(row.definition))),
+            Line(obj, "enabled", _TRIGGER_ENABLED[row.enabled]),
         ]
     return out
 
@@ -365,23 +641,32 @@ def _policy_lines(rows: Iterable[Row], role: Callable[[str], str]) -> list[Line]
 
 def _grant_lines(
     reader: _Reader, role: Callable[[str], str], public_role: Callable[[str], str]
-) -> tuple[list[Line], set[str]]:
+) -> tuple[list[Line], set[str], list[Line]]:
     """Object privileges and default privileges; also every role they name."""
     out: list[Line] = []
+    parameters: list[Line] = []
     named: set[str] = set()
-    raw: list[tuple[str, str, str, str, str, str, bool]] = []
+    raw: list[tuple[str, str, str, str, str, list[str], bool]] = []
     for row in reader.rows(queries.GRANTS):
         kind, name, owner, grantee, grantor, privilege, grantable = row
-        if kind == "schema" and name == "public":
+        if (kind == "schema" and name == "public") or kind == "database":
             owner, grantee, grantor = public_role(owner), public_role(grantee), public_role(grantor)
+        elif name == queries.AUDIT_TABLE_NAME and grantee == owner:
+            continue  # created on first use by whoever ran a recovery command
         raw.append((kind, name, owner, grantee, grantor, privilege, grantable))
     grouped = grants.group(raw, role)
     for (kind, name, grantee), (owner, acl) in grouped.items():
         text = grants.privileges_text(
             acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
         )
-        out.append(Line(f"grant on {kind} {name} to {grantee}", "privileges", text))
-        named |= {owner, grantee} | {row.grantor for row in acl}
+        line = Line(f"grant on {kind} {name} to {grantee}", "privileges", text)
+        if kind == "parameter ACL":
+            parameters.append(line)
+            continue
+        out.append(line)
+        named |= {grantee} | {row.grantor for row in acl}
+        if name != queries.AUDIT_TABLE_NAME:
+            named.add(owner)
     defaults: dict[tuple[str, str, str, str | None], list[grants.AclRow]] = defaultdict(list)
     for defrole, schema, objtype, grantee, grantor, privilege, grantable in reader.rows(
         queries.DEFAULT_ACLS
@@ -393,7 +678,7 @@ def _grant_lines(
         named.add(key[0])
         rows = defaults[key]
         if who is not None:
-            rows.append(grants.AclRow(who, role(grantor), privilege, bool(grantable)))
+            rows.append(grants.AclRow(who, role(grantor), (privilege,), bool(grantable)))
             named |= {who, role(grantor)}
     for (owner_d, where_d, objects_d, grantee_d), acl_d in defaults.items():
         obj = f"default privileges of {owner_d} {where_d} on {objects_d}"
@@ -402,7 +687,7 @@ def _grant_lines(
             continue
         text = grants.privileges_text(acl_d, owner_d, table=objects_d == "tables")
         out.append(Line(f"{obj} to {grantee_d}", "privileges", text))
-    return out, named
+    return out, named, parameters
 
 
 def _column_grant_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[list[Line], set[str]]:
@@ -468,26 +753,19 @@ def _role_lines(
 
 
 def _notify_lines(
-    functions: Sequence[Row], triggers: Sequence[Row], rules: Sequence[Row]
+    functions: Sequence[FunctionRow], triggers: Sequence[TriggerRow], rules: Sequence[Row]
 ) -> tuple[list[Line], list[Line]]:
     """(channel lines, undetermined sources): see ``notify``."""
     found: list[Line] = []
     undetermined: list[Line] = []
     ipc_indexes: dict[str, set[int]] = {}
-    for row in functions:
-        name, proname, prokind, language, body, sqlbody = (
-            row[0],
-            row[1],
-            row[2],
-            row[5],
-            row[14],
-            row[15],
-        )
-        text = sqlbody if sqlbody is not None else body
-        if text is None or language in ("c", "internal"):
+    for function_row in functions:
+        name = function_row.name
+        text = function_row.sqlbody if function_row.sqlbody is not None else function_row.body
+        if text is None or function_row.language in ("c", "internal"):
             continue
-        source = f"{_PROKIND[prokind]} {name}"
-        is_ipc = proname == notify.IPC_TRIGGER_FUNCTION
+        source = f"{_PROKIND[function_row.prokind]} {name}"
+        is_ipc = function_row.proname == notify.IPC_TRIGGER_FUNCTION
         for site in notify.sites(text, ipc_function=is_ipc):
             if site.channel is not None:
                 found.append(Line(f"channel {notify.channel_label(site.channel)}", source))
@@ -495,11 +773,12 @@ def _notify_lines(
                 ipc_indexes.setdefault(name, set()).add(site.argv_index)
             else:
                 undetermined.append(Line(source, site.code))
-    for table, tgname, _definition, _enabled, proname, function, nargs, tgargs in triggers:
-        if proname != notify.IPC_TRIGGER_FUNCTION:
+    for trigger in triggers:
+        if trigger.internal or trigger.proname != notify.IPC_TRIGGER_FUNCTION:
             continue
-        source = f"trigger {table}.{tgname}"
-        arguments = notify.trigger_arguments(bytes(tgargs), int(nargs))
+        function = trigger.function
+        source = f"trigger {trigger.table_name}.{trigger.name}"
+        arguments = notify.trigger_arguments(bytes(trigger.args), int(trigger.nargs))
         for index in sorted(ipc_indexes.get(function, {0})):
             if index < len(arguments):
                 found.append(Line(f"channel {notify.channel_label(arguments[index])}", source))
@@ -508,6 +787,8 @@ def _notify_lines(
                     Line(source, f"{function} reads TG_ARGV[{index}], the trigger passes none")
                 )
     for table, name, definition, _enabled in rules:
+        if definition == queries.UNREAD:
+            continue
         source = f"rule {table}.{name}"
         for site in notify.sites(definition):
             if site.channel is not None:

@@ -10,10 +10,13 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from gordon_migrate.drift import restore
 from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.screens.actions import GuardedActionModal
 from gordon_migrate.tui.screens.base import DataScreen
 from gordon_migrate.tui.widgets.table import RevealTable
 
@@ -77,11 +80,47 @@ def difference_view(check: CheckResult, difference: Difference) -> RenderableTyp
     return Group(*parts)
 
 
+class FixModal(GuardedActionModal[restore.FixPlan]):
+    """``drift-check --fix-sql``, run: the exact statements, the database name typed back,
+    one transaction, audited like ``repair``."""
+
+    TITLE = "Restore the pinned state (drift-check --fix-sql)"
+    NOUN = "database"
+
+    def make_plan(self) -> restore.FixPlan | None:
+        return restore.plan_fix(self.ctx.target, self.ctx.fixtures_dir)
+
+    def nothing(self) -> str:
+        return (
+            "Nothing drift-check can restore here: no drift, or only differences that would "
+            "lose data or need the migration (see the Drift screen)."
+        )
+
+    def describe(self, plan: restore.FixPlan) -> str:
+        return restore.describe_plan(plan, self.ctx.target)
+
+    def token(self, plan: restore.FixPlan) -> str:
+        return plan.token
+
+    def execute(self, plan: restore.FixPlan, reason: str) -> str:
+        after = restore.run_fix(
+            self.ctx.target, plan, reason=reason, fixtures_dir=self.ctx.fixtures_dir
+        )
+        return restore.describe_outcome(plan, after)
+
+
 class DriftScreen(DataScreen["DriftReport"]):
     """``drift-check`` against the pinned fixtures (read-only), rendered."""
 
     MODE: ClassVar[str] = "drift"
     PURPOSE: ClassVar[str] = "drift"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reload", "Refresh"),
+        Binding("f", "fix", "Fix"),
+    ]
+
+    def action_fix(self) -> None:
+        self.app.push_screen(FixModal(self.ctx))
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

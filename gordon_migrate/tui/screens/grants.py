@@ -109,7 +109,13 @@ class GrantsScreen(DataScreen[GrantMatrices]):
         Binding("r", "reload", "Refresh"),
         Binding("c", "columns", "Column grants"),
         Binding("m", "mismatches", "Only differences"),
+        Binding("f", "fix", "Fix"),
     ]
+
+    def action_fix(self) -> None:
+        from gordon_migrate.tui.screens.drift import FixModal
+
+        self.app.push_screen(FixModal(self.ctx))
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

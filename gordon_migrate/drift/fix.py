@@ -1,0 +1,770 @@
+"""How to put things back: the SQL that restores the pinned state of one difference.
+
+Only what can be restored without losing data gets a statement: privileges of every kind,
+default privileges, role attributes, settings and memberships, database options and
+settings, trigger and RLS switches, owners, and objects that hold no data (indexes,
+policies, triggers, rules, event triggers, publications, functions, views, operators...).
+Everything else — an unexpected table or column, a changed column type or function body —
+gets ``None`` and a note saying what to do: the fix is the migration's own definition, or
+a decision only a person can make.
+
+Statements are written for the role that ran the migrations (or a superuser); placeholders
+are resolved: ``<migrator>`` to that role, ``<this database>`` to the database's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from psycopg import sql
+
+from gordon_migrate.drift import grants
+from gordon_migrate.drift.model import DATABASE_OWNER, MIGRATOR, THIS_DATABASE, Line
+
+#: Object kinds of ``grant on KIND NAME to ROLE`` -> the words GRANT uses.
+_GRANT_KINDS = {
+    "table": "TABLE",
+    "view": "TABLE",
+    "materialized view": "TABLE",
+    "foreign table": "TABLE",
+    "sequence": "SEQUENCE",
+    "schema": "SCHEMA",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "type": "TYPE",
+    "domain": "DOMAIN",
+    "database": "DATABASE",
+    "language": "LANGUAGE",
+    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
+    "server": "FOREIGN SERVER",
+    "parameter ACL": "PARAMETER",
+}
+_TABLE_KINDS = {"table", "view", "materialized view", "foreign table"}
+
+#: Objects that hold no data: an unexpected one is dropped (RESTRICT: it fails rather than
+#: take anything with it). Kinds as the snapshot (or pg_identify_object) names them.
+_DROP = {
+    "index": "INDEX",
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "aggregate": "AGGREGATE",
+    "window function": "FUNCTION",
+    "type": "TYPE",
+    "domain": "DOMAIN",
+    "statistics": "STATISTICS",
+    "schema": "SCHEMA",
+    "operator": "OPERATOR",
+    "collation": "COLLATION",
+    "conversion": "CONVERSION",
+    "operator class": "OPERATOR CLASS",
+    "operator family": "OPERATOR FAMILY",
+    "cast": "CAST",
+    "text search configuration": "TEXT SEARCH CONFIGURATION",
+    "text search dictionary": "TEXT SEARCH DICTIONARY",
+    "text search parser": "TEXT SEARCH PARSER",
+    "text search template": "TEXT SEARCH TEMPLATE",
+    "access method": "ACCESS METHOD",
+    "language": "LANGUAGE",
+    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
+    "server": "SERVER",
+    "event trigger": "EVENT TRIGGER",
+    "publication": "PUBLICATION",
+    "subscription": "SUBSCRIPTION",
+    "transform": "TRANSFORM",
+}
+#: ``ALTER KIND name OWNER TO`` for owner-only changes.
+_OWNED = {
+    "table": "TABLE",
+    "view": "VIEW",
+    "materialized view": "MATERIALIZED VIEW",
+    "sequence": "SEQUENCE",
+    "foreign table": "FOREIGN TABLE",
+    "schema": "SCHEMA",
+    "function": "FUNCTION",
+    "procedure": "PROCEDURE",
+    "aggregate": "AGGREGATE",
+    "type": "TYPE",
+    "domain": "DOMAIN",
+    "statistics": "STATISTICS",
+    "collation": "COLLATION",
+    "conversion": "CONVERSION",
+    "operator": "OPERATOR",
+    "text search configuration": "TEXT SEARCH CONFIGURATION",
+    "text search dictionary": "TEXT SEARCH DICTIONARY",
+    "event trigger": "EVENT TRIGGER",
+    "publication": "PUBLICATION",
+}
+_TRIGGER_STATE = {
+    "enabled": "ENABLE TRIGGER",
+    "disabled": "DISABLE TRIGGER",
+    "replica only": "ENABLE REPLICA TRIGGER",
+    "always": "ENABLE ALWAYS TRIGGER",
+}
+_EVENT_TRIGGER_STATE = {"O": "ENABLE", "D": "DISABLE", "R": "ENABLE REPLICA", "A": "ENABLE ALWAYS"}
+_ROLE_ATTRIBUTES = {
+    "superuser": "SUPERUSER",
+    "inherit": "INHERIT",
+    "createrole": "CREATEROLE",
+    "createdb": "CREATEDB",
+    "login": "LOGIN",
+    "replication": "REPLICATION",
+    "bypassrls": "BYPASSRLS",
+}
+# Settings whose value is a list (GUC_LIST_QUOTE): each element is its own literal.
+_LIST_SETTINGS = {
+    "search_path",
+    "temp_tablespaces",
+    "session_preload_libraries",
+    "local_preload_libraries",
+    "shared_preload_libraries",
+}
+
+DESTRUCTIVE = "would destroy data: decide by hand (back it up, then drop it if it must go)"
+MIGRATION = "restore the migration's definition (see the expected side) in a new migration"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The statements restoring one object (``None``: not restorable here) and, when there
+    are none or they do not restore everything, what a person has to do."""
+
+    sql: str | None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What placeholders stand for on this server, and what is pinned that a statement can
+    take with it (a fix puts it back): see ``context``."""
+
+    database: str
+    migrator: str
+    server_version: int
+    #: (table, grantee) -> pinned (column, privileges) of that grantee on that table.
+    column_grants: Mapping[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    #: table -> pinned (trigger, state) of its triggers that are not simply enabled.
+    trigger_states: Mapping[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: Objects whose owner the script changes back (``table trading.runs``): changing the
+    #: owner rewrites their privileges, so every pinned privilege is granted again.
+    reowned: frozenset[str] = frozenset()
+
+
+def context(
+    database: str,
+    migrator: str,
+    server_version: int,
+    expected: Iterable[Line],
+    reowned: frozenset[str] = frozenset(),
+) -> Context:
+    """The fix context of a check, indexing the pinned lines once."""
+    column_grants: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    trigger_states: dict[str, list[tuple[str, str]]] = {}
+    for line in expected:
+        if line.object.startswith("grant on column "):
+            head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
+            table, column = split_last(head)
+            column_grants.setdefault((table, grantee), []).append((column, line.value))
+        elif (
+            line.object.startswith("trigger ")
+            and line.facet == "enabled"
+            and line.value != "enabled"
+        ):
+            table, trigger = split_last(line.object.removeprefix("trigger "))
+            trigger_states.setdefault(table, []).append((trigger, line.value))
+    return Context(database, migrator, server_version, column_grants, trigger_states, reowned)
+
+
+def role_sql(name: str, ctx: Context) -> str:
+    if name == "PUBLIC":
+        return "PUBLIC"
+    if name == MIGRATOR:
+        name = ctx.migrator
+    elif name == DATABASE_OWNER:
+        name = "pg_database_owner"
+    return ident(name)
+
+
+def ident(name: str) -> str:
+    return sql.Identifier(name).as_string()
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def split_last(qualified: str) -> tuple[str, str]:
+    """``schema.table.name`` (identifiers as ``%I`` writes them) -> (``schema.table``,
+    ``name``): the last identifier, which may be quoted and contain dots."""
+    if qualified.endswith('"'):
+        i = len(qualified) - 2
+        while i >= 0:
+            if qualified[i] == '"' and (i == 0 or qualified[i - 1] != '"'):
+                break
+            if qualified[i] == '"':
+                i -= 2
+                continue
+            i -= 1
+        return qualified[: max(i - 1, 0)], qualified[i:]
+    head, _, last = qualified.rpartition(".")
+    return head, last
+
+
+def _facets(lines: Iterable[Line] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in lines or ():
+        out[line.facet] = line.value
+    return out
+
+
+def fix_for(
+    obj: str, expected: Sequence[Line] | None, actual: Sequence[Line] | None, ctx: Context
+) -> Fix:
+    """The fix of one differing object (``expected``/``actual``: its lines, ``None`` when
+    absent on that side)."""
+    want, have = _facets(expected), _facets(actual)
+    if obj.startswith("grant on column "):
+        return _column_grant(obj, want, have, ctx)
+    if obj.startswith("grant on "):
+        return _grant(obj, want, have, ctx)
+    if obj.startswith("default privileges of "):
+        return _default_privileges(obj, want, have, ctx)
+    if obj.startswith("role "):
+        return _role(obj.removeprefix("role "), want, have, ctx, expected is None)
+    if obj.startswith("membership of "):
+        return _membership(obj, want, have, ctx)
+    if obj == f"database {THIS_DATABASE}":
+        return _settings(f"ALTER DATABASE {ident(ctx.database)}", want, have, _database_options)
+    if obj == "all roles in all databases":
+        return _settings("ALTER ROLE ALL", want, have, None)
+    if obj.startswith("channel ") or obj.startswith("NOTIFY in "):
+        return Fix(None, "follows from the function or trigger that notifies: fix that")
+    kind, name = _split_kind(obj)
+    if expected is None:
+        return _unexpected(kind, name, have, ctx)
+    if actual is None:
+        return _missing(kind, name, want, ctx)
+    return _changed(kind, name, want, have, ctx)
+
+
+def _split_kind(obj: str) -> tuple[str, str]:
+    return _longest_kind(obj, _ALL_KINDS)
+
+
+def _longest_kind(text: str, kinds: frozenset[str]) -> tuple[str, str]:
+    """(kind, name) for the longest kind of ``kinds`` that ``text`` starts with (kinds are
+    one to three words); else the first word and the rest."""
+    words = text.split(" ", 3)
+    for n in (3, 2, 1):
+        kind = " ".join(words[:n])
+        if len(words) > n and kind in kinds:
+            return kind, text[len(kind) + 1 :]
+    kind, _, name = text.partition(" ")
+    return kind, name
+
+
+_KINDS = {
+    "table",
+    "column",
+    "attribute",
+    "constraint",
+    "domain constraint",
+    "trigger",
+    "policy",
+    "rule",
+    "sequence",
+    "publication relation",
+    "publication namespace",
+    "user mapping",
+    "operator of",
+    "function of",
+}
+_ALL_KINDS = frozenset(_DROP) | frozenset(_OWNED) | frozenset(_KINDS)
+_GRANT_KIND_SET = frozenset(_GRANT_KINDS)
+
+
+# --- privileges ------------------------------------------------------------------------------
+
+
+def _privileges(text: str | None, *, table: bool, maintain: bool = False) -> dict[str, bool]:
+    """``INSERT, SELECT WITH GRANT OPTION; ...`` -> {privilege: grantable}; ``ALL`` on a
+    table includes MAINTAIN where the server has it (``maintain``)."""
+    out: dict[str, bool] = {}
+    for raw in (text or "").split("; "):
+        part = raw.split(" GRANTED BY ")[0]
+        if not part or part == "none for anyone":
+            continue
+        grantable = part.endswith(" WITH GRANT OPTION")
+        for name in part.removesuffix(" WITH GRANT OPTION").split(", "):
+            names: set[str] | frozenset[str] = {name}
+            if table and name == "ALL":
+                names = grants.TABLE_ALL | ({grants.MAINTAIN} if maintain else set())
+            for privilege in names:
+                out[privilege] = out.get(privilege, False) or grantable
+    return out
+
+
+def _grant_statements(
+    on: str, grantee: str, want: dict[str, bool], have: dict[str, bool], columns: str = ""
+) -> list[str]:
+    """REVOKE what is extra, GRANT what is missing: never more than the difference (a
+    table-level REVOKE also takes the column privileges of the same name)."""
+    out = []
+    extra = sorted(p for p in have if p not in want)
+    if extra:
+        out.append(f"REVOKE {', '.join(f'{p}{columns}' for p in extra)} ON {on} FROM {grantee};")
+    no_option = sorted(p for p in want if have.get(p) and not want[p])
+    if no_option:
+        out.append(
+            f"REVOKE GRANT OPTION FOR {', '.join(f'{p}{columns}' for p in no_option)} "
+            f"ON {on} FROM {grantee};"
+        )
+    for grantable in (False, True):
+        missing = sorted(
+            p for p, g in want.items() if g == grantable and (p not in have or (g and not have[p]))
+        )
+        if missing:
+            option = " WITH GRANT OPTION" if grantable else ""
+            out.append(
+                f"GRANT {', '.join(f'{p}{columns}' for p in missing)} ON {on} TO {grantee}{option};"
+            )
+    return out
+
+
+def _target(kind: str, name: str, ctx: Context) -> str:
+    words = _GRANT_KINDS[kind]
+    if kind == "database":
+        return f"{words} {ident(ctx.database)}"
+    return f"{words} {name}"
+
+
+def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    head, _, grantee = obj.removeprefix("grant on ").rpartition(" to ")
+    kind, name = _longest_kind(head, _GRANT_KIND_SET)
+    if kind not in _GRANT_KINDS:
+        return Fix(None, "no GRANT for this kind of object: revoke or grant by hand")
+    table = kind in _TABLE_KINDS
+    maintain = ctx.server_version >= 170000
+    want_p = _privileges(want.get("privileges"), table=table, maintain=maintain)
+    have_p = _privileges(have.get("privileges"), table=table, maintain=maintain)
+    on = _target(kind, name, ctx)
+    statements = _grant_statements(on, role_sql(grantee, ctx), want_p, have_p)
+    if f"{kind} {name}" in ctx.reowned:
+        statements += _grant_statements(on, role_sql(grantee, ctx), want_p, {})
+    if table and any(p not in want_p for p in have_p):
+        # Revoking a table privilege revokes it on every column too: put back the pinned ones.
+        for column, privileges in ctx.column_grants.get((name, grantee), ()):
+            statements += _grant_statements(
+                f"TABLE {name}",
+                role_sql(grantee, ctx),
+                _privileges(privileges, table=False),
+                {},
+                columns=f" ({column})",
+            )
+    note = None
+    if " GRANTED BY " in want.get("privileges", ""):
+        note = "granted by another role: run the GRANT as that role"
+    return Fix("\n".join(statements) or None, note)
+
+
+def _column_grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    head, _, grantee = obj.removeprefix("grant on column ").rpartition(" to ")
+    table, column = split_last(head)
+    statements = _grant_statements(
+        f"TABLE {table}",
+        role_sql(grantee, ctx),
+        _privileges(want.get("privileges"), table=False),
+        _privileges(have.get("privileges"), table=False),
+        columns=f" ({column})",
+    )
+    return Fix("\n".join(statements) or None)
+
+
+_DEFAULT_OBJECTS = {"tables", "sequences", "functions", "types", "schemas", "large objects"}
+
+
+def _default_privileges(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    rest = obj.removeprefix("default privileges of ")
+    if " to " not in rest:
+        return Fix(None, "an emptied default ACL: restore it with ALTER DEFAULT PRIVILEGES")
+    rest, _, grantee = rest.rpartition(" to ")
+    rest, _, objects = rest.rpartition(" on ")
+    if " in schema " in rest:
+        owner, _, schema = rest.partition(" in schema ")
+        where = f" IN SCHEMA {schema}"
+    else:
+        owner, where = rest.removesuffix(" in all schemas"), ""
+    if objects not in _DEFAULT_OBJECTS:
+        return Fix(None, "restore with ALTER DEFAULT PRIVILEGES")
+    prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {role_sql(owner, ctx)}{where}"
+    maintain = ctx.server_version >= 170000
+    statements = _grant_statements(
+        objects.upper(),
+        role_sql(grantee, ctx),
+        _privileges(want.get("privileges"), table=objects == "tables", maintain=maintain),
+        _privileges(have.get("privileges"), table=objects == "tables", maintain=maintain),
+    )
+    return Fix("\n".join(f"{prefix} {s}" for s in statements) or None)
+
+
+# --- roles, memberships, settings ---------------------------------------------------------------
+
+
+def _setting_value(key: str, value: str) -> str:
+    if key in _LIST_SETTINGS:
+        items = [item.strip() for item in value.split(",")]
+        return ", ".join(
+            literal(item[1:-1].replace('""', '"') if item.startswith('"') else item)
+            for item in items
+        )
+    return literal(value)
+
+
+Options = Callable[[str, dict[str, str], dict[str, str]], list[str]]
+
+
+def _settings(
+    target: str,
+    want: dict[str, str],
+    have: dict[str, str],
+    other: Options | None,
+    *,
+    prefix: str = "setting ",
+) -> Fix:
+    statements = []
+    for facet in sorted(want.keys() | have.keys()):
+        if not facet.startswith(prefix) or want.get(facet) == have.get(facet):
+            continue
+        if prefix == "setting " and facet.startswith("setting in this database "):
+            continue
+        key = facet.removeprefix(prefix)
+        if facet not in want:
+            statements.append(f"{target} RESET {key};")
+        else:
+            statements.append(f"{target} SET {key} = {_setting_value(key, want[facet])};")
+    if other is not None:
+        statements += other(target, want, have)
+    return Fix("\n".join(statements) or None)
+
+
+def _database_options(target: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    out = []
+    if want.get("connection limit") != have.get("connection limit"):
+        limit = want.get("connection limit", "none")
+        out.append(f"{target} CONNECTION LIMIT {-1 if limit == 'none' else int(limit)};")
+    if want.get("allow connections") != have.get("allow connections"):
+        out.append(f"{target} ALLOW_CONNECTIONS {want.get('allow connections') == 'yes'};")
+    if want.get("is template") != have.get("is template"):
+        out.append(f"{target} IS_TEMPLATE {want.get('is template') == 'yes'};")
+    return out
+
+
+def _role(name: str, want: dict[str, str], have: dict[str, str], ctx: Context, extra: bool) -> Fix:
+    if extra and all(facet.startswith("setting in this database ") for facet in have):
+        # e.g. the migrator's own sessions here set to skip triggers
+        return _settings(
+            f"ALTER ROLE {role_sql(name, ctx)} IN DATABASE {ident(ctx.database)}",
+            {},
+            have,
+            None,
+            prefix="setting in this database ",
+        )
+    if extra:
+        return Fix(
+            None,
+            "a role the fixtures do not describe now holds something in this database: the "
+            "differences about it are fixed one by one; drop the role by hand if it must go",
+        )
+    if want.get("exists") == "no" or have.get("exists") == "no":
+        return Fix(None, "the role itself is missing or unexpected: create or drop it by hand")
+    target = f"ALTER ROLE {role_sql(name, ctx)}"
+    attributes = [
+        ("" if want[facet] == "yes" else "NO") + word
+        for facet, word in _ROLE_ATTRIBUTES.items()
+        if facet in want and want[facet] != have.get(facet)
+    ]
+    statements = [f"{target} {' '.join(attributes)};"] if attributes else []
+    everywhere = _settings(target, want, have, None)
+    here = _settings(
+        f"{target} IN DATABASE {ident(ctx.database)}",
+        want,
+        have,
+        None,
+        prefix="setting in this database ",
+    )
+    statements += [s for fix in (everywhere, here) for s in (fix.sql or "").split("\n") if s]
+    return Fix("\n".join(statements) or None)
+
+
+def _membership(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    member, _, granted = obj.removeprefix("membership of ").partition(" in ")
+    grant_of = f"{role_sql(granted, ctx)} TO {role_sql(member, ctx)}"
+    revoke = f"REVOKE {role_sql(granted, ctx)} FROM {role_sql(member, ctx)};"
+    if not want:
+        return Fix(revoke)
+    options = []
+    if ctx.server_version >= 160000:
+        options = [
+            f"ADMIN {want.get('admin option') == 'yes'}",
+            f"INHERIT {want.get('inherit') == 'yes'}",
+            f"SET {want.get('set') == 'yes'}",
+        ]
+        grant = f"GRANT {grant_of} WITH {', '.join(options).upper()};"
+    else:
+        grant = (
+            f"GRANT {grant_of}{' WITH ADMIN OPTION' if want.get('admin option') == 'yes' else ''};"
+        )
+    return Fix("\n".join(([revoke] if have else []) + [grant]))
+
+
+# --- schema objects ------------------------------------------------------------------------------
+
+
+def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix:
+    if kind == "trigger":
+        table, trigger = split_last(name)
+        return Fix(f"DROP TRIGGER {trigger} ON {table};")
+    if kind == "policy":
+        table, policy = split_last(name)
+        return Fix(f"DROP POLICY {policy} ON {table};")
+    if kind == "rule":
+        table, rule = split_last(name)
+        return Fix(f"DROP RULE {rule} ON {table};")
+    if kind in ("constraint", "domain constraint"):
+        owner, constraint = split_last(name)
+        words = "TABLE" if kind == "constraint" else "DOMAIN"
+        return Fix(f"ALTER {words} {owner} DROP CONSTRAINT {constraint};")
+    if kind == "publication relation":
+        relation, _, publication = name.partition(" in publication ")
+        return Fix(f"ALTER PUBLICATION {publication} DROP TABLE {relation};")
+    if kind == "publication namespace":
+        schema, _, publication = name.partition(" in publication ")
+        return Fix(f"ALTER PUBLICATION {publication} DROP TABLES IN SCHEMA {schema};")
+    if kind == "subscription":
+        return Fix(
+            None,
+            f"ALTER SUBSCRIPTION {name} DISABLE; ALTER SUBSCRIPTION {name} SET (slot_name = "
+            f"NONE); DROP SUBSCRIPTION {name}; then drop its replication slot on the publisher",
+        )
+    if kind == "user mapping":
+        user, _, server = name.partition(" on server ")
+        return Fix(f"DROP USER MAPPING FOR {user} SERVER {server};")
+    if kind == "table" and set(have) <= {"row level security", "force row level security"}:
+        # a tool table (only its switches are compared)
+        return _table_switches(name, {}, have)
+    if kind == "extension":
+        return Fix(None, "an extension can own tables (data): drop it by hand if it must go")
+    if kind == "attribute":
+        return Fix(None, "an attribute of a composite type: goes with the type")
+    if kind in ("table", "column", "sequence", "foreign table"):
+        return Fix(None, DESTRUCTIVE)
+    if kind in _DROP:
+        if kind == "schema":
+            return Fix(
+                f"DROP SCHEMA {name};",
+                "RESTRICT: fails while anything is left in it (its objects are listed too)",
+            )
+        return Fix(f"DROP {_DROP[kind]} {name};")
+    return Fix(None, "not known to drift-check's fixer: remove it by hand")
+
+
+def _missing(kind: str, name: str, want: dict[str, str], ctx: Context) -> Fix:
+    definition = want.get("definition")
+    if kind == "index" and definition:
+        return Fix(f"{definition};", "builds the index (locks writes to its table meanwhile)")
+    if kind == "trigger" and definition:
+        table, trigger = split_last(name)
+        statements = [f"{definition};"]
+        state = want.get("enabled", "enabled")
+        if state != "enabled":
+            statements.append(f"ALTER TABLE {table} {_TRIGGER_STATE[state]} {trigger};")
+        return Fix("\n".join(statements))
+    if kind == "policy":
+        return Fix(_create_policy(name, want, ctx))
+    if kind == "constraint" and definition:
+        table, constraint = split_last(name)
+        return Fix(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {definition};")
+    return Fix(None, MIGRATION)
+
+
+def _create_policy(name: str, want: dict[str, str], ctx: Context) -> str:
+    table, policy = split_last(name)
+    roles = ", ".join(role_sql(r, ctx) for r in want.get("roles", "PUBLIC").split(", "))
+    text = (
+        f"CREATE POLICY {policy} ON {table} AS {want.get('type', 'permissive').upper()} "
+        f"FOR {want.get('command', 'ALL')} TO {roles}"
+    )
+    if "using" in want:
+        text += f" USING ({want['using']})"
+    if "with check" in want:
+        text += f" WITH CHECK ({want['with check']})"
+    return text + ";"
+
+
+def _table_switches(name: str, want: dict[str, str], have: dict[str, str]) -> Fix:
+    statements = []
+    if want.get("row level security", "disabled") != have.get("row level security", "disabled"):
+        word = "ENABLE" if want.get("row level security") == "enabled" else "DISABLE"
+        statements.append(f"ALTER TABLE {name} {word} ROW LEVEL SECURITY;")
+    if want.get("force row level security", "no") != have.get("force row level security", "no"):
+        word = "FORCE" if want.get("force row level security") == "yes" else "NO FORCE"
+        statements.append(f"ALTER TABLE {name} {word} ROW LEVEL SECURITY;")
+    return Fix("\n".join(statements) or None)
+
+
+def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    differing = {f for f in want.keys() | have.keys() if want.get(f) != have.get(f)}
+    statements: list[str] = []
+    left = set(differing)
+    if kind == "sequence" and "owned by" in want:
+        left.discard("owner")  # follows the owner of its table (fixed there)
+    elif "owner" in differing and kind in _OWNED and "owner" in want:
+        statements.append(f"ALTER {_OWNED[kind]} {name} OWNER TO {role_sql(want['owner'], ctx)};")
+        left.discard("owner")
+    if kind == "table":
+        switches = _table_switches(name, want, have)
+        if switches.sql:
+            statements.append(switches.sql)
+        left -= {"row level security", "force row level security"}
+        internal = {f for f in left if f.startswith("internal trigger ")}
+        if internal:
+            # Internal (foreign key) triggers have OID names: switch them all back on, then
+            # the table's own triggers back to their pinned state.
+            statements.append(f"ALTER TABLE {name} ENABLE TRIGGER ALL;")
+            for trigger, state in ctx.trigger_states.get(name, ()):
+                statements.append(f"ALTER TABLE {name} {_TRIGGER_STATE[state]} {trigger};")
+            left -= internal
+    elif kind == "trigger":
+        table, trigger = split_last(name)
+        if "definition" in left and "definition" in want:
+            statements += [f"DROP TRIGGER {trigger} ON {table};", f"{want['definition']};"]
+            left.discard("definition")
+            if want.get("enabled", "enabled") != "enabled":
+                left.add("enabled")  # a re-created trigger starts enabled
+        if "enabled" in left:
+            state = want.get("enabled", "enabled")
+            statements.append(f"ALTER TABLE {table} {_TRIGGER_STATE[state]} {trigger};")
+            left.discard("enabled")
+    elif kind == "index" and "definition" in want:
+        statements += [f"DROP INDEX {name};", f"{want['definition']};"]
+        left -= {"definition", "valid"}
+    elif kind == "policy":
+        table, policy = split_last(name)
+        statements += [f"DROP POLICY {policy} ON {table};", _create_policy(name, want, ctx)]
+        left.clear()
+    elif kind == "event trigger" and left == {"enabled"}:
+        state = _EVENT_TRIGGER_STATE.get(want.get("enabled", "O"), "ENABLE")
+        statements.append(f"ALTER EVENT TRIGGER {name} {state};")
+        left.clear()
+    elif kind in ("constraint", "domain constraint") and "definition" in want:
+        owner, constraint = split_last(name)
+        words = "TABLE" if kind == "constraint" else "DOMAIN"
+        statements += [
+            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};",
+            f"ALTER {words} {owner} ADD CONSTRAINT {constraint} {want['definition']};",
+        ]
+        left.clear()
+    note = None
+    if left:
+        facets = ", ".join(sorted(left))
+        note = (
+            DESTRUCTIVE
+            if kind in ("column", "table", "sequence") and "type" in left
+            else f"{facets}: {MIGRATION}"
+        )
+    return Fix("\n".join(statements) or None, note)
+
+
+# Drops run last and in dependency order: what uses an object before the object itself, the
+# schemas at the very end (a schema is dropped RESTRICT, once emptied).
+_DROP_ORDER = (
+    "trigger",
+    "event trigger",
+    "policy",
+    "rule",
+    "publication relation",
+    "publication namespace",
+    "publication",
+    "subscription",
+    "user mapping",
+    "cast",
+    "transform",
+    "operator class",
+    "operator family",
+    "operator",
+    "index",
+    "statistics",
+    "view",
+    "materialized view",
+    "aggregate",
+    "function",
+    "procedure",
+    "window function",
+    "conversion",
+    "collation",
+    "text search configuration",
+    "text search dictionary",
+    "text search template",
+    "text search parser",
+    "domain",
+    "type",
+    "language",
+    "server",
+    "foreign-data wrapper",
+    "access method",
+    "extension",
+    "schema",
+)
+
+
+def order(item: tuple[str, str, Fix]) -> int:
+    """Sort key of (object, kind, fix): drops last, in dependency order."""
+    obj, kind, fix = item
+    if kind != "unexpected" or not str(fix.sql).startswith("DROP"):
+        return 0
+    found = _split_kind(obj)[0]
+    return 1 + (_DROP_ORDER.index(found) if found in _DROP_ORDER else len(_DROP_ORDER))
+
+
+def dropped(obj: str) -> tuple[str, str] | None:
+    """(kind, name) of an object a fix drops."""
+    kind, name = _split_kind(obj)
+    return (kind, name) if kind in _DROP or kind in _KINDS else None
+
+
+def goes_with(obj: str, gone: set[tuple[str, str]]) -> bool:
+    """Whether ``obj`` (a privilege, a publication's member) disappears with an object that
+    the script drops, so it needs no statement of its own."""
+    if obj.startswith("grant on ") and " to " in obj:
+        head = obj.removeprefix("grant on ").rpartition(" to ")[0]
+        for kind in _GRANT_KINDS:
+            if head.startswith(kind + " ") and (kind, head[len(kind) + 1 :]) in gone:
+                return True
+    if obj.startswith(("publication relation ", "publication namespace ")):
+        return ("publication", obj.rpartition(" in publication ")[2]) in gone
+    return False
+
+
+def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
+    """The whole fix script: one transaction with every restorable difference, then the
+    ones left to a person as comments. ``fixes``: (object, kind, fix) in report order."""
+    restorable = sorted((item for item in fixes if item[2].sql), key=order)
+    manual = [(o, k, f) for o, k, f in fixes if f.note]
+    out = [
+        f"-- gordon-migrate drift-check --fix-sql for database {database}: "
+        f"{len(fixes)} difference{'s' * (len(fixes) != 1)}, {len(restorable)} restored here, "
+        f"{len(manual)} left to you (listed at the end).",
+        "-- Run it as the role that runs the migrations (or a superuser), for example:",
+        '--   psql -v ON_ERROR_STOP=1 -f fix.sql "$DATABASE_URL"',
+        "BEGIN;",
+    ]
+    for obj, kind, fix in restorable:
+        out += ["", f"-- {kind}: {obj}", str(fix.sql)]
+    out += ["", "COMMIT;"]
+    if manual:
+        out += ["", "-- Not restored here (what to do):"]
+        for obj, kind, fix in manual:
+            out.append(f"-- {kind}: {obj}: {fix.note}")
+    return "\n".join(out) + "\n"
