@@ -131,6 +131,7 @@ class Watchdog:
         self._deadline: float | None = None
         self._armed_for = 0.0
         self._stopped = False
+        self._sleeping_until: float | None = None
         self.fired: float | None = None
         """The guard's length in seconds when it fired, else None."""
         self._thread = threading.Thread(target=self._run, name="gordon-watchdog", daemon=True)
@@ -142,16 +143,20 @@ class Watchdog:
         if seconds is None:
             yield
             return
+        deadline = time.monotonic() + seconds
         with self._cond:
-            self._deadline = time.monotonic() + seconds
+            self._deadline = deadline
             self._armed_for = seconds
-            self._cond.notify()
+            # Wake the thread only if it would otherwise sleep past this deadline: guards are
+            # armed around every statement, and a wake-up each time doubled the cost of a
+            # short one. Disarming never wakes it: it re-checks when it wakes by itself.
+            if self._sleeping_until is None or deadline < self._sleeping_until:
+                self._cond.notify()
         try:
             yield
         finally:
             with self._cond:
                 self._deadline = None
-                self._cond.notify()
 
     def stop(self) -> None:
         with self._cond:
@@ -164,10 +169,12 @@ class Watchdog:
             while not self._stopped:
                 deadline = self._deadline
                 if deadline is None:
+                    self._sleeping_until = None
                     self._cond.wait()
                     continue
                 left = deadline - time.monotonic()
                 if left > 0:
+                    self._sleeping_until = deadline
                     self._cond.wait(timeout=left)
                     continue
                 self.fired = self._armed_for
