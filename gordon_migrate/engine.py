@@ -761,6 +761,8 @@ class MigrationSettings:
 
 
 _DIRECTIVE = re.compile(r"^--\s*gordon:([a-z-]+)\s*[=\s]\s*(\S+)\s*$")
+_DIRECTIVE_LEAD = re.compile(r"^--\s*gordon:")
+_WAIVER = re.compile(r"^--\s*gordon:allow\b")
 _DIRECTIVE_OPTIONS = {
     "lock-timeout": "lock_timeout_ms",
     "statement-timeout": "statement_timeout_ms",
@@ -783,8 +785,8 @@ def _settings_for(migration: Migration, opts: ApplyOptions) -> MigrationSettings
             continue
         if not stripped.startswith("--"):
             break
-        if "gordon:" not in stripped or stripped.startswith("-- gordon:allow"):
-            continue
+        if not _DIRECTIVE_LEAD.match(stripped) or _WAIVER.match(stripped):
+            continue  # a plain comment, or a lint waiver
         match = _DIRECTIVE.match(stripped)
         field_name = _DIRECTIVE_OPTIONS.get(match[1]) if match else None
         if match is None or field_name is None:
