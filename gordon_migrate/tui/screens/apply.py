@@ -32,7 +32,14 @@ class ApplyModal(ActionModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "close", "Cancel / close"),
         Binding("y", "confirm", "Apply"),
+        Binding("q,ctrl+c", "request_cancel", "Cancel the apply", show=False),
     ]
+    CANCEL_WHAT: ClassVar[str] = "the running apply"
+    CANCEL_CONSEQUENCE: ClassVar[str] = (
+        "The running statement is cancelled on the server. A migration in a transaction is "
+        "rolled back whole; a no-transaction one keeps the statements that finished and is "
+        "left dirty (runbook FM-13). Migrations already applied stay applied."
+    )
 
     class Planned(Message):
         def __init__(self, result: engine.ApplyResult) -> None:
@@ -43,8 +50,6 @@ class ApplyModal(ActionModal):
         def __init__(self, result: engine.ApplyResult) -> None:
             super().__init__()
             self.result = result
-
-    RUNNING_NOTICE: ClassVar[str] = "The apply is running: wait for its result."
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -130,8 +135,8 @@ class ApplyModal(ActionModal):
         self.ctx.busy = "apply"
         self._changed = True
         self.query_one("#confirm").display = False
-        self.query_one("#cancel").display = False
-        self._say(Text("Applying… (do not close: each migration is reported as it ends)"))
+        self._cancellable("Cancel apply (q)")
+        self._say(Text("Applying… each migration is reported as it ends; q or ctrl+c cancels"))
         self._apply()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
@@ -139,25 +144,36 @@ class ApplyModal(ActionModal):
         def progress(event: engine.Event, migration: Migration | None, detail: str) -> None:
             self.app.call_from_thread(self.progress, event, migration, detail)
 
-        result = engine.apply(self.ctx.target, self.ctx.bundle, _options(), progress=progress)
+        result = engine.apply(
+            self.ctx.target,
+            self.ctx.bundle,
+            _options(),
+            progress=progress,
+            cancel=self.cancel_token,
+        )
         self.post_message(self.Applied(result))
 
     def progress(self, event: engine.Event, migration: Migration | None, detail: str) -> None:
         """One event of ``engine.apply`` (UI thread)."""
         if migration is None:
-            if event == "lock_wait":
+            if event == "lock_wait" and self.phase == "running":
                 self._say(Text(f"Taking the migration lock ({detail})…"))
             return
         table = self.query_one("#steps", DataTable)
         key = str(migration.version)
         if key not in table.rows:  # another runner changed the plan under us
             self._add_step(migration.version, migration.filename, migration.no_transaction)
+        running = self.phase == "running"  # not over "Cancelling…"
         if event == "start":
             self._current = migration.version
-            self._say(Text(f"Applying {migration.label}…"))
+            if running:
+                self._say(Text(f"Applying {migration.label}…"))
             cell = Text(f"▶ {detail}", style="bold yellow")
         elif event == "retry":
-            cell = Text(f"↻ {detail}", style="yellow")
+            # The whole line where it wraps; the cell only what fits any width.
+            if running:
+                self._say(Text(f"Applying {migration.label}: {detail}", style="yellow"))
+            cell = Text("↻ blocked, retrying", style="yellow")
         else:
             self._current = None
             cell = Text(f"✓ {detail}", style="green")
@@ -182,6 +198,7 @@ class ApplyModal(ActionModal):
     def show_failure(self, worker: Worker[object], message: str) -> None:
         self.failure = message
         self.query_one("#steps").loading = False
+        cancelled = worker.group == "apply" and self.cancel_token.cancelled
         if worker.group == "apply":
             self.ctx.busy = None
             self.ctx.changed()
@@ -189,10 +206,14 @@ class ApplyModal(ActionModal):
                 self.query_one("#steps", DataTable).update_cell(
                     str(self._current),
                     "progress",
-                    Text("✗ failed", style="bold red"),
+                    Text("✗ cancelled" if cancelled else "✗ failed", style="bold red"),
                     update_width=True,
                 )
-        self.phase = "failed"
+        elif worker.group == "cancel":
+            # The cancel request itself failed: the apply runs on; say so, keep waiting.
+            self.notify(message, title="cancel failed", severity="error", timeout=15)
+            return
+        self.phase = "cancelled" if cancelled else "failed"
         text = Text("✗ ", style="bold red")
         text.append(message)
         self._say(text)

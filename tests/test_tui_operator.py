@@ -1,0 +1,161 @@
+"""The TUI at 3 a.m. (issue 10): it warns of blockers before an apply, cancels a running apply
+or a waiting repair, names what is pending and what is wrong on the first screen, cuts no
+identifier, and after a fix puts the operator on the next problem. Pilot, real database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static
+
+from gordon_migrate import bundle, dsn, history
+from gordon_migrate.testing import GordonDatabase
+from gordon_migrate.tui.app import GordonApp
+from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal
+from gordon_migrate.tui.screens.apply import ApplyModal
+from gordon_migrate.tui.screens.base import ConfirmCancelModal
+from gordon_migrate.tui.screens.overview import OverviewScreen
+from tests.conftest import versions
+from tests.test_tui import drive, loaded, make_app_with_fixtures, text_of, wait_for
+
+Bundle = Callable[[dict[str, str]], Path]
+
+BASE = {
+    "0001_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric);\n",
+    "0002_seed_accounts.sql": "INSERT INTO accounts VALUES (1, 10.00), (2, 20.00);\n",
+}
+SLOW = {
+    **BASE,
+    "0003_slow_patch.sql": "ALTER TABLE accounts ADD COLUMN currency text;\nSELECT pg_sleep(60);\n",
+}
+
+
+def _one(dsn_: str, query: str, *args: object) -> object:
+    with psycopg.connect(dsn_, autocommit=True) as conn:
+        row = conn.execute(query.encode(), args).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _sleeping(dsn_: str) -> bool:
+    return bool(
+        _one(
+            dsn_,
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = "
+            "'gordon-migrate apply' AND state = 'active' AND query LIKE '%%pg_sleep%%')",
+        )
+    )
+
+
+def _runner_sessions(dsn_: str) -> int:
+    return int(
+        str(
+            _one(
+                dsn_,
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                "'gordon-migrate%%' AND pid <> pg_backend_pid() "
+                "AND application_name NOT LIKE 'gordon-migrate tui%%'",
+            )
+        )
+    )
+
+
+def test_a_running_apply_is_cancelled_after_confirmation_and_the_outcome_shown(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    app = GordonApp(dsn.parse(gordon_empty_db.dsn), bundle.load(bundle_dir(SLOW)))
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ApplyModal) and app.screen.phase == "confirm",
+            "the confirmation",
+        )
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: _sleeping(gordon_empty_db.dsn), "0003 to be running")
+        # q asks first; "n" keeps it running.
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+        question = text_of(app.screen.query_one("#message", Static))
+        assert "rolled back whole" in question
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is modal, "the question to close")
+        assert modal.phase == "running"
+        assert _sleeping(gordon_empty_db.dsn)
+        # ctrl+c asks too; "y" cancels the statement on the server.
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal.phase in {"cancelled", "failed", "done"}, "the end")
+        assert modal.phase == "cancelled", modal.failure
+        shown = text_of(modal.query_one("#message", Static))
+        assert "interrupted by the operator's cancel while applying migration 0003" in shown
+        assert "rolled back" in shown
+        assert str(modal.query_one("#cancel", Button).label) == "Close"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, OverviewScreen), "the dialog closed")
+
+    drive(app, scenario)
+    assert versions(gordon_empty_db.dsn) == [1, 2]
+    assert _runner_sessions(gordon_empty_db.dsn) == 0
+
+
+def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
+    gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    app = make_app_with_fixtures(gordon_db, tmp_path)
+    with gordon_db.connect() as conn:
+        conn.execute("UPDATE public._sqlx_migrations SET success = false WHERE version = 13")
+    holder = psycopg.connect(gordon_db.dsn, autocommit=True, application_name="stuck-runner")
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("x")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RepairChoiceModal) and app.screen.dirty is not None,
+            "the dirty migration",
+        )
+        await pilot.press("d")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RepairModal) and app.screen.phase == "confirm",
+            "the repair plan",
+        )
+        modal = app.screen
+        assert isinstance(modal, RepairModal)
+        # Taken after the plan was read, so the plan holds and the run must wait.
+        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        modal.query_one("#token", Input).value = "13"
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await wait_for(
+            pilot,
+            lambda: "stuck-runner" in text_of(modal.query_one("#message", Static)),
+            "the holder to be named",
+        )
+        shown = text_of(modal.query_one("#message", Static))
+        assert f"held by pid {holder.info.backend_pid}" in shown
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal.phase != "running", "the repair to end")
+        assert modal.phase == "cancelled", modal.failure
+        shown = text_of(modal.query_one("#message", Static))
+        assert "cancelled while waiting for the migration lock" in shown
+        assert "nothing was changed" in shown
+
+    try:
+        drive(app, scenario)
+    finally:
+        holder.close()
+    with gordon_db.connect() as conn:
+        row = conn.execute("SELECT success FROM public._sqlx_migrations WHERE version = 13")
+        assert row.fetchone() == (False,)
