@@ -18,8 +18,17 @@ from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal
 from gordon_migrate.tui.screens.apply import ApplyModal
 from gordon_migrate.tui.screens.base import ConfirmCancelModal
 from gordon_migrate.tui.screens.overview import OverviewScreen
+from gordon_migrate.tui.screens.runbook import RunbookScreen
+from gordon_migrate.tui.widgets.table import RevealTable
 from tests.conftest import versions
-from tests.test_tui import drive, loaded, make_app_with_fixtures, text_of, wait_for
+from tests.test_tui import (
+    _confirm_typed,
+    drive,
+    loaded,
+    make_app_with_fixtures,
+    text_of,
+    wait_for,
+)
 
 Bundle = Callable[[dict[str, str]], Path]
 
@@ -159,3 +168,49 @@ def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
     with gordon_db.connect() as conn:
         row = conn.execute("SELECT success FROM public._sqlx_migrations WHERE version = 13")
         assert row.fetchone() == (False,)
+
+
+def test_after_a_fix_the_runbook_goes_to_the_next_problem_and_shows_it(
+    gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    """Step 6 (a dirty row) hides step 10 (drift) until it is repaired; then the Runbook must
+    move to step 10, off-screen at 80x24, with its detail, not stay on the fixed step 6."""
+    app = make_app_with_fixtures(gordon_db, tmp_path)
+    with gordon_db.connect() as conn:
+        conn.execute("UPDATE public._sqlx_migrations SET success = false WHERE version = 13")
+        conn.execute("ALTER TABLE trading.fills ADD COLUMN hotfix_note text")
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await pilot.press("5")
+        state = await loaded(pilot, RunbookScreen)
+        assert [p.step for p in state.diagnosis.problems] == [6]
+        screen = app.screen
+        assert isinstance(screen, RunbookScreen)
+        table = screen.query_one("#table", RevealTable)
+        assert table.cursor_row == 5
+        await pilot.press("x")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, RepairChoiceModal) and app.screen.dirty is not None,
+            "the dirty migration",
+        )
+        await pilot.press("d")
+        await _confirm_typed(pilot, RepairModal)
+
+        def moved_on() -> bool:
+            data = screen.data
+            return (
+                app.screen is screen
+                and data is not None
+                and [p.step for p in data.diagnosis.problems] == [10]
+                and table.settled
+            )
+
+        await wait_for(pilot, moved_on, "the runbook to re-run with step 10 failing")
+        assert table.cursor_row == 9
+        assert table.has_focus
+        assert text_of(screen.query_one("#step", Static)).startswith("Step 10: no drift")
+        visible = table.scrollable_content_region.height - table.header_height
+        assert table.scroll_y <= 9 < table.scroll_y + visible, (table.scroll_y, visible)
+
+    drive(app, scenario)
