@@ -214,3 +214,101 @@ def test_after_a_fix_the_runbook_goes_to_the_next_problem_and_shows_it(
         assert table.scroll_y <= 9 < table.scroll_y + visible, (table.scroll_y, visible)
 
     drive(app, scenario)
+
+
+def _overview_text(app: GordonApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, OverviewScreen)
+    return "\n".join(
+        text_of(screen.query_one(f"#{panel}", Static))
+        for panel in ("migrations", "health", "lock", "connection")
+    )
+
+
+def test_overview_and_apply_dialog_name_the_pending_and_what_blocks_them(
+    gordon_db: GordonDatabase,
+) -> None:
+    """A session reading trading.runs blocks 0038's ALTER TABLE: the Overview and the apply
+    confirmation say so, by pid and relation, before anything runs."""
+    with gordon_db.connect() as conn:
+        conn.execute("DELETE FROM public._sqlx_migrations WHERE version >= 36")
+    reader = psycopg.connect(gordon_db.dsn, application_name="stuck-report")
+    reader.execute("SELECT count(*) FROM trading.runs")  # its transaction stays open
+    pid = reader.info.backend_pid
+    app = GordonApp(dsn.parse(gordon_db.dsn), bundle.load())
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        data = await loaded(pilot, OverviewScreen)
+        assert data.pending == 3
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnosis")
+        shown = _overview_text(app)
+        for name in (
+            "0036 daily notional caps",
+            "0037 audit event flatten crashed during",
+            "0038 runs strategy code revision",
+        ):
+            assert name in shown
+        assert "Blocked by" in shown
+        assert f"pid {pid} (stuck-report, idle in transaction" in shown
+        assert "AccessShareLock on trading.runs" in shown
+        assert "press a to apply" not in shown
+        assert "UNHEALTHY" in shown
+        assert "Drift" in shown and "not checked yet" in shown
+        # The apply confirmation shows the same blocker before anything runs.
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ApplyModal) and app.screen.phase == "confirm",
+            "the confirmation",
+        )
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        message = text_of(modal.query_one("#message", Static))
+        assert "Would wait or be refused now" in message
+        assert f"pid {pid} (stuck-report" in message
+        assert "trading.runs" in message
+        assert str(modal.query_one("#confirm", Button).label) == "Apply 3 anyway (y)"
+        await pilot.press("n")
+
+    try:
+        drive(app, scenario)
+    finally:
+        reader.close()
+    assert versions(gordon_db.dsn)[-1] == 35
+
+
+def test_overview_gives_the_diagnose_and_drift_verdicts(
+    gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    app = make_app_with_fixtures(gordon_db, tmp_path)
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        screen = app.screen
+        assert isinstance(screen, OverviewScreen)
+        await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnosis")
+        shown = _overview_text(app)
+        assert "healthy: every runbook step passes" in shown
+        assert "none: the database matches the fixtures" in shown
+        with gordon_db.connect() as conn:
+            conn.execute("ALTER TABLE trading.fills ADD COLUMN hotfix_note text")
+            conn.execute("UPDATE public._sqlx_migrations SET success = false WHERE version = 13")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnosis again")
+        shown = _overview_text(app)
+        assert "UNHEALTHY (1 problem(s)); first, step 6 the history is consistent" in shown
+        assert "0013" in shown
+        assert "x  repair the dirty migration" in shown
+        # drift is not judged on an inconsistent history: it says so rather than "none".
+        assert "not checked yet" in shown
+        with gordon_db.connect() as conn:
+            conn.execute("UPDATE public._sqlx_migrations SET success = true WHERE version = 13")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnosis again")
+        shown = _overview_text(app)
+        assert "(1 problem(s)); first, step 10 no drift: drift: schema checksum (1)" in shown
+        assert "Drift     DIFFERS: schema checksum (1)  (Drift, 3)" in shown
+
+    drive(app, scenario)

@@ -17,10 +17,13 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate import engine
+from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.tui.context import Context
+from gordon_migrate.db import Conn
+from gordon_migrate.tui.blockers import blocker_lines
+from gordon_migrate.tui.context import Context, read
 from gordon_migrate.tui.screens.base import ActionModal
+from gordon_migrate.tui.widgets.table import RevealTable
 
 WAITING = Text("·", style="dim")
 
@@ -42,9 +45,10 @@ class ApplyModal(ActionModal):
     )
 
     class Planned(Message):
-        def __init__(self, result: engine.ApplyResult) -> None:
+        def __init__(self, result: engine.ApplyResult, blockers: list[Text]) -> None:
             super().__init__()
             self.result = result
+            self.blockers = blockers
 
     class Applied(Message):
         def __init__(self, result: engine.ApplyResult) -> None:
@@ -54,13 +58,16 @@ class ApplyModal(ActionModal):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.plan: engine.ApplyResult | None = None
+        #: What would block the planned migrations now (shown before confirmation).
+        self.blockers: list[Text] = []
         self.result: engine.ApplyResult | None = None
         self._current: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Static("Planning: reading the history…", id="message")
-            yield DataTable(id="steps", cursor_type="none", show_cursor=False)
+            # The description gives way at a word boundary when narrow (RevealTable).
+            yield RevealTable(id="steps", cursor_type="none", show_cursor=False)
             with Horizontal(classes="buttons"):
                 yield Button("Apply", id="confirm", variant="warning")
                 yield Button("Cancel (n)", id="cancel")
@@ -70,7 +77,7 @@ class ApplyModal(ActionModal):
         dialog.border_title = "Apply pending migrations"
         table = self.query_one("#steps", DataTable)
         table.add_column("Ver", key="version")
-        table.add_column("File", key="file")
+        table.add_column("Migration", key="file")
         table.add_column("Progress", key="progress")
         table.display = False
         self.query_one("#confirm").display = False
@@ -79,7 +86,20 @@ class ApplyModal(ActionModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
-        self.post_message(self.Planned(engine.plan(self.ctx.target, self.ctx.bundle, _options())))
+        plan = engine.plan(self.ctx.target, self.ctx.bundle, _options())
+        blockers: list[Text] = []
+        if plan.planned:
+            wanted = {status.version for status in plan.planned}
+            pending = [m for m in self.ctx.bundle if m.version in wanted]
+
+            def fetch(conn: Conn) -> list[Text]:
+                from gordon_migrate.lint import lock_plan
+
+                holder = locks.holder(conn, history.lock_key(plan.database))
+                return blocker_lines(lock_plan(pending, self.ctx.bundle, conn), holder)
+
+            blockers = read(self.ctx.target, "apply plan", fetch)
+        self.post_message(self.Planned(plan, blockers))
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
@@ -107,15 +127,25 @@ class ApplyModal(ActionModal):
             f" (PostgreSQL {plan.server_version}) in this order; each in its own transaction "
             "unless marked no-transaction; stops at the first failure."
         )
+        self.blockers = message.blockers
+        if message.blockers:
+            text.append("\n\nWould wait or be refused now:", style="bold red")
+            for line in message.blockers:
+                text.append("\n  ")
+                text.append_text(line)
+            text.append(
+                "\nClose this (n) and end the blocker first (b: blocking sessions, u: the lock "
+                "holder), or apply anyway: each statement waits lock_timeout, is retried, then "
+                "fails.",
+                style="yellow",
+            )
         self._say(text)
         self.query_one("#dialog").add_class("-tall")
         for status in plan.planned:
-            self._add_step(
-                status.version, status.filename or status.description, status.no_transaction
-            )
+            self._add_step(status.version, status.description, status.no_transaction)
         steps.display = True
         confirm = self.query_one("#confirm", Button)
-        confirm.label = f"Apply {count} (y)"
+        confirm.label = f"Apply {count} anyway (y)" if message.blockers else f"Apply {count} (y)"
         confirm.display = True
         cancel.focus()  # the safe choice has the focus: Enter alone changes nothing
 
@@ -162,7 +192,7 @@ class ApplyModal(ActionModal):
         table = self.query_one("#steps", DataTable)
         key = str(migration.version)
         if key not in table.rows:  # another runner changed the plan under us
-            self._add_step(migration.version, migration.filename, migration.no_transaction)
+            self._add_step(migration.version, migration.description, migration.no_transaction)
         running = self.phase == "running"  # not over "Cancelling…"
         if event == "start":
             self._current = migration.version
