@@ -312,3 +312,64 @@ def test_overview_gives_the_diagnose_and_drift_verdicts(
         assert "Drift     DIFFERS: schema checksum (1)  (Drift, 3)" in shown
 
     drive(app, scenario)
+
+
+def test_a_blocked_apply_shows_its_retries_whole_at_80_columns_and_cancels_in_the_pause(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    """The progress cell said "retry i…" at 80 columns: the whole retry line now goes to the
+    message (which wraps) and the table fits; a cancel in the retry pause rolls back."""
+    base = GordonApp(dsn.parse(gordon_empty_db.dsn), bundle.load(bundle_dir(BASE)))
+    blocked = {
+        **BASE,
+        "0003_accounts_currency_with_a_long_descriptive_name.sql": (
+            "ALTER TABLE accounts ADD COLUMN currency text;\n"
+        ),
+    }
+    app = GordonApp(dsn.parse(gordon_empty_db.dsn), bundle.load(bundle_dir(blocked)))
+
+    async def apply_base(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "plan")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "done", "the apply")
+
+    drive(base, apply_base)
+    reader = psycopg.connect(gordon_empty_db.dsn, application_name="stuck-report")
+    reader.execute("SELECT count(*) FROM accounts")
+    pid = reader.info.backend_pid
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "plan")
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: "retry in" in text_of(modal.query_one("#message", Static)),
+            "a retry",
+        )
+        message = text_of(modal.query_one("#message", Static), width=70)
+        assert f"attempt 1 blocked by pid {pid}; retry in" in " ".join(message.split())
+        steps = modal.query_one("#steps", RevealTable)
+        await wait_for(
+            pilot,
+            lambda: steps.virtual_size.width <= steps.scrollable_content_region.width,
+            "the steps to fit the dialog",
+        )
+        assert str(steps.get_row("3")[2]) == "↻ blocked, retrying"
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal.phase not in {"running", "cancelling"}, "end")
+        assert modal.phase == "cancelled", modal.failure
+        assert "rolled back" in text_of(modal.query_one("#message", Static))
+
+    try:
+        drive(app, scenario)
+    finally:
+        reader.close()
+    assert versions(gordon_empty_db.dsn) == [1, 2]
