@@ -121,7 +121,7 @@ def sql_view(record: MigrationRecord) -> Syntax | Text:
         "sql",
         theme="ansi_dark",
         line_numbers=True,
-        word_wrap=False,
+        word_wrap=True,
         background_color="default",
     )
 

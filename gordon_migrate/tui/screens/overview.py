@@ -122,7 +122,11 @@ def health_panel(diagnosis: Diagnosis | None, failure: str | None) -> Table:
         first = problems[0]
         text = Text(f"UNHEALTHY ({len(problems)} problem(s)); ", style="bold red")
         text.append(f"first, step {first.step} {first.title}: ", style="bold")
-        text.append(first.summary)
+        # Its first clause: the whole text, and what to do, are on the Runbook screen.
+        clause, rest = (
+            first.summary.split("; ", 1) if "; " in first.summary else (first.summary, "")
+        )
+        text.append(clause + (" …" if rest else ""))
         text.append("\n")
         text.append(" 5 ", style="bold reverse")
         text.append(" Runbook walks through it", style="dim")
