@@ -142,6 +142,12 @@ def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
         assert isinstance(modal, RepairModal)
         # Taken after the plan was read, so the plan holds and the run must wait.
         holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        # q typed into the reason is text, not a cancel or a close.
+        modal.query_one("#reason", Input).focus()
+        await pilot.press(*"quick fix")
+        assert modal.query_one("#reason", Input).value == "quick fix"
+        assert modal.phase == "confirm"
+        assert isinstance(app.screen, RepairModal)
         modal.query_one("#token", Input).value = "13"
         await pilot.pause()
         await pilot.click("#confirm")
@@ -373,3 +379,40 @@ def test_a_blocked_apply_shows_its_retries_whole_at_80_columns_and_cancels_in_th
     finally:
         reader.close()
     assert versions(gordon_empty_db.dsn) == [1, 2]
+
+
+def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    holder = psycopg.connect(gordon_empty_db.dsn, autocommit=True, application_name="stuck-runner")
+    app = GordonApp(dsn.parse(gordon_empty_db.dsn), bundle.load(bundle_dir(BASE)))
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "plan")
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_empty_db.name),))
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: "stuck-runner" in text_of(modal.query_one("#message", Static)),
+            "the holder to be named",
+        )
+        shown = text_of(modal.query_one("#message", Static))
+        assert f"held by pid {holder.info.backend_pid}" in shown
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal.phase not in {"running", "cancelling"}, "end")
+        assert modal.phase == "cancelled", modal.failure
+        assert "before any migration started: nothing was run" in text_of(
+            modal.query_one("#message", Static)
+        )
+
+    try:
+        drive(app, scenario)
+    finally:
+        holder.close()
+    assert _one(gordon_empty_db.dsn, "SELECT to_regclass('public.accounts') IS NULL") is True

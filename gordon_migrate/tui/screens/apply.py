@@ -50,6 +50,12 @@ class ApplyModal(ActionModal):
             self.result = result
             self.blockers = blockers
 
+    class Holder(Message):
+        def __init__(self, holder: locks.LockHolder | None, lock: str) -> None:
+            super().__init__()
+            self.holder = holder
+            self.lock = lock
+
     class Applied(Message):
         def __init__(self, result: engine.ApplyResult) -> None:
             super().__init__()
@@ -60,6 +66,8 @@ class ApplyModal(ActionModal):
         self.plan: engine.ApplyResult | None = None
         #: What would block the planned migrations now (shown before confirmation).
         self.blockers: list[Text] = []
+        #: Still taking the migration lock (no migration started yet).
+        self._lock_phase = True
         self.result: engine.ApplyResult | None = None
         self._current: int | None = None
 
@@ -188,7 +196,9 @@ class ApplyModal(ActionModal):
         if migration is None:
             if event == "lock_wait" and self.phase == "running":
                 self._say(Text(f"Taking the migration lock ({detail})…"))
+                self._lock_holder(detail)
             return
+        self._lock_phase = False
         table = self.query_one("#steps", DataTable)
         key = str(migration.version)
         if key not in table.rows:  # another runner changed the plan under us
@@ -209,6 +219,24 @@ class ApplyModal(ActionModal):
             cell = Text(f"✓ {detail}", style="green")
         table.update_cell(key, "progress", cell, update_width=True)
         table.move_cursor(row=table.get_row_index(key))
+
+    @work(thread=True, exit_on_error=False, group="holder")
+    def _lock_holder(self, lock: str) -> None:
+        """Who holds the migration lock the apply is taking (shown while it waits)."""
+        if self.plan is None:
+            return
+        key = history.lock_key(self.plan.database)
+        holder = read(self.ctx.target, "apply lock holder", lambda conn: locks.holder(conn, key))
+        self.post_message(self.Holder(holder, lock))
+
+    @on(Holder)
+    def _holder(self, message: Holder) -> None:
+        if message.holder is None or not self._lock_phase or self.phase != "running":
+            return
+        text = Text(f"Waiting for the migration lock ({message.lock}), held by ", style="bold")
+        text.append(message.holder.describe())
+        text.append("\nq, ctrl+c or Cancel apply stops the wait: nothing has run yet.")
+        self._say(text)
 
     @on(Applied)
     def _applied(self, message: Applied) -> None:
@@ -239,6 +267,8 @@ class ApplyModal(ActionModal):
                     Text("✗ cancelled" if cancelled else "✗ failed", style="bold red"),
                     update_width=True,
                 )
+        elif worker.group == "holder":
+            return  # only a hint while waiting; the apply itself reports its outcome
         elif worker.group == "cancel":
             # The cancel request itself failed: the apply runs on; say so, keep waiting.
             self.notify(message, title="cancel failed", severity="error", timeout=15)
