@@ -165,7 +165,7 @@ def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
         assert modal.phase == "cancelled", modal.failure
         shown = text_of(modal.query_one("#message", Static))
         assert "cancelled while waiting for the migration lock" in shown
-        assert "nothing was changed" in shown
+        assert "Nothing was changed" in shown
 
     try:
         drive(app, scenario)
@@ -416,3 +416,27 @@ def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
     finally:
         holder.close()
     assert _one(gordon_empty_db.dsn, "SELECT to_regclass('public.accounts') IS NULL") is True
+
+
+def test_unlock_cancelled_before_the_signal_ends_nobody(gordon_db: GordonDatabase) -> None:
+    """The TUI's cancel reaches unlock before pg_terminate_backend: the session lives on."""
+    from gordon_migrate.engine import CancelToken
+    from gordon_migrate.recovery import RecoveryError, unlock
+
+    holder = psycopg.connect(gordon_db.dsn, autocommit=True, application_name="stuck-runner")
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        target = dsn.parse(gordon_db.dsn)
+        plan = unlock.plan_unlock(target)
+        assert plan is not None and plan.session.pid == holder.info.backend_pid
+        token = CancelToken()
+        token.cancel()
+        try:
+            unlock.end_session(target, plan, cancel=token)
+        except RecoveryError as exc:
+            assert f"ending pid {plan.session.pid} was cancelled. Nothing was changed" in str(exc)
+        else:
+            raise AssertionError("end_session ran despite the cancel")
+        assert holder.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        holder.close()

@@ -213,7 +213,7 @@ def _run(
     except Interrupted:
         raise refused(
             f"repair of migration {plan.label} cancelled while waiting for the migration lock "
-            f"(advisory lock {plan.lock_key}): nothing was changed"
+            f"(advisory lock {plan.lock_key})"
         ) from None
     except locks.LockTimeout as exc:
         raise refused(

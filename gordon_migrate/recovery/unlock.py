@@ -148,7 +148,7 @@ def end_session(
         if not _qualifies(current, holds_lock):
             raise refused(f"pid {pid} no longer holds a lock that blocks a migration")
         if token.cancelled:
-            raise refused(f"ending pid {pid} was cancelled: nothing was done")
+            raise refused(f"ending pid {pid} was cancelled")
         try:
             audit.ensure_table(conn)
             with conn.transaction():
