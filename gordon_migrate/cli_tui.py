@@ -27,7 +27,8 @@ def tui(ctx: click.Context, /, fixtures_dir: Path | None, **values: Any) -> None
     """Operator TUI: migrations, drift, grants and the recovery runbook, live.
 
     Read-only until you confirm an action. Keys: 1-5 screens, r refresh, a apply,
-    ctrl+p every command, q quit.
+    ctrl+p every command, q quit (while an apply or repair runs, q or ctrl+c asks to
+    cancel it instead).
     """
     settings = setup(ctx, values)
     bundle = load_bundle(settings)

@@ -86,6 +86,7 @@ def acquire(
     wait_s: float,
     guard: Callable[[], AbstractContextManager[None]] = _unguarded,
     sleep: Callable[[float], None] = time.sleep,
+    on_wait: Callable[[LockHolder | None], None] | None = None,
 ) -> float:
     """Take the session lock ``key`` within ``wait_s`` seconds; return the time waited.
 
@@ -93,7 +94,8 @@ def acquire(
     ``pg_advisory_lock``: a blocked call keeps a snapshot open, and a ``CREATE INDEX
     CONCURRENTLY`` in the holder's migration would then wait for us forever.
     Raises ``LockTimeout``, carrying the holder, when time runs out. ``guard`` wraps each
-    round trip (the engine's watchdog against a server that stops answering).
+    round trip (the engine's watchdog against a server that stops answering). ``on_wait`` is
+    told the holder once, when the lock is not free at once (the TUI shows whom it waits for).
     """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise RuntimeError("the lock must be polled with no transaction open")
@@ -117,6 +119,8 @@ def acquire(
                 holder=current.describe() if current else "unknown",
                 lock_wait_s=wait_s,
             )
+            if on_wait is not None:
+                on_wait(current)
             announced = True
         sleep(min(delay, max(deadline - now, 0.0)))
         delay = min(delay * 2, 1.0)

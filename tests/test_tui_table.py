@@ -15,6 +15,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.events import MouseScrollDown
 from textual.pilot import Pilot
+from textual.widgets.data_table import ColumnKey
 
 from gordon_migrate.tui.widgets.table import RevealTable
 from tests.test_tui import wait_for
@@ -106,3 +107,51 @@ def test_moving_the_cursor_releases_the_view() -> None:
         assert round(table.scroll_y) == 0
 
     run(scenario)
+
+
+def test_abbreviate_cuts_at_a_boundary_never_mid_word() -> None:
+    from gordon_migrate.tui.format import abbreviate
+
+    name = "sequence trading.trades_trade_id_seq"
+    assert abbreviate(name, 40) == name
+    assert abbreviate(name, 32) == "sequence …trades_trade_id_seq"
+    assert abbreviate("! " + name, 32) == "! sequence …trades_trade_id_seq"
+    assert abbreviate("column trading.fills.hotfix_note", 25) == "column …fills.hotfix_note"
+    assert abbreviate("order intents open status index", 20) == "order intents open …"
+
+
+class WideApp(App[None]):
+    """A table wider than its region: the widest column gives way, the last stays whole."""
+
+    def compose(self) -> ComposeResult:
+        yield RevealTable(cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RevealTable)
+        table.add_column("Ver")
+        table.add_column("Description", key="description")
+        table.add_column("Installed on", key="installed")
+        table.add_row("0010", "order intents open status index", "2026-05-17 03:10:00Z")
+        table.add_row("0011", "fills fee asset required", "2026-05-17 03:11:00Z")
+
+
+def test_the_widest_column_gives_way_so_the_last_one_stays_on_screen() -> None:
+    async def main() -> None:
+        app = WideApp()
+        async with app.run_test(size=(44, 10)) as pilot:
+            table = app.query_one(RevealTable)
+            await wait_for(
+                pilot,
+                lambda: (
+                    table.virtual_size.width <= table.scrollable_content_region.width
+                    and not table.columns[ColumnKey("description")].auto_width
+                ),
+                "the description to give way",
+            )
+            shown = str(table.get_row_at(0)[1])
+            assert shown.endswith(" …") and shown.startswith("order ")
+            assert table.get_row_at(0)[2] == "2026-05-17 03:10:00Z"
+            first = next(iter(table.rows))
+            assert table.full[first, ColumnKey("description")] == "order intents open status index"
+
+    asyncio.run(main())

@@ -12,7 +12,7 @@ the row is still what was shown, then runs it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from gordon_migrate import dirty, engine, history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, is_connection_lost, lost_error, one_line
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import RecoveryError, audit, refused
 
 Action = Literal["done", "undone"]
@@ -174,11 +175,18 @@ def run_repair(
     *,
     reason: str | None = None,
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
+    cancel: engine.CancelToken | None = None,
+    on_wait: Callable[[locks.LockHolder | None], None] | None = None,
 ) -> RepairOutcome:
-    """Carry out ``plan`` under the migration lock, if the row is still exactly as planned."""
+    """Carry out ``plan`` under the migration lock, if the row is still exactly as planned.
+
+    ``on_wait`` is told who holds the migration lock when it is not free at once; ``cancel``
+    (from another thread: the TUI) ends the wait for it, before anything is changed.
+    """
+    token = cancel or engine.CancelToken()
     with connect(dsn, purpose="repair") as conn:
         try:
-            return _run(conn, plan, reason, lock_wait_s)
+            return _run(conn, plan, reason, lock_wait_s, token, on_wait)
         except psycopg.Error as exc:
             if is_connection_lost(exc):
                 raise lost_error(dsn, exc, f"repairing migration {plan.label}") from None
@@ -189,9 +197,24 @@ def run_repair(
             ) from None
 
 
-def _run(conn: Conn, plan: RepairPlan, reason: str | None, lock_wait_s: float) -> RepairOutcome:
+def _run(
+    conn: Conn,
+    plan: RepairPlan,
+    reason: str | None,
+    lock_wait_s: float,
+    cancel: engine.CancelToken,
+    on_wait: Callable[[locks.LockHolder | None], None] | None,
+) -> RepairOutcome:
     try:
-        waited = locks.acquire(conn, plan.lock_key, lock_wait_s)
+        waited = locks.acquire(
+            conn, plan.lock_key, lock_wait_s, sleep=cancel.sleep, on_wait=on_wait
+        )
+        cancel.check()
+    except Interrupted:
+        raise refused(
+            f"repair of migration {plan.label} cancelled while waiting for the migration lock "
+            f"(advisory lock {plan.lock_key})"
+        ) from None
     except locks.LockTimeout as exc:
         raise refused(
             f"{exc.describe(plan.database, plan.lock_key)}: a runner is at work (wait), or a "

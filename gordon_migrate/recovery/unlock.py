@@ -15,9 +15,10 @@ from typing import Any
 
 import psycopg
 
-from gordon_migrate import history, locks
+from gordon_migrate import engine, history, locks
 from gordon_migrate.db import Conn, connect, one_line
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused, sessions
 
 GONE_WAIT_S = 5.0
@@ -57,6 +58,8 @@ class UnlockOutcome:
     plan: UnlockPlan
     #: The backend was gone within ``GONE_WAIT_S`` (it is signalled either way).
     gone: bool
+    #: The operator stopped the wait for it to exit (the TUI's cancel).
+    wait_cancelled: bool = False
 
 
 def _database(conn: Conn) -> str:
@@ -121,9 +124,19 @@ def _session_json(session: sessions.Session) -> dict[str, Any]:
     return data
 
 
-def end_session(dsn: Dsn, plan: UnlockPlan, *, reason: str | None = None) -> UnlockOutcome:
-    """End the planned session if it is still the same one and still qualifies."""
+def end_session(
+    dsn: Dsn,
+    plan: UnlockPlan,
+    *,
+    reason: str | None = None,
+    cancel: engine.CancelToken | None = None,
+) -> UnlockOutcome:
+    """End the planned session if it is still the same one and still qualifies.
+
+    ``cancel`` (from another thread: the TUI) stops the wait for the signalled session to
+    exit; cancelled before the signal, nothing is done."""
     pid = plan.session.pid
+    token = cancel or engine.CancelToken()
     with connect(dsn, purpose="unlock") as conn:
         current = sessions.session(conn, pid)
         if current is None or current.backend_start != plan.session.backend_start:
@@ -134,6 +147,8 @@ def end_session(dsn: Dsn, plan: UnlockPlan, *, reason: str | None = None) -> Unl
             raise refused(f"pid {pid} no longer holds the migration lock")
         if not _qualifies(current, holds_lock):
             raise refused(f"pid {pid} no longer holds a lock that blocks a migration")
+        if token.cancelled:
+            raise refused(f"ending pid {pid} was cancelled")
         try:
             audit.ensure_table(conn)
             with conn.transaction():
@@ -153,11 +168,16 @@ def end_session(dsn: Dsn, plan: UnlockPlan, *, reason: str | None = None) -> Unl
                 f"the connected role may not end pid {pid}: {one_line(dsn.scrub(str(exc)))} "
                 "(a superuser may, or a member of pg_signal_backend for a non-superuser session)"
             ) from None
-        gone = _wait_gone(conn, pid, current.backend_start)
+        try:
+            gone = _wait_gone(conn, pid, current.backend_start, token)
+        except Interrupted:
+            return UnlockOutcome(plan=plan, gone=False, wait_cancelled=True)
     return UnlockOutcome(plan=plan, gone=gone)
 
 
-def _wait_gone(conn: Conn, pid: int, backend_start: datetime | None) -> bool:
+def _wait_gone(
+    conn: Conn, pid: int, backend_start: datetime | None, cancel: engine.CancelToken
+) -> bool:
     deadline = time.monotonic() + GONE_WAIT_S
     while True:
         current = sessions.session(conn, pid)
@@ -165,7 +185,7 @@ def _wait_gone(conn: Conn, pid: int, backend_start: datetime | None) -> bool:
             return True
         if time.monotonic() >= deadline:
             return False
-        time.sleep(0.05)
+        cancel.sleep(0.05)
 
 
 def describe_plan(plan: UnlockPlan, dsn: Dsn) -> str:
@@ -189,7 +209,12 @@ def describe_plan(plan: UnlockPlan, dsn: Dsn) -> str:
 
 def describe_outcome(outcome: UnlockOutcome) -> str:
     pid = outcome.plan.session.pid
-    state = "it is gone" if outcome.gone else f"it had not exited after {GONE_WAIT_S:.0f}s"
+    if outcome.gone:
+        state = "it is gone"
+    elif outcome.wait_cancelled:
+        state = "signalled; you stopped waiting for it to exit"
+    else:
+        state = f"it had not exited after {GONE_WAIT_S:.0f}s"
     return (
         f"ended pid {pid} ({state}); recorded in {audit.AUDIT_TABLE}. Next: run apply (the deploy)"
     )

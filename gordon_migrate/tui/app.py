@@ -18,7 +18,7 @@ from gordon_migrate.tui.commands import GordonCommands, PaletteCommand
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal
 from gordon_migrate.tui.screens.apply import ApplyModal
-from gordon_migrate.tui.screens.base import DataScreen
+from gordon_migrate.tui.screens.base import ActionModal, DataScreen
 from gordon_migrate.tui.screens.drift import DriftScreen
 from gordon_migrate.tui.screens.grants import GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
@@ -74,13 +74,33 @@ class GordonApp(App[int]):
             self.switch_mode(mode)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Navigation and writes wait while a dialog is open or a write is running."""
-        if self.ctx.busy is not None and action in {"quit", *WAIT_FOR_DIALOGS}:
+        """Navigation and writes wait while a dialog is open or a write is running (quit then
+        asks to cancel the write instead)."""
+        if self.ctx.busy is not None and action in WAIT_FOR_DIALOGS:
             return False
         return not (isinstance(self.screen, ModalScreen) and action in WAIT_FOR_DIALOGS)
 
+    def _cancel_instead(self) -> bool:
+        """While a write runs, quitting would abandon it: ask to cancel it instead."""
+        if self.ctx.busy is None:
+            return False
+        current = self.screen
+        if isinstance(current, ActionModal):
+            current.action_request_cancel()
+            return True
+        if any(isinstance(screen, ActionModal) for screen in self.screen_stack):
+            return True  # the cancel question is already open over it
+        self.notify(f"{self.ctx.busy} is running: wait for its result.", severity="warning")
+        return True
+
     async def action_quit(self) -> None:
-        self.exit(0)
+        if not self._cancel_instead():
+            self.exit(0)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: cancels a running write (after asking); otherwise says how to quit."""
+        if not self._cancel_instead():
+            super().action_help_quit()
 
     # -- actions ------------------------------------------------------------------------
     def action_apply(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from gordon_migrate.engine import State
@@ -35,3 +36,32 @@ def duration(ns: int | None) -> str:
         return "unfinished"
     ms = ns / 1e6
     return f"{ms:.1f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+ELLIPSIS = "…"
+
+
+def abbreviate(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, shortened at a boundary, never mid-word.
+
+    A qualified name loses its leading parts first (``sequence trading.trades_trade_id_seq``
+    becomes ``sequence …trades_trade_id_seq``), then the words before it; prose loses its last
+    words (``order intents open …``). Only a single word wider than ``width`` is cut, as a last
+    resort. The full text belongs in a detail pane next to it.
+    """
+    if cell_len(text) <= width:
+        return text
+    words = text.split(" ")
+    head, last = " ".join(words[:-1]), words[-1]
+    candidates: list[str] = []
+    parts = last.split(".")
+    if len(parts) > 1:
+        tails = [ELLIPSIS + ".".join(parts[i:]) for i in range(1, len(parts))]
+        if head:
+            candidates += [f"{head} {tail}" for tail in tails]
+        candidates += [ELLIPSIS + last, *tails]
+    candidates += [" ".join(words[:k]) + f" {ELLIPSIS}" for k in range(len(words) - 1, 0, -1)]
+    for candidate in candidates:
+        if cell_len(candidate) <= width:
+            return candidate
+    return text[: max(width - 1, 0)] + ELLIPSIS

@@ -21,6 +21,7 @@ from textual.worker import Worker
 from gordon_migrate import dirty
 from gordon_migrate.db import Conn
 from gordon_migrate.engine import MigrationStatus, read_status
+from gordon_migrate.locks import LockHolder
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.tui.context import Context, read
@@ -35,7 +36,10 @@ class GuardedActionModal(ActionModal, Generic[P]):
     """Plan (read-only) → show the plan and the exact statement → typed confirmation → run →
     outcome. Dismisses with True when something was changed."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel / close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel / close"),
+        Binding("q,ctrl+c", "request_cancel", "Cancel", show=False),
+    ]
     TITLE = "Action"
     NOUN = "value"
 
@@ -71,8 +75,21 @@ class GuardedActionModal(ActionModal, Generic[P]):
         raise NotImplementedError
 
     def execute(self, plan: P, reason: str) -> str:
-        """Worker thread: carry the plan out; return the outcome line."""
+        """Worker thread: carry the plan out (handing ``cancel_token`` to the core call, and
+        ``waiting`` what it waits for); return the outcome line."""
         raise NotImplementedError
+
+    def running_text(self, plan: P) -> str:
+        """What is shown while it runs, before anything is known to be waited for."""
+        return "Running…"
+
+    def waiting(self, text: str) -> None:
+        """Worker thread: show what the run waits for (the holder of a lock, a session)."""
+        self.app.call_from_thread(self._show_wait, text)
+
+    def _show_wait(self, text: str) -> None:
+        if self.phase == "running":
+            self._say(Text(f"{text}\nq, ctrl+c or Cancel stops the wait.", style="bold yellow"))
 
     # Flow --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -141,9 +158,10 @@ class GuardedActionModal(ActionModal, Generic[P]):
         self.ctx.busy = self.TITLE
         self._changed = True
         reason = self.query_one("#reason", Input).value.strip() or AUDIT_REASON
-        for widget in ("#token", "#reason", "#confirm", "#cancel"):
+        for widget in ("#token", "#reason", "#confirm"):
             self.query_one(widget).display = False
-        self.query_one("#plan").loading = True
+        self._cancellable("Cancel (q)")
+        self._say(Text(self.running_text(plan), style="bold"))
         self._run(plan, reason)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run")
@@ -163,11 +181,14 @@ class GuardedActionModal(ActionModal, Generic[P]):
         self._closable()
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
+        if worker.group == "cancel":
+            self.notify(message, title="cancel failed", severity="error", timeout=15)
+            return
         self.failure = message
         if worker.group == "run":
             self.ctx.busy = None
             self.ctx.changed()
-        self.phase = "failed"
+        self.phase = "cancelled" if self.cancel_token.cancelled else "failed"
         self.query_one("#plan").loading = False
         text = Text("✗ ", style="bold red")
         text.append(message)
@@ -197,8 +218,26 @@ class RepairModal(GuardedActionModal[repair.RepairPlan]):
     def token(self, plan: repair.RepairPlan) -> str:
         return str(plan.version)
 
+    CANCEL_WHAT = "the repair"
+    CANCEL_CONSEQUENCE = (
+        "It is waiting for the migration lock: cancelling stops the wait and changes nothing."
+    )
+
+    def running_text(self, plan: repair.RepairPlan) -> str:
+        return f"Taking the migration lock (advisory lock {plan.lock_key}) to repair {plan.label}…"
+
     def execute(self, plan: repair.RepairPlan, reason: str) -> str:
-        return repair.describe_outcome(repair.run_repair(self.ctx.target, plan, reason=reason))
+        def held(holder: LockHolder | None) -> None:
+            who = holder.describe() if holder else "a session that has since gone"
+            self.waiting(
+                f"Waiting (up to {repair.DEFAULT_LOCK_WAIT_S:.0f} s) for the migration lock "
+                f"(advisory lock {plan.lock_key}), held by {who}"
+            )
+
+        outcome = repair.run_repair(
+            self.ctx.target, plan, reason=reason, cancel=self.cancel_token, on_wait=held
+        )
+        return repair.describe_outcome(outcome)
 
 
 class UnlockModal(GuardedActionModal[unlock.UnlockPlan]):
@@ -223,8 +262,21 @@ class UnlockModal(GuardedActionModal[unlock.UnlockPlan]):
     def token(self, plan: unlock.UnlockPlan) -> str:
         return str(plan.session.pid)
 
+    CANCEL_WHAT = "the wait for the session to exit"
+    CANCEL_CONSEQUENCE = (
+        "Before the session is signalled, nothing is done; after, it is ending anyway and "
+        "only the wait for it stops."
+    )
+
+    def running_text(self, plan: unlock.UnlockPlan) -> str:
+        return (
+            f"Ending pid {plan.session.pid} and waiting (up to {unlock.GONE_WAIT_S:.0f} s) for "
+            "it to exit…\nq, ctrl+c or Cancel stops the wait."
+        )
+
     def execute(self, plan: unlock.UnlockPlan, reason: str) -> str:
-        return unlock.describe_outcome(unlock.end_session(self.ctx.target, plan, reason=reason))
+        outcome = unlock.end_session(self.ctx.target, plan, reason=reason, cancel=self.cancel_token)
+        return unlock.describe_outcome(outcome)
 
 
 class RepairChoiceModal(GordonModal[tuple[int, Action] | None]):

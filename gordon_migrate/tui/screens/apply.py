@@ -17,10 +17,13 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate import engine
+from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.tui.context import Context
+from gordon_migrate.db import Conn
+from gordon_migrate.tui.blockers import blocker_lines
+from gordon_migrate.tui.context import Context, read
 from gordon_migrate.tui.screens.base import ActionModal
+from gordon_migrate.tui.widgets.table import RevealTable
 
 WAITING = Text("·", style="dim")
 
@@ -32,30 +35,47 @@ class ApplyModal(ActionModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "close", "Cancel / close"),
         Binding("y", "confirm", "Apply"),
+        Binding("q,ctrl+c", "request_cancel", "Cancel the apply", show=False),
     ]
+    CANCEL_WHAT: ClassVar[str] = "the running apply"
+    CANCEL_CONSEQUENCE: ClassVar[str] = (
+        "The running statement is cancelled on the server. A migration in a transaction is "
+        "rolled back whole; a no-transaction one keeps the statements that finished and is "
+        "left dirty (runbook FM-13). Migrations already applied stay applied."
+    )
 
     class Planned(Message):
-        def __init__(self, result: engine.ApplyResult) -> None:
+        def __init__(self, result: engine.ApplyResult, blockers: list[Text]) -> None:
             super().__init__()
             self.result = result
+            self.blockers = blockers
+
+    class Holder(Message):
+        def __init__(self, holder: locks.LockHolder | None, lock: str) -> None:
+            super().__init__()
+            self.holder = holder
+            self.lock = lock
 
     class Applied(Message):
         def __init__(self, result: engine.ApplyResult) -> None:
             super().__init__()
             self.result = result
 
-    RUNNING_NOTICE: ClassVar[str] = "The apply is running: wait for its result."
-
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.plan: engine.ApplyResult | None = None
+        #: What would block the planned migrations now (shown before confirmation).
+        self.blockers: list[Text] = []
+        #: Still taking the migration lock (no migration started yet).
+        self._lock_phase = True
         self.result: engine.ApplyResult | None = None
         self._current: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Static("Planning: reading the history…", id="message")
-            yield DataTable(id="steps", cursor_type="none", show_cursor=False)
+            # The description gives way at a word boundary when narrow (RevealTable).
+            yield RevealTable(id="steps", cursor_type="none", show_cursor=False)
             with Horizontal(classes="buttons"):
                 yield Button("Apply", id="confirm", variant="warning")
                 yield Button("Cancel (n)", id="cancel")
@@ -65,7 +85,7 @@ class ApplyModal(ActionModal):
         dialog.border_title = "Apply pending migrations"
         table = self.query_one("#steps", DataTable)
         table.add_column("Ver", key="version")
-        table.add_column("File", key="file")
+        table.add_column("Migration", key="file")
         table.add_column("Progress", key="progress")
         table.display = False
         self.query_one("#confirm").display = False
@@ -74,7 +94,20 @@ class ApplyModal(ActionModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
-        self.post_message(self.Planned(engine.plan(self.ctx.target, self.ctx.bundle, _options())))
+        plan = engine.plan(self.ctx.target, self.ctx.bundle, _options())
+        blockers: list[Text] = []
+        if plan.planned:
+            wanted = {status.version for status in plan.planned}
+            pending = [m for m in self.ctx.bundle if m.version in wanted]
+
+            def fetch(conn: Conn) -> list[Text]:
+                from gordon_migrate.lint import lock_plan
+
+                holder = locks.holder(conn, history.lock_key(plan.database))
+                return blocker_lines(lock_plan(pending, self.ctx.bundle, conn), holder)
+
+            blockers = read(self.ctx.target, "apply plan", fetch)
+        self.post_message(self.Planned(plan, blockers))
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
@@ -102,15 +135,25 @@ class ApplyModal(ActionModal):
             f" (PostgreSQL {plan.server_version}) in this order; each in its own transaction "
             "unless marked no-transaction; stops at the first failure."
         )
+        self.blockers = message.blockers
+        if message.blockers:
+            text.append("\n\nWould wait or be refused now:", style="bold red")
+            for line in message.blockers:
+                text.append("\n  ")
+                text.append_text(line)
+            text.append(
+                "\nClose this (n) and end the blocker first (b: blocking sessions, u: the lock "
+                "holder), or apply anyway: each statement waits lock_timeout, is retried, then "
+                "fails.",
+                style="yellow",
+            )
         self._say(text)
         self.query_one("#dialog").add_class("-tall")
         for status in plan.planned:
-            self._add_step(
-                status.version, status.filename or status.description, status.no_transaction
-            )
+            self._add_step(status.version, status.description, status.no_transaction)
         steps.display = True
         confirm = self.query_one("#confirm", Button)
-        confirm.label = f"Apply {count} (y)"
+        confirm.label = f"Apply {count} anyway (y)" if message.blockers else f"Apply {count} (y)"
         confirm.display = True
         cancel.focus()  # the safe choice has the focus: Enter alone changes nothing
 
@@ -130,8 +173,8 @@ class ApplyModal(ActionModal):
         self.ctx.busy = "apply"
         self._changed = True
         self.query_one("#confirm").display = False
-        self.query_one("#cancel").display = False
-        self._say(Text("Applying… (do not close: each migration is reported as it ends)"))
+        self._cancellable("Cancel apply (q)")
+        self._say(Text("Applying… each migration is reported as it ends; q or ctrl+c cancels"))
         self._apply()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
@@ -139,30 +182,61 @@ class ApplyModal(ActionModal):
         def progress(event: engine.Event, migration: Migration | None, detail: str) -> None:
             self.app.call_from_thread(self.progress, event, migration, detail)
 
-        result = engine.apply(self.ctx.target, self.ctx.bundle, _options(), progress=progress)
+        result = engine.apply(
+            self.ctx.target,
+            self.ctx.bundle,
+            _options(),
+            progress=progress,
+            cancel=self.cancel_token,
+        )
         self.post_message(self.Applied(result))
 
     def progress(self, event: engine.Event, migration: Migration | None, detail: str) -> None:
         """One event of ``engine.apply`` (UI thread)."""
         if migration is None:
-            if event == "lock_wait":
+            if event == "lock_wait" and self.phase == "running":
                 self._say(Text(f"Taking the migration lock ({detail})…"))
+                self._lock_holder(detail)
             return
+        self._lock_phase = False
         table = self.query_one("#steps", DataTable)
         key = str(migration.version)
         if key not in table.rows:  # another runner changed the plan under us
-            self._add_step(migration.version, migration.filename, migration.no_transaction)
+            self._add_step(migration.version, migration.description, migration.no_transaction)
+        running = self.phase == "running"  # not over "Cancelling…"
         if event == "start":
             self._current = migration.version
-            self._say(Text(f"Applying {migration.label}…"))
+            if running:
+                self._say(Text(f"Applying {migration.label}…"))
             cell = Text(f"▶ {detail}", style="bold yellow")
         elif event == "retry":
-            cell = Text(f"↻ {detail}", style="yellow")
+            # The whole line where it wraps; the cell only what fits any width.
+            if running:
+                self._say(Text(f"Applying {migration.label}: {detail}", style="yellow"))
+            cell = Text("↻ blocked, retrying", style="yellow")
         else:
             self._current = None
             cell = Text(f"✓ {detail}", style="green")
         table.update_cell(key, "progress", cell, update_width=True)
         table.move_cursor(row=table.get_row_index(key))
+
+    @work(thread=True, exit_on_error=False, group="holder")
+    def _lock_holder(self, lock: str) -> None:
+        """Who holds the migration lock the apply is taking (shown while it waits)."""
+        if self.plan is None:
+            return
+        key = history.lock_key(self.plan.database)
+        holder = read(self.ctx.target, "apply lock holder", lambda conn: locks.holder(conn, key))
+        self.post_message(self.Holder(holder, lock))
+
+    @on(Holder)
+    def _holder(self, message: Holder) -> None:
+        if message.holder is None or not self._lock_phase or self.phase != "running":
+            return
+        text = Text(f"Waiting for the migration lock ({message.lock}), held by ", style="bold")
+        text.append(message.holder.describe())
+        text.append("\nq, ctrl+c or Cancel apply stops the wait: nothing has run yet.")
+        self._say(text)
 
     @on(Applied)
     def _applied(self, message: Applied) -> None:
@@ -182,6 +256,7 @@ class ApplyModal(ActionModal):
     def show_failure(self, worker: Worker[object], message: str) -> None:
         self.failure = message
         self.query_one("#steps").loading = False
+        cancelled = worker.group == "apply" and self.cancel_token.cancelled
         if worker.group == "apply":
             self.ctx.busy = None
             self.ctx.changed()
@@ -189,10 +264,16 @@ class ApplyModal(ActionModal):
                 self.query_one("#steps", DataTable).update_cell(
                     str(self._current),
                     "progress",
-                    Text("✗ failed", style="bold red"),
+                    Text("✗ cancelled" if cancelled else "✗ failed", style="bold red"),
                     update_width=True,
                 )
-        self.phase = "failed"
+        elif worker.group == "holder":
+            return  # only a hint while waiting; the apply itself reports its outcome
+        elif worker.group == "cancel":
+            # The cancel request itself failed: the apply runs on; say so, keep waiting.
+            self.notify(message, title="cancel failed", severity="error", timeout=15)
+            return
+        self.phase = "cancelled" if cancelled else "failed"
         text = Text("✗ ", style="bold red")
         text.append(message)
         self._say(text)

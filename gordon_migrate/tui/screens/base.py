@@ -8,13 +8,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Container
+from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gordon_migrate.db import Conn
+from gordon_migrate.engine import CancelToken
 from gordon_migrate.tui.context import Context, describe_failure, read
 from gordon_migrate.tui.widgets.failure import FailureBox
 from gordon_migrate.tui.widgets.nav import NavBar
@@ -139,11 +140,54 @@ class GordonModal(ReportsFailures, ModalScreen[R]):
         raise NotImplementedError
 
 
+class ConfirmCancelModal(ModalScreen[bool]):
+    """Asks before cancelling a running write; dismisses with True to cancel it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "Keep running"),
+        Binding("y", "answer(True)", "Cancel it"),
+    ]
+
+    def __init__(self, what: str, consequence: str) -> None:
+        super().__init__()
+        self.what = what
+        self.consequence = consequence
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            text = Text(f"Cancel {self.what}?", style="bold")
+            text.append(f"\n\n{self.consequence}")
+            yield Static(text, id="message")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel it (y)", id="yes", variant="error")
+                yield Button("Keep running (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#dialog").border_title = "Cancel?"
+        self.query_one("#no", Button).focus()  # Enter alone keeps it running
+
+    def action_answer(self, cancel: bool) -> None:
+        self.dismiss(cancel)
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)
+
+
 class ActionModal(GordonModal[bool]):
     """A modal that plans, asks, runs and reports; dismisses with True when the database may
-    have changed. Subclasses move ``phase`` along and set ``changed``."""
+    have changed. Subclasses move ``phase`` along and set ``changed``.
 
-    RUNNING_NOTICE: ClassVar[str] = "Running: wait for its result."
+    While it runs, q, ctrl+c, escape and the Cancel button ask to cancel it (``cancel_token``
+    is handed to the core call); the core call then ends with what became of it."""
+
+    #: What a cancel would be cancelling, and what cancelling it does (for the question).
+    CANCEL_WHAT: ClassVar[str] = "the running action"
+    CANCEL_CONSEQUENCE: ClassVar[str] = "It stops where it is."
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
@@ -151,6 +195,7 @@ class ActionModal(GordonModal[bool]):
         self.phase = "planning"
         self.failure: str | None = None
         self._changed = False
+        self.cancel_token = CancelToken()
 
     def _say(self, text: Text) -> None:
         self.query_one("#message", Static).update(text)
@@ -161,9 +206,41 @@ class ActionModal(GordonModal[bool]):
         cancel.display = True
         cancel.focus()
 
+    def _cancellable(self, label: str) -> None:
+        """While running: the Cancel button asks to cancel (the safe default is to wait)."""
+        cancel = self.query_one("#cancel", Button)
+        cancel.label = label
+        cancel.display = True
+
     @on(Button.Pressed, "#cancel")
     def action_close(self) -> None:
         if self.phase == "running":
-            self.notify(self.RUNNING_NOTICE, severity="warning")
+            self.action_request_cancel()
+            return
+        if self.phase == "cancelling":
+            self.notify("Cancelling: wait for the outcome.", severity="warning")
             return
         self.dismiss(self._changed)
+
+    def action_request_cancel(self) -> None:
+        """q, ctrl+c, escape or Cancel while running: ask, then cancel on the server."""
+        if self.phase != "running":
+            if self.phase != "cancelling":
+                self.action_close()
+            return
+        self.app.push_screen(
+            ConfirmCancelModal(self.CANCEL_WHAT, self.CANCEL_CONSEQUENCE), self._cancel_answered
+        )
+
+    def _cancel_answered(self, cancel: bool | None) -> None:
+        if not cancel or self.phase != "running":
+            return
+        self.phase = "cancelling"
+        self.query_one("#cancel").display = False
+        self._say(Text("Cancelling: waiting for the server to confirm…", style="bold yellow"))
+        self._send_cancel()
+
+    @work(thread=True, exit_on_error=False, group="cancel")
+    def _send_cancel(self) -> None:
+        # A cancel request is a network round trip: off the UI thread.
+        self.cancel_token.cancel()

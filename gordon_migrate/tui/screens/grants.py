@@ -208,7 +208,7 @@ class ColumnGrantsModal(GordonModal[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -tall"):
             yield Static(id="message")
-            yield DataTable(id="columns", cursor_type="cell", fixed_columns=1)
+            yield RevealTable(id="columns", cursor_type="cell", fixed_columns=1)
             yield Static(id="cell")
 
     def on_mount(self) -> None:

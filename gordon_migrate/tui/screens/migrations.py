@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -14,9 +15,11 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn
 from gordon_migrate.lint.model import LockPlan
 from gordon_migrate.overview import MigrationRecord, Overview, read_overview
+from gordon_migrate.tui.blockers import pending_plan
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
@@ -56,6 +59,14 @@ class MigrationsData(Overview):
     conflicting locks now."""
 
     plan: LockPlan = field(default_factory=LockPlan)
+
+
+def overview_with_plan(
+    overview: Overview, conn: Conn, bundle: Sequence[Migration]
+) -> MigrationsData:
+    """``overview`` plus the lock plan of its pending migrations, read on ``conn``."""
+    values = {f.name: getattr(overview, f.name) for f in fields(Overview)}
+    return MigrationsData(**values, plan=pending_plan(conn, overview.records, bundle))
 
 
 def plan_panel(plan: LockPlan, filename: str) -> Group | None:
@@ -110,7 +121,7 @@ def sql_view(record: MigrationRecord) -> Syntax | Text:
         "sql",
         theme="ansi_dark",
         line_numbers=True,
-        word_wrap=False,
+        word_wrap=True,
         background_color="default",
     )
 
@@ -127,7 +138,11 @@ class MigrationsScreen(DataScreen[MigrationsData]):
 
     def compose_body(self) -> ComposeResult:
         with Container(id="split"):
-            yield RevealTable(id="table", cursor_type="row", zebra_stripes=True)
+            # The description gives way (abbreviated; whole in the detail pane) so that the
+            # Installed on column stays on screen at any width.
+            yield RevealTable(
+                id="table", cursor_type="row", zebra_stripes=True, flex_column="description"
+            )
             with VerticalScroll(id="detail"):
                 yield Static(id="history")
                 yield Static(id="sql")
@@ -141,17 +156,8 @@ class MigrationsScreen(DataScreen[MigrationsData]):
         self.query_one("#detail").border_title = "Selected"
 
     def fetch(self, conn: Conn) -> MigrationsData:
-        from gordon_migrate.lint import lock_plan
-
         overview = read_overview(conn, self.ctx.target, self.ctx.bundle)
-        pending = [
-            r.migration
-            for r in overview.records
-            if r.status.state == "pending" and r.migration is not None
-        ]
-        plan = lock_plan(pending, self.ctx.bundle, conn)
-        values = {f.name: getattr(overview, f.name) for f in fields(Overview)}
-        return MigrationsData(**values, plan=plan)
+        return overview_with_plan(overview, conn, self.ctx.bundle)
 
     def show(self, data: MigrationsData) -> None:
         table = self.query_one("#table", RevealTable)

@@ -1,19 +1,39 @@
-"""Overview: where we are connected, what the history says, who holds the migration lock."""
+"""Overview: what is wrong and what to press, then where we are connected.
+
+The first screen answers the 3 a.m. questions in order: what is pending (by name), what would
+block it now (the lock plan's conflicting sessions, the migration lock's holder, what apply
+would refuse), the diagnose verdict with its first problem, the drift verdict, then the
+connection. Diagnose (every runbook probe, drift-check included) runs in a second worker so
+the rest shows at once.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker
 
 from gordon_migrate.db import Conn
 from gordon_migrate.overview import Overview, read_overview
-from gordon_migrate.tui.format import duration, state_text, timestamp
+from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
+from gordon_migrate.recovery.probes import make_target
+from gordon_migrate.tui.blockers import blocker_lines
+from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.format import state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
+from gordon_migrate.tui.screens.migrations import MigrationsData, overview_with_plan
+from gordon_migrate.tui.screens.runbook import ACTIONS_FOR
+
+#: Pending migrations named on the Overview; the rest are counted (all on Migrations, 2).
+PENDING_SHOWN = 5
 
 
 def _grid() -> Table:
@@ -23,7 +43,7 @@ def _grid() -> Table:
     return table
 
 
-def connection_panel(data: Overview) -> Table:
+def connection_panel(data: Overview) -> Group:
     status = data.status
     grid = _grid()
     server = Text(data.server)
@@ -31,85 +51,203 @@ def connection_panel(data: Overview) -> Table:
     if status.in_recovery:
         server.append("  STANDBY (read-only)", style="bold yellow")
     grid.add_row("Server", server)
-    grid.add_row("Database", status.database)
-    grid.add_row("Role", status.user)
-    grid.add_row("DSN", data.target)
-    return grid
+    grid.add_row("Database", Text(status.database).append(f"  as role {status.user}", "dim"))
+    # The DSN gets the whole width: in the value column it would be folded mid-name.
+    dsn = Text("DSN ", style="bold").append(data.target)
+    return Group(grid, dsn)
 
 
-def migrations_panel(data: Overview) -> Table:
+def migrations_panel(data: MigrationsData) -> Table:
     grid = _grid()
-    counts = Text()
-    counts.append(f"{data.applied} applied", style="green" if data.applied else "")
-    counts.append("   ")
-    counts.append(f"{data.pending} pending", style="bold yellow" if data.pending else "")
-    counts.append("   ")
-    counts.append(f"{data.failed} failed", style="bold red" if data.failed else "")
-    others = data.inconsistent - data.failed
-    if others:
-        counts.append(f"   {others} other inconsistent", style="bold red")
-    grid.add_row("Counts", counts)
-    if not data.status.history_exists:
+    blockers = blocker_lines(data.plan, data.lock_holder)
+    if not data.status.history_exists and not data.pending:
         verdict = Text("no history table yet: nothing applied", style="yellow")
-    elif data.status.consistent:
+    elif data.status.consistent or not data.status.history_exists:
         verdict = Text("consistent", style="green")
-        if data.pending:
-            verdict.append(": press a to apply the pending ones", style="")
+        if data.pending and blockers:
+            verdict.append(": apply would wait or refuse (see Blocked by)", style="bold red")
+        elif data.pending:
+            verdict.append(f": press a to apply the {data.pending} pending", style="")
     else:
         first = data.status.problems[0]
         verdict = Text("INCONSISTENT: apply refuses to run (", style="bold red")
         verdict.append_text(state_text(first.state))
         verdict.append(f" {first.version:04d}); see the Runbook (5)", style="bold red")
     grid.add_row("History", verdict)
+    pending = [r.status for r in data.records if r.status.state == "pending"]
+    if pending:
+        names = Text()
+        shown = pending if len(pending) <= PENDING_SHOWN else pending[: PENDING_SHOWN - 1]
+        for i, status in enumerate(shown):
+            if i:
+                names.append("\n")
+            names.append(f"{status.version:04d}", style="bold yellow")
+            names.append(f" {status.description}")
+            if status.no_transaction:
+                names.append(" [no-transaction]", style="yellow")
+        if len(shown) < len(pending):
+            names.append(f"\nand {len(pending) - len(shown)} more (Migrations, 2)", style="dim")
+        grid.add_row("Pending", names)
+    if data.pending:
+        if blockers:
+            lines = Text("\n").join(blockers)
+            lines.stylize("bold")
+            grid.add_row(Text("Blocked by", style="bold red"), lines)
+        elif data.plan.live:
+            grid.add_row("Blocked by", Text("nothing now (lock plan checked)", style="green"))
     last = data.last_apply
     if last is None:
         grid.add_row("Last apply", Text("never", style="dim"))
     else:
         text = Text(f"{last.version:04d} {last.description}")
-        text.append(
-            f"  on {timestamp(last.installed_on)}, took {duration(last.execution_time_ns)}",
-            style="dim",
-        )
+        text.append(f"  on {timestamp(last.installed_on)}", style="dim")
         grid.add_row("Last apply", text)
+    return grid
+
+
+def health_panel(diagnosis: Diagnosis | None, failure: str | None) -> Table:
+    grid = _grid()
+    if failure is not None:
+        grid.add_row("Diagnose", Text(f"could not run: {failure}", style="bold red"))
+        grid.add_row("Drift", Text("not checked yet", style="dim"))
+        return grid
+    if diagnosis is None:
+        grid.add_row("Diagnose", Text("checking every runbook step…", style="dim"))
+        grid.add_row("Drift", Text("checking…", style="dim"))
+        return grid
+    problems = diagnosis.problems
+    if not problems:
+        grid.add_row("Diagnose", Text("healthy: every runbook step passes", style="green"))
+    else:
+        first = problems[0]
+        text = Text(f"UNHEALTHY ({len(problems)} problem(s)); ", style="bold red")
+        text.append(f"first, step {first.step} {first.title}: ", style="bold")
+        # Its first clause: the whole text, and what to do, are on the Runbook screen.
+        clause, rest = (
+            first.summary.split("; ", 1) if "; " in first.summary else (first.summary, "")
+        )
+        text.append(clause + (" …" if rest else ""))
+        text.append("\n")
+        text.append(" 5 ", style="bold reverse")
+        text.append(" Runbook walks through it", style="dim")
+        keys = [ACTIONS_FOR[m] for m in first.failure_modes if m in ACTIONS_FOR]
+        if keys:
+            key, words = keys[0]
+            text.append(" · ", style="dim")
+            text.append(f" {key} ", style="bold reverse")
+            text.append(f" {words}", style="dim")
+        grid.add_row("Diagnose", text)
+    drift = next((r for r in diagnosis.results if r.name == "drift"), None)
+    if drift is None or drift.status == "not_run":
+        grid.add_row(
+            "Drift",
+            Text("not checked yet (needs a consistent history, nothing pending)", "yellow"),
+        )
+    elif drift.ok:
+        grid.add_row("Drift", Text("none: the database matches the fixtures", style="green"))
+    else:
+        differences = drift.summary.removeprefix("drift: ")
+        text = Text(f"DIFFERS: {differences}", style="bold red")
+        text.append("  (Drift, 3)", style="dim")
+        grid.add_row("Drift", text)
     return grid
 
 
 def lock_panel(data: Overview) -> Table:
     grid = _grid()
     holder = data.lock_holder
+    key = Text(f"  (advisory lock {data.lock_key})", style="dim")
     if holder is None:
-        grid.add_row("Lock", Text("free: no runner is migrating", style="green"))
+        grid.add_row("Lock", Text("free: no runner is migrating", style="green").append_text(key))
     else:
-        grid.add_row("Lock", Text("HELD: a runner is migrating, or one died holding it", "bold"))
+        grid.add_row(
+            "Lock",
+            Text("HELD: a runner is migrating, or one died holding it", "bold").append_text(key),
+        )
         grid.add_row("Holder", holder.describe())
-    grid.add_row("Key", Text(f"advisory lock {data.lock_key}", style="dim"))
     return grid
 
 
-class OverviewScreen(DataScreen[Overview]):
-    """Server, database, role, redacted DSN, migration counts, lock holder, last apply."""
+class OverviewScreen(DataScreen[MigrationsData]):
+    """What is pending and what blocks it, the health verdicts, the lock, the connection."""
 
     MODE: ClassVar[str] = "overview"
     PURPOSE: ClassVar[str] = "overview"
 
+    class Diagnosed(Message):
+        def __init__(self, diagnosis: Diagnosis) -> None:
+            super().__init__()
+            self.diagnosis = diagnosis
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.diagnosis: Diagnosis | None = None
+        self.diagnose_failure: str | None = None
+
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(id="connection", classes="panel")
             yield Static(id="migrations", classes="panel")
+            yield Static(id="health", classes="panel")
             yield Static(id="lock", classes="panel")
+            yield Static(id="connection", classes="panel")
 
     def on_mount(self) -> None:
         self.query_one("#connection").border_title = "Connection"
         self.query_one("#migrations").border_title = "Migrations"
+        self.query_one("#health").border_title = "Health"
         self.query_one("#lock").border_title = "Migration lock"
 
-    def fetch(self, conn: Conn) -> Overview:
-        return read_overview(conn, self.ctx.target, self.ctx.bundle)
+    def fetch(self, conn: Conn) -> MigrationsData:
+        overview = read_overview(conn, self.ctx.target, self.ctx.bundle)
+        return overview_with_plan(overview, conn, self.ctx.bundle)
 
-    def show(self, data: Overview) -> None:
+    def reload(self) -> None:
+        self.diagnosis = None
+        self.diagnose_failure = None
+        super().reload()
+        self._diagnose()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="diagnose")
+    def _diagnose(self) -> None:
+        target = make_target(
+            lambda: self.ctx.target, lambda: self.ctx.bundle, fixtures_dir=self.ctx.fixtures_dir
+        )
+        self.post_message(self.Diagnosed(diagnose(target)))
+
+    @on(Diagnosed)
+    def _diagnosed(self, message: Diagnosed) -> None:
+        self.diagnosis = message.diagnosis
+        self._show_health()
+
+    def _show_health(self) -> None:
+        health = self.query_one("#health", Static)
+        health.update(health_panel(self.diagnosis, self.diagnose_failure))
+        bad = self.diagnose_failure is not None or (
+            self.diagnosis is not None and not self.diagnosis.healthy
+        )
+        health.set_class(bad, "alert")
+
+    def show_failure(self, worker: Worker[object], message: str) -> None:
+        if worker.group != "diagnose":
+            super().show_failure(worker, message)
+            return
+        self.diagnose_failure = message
+        self._show_health()
+
+    def show(self, data: MigrationsData) -> None:
         self.query_one("#connection", Static).update(connection_panel(data))
-        self.query_one("#migrations", Static).update(migrations_panel(data))
+        migrations = self.query_one("#migrations", Static)
+        migrations.update(migrations_panel(data))
+        blocked = bool(data.pending and blocker_lines(data.plan, data.lock_holder))
+        migrations.set_class(not data.status.consistent or blocked, "alert")
+        title = (
+            f"Migrations: {data.applied} applied · {data.pending} pending · {data.failed} failed"
+        )
+        others = data.inconsistent - data.failed
+        if others:
+            title += f" · {others} other inconsistent"
+        migrations.border_title = title
         lock = self.query_one("#lock", Static)
         lock.update(lock_panel(data))
         lock.set_class(data.lock_holder is not None, "alert")
-        self.query_one("#migrations").set_class(not data.status.consistent, "alert")
+        self._show_health()

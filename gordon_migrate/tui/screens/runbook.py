@@ -153,12 +153,15 @@ class RunbookScreen(DataScreen[RunbookState]):
         )
         numbers = [s.number for s in data.book.steps]
         selected = self._selected
-        if selected not in numbers:
-            selected = problems[0].step if problems else numbers[0]
+        if problems and selected not in {p.step for p in problems}:
+            # "Follow the first": after a fix (or on a step that passes) go to the next
+            # problem, the detail pane with it; a problem the operator is on stays selected.
+            selected = problems[0].step
+        elif selected not in numbers:
+            selected = numbers[0]
         table.reveal(numbers.index(selected))
         self.show_step(numbers.index(selected))
-        if self.focused is None:
-            table.focus()
+        table.focus()
 
     @on(DataTable.RowHighlighted, "#table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

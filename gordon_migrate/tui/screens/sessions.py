@@ -21,6 +21,7 @@ from gordon_migrate.recovery import sessions
 from gordon_migrate.tui.context import Context, read
 from gordon_migrate.tui.screens.actions import UnlockModal
 from gordon_migrate.tui.screens.base import GordonModal
+from gordon_migrate.tui.widgets.table import RevealTable
 
 
 def session_view(s: sessions.Session) -> Text:
@@ -66,7 +67,7 @@ class SessionsModal(GordonModal[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -tall"):
             yield Static(id="message")
-            yield DataTable(id="sessions", cursor_type="row")
+            yield RevealTable(id="sessions", cursor_type="row")
             with VerticalScroll(id="session"):
                 yield Static(id="detail")
             with Horizontal(classes="buttons"):

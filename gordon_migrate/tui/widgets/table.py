@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text, TextType
 from textual import events
 from textual.scrollbar import ScrollDown, ScrollTo, ScrollUp
 from textual.widgets import DataTable
+from textual.widgets.data_table import Column, ColumnKey, RowKey
+
+from gordon_migrate.tui.format import abbreviate
+
+#: The narrowest a flexible column gets; below it the table scrolls sideways instead.
+FLEX_MIN = 12
 
 
 class RevealTable(DataTable[Any]):
@@ -25,6 +32,106 @@ class RevealTable(DataTable[Any]):
     _pinned: int | None = None
     #: The layout of the last scroll that did not take (not retried until the layout changes).
     _stuck: tuple[object, ...] | None = None
+
+    def __init__(self, *args: Any, flex_column: str | None = None, **kwargs: Any) -> None:
+        """When the columns are wider than the region, one column gives way: ``flex_column``
+        (a column key), else the widest one. Its cells are abbreviated at a boundary
+        (``format.abbreviate``) so the columns after it stay on screen; a column added with a
+        fixed ``width`` is abbreviated the same way instead of cut mid-word, and widens to its
+        content when there is room. The full values stay in ``full`` (for the detail pane). A
+        matrix (``fixed_columns``) scrolls sideways instead, by design."""
+        super().__init__(*args, **kwargs)
+        self.flex_column = flex_column
+        self.full: dict[tuple[RowKey, ColumnKey], Any] = {}
+        self._fitted_to: tuple[object, ...] | None = None
+        #: The column currently narrowed to fit.
+        self._flexed: ColumnKey | None = None
+        #: Columns added with a fixed width: the width they keep when room is short.
+        self._caps: dict[ColumnKey, int] = {}
+
+    def add_column(
+        self,
+        label: TextType,
+        *,
+        width: int | None = None,
+        key: str | None = None,
+        default: Any | None = None,
+    ) -> ColumnKey:
+        column_key = super().add_column(label, width=width, key=key, default=default)
+        if width is not None:
+            self._caps[column_key] = width
+        return column_key
+
+    # -- cells that never show a name cut mid-word ---------------------------------------
+    def add_row(
+        self,
+        *cells: Any,
+        height: int | None = 1,
+        key: str | None = None,
+        label: TextType | None = None,
+    ) -> RowKey:
+        columns = self.ordered_columns
+        shown = [
+            _fit(cell, columns[i].width) if i < len(columns) and not columns[i].auto_width else cell
+            for i, cell in enumerate(cells)
+        ]
+        row_key = super().add_row(*shown, height=height, key=key, label=label)
+        for column, cell in zip(columns, cells, strict=False):
+            self.full[row_key, column.key] = cell
+        return row_key
+
+    def clear(self, columns: bool = False) -> RevealTable:
+        self.full.clear()
+        if columns:
+            self._flexed = None
+            self._caps.clear()
+        super().clear(columns)
+        return self
+
+    def _flex_key(self) -> ColumnKey | None:
+        if self.fixed_columns:
+            # A matrix scrolls sideways; only its fixed first column may widen to its content.
+            first = self.ordered_columns[0].key if self.ordered_columns else None
+            return first if first in self._caps else None
+        if self.flex_column is not None:
+            return ColumnKey(self.flex_column)
+        candidates = [c for c in self.ordered_columns if c.auto_width or c.key == self._flexed]
+        if not candidates:
+            return None
+        return max(candidates, key=self._widest).key
+
+    def _widest(self, column: Column) -> int:
+        values = [v for (_, key), v in self.full.items() if key == column.key]
+        return max([column.label.cell_len, *(_plain_len(v) for v in values)])
+
+    def _flex_layout(self) -> tuple[object, ...]:
+        """What the flexible column's width depends on: the region, the other columns, rows."""
+        key = self._flex_key()
+        others = [c.get_render_width(self) for c in self.ordered_columns if c.key != key]
+        return (key, self.scrollable_content_region.width, len(self.full), *others)
+
+    def _fit_flex(self) -> None:
+        """Give the flexible column what the others leave of the region (at least FLEX_MIN)."""
+        self._fitted_to = self._flex_layout()
+        key = self._flex_key()
+        column = self.columns.get(key) if key is not None else None
+        if column is None or key is None or self.scrollable_content_region.width <= 0:
+            return
+        others = sum(c.get_render_width(self) for c in self.ordered_columns if c.key != key)
+        widest = self._widest(column)
+        room = self.scrollable_content_region.width - others - 2 * self.cell_padding
+        # A fixed width is kept when room is short, and given up for the content when not.
+        width = min(widest, max(room, self._caps.get(key, FLEX_MIN)))
+        if not column.auto_width and column.width == width:
+            return
+        self._flexed = key
+        column.auto_width = False
+        column.width = width
+        for (row_key, col), value in self.full.items():
+            if col == key:
+                self.update_cell(row_key, key, _fit(value, width))
+        self._require_update_dimensions = True
+        self.refresh()
 
     @property
     def settled(self) -> bool:
@@ -46,6 +153,8 @@ class RevealTable(DataTable[Any]):
         return max(min(target, round(self.max_scroll_y)), 0)
 
     def on_idle(self, event: events.Idle) -> None:
+        if self._flex_layout() != self._fitted_to:
+            self._fit_flex()
         if self._pinned is None:
             return
         if self.cursor_row != self._pinned:
@@ -84,3 +193,16 @@ class RevealTable(DataTable[Any]):
 
     def on_scroll_down(self, message: ScrollDown) -> None:
         self._release()
+
+
+def _plain_len(value: Any) -> int:
+    return value.cell_len if isinstance(value, Text) else len(str(value))
+
+
+def _fit(value: Any, width: int) -> Any:
+    """``value`` abbreviated to ``width`` cells at a boundary (styled text keeps its style)."""
+    if _plain_len(value) <= width:
+        return value
+    if isinstance(value, Text):
+        return Text(abbreviate(value.plain, width), style=value.style, justify=value.justify)
+    return abbreviate(str(value), width)

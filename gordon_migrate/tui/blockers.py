@@ -1,0 +1,57 @@
+"""What would block the pending migrations now: the lock plan's conflicting sessions, the
+lint findings apply would refuse on, and the migration lock's holder. Shown by the Overview
+and by the apply confirmation, before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from gordon_migrate.bundle import Migration
+from gordon_migrate.db import Conn
+from gordon_migrate.lint.model import Holder, LockPlan
+from gordon_migrate.locks import LockHolder
+from gordon_migrate.overview import MigrationRecord
+
+
+def pending_plan(
+    conn: Conn, records: Sequence[MigrationRecord], bundle: Sequence[Migration]
+) -> LockPlan:
+    """The lock plan of the pending migrations of ``records``, with who conflicts now."""
+    from gordon_migrate.lint import lock_plan
+
+    pending = [
+        r.migration for r in records if r.status.state == "pending" and r.migration is not None
+    ]
+    return lock_plan(pending, bundle, conn)
+
+
+def holder_text(h: Holder) -> str:
+    """``pid 123 (app, idle in transaction, transaction open 49s) holds AccessShareLock on
+    trading.x``."""
+    about = [h.application or "no application_name", h.state or "state hidden"]
+    if h.xact_age_s is not None:
+        about.append(f"transaction open {h.xact_age_s:.0f}s")
+    verb = "holds" if h.granted else "waits for"
+    return f"pid {h.pid} ({', '.join(about)}) {verb} {h.mode} on {h.relation}"
+
+
+def blocker_lines(plan: LockPlan, lock_holder: LockHolder | None) -> list[Text]:
+    """One line per thing that would stop or stall an apply now (empty: nothing known)."""
+    lines: list[Text] = []
+    if lock_holder is not None and not lock_holder.is_self:
+        lines.append(
+            Text(f"migration lock held by {lock_holder.describe()}: apply waits for it (u ends it)")
+        )
+    seen: set[tuple[int, str]] = set()
+    for h in plan.holders:
+        if (h.pid, h.relation) in seen:
+            continue
+        seen.add((h.pid, h.relation))
+        lines.append(Text(f"{holder_text(h)}: apply waits behind it (b ends it)"))
+    for f in plan.refusals:
+        lines.append(
+            Text(f"apply refuses: {f.file}:{f.line} {f.rule}: {f.message}", style="bold red")
+        )
+    return lines
