@@ -102,11 +102,6 @@ SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)
 SVG_CHAR_WIDTH = 12.2
 #: A word cut by an ellipsis; a hash abbreviated to its first hex digits is not one.
 CUT_WORD = re.compile(r"(?<![0-9a-f])(?![0-9a-f]{8,}…)[\w.]*\w…")
-#: Cut texts owned by another branch (drift.py, grants.py): each is a one-line fix there.
-KNOWN_CUTS = (
-    "! connected as ",  # drift.py: the superuser warning is Text(no_wrap, overflow=ellipsis)
-    "r SELECT  a INSERT",  # grants.py: the legend, Text(no_wrap, overflow=ellipsis)
-)
 CATALOG_NAMES = """
 SELECT n.nspname || '.' || c.relname FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -134,8 +129,6 @@ def cut_identifiers(lines: list[str], target: Dsn) -> list[str]:
     )
     bad = []
     for line in lines:
-        if any(known in line for known in KNOWN_CUTS):
-            continue
         if CUT_WORD.search(line) or any(m.group(0) not in names for m in qualified.finditer(line)):
             bad.append(line)
     return bad

@@ -46,10 +46,7 @@ def checks_panel(report: DriftReport) -> Group:
     checksum = Text(f"expected {report.expected_checksum[:12]}… actual ", style="dim")
     checksum.append(f"{report.actual_checksum[:12]}…", style="dim" if same else "bold red")
     grid.add_row("", "schema sha256", checksum)
-    warnings = [
-        Text(f"! {warning}", style="yellow", no_wrap=True, overflow="ellipsis")
-        for warning in report.warnings
-    ]
+    warnings = [Text(f"! {warning}", style="yellow") for warning in report.warnings]
     return Group(grid, *warnings)
 
 

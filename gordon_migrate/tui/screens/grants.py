@@ -96,7 +96,7 @@ def summary(data: GrantMatrices) -> Group:
         )
         for diff in data.role_attributes
     ]
-    lines.append(Text(LEGEND, style="dim", no_wrap=True, overflow="ellipsis"))
+    lines.append(Text(LEGEND, style="dim"))
     return Group(*lines)
 
 
