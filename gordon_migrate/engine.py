@@ -667,7 +667,13 @@ def _release(run: _Run, key: int) -> None:
         log.debug("migration lock not released explicitly", error=run.dsn.scrub(str(exc)))
 
 
-_FLUSH = "SELECT pg_current_xact_id()"
+# A write the server must log: a commit that wrote no WAL of its own (one that only took an
+# xid) is asynchronous whatever synchronous_commit says, and would flush nothing. Rewriting
+# the last history row in place changes none of its values.
+_FLUSH = """
+UPDATE public._sqlx_migrations SET success = success
+WHERE version = (SELECT max(version) FROM public._sqlx_migrations)
+"""
 
 
 def _make_durable(run: _Run) -> None:
@@ -678,7 +684,7 @@ def _make_durable(run: _Run) -> None:
     network round trip per migration with synchronous replicas. Consistency is unaffected: WAL
     is replayed in order, so a crash can only lose a suffix of the run, each migration together
     with its history row, and the next apply runs them again. Durability is restored before
-    apply reports success: this transaction has an xid, so its commit, under the server's own
+    apply reports success: this transaction writes WAL, so its commit, under the server's own
     synchronous_commit, flushes (and replicates) all WAL before it, the whole run included.
     """
     with run.guard():
