@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from itertools import groupby
+from operator import attrgetter
 
 from gordon_migrate.drift import fix
 from gordon_migrate.drift.model import Difference, DifferenceKind, Line
@@ -52,13 +54,13 @@ _ORDERS: dict[tuple[str, ...], tuple[int, ...]] = {}
 
 
 def _definition(facets: list[Line]) -> str:
-    names = tuple(f.facet for f in facets)
+    names = tuple([f.facet for f in facets])
     order = _ORDERS.get(names)
     if order is None:
         order = tuple(sorted(range(len(facets)), key=lambda i: _facet_key(facets[i])))
         if len(_ORDERS) < 10_000:
             _ORDERS[names] = order
-    return "\n".join(facets[i].definition_line() for i in order)
+    return "\n".join([facets[i].definition_line() for i in order])
 
 
 def definitions(lines: Iterable[Line]) -> dict[str, str]:
@@ -66,10 +68,19 @@ def definitions(lines: Iterable[Line]) -> dict[str, str]:
     return {obj: _definition(facets) for obj, facets in _grouped(lines).items()}
 
 
+_OBJECT = attrgetter("object")
+
+
 def _grouped(lines: Iterable[Line]) -> dict[str, list[Line]]:
+    # Sections are sorted: an object's lines are one run, taken whole in C (a run seen
+    # again, in lines that are not sorted, is added to the first).
     grouped: dict[str, list[Line]] = {}
-    for line in lines:
-        grouped.setdefault(line.object, []).append(line)
+    for obj, run in groupby(lines, _OBJECT):
+        found = grouped.get(obj)
+        if found is None:
+            grouped[obj] = list(run)
+        else:
+            found += run
     return grouped
 
 
