@@ -492,12 +492,17 @@ WITH objects(kind, name, owner, acl) AS (
 {_generic_acls()}
 )
 SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
-       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
-       pg_get_userbyid(x.grantor)::text,
-       array_agg(x.privilege_type::text),
-       x.is_grantable
-FROM objects o, aclexplode(o.acl) x
-GROUP BY o.kind, o.name, o.owner, x.grantee, x.grantor, x.is_grantable
+       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
+       pg_get_userbyid(g.grantor)::text,
+       g.privileges,
+       g.is_grantable
+FROM objects o,
+     -- Grouped ACL by ACL (a few items each), not as one sort of every exploded item by
+     -- object name: half the query's time at 5,000 tables.
+     LATERAL (SELECT x.grantee, x.grantor, x.is_grantable,
+                     array_agg(x.privilege_type::text) AS privileges
+              FROM aclexplode(o.acl) x
+              GROUP BY x.grantee, x.grantor, x.is_grantable) g
 """
 
 COLUMN_GRANTS = f"""
@@ -505,18 +510,20 @@ SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                       WHEN 'f' THEN 'foreign table' ELSE 'table' END,
        format('%I.%I.%I', n.nspname, c.relname, a.attname),
        pg_get_userbyid(c.relowner)::text,
-       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
-       pg_get_userbyid(x.grantor)::text,
-       array_agg(x.privilege_type::text),
-       x.is_grantable
+       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
+       pg_get_userbyid(g.grantor)::text,
+       g.privileges,
+       g.is_grantable
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace,
-     aclexplode(a.attacl) x
+     -- Grouped ACL by ACL, as in GRANTS.
+     LATERAL (SELECT x.grantee, x.grantor, x.is_grantable,
+                     array_agg(x.privilege_type::text) AS privileges
+              FROM aclexplode(a.attacl) x
+              GROUP BY x.grantee, x.grantor, x.is_grantable) g
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND {scope("n")}
-GROUP BY c.relkind, n.nspname, c.relname, a.attname, c.relowner, x.grantee, x.grantor,
-         x.is_grantable
 """
 
 # Defaults for objects created later. A schema-less row (namespace 0) holds the whole default
