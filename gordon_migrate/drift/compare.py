@@ -54,6 +54,8 @@ _ORDERS: dict[tuple[str, ...], tuple[int, ...]] = {}
 
 
 def _definition(facets: list[Line]) -> str:
+    if len(facets) == 1:  # most objects (privileges): nothing to order
+        return facets[0].definition_line()
     names = tuple([f.facet for f in facets])
     order = _ORDERS.get(names)
     if order is None:
@@ -91,22 +93,23 @@ def compare(
     with the SQL that restores it (``drift.fix``)."""
     want_lines, have_lines = _grouped(expected), _grouped(actual)
     out: list[Difference] = []
+    no_fix = fix.Fix(None)
     for obj in sorted(want_lines.keys() | have_lines.keys()):
         want, have = want_lines.get(obj), have_lines.get(obj)
         if want == have:  # sections are sorted: equal objects have equal line lists
             continue
-        before = None if want is None else _definition(want)
-        after = None if have is None else _definition(have)
-        if before == after:
-            continue
-        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else fix.Fix(None)
-        if after is None:
-            kind: DifferenceKind = "missing"
-        elif before is None:
-            kind = "unexpected"
+        kind: DifferenceKind
+        diff = None
+        if want is None:
+            kind, before, after = "unexpected", None, _definition(have or [])
+        elif have is None:
+            kind, before, after = "missing", _definition(want), None
         else:
-            kind = "changed"
-        diff = unified(before, after) if before is not None and after is not None else None
+            kind, before, after = "changed", _definition(want), _definition(have)
+            if before == after:
+                continue
+            diff = unified(before, after)
+        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else no_fix
         out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note))
     return tuple(out)
 

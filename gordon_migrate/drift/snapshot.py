@@ -510,26 +510,27 @@ def _relation_lines(
 def _column_lines(rows: Iterable[Row]) -> list[Line]:
     out: list[Line] = []
     for relkind, name, position, type_, notnull, identity, generated, default, collation in rows:
+        # Facets in alphabetical order, as the snapshot sorts them (a cheaper sort).
         if relkind == "c":
             obj = f"attribute {name}"
-            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
             if collation:
                 out.append(Line(obj, "collation", collation))
+            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
             continue
         obj = f"column {name}"
-        out += [
-            Line(obj, "position", str(position)),
-            Line(obj, "type", type_),
-            Line(obj, "not null", yes(notnull)),
-        ]
-        if identity:
-            out.append(Line(obj, "identity", _IDENTITY[identity]))
+        if collation:
+            out.append(Line(obj, "collation", collation))
         if generated and default is not None:
             out.append(Line(obj, "generated", f"{_GENERATED[generated]} ({default})"))
         elif default is not None:
             out.append(Line(obj, "default", default))
-        if collation:
-            out.append(Line(obj, "collation", collation))
+        if identity:
+            out.append(Line(obj, "identity", _IDENTITY[identity]))
+        out += [
+            Line(obj, "not null", yes(notnull)),
+            Line(obj, "position", str(position)),
+            Line(obj, "type", type_),
+        ]
     return out
 
 
