@@ -74,13 +74,10 @@ def render(name: CheckName, lines: Sequence[Line], *, presorted: bool = False) -
     ]
     # Escaped in one pass over the whole text: fields joined by NUL (never in PostgreSQL
     # text, nor in a facet name), lines by two NULs (no field is empty), then the NULs
-    # become the tabs and newlines of the file.
-    joined = "\0\0".join(
-        f"{line.object}\0{line.facet}\0{line.value}"
-        if line.value
-        else f"{line.object}\0{line.facet}"
-        for line in (lines if presorted else sorted_lines(lines))
-    )
+    # become the tabs and newlines of the file. Joined in C: a line without a value ends
+    # in a NUL, dropped where three NULs meet (nowhere else: no field is empty).
+    joined = "\0\0".join(map("\0".join, lines if presorted else sorted_lines(lines)))
+    joined = joined.replace("\0\0\0", "\0\0").removesuffix("\0")
     body = escape(joined).replace("\0\0", "\n").replace("\0", "\t")
     return "\n".join(head) + "\n" + (body + "\n" if body else "")
 

@@ -125,22 +125,18 @@ def report_text(report: DriftReport, target: Dsn) -> str:
         if check.ok:
             continue
         lines += ["", f"{check.title}:"]
-        for difference in check.differences:
-            lines += _difference_text(difference)
+        lines += map(_difference_text, check.differences)
     return "\n".join(lines)
 
 
-def _difference_text(d: Difference) -> list[str]:
-    """The rows of one difference (a row may hold several lines of the report)."""
-    out = [f"  {d.kind:<10}  {d.object}"]
+def _difference_text(d: Difference) -> str:
+    """One difference, on several lines."""
+    head = f"  {d.kind:<10}  {d.object}"
     if d.detail:
-        out.append(f"      {d.detail}")
+        head += f"\n      {d.detail}"
     if d.diff:
-        out.append("      " + d.diff.replace("\n", "\n      "))
-        return out
-    out.append(_side("expected", d.expected))
-    out.append(_side("actual", d.actual))
-    return out
+        return head + "\n      " + d.diff.replace("\n", "\n      ")
+    return f"{head}\n{_side('expected', d.expected)}\n{_side('actual', d.actual)}"
 
 
 # The start of every line that is not empty: a multi-line definition is indented in one
