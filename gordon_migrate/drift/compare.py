@@ -48,21 +48,32 @@ def _facet_key(line: Line) -> tuple[int, str]:
     return (_FACET_ORDER.get(line.facet, len(_FACET_ORDER)), line.facet)
 
 
-# Reading order of a tuple of facet names -> its permutation: objects of one kind share
-# their facet names, so the sort runs once per kind, not once per object.
-_ORDERS: dict[tuple[str, ...], tuple[int, ...]] = {}
+# Facet names of an object -> a template writing its one-line facets in reading order:
+# objects of one kind share their facet names, so the order is worked out once per kind,
+# and the definition is written by one ``str.format`` in C.
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
+def _template(facets: list[Line], names: tuple[str, ...]) -> str:
+    order = sorted(range(len(facets)), key=lambda i: _facet_key(facets[i]))
+    return "\n".join(f"{names[i].replace('{', '{{').replace('}', '}}')}: {{{i}}}" for i in order)
 
 
 def _definition(facets: list[Line]) -> str:
     if len(facets) == 1:  # most objects (privileges): nothing to order
         return facets[0].definition_line()
+    values = [f.value for f in facets]
+    if "\n" in "".join(values) or not all(values):
+        # A multi-line or empty value reads differently (``Line.definition_line``).
+        order = sorted(range(len(facets)), key=lambda i: _facet_key(facets[i]))
+        return "\n".join([facets[i].definition_line() for i in order])
     names = tuple([f.facet for f in facets])
-    order = _ORDERS.get(names)
-    if order is None:
-        order = tuple(sorted(range(len(facets)), key=lambda i: _facet_key(facets[i])))
-        if len(_ORDERS) < 10_000:
-            _ORDERS[names] = order
-    return "\n".join([facets[i].definition_line() for i in order])
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = _template(facets, names)
+        if len(_TEMPLATES) < 10_000:
+            _TEMPLATES[names] = template
+    return template.format(*values)
 
 
 def definitions(lines: Iterable[Line]) -> dict[str, str]:
