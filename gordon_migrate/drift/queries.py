@@ -130,7 +130,14 @@ UNION ALL
  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE {scope("n")} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
    AND (has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
-        OR has_any_column_privilege(c.oid, 'INSERT, UPDATE'))
+        -- Column privileges only where a column's ACL could give them (to PUBLIC or a
+        -- role whose privileges this one has): has_any_column_privilege reads every
+        -- column of every table, and most hold no column grant for this role.
+        OR (c.oid IN (SELECT a.attrelid FROM pg_attribute a, aclexplode(a.attacl) x
+                      WHERE x.privilege_type IN ('INSERT', 'UPDATE')
+                        AND CASE WHEN x.grantee = 0 THEN true
+                                 ELSE pg_has_role(x.grantee, 'USAGE') END)
+            AND has_any_column_privilege(c.oid, 'INSERT, UPDATE')))
  ORDER BY 1)
 """
 
