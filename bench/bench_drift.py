@@ -413,8 +413,9 @@ GORDON_MIGRATE = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / 
 def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespace) -> None:
     print("\n## extra tables, each with a table grant and a column grant (it is drift)")
     print(
-        "(one interleaved run: each round runs the drift-check process, migra, then drift-check"
-        " in-process; medians of --repeat rounds; ms/1k tables: in-process, over the v7 run)"
+        "(one interleaved run: each round runs the --baseline process if any, the drift-check"
+        " process, migra, then drift-check in-process; medians of --repeat rounds; ms/1k"
+        " tables: in-process, over the v7 run)"
     )
     print(
         f"{'tables':>7}{'lines':>9}{'queries':>9}{'in-process s':>14}{'ms/1k':>7}"
