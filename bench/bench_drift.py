@@ -4,6 +4,8 @@
     python bench/bench_drift.py --pg-version 16
     python bench/bench_drift.py --database-url postgresql://postgres@host/postgres  # scratch!
     MIGRA=/path/to/venv/bin/migra python bench/bench_drift.py    # or --migra PATH
+    python bench/bench_drift.py --baseline /tmp/main   # also time main's drift-check process
+                                                       # (git archive main | tar -x -C /tmp/main)
 
 Measures, on the v7 schema (every bundled migration applied):
 1. the number of catalog queries of a snapshot (constant: it must not grow with the schema);
@@ -341,6 +343,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,2500,5000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="a source tree of another version (e.g. `git archive main | tar -x -C DIR`): its "
+        "drift-check process is timed in the same rounds, for a before/after ratio",
+    )
+    parser.add_argument(
         "--migra",
         default=os.environ.get("MIGRA") or shutil.which("migra"),
         help="the migra executable (else env MIGRA, else migra on PATH); none: skip migra",
@@ -381,14 +389,18 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def cli_check(server: Server, database: str) -> float:
-    """``gordon-migrate drift-check`` as a whole process, as cron runs it (exit 1: drift)."""
+def cli_check(server: Server, database: str, source: str | None = None) -> float:
+    """``gordon-migrate drift-check`` as a whole process, as cron runs it (exit 1: drift);
+    ``source``: the package of that source tree instead of this one (``--baseline``)."""
     started = time.perf_counter()
     command = [GORDON_MIGRATE, "drift-check", "--database-url"]
     command.append(server.dsn(database, "gordon_drift_reader"))
     if FIXTURES:
         command += ["--fixtures-dir", str(FIXTURES[0])]
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    env = None if source is None else {**os.environ, "PYTHONPATH": source}
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=900, env=env
+    )
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1) or "drift-check of database" not in done.stdout:
         raise SystemExit(f"drift-check failed: {done.stderr.strip()[-300:]}")
@@ -401,12 +413,14 @@ GORDON_MIGRATE = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / 
 def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespace) -> None:
     print("\n## extra tables, each with a table grant and a column grant (it is drift)")
     print(
-        "(one interleaved run: each round runs the drift-check process, migra, then drift-check"
-        " in-process; medians of --repeat rounds; ms/1k tables: in-process, over the v7 run)"
+        "(one interleaved run: each round runs the --baseline process if any, the drift-check"
+        " process, migra, then drift-check in-process; medians of --repeat rounds; ms/1k"
+        " tables: in-process, over the v7 run)"
     )
     print(
         f"{'tables':>7}{'lines':>9}{'queries':>9}{'in-process s':>14}{'ms/1k':>7}"
         f"{'process s':>11}{'migra s':>9}{'ratio':>7}"
+        + (f"{'baseline s':>12}{'ratio':>7}" if args.baseline else "")
     )
     big = "bench_drift_big"
     server.create(big, fresh)
@@ -421,7 +435,10 @@ def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespa
             inproc: list[float] = []
             process: list[float] = []
             migra: list[float] = []
+            baseline: list[float] = []
             for _ in range(args.repeat):
+                if args.baseline:
+                    baseline.append(cli_check(server, big, args.baseline))
                 process.append(cli_check(server, big))
                 if args.migra:
                     migra.append(run_migra(args.migra, server, fresh, big)[0])
@@ -431,9 +448,14 @@ def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespa
             process_s = statistics.median(process)
             migra_s = f"{statistics.median(migra):.2f}" if migra else "n/a"
             ratio = statistics.median(migra) / process_s if migra else 0.0
+            before = ""
+            if baseline:
+                base_s = statistics.median(baseline)
+                base_ratio = statistics.median(migra) / base_s if migra else 0.0
+                before = f"{base_s:>12.3f}{(f'{base_ratio:.1f}x' if migra else 'n/a'):>7}"
             print(
                 f"{size:>7}{lines:>9}{queries:>9}{median:>14.3f}{per_k:>7.0f}"
-                f"{process_s:>11.3f}{migra_s:>9}{(f'{ratio:.1f}x' if migra else 'n/a'):>7}"
+                f"{process_s:>11.3f}{migra_s:>9}{(f'{ratio:.1f}x' if migra else 'n/a'):>7}" + before
             )
         if args.migra:
             verdict = "met" if ratio >= TARGET_RATIO else "MISSED"

@@ -61,6 +61,11 @@ def drift_check(
     """
     ctx.meta["format"] = fmt
     settings = setup(ctx, values)
+    import gc
+
+    # One report, then the process ends: the cyclic collector would only rescan the
+    # report's tens of thousands of acyclic strings and tuples as they pile up.
+    gc.disable()
     from gordon_migrate.drift import check, render
 
     started = time.perf_counter()

@@ -88,6 +88,30 @@ def test_a_runtime_role_with_write_grants_is_warned_about(
     )
 
 
+def test_a_column_grant_alone_is_write_access(cli: CliRunner, gordon_db: GordonDatabase) -> None:
+    # Through a role it is a member of, as a grant to PUBLIC would be: only the column's ACL
+    # gives it, no table privilege does.
+    execute(gordon_db, "CREATE ROLE gordon_test_column_writer NOLOGIN")
+    try:
+        execute(
+            gordon_db,
+            "GRANT gordon_test_column_writer TO gordon_drift_reader",
+            "GRANT UPDATE (strategy) ON trading.runs TO gordon_test_column_writer",
+        )
+        code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+        assert code == 1  # the grant itself is drift
+        assert payload["warnings"] == [
+            "connected as gordon_drift_reader, which could write (write access to "
+            "trading.runs): drift-check only reads, run it as gordon_drift_reader"
+        ]
+    finally:
+        execute(
+            gordon_db,
+            "REVOKE UPDATE (strategy) ON trading.runs FROM gordon_test_column_writer",
+            "DROP ROLE gordon_test_column_writer",
+        )
+
+
 def test_json_structure(cli: CliRunner, gordon_db: GordonDatabase) -> None:
     execute(gordon_db, "GRANT DELETE ON trading.runs TO gordon_api")
     code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from itertools import groupby
+from operator import attrgetter
 
 from gordon_migrate.drift import fix
 from gordon_migrate.drift.model import Difference, DifferenceKind, Line
@@ -46,19 +48,32 @@ def _facet_key(line: Line) -> tuple[int, str]:
     return (_FACET_ORDER.get(line.facet, len(_FACET_ORDER)), line.facet)
 
 
-# Reading order of a tuple of facet names -> its permutation: objects of one kind share
-# their facet names, so the sort runs once per kind, not once per object.
-_ORDERS: dict[tuple[str, ...], tuple[int, ...]] = {}
+# Facet names of an object -> a template writing its one-line facets in reading order:
+# objects of one kind share their facet names, so the order is worked out once per kind,
+# and the definition is written by one ``str.format`` in C.
+_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
+def _template(facets: list[Line], names: tuple[str, ...]) -> str:
+    order = sorted(range(len(facets)), key=lambda i: _facet_key(facets[i]))
+    return "\n".join(f"{names[i].replace('{', '{{').replace('}', '}}')}: {{{i}}}" for i in order)
 
 
 def _definition(facets: list[Line]) -> str:
-    names = tuple(f.facet for f in facets)
-    order = _ORDERS.get(names)
-    if order is None:
-        order = tuple(sorted(range(len(facets)), key=lambda i: _facet_key(facets[i])))
-        if len(_ORDERS) < 10_000:
-            _ORDERS[names] = order
-    return "\n".join(facets[i].definition_line() for i in order)
+    if len(facets) == 1:  # most objects (privileges): nothing to order
+        return facets[0].definition_line()
+    values = [f.value for f in facets]
+    if "\n" in "".join(values) or not all(values):
+        # A multi-line or empty value reads differently (``Line.definition_line``).
+        order = sorted(range(len(facets)), key=lambda i: _facet_key(facets[i]))
+        return "\n".join([facets[i].definition_line() for i in order])
+    names = tuple([f.facet for f in facets])
+    template = _TEMPLATES.get(names)
+    if template is None:
+        template = _template(facets, names)
+        if len(_TEMPLATES) < 10_000:
+            _TEMPLATES[names] = template
+    return template.format(*values)
 
 
 def definitions(lines: Iterable[Line]) -> dict[str, str]:
@@ -66,10 +81,19 @@ def definitions(lines: Iterable[Line]) -> dict[str, str]:
     return {obj: _definition(facets) for obj, facets in _grouped(lines).items()}
 
 
+_OBJECT = attrgetter("object")
+
+
 def _grouped(lines: Iterable[Line]) -> dict[str, list[Line]]:
+    # Sections are sorted: an object's lines are one run, taken whole in C (a run seen
+    # again, in lines that are not sorted, is added to the first).
     grouped: dict[str, list[Line]] = {}
-    for line in lines:
-        grouped.setdefault(line.object, []).append(line)
+    for obj, run in groupby(lines, _OBJECT):
+        found = grouped.get(obj)
+        if found is None:
+            grouped[obj] = list(run)
+        else:
+            found += run
     return grouped
 
 
@@ -80,22 +104,23 @@ def compare(
     with the SQL that restores it (``drift.fix``)."""
     want_lines, have_lines = _grouped(expected), _grouped(actual)
     out: list[Difference] = []
+    no_fix = fix.Fix(None)
     for obj in sorted(want_lines.keys() | have_lines.keys()):
         want, have = want_lines.get(obj), have_lines.get(obj)
         if want == have:  # sections are sorted: equal objects have equal line lists
             continue
-        before = None if want is None else _definition(want)
-        after = None if have is None else _definition(have)
-        if before == after:
-            continue
-        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else fix.Fix(None)
-        if after is None:
-            kind: DifferenceKind = "missing"
-        elif before is None:
-            kind = "unexpected"
+        kind: DifferenceKind
+        diff = None
+        if want is None:
+            kind, before, after = "unexpected", None, _definition(have or [])
+        elif have is None:
+            kind, before, after = "missing", _definition(want), None
         else:
-            kind = "changed"
-        diff = unified(before, after) if before is not None and after is not None else None
+            kind, before, after = "changed", _definition(want), _definition(have)
+            if before == after:
+                continue
+            diff = unified(before, after)
+        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else no_fix
         out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note))
     return tuple(out)
 

@@ -53,11 +53,14 @@ def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
     names = set(only.privileges)
     if table and names >= TABLE_ALL:
         names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
-    return ", ".join(sorted(names, key=_all_first))
+    return _joined(names)
 
 
-def _all_first(privilege: str) -> tuple[bool, str]:
-    return (privilege != "ALL", privilege)
+def _joined(names: set[str]) -> str:
+    """``ALL`` first, then the rest in alphabetical order."""
+    if "ALL" in names:
+        return ", ".join(["ALL", *sorted(names - {"ALL"})])
+    return ", ".join(sorted(names))
 
 
 def _privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
@@ -70,7 +73,7 @@ def _privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
         names = set(privileges)
         if table and names >= TABLE_ALL:
             names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
-        text = ", ".join(sorted(names, key=_all_first))
+        text = _joined(names)
         if grantable:
             text += " WITH GRANT OPTION"
         if grantor:

@@ -50,17 +50,20 @@ class Line(NamedTuple):
 
     def definition_line(self) -> str:
         """How the facet reads inside a definition (multi-line values indented)."""
-        if not self.value:
-            return self.facet
-        if "\n" in self.value:
-            body = "\n".join(f"    {row}" if row else "" for row in self.value.split("\n"))
-            return f"{self.facet}:\n{body}"
-        return f"{self.facet}: {self.value}"
+        _, facet, value = self
+        if not value:
+            return facet
+        if "\n" in value:
+            body = "\n".join(f"    {row}" if row else "" for row in value.split("\n"))
+            return f"{facet}:\n{body}"
+        return f"{facet}: {value}"
 
 
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     """Distinct lines in fixture order (object, facet, value)."""
-    return tuple(sorted(set(lines)))
+    # Sorted first, then made distinct (order kept): runs already in order stay cheap to
+    # sort, which a set's arbitrary order would undo.
+    return tuple(dict.fromkeys(sorted(lines)))
 
 
 @dataclass(frozen=True)

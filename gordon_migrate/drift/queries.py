@@ -72,10 +72,12 @@ WHERE d.refobjid IN (SELECT relation FROM held)
 
 def not_extension_member(catalog: str, oid: str) -> str:
     """Objects an extension created belong to the extension (listed as one entry). An
-    uncorrelated NOT IN: the members are hashed once, not looked up row by row."""
+    uncorrelated NOT IN: the members are hashed once, not looked up row by row. A member's
+    dependency ('e') always references its extension: naming pg_extension lets the members
+    be found in pg_depend's reference index instead of a scan of all of pg_depend."""
     return (
         f"{oid} NOT IN (SELECT e.objid FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
-        "AND e.deptype = 'e')"
+        "AND e.refclassid = 'pg_extension'::regclass AND e.deptype = 'e')"
     )
 
 
@@ -128,7 +130,14 @@ UNION ALL
  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE {scope("n")} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
    AND (has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
-        OR has_any_column_privilege(c.oid, 'INSERT, UPDATE'))
+        -- Column privileges only where a column's ACL could give them (to PUBLIC or a
+        -- role whose privileges this one has): has_any_column_privilege reads every
+        -- column of every table, and most hold no column grant for this role.
+        OR (c.oid IN (SELECT a.attrelid FROM pg_attribute a, aclexplode(a.attacl) x
+                      WHERE x.privilege_type IN ('INSERT', 'UPDATE')
+                        AND CASE WHEN x.grantee = 0 THEN true
+                                 ELSE pg_has_role(x.grantee, 'USAGE') END)
+            AND has_any_column_privilege(c.oid, 'INSERT, UPDATE')))
  ORDER BY 1)
 """
 
@@ -156,6 +165,11 @@ WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
   AND l.database IN (0, (SELECT s.datid FROM pg_stat_get_activity(pg_backend_pid()) s))
 ORDER BY 1, 2
 """
+
+# The biggest results (relations, columns, constraints, indexes) come in the order of their
+# snapshot lines (byte order, as Python compares strings): the snapshot's final sort then
+# merges a few long runs instead of sorting 100,000 lines from scratch (5x cheaper at 5,000
+# tables). Only speed depends on it.
 
 # Columns named as the fields of ``snapshot.RelationRow`` (read with class_row).
 RELATIONS = f"""
@@ -199,6 +213,7 @@ LEFT JOIN pg_sequence s ON s.seqrelid = c.oid
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
+ORDER BY format('%I.%I', n.nspname, c.relname) COLLATE "C"
 """
 
 COLUMNS = f"""
@@ -229,6 +244,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
   AND {not_extension_member("pg_class", "c.oid")}
   AND (c.relkind <> 'c' OR {not_extension_member("pg_type", "c.reltype")})
   AND {not_tool_table("c.oid")}
+ORDER BY format('%I.%I.%I', n.nspname, c.relname, a.attname) COLLATE "C"
 """
 
 # contype 'n' (PG 18 stores NOT NULL as constraints; attnotnull says the same on every
@@ -250,6 +266,8 @@ WHERE co.contype NOT IN ('n', 't')
   AND (co.conrelid = 0 OR {not_extension_member("pg_class", "co.conrelid")})
   AND (co.contypid = 0 OR {not_extension_member("pg_type", "co.contypid")})
   AND {not_tool_table("co.conrelid")}
+ORDER BY format('%I.%I.%I', coalesce(rn.nspname, tn.nspname), coalesce(rc.relname, ty.typname),
+                co.conname) COLLATE "C"
 """
 
 INDEXES = f"""
@@ -264,6 +282,7 @@ JOIN pg_namespace n ON n.oid = ic.relnamespace
 WHERE {scope("n")}
   AND {not_extension_member("pg_class", "i.indrelid")}
   AND {not_tool_table("i.indrelid")}
+ORDER BY format('%I.%I', n.nspname, ic.relname) COLLATE "C"
 """
 
 # Columns named as the fields of ``snapshot.FunctionRow``.
@@ -492,12 +511,17 @@ WITH objects(kind, name, owner, acl) AS (
 {_generic_acls()}
 )
 SELECT o.kind, o.name, pg_get_userbyid(o.owner)::text,
-       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
-       pg_get_userbyid(x.grantor)::text,
-       array_agg(x.privilege_type::text),
-       x.is_grantable
-FROM objects o, aclexplode(o.acl) x
-GROUP BY o.kind, o.name, o.owner, x.grantee, x.grantor, x.is_grantable
+       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
+       pg_get_userbyid(g.grantor)::text,
+       g.privileges,
+       g.is_grantable
+FROM objects o,
+     -- Grouped ACL by ACL (a few items each), not as one sort of every exploded item by
+     -- object name: half the query's time at 5,000 tables.
+     LATERAL (SELECT x.grantee, x.grantor, x.is_grantable,
+                     array_agg(x.privilege_type::text) AS privileges
+              FROM aclexplode(o.acl) x
+              GROUP BY x.grantee, x.grantor, x.is_grantable) g
 """
 
 COLUMN_GRANTS = f"""
@@ -505,18 +529,20 @@ SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                       WHEN 'f' THEN 'foreign table' ELSE 'table' END,
        format('%I.%I.%I', n.nspname, c.relname, a.attname),
        pg_get_userbyid(c.relowner)::text,
-       CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END,
-       pg_get_userbyid(x.grantor)::text,
-       array_agg(x.privilege_type::text),
-       x.is_grantable
+       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
+       pg_get_userbyid(g.grantor)::text,
+       g.privileges,
+       g.is_grantable
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace,
-     aclexplode(a.attacl) x
+     -- Grouped ACL by ACL, as in GRANTS.
+     LATERAL (SELECT x.grantee, x.grantor, x.is_grantable,
+                     array_agg(x.privilege_type::text) AS privileges
+              FROM aclexplode(a.attacl) x
+              GROUP BY x.grantee, x.grantor, x.is_grantable) g
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND {scope("n")}
-GROUP BY c.relkind, n.nspname, c.relname, a.attname, c.relowner, x.grantee, x.grantor,
-         x.is_grantable
 """
 
 # Defaults for objects created later. A schema-less row (namespace 0) holds the whole default

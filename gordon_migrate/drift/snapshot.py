@@ -172,14 +172,18 @@ def clean_body(text: str) -> str:
 class _Reader:
     """Runs the catalog queries of one snapshot (and counts them).
 
-    ``send`` queues queries in the connection's pipeline: the server works through them
-    while the Python canonicalises the results already in; ``rows``/``typed`` then take a
-    sent query's result (or run the query there and then)."""
+    The queries go out in batches through the connection's pipeline. Taking the first
+    result of a batch waits for the whole batch (psycopg reads every result sent so far),
+    so the next batch is sent right then: the server works through it while the Python
+    canonicalises the batch just in. ``rows``/``typed`` take a sent query's result (or run
+    the query there and then)."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.count = 0
         self._sent: dict[str, psycopg.Cursor[Any]] = {}
+        self._batches: list[list[tuple[str, type[Any] | None]]] = []
+        self._in_flight: set[str] = set()
 
     def send(self, query: str, row_type: type[Any] | None = None) -> None:
         cursor: psycopg.Cursor[Any] = (
@@ -187,14 +191,29 @@ class _Reader:
         )
         cursor.execute(query)
         self._sent[query] = cursor
+        self._in_flight.add(query)
         self.count += 1
+
+    def send_batches(self, batches: Sequence[Sequence[tuple[str, type[Any] | None]]]) -> None:
+        """Send the first batch now, each next one once the previous one is in."""
+        self._batches = [list(batch) for batch in batches]
+        self._send_next()
+
+    def _send_next(self) -> None:
+        if self._batches:
+            for query, row_type in self._batches.pop(0):
+                self.send(query, row_type)
 
     def _result(self, query: str) -> list[Any] | None:
         cursor = self._sent.pop(query, None)
         if cursor is None:
             return None
         with cursor:
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+        if query in self._in_flight:  # that fetch brought in everything sent so far
+            self._in_flight.clear()
+            self._send_next()
+        return rows
 
     def rows(self, query: str) -> list[Row]:
         sent = self._result(query)
@@ -213,32 +232,37 @@ class _Reader:
             return cursor.execute(query).fetchall()
 
 
-def _pipeline(server: int) -> list[tuple[str, type[Any] | None]]:
-    """Every query after the lock look-up, in the order the snapshot reads them."""
+Batch = list[tuple[str, type[Any] | None]]
+
+
+def _pipeline(server: int) -> list[Batch]:
+    """Every query after the lock look-up, in the order the snapshot reads them, in batches
+    that keep the server busy while the Python works on the batch before (``_Reader``)."""
     memberships = queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15
     return [
-        (queries.CONTEXT, None),
-        (queries.GRANTS, None),
-        (queries.DEFAULT_ACLS, None),
-        (queries.COLUMN_GRANTS, None),
-        (queries.SCHEMAS, None),
-        (queries.EXTENSIONS, None),
-        (queries.RELATIONS, RelationRow),
-        (queries.COLUMNS, None),
-        (queries.CONSTRAINTS, None),
-        (queries.INDEXES, None),
-        (queries.TYPES, None),
-        (queries.STATISTICS, None),
-        (queries.GENERIC, None),
-        (queries.FUNCTIONS, FunctionRow),
-        (queries.TRIGGERS, TriggerRow),
-        (queries.RULES, None),
-        (queries.POLICIES, None),
-        (queries.ROLES, None),
-        (memberships, None),
-        (queries.DATABASE, None),
-        (queries.ROLE_SETTINGS_HERE, None),
-        (queries.WRITE_PRIVILEGES, None),
+        [(queries.CONTEXT, None), (queries.GRANTS, None), (queries.DEFAULT_ACLS, None)],
+        [
+            (queries.COLUMN_GRANTS, None),
+            (queries.SCHEMAS, None),
+            (queries.EXTENSIONS, None),
+            (queries.RELATIONS, RelationRow),
+        ],
+        [(queries.COLUMNS, None), (queries.CONSTRAINTS, None)],
+        [
+            (queries.INDEXES, None),
+            (queries.TYPES, None),
+            (queries.STATISTICS, None),
+            (queries.GENERIC, None),
+            (queries.FUNCTIONS, FunctionRow),
+            (queries.TRIGGERS, TriggerRow),
+            (queries.RULES, None),
+            (queries.POLICIES, None),
+            (queries.ROLES, None),
+            (memberships, None),
+            (queries.DATABASE, None),
+            (queries.ROLE_SETTINGS_HERE, None),
+            (queries.WRITE_PRIVILEGES, None),
+        ],
     ]
 
 
@@ -295,8 +319,7 @@ def _take(conn: Conn, roles: Collection[str]) -> Snapshot:
             (queries.UNREADABLE_SETTING, "{" + ",".join(str(o) for o in sorted(unreadable)) + "}"),
         )
         with conn.pipeline():
-            for query, row_type in _pipeline(conn.info.server_version):
-                reader.send(query, row_type)
+            reader.send_batches(_pipeline(conn.info.server_version))
             return _read(conn, reader, roles, unread)
 
 
@@ -510,26 +533,27 @@ def _relation_lines(
 def _column_lines(rows: Iterable[Row]) -> list[Line]:
     out: list[Line] = []
     for relkind, name, position, type_, notnull, identity, generated, default, collation in rows:
+        # Facets in alphabetical order, as the snapshot sorts them (a cheaper sort).
         if relkind == "c":
             obj = f"attribute {name}"
-            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
             if collation:
                 out.append(Line(obj, "collation", collation))
+            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
             continue
         obj = f"column {name}"
-        out += [
-            Line(obj, "position", str(position)),
-            Line(obj, "type", type_),
-            Line(obj, "not null", yes(notnull)),
-        ]
-        if identity:
-            out.append(Line(obj, "identity", _IDENTITY[identity]))
+        if collation:
+            out.append(Line(obj, "collation", collation))
         if generated and default is not None:
             out.append(Line(obj, "generated", f"{_GENERATED[generated]} ({default})"))
         elif default is not None:
             out.append(Line(obj, "default", default))
-        if collation:
-            out.append(Line(obj, "collation", collation))
+        if identity:
+            out.append(Line(obj, "identity", _IDENTITY[identity]))
+        out += [
+            Line(obj, "not null", yes(notnull)),
+            Line(obj, "position", str(position)),
+            Line(obj, "type", type_),
+        ]
     return out
 
 
