@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -45,13 +46,20 @@ def run_drift_check(
     not be checked at all (no connection, unreadable catalogs, missing fixtures).
     """
     started = time.perf_counter()
-    # Tens of thousands of small tuples and strings, none of them in a reference cycle: the
-    # cyclic collector would only rescan them, again and again as they pile up (a third of
-    # the snapshot's Python time at 5,000 tables).
+    with collector_paused():
+        return _run(dsn, fixtures_dir, with_fixes, started)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection within: a snapshot and its report are tens of thousands of
+    small tuples and strings in no reference cycle, which the collector would only rescan again
+    and again as they pile up (a third of the snapshot's Python time at 5,000 tables). The
+    previous state comes back afterwards (in-process callers: the TUI, the tests)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run(dsn, fixtures_dir, with_fixes, started)
+        yield
     finally:
         if collecting:
             gc.enable()
