@@ -46,6 +46,7 @@ from psycopg import conninfo, sql
 from gordon_migrate import bundle, db, dsn, engine
 from gordon_migrate.drift import compare, fixtures, run_drift_check, snapshot
 from gordon_migrate.drift.model import CHECKS
+from gordon_migrate.testing import copy_database_grants
 
 TARGET_V7_S = 0.1
 TARGET_RATIO = 3.0
@@ -74,20 +75,8 @@ class Server:
             )
         self.execute(query)
         if template:
-            # CREATE DATABASE copies the contents, not the database's own grants (pinned).
             with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-                rows = conn.execute(
-                    "SELECT pg_get_userbyid(x.grantee)::text, x.privilege_type "
-                    "FROM pg_database d, aclexplode(d.datacl) x "
-                    "WHERE d.datname = %s AND x.grantee NOT IN (0, d.datdba)",
-                    (template,),
-                ).fetchall()
-                for grantee, privilege in rows:
-                    conn.execute(
-                        sql.SQL("GRANT {} ON DATABASE {} TO {}").format(
-                            sql.SQL(privilege), sql.Identifier(name), sql.Identifier(grantee)
-                        )
-                    )
+                copy_database_grants(conn, template, name)
 
     def drop(self, name: str) -> None:
         self.execute(

@@ -82,7 +82,7 @@ class TestServer:
         with self.admin() as conn:
             conn.execute(query)
             if template is not None:
-                _copy_database_grants(conn, template, name)
+                copy_database_grants(conn, template, name)
 
     def drop_database(self, name: str) -> None:
         with self.admin() as conn:
@@ -114,7 +114,7 @@ class TestServer:
             )
 
 
-def _copy_database_grants(conn: Conn, template: str, name: str) -> None:
+def copy_database_grants(conn: Conn, template: str, name: str) -> None:
     """CREATE DATABASE ... TEMPLATE copies the contents, not the database's own privileges:
     give the clone the CONNECT grants the migrations gave the template (drift-check pins them)."""
     rows = conn.execute(

@@ -42,6 +42,12 @@ SLOW = {
 }
 
 
+def _apply_base(cli: CliRunner, db: GordonDatabase, bundle_dir: Bundle) -> None:
+    """The database at BASE (accounts with two rows), applied before the fault."""
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(bundle_dir(BASE)))
+    assert result.code == 0, result.err
+
+
 def _wait_server_clean(dsn: str, database: str, timeout: float = 30) -> None:
     """The runner's backend is gone, and with it every lock it held (the advisory one too)."""
     key = history.lock_key(database)
@@ -88,16 +94,7 @@ def test_stop_signal_cancels_on_the_server_rolls_back_and_releases_everything(
     bundle_dir: Bundle,
 ) -> None:
     root = bundle_dir(SLOW)
-    assert (
-        cli(
-            "apply",
-            "--database-url",
-            gordon_empty_db.dsn,
-            "--migrations-dir",
-            str(bundle_dir(BASE)),
-        ).code
-        == 0
-    )
+    _apply_base(cli, gordon_empty_db, bundle_dir)
     runner = spawn("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
     wait_running(gordon_empty_db.dsn, "pg_sleep")
     runner.send_signal(sig)
@@ -243,16 +240,7 @@ def test_create_index_concurrently_waits_out_an_old_snapshot(
             ),
         }
     )
-    assert (
-        cli(
-            "apply",
-            "--database-url",
-            gordon_empty_db.dsn,
-            "--migrations-dir",
-            str(bundle_dir(BASE)),
-        ).code
-        == 0
-    )
+    _apply_base(cli, gordon_empty_db, bundle_dir)
     with psycopg.connect(gordon_empty_db.dsn, autocommit=True, application_name="report") as old:
         old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         old.execute("SELECT 1")  # takes the snapshot; touches no table
@@ -392,16 +380,7 @@ def test_cancel_from_another_thread_rolls_back_and_releases_everything(
     cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
 ) -> None:
     """The TUI's cancel: the statement is cancelled on the server, the apply says so."""
-    assert (
-        cli(
-            "apply",
-            "--database-url",
-            gordon_empty_db.dsn,
-            "--migrations-dir",
-            str(bundle_dir(BASE)),
-        ).code
-        == 0
-    )
+    _apply_base(cli, gordon_empty_db, bundle_dir)
     token = engine.CancelToken()
     target = dsn_module.parse(gordon_empty_db.dsn)
     with ThreadPoolExecutor(1) as pool:
