@@ -16,7 +16,7 @@ from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal
 from gordon_migrate.tui.screens.apply import ApplyModal
-from gordon_migrate.tui.screens.base import ConfirmCancelModal
+from gordon_migrate.tui.screens.base import ActionModal, ConfirmCancelModal
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -116,6 +116,27 @@ def test_a_running_apply_is_cancelled_after_confirmation_and_the_outcome_shown(
     assert _runner_sessions(gordon_empty_db.dsn) == 0
 
 
+async def _cancel_once_the_holder_is_named(
+    app: GordonApp,
+    pilot: Pilot[int],
+    modal: ActionModal,
+    holder: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """The modal waits for the migration lock: it names the holder, q asks, y cancels."""
+    await wait_for(
+        pilot,
+        lambda: "stuck-runner" in text_of(modal.query_one("#message", Static)),
+        "the holder to be named",
+    )
+    shown = text_of(modal.query_one("#message", Static))
+    assert f"held by pid {holder.info.backend_pid}" in shown
+    await pilot.press("q")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
+    await pilot.press("y")
+    await wait_for(pilot, lambda: modal.phase not in {"running", "cancelling"}, "the end")
+    assert modal.phase == "cancelled", modal.failure
+
+
 def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
     gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
@@ -151,18 +172,7 @@ def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
         modal.query_one("#token", Input).value = "13"
         await pilot.pause()
         await pilot.click("#confirm")
-        await wait_for(
-            pilot,
-            lambda: "stuck-runner" in text_of(modal.query_one("#message", Static)),
-            "the holder to be named",
-        )
-        shown = text_of(modal.query_one("#message", Static))
-        assert f"held by pid {holder.info.backend_pid}" in shown
-        await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: modal.phase != "running", "the repair to end")
-        assert modal.phase == "cancelled", modal.failure
+        await _cancel_once_the_holder_is_named(app, pilot, modal, holder)
         shown = text_of(modal.query_one("#message", Static))
         assert "cancelled while waiting for the migration lock" in shown
         assert "Nothing was changed" in shown
@@ -395,18 +405,7 @@ def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
         assert isinstance(modal, ApplyModal)
         holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_empty_db.name),))
         await pilot.press("y")
-        await wait_for(
-            pilot,
-            lambda: "stuck-runner" in text_of(modal.query_one("#message", Static)),
-            "the holder to be named",
-        )
-        shown = text_of(modal.query_one("#message", Static))
-        assert f"held by pid {holder.info.backend_pid}" in shown
-        await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCancelModal), "the question")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: modal.phase not in {"running", "cancelling"}, "end")
-        assert modal.phase == "cancelled", modal.failure
+        await _cancel_once_the_holder_is_named(app, pilot, modal, holder)
         assert "before any migration started: nothing was run" in text_of(
             modal.query_one("#message", Static)
         )
