@@ -112,13 +112,15 @@ class Proxy:
                 with contextlib.suppress(OSError):
                     link.client.shutdown(socket.SHUT_RDWR)
                 return
+            if to_server and self.watch_commit and b"COMMIT" in data:
+                # Marked before it is forwarded: the reply can arrive, on the other pump's
+                # thread, before sendall returns here.
+                self.watch_commit = False
+                link.commit_sent = True
             try:
                 dst.sendall(data)
             except OSError:
                 return
-            if to_server and self.watch_commit and b"COMMIT" in data:
-                self.watch_commit = False
-                link.commit_sent = True
 
 
 @contextlib.contextmanager
