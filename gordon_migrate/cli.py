@@ -280,11 +280,14 @@ def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
             f"internal error ({type(exc).__name__}): {message}; "
             "re-run with --log-level debug for the traceback and report it"
         )
+    # What the error is about, as data: diagnose reads the failure mode from the JSON line.
+    fields = exc.fields() if isinstance(exc, GordonError) else {"failure_mode": "FM-28"}
     if meta.get("format") == "json":
-        emit_json({"ok": False, "error": {"kind": kind, "message": message}})
+        emit_json({"ok": False, "error": {"kind": kind, "message": message, **fields}})
     if meta.get("json_logs"):
         # Machines parse stderr line by line: the one failure line is a JSON event too.
-        click.echo(json.dumps({"level": "error", "event": message, "kind": kind}), err=True)
+        event = {"level": "error", "event": message, "kind": kind, **fields}
+        click.echo(json.dumps(event), err=True)
     else:
         click.echo(f"gordon-migrate: error: {message}", err=True)
     sys.exit(1)

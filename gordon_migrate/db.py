@@ -77,27 +77,42 @@ def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
     raw = one_line(dsn.scrub(str(exc)))
     state = exc.sqlstate or ""
     reason = re.sub(r"^connection failed: ", "", raw)
+    # The runbook's failure mode is decided here, where libpq's reason is at hand (a refused
+    # or timed-out connection carries no SQLSTATE): diagnose reads it from the error.
     if state == "28P01" or "password authentication failed" in raw:
         hint = "check the password of this role (set out of band) in DATABASE_URL"
+        mode = "FM-07"
     elif state == "3D000" or re.search(r'database ".*" does not exist', raw):
         hint = "create the database first, or fix the database name in the URL"
+        mode = "FM-06"
     elif (
         state == "28000"
         or "no pg_hba.conf entry" in raw
         or re.search(r'role ".*" does not exist', raw)
     ):
         hint = "check the role name and the server's pg_hba.conf"
-    elif state == "53300" or "too many clients" in raw:
+        mode = "FM-08"
+    elif state == "53300" or re.search(
+        "too many clients|too many connections|remaining connection slots are reserved", raw
+    ):
         hint = "the server has no free connection slot; find idle sessions or raise max_connections"
+        mode = "FM-09"
     elif state == "57P03" or "the database system is" in raw:
         hint = "the server is starting up, shutting down or in crash recovery; wait and re-run"
+        mode = "FM-10"
     elif "timeout expired" in raw:
         hint = (
             f"the server did not answer within {CONNECT_TIMEOUT_S}s; check host, port and network"
         )
+        mode = "FM-05"
     else:
         hint = "check that the server is up and that host and port in the URL are right"
-    return ConnectError(f"cannot connect to {dsn.redacted}: {reason}; {hint}")
+        mode = "FM-04"
+    return ConnectError(
+        f"cannot connect to {dsn.redacted}: {reason}; {hint}",
+        sqlstate=exc.sqlstate,
+        failure_mode=mode,
+    )
 
 
 def is_connection_lost(exc: psycopg.Error) -> bool:

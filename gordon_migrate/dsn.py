@@ -154,11 +154,13 @@ def _check_ports(params: Mapping[str, object], url_without_userinfo: bool) -> No
                 raise ConfigError(
                     "malformed database URL: its port is not a number from 1 to 65535 (not "
                     "shown: with no '@' in the URL, this 'port' may be a password after a "
-                    "user name, and the host missing); expected " + EXAMPLE
+                    "user name, and the host missing); expected " + EXAMPLE,
+                    failure_mode="FM-02",
                 )
             raise ConfigError(
                 f"malformed database URL: port {part!r} is not a number from 1 to 65535; fix "
-                "the port (e.g. 5432) in DATABASE_URL"
+                "the port (e.g. 5432) in DATABASE_URL",
+                failure_mode="FM-02",
             )
 
 
@@ -166,7 +168,8 @@ def _unparseable(shown: str, how: str) -> ConfigError:
     return ConfigError(
         f"malformed database URL {shown}: {how}; expected "
         f"{EXAMPLE}. Percent-encode the password (@ as %40, / as %2F, # as %23, ? as %3F) or "
-        "use the key=value form with the password quoted"
+        "use the key=value form with the password quoted",
+        failure_mode="FM-02",
     )
 
 
@@ -175,7 +178,8 @@ def parse(value: str) -> Dsn:
     if not value.strip():
         raise ConfigError(
             "the database URL is empty: set --database-url or DATABASE_URL "
-            "(e.g. postgresql://gordon_migrator@db:5432/gordon), or use --embedded"
+            "(e.g. postgresql://gordon_migrator@db:5432/gordon), or use --embedded",
+            failure_mode="FM-01",
         )
     is_url = _SCHEME.match(value) is not None
     if is_url:
@@ -185,7 +189,8 @@ def parse(value: str) -> Dsn:
                 f"malformed database URL {_redact_url_text(value)!r}: {problem}, so the "
                 "password's end is ambiguous (libpq reads up to the first '@'); expected "
                 f"{EXAMPLE}. Percent-encode the password (@ as %40, / as %2F, # as %23, ? as "
-                "%3F)"
+                "%3F)",
+                failure_mode="FM-02",
             )
     try:
         params = conninfo.conninfo_to_dict(value)
@@ -266,6 +271,7 @@ def resolve(cli_value: str | None, env: os._Environ[str] | dict[str, str] | None
         raise ConfigError(
             "no database given: pass --database-url URL or set DATABASE_URL "
             "(e.g. postgresql://gordon_migrator@db:5432/gordon), or use --embedded "
-            "for a local embedded Postgres"
+            "for a local embedded Postgres",
+            failure_mode="FM-01",
         )
     return parse(value)

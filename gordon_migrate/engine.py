@@ -1,6 +1,6 @@
 """The apply engine: plan, validate and run migrations exactly as sqlx would, but safer.
 
-Semantics (the compatibility contract, see DESIGN.md and README "How apply works"):
+Semantics (the compatibility contract, README "How apply works"):
 - each migration runs in its own transaction together with its history row, unless its first
   line is ``-- no-transaction``; then a ``success = false`` row is written first and set true
   after, so a crash leaves a visible dirty marker;
@@ -101,6 +101,7 @@ SESSION_SAFETY = {
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 INSUFFICIENT_PRIVILEGE = "42501"
+DISK_FULL = "53100"
 
 State = Literal["applied", "pending", "failed", "checksum_mismatch", "missing_from_bundle"]
 INCONSISTENT: frozenset[State] = frozenset({"failed", "checksum_mismatch", "missing_from_bundle"})
@@ -222,7 +223,8 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
         raise ServerStateError(
             f"role {user} cannot migrate database {database}: it cannot read "
             "public._sqlx_migrations. Nothing was run. Connect as the migration-privileged "
-            "(bootstrap) role; runtime roles never migrate"
+            "(bootstrap) role; runtime roles never migrate",
+            failure_mode="FM-12",
         ) from None
     return DatabaseStatus(
         database=str(database),
@@ -278,6 +280,7 @@ def check_history(status: DatabaseStatus) -> None:
     more = (
         f" (and {len(problems) - 1} more: run `gordon-migrate status`)" if len(problems) > 1 else ""
     )
+    failure_mode = {"failed": "FM-13", "checksum_mismatch": "FM-14"}.get(first.state, "FM-15")
     if first.state == "failed":
         from gordon_migrate import dirty
 
@@ -299,14 +302,20 @@ def check_history(status: DatabaseStatus) -> None:
             "image is being deployed over a newer database. Nothing was run. Deploy the image "
             "that contains it (docs/spof-runbook.md, database ahead of the bundle)"
         )
-    raise HistoryError(message + more)
+    raise HistoryError(
+        message + more,
+        version=first.version,
+        file=first.filename,
+        failure_mode=failure_mode,
+    )
 
 
 def check_server(status: DatabaseStatus) -> None:
     if status.in_recovery:
         raise ServerStateError(
             f"the server of database {status.database} is a standby (in recovery): it cannot "
-            "be migrated. Point DATABASE_URL at the primary"
+            "be migrated. Point DATABASE_URL at the primary",
+            failure_mode="FM-11",
         )
 
 
@@ -340,7 +349,8 @@ def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
         raise ServerStateError(
             f"role {status.user} cannot migrate database {status.database}: it lacks "
             f"{' and '.join(missing)}. Nothing was run. Connect as the migration-privileged "
-            "(bootstrap) role; runtime roles never migrate"
+            "(bootstrap) role; runtime roles never migrate",
+            failure_mode="FM-12",
         )
 
 
@@ -485,12 +495,22 @@ class _Run:
                 f"while {doing}, so apply gave up on the connection"
             )
             error_type: type[GordonError] = ServerSilentError
+            mode = "FM-29"
         else:
             lead = str(lost_error(self.dsn, exc, doing))
             error_type = ConnectionLostError
-        if self.in_flight is None:
-            return error_type(f"{lead}; no migration was in flight: re-run apply")
-        return error_type(f"{lead}; {self.outcome_text(fresh=True)}")
+            mode = "FM-20"
+        migration = self.in_flight
+        if migration is None:
+            return error_type(
+                f"{lead}; no migration was in flight: re-run apply", failure_mode=mode
+            )
+        return error_type(
+            f"{lead}; {self.outcome_text(fresh=True)}",
+            version=migration.version,
+            file=migration.filename,
+            failure_mode=mode,
+        )
 
     def outcome_text(self, *, fresh: bool) -> str:
         """What became of the migration in flight, as read from the server (never assumed)."""
@@ -644,7 +664,8 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
         raise LockWaitError(
             f"{exc.describe(status.database, key)}. Another runner is migrating, or a crashed "
             "one left its session open: wait and re-run, or end it with `gordon-migrate unlock` "
-            "(docs/spof-runbook.md, lock held)"
+            "(docs/spof-runbook.md, lock held)",
+            blocker=exc.holder.pid if exc.holder else None,
         ) from None
 
     try:
@@ -734,7 +755,9 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
             raise InterruptedApplyError(
                 f"interrupted by {stop.signal_name} while applying migration "
                 f"{migration.label}; the running statement was cancelled on the server: "
-                f"{run.outcome_text(fresh=False)}"
+                f"{run.outcome_text(fresh=False)}",
+                version=migration.version,
+                file=migration.filename,
             ) from None
         except psycopg.Error as exc:
             if is_connection_lost(exc):
@@ -910,7 +933,14 @@ class _LockRetries:
             f"{format_ms(settings.lock_retry_window_ms)}) all waited behind another session, "
             f"{who}; {undone}; have that session finish or end it "
             "(`gordon-migrate unlock --pid PID`), or re-run with a longer --lock-retry-window "
-            "(docs/spof-runbook.md, FM-17)"
+            "(docs/spof-runbook.md, FM-17)",
+            version=migration.version,
+            file=migration.filename,
+            line=failed.line(migration.sql),
+            sqlstate=failed.error.sqlstate,
+            relation=self.blockers[0].relation if self.blockers else None,
+            blocker=self.blockers[0].pid if self.blockers else None,
+            failure_mode="FM-17",
         )
 
 
@@ -1212,4 +1242,24 @@ def _migration_error(
             "fix the migration or the state it expects; if it is applied elsewhere, fix forward "
             "with a new migration"
         )
-    return MigrationError(f"{lead}; {undone}; {advice}")
+    return MigrationError(
+        f"{lead}; {undone}; {advice}",
+        version=migration.version,
+        file=migration.filename,
+        line=failed.line(migration.sql),
+        sqlstate=exc.sqlstate,
+        relation=invalid_index,
+        failure_mode=_failure_mode(state, invalid_index),
+    )
+
+
+def _failure_mode(sqlstate: str, invalid_index: str | None) -> str:
+    """The runbook's failure mode of a migration's SQL error."""
+    if invalid_index is not None:
+        return "FM-31"
+    return _MODE_OF_SQLSTATE.get(sqlstate, "FM-19")
+
+
+# The runbook's failure modes of a migration that failed on the server, by SQLSTATE; FM-19 (an
+# SQL error in the migration) for every other state.
+_MODE_OF_SQLSTATE = {QUERY_CANCELED: "FM-18", INSUFFICIENT_PRIVILEGE: "FM-12", DISK_FULL: "FM-25"}

@@ -3,9 +3,15 @@
 Every expected failure is a ``GordonError``: the CLI prints ``str(error)`` as a single line
 and exits 1. Messages say what failed, on which migration or object, and what to do next; they
 never contain a password (DSNs are redacted before they reach a message).
+
+Errors also carry what they are about as data (``fields()``): the migration, file and line, the
+server's SQLSTATE, the relation, the blocking session and the runbook's failure mode. The JSON
+error output includes them, and ``diagnose`` names failure modes from them, not from the text.
 """
 
 from __future__ import annotations
+
+FieldValue = str | int
 
 
 class GordonError(Exception):
@@ -13,6 +19,50 @@ class GordonError(Exception):
 
     #: Short, stable name of the failure kind (used by JSON output and the runbook).
     kind = "error"
+    #: The runbook failure mode (``FM-NN``) of every error of this class, if there is one.
+    failure_mode_of_kind: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        version: int | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        sqlstate: str | None = None,
+        relation: str | None = None,
+        blocker: int | None = None,
+        failure_mode: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.version = version
+        self.file = file
+        self.line = line
+        self.sqlstate = sqlstate
+        self.relation = relation
+        #: The pid of the session that blocked us (a lock holder), when one is known.
+        self.blocker = blocker
+        self.failure_mode = failure_mode or self.failure_mode_of_kind
+
+    def fields(self) -> dict[str, FieldValue]:
+        """What the error is about, as data: only the fields that are known."""
+        values: dict[str, FieldValue | None] = {
+            "version": self.version,
+            "file": self.file,
+            "line": self.line,
+            "sqlstate": self.sqlstate,
+            "relation": self.relation,
+            "blocker": self.blocker,
+            "failure_mode": self.failure_mode,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+class InternalError(GordonError):
+    """A bug caught by the core's own checks (a function called in a state it must not be)."""
+
+    kind = "internal"
+    failure_mode_of_kind = "FM-28"
 
 
 class ConfigError(GordonError):
@@ -43,6 +93,7 @@ class BundleError(GordonError):
     """The migration bundle itself is malformed (file name, duplicate version, encoding)."""
 
     kind = "bundle"
+    failure_mode_of_kind = "FM-03"
 
 
 class HistoryError(GordonError):
@@ -55,6 +106,7 @@ class LockWaitError(GordonError):
     """The migration advisory lock could not be taken in time."""
 
     kind = "lock_wait"
+    failure_mode_of_kind = "FM-16"
 
 
 class MigrationError(GordonError):
@@ -67,15 +119,31 @@ class InterruptedApplyError(GordonError):
     """SIGTERM or SIGINT stopped the run; the message says what became of the migration."""
 
     kind = "interrupted"
+    failure_mode_of_kind = "FM-30"
 
 
 class ServerSilentError(GordonError):
     """The server stopped answering (a partition, a black-holed connection) mid-run."""
 
     kind = "server_silent"
+    failure_mode_of_kind = "FM-29"
 
 
 class LintError(GordonError):
     """A pending migration has a lock hazard or contract break (``gordon-migrate lint``)."""
 
     kind = "lint"
+
+
+class DriftError(GordonError):
+    """drift-check or fixtures could not do their job (fixtures missing or corrupt, catalogs
+    unreadable, a NOTIFY channel that cannot be determined statically at build time)."""
+
+    kind = "drift"
+
+
+class RecoveryError(GordonError):
+    """A recovery command refused or could not do its job (nothing was changed unless the
+    message says so)."""
+
+    kind = "recovery"

@@ -16,8 +16,9 @@ import psycopg
 
 from gordon_migrate.db import connect, is_connection_lost, lost_error, one_line
 from gordon_migrate.drift import fixtures, snapshot
-from gordon_migrate.drift.model import DriftError, Line, Snapshot
+from gordon_migrate.drift.model import Line, Snapshot
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import DriftError
 
 #: Column of a grant line with no grantee ("default privileges ...: none for anyone").
 NOBODY = "(nobody)"

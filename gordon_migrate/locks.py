@@ -13,6 +13,7 @@ import structlog
 from psycopg.rows import class_row
 
 from gordon_migrate.db import Conn
+from gordon_migrate.errors import InternalError
 from gordon_migrate.history import lock_key_parts
 
 log = structlog.get_logger("gordon_migrate.locks")
@@ -98,7 +99,7 @@ def acquire(
     told the holder once, when the lock is not free at once (the TUI shows whom it waits for).
     """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        raise RuntimeError("the lock must be polled with no transaction open")
+        raise InternalError("the migration lock must be polled with no transaction open")
     start = time.monotonic()
     deadline = start + wait_s
     delay = 0.05

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 
-from gordon_migrate import bundle, history
+from gordon_migrate import bundle, history, locks
+from gordon_migrate.errors import InternalError
 from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
 from tests.conftest import CliRunner, db_state, versions
@@ -139,3 +141,18 @@ def test_status_lists_every_state(
     assert report["lock"]["holder"] is None
     assert report["last_apply"]["version"] == 5
     assert versions(gordon_empty_db.dsn) == [1, 2, 3, 4, 5]
+
+
+def test_the_migration_lock_is_never_polled_inside_a_transaction(
+    gordon_empty_db: GordonDatabase,
+) -> None:
+    # A poll inside a transaction would keep a snapshot open across the wait (a CREATE INDEX
+    # CONCURRENTLY of the holder would then wait for us): refused as a bug, a Gordon error.
+    with gordon_empty_db.connect() as conn:
+        conn.autocommit = False
+        conn.execute("SELECT 1")
+        with pytest.raises(InternalError, match="no transaction open") as caught:
+            locks.acquire(conn, history.lock_key(gordon_empty_db.name), 1.0)
+        assert caught.value.fields() == {"failure_mode": "FM-28"}
+        held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert held.fetchone() == (0,)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from gordon_migrate import bundle
 from gordon_migrate.logs import level_from_env
 from gordon_migrate.testing import GordonDatabase
 from tests.conftest import CliRunner, error_event, run_process
@@ -41,10 +43,41 @@ def test_expected_failure_is_one_line_without_traceback_unless_debug(cli: CliRun
 def test_json_format_reports_failures_on_stdout_too(cli: CliRunner) -> None:
     result = cli("apply", "--format", "json", "--database-url", "postgresql://u@127.0.0.1:9/x")
     assert result.code == 1
+    message = json.loads(result.out)["error"]["message"]
     assert json.loads(result.out) == {
         "ok": False,
-        "error": {"kind": "connect", "message": json.loads(result.out)["error"]["message"]},
+        "error": {"kind": "connect", "message": message, "failure_mode": "FM-04"},
     }
+    # The JSON log line on stderr (not a terminal) carries the same fields.
+    event = json.loads(result.err.strip().splitlines()[-1])
+    assert (event["level"], event["kind"], event["failure_mode"]) == ("error", "connect", "FM-04")
+
+
+def test_json_error_names_the_migration_file_line_and_failure_mode(
+    cli: CliRunner, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(bundle.bundled_dir(), migrations)
+    (migrations / "0039_broken.sql").write_text("SELECT 1;\nSELECT * FROM no_such_table;\n")
+    result = cli(
+        "apply",
+        "--format",
+        "json",
+        "--database-url",
+        gordon_db.dsn,
+        "--migrations-dir",
+        str(migrations),
+    )
+    assert result.code == 1
+    error = json.loads(result.out)["error"]
+    assert {k: error[k] for k in ("kind", "version", "file", "line", "sqlstate")} == {
+        "kind": "migration",
+        "version": 39,
+        "file": "0039_broken.sql",
+        "line": 2,
+        "sqlstate": "42P01",
+    }
+    assert error["failure_mode"] == "FM-19"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from gordon_migrate import dsn
 from gordon_migrate.bundle import Migration
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import BundleError, ConfigError
+from gordon_migrate.errors import BundleError
 from gordon_migrate.recovery import probes
 from gordon_migrate.testing import GordonDatabase
 from tests import recovery_helpers as rh
@@ -112,7 +112,7 @@ def test_unreachable_server_skips_the_other_steps_without_a_timeout_each() -> No
 
 
 def _no_database_url() -> Dsn:
-    raise ConfigError("no database given: pass --database-url URL or set DATABASE_URL")
+    return dsn.resolve(None, {})  # raises: no --database-url, no DATABASE_URL
 
 
 def _broken_bundle() -> list[Migration]:
@@ -163,7 +163,32 @@ def test_text_names_failure_modes_sections_and_next_commands(
     assert result.out.splitlines()[-1].startswith("UNHEALTHY: 1 problem(s) (step 6)")
 
 
+def test_apply_log_names_the_failure_mode_its_error_event_carries(
+    gordon_db: GordonDatabase,
+) -> None:
+    # The field decides, not the text: this message quotes no symptom of the runbook.
+    log = (
+        '{"level": "error", "event": "migration 0039 (0039_x.sql) line 1: something new", '
+        '"kind": "migration", "version": 39, "failure_mode": "FM-18"}\n'
+    )
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "gordon_migrate.cli", "diagnose", "--format", "json"),
+            *("--database-url", gordon_db.dsn, "--apply-log", "-"),
+        ],
+        input=log,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    line = rh.step(json.loads(done.stdout), "error_line")
+    assert [m["id"] for m in line["failure_modes"]] == ["FM-18"]
+
+
 def test_apply_log_from_stdin_names_the_failure_mode(gordon_db: GordonDatabase) -> None:
+    # A JSON line without fields (written by a gordon-migrate older than them): its symptom.
     log = (
         '{"level": "info", "event": "applying migration"}\n'
         '{"level": "error", "event": "migration 0039 (0039_x.sql) line 1 was cancelled by '

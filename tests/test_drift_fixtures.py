@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from gordon_migrate import bundle, dsn, engine
-from gordon_migrate.drift import DriftError, build_fixtures, fixtures
+from gordon_migrate.drift import build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
+from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.conftest import CliRunner
 

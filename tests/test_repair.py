@@ -15,8 +15,8 @@ import psycopg
 import pytest
 
 from gordon_migrate import __version__, dsn, history
-from gordon_migrate.errors import ServerStateError
-from gordon_migrate.recovery import RecoveryError, repair, unlock
+from gordon_migrate.errors import RecoveryError, ServerStateError
+from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.testing import GordonDatabase
 from tests import recovery_helpers as rh
 from tests.conftest import CliRunner, db_state

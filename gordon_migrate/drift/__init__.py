@@ -6,8 +6,8 @@ Core API (no click, no I/O beyond the database and the fixture files):
   pinned fixtures (``drift.check``);
 - ``build_fixtures(dsn, migrations=None) -> dict[str, str]``: fixture files (name -> text)
   from a database with every migration applied (``drift.fixtures.build``);
-- ``generate_fixtures(migrations=None, server=None, pg_version=None)``: the same from a
-  scratch database (embedded by default) (``drift.fixtures.generate``);
+- ``drift.fixtures.generate(migrations, server=None, pg_version=None)``: the same from a
+  scratch database (embedded by default);
 - ``drift.snapshot.take(conn)``: the canonical snapshot itself; ``drift.metrics``,
   ``drift.render``: textfile metrics, text and JSON output.
 """
@@ -15,14 +15,12 @@ Core API (no click, no I/O beyond the database and the fixture files):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from gordon_migrate.bundle import Migration
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import (
     CheckResult,
     Difference,
-    DriftError,
     DriftReport,
     Line,
     Snapshot,
@@ -32,12 +30,10 @@ from gordon_migrate.dsn import Dsn
 __all__ = [
     "CheckResult",
     "Difference",
-    "DriftError",
     "DriftReport",
     "Line",
     "Snapshot",
     "build_fixtures",
-    "generate_fixtures",
     "run_drift_check",
 ]
 
@@ -48,18 +44,3 @@ def build_fixtures(dsn: Dsn, migrations: Sequence[Migration] | None = None) -> d
     from gordon_migrate.drift import fixtures
 
     return fixtures.build(dsn, bundle.load() if migrations is None else migrations)
-
-
-def generate_fixtures(
-    migrations: Sequence[Migration] | None = None,
-    *,
-    server: Dsn | None = None,
-    pg_version: int | None = None,
-    migrations_dir: Path | None = None,
-) -> dict[str, str]:
-    """Fixture files built in a scratch database (see ``drift.fixtures.generate``)."""
-    from gordon_migrate import bundle
-    from gordon_migrate.drift import fixtures
-
-    chosen = bundle.load(migrations_dir) if migrations is None else migrations
-    return fixtures.generate(chosen, server=server, pg_version=pg_version)

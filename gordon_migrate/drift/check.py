@@ -19,12 +19,12 @@ from gordon_migrate.drift.model import (
     CHECKS,
     CheckResult,
     Difference,
-    DriftError,
     DriftReport,
     Line,
     Snapshot,
 )
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import DriftError
 
 log = structlog.get_logger("gordon_migrate.drift")
 

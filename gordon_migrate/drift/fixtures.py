@@ -29,8 +29,9 @@ from psycopg import conninfo, sql
 
 from gordon_migrate import db
 from gordon_migrate.bundle import Migration, bundled_path
-from gordon_migrate.drift.model import CheckName, DriftError, Line, Snapshot, sorted_lines
+from gordon_migrate.drift.model import CheckName, Line, Snapshot, sorted_lines
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import DriftError
 
 FILES: dict[CheckName, str] = {
     "schema": "schema.txt",

@@ -6,16 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from gordon_migrate.errors import GordonError
-
-
-class DriftError(GordonError):
-    """drift-check or fixtures could not do their job (fixtures missing or corrupt, catalogs
-    unreadable, a NOTIFY channel that cannot be determined statically at build time)."""
-
-    kind = "drift"
-
-
 CheckName = Literal["schema", "grants", "column_grants", "notify"]
 DifferenceKind = Literal["missing", "unexpected", "changed"]
 

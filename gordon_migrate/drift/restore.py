@@ -15,8 +15,9 @@ import psycopg
 
 from gordon_migrate.db import connect, is_connection_lost, lost_error, one_line
 from gordon_migrate.drift.check import run_drift_check
-from gordon_migrate.drift.model import DriftError, DriftReport
+from gordon_migrate.drift.model import DriftReport
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import DriftError
 
 AUDIT_ACTION = "drift fix"
 

@@ -32,11 +32,11 @@ from gordon_migrate.drift.model import (
     MIGRATOR,
     THIS_DATABASE,
     CheckName,
-    DriftError,
     Line,
     Snapshot,
     sorted_lines,
 )
+from gordon_migrate.errors import DriftError
 
 #: Session settings of every snapshot: deparsed SQL must not depend on the server's defaults.
 SESSION_SETTINGS = {

@@ -14,14 +14,7 @@ A core package: plain functions and frozen dataclasses, no click, no Textual. Th
 
 from __future__ import annotations
 
-from gordon_migrate.errors import GordonError
-
-
-class RecoveryError(GordonError):
-    """A recovery command refused or could not do its job (nothing was changed unless the
-    message says so)."""
-
-    kind = "recovery"
+from gordon_migrate.errors import RecoveryError
 
 
 def refused(message: str) -> RecoveryError:

@@ -48,22 +48,6 @@ VALUES (%(action)s, %(version)s, %(target_pid)s, %(os_user)s, %(client_host)s,
         %(tool_version)s, %(reason)s, %(before)s::jsonb, %(after)s::jsonb)
 """
 
-AUDIT_COLUMNS = (
-    "at",
-    "action",
-    "version",
-    "target_pid",
-    "db_user",
-    "db_session_user",
-    "client_addr",
-    "os_user",
-    "client_host",
-    "tool_version",
-    "reason",
-    "state_before",
-    "state_after",
-)
-
 
 def ensure_table(conn: Conn) -> None:
     """Create the audit table if missing (autocommit; tolerates a concurrent creator)."""

@@ -52,6 +52,8 @@ class Target:
     bundle: tuple[Migration, ...] | None = None
     dsn_error: str | None = None
     bundle_error: str | None = None
+    #: The failure modes of those two errors.
+    config_failure_modes: tuple[str, ...] = ()
     #: Transactions holding Gordon table locks longer than this block a migration's DDL.
     lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
@@ -73,19 +75,23 @@ def make_target(
     dsn: Dsn | None = None
     bundle: tuple[Migration, ...] | None = None
     dsn_error = bundle_error = None
+    errors: list[GordonError] = []
     try:
         dsn = get_dsn()
     except GordonError as exc:
         dsn_error = scrub(str(exc))
+        errors.append(exc)
     try:
         bundle = tuple(get_bundle())
     except GordonError as exc:
         bundle_error = scrub(str(exc))
+        errors.append(exc)
     return Target(
         dsn=dsn,
         bundle=bundle,
         dsn_error=dsn_error,
         bundle_error=bundle_error,
+        config_failure_modes=_modes(*errors),
         lock_timeout_ms=lock_timeout_ms,
         apply_log=apply_log,
         fixtures_dir=fixtures_dir,
@@ -161,8 +167,9 @@ def _see(*probe_names: str) -> str:
     return f"step {numbers[0]}" if len(numbers) == 1 else f"steps {' and '.join(numbers)}"
 
 
-def _matched(text: str) -> tuple[str, ...]:
-    return tuple(mode.id for mode in runbook.load().match(text))
+def _modes(*errors: GordonError) -> tuple[str, ...]:
+    """The failure modes the errors name (each raise site knows its own), in order."""
+    return tuple(dict.fromkeys(e.failure_mode for e in errors if e.failure_mode))
 
 
 @contextmanager
@@ -200,7 +207,7 @@ def _guarded(name: str, body: ProbeFunction) -> ProbeFunction:
             return _result(name, "not_run", f"not run: {exc}")
         except GordonError as exc:
             message = scrub(str(exc))
-            return _result(name, "problem", message, failure_modes=_matched(message))
+            return _result(name, "problem", message, failure_modes=_modes(exc))
         except psycopg.Error as exc:
             message = one_line(scrub(str(exc)))
             return _result(name, "problem", f"the probe's query failed: {message}")
@@ -216,7 +223,19 @@ def _guarded(name: str, body: ProbeFunction) -> ProbeFunction:
 def error_line(log: str) -> str | None:
     """The failure line of an apply log: the last JSON ``error`` event, or the last
     ``gordon-migrate: error:`` line (``docker compose logs`` prefixes are tolerated)."""
-    found: str | None = None
+    found = _error_event(log)
+    return found[0] if found is not None else None
+
+
+def _error_event(log: str) -> tuple[str, tuple[str, ...]] | None:
+    """The last error of an apply log, with the failure mode its JSON event names.
+
+    A console line (``gordon-migrate: error: ...``, a run in a terminal) carries no fields, nor
+    does the JSON line of a gordon-migrate older than the ``failure_mode`` field (a log of the
+    image being replaced): their failure modes are then the runbook symptoms the line quotes,
+    the one place text is matched.
+    """
+    found: tuple[str, tuple[str, ...]] | None = None
     for line in log.splitlines():
         start = line.find("{")
         if start >= 0:
@@ -225,29 +244,34 @@ def error_line(log: str) -> str | None:
             except ValueError:
                 event = None
             if isinstance(event, dict) and event.get("level") == "error":
-                found = str(event.get("event", ""))
+                text, mode = str(event.get("event", "")), event.get("failure_mode")
+                found = (text, (mode,) if isinstance(mode, str) else _symptoms(text))
                 continue
         marker = line.find("gordon-migrate: error: ")
         if marker >= 0:
-            found = line[marker + len("gordon-migrate: error: ") :].strip()
+            text = line[marker + len("gordon-migrate: error: ") :].strip()
+            found = (text, _symptoms(text))
     return found
 
 
+def _symptoms(text: str) -> tuple[str, ...]:
+    return tuple(mode.id for mode in runbook.load().match(text))
+
+
 def _error_line(target: Target) -> ProbeResult:
-    """Match the apply's error line against the runbook's symptoms."""
+    """The failure mode of the apply's error line (its JSON event's, else its symptom's)."""
     name = "error_line"
     if target.apply_log is None:
         raise _NotRun("no apply log given (diagnose --apply-log FILE, - for stdin)")
-    line = error_line(target.apply_log)
-    if line is None:
+    found = _error_event(target.apply_log)
+    if found is None:
         return _result(
             name,
             "ok",
             "the log has no error line: the run succeeded, or the container was killed "
             "(exit 137, FM-27)",
         )
-    line = scrub(line)
-    modes = _matched(line)
+    line, modes = scrub(found[0]), found[1]
     summary = "the apply failed: " + (
         "its error line matches the runbook" if modes else "its error line matches no symptom"
     )
@@ -261,9 +285,12 @@ def _config(target: Target) -> ProbeResult:
     """DATABASE_URL given and well-formed; the bundle readable."""
     problems = [e for e in (target.dsn_error, target.bundle_error) if e]
     if problems:
-        modes = tuple(dict.fromkeys(m for p in problems for m in _matched(p)))
         return _result(
-            "config", "problem", problems[0], details=tuple(problems[1:]), failure_modes=modes
+            "config",
+            "problem",
+            problems[0],
+            details=tuple(problems[1:]),
+            failure_modes=target.config_failure_modes,
         )
     assert target.dsn is not None
     assert target.bundle is not None
@@ -361,11 +388,13 @@ def _history(target: Target) -> ProbeResult:
             "migration is pending",
         )
     messages = []
+    errors = []
     for problem in status.problems:
         try:
             engine.check_history(replace(status, migrations=[problem]))
         except GordonError as exc:
             messages.append(str(exc))
+            errors.append(exc)
     if not messages:
         return _result(
             "history",
@@ -373,7 +402,7 @@ def _history(target: Target) -> ProbeResult:
             f"{status.count('applied')} applied, {status.count('pending')} pending, none dirty, "
             "edited or unknown to the bundle",
         )
-    modes = tuple(dict.fromkeys(m for text in messages for m in _matched(text)))
+    modes = _modes(*errors)
     drops: tuple[str, ...] = ()
     if invalid:
         # A dirty row beside an INVALID index: a CREATE INDEX CONCURRENTLY that failed after

@@ -24,8 +24,9 @@ from gordon_migrate import dirty, engine, history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, is_connection_lost, lost_error, one_line
 from gordon_migrate.dsn import Dsn
+from gordon_migrate.errors import RecoveryError
 from gordon_migrate.interrupts import Interrupted
-from gordon_migrate.recovery import RecoveryError, audit, refused
+from gordon_migrate.recovery import audit, refused
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from gordon_migrate.bundle import bundled_path
-from gordon_migrate.recovery import RecoveryError
+from gordon_migrate.errors import RecoveryError
 
 RUNBOOK_NAME = "spof-runbook.md"
 PROCEDURE_HEADING = "Recovery procedure"
