@@ -15,61 +15,15 @@ from psycopg.rows import class_row
 from gordon_migrate.db import Conn
 from gordon_migrate.errors import InternalError
 from gordon_migrate.history import lock_key_parts
+from gordon_migrate.recovery.sessions import Session, advisory_holder
 
 log = structlog.get_logger("gordon_migrate.locks")
 
-_HOLDER = """
-SELECT a.pid, coalesce(a.application_name, '') AS application_name,
-       CASE WHEN a.backend_start IS NULL THEN ''  -- hidden from this role (pg_read_all_stats)
-            ELSE coalesce(host(a.client_addr), 'local socket') END AS client,
-       coalesce(a.usename, '') AS username, a.backend_start, a.state_change,
-       coalesce(a.state, '') AS state, a.pid = pg_backend_pid() AS is_self
-FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
-        SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.classid = %s AND l.objid = %s AND l.objsubid = 1
-ORDER BY a.backend_start
-LIMIT 1
-"""
 
-
-@dataclass(frozen=True)
-class LockHolder:
-    """The session holding the migration lock, as pg_stat_activity shows it."""
-
-    pid: int
-    application_name: str
-    client: str
-    username: str
-    backend_start: datetime | None
-    state_change: datetime | None
-    state: str
-    is_self: bool
-
-    def describe(self) -> str:
-        app = self.application_name or "no application_name"
-        if self.backend_start is None:  # pg_stat_activity hides another role's session
-            return (
-                f"pid {self.pid} ({app}, user {self.username or '?'}; its client, start and "
-                "state are hidden from this role: membership in pg_read_all_stats shows them)"
-            )
-        since = self.backend_start.isoformat(timespec="seconds")
-        return (
-            f"pid {self.pid} ({app}, user {self.username or '?'}, from {self.client}, "
-            f"connected since {since}, {self.state or 'state unknown'})"
-        )
-
-    @property
-    def terminate_sql(self) -> str:
-        return f"SELECT pg_terminate_backend({self.pid});"
-
-
-def holder(conn: Conn, key: int) -> LockHolder | None:
+def holder(conn: Conn, key: int) -> Session | None:
     """Who holds the advisory lock ``key`` in this database, if anyone."""
     classid, objid = lock_key_parts(key)
-    with conn.cursor(row_factory=class_row(LockHolder)) as cur:
-        cur.execute(_HOLDER, (classid, objid))
-        return cur.fetchone()
+    return advisory_holder(conn, classid, objid)
 
 
 def try_acquire(conn: Conn, key: int) -> bool:
@@ -87,7 +41,7 @@ def acquire(
     wait_s: float,
     guard: Callable[[], AbstractContextManager[None]] = _unguarded,
     sleep: Callable[[float], None] = time.sleep,
-    on_wait: Callable[[LockHolder | None], None] | None = None,
+    on_wait: Callable[[Session | None], None] | None = None,
 ) -> float:
     """Take the session lock ``key`` within ``wait_s`` seconds; return the time waited.
 
@@ -117,7 +71,7 @@ def acquire(
                 current = holder(conn, key)
             log.warning(
                 "waiting for the migration lock",
-                holder=current.describe() if current else "unknown",
+                holder=current.describe(with_state=True) if current else "unknown",
                 lock_wait_s=wait_s,
             )
             if on_wait is not None:
@@ -130,14 +84,18 @@ def acquire(
 class LockTimeout(Exception):
     """Internal: the wait ran out; the engine turns it into a ``LockWaitError``."""
 
-    def __init__(self, holder: LockHolder | None, waited_s: float) -> None:
+    def __init__(self, holder: Session | None, waited_s: float) -> None:
         super().__init__("lock wait exceeded")
         self.holder = holder
         self.waited_s = waited_s
 
     def describe(self, database: str, key: int) -> str:
         """What ran out and who holds the lock: the lead of every lock-wait message."""
-        who = self.holder.describe() if self.holder else "a session that has since gone"
+        who = (
+            self.holder.describe(with_state=True)
+            if self.holder
+            else "a session that has since gone"
+        )
         return (
             f"timed out after {self.waited_s:.1f}s waiting for the migration lock of database "
             f"{database} (advisory lock {key}), held by {who}"

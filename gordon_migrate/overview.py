@@ -14,6 +14,7 @@ from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.engine import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.recovery.sessions import Session
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Overview:
     status: DatabaseStatus
     records: list[MigrationRecord]
     lock_key: int
-    lock_holder: locks.LockHolder | None
+    lock_holder: Session | None
 
     @property
     def applied(self) -> int:

@@ -87,7 +87,7 @@ def status_text(overview: Overview) -> str:
     holder = overview.lock_holder
     lines.append(
         f"migration lock {overview.lock_key}: "
-        + (f"held by {holder.describe()}" if holder else "free")
+        + (f"held by {holder.describe(with_state=True)}" if holder else "free")
     )
     last = overview.last_apply
     if last is not None and last.installed_on is not None:

@@ -445,17 +445,15 @@ def _migration_lock(target: Target) -> ProbeResult:
         assert row is not None
         key = history.lock_key(str(row[0]))
         holder = locks.holder(conn, key)
-        detail = sessions.session(conn, holder.pid) if holder else None
     if holder is None:
         return _result(
             "migration_lock", "ok", f"nobody holds advisory lock {key} of database {row[0]}"
         )
     details = [f"lock: advisory lock {key} of database {row[0]}"]
-    if detail is not None:
-        details.append(f"activity: {detail.activity()}")
-        hint = sessions.hidden_hint([detail], str(row[1]))
-        if hint is not None:
-            details.append(hint)
+    details.append(f"activity: {holder.activity()}")
+    hint = sessions.hidden_hint([holder], str(row[1]))
+    if hint is not None:
+        details.append(hint)
     if holder.state == "active" and holder.application_name.startswith("gordon-migrate"):
         details.append(
             "a gordon-migrate runner at work: wait for it; ending it interrupts its migration"
@@ -463,7 +461,7 @@ def _migration_lock(target: Target) -> ProbeResult:
     return _result(
         "migration_lock",
         "problem",
-        f"held by {holder.describe()}",
+        f"held by {holder.describe(with_state=True)}",
         details=tuple(details),
         failure_modes=(FM_LOCK_HELD,),
         commands=("gordon-migrate unlock", holder.terminate_sql),

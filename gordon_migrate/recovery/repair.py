@@ -27,6 +27,7 @@ from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import RecoveryError
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused
+from gordon_migrate.recovery.sessions import Session
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
@@ -177,7 +178,7 @@ def run_repair(
     reason: str | None = None,
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
     cancel: engine.CancelToken | None = None,
-    on_wait: Callable[[locks.LockHolder | None], None] | None = None,
+    on_wait: Callable[[Session | None], None] | None = None,
 ) -> RepairOutcome:
     """Carry out ``plan`` under the migration lock, if the row is still exactly as planned.
 
@@ -204,7 +205,7 @@ def _run(
     reason: str | None,
     lock_wait_s: float,
     cancel: engine.CancelToken,
-    on_wait: Callable[[locks.LockHolder | None], None] | None,
+    on_wait: Callable[[Session | None], None] | None,
 ) -> RepairOutcome:
     try:
         waited = locks.acquire(

@@ -62,19 +62,21 @@ SELECT a.pid,
        coalesce((SELECT array_agg(DISTINCT x.waiter ORDER BY x.waiter) FROM waiting x
                  WHERE x.blocker = a.pid), '{}') AS blocking,
        v.visible,
-       coalesce(h.transaction, '') AS transaction
+       coalesce(h.transaction, '') AS transaction,
+       a.pid = pg_backend_pid() AS is_self
 FROM pg_stat_activity a
 CROSS JOIN LATERAL (
     SELECT coalesce(pg_has_role(a.usesysid, 'USAGE'), false)
            OR pg_has_role('pg_read_all_stats', 'USAGE') AS visible
 ) v
 LEFT JOIN held h ON h.pid = a.pid
-WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+WHERE a.datname = current_database()
 """
 
 _BLOCKERS = (
     _SESSIONS
     + """
+  AND a.pid <> pg_backend_pid()
   AND (h.pid IS NOT NULL
        AND (a.xact_start <= now() - make_interval(secs => %(min_age_s)s) OR NOT v.visible)
        OR EXISTS (SELECT 1 FROM waiting x WHERE x.blocker = a.pid))
@@ -82,7 +84,19 @@ ORDER BY a.xact_start NULLS LAST, a.pid
 """
 )
 
-_ONE = _SESSIONS + "  AND a.pid = %(pid)s\n"
+_ONE = _SESSIONS + "  AND a.pid = %(pid)s AND a.pid <> pg_backend_pid()\n"
+
+# The session holding a session-level advisory lock of this database (ourselves included).
+_ADVISORY_HOLDER = (
+    _SESSIONS
+    + """
+  AND a.pid = (SELECT l.pid FROM pg_locks l
+               WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
+                       SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND l.classid = %(classid)s AND l.objid = %(objid)s AND l.objsubid = 1
+               LIMIT 1)
+"""
+)
 
 _PASSWORD_WORD = re.compile(r"\bpassword\b", re.IGNORECASE)
 # Scanner tokens of a string constant (any quoting: '', E'', U&'', $$, $tag$, B'', X'').
@@ -147,6 +161,8 @@ class Session:
     transaction: str = ""
     #: For a hidden session: seen holding its locks in one transaction for at least this.
     held_at_least: timedelta | None = None
+    #: True for the session that asked (the holder of a lock may be ourselves).
+    is_self: bool = False
 
     @property
     def terminate_sql(self) -> str:
@@ -166,16 +182,21 @@ class Session:
         text = scrub(redact_passwords(one_line(self.query)))
         return text if len(text) <= QUERY_CHARS else text[: QUERY_CHARS - 3] + "..."
 
-    def describe(self) -> str:
-        """``pid 42 (gordon_trading app, user u, from 10.0.0.7, connected since ...)``."""
+    def describe(self, *, with_state: bool = False) -> str:
+        """``pid 42 (gordon_trading app, user u, from 10.0.0.7, connected since ...)``, and
+        its state (``, idle in transaction``) ``with_state`` (a lock holder in an error line)."""
         app = self.application_name or "no application_name"
+        who = f"pid {self.pid} ({app}, user {self.username or '?'}"
         if not self.visible:
-            return f"pid {self.pid} ({app}, user {self.username or '?'}; client hidden)"
+            if with_state:
+                return (
+                    f"{who}; its client, start and state are hidden from this role: "
+                    f"membership in {STATS_ROLE} shows them)"
+                )
+            return f"{who}; client hidden)"
         since = self.backend_start.isoformat(timespec="seconds") if self.backend_start else "?"
-        return (
-            f"pid {self.pid} ({app}, user {self.username or '?'}, from {self.client}, "
-            f"connected since {since})"
-        )
+        state = f", {self.state or 'state unknown'}" if with_state else ""
+        return f"{who}, from {self.client}, connected since {since}{state})"
 
     def activity(self) -> str:
         """``idle in transaction for 3m12s, transaction open for 3m15s, last statement: ...``."""
@@ -214,6 +235,13 @@ def session(conn: Conn, pid: int) -> Session | None:
     """The backend ``pid`` of this database, if it exists."""
     with conn.cursor(row_factory=class_row(Session)) as cur:
         cur.execute(_ONE, {"pid": pid})
+        return cur.fetchone()
+
+
+def advisory_holder(conn: Conn, classid: int, objid: int) -> Session | None:
+    """The session holding the advisory lock (``classid``, ``objid``) of this database."""
+    with conn.cursor(row_factory=class_row(Session)) as cur:
+        cur.execute(_ADVISORY_HOLDER, {"classid": classid, "objid": objid})
         return cur.fetchone()
 
 

@@ -11,8 +11,8 @@ from rich.text import Text
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn
 from gordon_migrate.lint.model import Holder, LockPlan
-from gordon_migrate.locks import LockHolder
 from gordon_migrate.overview import MigrationRecord
+from gordon_migrate.recovery.sessions import Session
 
 
 def pending_plan(
@@ -37,12 +37,15 @@ def holder_text(h: Holder) -> str:
     return f"pid {h.pid} ({', '.join(about)}) {verb} {h.mode} on {h.relation}"
 
 
-def blocker_lines(plan: LockPlan, lock_holder: LockHolder | None) -> list[Text]:
+def blocker_lines(plan: LockPlan, lock_holder: Session | None) -> list[Text]:
     """One line per thing that would stop or stall an apply now (empty: nothing known)."""
     lines: list[Text] = []
     if lock_holder is not None and not lock_holder.is_self:
         lines.append(
-            Text(f"migration lock held by {lock_holder.describe()}: apply waits for it (u ends it)")
+            Text(
+                f"migration lock held by {lock_holder.describe(with_state=True)}: "
+                "apply waits for it (u ends it)"
+            )
         )
     seen: set[tuple[int, str]] = set()
     for h in plan.holders:

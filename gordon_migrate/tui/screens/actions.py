@@ -21,9 +21,9 @@ from textual.worker import Worker
 from gordon_migrate import dirty
 from gordon_migrate.db import Conn
 from gordon_migrate.engine import MigrationStatus, read_status
-from gordon_migrate.locks import LockHolder
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
+from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.tui.context import Context, read
 from gordon_migrate.tui.screens.base import ActionModal, GordonModal
 
@@ -227,8 +227,8 @@ class RepairModal(GuardedActionModal[repair.RepairPlan]):
         return f"Taking the migration lock (advisory lock {plan.lock_key}) to repair {plan.label}…"
 
     def execute(self, plan: repair.RepairPlan, reason: str) -> str:
-        def held(holder: LockHolder | None) -> None:
-            who = holder.describe() if holder else "a session that has since gone"
+        def held(holder: Session | None) -> None:
+            who = holder.describe(with_state=True) if holder else "a session that has since gone"
             self.waiting(
                 f"Waiting (up to {repair.DEFAULT_LOCK_WAIT_S:.0f} s) for the migration lock "
                 f"(advisory lock {plan.lock_key}), held by {who}"

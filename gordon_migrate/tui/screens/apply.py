@@ -20,6 +20,7 @@ from textual.worker import Worker
 from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn
+from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context, read
 from gordon_migrate.tui.screens.base import ActionModal
@@ -51,7 +52,7 @@ class ApplyModal(ActionModal):
             self.blockers = blockers
 
     class Holder(Message):
-        def __init__(self, holder: locks.LockHolder | None, lock: str) -> None:
+        def __init__(self, holder: Session | None, lock: str) -> None:
             super().__init__()
             self.holder = holder
             self.lock = lock
@@ -234,7 +235,7 @@ class ApplyModal(ActionModal):
         if message.holder is None or not self._lock_phase or self.phase != "running":
             return
         text = Text(f"Waiting for the migration lock ({message.lock}), held by ", style="bold")
-        text.append(message.holder.describe())
+        text.append(message.holder.describe(with_state=True))
         text.append("\nq, ctrl+c or Cancel apply stops the wait: nothing has run yet.")
         self._say(text)
 

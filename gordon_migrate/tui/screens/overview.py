@@ -164,7 +164,7 @@ def lock_panel(data: Overview) -> Table:
             "Lock",
             Text("HELD: a runner is migrating, or one died holding it", "bold").append_text(key),
         )
-        grid.add_row("Holder", holder.describe())
+        grid.add_row("Holder", holder.describe(with_state=True))
     return grid
 
 
