@@ -12,7 +12,8 @@ import psycopg
 import structlog
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn
+from gordon_migrate.db import Conn, connection
+from gordon_migrate.dsn import Dsn
 from gordon_migrate.history import lock_key_parts
 
 log = structlog.get_logger("gordon_migrate.locks")
@@ -69,6 +70,12 @@ def holder(conn: Conn, key: int) -> LockHolder | None:
     with conn.cursor(row_factory=class_row(LockHolder)) as cur:
         cur.execute(_HOLDER, (classid, objid))
         return cur.fetchone()
+
+
+def find_holder(dsn: Dsn, key: int, *, purpose: str, doing: str) -> LockHolder | None:
+    """``holder`` on a read-only connection of its own."""
+    with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
+        return holder(conn, key)
 
 
 def try_acquire(conn: Conn, key: int) -> bool:
