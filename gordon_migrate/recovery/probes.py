@@ -24,7 +24,7 @@ import psycopg
 
 from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, one_line, server_facts, server_version
+from gordon_migrate.db import Conn, connect, one_line, server_facts
 from gordon_migrate.dsn import Dsn, scrub
 from gordon_migrate.durations import format_ms
 from gordon_migrate.errors import GordonError
@@ -286,12 +286,12 @@ def _connect(target: Target) -> ProbeResult:
     with connect(
         target.dsn, purpose=PURPOSE, read_only=True, connect_timeout=target.connect_timeout_s
     ) as conn:
-        row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
-        assert row is not None
+        facts = server_facts(conn)
         return _result(
             "connect",
             "ok",
-            f"reached database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
+            f"reached database {facts.database} on PostgreSQL {facts.server_version} as "
+            f"{facts.user}",
         )
 
 
