@@ -1,4 +1,8 @@
-"""Connections: the tool's application_name, bounded connect time, errors mapped to the core's."""
+"""Connections: the tool's application_name, bounded connect time, errors mapped to the core's.
+
+``connection`` is the one way the core opens a session and runs work on it: no
+``psycopg.Error`` leaves it (a lost session and a failed query become ``GordonError``s).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import conninfo
@@ -16,7 +21,7 @@ from psycopg.rows import TupleRow
 
 from gordon_migrate import __version__
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import ConnectError, ConnectionLostError, GordonError
+from gordon_migrate.errors import ConnectError, ConnectionLostError, GordonError, QueryError
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -47,7 +52,7 @@ def connect(
     dsn: Dsn,
     *,
     purpose: str,
-    options: dict[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
     read_only: bool = False,
     connect_timeout: int = CONNECT_TIMEOUT_S,
 ) -> Conn:
@@ -115,6 +120,52 @@ def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
     )
 
 
+@contextmanager
+def connection(
+    dsn: Dsn,
+    *,
+    purpose: str,
+    doing: str,
+    read_only: bool = False,
+    options: Mapping[str, str] | None = None,
+    connect_timeout: int = CONNECT_TIMEOUT_S,
+    failed: Callable[[psycopg.Error], GordonError] | None = None,
+) -> Iterator[Conn]:
+    """An autocommit connection named ``gordon-migrate <purpose>`` (see ``connect``) for the
+    enclosed work; a ``psycopg.Error`` raised by that work does not get out.
+
+    A lost session becomes ``ConnectionLostError`` ("lost the connection to <dsn> while
+    <doing>: ..."); any other server error becomes ``failed(exc)``, by default a
+    ``QueryError`` ("query failed: SQLSTATE ...: ..."). Messages are redacted. A
+    ``GordonError`` raised by the work passes through as it is. Not shared between threads:
+    each thread opens its own.
+    """
+    with connect(
+        dsn,
+        purpose=purpose,
+        options=options,
+        read_only=read_only,
+        connect_timeout=connect_timeout,
+    ) as conn:
+        try:
+            yield conn
+        except psycopg.Error as exc:
+            if is_connection_lost(exc):
+                raise lost_error(dsn, exc, doing) from None
+            raise (failed(exc) if failed is not None else query_error(dsn, exc)) from None
+
+
+def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
+    """The server's message on one line, passwords redacted (for a ``failed`` mapping)."""
+    return one_line(dsn.scrub(str(exc)))
+
+
+def query_error(dsn: Dsn, exc: psycopg.Error) -> QueryError:
+    """A statement failed in a way no caller expects: its SQLSTATE and message."""
+    state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
+    return QueryError(f"query failed: {state}{error_text(dsn, exc)}", sqlstate=exc.sqlstate)
+
+
 def is_connection_lost(exc: psycopg.Error) -> bool:
     """True when ``exc`` means the session is gone, not that a statement failed."""
     if isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
@@ -125,7 +176,7 @@ def is_connection_lost(exc: psycopg.Error) -> bool:
 def lost_error(dsn: Dsn, exc: psycopg.Error, doing: str) -> ConnectionLostError:
     """The connection died while ``doing`` something."""
     return ConnectionLostError(
-        f"lost the connection to {dsn.redacted} while {doing}: {one_line(dsn.scrub(str(exc)))}"
+        f"lost the connection to {dsn.redacted} while {doing}: {error_text(dsn, exc)}"
     )
 
 
@@ -203,6 +254,40 @@ class Watchdog:
                 sock.shutdown(socket.SHUT_RDWR)
         except (OSError, psycopg.Error):
             pass  # already closed: the blocked call has failed by itself
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    """What apply checks about a server before anything else."""
+
+    database: str
+    user: str
+    server_version: str
+    """``18.4``-style."""
+    in_recovery: bool
+    """A standby (or a server in recovery): nothing can be migrated there."""
+    history_exists: bool
+    """``public._sqlx_migrations`` exists."""
+
+
+_SERVER_FACTS = """
+SELECT current_database()::text, current_user::text, pg_is_in_recovery(),
+       to_regclass('public._sqlx_migrations') IS NOT NULL
+"""
+
+
+def server_facts(conn: Conn) -> ServerFacts:
+    """The server facts of ``conn`` (one round trip)."""
+    row = conn.execute(_SERVER_FACTS).fetchone()
+    assert row is not None
+    database, user, in_recovery, history_exists = row
+    return ServerFacts(
+        database=str(database),
+        user=str(user),
+        server_version=server_version(conn),
+        in_recovery=bool(in_recovery),
+        history_exists=bool(history_exists),
+    )
 
 
 def server_version(conn: Conn) -> str:

@@ -31,10 +31,11 @@ from gordon_migrate.db import (
     Conn,
     Watchdog,
     connect,
+    connection,
     is_connection_lost,
     lost_error,
     one_line,
-    server_version,
+    server_facts,
 )
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.durations import format_ms, parse_ms
@@ -206,32 +207,24 @@ def _no_progress(event: Event, migration: Migration | None, detail: str) -> None
     """Default progress sink: the engine logs anyway."""
 
 
-_PROBE = """
-SELECT pg_is_in_recovery(), to_regclass('public._sqlx_migrations') IS NOT NULL,
-       current_user::text, current_database()::text
-"""
-
-
 def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
     """Compare the history table with ``bundle`` (read-only; two round trips)."""
-    row = conn.execute(_PROBE).fetchone()
-    assert row is not None
-    in_recovery, history_exists, user, database = row
+    facts = server_facts(conn)
     try:
-        applied = history.read(conn) if history_exists else {}
+        applied = history.read(conn) if facts.history_exists else {}
     except psycopg.errors.InsufficientPrivilege:
         raise ServerStateError(
-            f"role {user} cannot migrate database {database}: it cannot read "
+            f"role {facts.user} cannot migrate database {facts.database}: it cannot read "
             "public._sqlx_migrations. Nothing was run. Connect as the migration-privileged "
             "(bootstrap) role; runtime roles never migrate",
             failure_mode="FM-12",
         ) from None
     return DatabaseStatus(
-        database=str(database),
-        user=str(user),
-        server_version=server_version(conn),
-        in_recovery=bool(in_recovery),
-        history_exists=bool(history_exists),
+        database=facts.database,
+        user=facts.user,
+        server_version=facts.server_version,
+        in_recovery=facts.in_recovery,
+        history_exists=facts.history_exists,
         migrations=compare(bundle, applied),
         history=applied,
     )
@@ -356,7 +349,9 @@ def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
 
 def plan(dsn: Dsn, bundle: Sequence[Migration], options: ApplyOptions) -> ApplyResult:
     """``apply --dry-run``: validate and list what would run, read-only, without the lock."""
-    with connect(dsn, purpose="apply --dry-run", read_only=True) as conn:
+    with connection(
+        dsn, purpose="apply --dry-run", doing="reading the history", read_only=True
+    ) as conn:
         status = read_status(conn, bundle)
     check_server(status)
     check_history(status)
@@ -432,7 +427,14 @@ def apply(
     if opts.dry_run:
         return plan(dsn, bundle, opts)
     token = cancel or CancelToken()
-    with connect(dsn, purpose="apply", options=opts.session_settings()) as conn:
+    # The run maps a lost connection itself (run.lost: what became of the migration in
+    # flight); the shared path turns any other server error into a QueryError.
+    with connection(
+        dsn,
+        purpose="apply",
+        doing="reading or locking the history",
+        options=opts.session_settings(),
+    ) as conn:
         token._attach(conn)
         run = _Run(
             conn=conn,

@@ -83,6 +83,12 @@ class ConnectionLostError(GordonError):
     kind = "connection_lost"
 
 
+class QueryError(GordonError):
+    """A statement failed on the server in a way no caller expected (its SQLSTATE says why)."""
+
+    kind = "query"
+
+
 class ServerStateError(GordonError):
     """The server cannot be migrated as it is (a standby, a role lacking privileges)."""
 

@@ -12,13 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
-
-from gordon_migrate.db import connect, is_connection_lost, lost_error, one_line
-from gordon_migrate.drift import fixtures, snapshot
+from gordon_migrate.drift import fixtures
+from gordon_migrate.drift.check import read_snapshot
 from gordon_migrate.drift.model import Line, Snapshot
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import DriftError
 
 #: Column of a grant line with no grantee ("default privileges ...: none for anyone").
 NOBODY = "(nobody)"
@@ -213,16 +210,7 @@ def grant_matrices(
     """Read the live grants (one READ ONLY snapshot, as drift-check takes it) and lay them
     out against the fixtures (default: the bundled ones)."""
     expected = fixtures.load(fixtures_dir)
-    with connect(dsn, purpose=purpose, read_only=True, options=snapshot.SESSION_SETTINGS) as conn:
-        try:
-            actual = snapshot.take(conn, roles=expected.roles)
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise lost_error(dsn, exc, "reading the catalogs") from None
-            raise DriftError(
-                f"cannot read the catalogs of {dsn.redacted}: {one_line(dsn.scrub(str(exc)))}"
-            ) from None
-    return compare(expected, actual)
+    return compare(expected, read_snapshot(dsn, expected.roles, purpose=purpose))
 
 
 def cell_text(cell: Cell) -> str:

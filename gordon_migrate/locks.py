@@ -12,7 +12,8 @@ import psycopg
 import structlog
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn
+from gordon_migrate.db import Conn, connection
+from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import InternalError
 from gordon_migrate.history import lock_key_parts
 from gordon_migrate.recovery.sessions import Session, advisory_holder
@@ -24,6 +25,12 @@ def holder(conn: Conn, key: int) -> Session | None:
     """Who holds the advisory lock ``key`` in this database, if anyone."""
     classid, objid = lock_key_parts(key)
     return advisory_holder(conn, classid, objid)
+
+
+def find_holder(dsn: Dsn, key: int, *, purpose: str, doing: str) -> Session | None:
+    """``holder`` on a read-only connection of its own."""
+    with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
+        return holder(conn, key)
 
 
 def try_acquire(conn: Conn, key: int) -> bool:

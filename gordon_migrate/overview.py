@@ -1,19 +1,22 @@
-"""A one-glance summary of a database: who and where, migration counts, lock holder, last apply.
+"""A one-glance summary of a database: who and where, migration counts, lock holder, last apply;
+and what would block the pending migrations now.
 
 Read-only and built from the engine's own pieces (``engine.read_status``, ``history.read``,
-``locks.holder``): the TUI's Overview and Migrations screens render it, nothing recomputes it.
+``locks.holder``, ``lint.lock_plan``): the TUI's Overview and Migrations screens and its apply
+confirmation render it, nothing recomputes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect
+from gordon_migrate.db import Conn, connection
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.engine import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.lint.model import LockPlan
 from gordon_migrate.recovery.sessions import Session
 
 
@@ -98,7 +101,72 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
     )
 
 
-def overview(target: Dsn, bundle: Sequence[Migration], purpose: str = "overview") -> Overview:
+def overview(
+    target: Dsn,
+    bundle: Sequence[Migration],
+    purpose: str = "overview",
+    *,
+    doing: str = "reading the overview",
+) -> Overview:
     """``read_overview`` on a read-only connection of its own (works on a standby too)."""
-    with connect(target, purpose=purpose, read_only=True) as conn:
+    with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
         return read_overview(conn, target, bundle)
+
+
+@dataclass(frozen=True)
+class PlannedOverview(Overview):
+    """The overview, plus the lock plan of the pending migrations and the sessions that hold
+    conflicting locks now."""
+
+    plan: LockPlan = field(default_factory=LockPlan)
+
+
+def pending_plan(
+    conn: Conn, records: Sequence[MigrationRecord], bundle: Sequence[Migration]
+) -> LockPlan:
+    """The lock plan of the pending migrations of ``records``, with who conflicts now."""
+    from gordon_migrate.lint import lock_plan  # pglast: paid only when it is asked for
+
+    pending = [
+        r.migration for r in records if r.status.state == "pending" and r.migration is not None
+    ]
+    return lock_plan(pending, bundle, conn)
+
+
+def planned_overview(
+    target: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str
+) -> PlannedOverview:
+    """The overview and the lock plan of its pending migrations, read in one read-only
+    session of their own."""
+    with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
+        found = read_overview(conn, target, bundle)
+        values = {f.name: getattr(found, f.name) for f in fields(Overview)}
+        return PlannedOverview(**values, plan=pending_plan(conn, found.records, bundle))
+
+
+@dataclass(frozen=True)
+class Blockers:
+    """What would stop or stall an apply of some pending migrations now."""
+
+    plan: LockPlan
+    """Their lock plan: the sessions holding conflicting locks, the findings apply refuses."""
+    lock_holder: Session | None
+    """Who holds the migration lock, if anyone."""
+
+
+def blockers(
+    target: Dsn,
+    pending: Sequence[Migration],
+    bundle: Sequence[Migration],
+    database: str,
+    *,
+    purpose: str,
+    doing: str,
+) -> Blockers:
+    """The ``Blockers`` of ``pending`` (migrations of ``bundle``) in ``database``, read in one
+    read-only session of their own."""
+    from gordon_migrate.lint import lock_plan  # pglast: paid only when it is asked for
+
+    with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
+        holder = locks.holder(conn, history.lock_key(database))
+        return Blockers(plan=lock_plan(pending, bundle, conn), lock_holder=holder)

@@ -374,12 +374,19 @@ def test_migrations_screen_shows_sql_and_history_of_the_selected_one(
     drive(make_app(gordon_db), scenario)
 
 
-def test_connection_failure_is_described_like_the_cli() -> None:
+def test_connection_failure_is_described_like_the_cli(gordon_db: GordonDatabase) -> None:
+    from gordon_migrate.db import connection
+    from gordon_migrate.errors import GordonError
     from gordon_migrate.tui.context import describe_failure
 
-    error = psycopg.errors.UndefinedTable("relation x does not exist\nLINE 1: ...")
-    assert describe_failure(error) == (
-        "query failed: SQLSTATE 42P01: relation x does not exist LINE 1: ..."
+    # A failed query reaches the TUI as the core's GordonError (db.connection maps it).
+    with (
+        pytest.raises(GordonError) as failed,
+        connection(dsn.parse(gordon_db.dsn), purpose="test", doing="reading x") as conn,
+    ):
+        conn.execute("SELECT * FROM x")
+    assert describe_failure(failed.value) == (
+        'query failed: SQLSTATE 42P01: relation "x" does not exist LINE 1: SELECT * FROM x ^'
     )
     assert describe_failure(ValueError("boom")).startswith("internal error (ValueError): boom")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import gc
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 import structlog
 
 from gordon_migrate import db
@@ -67,17 +66,7 @@ def collector_paused() -> Iterator[None]:
 
 def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) -> DriftReport:
     expected = fixtures.load(fixtures_dir)
-    with db.connect(
-        dsn, purpose="drift-check", read_only=True, options=snapshot.SESSION_SETTINGS
-    ) as conn:
-        try:
-            actual = snapshot.take(conn, roles=expected.roles)
-        except psycopg.Error as exc:
-            if db.is_connection_lost(exc):
-                raise db.lost_error(dsn, exc, "reading the catalogs") from None
-            raise DriftError(
-                f"cannot read the catalogs of {dsn.redacted}: {db.one_line(dsn.scrub(str(exc)))}"
-            ) from None
+    actual = read_snapshot(dsn, expected.roles, purpose="drift-check")
     report = compare_snapshot(expected, actual, with_fixes=with_fixes)
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
@@ -96,6 +85,22 @@ def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) 
         duration_s=round(report.duration_s, 3),
     )
     return report
+
+
+def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot:
+    """``snapshot.take`` on a read-only connection of its own; a catalog that cannot be read
+    is a ``DriftError``."""
+    with db.connection(
+        dsn,
+        purpose=purpose,
+        doing="reading the catalogs",
+        read_only=True,
+        options=snapshot.SESSION_SETTINGS,
+        failed=lambda exc: DriftError(
+            f"cannot read the catalogs of {dsn.redacted}: {db.error_text(dsn, exc)}"
+        ),
+    ) as conn:
+        return snapshot.take(conn, roles=roles)
 
 
 def without_unread(expected: Sequence[Line], actual: Sequence[Line]) -> Sequence[Line]:

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
-from gordon_migrate.db import connect, is_connection_lost, lost_error, one_line
+from gordon_migrate.db import connection, error_text
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import DriftReport
 from gordon_migrate.dsn import Dsn
@@ -90,25 +88,25 @@ def run_fix(
             f"the drift of database {plan.database} changed since the fix was shown: "
             "look at it again before fixing"
         )
-    with connect(dsn, purpose="drift fix") as conn:
-        try:
-            audit.ensure_table(conn)
-            with conn.transaction():
-                conn.execute(plan.sql.encode())
-                audit.record(
-                    conn,
-                    AUDIT_ACTION,
-                    reason=reason,
-                    before={"differences": list(plan.restored), "sql": plan.sql},
-                )
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise lost_error(dsn, exc, "restoring the drift") from None
-            raise DriftError(
-                f"restoring the drift of database {plan.database} failed: SQLSTATE "
-                f"{exc.sqlstate or '?'}: {one_line(dsn.scrub(str(exc)))}; its transaction was "
-                "rolled back, nothing was changed"
-            ) from None
+    with connection(
+        dsn,
+        purpose="drift fix",
+        doing="restoring the drift",
+        failed=lambda exc: DriftError(
+            f"restoring the drift of database {plan.database} failed: SQLSTATE "
+            f"{exc.sqlstate or '?'}: {error_text(dsn, exc)}; its transaction was "
+            "rolled back, nothing was changed"
+        ),
+    ) as conn:
+        audit.ensure_table(conn)
+        with conn.transaction():
+            conn.execute(plan.sql.encode())
+            audit.record(
+                conn,
+                AUDIT_ACTION,
+                reason=reason,
+                before={"differences": list(plan.restored), "sql": plan.sql},
+            )
     return run_drift_check(dsn, fixtures_dir)
 
 

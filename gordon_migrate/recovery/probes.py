@@ -24,7 +24,7 @@ import psycopg
 
 from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, one_line, server_version
+from gordon_migrate.db import Conn, connect, one_line, server_facts
 from gordon_migrate.dsn import Dsn, scrub
 from gordon_migrate.durations import format_ms
 from gordon_migrate.errors import GordonError
@@ -313,33 +313,27 @@ def _connect(target: Target) -> ProbeResult:
     with connect(
         target.dsn, purpose=PURPOSE, read_only=True, connect_timeout=target.connect_timeout_s
     ) as conn:
-        row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
-        assert row is not None
+        facts = server_facts(conn)
         return _result(
             "connect",
             "ok",
-            f"reached database {row[0]} on PostgreSQL {server_version(conn)} as {row[1]}",
+            f"reached database {facts.database} on PostgreSQL {facts.server_version} as "
+            f"{facts.user}",
         )
 
 
 # --- steps 4 and 5: the server and the role -----------------------------------------------
 
-_SERVER = """
-SELECT current_database()::text, current_user::text, pg_is_in_recovery(),
-       to_regclass('public._sqlx_migrations') IS NOT NULL
-"""
-
 
 def _server(conn: Conn) -> engine.DatabaseStatus:
     """The server facts apply checks first, without reading the history (no migrations)."""
-    row = conn.execute(_SERVER).fetchone()
-    assert row is not None
+    facts = server_facts(conn)
     return engine.DatabaseStatus(
-        database=str(row[0]),
-        user=str(row[1]),
-        server_version=server_version(conn),
-        in_recovery=bool(row[2]),
-        history_exists=bool(row[3]),
+        database=facts.database,
+        user=facts.user,
+        server_version=facts.server_version,
+        in_recovery=facts.in_recovery,
+        history_exists=facts.history_exists,
         migrations=[],
     )
 

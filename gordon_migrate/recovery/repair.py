@@ -22,7 +22,7 @@ from psycopg.rows import class_row
 
 from gordon_migrate import dirty, engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, is_connection_lost, lost_error, one_line
+from gordon_migrate.db import Conn, connection, error_text
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import RecoveryError
 from gordon_migrate.interrupts import Interrupted
@@ -118,25 +118,35 @@ def _read_row(conn: Conn, version: int, *, for_update: bool = False) -> history.
     return row
 
 
+def dirty_migrations(
+    dsn: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str
+) -> list[engine.MigrationStatus]:
+    """The migrations whose history row is dirty (what repair is for), read-only."""
+    with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
+        status = engine.read_status(conn, bundle)
+    return [m for m in status.migrations if m.state == "failed"]
+
+
 def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Action) -> RepairPlan:
     """Validate that ``version``'s row is dirty and may be marked ``action``; read-only."""
-    with connect(dsn, purpose="repair (plan)", read_only=True) as conn:
-        try:
-            status = engine.read_status(conn, bundle)
-            engine.check_server(status)
-            if not status.history_exists:
-                raise refused(
-                    f"database {status.database} has no history table: there is nothing to repair"
-                )
-            row = _read_row(conn, version)
-            statement = _statement(action, version).as_string(conn)
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise lost_error(dsn, exc, "reading the history") from None
-            raise RecoveryError(
-                f"cannot read the history of {dsn.redacted}: {one_line(dsn.scrub(str(exc)))}; "
-                "repair needs the migration-privileged role"
-            ) from None
+    with connection(
+        dsn,
+        purpose="repair (plan)",
+        doing="reading the history",
+        read_only=True,
+        failed=lambda exc: RecoveryError(
+            f"cannot read the history of {dsn.redacted}: {error_text(dsn, exc)}; "
+            "repair needs the migration-privileged role"
+        ),
+    ) as conn:
+        status = engine.read_status(conn, bundle)
+        engine.check_server(status)
+        if not status.history_exists:
+            raise refused(
+                f"database {status.database} has no history table: there is nothing to repair"
+            )
+        row = _read_row(conn, version)
+        statement = _statement(action, version).as_string(conn)
     migration = next((m for m in bundle if m.version == version), None)
     label = migration.label if migration else f"{version:04d} ({row.description!r}, not in bundle)"
     if row.success:
@@ -186,17 +196,16 @@ def run_repair(
     (from another thread: the TUI) ends the wait for it, before anything is changed.
     """
     token = cancel or engine.CancelToken()
-    with connect(dsn, purpose="repair") as conn:
-        try:
-            return _run(conn, plan, reason, lock_wait_s, token, on_wait)
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise lost_error(dsn, exc, f"repairing migration {plan.label}") from None
-            raise RecoveryError(
-                f"repair of migration {plan.label} failed: SQLSTATE {exc.sqlstate or '?'}: "
-                f"{one_line(dsn.scrub(str(exc)))}; its transaction was rolled back, nothing was "
-                "changed"
-            ) from None
+    with connection(
+        dsn,
+        purpose="repair",
+        doing=f"repairing migration {plan.label}",
+        failed=lambda exc: RecoveryError(
+            f"repair of migration {plan.label} failed: SQLSTATE {exc.sqlstate or '?'}: "
+            f"{error_text(dsn, exc)}; its transaction was rolled back, nothing was changed"
+        ),
+    ) as conn:
+        return _run(conn, plan, reason, lock_wait_s, token, on_wait)
 
 
 def _run(

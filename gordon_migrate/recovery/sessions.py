@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn, one_line
-from gordon_migrate.dsn import scrub
+from gordon_migrate.db import Conn, connection, one_line
+from gordon_migrate.dsn import Dsn, scrub
 
 QUERY_CHARS = 200
 #: The longest ``blockers`` watches hidden sessions for, whatever lock_timeout is.
@@ -265,6 +265,12 @@ def blockers(conn: Conn, min_age_s: float) -> list[Session]:
         elif (s.pid, s.transaction) in hidden:
             found.append(replace(s, held_at_least=timedelta(seconds=watched)))
     return found
+
+
+def find_blockers(dsn: Dsn, min_age_s: float, *, purpose: str, doing: str) -> list[Session]:
+    """``blockers`` on a read-only connection of its own."""
+    with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
+        return blockers(conn, min_age_s)
 
 
 def _blockers(conn: Conn, min_age_s: float) -> list[Session]:

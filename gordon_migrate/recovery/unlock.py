@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from gordon_migrate import engine, history, locks
-from gordon_migrate.db import Conn, connect, one_line
+from gordon_migrate.db import Conn, connection, one_line
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused, sessions
@@ -77,7 +77,9 @@ def _qualifies(session: sessions.Session, holds_lock: bool) -> bool:
 def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
     """The session to end: the migration lock's holder (``pid`` None), or ``pid`` when it
     holds that lock or a lock on a Gordon table. ``None`` when nobody holds the lock."""
-    with connect(dsn, purpose="unlock (plan)", read_only=True) as conn:
+    with connection(
+        dsn, purpose="unlock (plan)", doing="finding the session to end", read_only=True
+    ) as conn:
         database = _database(conn)
         key = history.lock_key(database)
         holder = locks.holder(conn, key)
@@ -137,7 +139,7 @@ def end_session(
     exit; cancelled before the signal, nothing is done."""
     pid = plan.session.pid
     token = cancel or engine.CancelToken()
-    with connect(dsn, purpose="unlock") as conn:
+    with connection(dsn, purpose="unlock", doing=f"ending pid {pid}") as conn:
         current = sessions.session(conn, pid)
         if current is None or current.backend_start != plan.session.backend_start:
             raise refused(f"pid {pid} is no longer the session that was shown: it has ended")

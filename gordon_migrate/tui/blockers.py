@@ -4,27 +4,10 @@ and by the apply confirmation, before anything runs."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.text import Text
 
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn
 from gordon_migrate.lint.model import Holder, LockPlan
-from gordon_migrate.overview import MigrationRecord
 from gordon_migrate.recovery.sessions import Session
-
-
-def pending_plan(
-    conn: Conn, records: Sequence[MigrationRecord], bundle: Sequence[Migration]
-) -> LockPlan:
-    """The lock plan of the pending migrations of ``records``, with who conflicts now."""
-    from gordon_migrate.lint import lock_plan
-
-    pending = [
-        r.migration for r in records if r.status.state == "pending" and r.migration is not None
-    ]
-    return lock_plan(pending, bundle, conn)
 
 
 def holder_text(h: Holder) -> str:

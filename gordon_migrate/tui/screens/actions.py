@@ -19,12 +19,11 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker
 
 from gordon_migrate import dirty
-from gordon_migrate.db import Conn
-from gordon_migrate.engine import MigrationStatus, read_status
+from gordon_migrate.engine import MigrationStatus
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.recovery.sessions import Session
-from gordon_migrate.tui.context import Context, read
+from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import ActionModal, GordonModal
 
 P = TypeVar("P")
@@ -316,11 +315,10 @@ class RepairChoiceModal(GordonModal[tuple[int, Action] | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _find(self) -> None:
-        def dirty(conn: Conn) -> list[MigrationStatus]:
-            status = read_status(conn, self.ctx.bundle)
-            return [m for m in status.migrations if m.state == "failed"]
-
-        self.post_message(self.Found(read(self.ctx.target, "repair", dirty)))
+        found = repair.dirty_migrations(
+            self.ctx.target, self.ctx.bundle, purpose="tui repair", doing="reading the repair"
+        )
+        self.post_message(self.Found(found))
 
     @on(Found)
     def _found(self, message: Found) -> None:

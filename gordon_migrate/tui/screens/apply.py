@@ -19,10 +19,10 @@ from textual.worker import Worker
 
 from gordon_migrate import engine, history, locks
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn
+from gordon_migrate.overview import blockers as read_blockers
 from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.tui.blockers import blocker_lines
-from gordon_migrate.tui.context import Context, read
+from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import ActionModal
 from gordon_migrate.tui.widgets.table import RevealTable
 
@@ -100,14 +100,15 @@ class ApplyModal(ActionModal):
         if plan.planned:
             wanted = {status.version for status in plan.planned}
             pending = [m for m in self.ctx.bundle if m.version in wanted]
-
-            def fetch(conn: Conn) -> list[Text]:
-                from gordon_migrate.lint import lock_plan
-
-                holder = locks.holder(conn, history.lock_key(plan.database))
-                return blocker_lines(lock_plan(pending, self.ctx.bundle, conn), holder)
-
-            blockers = read(self.ctx.target, "apply plan", fetch)
+            found = read_blockers(
+                self.ctx.target,
+                pending,
+                self.ctx.bundle,
+                plan.database,
+                purpose="tui apply plan",
+                doing="reading the apply plan",
+            )
+            blockers = blocker_lines(found.plan, found.lock_holder)
         self.post_message(self.Planned(plan, blockers))
 
     @on(Planned)
@@ -227,7 +228,12 @@ class ApplyModal(ActionModal):
         if self.plan is None:
             return
         key = history.lock_key(self.plan.database)
-        holder = read(self.ctx.target, "apply lock holder", lambda conn: locks.holder(conn, key))
+        holder = locks.find_holder(
+            self.ctx.target,
+            key,
+            purpose="tui apply lock holder",
+            doing="reading the apply lock holder",
+        )
         self.post_message(self.Holder(holder, lock))
 
     @on(Holder)

@@ -14,9 +14,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gordon_migrate.db import Conn
 from gordon_migrate.engine import CancelToken
-from gordon_migrate.tui.context import Context, describe_failure, read
+from gordon_migrate.tui.context import Context, describe_failure
 from gordon_migrate.tui.widgets.failure import FailureBox
 from gordon_migrate.tui.widgets.nav import NavBar
 
@@ -44,8 +43,9 @@ class ReportsFailures:
 class DataScreen(ReportsFailures, Screen[None], Generic[T]):
     """A screen showing what one read-only core call returns, reloaded on demand.
 
-    Subclasses give ``PURPOSE`` (the connection's application_name suffix), ``fetch`` (runs in
-    a worker thread on a connection of its own) and ``show`` (runs on the UI thread).
+    Subclasses give ``PURPOSE`` (what the screen reads: its connections are named
+    ``gordon-migrate tui <PURPOSE>``), ``load_data`` (the core call, in a worker thread: the
+    core opens a connection of its own there) and ``show`` (runs on the UI thread).
     """
 
     MODE: ClassVar[str] = ""
@@ -79,14 +79,19 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
-    def fetch(self, conn: Conn) -> T:
-        """Read this screen's data (worker thread; ``conn`` is read-only and its own)."""
-        raise NotImplementedError
+    @property
+    def purpose(self) -> str:
+        """The application_name suffix of this screen's connections."""
+        return f"tui {self.PURPOSE}"
+
+    @property
+    def doing(self) -> str:
+        """What a lost connection interrupted, for its message."""
+        return f"reading the {self.PURPOSE}"
 
     def load_data(self) -> T:
-        """Worker thread: by default ``fetch`` on a fresh read-only connection. Screens whose
-        core call opens its own connection (drift-check) override this instead."""
-        return read(self.ctx.target, self.PURPOSE, self.fetch)
+        """Read this screen's data with one core call (worker thread)."""
+        raise NotImplementedError
 
     def show(self, data: T) -> None:
         """Render ``data`` (UI thread)."""

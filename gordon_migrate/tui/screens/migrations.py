@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from rich.console import Group
@@ -15,11 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn
 from gordon_migrate.lint.model import LockPlan
-from gordon_migrate.overview import MigrationRecord, Overview, read_overview
-from gordon_migrate.tui.blockers import pending_plan
+from gordon_migrate.overview import MigrationRecord, PlannedOverview, planned_overview
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
@@ -51,22 +46,6 @@ def history_panel(record: MigrationRecord) -> Table:
         checksum = Text("DIFFERS from the file: it was edited after it was applied", "bold red")
     grid.add_row("Checksum", checksum)
     return grid
-
-
-@dataclass(frozen=True)
-class MigrationsData(Overview):
-    """The overview, plus the lock plan of the pending migrations and the sessions that hold
-    conflicting locks now."""
-
-    plan: LockPlan = field(default_factory=LockPlan)
-
-
-def overview_with_plan(
-    overview: Overview, conn: Conn, bundle: Sequence[Migration]
-) -> MigrationsData:
-    """``overview`` plus the lock plan of its pending migrations, read on ``conn``."""
-    values = {f.name: getattr(overview, f.name) for f in fields(Overview)}
-    return MigrationsData(**values, plan=pending_plan(conn, overview.records, bundle))
 
 
 def plan_panel(plan: LockPlan, filename: str) -> Group | None:
@@ -126,7 +105,7 @@ def sql_view(record: MigrationRecord) -> Syntax | Text:
     )
 
 
-class MigrationsScreen(DataScreen[MigrationsData]):
+class MigrationsScreen(DataScreen[PlannedOverview]):
     """A table of migrations; the selected one's history and syntax-highlighted SQL."""
 
     MODE: ClassVar[str] = "migrations"
@@ -155,11 +134,12 @@ class MigrationsScreen(DataScreen[MigrationsData]):
         table.add_column("Installed on", key="installed")
         self.query_one("#detail").border_title = "Selected"
 
-    def fetch(self, conn: Conn) -> MigrationsData:
-        overview = read_overview(conn, self.ctx.target, self.ctx.bundle)
-        return overview_with_plan(overview, conn, self.ctx.bundle)
+    def load_data(self) -> PlannedOverview:
+        return planned_overview(
+            self.ctx.target, self.ctx.bundle, purpose=self.purpose, doing=self.doing
+        )
 
-    def show(self, data: MigrationsData) -> None:
+    def show(self, data: PlannedOverview) -> None:
         table = self.query_one("#table", RevealTable)
         selected = self._selected
         table.clear()

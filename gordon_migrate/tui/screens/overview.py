@@ -21,15 +21,13 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker
 
-from gordon_migrate.db import Conn
-from gordon_migrate.overview import Overview, read_overview
+from gordon_migrate.overview import Overview, PlannedOverview, planned_overview
 from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
 from gordon_migrate.recovery.probes import make_target
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
-from gordon_migrate.tui.screens.migrations import MigrationsData, overview_with_plan
 from gordon_migrate.tui.screens.runbook import ACTIONS_FOR
 
 #: Pending migrations named on the Overview; the rest are counted (all on Migrations, 2).
@@ -57,7 +55,7 @@ def connection_panel(data: Overview) -> Group:
     return Group(grid, dsn)
 
 
-def migrations_panel(data: MigrationsData) -> Table:
+def migrations_panel(data: PlannedOverview) -> Table:
     grid = _grid()
     blockers = blocker_lines(data.plan, data.lock_holder)
     if not data.status.history_exists and not data.pending:
@@ -168,7 +166,7 @@ def lock_panel(data: Overview) -> Table:
     return grid
 
 
-class OverviewScreen(DataScreen[MigrationsData]):
+class OverviewScreen(DataScreen[PlannedOverview]):
     """What is pending and what blocks it, the health verdicts, the lock, the connection."""
 
     MODE: ClassVar[str] = "overview"
@@ -197,9 +195,10 @@ class OverviewScreen(DataScreen[MigrationsData]):
         self.query_one("#health").border_title = "Health"
         self.query_one("#lock").border_title = "Migration lock"
 
-    def fetch(self, conn: Conn) -> MigrationsData:
-        overview = read_overview(conn, self.ctx.target, self.ctx.bundle)
-        return overview_with_plan(overview, conn, self.ctx.bundle)
+    def load_data(self) -> PlannedOverview:
+        return planned_overview(
+            self.ctx.target, self.ctx.bundle, purpose=self.purpose, doing=self.doing
+        )
 
     def reload(self) -> None:
         self.diagnosis = None
@@ -234,7 +233,7 @@ class OverviewScreen(DataScreen[MigrationsData]):
         self.diagnose_failure = message
         self._show_health()
 
-    def show(self, data: MigrationsData) -> None:
+    def show(self, data: PlannedOverview) -> None:
         self.query_one("#connection", Static).update(connection_panel(data))
         migrations = self.query_one("#migrations", Static)
         migrations.update(migrations_panel(data))

@@ -15,10 +15,9 @@ from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
 from gordon_migrate import engine
-from gordon_migrate.db import Conn
 from gordon_migrate.durations import format_ms
 from gordon_migrate.recovery import sessions
-from gordon_migrate.tui.context import Context, read
+from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.actions import UnlockModal
 from gordon_migrate.tui.screens.base import GordonModal
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -90,12 +89,13 @@ class SessionsModal(GordonModal[bool]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
-        min_age_s = self.lock_timeout_ms / 1000.0
-
-        def fetch(conn: Conn) -> list[sessions.Session]:
-            return sessions.blockers(conn, min_age_s)
-
-        self.post_message(self.Found(read(self.ctx.target, "sessions", fetch)))
+        found = sessions.find_blockers(
+            self.ctx.target,
+            self.lock_timeout_ms / 1000.0,
+            purpose="tui sessions",
+            doing="reading the sessions",
+        )
+        self.post_message(self.Found(found))
 
     @on(Found)
     def _found(self, message: Found) -> None:
