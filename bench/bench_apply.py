@@ -140,6 +140,11 @@ def psql_apply(psql: Path, migrations: Sequence[bundle.Migration], target: str) 
         )
 
 
+def gordon_in_process(migrations: Sequence[bundle.Migration], target: str) -> None:
+    """The same apply inside this process: no interpreter start, no import (paid once)."""
+    engine.apply(dsn.parse(target), migrations)
+
+
 def driver_floor(target: str) -> None:
     code = "import sys, psycopg; psycopg.connect(sys.argv[1]).execute('select 1')"
     run([sys.executable, "-c", code, target])
@@ -212,6 +217,7 @@ def bench_peers(server: embedded.EmbeddedServer, psql: Path, runs: int) -> None:
             Tool("yoyo-migrations", partial(yoyo, yoyo_dir), partial(yoyo, yoyo_dir)),
             Tool("psql -1 -f per file", partial(psql_apply, psql, migrations), None),
             Tool("driver floor", None, driver_floor),
+            Tool("gordon in-process", partial(gordon_in_process, migrations), None),
         ]
         check_same_schema(server, tools)
         warm = fresh(server, "bench_floor")
@@ -275,6 +281,14 @@ def report_peers(tools: Sequence[Tool], count: int, runs: int) -> None:
     print(
         f"  bound for a psycopg tool: floor + dbmate's work = {bound * 1000:.1f} ms = "
         f"{bound / statistics.median(d.fresh_s):.2f}x dbmate's fresh"
+    )
+    # What gordon-migrate's own work costs once Python and its imports are paid: the floor plus
+    # the in-process apply (connection included) is the least its whole process could take.
+    inproc = by_name["gordon in-process"]
+    least = statistics.median(floor.noop_s) + statistics.median(inproc.fresh_s)
+    print(
+        f"  floor + gordon's in-process apply = {least * 1000:.1f} ms = "
+        f"{least / statistics.median(d.fresh_s):.2f}x dbmate's fresh (no import costs at all)"
     )
     g = by_name["gordon-migrate"]
     ratios = [
