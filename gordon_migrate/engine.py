@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 import psycopg
@@ -35,7 +34,6 @@ from gordon_migrate.db import (
     is_connection_lost,
     lost_error,
     one_line,
-    server_facts,
 )
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.durations import format_ms, parse_ms
@@ -52,6 +50,7 @@ from gordon_migrate.errors import (
 )
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.sqlsplit import Statement, split
+from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
 if TYPE_CHECKING:
     from gordon_migrate.stmtinfo import StatementInfo
@@ -104,9 +103,6 @@ QUERY_CANCELED = "57014"
 INSUFFICIENT_PRIVILEGE = "42501"
 DISK_FULL = "53100"
 
-State = Literal["applied", "pending", "failed", "checksum_mismatch", "missing_from_bundle"]
-INCONSISTENT: frozenset[State] = frozenset({"failed", "checksum_mismatch", "missing_from_bundle"})
-
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -126,52 +122,6 @@ class ApplyOptions:
             "statement_timeout": format_ms(self.statement_timeout_ms),
             **SESSION_SAFETY,
         }
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    """A bundled migration, or an applied version the bundle lacks, and its state."""
-
-    version: int
-    description: str
-    state: State
-    filename: str | None
-    installed_on: datetime | None = None
-    execution_time_ns: int | None = None
-    no_transaction: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.version:04d} ({self.filename or 'not in bundle'})"
-
-
-@dataclass(frozen=True)
-class DatabaseStatus:
-    """What the history says about the bundle, read in two round trips."""
-
-    database: str
-    user: str
-    server_version: str
-    in_recovery: bool
-    history_exists: bool
-    migrations: list[MigrationStatus]
-    history: dict[int, history.AppliedMigration] = field(default_factory=dict)
-    """The history rows themselves, by version (empty when there is no history table)."""
-
-    @property
-    def pending(self) -> list[MigrationStatus]:
-        return [m for m in self.migrations if m.state == "pending"]
-
-    @property
-    def problems(self) -> list[MigrationStatus]:
-        return [m for m in self.migrations if m.state in INCONSISTENT]
-
-    @property
-    def consistent(self) -> bool:
-        return not self.problems
-
-    def count(self, state: State) -> int:
-        return sum(1 for m in self.migrations if m.state == state)
 
 
 @dataclass(frozen=True)
@@ -205,63 +155,6 @@ Progress = Callable[[Event, Migration | None, str], None]
 
 def _no_progress(event: Event, migration: Migration | None, detail: str) -> None:
     """Default progress sink: the engine logs anyway."""
-
-
-def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
-    """Compare the history table with ``bundle`` (read-only; two round trips)."""
-    facts = server_facts(conn)
-    try:
-        applied = history.read(conn) if facts.history_exists else {}
-    except psycopg.errors.InsufficientPrivilege:
-        raise ServerStateError(
-            f"role {facts.user} cannot migrate database {facts.database}: it cannot read "
-            "public._sqlx_migrations. Nothing was run. Connect as the migration-privileged "
-            "(bootstrap) role; runtime roles never migrate",
-            failure_mode="FM-12",
-        ) from None
-    return DatabaseStatus(
-        database=facts.database,
-        user=facts.user,
-        server_version=facts.server_version,
-        in_recovery=facts.in_recovery,
-        history_exists=facts.history_exists,
-        migrations=compare(bundle, applied),
-        history=applied,
-    )
-
-
-def compare(
-    bundle: Sequence[Migration], applied: dict[int, history.AppliedMigration]
-) -> list[MigrationStatus]:
-    """The state of every bundled migration and of every applied version the bundle lacks."""
-    out: list[MigrationStatus] = []
-    bundled = {m.version: m for m in bundle}
-    for version in sorted(bundled.keys() | applied.keys()):
-        m = bundled.get(version)
-        row = applied.get(version)
-        state: State
-        if row is None:
-            state = "pending"
-        elif m is None:
-            state = "missing_from_bundle"
-        elif not row.success:
-            state = "failed"
-        elif row.checksum != m.checksum:
-            state = "checksum_mismatch"
-        else:
-            state = "applied"
-        out.append(
-            MigrationStatus(
-                version=version,
-                description=m.description if m else (row.description if row else ""),
-                state=state,
-                filename=m.filename if m else None,
-                installed_on=row.installed_on if row else None,
-                execution_time_ns=row.execution_time if row else None,
-                no_transaction=m.no_transaction if m else False,
-            )
-        )
-    return out
 
 
 def check_history(status: DatabaseStatus) -> None:

@@ -1,7 +1,7 @@
 """A one-glance summary of a database: who and where, migration counts, lock holder, last apply;
 and what would block the pending migrations now.
 
-Read-only and built from the engine's own pieces (``engine.read_status``, ``history.read``,
+Read-only and built from the core's own pieces (``status.read_status``, ``history.read``,
 ``locks.holder``, ``lint.lock_plan``): the TUI's Overview and Migrations screens and its apply
 confirmation render it, nothing recomputes it.
 """
@@ -15,9 +15,9 @@ from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connection
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.engine import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.lint.model import LockPlan
 from gordon_migrate.recovery.sessions import Session
+from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
 
 @dataclass(frozen=True)

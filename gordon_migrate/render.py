@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.engine import ApplyResult, MigrationStatus, State
+from gordon_migrate.engine import ApplyResult
 from gordon_migrate.overview import Overview
+from gordon_migrate.status import MigrationStatus, State
 
 _STATE_LABEL: dict[State, str] = {
     "applied": "applied",

@@ -32,6 +32,7 @@ from gordon_migrate.bundle import Migration, bundled_path
 from gordon_migrate.drift.model import CheckName, Line, Snapshot, sorted_lines
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import DriftError
+from gordon_migrate.status import read_status
 
 FILES: dict[CheckName, str] = {
     "schema": "schema.txt",
@@ -165,13 +166,12 @@ _ROLE_NAMES = "SELECT rolname::text FROM pg_roles WHERE rolname !~ '^pg_'"
 def build(dsn: Dsn, migrations: Sequence[Migration]) -> dict[str, str]:
     """Fixture files from the database at ``dsn``, which must have exactly ``migrations``
     applied (the bundle, normally). Refuses a NOTIFY whose channel is not static."""
-    from gordon_migrate import engine
     from gordon_migrate.drift import snapshot
 
     with db.connect(
         dsn, purpose="fixtures", read_only=True, options=snapshot.SESSION_SETTINGS
     ) as conn:
-        status = engine.read_status(conn, migrations)
+        status = read_status(conn, migrations)
         behind = [m for m in status.migrations if m.state != "applied"]
         if behind:
             raise DriftError(

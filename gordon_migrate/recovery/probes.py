@@ -22,7 +22,7 @@ from typing import Literal
 
 import psycopg
 
-from gordon_migrate import engine, history, locks
+from gordon_migrate import engine, history, locks, status
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, one_line, server_facts
 from gordon_migrate.dsn import Dsn, scrub
@@ -325,10 +325,10 @@ def _connect(target: Target) -> ProbeResult:
 # --- steps 4 and 5: the server and the role -----------------------------------------------
 
 
-def _server(conn: Conn) -> engine.DatabaseStatus:
+def _server(conn: Conn) -> status.DatabaseStatus:
     """The server facts apply checks first, without reading the history (no migrations)."""
     facts = server_facts(conn)
-    return engine.DatabaseStatus(
+    return status.DatabaseStatus(
         database=facts.database,
         user=facts.user,
         server_version=facts.server_version,
@@ -357,9 +357,9 @@ def _privileges(target: Target) -> ProbeResult:
 # --- step 6: history ----------------------------------------------------------------------
 
 
-def _read_status(conn: Conn, bundle: Sequence[Migration]) -> engine.DatabaseStatus:
+def _read_status(conn: Conn, bundle: Sequence[Migration]) -> status.DatabaseStatus:
     try:
-        return engine.read_status(conn, bundle)
+        return status.read_status(conn, bundle)
     except (psycopg.errors.InsufficientPrivilege, GordonError) as exc:
         raise _NotRun(
             f"cannot read the history: {one_line(scrub(str(exc)))} ({_see('privileges')}: "

@@ -28,6 +28,7 @@ from gordon_migrate.errors import RecoveryError
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused
 from gordon_migrate.recovery.sessions import Session
+from gordon_migrate.status import MigrationStatus, read_status
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
@@ -120,10 +121,10 @@ def _read_row(conn: Conn, version: int, *, for_update: bool = False) -> history.
 
 def dirty_migrations(
     dsn: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str
-) -> list[engine.MigrationStatus]:
+) -> list[MigrationStatus]:
     """The migrations whose history row is dirty (what repair is for), read-only."""
     with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
-        status = engine.read_status(conn, bundle)
+        status = read_status(conn, bundle)
     return [m for m in status.migrations if m.state == "failed"]
 
 
@@ -139,7 +140,7 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
             "repair needs the migration-privileged role"
         ),
     ) as conn:
-        status = engine.read_status(conn, bundle)
+        status = read_status(conn, bundle)
         engine.check_server(status)
         if not status.history_exists:
             raise refused(

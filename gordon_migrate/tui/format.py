@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from rich.cells import cell_len
 from rich.text import Text
 
-from gordon_migrate.engine import State
+from gordon_migrate.status import State
 
 STATE_STYLE: dict[State, tuple[str, str]] = {
     "applied": ("applied", "green"),

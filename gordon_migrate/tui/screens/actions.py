@@ -19,10 +19,10 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker
 
 from gordon_migrate import dirty
-from gordon_migrate.engine import MigrationStatus
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.recovery.sessions import Session
+from gordon_migrate.status import MigrationStatus
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import ActionModal, GordonModal
 
