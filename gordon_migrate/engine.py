@@ -549,7 +549,7 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
         waiting = {s.version for s in status.pending}
         with run.guard():
             refuse_hazards([m for m in bundle if m.version in waiting], bundle, conn)
-    key = history.lock_key(status.database)
+    key = locks.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
     try:
         result.lock_waited_s = locks.acquire(

@@ -1,8 +1,7 @@
-"""The sqlx history table and advisory lock, byte-compatible with the Rust tool."""
+"""The sqlx history table, byte-compatible with the Rust tool (its lock: ``locks.lock_key``)."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,18 +26,6 @@ SELECT_HISTORY = """
 SELECT version, description, installed_on, success, checksum, execution_time
 FROM public._sqlx_migrations ORDER BY version
 """
-
-_LOCK_MULTIPLIER = 0x3D32AD9E
-
-
-def lock_key(database: str) -> int:
-    """sqlx's advisory lock id: ``0x3d32ad9e * crc32(database)`` (CRC-32/ISO-HDLC)."""
-    return _LOCK_MULTIPLIER * zlib.crc32(database.encode("utf-8"))
-
-
-def lock_key_parts(key: int) -> tuple[int, int]:
-    """How ``pg_locks`` shows a bigint advisory key: (classid, objid), objsubid = 1."""
-    return (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The migration advisory lock: taken by polling, so a waiting runner holds no snapshot."""
+"""The migration advisory lock (sqlx's key), polled so a waiting runner holds no snapshot."""
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -15,10 +16,21 @@ from psycopg.rows import class_row
 from gordon_migrate.db import Conn, connection
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import InternalError
-from gordon_migrate.history import lock_key_parts
 from gordon_migrate.recovery.sessions import Session, advisory_holder
 
 log = structlog.get_logger("gordon_migrate.locks")
+
+_LOCK_MULTIPLIER = 0x3D32AD9E
+
+
+def lock_key(database: str) -> int:
+    """sqlx's advisory lock id: ``0x3d32ad9e * crc32(database)`` (CRC-32/ISO-HDLC)."""
+    return _LOCK_MULTIPLIER * zlib.crc32(database.encode("utf-8"))
+
+
+def lock_key_parts(key: int) -> tuple[int, int]:
+    """How ``pg_locks`` shows a bigint advisory key: (classid, objid), objsubid = 1."""
+    return (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
 
 
 def holder(conn: Conn, key: int) -> Session | None:

@@ -85,7 +85,7 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
     status = read_status(conn, bundle)
     applied = status.history
     by_version = {m.version: m for m in bundle}
-    key = history.lock_key(status.database)
+    key = locks.lock_key(status.database)
     return Overview(
         target=target.redacted,
         server=server_of(conn),
@@ -168,5 +168,5 @@ def blockers(
     from gordon_migrate.lint import lock_plan  # pglast: paid only when it is asked for
 
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
-        holder = locks.holder(conn, history.lock_key(database))
+        holder = locks.holder(conn, locks.lock_key(database))
         return Blockers(plan=lock_plan(pending, bundle, conn), lock_holder=holder)

@@ -19,8 +19,8 @@ BUNDLE = bundle.load()
 
 
 def test_lock_key_matches_published_sqlx_values() -> None:
-    assert history.lock_key("zone") == 2771974297191923538
-    assert history.lock_key("zone_test") == 1283835657316171598
+    assert locks.lock_key("zone") == 2771974297191923538
+    assert locks.lock_key("zone_test") == 1283835657316171598
 
 
 def test_bundle_reads_names_and_checksums_as_sqlx_does() -> None:
@@ -136,7 +136,7 @@ def test_status_lists_every_state(
     text = cli("status", "--database-url", gordon_empty_db.dsn).out
     assert "0005    applied" in text
     assert "0006    pending" in text
-    assert f"migration lock {history.lock_key(gordon_empty_db.name)}: free" in text
+    assert f"migration lock {locks.lock_key(gordon_empty_db.name)}: free" in text
     assert "last apply: 0005 (0005_trading_bots.sql) at " in text
     assert report["lock"]["holder"] is None
     assert report["last_apply"]["version"] == 5
@@ -152,7 +152,7 @@ def test_the_migration_lock_is_never_polled_inside_a_transaction(
         conn.autocommit = False
         conn.execute("SELECT 1")
         with pytest.raises(InternalError, match="no transaction open") as caught:
-            locks.acquire(conn, history.lock_key(gordon_empty_db.name), 1.0)
+            locks.acquire(conn, locks.lock_key(gordon_empty_db.name), 1.0)
         assert caught.value.fields() == {"failure_mode": "FM-28"}
         held = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
         assert held.fetchone() == (0,)

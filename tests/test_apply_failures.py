@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import history
+from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.conftest import CliRunner, db_state, versions
 
@@ -140,7 +140,7 @@ def test_lock_wait_exceeded_names_the_holder(
     cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle, session_holder: Sessions
 ) -> None:
     holder = session_holder(gordon_empty_db.dsn)
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_empty_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_empty_db.name),))
     holder_pid = holder.info.backend_pid
     before = db_state(gordon_empty_db.dsn)
     started = time.monotonic()
@@ -166,7 +166,7 @@ def test_lock_wait_exceeded_names_the_holder(
 def test_lock_released_while_waiting_lets_the_run_proceed(
     cli: CliRunner, gordon_empty_db: GordonDatabase, bundle_dir: Bundle, session_holder: Sessions
 ) -> None:
-    key = history.lock_key(gordon_empty_db.name)
+    key = locks.lock_key(gordon_empty_db.name)
     holder = session_holder(gordon_empty_db.dsn)
     holder.execute("SELECT pg_advisory_lock(%s)", (key,))
     release = threading.Timer(0.5, lambda: holder.execute("SELECT pg_advisory_unlock(%s)", (key,)))

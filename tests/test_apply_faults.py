@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import bundle, engine, history
+from gordon_migrate import bundle, engine, locks
 from gordon_migrate import dsn as dsn_module
 from gordon_migrate.errors import InterruptedApplyError
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
@@ -50,8 +50,8 @@ def _apply_base(cli: CliRunner, db: GordonDatabase, bundle_dir: Bundle) -> None:
 
 def _wait_server_clean(dsn: str, database: str, timeout: float = 30) -> None:
     """The runner's backend is gone, and with it every lock it held (the advisory one too)."""
-    key = history.lock_key(database)
-    classid, objid = history.lock_key_parts(key)
+    key = locks.lock_key(database)
+    classid, objid = locks.lock_key_parts(key)
     wait_until(
         dsn,
         "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
@@ -406,7 +406,7 @@ def test_cancel_from_another_thread_rolls_back_and_releases_everything(
 def test_cancel_while_waiting_for_the_migration_lock(
     gordon_empty_db: GordonDatabase, bundle_dir: Bundle
 ) -> None:
-    key = history.lock_key(gordon_empty_db.name)
+    key = locks.lock_key(gordon_empty_db.name)
     with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (key,))
         token = engine.CancelToken()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gordon_migrate import bundle, dsn, history
+from gordon_migrate import bundle, dsn, locks
 from gordon_migrate.overview import overview
 from gordon_migrate.testing import GordonDatabase
 
@@ -15,7 +15,7 @@ def test_a_fresh_database_is_all_pending_with_no_lock_and_no_last_apply(
     assert (data.applied, data.pending, data.failed, data.inconsistent) == (0, len(every), 0, 0)
     assert data.last_apply is None
     assert data.lock_holder is None
-    assert data.lock_key == history.lock_key(gordon_empty_db.name)
+    assert data.lock_key == locks.lock_key(gordon_empty_db.name)
     assert data.status.database == gordon_empty_db.name
     assert all(r.applied is None and r.checksum_matches is None for r in data.records)
 
@@ -34,7 +34,7 @@ def test_counts_last_apply_lock_holder_and_checksums(gordon_db: GordonDatabase) 
             "true, '\\x01', 1000)"
         )
     with gordon_db.connect() as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
         backend = holder.info.backend_pid
         data = overview(dsn.parse(gordon_db.dsn), every)
     assert data.applied == len(every) - 2

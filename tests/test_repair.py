@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from gordon_migrate import __version__, dsn, history
+from gordon_migrate import __version__, dsn, locks
 from gordon_migrate.errors import RecoveryError, ServerStateError
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.testing import GordonDatabase
@@ -153,7 +153,7 @@ def test_repair_json_reports_the_plan_and_the_outcome(
     )
     assert report["before"]["success"] is False
     assert report["after"] == {**report["before"], "success": True}
-    assert report["lock_key"] == history.lock_key(dirty_db.name)
+    assert report["lock_key"] == locks.lock_key(dirty_db.name)
     # The plan the operator confirms is on stderr, so stdout stays one JSON document.
     assert "no schema object is touched" in result.err
     assert _row_35(dirty_db) == (True, -1)
@@ -223,7 +223,7 @@ def test_repair_waits_for_the_migration_lock(
     cli: CliRunner, dirty_db: GordonDatabase, session_holder: Sessions
 ) -> None:
     runner = session_holder(dirty_db.dsn)
-    runner.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(dirty_db.name),))
+    runner.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(dirty_db.name),))
     result = cli("repair", "35", "--database-url", dirty_db.dsn, "--yes", "--lock-wait", "0.5")
     assert result.code == 1
     assert "waiting for the migration lock" in result.error_line
@@ -276,7 +276,7 @@ def test_unlock_json_reports_the_session_and_the_outcome(
     cli: CliRunner, gordon_db: GordonDatabase, session_holder: Sessions
 ) -> None:
     holder = session_holder(gordon_db.dsn)
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
     pid = holder.info.backend_pid
     result = cli("unlock", "--database-url", gordon_db.dsn, "--yes", "--format", "json")
     assert result.code == 0, result.err
@@ -295,7 +295,7 @@ def test_unlock_shows_the_holder_and_ends_it_only_when_confirmed(
     cli: CliRunner, gordon_db: GordonDatabase, session_holder: Sessions
 ) -> None:
     holder = session_holder(gordon_db.dsn)
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
     pid = holder.info.backend_pid
     refused = cli("unlock", "--database-url", gordon_db.dsn)
     assert refused.code == 1
@@ -325,7 +325,7 @@ def test_unlock_typed_confirmation_on_a_terminal(
     gordon_db: GordonDatabase, session_holder: Sessions
 ) -> None:
     holder = session_holder(gordon_db.dsn)
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
     pid = str(holder.info.backend_pid)
     run = rh.run_on_terminal("unlock", "--database-url", gordon_db.dsn, typed=pid)
     assert run.code == 0, run.err
@@ -357,7 +357,7 @@ def test_unlock_never_ends_another_session_than_the_one_shown(
     gordon_db: GordonDatabase, session_holder: Sessions
 ) -> None:
     target = dsn.parse(gordon_db.dsn)
-    key = history.lock_key(gordon_db.name)
+    key = locks.lock_key(gordon_db.name)
     first = session_holder(gordon_db.dsn)
     first.execute("SELECT pg_advisory_lock(%s)", (key,))
     plan = unlock.plan_unlock(target)

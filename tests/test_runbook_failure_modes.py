@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
-from gordon_migrate import history
+from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests import recovery_helpers as rh
 from tests.conftest import CliResult, CliRunner
@@ -434,7 +434,7 @@ def test_fm16_migration_lock_held_by_a_stuck_runner(incident: Start, db_at: rh.D
     case = incident("FM-16", db)
     stuck = psycopg.connect(db.dsn, autocommit=True, application_name="gordon-migrate apply")
     try:
-        stuck.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(db.name),))
+        stuck.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(db.name),))
         pid = stuck.info.backend_pid
         text = case.failed(case.cli("apply", "--database-url", db.dsn, "--lock-wait", "1"))
         assert f"held by pid {pid} (gordon-migrate apply" in text

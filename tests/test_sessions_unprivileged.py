@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gordon_migrate import history
+from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, unique_name
 from tests.conftest import run_process
 
@@ -104,7 +104,7 @@ def test_status_names_a_hidden_lock_holder_honestly(
     gordon_db: GordonDatabase, migrator: str, session_holder: Open
 ) -> None:
     holder = session_holder(gordon_db.dsn)  # the superuser: another role
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
     pid = holder.info.backend_pid
     done = run_process("status", "--database-url", gordon_db.dsn_as(migrator))
     assert done.returncode == 0, done.stderr

@@ -23,7 +23,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
-from gordon_migrate import bundle, dsn, history
+from gordon_migrate import bundle, dsn, locks
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.testing import GordonDatabase, TestServer
@@ -578,7 +578,7 @@ def test_runbook_finds_a_held_lock_and_walks_to_ending_its_holder(
 ) -> None:
     app = make_app_with_fixtures(gordon_db, tmp_path)
     holder = gordon_db.connect()
-    holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+    holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
     pid = holder.info.backend_pid
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:

@@ -11,7 +11,7 @@ import psycopg
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from gordon_migrate import bundle, dsn, history
+from gordon_migrate import bundle, dsn, locks
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal
@@ -162,7 +162,7 @@ def test_a_repair_waiting_for_the_lock_names_the_holder_and_can_be_cancelled(
         modal = app.screen
         assert isinstance(modal, RepairModal)
         # Taken after the plan was read, so the plan holds and the run must wait.
-        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
         # q typed into the reason is text, not a cancel or a close.
         modal.query_one("#reason", Input).focus()
         await pilot.press(*"quick fix")
@@ -403,7 +403,7 @@ def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
         await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "plan")
         modal = app.screen
         assert isinstance(modal, ApplyModal)
-        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_empty_db.name),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_empty_db.name),))
         await pilot.press("y")
         await _cancel_once_the_holder_is_named(app, pilot, modal, holder)
         assert "before any migration started: nothing was run" in text_of(
@@ -425,7 +425,7 @@ def test_unlock_cancelled_before_the_signal_ends_nobody(gordon_db: GordonDatabas
 
     holder = psycopg.connect(gordon_db.dsn, autocommit=True, application_name="stuck-runner")
     try:
-        holder.execute("SELECT pg_advisory_lock(%s)", (history.lock_key(gordon_db.name),))
+        holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
         target = dsn.parse(gordon_db.dsn)
         plan = unlock.plan_unlock(target)
         assert plan is not None and plan.session.pid == holder.info.backend_pid

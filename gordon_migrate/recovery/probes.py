@@ -22,7 +22,7 @@ from typing import Literal
 
 import psycopg
 
-from gordon_migrate import engine, history, locks, status
+from gordon_migrate import engine, locks, status
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, one_line, server_facts
 from gordon_migrate.dsn import Dsn, scrub
@@ -437,7 +437,7 @@ def _migration_lock(target: Target) -> ProbeResult:
     with _session(target) as (_dsn, conn):
         row = conn.execute("SELECT current_database()::text, current_user::text").fetchone()
         assert row is not None
-        key = history.lock_key(str(row[0]))
+        key = locks.lock_key(str(row[0]))
         holder = locks.holder(conn, key)
     if holder is None:
         return _result(

@@ -177,7 +177,7 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
         before=before,
         after=after,
         statement=statement + ";",
-        lock_key=history.lock_key(status.database),
+        lock_key=locks.lock_key(status.database),
         no_transaction=migration.no_transaction if migration else None,
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from gordon_migrate import engine, history, locks
+from gordon_migrate import engine, locks
 from gordon_migrate.db import Conn, connection, one_line
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.interrupts import Interrupted
@@ -81,7 +81,7 @@ def plan_unlock(dsn: Dsn, pid: int | None = None) -> UnlockPlan | None:
         dsn, purpose="unlock (plan)", doing="finding the session to end", read_only=True
     ) as conn:
         database = _database(conn)
-        key = history.lock_key(database)
+        key = locks.lock_key(database)
         holder = locks.holder(conn, key)
         if pid is not None:
             wanted = pid

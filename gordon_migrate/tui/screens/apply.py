@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate import engine, history, locks
+from gordon_migrate import engine, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.overview import blockers as read_blockers
 from gordon_migrate.recovery.sessions import Session
@@ -227,7 +227,7 @@ class ApplyModal(ActionModal):
         """Who holds the migration lock the apply is taking (shown while it waits)."""
         if self.plan is None:
             return
-        key = history.lock_key(self.plan.database)
+        key = locks.lock_key(self.plan.database)
         holder = locks.find_holder(
             self.ctx.target,
             key,
