@@ -11,7 +11,8 @@ import psycopg
 from gordon_migrate import bundle, history
 from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner, db_state, versions
+from tests.support.cli import CliRunner
+from tests.support.sql import db_state, versions
 
 BUNDLE = bundle.load()
 

@@ -11,7 +11,7 @@ from gordon_migrate import bundle, dsn, engine
 from gordon_migrate.drift import DriftError, build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
 from gordon_migrate.testing import GordonDatabase, TestServer
-from tests.conftest import CliRunner
+from tests.support.cli import CliRunner
 
 REGENERATE = "run `gordon-migrate fixtures update` and commit the result"
 
