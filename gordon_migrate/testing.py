@@ -11,6 +11,10 @@ The Python successor of the Rust ``gordon-test-db`` crate, loaded automatically 
 - ``gordon_db``: a fresh clone of the template for one test (``CREATE DATABASE ... TEMPLATE``,
   made one ahead in the background), dropped afterwards.
 - ``gordon_empty_db``: a fresh empty database for one test.
+
+Marker: ``@pytest.mark.embedded_only(reason, version=None)`` for a test that needs the embedded
+server (its pg_hba.conf, its binaries, its trusted logins; of one major version if given): it
+is skipped with ``reason`` when the session's server is another one.
 """
 
 from __future__ import annotations
@@ -167,6 +171,41 @@ def scratch_parent() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+def _embedded_major() -> int:
+    return int(os.environ.get(VERSION_ENV, "18"))
+
+
+def embedded_version() -> int | None:
+    """Major version of the embedded server ``gordon_server`` starts, or ``None`` when
+    ``GORDON_TEST_DATABASE_URL`` names another server. Known before any server starts."""
+    return None if os.environ.get(EXTERNAL_ENV) else _embedded_major()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "embedded_only(reason, version=None): needs the embedded test server (its files, its"
+        " binaries, its trusted local logins), of that major version if given; skipped with"
+        " `reason` on any other server",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skips the ``embedded_only`` tests the session's server cannot serve, before it starts."""
+    running = embedded_version()
+    for item in items:
+        marker = item.get_closest_marker("embedded_only")
+        if marker is None:
+            continue
+        if len(marker.args) != 1 or set(marker.kwargs) - {"version"}:
+            raise pytest.UsageError(
+                f"{item.nodeid}: write @pytest.mark.embedded_only(reason, version=None)"
+            )
+        wanted = marker.kwargs.get("version")
+        if running is None or (wanted is not None and running != wanted):
+            item.add_marker(pytest.mark.skip(reason=str(marker.args[0])))
+
+
 @pytest.fixture(scope="session")
 def gordon_server() -> Iterator[TestServer]:
     external = os.environ.get(EXTERNAL_ENV)
@@ -177,7 +216,7 @@ def gordon_server() -> Iterator[TestServer]:
         return
     from gordon_migrate import embedded
 
-    major = int(os.environ.get(VERSION_ENV, "18"))
+    major = _embedded_major()
     root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-", dir=scratch_parent()))
     server = embedded.start(root / "pg", major, keep=False)
     embedded.tune_for_tests(server)

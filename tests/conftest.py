@@ -1,42 +1,20 @@
-"""Shared helpers: run the CLI for real, write throwaway bundles, snapshot a database."""
+"""Fixtures of the suite (helpers the tests import live in tests/support/)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from gordon_migrate.cli import main
 from gordon_migrate.testing import TestServer
-
-
-@dataclass(frozen=True)
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def error_line(self) -> str:
-        """The one line the CLI prints for an expected failure."""
-        return error_event(self.err)
-
-
-def error_event(stderr: str) -> str:
-    """The failure line of a JSON-logging run: the last stderr line, an ``error`` event."""
-    last = json.loads(stderr.splitlines()[-1])
-    assert last["level"] == "error", stderr
-    return str(last["event"])
-
-
-CliRunner = Callable[..., CliResult]
+from tests.support.auth import MakeScramRole, ScramRole, wait_until_password_required
+from tests.support.cli import Bundle, CliResult, CliRunner
+from tests.support.sql import Conn, Sessions
 
 
 @pytest.fixture(autouse=True)
@@ -63,24 +41,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
     return run
 
 
-def run_process(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point in a child process (exit codes, concurrency, faults)."""
-    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "gordon_migrate.cli", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
-
-
 @pytest.fixture
-def bundle_dir(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+def bundle_dir(tmp_path: Path) -> Bundle:
     """Write a throwaway bundle: ``{"0001_create_t.sql": "CREATE TABLE ..."}`` -> its folder."""
 
     def write(files: dict[str, str]) -> Path:
@@ -93,52 +55,12 @@ def bundle_dir(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
     return write
 
 
-_OBJECTS = """
-SELECT n.nspname || '.' || c.relname || ':' || c.relkind::text || ':' ||
-       coalesce(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', '
-                           ORDER BY a.attnum), '')
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-GROUP BY n.nspname, c.relname, c.relkind
-ORDER BY 1
-"""
-
-
-@dataclass(frozen=True)
-class DbState:
-    history: list[tuple[object, ...]]
-    objects: list[str]
-
-
-def db_state(dsn: str) -> DbState:
-    """History rows (all columns) and every relation with its columns: "as it was" checks."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass('public._sqlx_migrations')").fetchone()
-        history: list[tuple[object, ...]] = []
-        if exists and exists[0] is not None:
-            history = conn.execute(
-                "SELECT * FROM public._sqlx_migrations ORDER BY version"
-            ).fetchall()
-        objects = [str(row[0]) for row in conn.execute(_OBJECTS).fetchall()]
-    return DbState(history=history, objects=objects)
-
-
-def versions(dsn: str) -> list[int]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT version FROM public._sqlx_migrations ORDER BY version"
-        ).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 @pytest.fixture
-def session_holder() -> Iterator[Callable[[str], psycopg.Connection[tuple[object, ...]]]]:
+def session_holder() -> Iterator[Sessions]:
     """Open extra sessions (lock holders, blockers) that are closed after the test."""
-    opened: list[psycopg.Connection[tuple[object, ...]]] = []
+    opened: list[Conn] = []
 
-    def open_session(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
+    def open_session(dsn: str) -> Conn:
         conn = psycopg.connect(dsn, autocommit=True, application_name="test-holder")
         opened.append(conn)
         return conn
@@ -150,10 +72,11 @@ def session_holder() -> Iterator[Callable[[str], psycopg.Connection[tuple[object
 
 @pytest.fixture(scope="session")
 def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
-    """A real streaming standby of the session server (pg_basebackup -R), for refusal tests."""
-    if gordon_server.embedded is None:
-        pytest.skip("builds a standby from the embedded server's binaries")
-    from tests.pgcluster import cluster
+    """A real streaming standby of the session server (pg_basebackup -R), for refusal tests.
+
+    Built from the embedded server's binaries: mark its tests ``embedded_only``."""
+    assert gordon_server.embedded is not None, "mark the test embedded_only (builds a standby)"
+    from tests.support.pgcluster import cluster
 
     # A replication slot keeps the primary's WAL until the standby has it: the suite writes
     # WAL fast (every clone is a WAL-logged CREATE DATABASE), and without a slot a standby
@@ -182,3 +105,43 @@ def standby_dsn(gordon_server: TestServer) -> Iterator[str]:
             standby.stop("immediate")
             with gordon_server.admin() as admin:
                 admin.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+
+
+@pytest.fixture
+def scram_role(gordon_server: TestServer) -> Iterator[MakeScramRole]:
+    """``scram_role(password)``: a login role that must authenticate with its password
+    (scram-sha-256 over the socket), through a line put first in the embedded server's
+    pg_hba.conf. Afterwards pg_hba.conf is restored, reloaded, and the role dropped.
+
+    Edits the embedded server's files: mark its tests ``embedded_only``."""
+    embedded = gordon_server.embedded
+    assert embedded is not None, "mark the test embedded_only (edits pg_hba.conf)"
+    hba = embedded.data_dir / "pg_hba.conf"
+    original = hba.read_text()
+    made: list[ScramRole] = []
+
+    def make(password: str, *, superuser: bool = False) -> ScramRole:
+        assert not made, "one scram role per test"
+        role = ScramRole(name="gordon_test_pw", password=password)
+        name = sql.Identifier(role.name)
+        with gordon_server.admin() as admin:
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(name))
+            admin.execute(
+                sql.SQL("CREATE ROLE {} LOGIN {} PASSWORD {}").format(
+                    name, sql.SQL("SUPERUSER" if superuser else ""), sql.Literal(password)
+                )
+            )
+            made.append(role)
+            hba.write_text(f"local all {role.name} scram-sha-256\n" + original)
+            admin.execute("SELECT pg_reload_conf()")
+        wait_until_password_required(gordon_server.admin_dsn, role)
+        return role
+
+    try:
+        yield make
+    finally:
+        if made:
+            hba.write_text(original)
+            with gordon_server.admin() as admin:
+                admin.execute("SELECT pg_reload_conf()")
+                admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(made[0].name)))

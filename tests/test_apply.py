@@ -13,7 +13,8 @@ from gordon_migrate import bundle, history, locks
 from gordon_migrate.errors import InternalError
 from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner, db_state, versions
+from tests.support.cli import CliRunner
+from tests.support.sql import db_state, versions
 
 BUNDLE = bundle.load()
 

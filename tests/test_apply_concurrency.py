@@ -6,15 +6,14 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import db_state, run_process, versions
+from tests.support.cli import Bundle, run_process
+from tests.support.sql import db_state, versions
 
-Bundle = Callable[[dict[str, str]], Path]
 RUNNERS = 4
 
 

@@ -14,13 +14,12 @@ import pytest
 from gordon_migrate import bundle, engine
 from gordon_migrate import dsn as dsn_module
 from gordon_migrate.testing import TestServer
-from tests.conftest import versions
-from tests.pgcluster import cluster
+from tests.support.pgcluster import cluster
+from tests.support.sql import versions
 
 
+@pytest.mark.embedded_only("needs the embedded server's binaries to run a server of its own")
 def test_a_crash_right_after_apply_succeeded_loses_no_migration(gordon_server: TestServer) -> None:
-    if gordon_server.embedded is None:
-        pytest.skip("needs the embedded server's binaries to run a server of its own")
     migrations = bundle.load()
     with cluster(gordon_server, "gordon-crash-") as own:
         own.pg("initdb", "-D", str(own.data), "--auth=trust", "-U", "postgres", "--no-sync")

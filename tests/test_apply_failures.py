@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -13,10 +12,9 @@ import pytest
 
 from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
-from tests.conftest import CliRunner, db_state, versions
-
-Bundle = Callable[[dict[str, str]], Path]
-Sessions = Callable[[str], psycopg.Connection[tuple[object, ...]]]
+from tests.support.auth import MakeScramRole
+from tests.support.cli import Bundle, CliRunner
+from tests.support.sql import Sessions, db_state, versions
 
 BASE = {
     "0001_create_accounts.sql": (
@@ -64,29 +62,13 @@ def test_missing_database(cli: CliRunner, gordon_server: TestServer) -> None:
     assert "create the database first" in result.error_line
 
 
+@pytest.mark.embedded_only("needs to edit pg_hba.conf of the embedded server")
 def test_wrong_password(
-    cli: CliRunner, gordon_server: TestServer, gordon_empty_db: GordonDatabase
+    cli: CliRunner, gordon_empty_db: GordonDatabase, scram_role: MakeScramRole
 ) -> None:
     """A role that must authenticate with scram over the socket, given the wrong password."""
-    if gordon_server.embedded is None:
-        pytest.skip("needs to edit pg_hba.conf of the embedded server")
-    hba = gordon_server.embedded.data_dir / "pg_hba.conf"
-    original = hba.read_text()
-    with psycopg.connect(gordon_server.admin_dsn, autocommit=True) as conn:
-        conn.execute("DROP ROLE IF EXISTS gordon_test_pw")
-        conn.execute("CREATE ROLE gordon_test_pw LOGIN PASSWORD 'the-right-one'")
-        try:
-            hba.write_text("local all gordon_test_pw scram-sha-256\n" + original)
-            conn.execute("SELECT pg_reload_conf()")
-            time.sleep(0.2)
-            wrong = psycopg.conninfo.make_conninfo(
-                gordon_empty_db.dsn, user="gordon_test_pw", password="wrong-hunter22"
-            )
-            result = cli("apply", "--database-url", wrong)
-        finally:
-            hba.write_text(original)
-            conn.execute("SELECT pg_reload_conf()")
-            conn.execute("DROP ROLE gordon_test_pw")
+    role = scram_role("the-right-one")
+    result = cli("apply", "--database-url", role.dsn(gordon_empty_db.dsn, "wrong-hunter22"))
     assert result.code == 1
     assert 'password authentication failed for user "gordon_test_pw"' in result.error_line
     assert "wrong-hunter22" not in result.out + result.err
@@ -126,6 +108,7 @@ def test_runtime_role_is_refused_with_a_clear_line(
     assert db_state(gordon_db.dsn) == before
 
 
+@pytest.mark.embedded_only("builds a standby from the embedded server's binaries")
 def test_standby_is_refused(cli: CliRunner, standby_dsn: str) -> None:
     result = cli("apply", "--database-url", standby_dsn)
     assert result.code == 1

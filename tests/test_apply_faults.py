@@ -11,9 +11,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,11 +20,10 @@ from gordon_migrate import bundle, engine, locks
 from gordon_migrate import dsn as dsn_module
 from gordon_migrate.errors import InterruptedApplyError
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
-from tests.conftest import CliRunner, versions
-from tests.netproxy import proxy_for
-from tests.runner import RUNNER_APP, spawn, wait_running, wait_until
-
-Bundle = Callable[[dict[str, str]], Path]
+from tests.support.cli import Bundle, CliRunner
+from tests.support.netproxy import proxy_for
+from tests.support.runner import RUNNER_APP, spawn, wait_running, wait_until
+from tests.support.sql import versions
 
 BASE = {
     "0001_create_accounts.sql": (

@@ -15,8 +15,9 @@ from gordon_migrate import bundle
 from gordon_migrate.bundle import MAX_VERSION, has_statement
 from gordon_migrate.errors import BundleError
 from gordon_migrate.testing import GordonDatabase
-from tests import recovery_helpers as rh
-from tests.conftest import CliRunner, db_state, error_event, run_process, versions
+from tests.support import recovery as rh
+from tests.support.cli import CliRunner, error_event, run_process
+from tests.support.sql import db_state, versions
 
 OK = {"0001_create_accounts.sql": b"CREATE TABLE accounts (id bigint PRIMARY KEY);\n"}
 

@@ -13,7 +13,7 @@ import pytest
 from gordon_migrate import bundle
 from gordon_migrate.logs import level_from_env
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner, error_event, run_process
+from tests.support.cli import CliRunner, error_event, run_process
 
 
 def test_logs_are_json_lines_on_stderr_and_results_on_stdout(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gordon_migrate.recovery import probes
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import run_process
+from tests.support.cli import run_process
 
 
 def test_unknown_command_lists_the_commands_and_suggests_the_closest() -> None:

@@ -15,8 +15,9 @@ from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import BundleError
 from gordon_migrate.recovery import probes
 from gordon_migrate.testing import GordonDatabase
-from tests import recovery_helpers as rh
-from tests.conftest import CliRunner, db_state
+from tests.support import recovery as rh
+from tests.support.cli import CliRunner
+from tests.support.sql import db_state
 
 
 def _target(url: str, connect_timeout_s: int = 10) -> probes.Target:

@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal
-from tests.conftest import run_process
+from tests.support.cli import run_process
 from tests.test_tui import drive, make_app, text_of, wait_for
 
 TRANSACTIONAL = 38  # 0038_runs_strategy_code_revision.sql

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner
+from tests.support.cli import CliRunner
 
 
 def drift(cli: CliRunner, dsn: str, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -583,6 +583,7 @@ def test_catalog_query_count_is_constant(gordon_db: GordonDatabase) -> None:
     assert after == before
 
 
+@pytest.mark.embedded_only("builds a standby from the embedded server's binaries")
 def test_read_only_end_to_end_on_a_standby(
     cli: CliRunner, gordon_db: GordonDatabase, standby_dsn: str
 ) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner, error_event, run_process
+from tests.support.cli import CliRunner, error_event, run_process
 
 
 def metrics(path: Path) -> dict[tuple[str, str], float]:

@@ -19,7 +19,7 @@ from psycopg import sql
 from gordon_migrate.drift.catalogs import CATALOGS
 from gordon_migrate.recovery import audit
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner
+from tests.support.cli import CliRunner
 from tests.test_drift_check import drift, execute, failing, find
 
 

@@ -12,7 +12,7 @@ from gordon_migrate.drift import build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
 from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase, TestServer
-from tests.conftest import CliRunner
+from tests.support.cli import CliRunner
 
 REGENERATE = "run `gordon-migrate fixtures update` and commit the result"
 

@@ -11,7 +11,7 @@ from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.drift.model import Line
 from gordon_migrate.grant_matrix import NOBODY, Cell, grant_matrices, letters, matrix
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner
+from tests.support.cli import CliRunner
 
 
 def test_letters_are_psql_acl_letters() -> None:

@@ -7,15 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-import psycopg
 
 from gordon_migrate import bundle
 from gordon_migrate.lint import baseline
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import CliRunner, db_state
+from tests.support.cli import CliRunner
+from tests.support.sql import Sessions, db_state
 
 BUNDLE = bundle.load()
 NEXT = f"{len(BUNDLE) + 1:04d}"
@@ -296,7 +294,7 @@ def test_dry_run_shows_the_lock_plan_and_conflicting_holders(
     cli: CliRunner,
     tmp_path: Path,
     gordon_db: GordonDatabase,
-    session_holder: Callable[[str], psycopg.Connection[tuple[object, ...]]],
+    session_holder: Sessions,
 ) -> None:
     root = _bundle_plus(
         tmp_path,

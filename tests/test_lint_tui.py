@@ -4,10 +4,8 @@ that hold conflicting locks on its relations now."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -15,12 +13,13 @@ from gordon_migrate import bundle, dsn
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
+from tests.support.sql import Sessions
 from tests.test_tui import drive, loaded, make_app, text_of, wait_for
 
 
 def test_pending_migration_shows_its_lock_plan_and_the_blocking_session(
     gordon_db: GordonDatabase,
-    session_holder: Callable[[str], psycopg.Connection[tuple[object, ...]]],
+    session_holder: Sessions,
 ) -> None:
     with gordon_db.connect() as conn:
         conn.execute("DELETE FROM public._sqlx_migrations WHERE version = 38")

@@ -7,7 +7,6 @@ import getpass
 import io
 import json
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ from gordon_migrate import __version__, dsn, locks
 from gordon_migrate.errors import RecoveryError, ServerStateError
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.testing import GordonDatabase
-from tests import recovery_helpers as rh
-from tests.conftest import CliRunner, db_state
-
-Sessions = Callable[[str], psycopg.Connection[tuple[object, ...]]]
+from tests.support import recovery as rh
+from tests.support.cli import CliRunner
+from tests.support.sql import Conn, Sessions, db_state
 
 _ROW_35 = "SELECT success, execution_time FROM _sqlx_migrations WHERE version = 35"
 
@@ -241,6 +239,7 @@ def test_repair_rechecks_the_row_under_the_lock(dirty_db: GordonDatabase) -> Non
     assert _audit(dirty_db) == []
 
 
+@pytest.mark.embedded_only("builds a standby from the embedded server's binaries")
 def test_repair_refuses_a_standby(standby_dsn: str) -> None:
     with pytest.raises(ServerStateError, match="is a standby"):
         repair.plan_repair(dsn.parse(standby_dsn), rh.BUNDLE, 35, "done")
@@ -249,7 +248,7 @@ def test_repair_refuses_a_standby(standby_dsn: str) -> None:
 # --- unlock -------------------------------------------------------------------------------
 
 
-def _alive(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+def _alive(conn: Conn) -> bool:
     try:
         conn.execute("SELECT 1")
     except psycopg.OperationalError:

@@ -24,10 +24,12 @@ from psycopg import conninfo
 
 from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
-from tests import recovery_helpers as rh
-from tests.conftest import CliResult, CliRunner
-from tests.netproxy import proxy_for
-from tests.runner import spawn, wait_running
+from tests.support import recovery as rh
+from tests.support.auth import MakeScramRole
+from tests.support.cli import CliResult, CliRunner
+from tests.support.netproxy import proxy_for
+from tests.support.runner import spawn, wait_running
+from tests.support.sql import Sessions
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -88,7 +90,6 @@ class Incident:
 
 
 Start = Callable[[str, GordonDatabase], Incident]
-Sessions = Callable[[str], psycopg.Connection[tuple[object, ...]]]
 
 
 @pytest.fixture
@@ -115,11 +116,6 @@ def gordon_templates(gordon_server: TestServer) -> Iterator[rh.Templates]:
 @pytest.fixture
 def db_at(gordon_server: TestServer, gordon_templates: rh.Templates) -> Iterator[rh.DatabaseAt]:
     yield from rh.databases_at(gordon_server, gordon_templates)
-
-
-def _embedded_only(server: TestServer) -> None:
-    if server.embedded is None:
-        pytest.skip("needs the embedded server (trust logins, its pg_hba.conf)")
 
 
 # --- step 2: configuration ----------------------------------------------------------------
@@ -202,43 +198,28 @@ def test_fm06_database_does_not_exist(
     case.recovered()
 
 
+EMBEDDED = "needs the embedded server (trust logins, its pg_hba.conf)"
+
+
 @provokes("FM-07")
+@pytest.mark.embedded_only(EMBEDDED)
 def test_fm07_authentication_failed(
-    incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer
+    incident: Start, gordon_db: GordonDatabase, scram_role: MakeScramRole
 ) -> None:
-    _embedded_only(gordon_server)
-    assert gordon_server.embedded is not None
     case = incident("FM-07", gordon_db)
-    hba = gordon_server.embedded.data_dir / "pg_hba.conf"
-    original = hba.read_text()
-    with gordon_server.admin() as admin:
-        admin.execute("DROP ROLE IF EXISTS gordon_test_pw")
-        admin.execute("CREATE ROLE gordon_test_pw LOGIN SUPERUSER PASSWORD 'rotated-hunter22'")
-        try:
-            hba.write_text("local all gordon_test_pw scram-sha-256\n" + original)
-            admin.execute("SELECT pg_reload_conf()")
-            time.sleep(0.2)
-            stale = conninfo.make_conninfo(
-                gordon_db.dsn, user="gordon_test_pw", password="previous-hunter22"
-            )
-            text = case.failed(case.cli("apply", "--database-url", stale))
-            assert "hunter22" not in text
-            case.diagnosed("--database-url", stale)
-            current = conninfo.make_conninfo(
-                gordon_db.dsn, user="gordon_test_pw", password="rotated-hunter22"
-            )
-            case.recovered(apply_url=current)  # the secret updated to the role's password
-        finally:
-            hba.write_text(original)
-            admin.execute("SELECT pg_reload_conf()")
-            admin.execute("DROP ROLE gordon_test_pw")
+    role = scram_role("rotated-hunter22", superuser=True)
+    stale = role.dsn(gordon_db.dsn, "previous-hunter22")
+    text = case.failed(case.cli("apply", "--database-url", stale))
+    assert "hunter22" not in text
+    case.diagnosed("--database-url", stale)
+    current = role.dsn(gordon_db.dsn, role.password)
+    case.recovered(apply_url=current)  # the secret updated to the role's password
 
 
 @provokes("FM-08")
-def test_fm08_login_refused_role_missing(
-    incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer
-) -> None:
-    _embedded_only(gordon_server)  # with password auth the server says "authentication failed"
+# With password auth the server says "authentication failed" instead.
+@pytest.mark.embedded_only(EMBEDDED)
+def test_fm08_login_refused_role_missing(incident: Start, gordon_db: GordonDatabase) -> None:
     case = incident("FM-08", gordon_db)
     typo = conninfo.make_conninfo(gordon_db.dsn, user="gordon_migrater")
     case.failed(case.cli("apply", "--database-url", typo))
@@ -277,6 +258,7 @@ def test_fm09_connection_slots_exhausted(
 
 
 @provokes("FM-11")
+@pytest.mark.embedded_only("builds a standby from the embedded server's binaries")
 def test_fm11_standby(incident: Start, gordon_db: GordonDatabase, standby_dsn: str) -> None:
     case = incident("FM-11", gordon_db)
     replica = conninfo.make_conninfo(standby_dsn, dbname=gordon_db.name)

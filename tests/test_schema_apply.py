@@ -17,6 +17,7 @@ from psycopg import sql
 from gordon_migrate import bundle, dsn, engine
 from gordon_migrate.errors import GordonError, MigrationError
 from gordon_migrate.testing import GordonDatabase, TestServer
+from tests.support.sql import Conn
 
 BUNDLE = bundle.load()
 ROLES = [
@@ -72,14 +73,14 @@ def test_applies_on_an_empty_database_where_the_roles_exist(
 
 
 @pytest.fixture
-def admin(gordon_server: TestServer) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def admin(gordon_server: TestServer) -> Iterator[Conn]:
     with gordon_server.admin() as conn:
         yield conn
 
 
 @pytest.mark.usefixtures("gordon_template")  # the roles exist cluster-wide
 def test_a_pre_existing_role_is_normalised_not_recreated(
-    admin: psycopg.Connection[tuple[object, ...]], gordon_empty_db: GordonDatabase
+    admin: Conn, gordon_empty_db: GordonDatabase
 ) -> None:
     """Roles are cluster-wide: a role made by hand keeps its identity and password, loses the
     attributes a runtime role must not have."""
@@ -98,7 +99,7 @@ def test_a_pre_existing_role_is_normalised_not_recreated(
 
 @pytest.mark.usefixtures("gordon_template")  # the roles exist cluster-wide
 def test_a_runtime_role_with_a_membership_is_refused(
-    admin: psycopg.Connection[tuple[object, ...]], gordon_empty_db: GordonDatabase
+    admin: Conn, gordon_empty_db: GordonDatabase
 ) -> None:
     admin.execute("GRANT pg_read_all_data TO gordon_api")
     try:

@@ -8,13 +8,13 @@ rules (indexed foreign keys, exact numeric types, constrained states, a true sin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 
 import psycopg
 import pytest
 
 from gordon_migrate.testing import GordonDatabase
-from tests.gordon_roles import ALL_ROLES, DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
+from tests.support.roles import ALL_ROLES, DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
+from tests.support.sql import rows, texts
 
 SEARCH_PATHS = {
     "gordon_ingest": "market_data",
@@ -242,19 +242,6 @@ NOTIFY_ALLOWLIST = {
     "gordon_risk_state",
     "gordon_outbox",
 }
-
-
-Conn = psycopg.Connection[tuple[object, ...]]
-Params = Sequence[object] | Mapping[str, object]
-
-
-def rows(conn: Conn, query: str, params: Params = ()) -> list[tuple[object, ...]]:
-    return conn.execute(query, params).fetchall()
-
-
-def texts(conn: Conn, query: str, params: Params = ()) -> list[str]:
-    """The first column of every row, as text."""
-    return [str(row[0]) for row in rows(conn, query, params)]
 
 
 def test_relations_are_exactly_the_documented_ones(gordon_db: GordonDatabase) -> None:

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from gordon_migrate.testing import GordonDatabase
+from tests.support.sql import Conn
 
-Conn = psycopg.Connection[tuple[object, ...]]
 NOTIFY_PAYLOAD_CAP = 8000  # bytes, PostgreSQL's limit
 
 

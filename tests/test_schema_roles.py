@@ -8,7 +8,7 @@ order, commands, positions, leases, an audit entry and outbox events.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -16,10 +16,8 @@ import pytest
 from psycopg import sql
 
 from gordon_migrate.testing import GordonDatabase
-from tests.gordon_roles import DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
-
-Conn = psycopg.Connection[tuple[object, ...]]
-Params = Sequence[object] | Mapping[str, object]
+from tests.support.roles import DRIFT_READER, GORDON_SCHEMAS, RUNTIME_ROLES
+from tests.support.sql import Conn, affected, column, one, refused
 
 SECRET = "\\x00112233445566778899aabbccddeeff"
 
@@ -106,27 +104,6 @@ class World:
 
     def owner(self) -> Conn:
         return psycopg.connect(self.db.dsn, autocommit=True)
-
-
-def one(conn: Conn, query: str, params: Params = ()) -> object:
-    row = conn.execute(query, params).fetchone()
-    assert row is not None, query
-    return row[0]
-
-
-def column(conn: Conn, query: str, params: Params = ()) -> list[object]:
-    return [row[0] for row in conn.execute(query, params).fetchall()]
-
-
-def affected(conn: Conn, query: str, params: Params = ()) -> int:
-    return conn.execute(query, params).rowcount
-
-
-def refused(conn: Conn, query: str, params: Params = ()) -> None:
-    """The statement fails with SQLSTATE 42501 (insufficient_privilege): missing grant, or a row
-    that a row-level security policy does not allow."""
-    with pytest.raises(psycopg.errors.InsufficientPrivilege):
-        conn.execute(query, params)
 
 
 @pytest.fixture

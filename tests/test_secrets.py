@@ -22,7 +22,7 @@ from psycopg import conninfo
 from gordon_migrate import dsn
 from gordon_migrate.errors import ConfigError
 from gordon_migrate.testing import GordonDatabase
-from tests.conftest import run_process
+from tests.support.cli import run_process
 
 
 def fragments(secret: str) -> set[str]:

@@ -5,15 +5,15 @@ Gordon table lock, whose last statement set a role's password."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-import psycopg
 import pytest
 from psycopg import sql
 
 from gordon_migrate.recovery.sessions import redact_passwords
 from gordon_migrate.testing import GordonDatabase, unique_name
-from tests.conftest import run_process
+from tests.support.cli import run_process
+from tests.support.sql import Sessions
 
 # (the statement's password clause, the secret fragments it must not show)
 FORMS = [
@@ -42,7 +42,7 @@ def roles(gordon_db: GordonDatabase) -> Iterator[list[str]]:
 def test_every_quoting_of_a_password_is_redacted(
     gordon_db: GordonDatabase,
     roles: list[str],
-    session_holder: Callable[[str], psycopg.Connection[tuple[object, ...]]],
+    session_holder: Sessions,
 ) -> None:
     pids = []
     for role, (clause, _secrets) in zip(roles, FORMS, strict=True):

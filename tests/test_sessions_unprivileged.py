@@ -5,7 +5,7 @@ real login of a runtime role; the migration role is a real login with only what 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -14,9 +14,8 @@ from psycopg import sql
 
 from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, unique_name
-from tests.conftest import run_process
-
-Open = Callable[[str], psycopg.Connection[tuple[object, ...]]]
+from tests.support.cli import run_process
+from tests.support.sql import Sessions
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def _blocking_step(dsn: str) -> dict[str, Any]:
 
 
 def test_a_hidden_blocker_is_found_through_its_locks(
-    gordon_db: GordonDatabase, migrator: str, session_holder: Open
+    gordon_db: GordonDatabase, migrator: str, session_holder: Sessions
 ) -> None:
     blocker = session_holder(gordon_db.dsn_as("gordon_trading"))
     blocker.execute("BEGIN")
@@ -91,7 +90,7 @@ def test_a_hidden_blocker_is_found_through_its_locks(
 
 
 def test_a_short_hidden_transaction_is_not_a_blocker(
-    gordon_db: GordonDatabase, migrator: str, session_holder: Open
+    gordon_db: GordonDatabase, migrator: str, session_holder: Sessions
 ) -> None:
     """Watched twice: a transaction that ends in between is not reported."""
     other = session_holder(gordon_db.dsn_as("gordon_trading"))
@@ -101,7 +100,7 @@ def test_a_short_hidden_transaction_is_not_a_blocker(
 
 
 def test_status_names_a_hidden_lock_holder_honestly(
-    gordon_db: GordonDatabase, migrator: str, session_holder: Open
+    gordon_db: GordonDatabase, migrator: str, session_holder: Sessions
 ) -> None:
     holder = session_holder(gordon_db.dsn)  # the superuser: another role
     holder.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(gordon_db.name),))
@@ -122,7 +121,7 @@ def test_status_names_a_hidden_lock_holder_honestly(
 
 
 def test_tui_blocking_sessions_say_what_is_hidden(
-    gordon_db: GordonDatabase, migrator: str, session_holder: Open
+    gordon_db: GordonDatabase, migrator: str, session_holder: Sessions
 ) -> None:
     from textual.pilot import Pilot
     from textual.widgets import Static

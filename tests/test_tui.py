@@ -43,7 +43,7 @@ from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen, RunbookState
 from gordon_migrate.tui.screens.sessions import SessionsModal
 from gordon_migrate.tui.widgets.failure import FailureBox
-from tests.conftest import versions
+from tests.support.sql import versions
 
 SIZE = (80, 24)
 T = TypeVar("T")

@@ -4,7 +4,6 @@ identifier, and after a fix puts the operator on the next problem. Pilot, real d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -20,7 +19,8 @@ from gordon_migrate.tui.screens.base import ActionModal, ConfirmCancelModal
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen
 from gordon_migrate.tui.widgets.table import RevealTable
-from tests.conftest import versions
+from tests.support.cli import Bundle
+from tests.support.sql import Conn, versions
 from tests.test_tui import (
     _confirm_typed,
     drive,
@@ -29,8 +29,6 @@ from tests.test_tui import (
     text_of,
     wait_for,
 )
-
-Bundle = Callable[[dict[str, str]], Path]
 
 BASE = {
     "0001_create_accounts.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, balance numeric);\n",
@@ -120,7 +118,7 @@ async def _cancel_once_the_holder_is_named(
     app: GordonApp,
     pilot: Pilot[int],
     modal: ActionModal,
-    holder: psycopg.Connection[tuple[object, ...]],
+    holder: Conn,
 ) -> None:
     """The modal waits for the migration lock: it names the holder, q asks, y cancels."""
     await wait_for(

@@ -51,14 +51,16 @@ PINNED_HISTORY = (
 )
 Step = Callable[[GordonApp, Pilot[int]], Coroutine[Any, Any, None]]
 
+pytestmark = pytest.mark.embedded_only(
+    "snapshots are recorded against the embedded PostgreSQL 18", version=18
+)
+
 
 @pytest.fixture
 def pinned_db(
     gordon_server: TestServer, gordon_template: str, tmp_path: Path
 ) -> Iterator[tuple[Dsn, Path]]:
     """A fixed-name clone with pinned history, its fixtures, and the DSN the app shows."""
-    if gordon_server.embedded is None or gordon_server.version != 18:
-        pytest.skip("snapshots are recorded against the embedded PostgreSQL 18")
     if scratch_parent() != "/dev/shm":
         # The socket path's length shapes the layout of the Overview line that shows it.
         pytest.skip("snapshots are recorded with the test server in its default place")

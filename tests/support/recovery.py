@@ -22,7 +22,7 @@ from gordon_migrate import bundle, dsn, engine
 from gordon_migrate.bundle import Migration
 from gordon_migrate.recovery import runbook
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
-from tests.conftest import CliResult, CliRunner
+from tests.support.cli import CliResult, CliRunner
 
 BUNDLE = bundle.load()
 RUNBOOK = runbook.load()
