@@ -14,7 +14,7 @@ from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal
 from tests.support.cli import run_process
-from tests.test_tui import drive, make_app, text_of, wait_for
+from tests.support.tui import drive, make_app, text_of, wait_for
 
 TRANSACTIONAL = 38  # 0038_runs_strategy_code_revision.sql
 NO_TRANSACTION = 35  # 0035_fills_filled_at_index.sql: CREATE INDEX CONCURRENTLY

@@ -14,7 +14,7 @@ from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.drift import DriftScreen, FixModal
 from gordon_migrate.tui.screens.grants import GrantsScreen
-from tests.test_tui import _confirm_typed, drive, loaded, make_app_with_fixtures, wait_for
+from tests.support.tui import confirm_typed, drive, loaded, make_app_with_fixtures, wait_for
 
 
 def _audit_rows(db: GordonDatabase) -> list[tuple[object, ...]]:
@@ -37,7 +37,7 @@ def test_fix_from_the_drift_screen_restores_and_is_audited(
         report = await loaded(pilot, DriftScreen)
         assert not report.ok
         await pilot.press("f")
-        shown = await _confirm_typed(pilot, FixModal)
+        shown = await confirm_typed(pilot, FixModal)
         assert 'REVOKE DELETE ON TABLE trading.fills FROM "gordon_api";' in shown
         assert "ALTER TABLE market_data.candles ENABLE TRIGGER ALL;" in shown
         await wait_for(
@@ -65,7 +65,7 @@ def test_fix_is_offered_on_the_grants_screen(gordon_db: GordonDatabase, tmp_path
         await pilot.press("4")
         await loaded(pilot, GrantsScreen)
         await pilot.press("f")
-        shown = await _confirm_typed(pilot, FixModal)
+        shown = await confirm_typed(pilot, FixModal)
         assert 'GRANT SELECT ON TABLE trading.fills TO "gordon_risk";' in shown
 
     drive(app, scenario)

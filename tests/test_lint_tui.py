@@ -14,7 +14,7 @@ from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
 from tests.support.sql import Sessions
-from tests.test_tui import drive, loaded, make_app, text_of, wait_for
+from tests.support.tui import drive, loaded, make_app, text_of, wait_for
 
 
 def test_pending_migration_shows_its_lock_plan_and_the_blocking_session(

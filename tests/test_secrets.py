@@ -266,7 +266,7 @@ def test_tui_header_shows_the_dsn_redacted(gordon_db: GordonDatabase) -> None:
     from gordon_migrate import bundle
     from gordon_migrate.tui.app import GordonApp
     from gordon_migrate.tui.screens.overview import OverviewScreen
-    from tests.test_tui import drive, loaded
+    from tests.support.tui import drive, loaded
 
     value = conninfo.make_conninfo(gordon_db.dsn, password="tu1 Secr3t")
     app = GordonApp(dsn.parse(value), bundle.load())

@@ -129,7 +129,7 @@ def test_tui_blocking_sessions_say_what_is_hidden(
     from gordon_migrate.tui.app import GordonApp
     from gordon_migrate.tui.screens.overview import OverviewScreen
     from gordon_migrate.tui.screens.sessions import SessionsModal
-    from tests.test_tui import drive, loaded, make_app, text_of, wait_for
+    from tests.support.tui import drive, loaded, make_app, text_of, wait_for
 
     blocker = session_holder(gordon_db.dsn_as("gordon_trading"))
     blocker.execute("BEGIN")

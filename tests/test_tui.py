@@ -6,112 +6,45 @@ time. pytest-asyncio is not needed: each test runs its coroutine with ``asyncio.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import psycopg
 import pytest
-from rich.console import Console
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Static
 
 from gordon_migrate import bundle, dsn, locks
-from gordon_migrate.drift import build_fixtures
-from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.testing import GordonDatabase, TestServer
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import (
-    GuardedActionModal,
     RepairChoiceModal,
     RepairModal,
     UnlockModal,
 )
 from gordon_migrate.tui.screens.apply import ApplyModal
-from gordon_migrate.tui.screens.base import DataScreen
 from gordon_migrate.tui.screens.drift import DriftScreen
 from gordon_migrate.tui.screens.grants import ColumnGrantsModal, GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen, RunbookState
 from gordon_migrate.tui.screens.sessions import SessionsModal
-from gordon_migrate.tui.widgets.failure import FailureBox
 from tests.support.sql import versions
-
-SIZE = (80, 24)
-T = TypeVar("T")
-Scenario = Callable[[GordonApp, Pilot[int]], Coroutine[Any, Any, None]]
-
-
-def make_app(database: GordonDatabase | str) -> GordonApp:
-    url = database if isinstance(database, str) else database.dsn
-    return GordonApp(dsn.parse(url), bundle.load())
-
-
-def drive(app: GordonApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> None:
-    """Run ``scenario`` against ``app`` headless, at ``size``."""
-
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await scenario(app, pilot)
-
-    asyncio.run(main())
-
-
-async def wait_for(
-    pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = 20.0
-) -> None:
-    """Let the app run until ``predicate()`` holds (a state, not a delay); fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.02)
-
-
-def text_of(widget: Static, width: int = 200) -> str:
-    """The plain text a Static shows (whatever rich renderable it holds)."""
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(widget.content)
-    return console.export_text()
-
-
-async def loaded(pilot: Pilot[int], screen_type: type[DataScreen[T]]) -> T:
-    """Wait until the active screen is a ``screen_type`` showing data (not loading)."""
-    app = pilot.app
-
-    def ready() -> bool:
-        screen = app.screen
-        return isinstance(screen, screen_type) and screen.data is not None
-
-    await wait_for(pilot, ready, f"{screen_type.__name__} to show data")
-    screen = app.screen
-    assert isinstance(screen, screen_type)
-    assert screen.data is not None
-    return screen.data
-
-
-async def failed(pilot: Pilot[int], screen_type: type[DataScreen[Any]]) -> str:
-    """Wait until the active ``screen_type`` shows its in-place error state; return the line."""
-    app = pilot.app
-    await wait_for(
-        pilot,
-        lambda: isinstance(app.screen, screen_type) and app.screen.failure is not None,
-        f"{screen_type.__name__} to show a failure",
-    )
-    screen = app.screen
-    assert isinstance(screen, screen_type)
-    assert screen.failure is not None
-    assert screen.query_one(FailureBox).display
-    assert not screen.query_one("#body").display
-    return screen.failure
+from tests.support.tui import (
+    confirm_typed,
+    drive,
+    failed,
+    loaded,
+    make_app,
+    make_app_with_fixtures,
+    text_of,
+    wait_for,
+)
 
 
 def test_textual_stays_out_of_the_cli_and_the_core() -> None:
@@ -449,14 +382,6 @@ def test_the_command_runs_on_a_terminal_and_q_exits_0(gordon_db: GordonDatabase)
 # --- Drift, Grants, Runbook -------------------------------------------------------------------
 
 
-def make_app_with_fixtures(database: GordonDatabase, tmp_path: Path) -> GordonApp:
-    """An app comparing with fixtures built from ``database`` as it is now (before the test
-    changes it), so these tests do not depend on the committed fixtures being current."""
-    fixtures_dir = tmp_path / "fixtures"
-    drift_fixtures.write(build_fixtures(dsn.parse(database.dsn)), fixtures_dir)
-    return GordonApp(dsn.parse(database.dsn), bundle.load(), fixtures_dir=fixtures_dir)
-
-
 def test_an_out_of_band_change_shows_in_drift_with_its_diff(
     gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
@@ -545,34 +470,6 @@ async def _on_step(pilot: Pilot[int], number: int) -> RunbookState:
     return state
 
 
-async def _confirm_typed(pilot: Pilot[int], modal_type: type[GuardedActionModal[Any]]) -> str:
-    """In a guarded action dialog: the confirm button stays off until the token is typed."""
-    app = pilot.app
-    await wait_for(
-        pilot,
-        lambda: isinstance(app.screen, modal_type) and app.screen.phase != "planning",
-        f"{modal_type.__name__} to show its plan",
-    )
-    modal = app.screen
-    assert isinstance(modal, modal_type)
-    assert modal.phase == "confirm", modal.failure
-    assert modal.plan is not None
-    plan_text = text_of(modal.query_one("#message", Static))
-    confirm = modal.query_one("#confirm", Button)
-    assert confirm.disabled
-    await pilot.press(*"999999")
-    assert confirm.disabled
-    modal.query_one("#token", Input).value = ""
-    await pilot.press(*modal.token(modal.plan))
-    await pilot.pause()
-    assert not confirm.disabled
-    await pilot.click("#confirm")
-    await wait_for(pilot, lambda: modal.phase in {"done", "failed"}, "the action to end")
-    assert modal.phase == "done", modal.failure
-    await pilot.press("escape")
-    return plan_text
-
-
 def test_runbook_finds_a_held_lock_and_walks_to_ending_its_holder(
     gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
@@ -589,7 +486,7 @@ def test_runbook_finds_a_held_lock_and_walks_to_ending_its_holder(
         assert "FM-16 migration lock held" in step
         assert "end the session holding the migration lock" in step
         await pilot.press("u")
-        plan = await _confirm_typed(pilot, UnlockModal)
+        plan = await confirm_typed(pilot, UnlockModal)
         assert f"SELECT pg_terminate_backend({pid});" in plan
         await wait_for(
             pilot,
@@ -630,7 +527,7 @@ def test_runbook_finds_a_dirty_migration_and_walks_to_its_repair(
             "the dirty migration",
         )
         await pilot.press("d")
-        plan = await _confirm_typed(pilot, RepairModal)
+        plan = await confirm_typed(pilot, RepairModal)
         assert "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = 13" in plan
         await wait_for(
             pilot,
@@ -684,7 +581,7 @@ def test_blocking_sessions_are_shown_and_one_can_be_ended(gordon_db: GordonDatab
         assert f"blocks pid {waiter.info.backend_pid} now" in detail
         assert "trading.fills (AccessExclusiveLock)" in detail
         await pilot.press("e")
-        plan = await _confirm_typed(pilot, UnlockModal)
+        plan = await confirm_typed(pilot, UnlockModal)
         assert f"SELECT pg_terminate_backend({blocker.info.backend_pid});" in plan
         await wait_for(pilot, lambda: modal.found == [], "the list to empty")
 

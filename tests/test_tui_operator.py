@@ -21,8 +21,8 @@ from gordon_migrate.tui.screens.runbook import RunbookScreen
 from gordon_migrate.tui.widgets.table import RevealTable
 from tests.support.cli import Bundle
 from tests.support.sql import Conn, versions
-from tests.test_tui import (
-    _confirm_typed,
+from tests.support.tui import (
+    confirm_typed,
     drive,
     loaded,
     make_app_with_fixtures,
@@ -209,7 +209,7 @@ def test_after_a_fix_the_runbook_goes_to_the_next_problem_and_shows_it(
             "the dirty migration",
         )
         await pilot.press("d")
-        await _confirm_typed(pilot, RepairModal)
+        await confirm_typed(pilot, RepairModal)
 
         def moved_on() -> bool:
             data = screen.data

@@ -37,7 +37,7 @@ from gordon_migrate.tui.screens.migrations import MigrationsScreen
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen
 from gordon_migrate.tui.widgets.table import RevealTable
-from tests.test_tui import drive, loaded, wait_for
+from tests.support.tui import drive, loaded, wait_for
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 README_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "tui.svg"

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets.data_table import ColumnKey
 
 from gordon_migrate.tui.widgets.table import RevealTable
-from tests.test_tui import wait_for
+from tests.support.tui import wait_for
 
 ROWS = 60
 ROW = 40
