@@ -240,12 +240,13 @@ def grants(
     """The role x object grant matrix, expected (fixtures) against actual; exit 1 on mismatch.
 
     Cells are psql's privilege letters (r SELECT, a INSERT, w UPDATE, d DELETE, D TRUNCATE,
-    x REFERENCES, t TRIGGER, X EXECUTE, U USAGE, C CREATE); ``actual!expected`` marks a
+    x REFERENCES, t TRIGGER, m MAINTAIN, X EXECUTE, U USAGE, C CREATE, c CONNECT,
+    T TEMPORARY; * grantable, + granted by another role, - none); ``actual!expected`` marks a
     mismatch. The same read-only snapshot as drift-check, laid out as the TUI's Grants screen.
     """
     ctx.meta["format"] = fmt
     settings = setup(ctx, values)
-    from gordon_migrate import grant_matrix
+    from gordon_migrate.drift import grant_matrix, render
 
     target = resolve_dsn(settings)
     found = grant_matrix.grant_matrices(target, fixtures_dir, purpose="grants")
@@ -256,7 +257,7 @@ def grants(
                 "ok": found.ok,
                 "database": found.database,
                 "target": target.redacted,
-                "matrix": grant_matrix.matrix_json(shown),
+                "matrix": render.matrix_json(shown),
                 "role_attributes": [
                     {"role": a.role, "facet": a.facet, "expected": a.expected, "actual": a.actual}
                     for a in found.role_attributes
@@ -266,7 +267,7 @@ def grants(
     else:
         title = f"column grants of {table}" if table else "grant matrix"
         click.echo(f"{title} of database {found.database} ({target.redacted})")
-        click.echo(grant_matrix.render_text(shown, mismatches_only=mismatches))
+        click.echo(render.matrix_text(shown, mismatches_only=mismatches))
         for a in found.role_attributes:
             click.echo(f"role {a.role} {a.facet}: expected {a.expected}, actual {a.actual}  <-")
         click.echo("grants match the fixtures" if found.ok else "GRANTS DIFFER from the fixtures")

@@ -1,4 +1,4 @@
-"""The grant matrix core (``gordon_migrate.grant_matrix``): drift-check's grant lines as a grid."""
+"""The grant matrix (``gordon_migrate.drift.grant_matrix``): drift-check's grant lines as a grid."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 from gordon_migrate import dsn
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
+from gordon_migrate.drift.grant_matrix import NOBODY, Cell, grant_matrices, matrix
 from gordon_migrate.drift.model import Line
-from gordon_migrate.grant_matrix import NOBODY, Cell, grant_matrices, letters, matrix
+from gordon_migrate.drift.render import LEGEND, LETTERS, letters
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
 
@@ -121,3 +122,15 @@ def test_grants_command_shows_the_matrix_and_marks_a_mismatch(
     )
     assert secret["ok"] is False
     assert secret["cells"]["gordon_bots"] == {"expected": None, "actual": "SELECT"}
+
+
+def test_the_grants_help_explains_every_letter_a_cell_can_show(cli: CliRunner) -> None:
+    # The help is written by hand: a letter added to LETTERS must be explained there too.
+    shown = " ".join(cli("grants", "--help").out.split())
+    missing = [
+        f"{letter} {name}"
+        for name, letter in LETTERS.items()
+        if name != "TEMP" and f"{letter} {name}" not in shown
+    ]
+    assert not missing, missing
+    assert LEGEND.startswith("r SELECT  a INSERT")

@@ -1,7 +1,8 @@
 """Grants: the role x object matrix of the Gordon schemas, expected against actual.
 
-Cells show the live privileges in ``aclitem`` letters; a cell that differs from the fixtures is
-marked ``!`` on red, and the selected cell shows both sides in words. ``c`` opens the column
+Cells show the live privileges in ``aclitem`` letters, as the CLI's ``grants`` does: a cell that
+differs from the fixtures shows ``actual!expected`` on red, and the selected cell shows both
+sides in words. ``c`` opens the column
 grants of the selected table, ``m`` keeps only the rows that differ.
 """
 
@@ -19,30 +20,21 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate.grant_matrix import (
-    Cell,
-    GrantMatrices,
-    Matrix,
-    grant_matrices,
-    letters,
-    short_role,
-)
+from gordon_migrate.drift import render
+from gordon_migrate.drift.grant_matrix import Cell, GrantMatrices, Matrix, grant_matrices
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import DataScreen, GordonModal
 from gordon_migrate.tui.widgets.table import RevealTable
 
-LEGEND = (
-    "r SELECT  a INSERT  w UPDATE  d DELETE  D TRUNCATE  x REFERENCES  t TRIGGER  "
-    "X EXECUTE  U USAGE  C CREATE  * grantable  + granted by another role  - none"
-)
 MISMATCH = "bold white on red"
 
 
 def cell_text(cell: Cell) -> Text:
-    if cell.ok:
-        shown = letters(cell.actual)
-        return Text(shown, style="dim" if shown == "-" else "")
-    return Text(f"!{letters(cell.actual)}", style=MISMATCH)
+    """The CLI's cell (``render.cell_text``: ``actual!expected`` on a mismatch), styled."""
+    shown = render.cell_text(cell)
+    if not cell.ok:
+        return Text(shown, style=MISMATCH)
+    return Text(shown, style="dim" if shown == "-" else "")
 
 
 def cell_view(obj: str, role: str, cell: Cell) -> Group:
@@ -71,7 +63,7 @@ def fill(table: DataTable[Text | str], grid: Matrix, rows: tuple[str, ...]) -> N
     longest = max((len(o) + 2 for o in rows), default=6)
     table.add_column("object", key="object", width=min(longest, OBJECT_WIDTH))
     for role in grid.roles:
-        table.add_column(short_role(role), key=role)
+        table.add_column(render.short_role(role), key=role)
     for obj in rows:
         label = Text(obj) if grid.row_ok(obj) else Text(f"! {obj}", style="bold red")
         table.add_row(label, *(cell_text(grid.cell(obj, role)) for role in grid.roles), key=obj)
@@ -96,7 +88,7 @@ def summary(data: GrantMatrices) -> Group:
         )
         for diff in data.role_attributes
     ]
-    lines.append(Text(LEGEND, style="dim"))
+    lines.append(Text(render.LEGEND, style="dim"))
     return Group(*lines)
 
 
@@ -106,7 +98,6 @@ class GrantsScreen(DataScreen[GrantMatrices]):
     MODE: ClassVar[str] = "grants"
     PURPOSE: ClassVar[str] = "grants"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reload", "Refresh"),
         Binding("c", "columns", "Column grants"),
         Binding("m", "mismatches", "Only differences"),
         Binding("f", "fix", "Fix"),

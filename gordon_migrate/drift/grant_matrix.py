@@ -20,55 +20,6 @@ from gordon_migrate.dsn import Dsn
 #: Column of a grant line with no grantee ("default privileges ...: none for anyone").
 NOBODY = "(nobody)"
 
-# Privilege names to the letters of ``aclitem`` (what psql's \dp shows).
-_LETTERS = {
-    "SELECT": "r",
-    "INSERT": "a",
-    "UPDATE": "w",
-    "DELETE": "d",
-    "TRUNCATE": "D",
-    "REFERENCES": "x",
-    "TRIGGER": "t",
-    "MAINTAIN": "m",
-    "EXECUTE": "X",
-    "USAGE": "U",
-    "CREATE": "C",
-    "CONNECT": "c",
-    "TEMPORARY": "T",
-    "TEMP": "T",
-}
-_ORDER = "arwdDxtmXUCcT"
-
-
-def letters(privileges: str | None) -> str:
-    """``INSERT, SELECT`` -> ``ar``; ``ALL`` stays ``ALL``; ``*`` after a grantable one, ``+``
-    when granted by another role than the owner (as drift-check writes them). ``-`` for none."""
-    if privileges is None:
-        return "-"
-    out = []
-    for part in privileges.split(";"):
-        text = part.strip()
-        by_other = " GRANTED BY " in text
-        text = text.split(" GRANTED BY ")[0]
-        grantable = text.endswith(" WITH GRANT OPTION")
-        text = text.removesuffix(" WITH GRANT OPTION")
-        names = [n.strip() for n in text.split(",") if n.strip()]
-        if names == ["ALL"]:
-            word = "ALL"
-        elif all(n in _LETTERS for n in names):
-            word = "".join(sorted({_LETTERS[n] for n in names}, key=_ORDER.index))
-        else:
-            word = text
-        out.append(word + ("*" if grantable else "") + ("+" if by_other else ""))
-    return "/".join(out)
-
-
-def short_role(role: str) -> str:
-    """Column headers: ``gordon_api`` -> ``api`` (every runtime role has the prefix)."""
-    return {"<database owner>": "db owner", "<migrator>": "migrator"}.get(
-        role, role.removeprefix("gordon_")
-    )
-
 
 @dataclass(frozen=True)
 class Cell:
@@ -211,53 +162,3 @@ def grant_matrices(
     out against the fixtures (default: the bundled ones)."""
     expected = fixtures.load(fixtures_dir)
     return compare(expected, read_snapshot(dsn, expected.roles, purpose=purpose))
-
-
-def cell_text(cell: Cell) -> str:
-    """A cell as text: the actual privileges, and ``!expected`` after a mismatch."""
-    shown = letters(cell.actual)
-    return shown if cell.ok else f"{shown}!{letters(cell.expected)}"
-
-
-def render_text(matrix: Matrix, *, mismatches_only: bool = False) -> str:
-    """The matrix as a plain table (objects down, roles across), for the CLI."""
-    rows = [o for o in matrix.objects if not (mismatches_only and matrix.row_ok(o))]
-    if not rows:
-        return "  (no rows)" if not mismatches_only else "  (no mismatching rows)"
-    headers = [short_role(r) for r in matrix.roles]
-    body = [[cell_text(matrix.cell(o, r)) for r in matrix.roles] for o in rows]
-    widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers)]
-    first = max(len("OBJECT"), *(len(o) for o in rows))
-    out = [
-        "  ".join(
-            ["OBJECT".ljust(first), *(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-        ).rstrip()
-    ]
-    for obj, line in zip(rows, body, strict=True):
-        cells = (c.ljust(w) for c, w in zip(line, widths, strict=True))
-        marker = "" if matrix.row_ok(obj) else "  <-"
-        out.append("  ".join([obj.ljust(first), *cells]).rstrip() + marker)
-    return "\n".join(out)
-
-
-def matrix_json(matrix: Matrix) -> dict[str, object]:
-    """The matrix as data: every cell with its expected and actual privileges."""
-    return {
-        "roles": list(matrix.roles),
-        "ok": matrix.ok,
-        "rows": [
-            {
-                "object": obj,
-                "ok": matrix.row_ok(obj),
-                "cells": {
-                    role: {
-                        "expected": matrix.cell(obj, role).expected,
-                        "actual": matrix.cell(obj, role).actual,
-                    }
-                    for role in matrix.roles
-                    if matrix.cell(obj, role) != EMPTY
-                },
-            }
-            for obj in matrix.objects
-        ],
-    }
