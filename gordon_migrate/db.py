@@ -19,9 +19,9 @@ import psycopg
 from psycopg import conninfo
 from psycopg.rows import TupleRow
 
-from gordon_migrate import __version__
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.errors import ConnectError, ConnectionLostError, GordonError, QueryError
+from gordon_migrate.history import HISTORY_TABLE
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -41,11 +41,6 @@ KEEPALIVES = {
 
 # SQLSTATEs a backend sends when it is going away under us.
 CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
-
-
-def one_line(text: str) -> str:
-    """Collapse a server message (libpq adds newlines and tabs) onto one line."""
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def connect(
@@ -270,9 +265,9 @@ class ServerFacts:
     """``public._sqlx_migrations`` exists."""
 
 
-_SERVER_FACTS = """
+_SERVER_FACTS = f"""
 SELECT current_database()::text, current_user::text, pg_is_in_recovery(),
-       to_regclass('public._sqlx_migrations') IS NOT NULL
+       to_regclass('{HISTORY_TABLE}') IS NOT NULL
 """
 
 
@@ -294,7 +289,3 @@ def server_version(conn: Conn) -> str:
     """``18.4``-style version from the connection's startup parameters (no round trip)."""
     num = conn.info.server_version
     return f"{num // 10000}.{num % 100}"
-
-
-def tool_version() -> str:
-    return __version__

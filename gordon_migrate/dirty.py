@@ -9,6 +9,8 @@ another writer did, and nothing says which of its statements took effect.
 
 from __future__ import annotations
 
+from gordon_migrate.history import HISTORY_TABLE
+
 RUNBOOK = "docs/spof-runbook.md, dirty migration"
 
 
@@ -22,7 +24,7 @@ def cause(no_transaction: bool) -> str:
     return (
         "it runs in a transaction, and gordon-migrate writes its history row in that same "
         "transaction as success = true, so this tool never leaves such a row: something else "
-        "wrote it (another migration tool, a manual edit of public._sqlx_migrations, a restore "
+        f"wrote it (another migration tool, a manual edit of {HISTORY_TABLE}, a restore "
         "of a partial dump)"
     )
 

@@ -83,6 +83,11 @@ def _remember(secret: str | None) -> None:
         _KNOWN_PASSWORDS.add(secret)
 
 
+def one_line(text: str) -> str:
+    """Collapse a message (libpq adds newlines and tabs) onto one line, for an error line."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def scrub(text: str, password: str | None = None) -> str:
     """Redact passwords from free text: DSN-shaped ones, and every known password."""
     text = _URL_TOKEN.sub(lambda m: _redact_url_text(m.group(0)), text)

@@ -33,9 +33,8 @@ from gordon_migrate.db import (
     connection,
     is_connection_lost,
     lost_error,
-    one_line,
 )
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.durations import format_ms, parse_ms
 from gordon_migrate.errors import (
     BundleError,
@@ -48,6 +47,7 @@ from gordon_migrate.errors import (
     ServerSilentError,
     ServerStateError,
 )
+from gordon_migrate.history import HISTORY_TABLE
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.sqlsplit import Statement, split
 from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
@@ -205,12 +205,12 @@ def check_server(status: DatabaseStatus) -> None:
         )
 
 
-_PRIVILEGES = """
+_PRIVILEGES = f"""
 SELECT r.rolsuper,
        has_database_privilege(current_database(), 'CREATE'),
-       CASE WHEN to_regclass('public._sqlx_migrations') IS NULL
+       CASE WHEN to_regclass('{HISTORY_TABLE}') IS NULL
             THEN has_schema_privilege('public', 'CREATE')
-            ELSE has_table_privilege('public._sqlx_migrations', 'SELECT, INSERT, UPDATE') END
+            ELSE has_table_privilege('{HISTORY_TABLE}', 'SELECT, INSERT, UPDATE') END
 FROM pg_roles r WHERE r.rolname = current_user
 """
 
@@ -227,7 +227,7 @@ def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
         missing.append(f"CREATE on database {status.database}")
     if not history_ok:
         missing.append(
-            "SELECT, INSERT, UPDATE on public._sqlx_migrations"
+            f"SELECT, INSERT, UPDATE on {HISTORY_TABLE}"
             if status.history_exists
             else "CREATE on schema public (for the history table)"
         )
@@ -443,7 +443,7 @@ class _Run:
 
 Outcome = Literal["applied", "rolled_back", "not_started", "dirty", "unknown"]
 
-_OUTCOME = "SELECT success, checksum FROM public._sqlx_migrations WHERE version = %s"
+_OUTCOME = f"SELECT success, checksum FROM {HISTORY_TABLE} WHERE version = %s"
 
 
 def _outcome_of(conn: Conn, migration: Migration) -> Outcome:
@@ -586,9 +586,9 @@ def _release(run: _Run, key: int) -> None:
 # A write the server must log: a commit that wrote no WAL of its own (one that only took an
 # xid) is asynchronous whatever synchronous_commit says, and would flush nothing. Rewriting
 # the last history row in place changes none of its values.
-_FLUSH = """
-UPDATE public._sqlx_migrations SET success = success
-WHERE version = (SELECT max(version) FROM public._sqlx_migrations)
+_FLUSH = f"""
+UPDATE {HISTORY_TABLE} SET success = success
+WHERE version = (SELECT max(version) FROM {HISTORY_TABLE})
 """
 
 
@@ -725,12 +725,12 @@ def _settings_for(migration: Migration, opts: ApplyOptions) -> MigrationSettings
     return MigrationSettings(overridden=overridden, **values)
 
 
-_INSERT_ROW = """
-INSERT INTO public._sqlx_migrations (version, description, success, checksum, execution_time)
+_INSERT_ROW = f"""
+INSERT INTO {HISTORY_TABLE} (version, description, success, checksum, execution_time)
 VALUES (%s, %s, %s, %s, %s)
 """
-_MARK_SUCCESS = """
-UPDATE public._sqlx_migrations SET success = TRUE, execution_time = %s WHERE version = %s
+_MARK_SUCCESS = f"""
+UPDATE {HISTORY_TABLE} SET success = TRUE, execution_time = %s WHERE version = %s
 """
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn
+if TYPE_CHECKING:
+    from gordon_migrate.db import Conn
 
 HISTORY_TABLE = "public._sqlx_migrations"
 
-CREATE_HISTORY = """
-CREATE TABLE IF NOT EXISTS public._sqlx_migrations (
+CREATE_HISTORY = f"""
+CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
     version BIGINT PRIMARY KEY,
     description TEXT NOT NULL,
     installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -22,9 +24,9 @@ CREATE TABLE IF NOT EXISTS public._sqlx_migrations (
 )
 """
 
-SELECT_HISTORY = """
+SELECT_HISTORY = f"""
 SELECT version, description, installed_on, success, checksum, execution_time
-FROM public._sqlx_migrations ORDER BY version
+FROM {HISTORY_TABLE} ORDER BY version
 """
 
 

@@ -17,6 +17,7 @@ from gordon_migrate import history
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, server_facts
 from gordon_migrate.errors import ServerStateError
+from gordon_migrate.history import HISTORY_TABLE
 
 State = Literal["applied", "pending", "failed", "checksum_mismatch", "missing_from_bundle"]
 INCONSISTENT: frozenset[State] = frozenset({"failed", "checksum_mismatch", "missing_from_bundle"})
@@ -76,7 +77,7 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
     except psycopg.errors.InsufficientPrivilege:
         raise ServerStateError(
             f"role {facts.user} cannot migrate database {facts.database}: it cannot read "
-            "public._sqlx_migrations. Nothing was run. Connect as the migration-privileged "
+            f"{HISTORY_TABLE}. Nothing was run. Connect as the migration-privileged "
             "(bootstrap) role; runtime roles never migrate",
             failure_mode="FM-12",
         ) from None

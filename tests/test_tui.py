@@ -51,7 +51,7 @@ def test_textual_stays_out_of_the_cli_and_the_core() -> None:
     """``gordon-migrate apply`` must not pay for Textual: nothing outside tui/ imports it."""
     code = (
         "import pkgutil, importlib, sys, gordon_migrate\n"
-        "import gordon_migrate.cli, gordon_migrate.cli_tui\n"
+        "import gordon_migrate.cli, gordon_migrate.cli.tui\n"
         "for m in pkgutil.walk_packages(gordon_migrate.__path__, 'gordon_migrate.'):\n"
         "    if not m.name.startswith(('gordon_migrate.tui', 'gordon_migrate.testing')):\n"
         "        importlib.import_module(m.name)\n"
@@ -338,12 +338,12 @@ def _run_in_terminal(args: list[str], env: dict[str, str], keys: bytes, seen: by
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update(env, TERM="xterm-256color")
-    from gordon_migrate.cli import cli as group
+    from gordon_migrate.cli import COMMANDS
 
-    if "tui" in group.commands:  # registered: the real entry point
+    if "tui" in COMMANDS:  # registered: the real entry point
         command = [sys.executable, "-m", "gordon_migrate.cli", "tui", *args]
     else:
-        code = "from gordon_migrate.cli_tui import tui; tui(prog_name='gordon-migrate tui')"
+        code = "from gordon_migrate.cli.tui import tui; tui(prog_name='gordon-migrate tui')"
         command = [sys.executable, "-c", code, *args]
     proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=full_env)
     os.close(slave)

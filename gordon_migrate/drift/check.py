@@ -24,6 +24,7 @@ from gordon_migrate.drift.model import (
 )
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import DriftError
+from gordon_migrate.history import HISTORY_TABLE
 
 log = structlog.get_logger("gordon_migrate.drift")
 
@@ -159,7 +160,6 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
 def compare_snapshot(
     expected: fixtures.Fixtures,
     actual: Snapshot,
-    duration_s: float = 0.0,
     *,
     with_fixes: bool = True,
 ) -> DriftReport:
@@ -204,7 +204,7 @@ def compare_snapshot(
     warnings: list[str] = [f"not compared: {sentence}" for sentence in actual.unread]
     if not actual.has_history:
         warnings.append(
-            f"database {actual.database} has no migration history (public._sqlx_migrations): "
+            f"database {actual.database} has no migration history ({HISTORY_TABLE}): "
             "it was never migrated, or this is not the Gordon database"
         )
     if actual.write_access:
@@ -219,10 +219,10 @@ def compare_snapshot(
         database=actual.database,
         user=actual.user,
         server_version=actual.server_version,
+        duration_s=0.0,  # the caller that timed the check fills it in
         checks=tuple(checks),
         expected_checksum=expected.checksum,
         actual_checksum=actual_checksum,
-        duration_s=duration_s,
         fixtures_dir=str(expected.directory),
         warnings=tuple(warnings),
     )

@@ -30,7 +30,7 @@ from psycopg import conninfo, sql
 from gordon_migrate import db
 from gordon_migrate.bundle import Migration, bundled_path
 from gordon_migrate.drift.model import CheckName, Line, Snapshot, sorted_lines
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.errors import DriftError
 from gordon_migrate.status import read_status
 
@@ -221,7 +221,7 @@ def generate(
         except psycopg.Error as exc:
             raise DriftError(
                 f"cannot create a scratch database on {server.redacted}: "
-                f"{db.one_line(server.scrub(str(exc)))}; fixtures need a scratch server where "
+                f"{one_line(server.scrub(str(exc)))}; fixtures need a scratch server where "
                 "this role may CREATE DATABASE"
             ) from None
         try:

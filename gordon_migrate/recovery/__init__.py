@@ -1,7 +1,7 @@
 """SPOF recovery: the runbook as data, read-only probes, guarded history repair and unlock.
 
 A core package: plain functions and frozen dataclasses, no click, no Textual. The CLI
-(``cli_recovery``) and the TUI are its two clients:
+(``cli.recovery``) and the TUI are its two clients:
 
 - ``runbook.load()``: ``docs/spof-runbook.md`` parsed into steps and failure modes;
 - ``probes.make_target(...)``, ``probes.PROBES``, ``probes.run_probes(target)``: the steps'

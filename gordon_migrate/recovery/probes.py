@@ -24,8 +24,8 @@ import psycopg
 
 from gordon_migrate import engine, locks, status
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, one_line, server_facts
-from gordon_migrate.dsn import Dsn, scrub
+from gordon_migrate.db import Conn, connect, server_facts
+from gordon_migrate.dsn import Dsn, one_line, scrub
 from gordon_migrate.durations import format_ms
 from gordon_migrate.errors import GordonError
 from gordon_migrate.recovery import runbook, sessions

@@ -25,6 +25,7 @@ from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connection, error_text
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import RecoveryError
+from gordon_migrate.history import HISTORY_TABLE
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused
 from gordon_migrate.recovery.sessions import Session
@@ -33,12 +34,12 @@ from gordon_migrate.status import MigrationStatus, read_status
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
 
-_ROW = """
+_ROW = f"""
 SELECT version, description, installed_on, success, checksum, execution_time
-FROM public._sqlx_migrations WHERE version = %s
+FROM {HISTORY_TABLE} WHERE version = %s
 """
-_MARK_DONE = "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = {} AND NOT success"
-_FORGET = "DELETE FROM public._sqlx_migrations WHERE version = {} AND NOT success"
+_MARK_DONE = f"UPDATE {HISTORY_TABLE} SET success = TRUE WHERE version = {{}} AND NOT success"
+_FORGET = f"DELETE FROM {HISTORY_TABLE} WHERE version = {{}} AND NOT success"
 
 
 def row_json(row: history.AppliedMigration) -> dict[str, Any]:

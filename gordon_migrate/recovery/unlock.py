@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 
 from gordon_migrate import engine, locks
-from gordon_migrate.db import Conn, connection, one_line
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.db import Conn, connection
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused, sessions
 

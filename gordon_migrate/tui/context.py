@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import one_line
-from gordon_migrate.dsn import Dsn, scrub
+from gordon_migrate.dsn import Dsn, one_line, scrub
 from gordon_migrate.errors import GordonError
 
 

@@ -1,4 +1,4 @@
-"""``gordon-migrate lint`` (issue 12); registered by ``cli``.
+"""``gordon-migrate lint``: loaded by the group only when it runs.
 
 Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Static unless
 ``--database-url`` (or ``--embedded``) is given on the command line: ``DATABASE_URL`` is not
@@ -12,12 +12,18 @@ from typing import Any
 
 import click
 
-from gordon_migrate.clikit import common_options, emit_json, fixtures_dir_option, setup
+from gordon_migrate.cli.options import (
+    common_options,
+    emit_json,
+    fixtures_dir_option,
+    format_option,
+    setup,
+)
 
 
 @click.command("lint")
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @fixtures_dir_option
 @click.option(
     "--baseline",
@@ -47,12 +53,10 @@ def lint(
     show_grandfathered: bool,
     list_rules: bool,
     files: tuple[Path, ...],
-    **values: Any,
 ) -> None:
     """Lock hazards and Gordon contract breaks in migrations (default: the bundle); exit 1 on
     an error-level finding that is neither grandfathered nor waived."""
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     if list_rules:
         from gordon_migrate.lint.rules import RULES
 
@@ -69,9 +73,9 @@ def lint(
     labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
     live = None
     if settings.database_url is not None or settings.embedded:
-        from gordon_migrate.clikit import resolve_dsn
         from gordon_migrate.db import connect
         from gordon_migrate.lint.live import read_live
+        from gordon_migrate.settings import resolve_dsn
 
         with connect(resolve_dsn(settings), purpose="lint", read_only=True) as conn:
             live = read_live(conn)
@@ -125,6 +129,3 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
         path=path,
         data=data,
     )
-
-
-COMMANDS: list[click.Command] = [lint]

@@ -1,4 +1,4 @@
-"""Click commands for drift-check and fixtures (issue 4); registered by ``cli``.
+"""``drift-check``, ``fixtures`` and ``grants``: loaded by the group only when one of them runs.
 
 Thin: parse, call ``gordon_migrate.drift``, render, exit code. The drift package is imported
 inside the commands, so ``gordon-migrate apply`` never pays for it.
@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from gordon_migrate.clikit import (
-    Settings,
+from gordon_migrate.cli.options import (
     common_options,
     emit_json,
     fixtures_dir_option,
-    load_bundle,
-    resolve_dsn,
+    format_option,
+    setting_option,
     setup,
 )
+from gordon_migrate.settings import Settings, load_bundle, resolve_dsn
 
 if TYPE_CHECKING:
     from gordon_migrate.drift import DriftReport
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 @click.command("drift-check")
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @fixtures_dir_option
 @click.option(
     "--metrics-file",
@@ -52,7 +52,6 @@ def drift_check(
     fixtures_dir: Path | None,
     metrics_file: Path | None,
     fix_sql: bool,
-    **values: Any,
 ) -> None:
     """Verify the live schema, grants and NOTIFY channels match the fixtures; exit 0/1.
 
@@ -60,8 +59,7 @@ def drift_check(
     any difference and when the database cannot be checked. With --fix-sql the report is
     replaced by the script that puts things back (exit 1 still tells there was drift).
     """
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     from gordon_migrate.drift import check
 
     with check.collector_paused():  # the report too is tens of thousands of acyclic strings
@@ -128,7 +126,7 @@ def fixtures_group() -> None:
 
 
 @fixtures_group.command("update")
-@click.option(
+@setting_option(
     "--database-url",
     metavar="URL",
     default=None,
@@ -136,14 +134,14 @@ def fixtures_group() -> None:
     "migrated, read and dropped. Default: a throwaway embedded server. DATABASE_URL is never "
     "read here.",
 )
-@click.option(
+@setting_option(
     "--migrations-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Build from these migrations instead of the bundled ones.",
 )
-@click.option("--log-level", default=None, help="debug|info|warning|error.")
-@click.option("--log-format", type=click.Choice(["auto", "json", "console"]), default=None)
+@setting_option("--log-level", default=None, help="debug|info|warning|error.")
+@setting_option("--log-format", type=click.Choice(["auto", "json", "console"]), default=None)
 @click.option(
     "--output",
     "-o",
@@ -170,7 +168,6 @@ def fixtures_update(
     output: Path | None,
     pg_version: str | None,
     check_only: bool,
-    **values: Any,
 ) -> None:
     """Rebuild the fixtures from a scratch database with every migration applied.
 
@@ -178,7 +175,7 @@ def fixtures_update(
     DATABASE_URL), a scratch database is created on that server, used, and dropped: give a
     scratch server, never production.
     """
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     from gordon_migrate import dsn
     from gordon_migrate.drift import fixtures
 
@@ -221,7 +218,7 @@ def _checkout_fixtures() -> Path:
 
 @click.command("grants")
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.option(
     "--table", default=None, metavar="SCHEMA.TABLE", help="Show this table's column grants."
 )
@@ -235,7 +232,6 @@ def grants(
     table: str | None,
     mismatches: bool,
     fixtures_dir: Path | None,
-    **values: Any,
 ) -> None:
     """The role x object grant matrix, expected (fixtures) against actual; exit 1 on mismatch.
 
@@ -244,8 +240,7 @@ def grants(
     T TEMPORARY; * grantable, + granted by another role, - none); ``actual!expected`` marks a
     mismatch. The same read-only snapshot as drift-check, laid out as the TUI's Grants screen.
     """
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     from gordon_migrate.drift import grant_matrix, render
 
     target = resolve_dsn(settings)
@@ -273,6 +268,3 @@ def grants(
         click.echo("grants match the fixtures" if found.ok else "GRANTS DIFFER from the fixtures")
     if not found.ok:
         ctx.exit(1)
-
-
-COMMANDS: list[click.Command] = [drift_check, fixtures_group, grants]

@@ -1,4 +1,4 @@
-"""Click commands for diagnose, repair and unlock (issue 5); registered by ``cli``.
+"""``diagnose``, ``repair`` and ``unlock``: loaded by the group only when one of them runs.
 
 Thin: options, the core in ``gordon_migrate.recovery`` (imported inside each command, so
 ``apply`` never pays for it), rendering, exit codes. Changing anything (repair, unlock) needs
@@ -10,18 +10,21 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import click
 
-from gordon_migrate.clikit import (
+from gordon_migrate.cli.options import (
+    Duration,
     common_options,
     emit_json,
     fixtures_dir_option,
-    load_bundle,
-    resolve_dsn,
+    format_option,
     setup,
 )
+from gordon_migrate.engine import DEFAULT_BLOCKER_AGE_MS
+from gordon_migrate.recovery.repair import DEFAULT_LOCK_WAIT_S
+from gordon_migrate.settings import load_bundle, resolve_dsn
 
 _YES = click.option(
     "--yes",
@@ -61,10 +64,11 @@ def _confirm(yes: bool, expected: str, noun: str, action: str) -> None:
 
 @click.command()
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.option(
     "--lock-timeout",
-    default=None,
+    type=Duration(),
+    default=DEFAULT_BLOCKER_AGE_MS,
     metavar="DURATION",
     help="apply's lock_timeout (default 5s): transactions holding Gordon table locks longer "
     "than this are reported as blocking.",
@@ -82,27 +86,19 @@ def diagnose(
     ctx: click.Context,
     /,
     fmt: str,
-    lock_timeout: str | None,
+    lock_timeout: int,
     apply_log: IO[str] | None,
     fixtures_dir: Path | None,
-    **values: Any,
 ) -> None:
     """Read-only probes in runbook order (docs/spof-runbook.md); exit 1 unless healthy."""
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
-    from gordon_migrate import engine
-    from gordon_migrate.durations import parse_ms
+    settings = setup(ctx)
     from gordon_migrate.recovery import diagnose as core
     from gordon_migrate.recovery.probes import make_target
 
     target = make_target(
         lambda: resolve_dsn(settings),
         lambda: load_bundle(settings),
-        lock_timeout_ms=(
-            engine.DEFAULT_BLOCKER_AGE_MS
-            if lock_timeout is None
-            else parse_ms(lock_timeout, "--lock-timeout")
-        ),
+        lock_timeout_ms=lock_timeout,
         apply_log=apply_log.read() if apply_log is not None else None,
         fixtures_dir=fixtures_dir,
     )
@@ -126,11 +122,11 @@ def diagnose(
 )
 @_YES
 @_REASON
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.option(
     "--lock-wait",
     type=click.FloatRange(min=0),
-    default=30.0,
+    default=DEFAULT_LOCK_WAIT_S,
     show_default=True,
     metavar="SECONDS",
     help="Bound on waiting for the migration lock.",
@@ -145,7 +141,6 @@ def repair(
     reason: str | None,
     fmt: str,
     lock_wait: float,
-    **values: Any,
 ) -> None:
     """Mark the dirty history row of VERSION done (or --undone), after fixing it by hand.
 
@@ -153,8 +148,7 @@ def repair(
     a row another writer left; runbook FM-13), under
     the migration lock, with an audit row; no schema object is touched.
     """
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     from gordon_migrate.recovery import repair as core
 
     bundle = load_bundle(settings)
@@ -180,7 +174,7 @@ def repair(
 )
 @_YES
 @_REASON
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option
 @click.pass_context
 def unlock(
     ctx: click.Context,
@@ -189,15 +183,13 @@ def unlock(
     yes: bool,
     reason: str | None,
     fmt: str,
-    **values: Any,
 ) -> None:
     """End the session holding the migration lock (a stuck runner, runbook FM-16).
 
     Shows the session (pid, application, client, since, activity) and the exact
     pg_terminate_backend statement, and runs it only once confirmed.
     """
-    ctx.meta["format"] = fmt
-    settings = setup(ctx, values)
+    settings = setup(ctx)
     from gordon_migrate.recovery import unlock as core
 
     target = resolve_dsn(settings)
@@ -215,6 +207,3 @@ def unlock(
         emit_json(core.render_json(target, plan, outcome))
     else:
         click.echo(core.describe_outcome(outcome))
-
-
-COMMANDS: list[click.Command] = [diagnose, repair, unlock]

@@ -1,0 +1,144 @@
+"""``apply`` (the default command), ``status`` and ``embedded``: the one-shot deploy path.
+
+Only this command module is imported when ``gordon-migrate apply`` runs (the group resolves
+commands lazily): it pays for no drift, recovery, lint or TUI code.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
+from gordon_migrate.engine import (
+    DEFAULT_LOCK_RETRY_WINDOW_MS,
+    DEFAULT_LOCK_TIMEOUT_MS,
+    DEFAULT_LOCK_WAIT_S,
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+)
+from gordon_migrate.settings import load_bundle, resolve_dsn
+
+
+@click.command()
+@common_options
+@click.option("--dry-run", is_flag=True, help="Validate and print the plan; change nothing.")
+@format_option
+@click.option(
+    "--lock-wait",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOCK_WAIT_S,
+    metavar="SECONDS",
+    help="Bound on waiting for another runner's migration lock (default 300).",
+)
+@click.option(
+    "--lock-timeout",
+    type=Duration(),
+    default=DEFAULT_LOCK_TIMEOUT_MS,
+    metavar="DURATION",
+    help="lock_timeout per attempt inside migrations (default 100ms): the longest another "
+    "session's query can queue behind a migration's lock request.",
+)
+@click.option(
+    "--lock-retry-window",
+    type=Duration(),
+    default=DEFAULT_LOCK_RETRY_WINDOW_MS,
+    metavar="DURATION",
+    help="How long lock-timed-out attempts are retried, with growing pauses (default 10min; "
+    "0: no retry).",
+)
+@click.option(
+    "--statement-timeout",
+    type=Duration(),
+    default=DEFAULT_STATEMENT_TIMEOUT_MS,
+    metavar="DURATION",
+    help="statement_timeout inside migrations (default 15min).",
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    /,
+    dry_run: bool,
+    fmt: str,
+    lock_wait: float,
+    lock_timeout: int,
+    lock_retry_window: int,
+    statement_timeout: int,
+) -> None:
+    """Apply every pending migration (the default command)."""
+    settings = setup(ctx)
+    from gordon_migrate import engine, render
+
+    options = engine.ApplyOptions(
+        lock_wait_s=lock_wait,
+        lock_timeout_ms=lock_timeout,
+        statement_timeout_ms=statement_timeout,
+        lock_retry_window_ms=lock_retry_window,
+        dry_run=dry_run,
+    )
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    from gordon_migrate.interrupts import raising
+
+    with raising():
+        result = engine.apply(target, bundle, options)
+    if not dry_run:
+        if fmt == "json":
+            emit_json(render.apply_json(result, target))
+        else:
+            click.echo(render.apply_text(result, target))
+        return
+    from gordon_migrate.lint import render as lint_render  # the plan: only for a dry run
+
+    plan = lint_render.dry_run_plan(target, bundle, result)
+    if fmt == "json":
+        emit_json(render.apply_json(result, target) | lint_render.dry_run_json(plan))
+    else:
+        click.echo(render.apply_text(result, target) + lint_render.dry_run_text(plan))
+
+
+@click.command()
+@common_options
+@format_option
+@click.pass_context
+def status(ctx: click.Context, /, fmt: str) -> None:
+    """Every migration and its state, the lock holder and the last apply; exit 1 when the
+    history is inconsistent."""
+    settings = setup(ctx)
+    from gordon_migrate import overview, render
+
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    current = overview.overview(target, bundle, purpose="status")
+    if fmt == "json":
+        emit_json(render.status_json(current))
+    else:
+        click.echo(render.status_text(current))
+    if not current.status.consistent:
+        ctx.exit(1)
+
+
+@click.group()
+def embedded() -> None:
+    """The local embedded Postgres that --embedded starts (and leaves running for reuse)."""
+
+
+@embedded.command("stop")
+def embedded_stop() -> None:
+    """Stop the embedded server (data in ./.gordon/pg or GORDON_EMBEDDED_DIR)."""
+    from gordon_migrate import embedded as server
+
+    where = server.data_dir_from_env().expanduser().resolve()
+    if server.stop(where):
+        click.echo(f"stopped the embedded server of {where}")
+    else:
+        click.echo(
+            f"not running: no embedded server in {where} (./.gordon/pg of this directory, or "
+            "GORDON_EMBEDDED_DIR: run from the directory that started it, or set it)"
+        )
+
+
+@embedded.command("url")
+def embedded_url() -> None:
+    """Start (or reuse) the embedded server and print the URL of its gordon database."""
+    from gordon_migrate import embedded as server
+
+    click.echo(server.as_url(server.ensure_database(server.start())))

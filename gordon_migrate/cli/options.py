@@ -1,0 +1,137 @@
+"""Pieces every command shares: common options, logging set-up, durations, JSON output.
+
+Kept apart from the group (``gordon_migrate.cli``) so that each command module can use them
+without importing the others. What the settings mean (the target database, the migrations)
+is ``gordon_migrate.settings``, which knows nothing of click.
+
+The common options and ``--format`` are eager: click converts them before any other option,
+wherever they stand on the command line, so an option value that fails to convert (a bad
+duration) is reported with the log format and output format the operator asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gordon_migrate.durations import parse_ms
+from gordon_migrate.errors import ConfigError
+from gordon_migrate.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """Store a setting as soon as it is parsed; after the command name it wins over before."""
+    if value is not None and param.name is not None:
+        setattr(ctx.ensure_object(Settings), param.name, value)
+
+
+def setting_option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
+    """An option that fills a ``Settings`` field (of its own name) instead of a parameter."""
+    return click.option(
+        *param_decls, expose_value=False, is_eager=True, callback=_remember, **attrs
+    )
+
+
+_COMMON: list[Callable[[F], F]] = [
+    setting_option(
+        "--database-url",
+        metavar="URL",
+        default=None,
+        help="Target database (else env DATABASE_URL). Never guessed.",
+    ),
+    setting_option(
+        "--embedded",
+        is_flag=True,
+        default=None,
+        help="Use a local embedded Postgres (data in ./.gordon/pg or GORDON_EMBEDDED_DIR).",
+    ),
+    setting_option(
+        "--migrations-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Use these migrations instead of the bundled ones (development, tests).",
+    ),
+    setting_option(
+        "--log-level",
+        default=None,
+        help="debug|info|warning|error (else env LOG_LEVEL, else RUST_LOG, else info).",
+    ),
+    setting_option(
+        "--log-format",
+        type=click.Choice(["auto", "json", "console"]),
+        default=None,
+        help="auto: console on a terminal, JSON lines otherwise.",
+    ),
+]
+VALUE_OPTIONS = {"--database-url", "--migrations-dir", "--log-level", "--log-format"}
+
+
+def common_options(func: F) -> F:
+    for option in reversed(_COMMON):
+        func = option(func)
+    return func
+
+
+def _remember_format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["format"] = value
+    return value
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    is_eager=True,
+    callback=_remember_format,
+)
+
+fixtures_dir_option = click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Drift fixtures to compare with instead of the bundled ones (development).",
+)
+
+
+def setup(ctx: click.Context) -> Settings:
+    """The run's settings, with logging configured from them (once per run)."""
+    from gordon_migrate import logs
+
+    settings = ctx.ensure_object(Settings)
+    if "json_logs" not in ctx.meta:
+        level = settings.log_level or logs.level_from_env()
+        ctx.meta["json_logs"] = logs.configure(level, settings.log_format or "auto")
+        ctx.meta["debug"] = level.lower() == "debug"
+    return settings
+
+
+class Duration(click.ParamType[int]):
+    """A Postgres-style duration (``200ms``, ``5s``, ``15min``; bare numbers are ms) as ms.
+
+    A bad value is a ``ConfigError`` like any other bad setting (one line, exit 1), not a
+    usage error; logging is set up first, so that line is a JSON event when logs are JSON.
+    """
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):  # a default, already in milliseconds
+            return value
+        option = param.opts[0] if param is not None and param.opts else self.name
+        try:
+            return parse_ms(str(value), option)
+        except ConfigError:
+            if ctx is not None:
+                setup(ctx)
+            raise
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
