@@ -9,7 +9,8 @@ from gordon_migrate.engine import ApplyResult
 from gordon_migrate.overview import Overview
 from gordon_migrate.status import MigrationStatus, State
 
-_STATE_LABEL: dict[State, str] = {
+#: What ``status`` (and the TUI) calls each state.
+STATE_LABEL: dict[State, str] = {
     "applied": "applied",
     "pending": "pending",
     "failed": "FAILED (dirty)",
@@ -77,11 +78,11 @@ def status_text(overview: Overview) -> str:
     for m in status.migrations:
         installed = m.installed_on.isoformat(timespec="seconds") if m.installed_on else ""
         lines.append(
-            f"{m.version:04d}    {_STATE_LABEL[m.state]:<20}{installed:<27}"
+            f"{m.version:04d}    {STATE_LABEL[m.state]:<20}{installed:<27}"
             f"{_ms(m.execution_time_ns):>12}  {m.filename or '(' + m.description + ')'}"
         )
     counts = ", ".join(
-        f"{status.count(s)} {label.lower()}" for s, label in _STATE_LABEL.items() if status.count(s)
+        f"{status.count(s)} {label.lower()}" for s, label in STATE_LABEL.items() if status.count(s)
     )
     verdict = "consistent" if status.consistent else "INCONSISTENT: apply will refuse to run"
     lines.append(f"{counts or 'no migrations'}; history {verdict}")
@@ -122,7 +123,7 @@ def status_json(overview: Overview) -> dict[str, Any]:
         "database": status.database,
         "server_version": status.server_version,
         "in_recovery": status.in_recovery,
-        "counts": {s: status.count(s) for s in _STATE_LABEL},  # every state, zeros included
+        "counts": {s: status.count(s) for s in STATE_LABEL},  # every state, zeros included
         "migrations": [_status_json(m) for m in status.migrations],
         "lock": {
             "key": overview.lock_key,

@@ -435,7 +435,8 @@ def test_a_grant_change_is_marked_in_grants(gordon_db: GordonDatabase, tmp_path:
         risk = row[1 + data.objects.roles.index("gordon_risk")]
         assert isinstance(api, Text)
         assert isinstance(risk, Text)
-        assert (api.plain, risk.plain) == ("!ar", "!-")
+        # The CLI's cell (``grants``): actual, then ``!expected`` on a mismatch.
+        assert (api.plain, risk.plain) == ("ar!r", "-!r")
         assert "red" in str(api.style)
         assert str(row[0]).startswith("! ")
         # The cursor opens on the first mismatching cell; it says both sides in words.

@@ -7,20 +7,21 @@ from datetime import UTC, datetime
 from rich.cells import cell_len
 from rich.text import Text
 
+from gordon_migrate.render import STATE_LABEL
 from gordon_migrate.status import State
 
-STATE_STYLE: dict[State, tuple[str, str]] = {
-    "applied": ("applied", "green"),
-    "pending": ("pending", "bold yellow"),
-    "failed": ("FAILED (dirty)", "bold white on red"),
-    "checksum_mismatch": ("CHECKSUM MISMATCH", "bold white on red"),
-    "missing_from_bundle": ("NOT IN BUNDLE", "bold white on red"),
+#: The CLI's words (``render.STATE_LABEL``), in colour.
+STATE_STYLE: dict[State, str] = {
+    "applied": "green",
+    "pending": "bold yellow",
+    "failed": "bold white on red",
+    "checksum_mismatch": "bold white on red",
+    "missing_from_bundle": "bold white on red",
 }
 
 
 def state_text(state: State) -> Text:
-    label, style = STATE_STYLE[state]
-    return Text(label, style=style)
+    return Text(STATE_LABEL[state], style=STATE_STYLE[state])
 
 
 def timestamp(value: datetime | None) -> str:

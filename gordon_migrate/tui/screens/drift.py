@@ -15,6 +15,7 @@ from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gordon_migrate.drift import restore
+from gordon_migrate.drift.render import ABSENT
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.actions import GuardedActionModal
 from gordon_migrate.tui.screens.base import DataScreen
@@ -52,7 +53,7 @@ def checks_panel(report: DriftReport) -> Group:
 
 def _lines(sign: str, definition: str | None, style: str) -> Text:
     if definition is None:
-        return Text(f"{sign} (absent)\n", style="dim")
+        return Text(f"{sign} {ABSENT}\n", style="dim")
     return Text("".join(f"{sign}{row}\n" for row in definition.split("\n")), style=style)
 
 
