@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from gordon_migrate.errors import BundleError
+from gordon_migrate.sqlsplit import comment_end
 
 NO_TRANSACTION_MARKER = "-- no-transaction"
 MAX_VERSION = 2**63 - 1  # the history's version column is a bigint, as in sqlx
@@ -226,18 +227,8 @@ def has_statement(sql: str) -> bool:
     while i < n:
         if sql[i] in _BLANK:
             i += 1
-        elif sql.startswith("--", i):
-            ends = [e for e in (sql.find("\n", i), sql.find("\r", i)) if e >= 0]
-            i = min(ends) if ends else n
-        elif sql.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if sql.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif sql.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
+        elif (end := comment_end(sql, i)) is not None:
+            i = end
         else:
             return True
     return False

@@ -16,6 +16,26 @@ class Statement:
     start: int  # character offset in the file
 
 
+def comment_end(sql: str, i: int) -> int | None:
+    """Where the comment starting at ``sql[i]`` ends (a ``--`` comment before its line break,
+    a ``/* */`` comment after its close, nested as the server nests them; an unterminated one
+    at the end); None when no comment starts there."""
+    if sql.startswith("--", i):
+        ends = [e for e in (sql.find("\n", i), sql.find("\r", i)) if e >= 0]
+        return min(ends) if ends else len(sql)
+    if not sql.startswith("/*", i):
+        return None
+    depth, i, n = 1, i + 2, len(sql)
+    while i < n and depth:
+        if sql.startswith("/*", i):
+            depth, i = depth + 1, i + 2
+        elif sql.startswith("*/", i):
+            depth, i = depth - 1, i + 2
+        else:
+            i += 1
+    return i
+
+
 def split(sql: str) -> list[Statement]:
     """Statements of ``sql`` by Postgres's own grammar (libpg_query through pglast).
 

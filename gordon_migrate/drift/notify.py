@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from gordon_migrate.sqlsplit import comment_end
+
 IPC_TRIGGER_FUNCTION = "ipc_notify_trigger"
 
 # After one of these (or at the start), NOTIFY is a statement and not, say, a column name.
@@ -62,18 +64,8 @@ def tokens(text: str) -> list[Token]:
         ch = text[i]
         if ch.isspace():
             i += 1
-        elif text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif text.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
+        elif (end := comment_end(text, i)) is not None:
+            i = end
         elif ch in "eE" and text.startswith("'", i + 1):
             value, j = _quoted(text, i + 1, "'", backslash=True)
             out.append(Token("string", value, text[i:j]))
