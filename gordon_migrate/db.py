@@ -158,7 +158,12 @@ def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
 def query_error(dsn: Dsn, exc: psycopg.Error) -> QueryError:
     """A statement failed in a way no caller expects: its SQLSTATE and message."""
     state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
-    return QueryError(f"query failed: {state}{error_text(dsn, exc)}", sqlstate=exc.sqlstate)
+    # Not a failure the runbook names by itself: a privilege the role lacks (FM-12), else one
+    # gordon-migrate did not expect (FM-28: report it).
+    mode = "FM-12" if exc.sqlstate == "42501" else "FM-28"
+    return QueryError(
+        f"query failed: {state}{error_text(dsn, exc)}", sqlstate=exc.sqlstate, failure_mode=mode
+    )
 
 
 def is_connection_lost(exc: psycopg.Error) -> bool:

@@ -92,6 +92,14 @@ def test_a_failed_statement_is_a_query_error_or_the_callers_own(
     assert str(failed.value) == (
         "query failed: SQLSTATE 25006: cannot execute CREATE TABLE in a read-only transaction"
     )
+    assert failed.value.fields() == {"sqlstate": "25006", "failure_mode": "FM-28"}
+    with (
+        pytest.raises(QueryError) as denied,
+        db.connection(target, purpose="test", doing="reading") as conn,
+    ):
+        conn.execute("SET ROLE gordon_drift_reader")
+        conn.execute("SELECT count(*) FROM trading.fills")
+    assert denied.value.fields() == {"sqlstate": "42501", "failure_mode": "FM-12"}
 
     class Mine(GordonError):
         pass
