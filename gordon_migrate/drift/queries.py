@@ -270,15 +270,38 @@ ORDER BY format('%I.%I.%I', coalesce(rn.nspname, tn.nspname), coalesce(rc.relnam
                 co.conname) COLLATE "C"
 """
 
+# pg_get_indexdef looks up the default operator class of every key column by a scan of
+# pg_opclass, and the access method's handler, index by index: half the query's time at 5,000
+# tables. A plain index (key columns only, in their default operator class, collation and
+# order; no expression, predicate, options or INCLUDE; not on a partitioned table, which
+# prints ON ONLY) is written here exactly as pg_get_indexdef writes it; any other goes to
+# pg_get_indexdef. The fixtures and the drift tests compare the two.
+PLAIN_INDEXDEF = """CASE WHEN s.plain AND i.indexprs IS NULL AND i.indpred IS NULL
+              AND ic.reloptions IS NULL AND i.indnkeyatts = i.indnatts
+              AND NOT i.indnullsnotdistinct AND tc.relkind <> 'p'
+         THEN format('CREATE %sINDEX %I ON %I.%I USING %I (%s)',
+                     CASE WHEN i.indisunique THEN 'UNIQUE ' END,
+                     ic.relname, tn.nspname, tc.relname, am.amname, s.columns)
+         ELSE pg_get_indexdef(i.indexrelid) END"""
 INDEXES = f"""
 SELECT format('%I.%I', n.nspname, ic.relname),
        CASE WHEN {readable("i.indexrelid")} THEN
-           {deparse("i.indrelid", "pg_get_indexdef(i.indexrelid)")} ELSE '{UNREAD}' END,
+           {deparse("i.indrelid", PLAIN_INDEXDEF)} ELSE '{UNREAD}' END,
        i.indisvalid,
        i.indisreplident
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = ic.relnamespace
+JOIN pg_class tc ON tc.oid = i.indrelid
+JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+CROSS JOIN LATERAL (
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n) AS columns,
+           bool_and(o.opcdefault AND o.opcintype = a.atttypid AND i.indoption[k.n - 1] = 0
+                    AND i.indcollation[k.n - 1] IN (0, a.attcollation)) AS plain
+    FROM unnest(CAST(i.indkey AS int2[])) WITH ORDINALITY k(attnum, n)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    LEFT JOIN pg_opclass o ON o.oid = i.indclass[k.n - 1]) s
 WHERE {scope("n")}
   AND {not_extension_member("pg_class", "i.indrelid")}
   AND {not_tool_table("i.indrelid")}
