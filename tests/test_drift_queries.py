@@ -1,4 +1,5 @@
-"""The catalog queries write what the server's own deparse functions write.
+"""The catalog queries: read by column name, and writing what the server's own deparse
+functions write.
 
 Where a query writes a definition itself for speed (``queries.PLAIN_INDEXDEF``), it must be
 byte for byte what ``pg_get_indexdef`` prints, for every kind of index, plain or not.
@@ -6,8 +7,14 @@ byte for byte what ``pg_get_indexdef`` prints, for every kind of index, plain or
 
 from __future__ import annotations
 
-from gordon_migrate.drift import queries, snapshot
+from typing import NamedTuple
+
+import pytest
+
+from gordon_migrate.drift import queries, rows, snapshot
+from gordon_migrate.drift.model import DriftError, Snapshot
 from gordon_migrate.testing import GordonDatabase
+from tests.conftest import CliRunner
 
 INDEXES = [
     'CREATE TABLE trading."Odd Name" ("Key" int, v text, w varchar(10), n numeric, r int4range,'
@@ -59,3 +66,82 @@ def test_plain_index_definitions_are_pg_get_indexdef(gordon_db: GordonDatabase) 
     assert any("DESC" in d for d in by_server)
     assert any("ON ONLY" in d for d in by_server)
     assert any("INCLUDE" in d for d in by_server)
+
+
+class _Pair(NamedTuple):
+    a: int
+    b: int
+
+
+def test_rows_are_read_by_column_name(gordon_db: GordonDatabase) -> None:
+    with gordon_db.connect() as conn, conn.cursor(row_factory=rows.named_row(_Pair)) as cursor:
+        in_order = cursor.execute("SELECT 1 AS a, 2 AS b").fetchall()
+        reordered = cursor.execute("SELECT 2 AS b, 1 AS a").fetchall()
+        assert in_order == reordered == [_Pair(a=1, b=2)]
+        assert isinstance(reordered[0], _Pair)
+        with pytest.raises(DriftError, match="_Pair has no column named b"):
+            cursor.execute("SELECT 1 AS a, 2 AS c").fetchall()
+
+
+def test_every_query_names_the_fields_of_its_row(gordon_db: GordonDatabase) -> None:
+    """Each query of a snapshot, as its row type: a column renamed or dropped fails here."""
+    with gordon_db.connect() as conn:
+        conn.execute(f"SET {queries.UNREADABLE_SETTING} = '{{}}'")
+        batches = snapshot._pipeline(conn.info.server_version)
+        pairs = [pair for batch in batches for pair in batch]
+        pairs += [(queries.LOCKS, rows.LockRow), (queries.HOLDERS, rows.HolderRow)]
+        for query, row_type in pairs:
+            with conn.cursor(row_factory=rows.named_row(row_type)) as cursor:
+                cursor.execute(query)
+                names = tuple(column.name for column in cursor.description or ())
+                assert names == row_type._fields
+
+
+def _take(db: GordonDatabase, sibling: bool) -> Snapshot:
+    from gordon_migrate import db as gdb
+    from gordon_migrate import dsn
+
+    target = dsn.parse(db.dsn_as("gordon_drift_reader"))
+
+    def connect() -> gdb.Conn:
+        return gdb.connect(
+            target, purpose="test", read_only=True, options=snapshot.SESSION_SETTINGS
+        )
+
+    with connect() as conn:
+        return snapshot.take(conn, sibling=connect if sibling else None)
+
+
+def test_a_second_connection_reads_the_same_snapshot(gordon_db: GordonDatabase) -> None:
+    """Columns, constraints and indexes read by the sibling connection: the same lines as
+    over one connection, one query more (the snapshot import), whatever the schema's size."""
+    with gordon_db.connect() as conn:
+        for i in range(20):
+            conn.execute(f"CREATE TABLE trading.extra_{i} (id int PRIMARY KEY, v text UNIQUE)")
+    one = _take(gordon_db, sibling=False)
+    two = _take(gordon_db, sibling=True)
+    assert two.sections == one.sections
+    assert two.queries == one.queries + 1
+    assert any(line.object == "index trading.extra_7_v_key" for line in two.sections["schema"])
+    with gordon_db.connect() as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gordon_drift_reader'"
+        ).fetchone()
+    assert left == (0,), "both sessions are closed"
+
+
+def test_without_a_second_connection_slot_one_connection_reads_all(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """The drift reader limited to one connection: drift-check still passes, over one."""
+    with gordon_db.connect() as conn:
+        conn.execute("ALTER ROLE gordon_drift_reader CONNECTION LIMIT 1")
+    try:
+        single = _take(gordon_db, sibling=True)
+        result = cli("drift-check", "--database-url", gordon_db.dsn_as("gordon_drift_reader"))
+    finally:
+        with gordon_db.connect() as conn:
+            conn.execute("ALTER ROLE gordon_drift_reader CONNECTION LIMIT -1")
+    assert single.queries == _take(gordon_db, sibling=False).queries
+    assert result.code == 0, result.out
+    assert "no drift" in result.out

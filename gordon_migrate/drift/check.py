@@ -71,7 +71,13 @@ def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) 
         dsn, purpose="drift-check", read_only=True, options=snapshot.SESSION_SETTINGS
     ) as conn:
         try:
-            actual = snapshot.take(conn, roles=expected.roles)
+            actual = snapshot.take(
+                conn,
+                roles=expected.roles,
+                sibling=lambda: db.connect(
+                    dsn, purpose="drift-check", read_only=True, options=snapshot.SESSION_SETTINGS
+                ),
+            )
         except psycopg.Error as exc:
             if db.is_connection_lost(exc):
                 raise db.lost_error(dsn, exc, "reading the catalogs") from None
