@@ -147,7 +147,7 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
         dataclasses.replace(
             check,
             differences=tuple(
-                dataclasses.replace(d, fix=None, fix_note="goes with the unexpected object above")
+                d._replace(fix=None, fix_note="goes with the unexpected object above")
                 if d.fix is not None and fix.goes_with(d.object, gone)
                 else d
                 for d in check.differences
