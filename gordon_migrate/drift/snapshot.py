@@ -174,10 +174,14 @@ class _Reader:
             return cursor.execute(query).fetchall()
 
 
-#: What the sibling connection reads (``take``), if there is one: the heaviest server work
-#: (deparsing columns, constraints and indexes), read by the Python after the privileges. One
-#: batch: the sibling's backend works through it while the first one reads the privileges.
-_SIDE = frozenset({queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES})
+#: What the sibling connection reads (``take``), if there is one, in batches: the heaviest
+#: server work (deparsing columns, constraints and indexes), which the Python reads after the
+#: privileges, so the sibling's backend works through it while the first one reads those;
+#: then what the connected role could write, read last.
+_SIDE = (
+    frozenset({queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES}),
+    frozenset({queries.WRITE_PRIVILEGES}),
+)
 
 
 def _lanes(server: int, *, sibling: bool) -> tuple[list[Batch], list[Batch]]:
@@ -185,9 +189,10 @@ def _lanes(server: int, *, sibling: bool) -> tuple[list[Batch], list[Batch]]:
     batches = _pipeline(server)
     if not sibling:
         return batches, []
-    main = [[pair for pair in batch if pair[0] not in _SIDE] for batch in batches]
-    side = [pair for batch in batches for pair in batch if pair[0] in _SIDE]
-    return [batch for batch in main if batch], [side]
+    moved = frozenset().union(*_SIDE)
+    main = [[pair for pair in batch if pair[0] not in moved] for batch in batches]
+    side = [[pair for batch in batches for pair in batch if pair[0] in lane] for lane in _SIDE]
+    return [batch for batch in main if batch], side
 
 
 def _pipeline(server: int) -> list[Batch]:
