@@ -112,13 +112,17 @@ def _take(db: GordonDatabase, sibling: bool) -> Snapshot:
         return snapshot.take(conn, sibling=connect if sibling else None)
 
 
-def test_a_second_connection_reads_the_same_snapshot(gordon_db: GordonDatabase) -> None:
+def test_a_second_connection_reads_the_same_snapshot(
+    gordon_db: GordonDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Columns, constraints and indexes read by the sibling connection: the same lines as
-    over one connection, one query more (the snapshot import), whatever the schema's size."""
+    over one connection, one query more (the snapshot import)."""
     with gordon_db.connect() as conn:
         for i in range(20):
             conn.execute(f"CREATE TABLE trading.extra_{i} (id int PRIMARY KEY, v text UNIQUE)")
     one = _take(gordon_db, sibling=False)
+    assert _take(gordon_db, sibling=True).queries == one.queries, "small: one connection"
+    monkeypatch.setattr(snapshot, "SIBLING_FROM", 0)
     two = _take(gordon_db, sibling=True)
     assert two.sections == one.sections
     assert two.queries == one.queries + 1
@@ -131,9 +135,10 @@ def test_a_second_connection_reads_the_same_snapshot(gordon_db: GordonDatabase) 
 
 
 def test_without_a_second_connection_slot_one_connection_reads_all(
-    cli: CliRunner, gordon_db: GordonDatabase
+    cli: CliRunner, gordon_db: GordonDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The drift reader limited to one connection: drift-check still passes, over one."""
+    monkeypatch.setattr(snapshot, "SIBLING_FROM", 0)
     with gordon_db.connect() as conn:
         conn.execute("ALTER ROLE gordon_drift_reader CONNECTION LIMIT 1")
     try:
@@ -145,3 +150,14 @@ def test_without_a_second_connection_slot_one_connection_reads_all(
     assert single.queries == _take(gordon_db, sibling=False).queries
     assert result.code == 0, result.out
     assert "no drift" in result.out
+
+
+def test_the_first_batch_is_the_same_with_a_sibling_or_without() -> None:
+    """It is sent before the sibling connects (``snapshot._take``)."""
+    for server in (150000, 160000, 180000):
+        alone, _ = snapshot._lanes(server, sibling=False)
+        main, side = snapshot._lanes(server, sibling=True)
+        assert alone[0] == main[0]
+        assert sorted(q for b in alone for q, _ in b) == sorted(
+            q for b in main + side for q, _ in b
+        )

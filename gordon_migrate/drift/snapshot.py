@@ -29,6 +29,7 @@ from psycopg import sql
 from gordon_migrate.db import Conn, server_version
 from gordon_migrate.drift import grants, notify, queries
 from gordon_migrate.drift import rows as r
+from gordon_migrate.drift.catalogs import FIRST_USER_OID
 from gordon_migrate.drift.model import (
     DATABASE_OWNER,
     MIGRATOR,
@@ -141,6 +142,10 @@ class _Reader:
         self._batches = [list(batch) for batch in batches]
         self._send_next()
 
+    def queue(self, batches: Sequence[Batch]) -> None:
+        """The batches to send after those sent (before any result is taken)."""
+        self._batches = [list(batch) for batch in batches]
+
     def _send_next(self) -> None:
         if self._batches:
             for query, row_type in self._batches.pop(0):
@@ -245,29 +250,34 @@ def take(
     snapshot is taken again once (the lock is then known); a second timeout raises
     ``DriftError`` naming the locked relations and their holders.
 
-    ``sibling``: opens a second connection like ``conn`` (same role, same session settings).
-    It reads part of the catalogs in a transaction that imports ``conn``'s snapshot
-    (``pg_export_snapshot``), so both read the same state while the two backends work at the
-    same time: the same queries and the same snapshot as without it. When it cannot be
-    opened (no free connection slot...), everything is read through ``conn``.
+    ``sibling``: opens a second connection like ``conn`` (same role, same session settings),
+    used when the database holds ``SIBLING_FROM`` relations or more. It reads part of the
+    catalogs in a transaction that imports ``conn``'s snapshot (``pg_export_snapshot``), so
+    both read the same state while the two backends work at the same time: the same queries
+    (one more: the import) and the same snapshot as without it. When it cannot be opened (no
+    free connection slot...), everything is read through ``conn``.
     """
-    with _opened(sibling) as other:
-        for conn_ in (conn, *([other] if other else [])):
-            conn_.read_only = True
-            conn_.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        try:
-            return _take(conn, roles, other)
-        except psycopg.errors.LockNotAvailable:
-            pass
-        try:
-            return _take(conn, roles, other)
-        except psycopg.errors.LockNotAvailable:
-            held = _holders(conn)
+    conn.read_only = True
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        return _take(conn, roles, sibling)
+    except psycopg.errors.LockNotAvailable:
+        pass
+    try:
+        return _take(conn, roles, sibling)
+    except psycopg.errors.LockNotAvailable:
+        held = _holders(conn)
     raise DriftError(
         f"the catalogs could not be read: {held or 'a relation is locked'} (ACCESS EXCLUSIVE; "
         f"waited {SESSION_SETTINGS['lock_timeout']} twice): run drift-check again once that "
         "transaction ends"
     )
+
+
+#: Relations (tables, indexes, TOAST tables...) created in the database from which a second
+#: connection pays: below, connecting costs more than the overlap saves (the v7 schema has
+#: ~170; 1,000 extra tables ~4,000).
+SIBLING_FROM = 2000
 
 
 @contextmanager
@@ -282,6 +292,8 @@ def _opened(sibling: Callable[[], Conn] | None) -> Iterator[Conn | None]:
         yield None
         return
     with other:
+        other.read_only = True
+        other.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         yield other
 
 
@@ -299,34 +311,58 @@ def _holders(conn: Conn) -> str:
     )
 
 
-def _take(conn: Conn, roles: Collection[str], other: Conn | None) -> Snapshot:
+def _take(conn: Conn, roles: Collection[str], sibling: Callable[[], Conn] | None) -> Snapshot:
     reader = _Reader(conn)
+    server = conn.info.server_version
     with conn.transaction():
         unreadable, unread = _unreadable(reader)
         reader.count += 1
         setting = "{" + ",".join(str(o) for o in sorted(unreadable)) + "}"
+        # The snapshot is exported (for the sibling) only when the database is big enough.
         exported = conn.execute(
-            "SELECT set_config(%s, %s, true), "
-            + ("pg_export_snapshot()" if other else "NULL::text"),
-            (queries.UNREADABLE_SETTING, setting),
+            "SELECT set_config(%s, %s, true), CASE WHEN %s AND "
+            f"(SELECT count(*) FROM pg_class WHERE oid >= {FIRST_USER_OID}) >= %s "
+            "THEN pg_export_snapshot() END",
+            (queries.UNREADABLE_SETTING, setting, sibling is not None, SIBLING_FROM),
         ).fetchone()
-        main, side = _lanes(conn.info.server_version, sibling=other is not None)
+        snapshot_id = None if exported is None else exported[1]
         with conn.pipeline():
-            reader.send_batches(main)  # the server starts on them at once
-            if other is None or exported is None:
-                return _read(conn, reader, roles, unread)
-            reader.side = _Reader(other)
-            with other.transaction():
-                # The first statement of the sibling's transaction: the same snapshot.
-                reader.side.count += 1
-                other.execute(
-                    sql.SQL("SET TRANSACTION SNAPSHOT {}; SELECT set_config({}, {}, true)").format(
-                        str(exported[1]), queries.UNREADABLE_SETTING, setting
-                    )
-                )
-                with other.pipeline():
-                    reader.side.send_batches(side)
+            # The first batch is the same with a sibling or without: the server starts on it
+            # while the sibling connects.
+            reader.send_batches(_lanes(server, sibling=False)[0][:1])
+            with _opened(sibling if snapshot_id is not None else None) as other:
+                main, side = _lanes(server, sibling=other is not None)
+                reader.queue(main[1:])
+                if other is None:
                     return _read(conn, reader, roles, unread)
+                return _read_with(
+                    conn, reader, other, str(snapshot_id), setting, side, roles, unread
+                )
+
+
+def _read_with(
+    conn: Conn,
+    reader: _Reader,
+    other: Conn,
+    snapshot_id: str,
+    setting: str,
+    side: list[Batch],
+    roles: Collection[str],
+    unread: tuple[str, ...],
+) -> Snapshot:
+    """``_read``, the ``side`` batches read through the sibling connection ``other``."""
+    reader.side = _Reader(other)
+    with other.transaction():
+        # The first statement of the sibling's transaction: the same snapshot.
+        reader.side.count += 1
+        other.execute(
+            sql.SQL("SET TRANSACTION SNAPSHOT {}; SELECT set_config({}, {}, true)").format(
+                snapshot_id, queries.UNREADABLE_SETTING, setting
+            )
+        )
+        with other.pipeline():
+            reader.side.send_batches(side)
+            return _read(conn, reader, roles, unread)
 
 
 def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str, ...]) -> Snapshot:
