@@ -7,7 +7,7 @@ byte for byte what ``pg_get_indexdef`` prints, for every kind of index, plain or
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -161,3 +161,24 @@ def test_the_first_batch_is_the_same_with_a_sibling_or_without() -> None:
         assert sorted(q for b in alone for q, _ in b) == sorted(
             q for b in main + side for q, _ in b
         )
+
+
+def test_the_second_connection_does_not_open_a_locked_relation(
+    gordon_db: GordonDatabase, session_holder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another session holds ACCESS EXCLUSIVE on a table whose columns, constraints and
+    indexes the sibling reads: it reads them as unread, like the first connection, and waits
+    for nothing."""
+    monkeypatch.setattr(snapshot, "SIBLING_FROM", 0)
+    holder = session_holder(gordon_db.dsn)
+    holder.execute("BEGIN")
+    holder.execute("LOCK TABLE trading.fills IN ACCESS EXCLUSIVE MODE")
+    one = _take(gordon_db, sibling=False)
+    two = _take(gordon_db, sibling=True)
+    holder.execute("ROLLBACK")
+    assert two.queries == one.queries + 1, "read over two connections"
+    assert two.sections == one.sections
+    assert two.unread == one.unread
+    assert any(s.startswith("trading.fills: pid ") for s in two.unread)
+    unread = [line for line in two.sections["schema"] if line.value == queries.UNREAD]
+    assert any(line.object.startswith("index trading.fills") for line in unread)
