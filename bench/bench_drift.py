@@ -123,11 +123,16 @@ def reader_check(server: Server, database: str) -> tuple[bool, int]:
 
 
 def query_count(server: Server, database: str) -> tuple[int, int]:
+    """Catalog queries of a snapshot as drift-check takes it (over two connections)."""
     target = dsn.parse(server.dsn(database, "gordon_drift_reader"))
-    with db.connect(
-        target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
-    ) as conn:
-        snap = snapshot.take(conn)
+
+    def connect() -> db.Conn:
+        return db.connect(
+            target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
+        )
+
+    with connect() as conn:
+        snap = snapshot.take(conn, sibling=connect)
     return snap.queries, sum(len(lines) for lines in snap.sections.values())
 
 

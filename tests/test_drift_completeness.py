@@ -20,7 +20,7 @@ from gordon_migrate.drift.catalogs import CATALOGS
 from gordon_migrate.recovery import audit
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
-from tests.test_drift_check import drift, execute, failing, find
+from tests.support.drift import drift, execute, failing, find
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,15 @@ def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot
             f"cannot read the catalogs of {dsn.redacted}: {db.error_text(dsn, exc)}"
         ),
     ) as conn:
-        return snapshot.take(conn, roles=roles)
+        # A big database is read over two connections sharing one snapshot (snapshot.take
+        # opens the second only then, and closes it).
+        return snapshot.take(
+            conn,
+            roles=roles,
+            sibling=lambda: db.connect(
+                dsn, purpose=purpose, read_only=True, options=snapshot.SESSION_SETTINGS
+            ),
+        )
 
 
 def without_unread(expected: Sequence[Line], actual: Sequence[Line]) -> Sequence[Line]:
@@ -147,7 +155,7 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
         dataclasses.replace(
             check,
             differences=tuple(
-                dataclasses.replace(d, fix=None, fix_note="goes with the unexpected object above")
+                d._replace(fix=None, fix_note="goes with the unexpected object above")
                 if d.fix is not None and fix.goes_with(d.object, gone)
                 else d
                 for d in check.differences

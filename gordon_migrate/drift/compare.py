@@ -62,12 +62,11 @@ def _template(facets: list[Line], names: tuple[str, ...]) -> str:
 def _definition(facets: list[Line]) -> str:
     if len(facets) == 1:  # most objects (privileges): nothing to order
         return facets[0].definition_line()
-    values = [f.value for f in facets]
+    _, names, values = zip(*facets, strict=True)  # the facets' names and values, in C
     if "\n" in "".join(values) or not all(values):
         # A multi-line or empty value reads differently (``Line.definition_line``).
         order = sorted(range(len(facets)), key=lambda i: _facet_key(facets[i]))
         return "\n".join([facets[i].definition_line() for i in order])
-    names = tuple([f.facet for f in facets])
     template = _TEMPLATES.get(names)
     if template is None:
         template = _template(facets, names)
@@ -103,20 +102,27 @@ def compare(
     """Every object missing, unexpected or changed, sorted by object; with ``fixes``, each
     with the SQL that restores it (``drift.fix``)."""
     want_lines, have_lines = _grouped(expected), _grouped(actual)
+    # Objects on one side only (every extra table's columns, indexes, grants...: most of a
+    # big report) are found by set operations in C, not looked up one by one.
+    wanted, had = want_lines.keys(), have_lines.keys()
+    kinds: dict[str, DifferenceKind] = dict.fromkeys(had - wanted, "unexpected")
+    kinds.update(dict.fromkeys(wanted - had, "missing"))
+    # Sections are sorted: equal objects have equal line lists.
+    kinds.update((obj, "changed") for obj in wanted & had if want_lines[obj] != have_lines[obj])
     out: list[Difference] = []
     no_fix = fix.Fix(None)
-    for obj in sorted(want_lines.keys() | have_lines.keys()):
-        want, have = want_lines.get(obj), have_lines.get(obj)
-        if want == have:  # sections are sorted: equal objects have equal line lists
-            continue
-        kind: DifferenceKind
+    for obj in sorted(kinds):
+        kind = kinds[obj]
         diff = None
-        if want is None:
-            kind, before, after = "unexpected", None, _definition(have or [])
-        elif have is None:
-            kind, before, after = "missing", _definition(want), None
+        if kind == "unexpected":
+            want, have = None, have_lines[obj]
+            before, after = None, _definition(have)
+        elif kind == "missing":
+            want, have = want_lines[obj], None
+            before, after = _definition(want), None
         else:
-            kind, before, after = "changed", _definition(want), _definition(have)
+            want, have = want_lines[obj], have_lines[obj]
+            before, after = _definition(want), _definition(have)
             if before == after:
                 continue
             diff = unified(before, after)
