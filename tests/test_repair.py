@@ -7,6 +7,7 @@ import getpass
 import io
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -364,7 +365,15 @@ def test_unlock_never_ends_another_session_than_the_one_shown(
     first.execute("SELECT pg_advisory_unlock(%s)", (key,))  # it finished on its own
     with pytest.raises(RecoveryError, match="no longer holds the migration lock"):
         unlock.end_session(target, plan)
+    pid = first.info.backend_pid
     first.close()
+    # A closed connection's backend exits asynchronously: until it is gone the session is
+    # still the one shown (and holds no lock), which the first refusal above covers.
+    deadline = time.monotonic() + 30
+    with gordon_db.connect() as conn:
+        while conn.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            assert time.monotonic() < deadline, f"pid {pid} never exited"
+            time.sleep(0.02)
     with pytest.raises(RecoveryError, match="is no longer the session that was shown"):
         unlock.end_session(target, plan)
     with gordon_db.connect() as conn:
