@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from gordon_migrate import dsn
 from gordon_migrate.bundle import Migration
@@ -164,18 +165,12 @@ def test_text_names_failure_modes_sections_and_next_commands(
     assert result.out.splitlines()[-1].startswith("UNHEALTHY: 1 problem(s) (step 6)")
 
 
-def test_apply_log_names_the_failure_mode_its_error_event_carries(
-    gordon_db: GordonDatabase,
-) -> None:
-    # The field decides, not the text: this message quotes no symptom of the runbook.
-    log = (
-        '{"level": "error", "event": "migration 0039 (0039_x.sql) line 1: something new", '
-        '"kind": "migration", "version": 39, "failure_mode": "FM-18"}\n'
-    )
+def _error_line_step(db: GordonDatabase, log: str) -> dict[str, Any]:
+    """``diagnose --apply-log -`` (exit 1) given ``log`` on stdin: its error-line step."""
     done = subprocess.run(
         [
             *(sys.executable, "-m", "gordon_migrate.cli", "diagnose", "--format", "json"),
-            *("--database-url", gordon_db.dsn, "--apply-log", "-"),
+            *("--database-url", db.dsn, "--apply-log", "-"),
         ],
         input=log,
         capture_output=True,
@@ -184,7 +179,18 @@ def test_apply_log_names_the_failure_mode_its_error_event_carries(
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    line = rh.step(json.loads(done.stdout), "error_line")
+    return rh.step(json.loads(done.stdout), "error_line")
+
+
+def test_apply_log_names_the_failure_mode_its_error_event_carries(
+    gordon_db: GordonDatabase,
+) -> None:
+    # The field decides, not the text: this message quotes no symptom of the runbook.
+    log = (
+        '{"level": "error", "event": "migration 0039 (0039_x.sql) line 1: something new", '
+        '"kind": "migration", "version": 39, "failure_mode": "FM-18"}\n'
+    )
+    line = _error_line_step(gordon_db, log)
     assert [m["id"] for m in line["failure_modes"]] == ["FM-18"]
 
 
@@ -195,19 +201,7 @@ def test_apply_log_from_stdin_names_the_failure_mode(gordon_db: GordonDatabase) 
         '{"level": "error", "event": "migration 0039 (0039_x.sql) line 1 was cancelled by '
         'statement_timeout=200ms (SQLSTATE 57014: canceling statement)", "kind": "migration"}\n'
     )
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "gordon_migrate.cli", "diagnose", "--format", "json"),
-            *("--database-url", gordon_db.dsn, "--apply-log", "-"),
-        ],
-        input=log,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 1, done.stderr
-    line = rh.step(json.loads(done.stdout), "error_line")
+    line = _error_line_step(gordon_db, log)
     assert [m["id"] for m in line["failure_modes"]] == ["FM-18"]
     assert line["details"][0].startswith("migration 0039 (0039_x.sql) line 1 was cancelled")
 
