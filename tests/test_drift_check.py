@@ -118,6 +118,7 @@ def test_json_structure(cli: CliRunner, gordon_db: GordonDatabase) -> None:
             "detail": None,
             "fix": 'REVOKE DELETE ON TABLE trading.runs FROM "gordon_api";',
             "fix_note": None,
+            "members": [],
         }
     ]
     assert 0 < payload["duration_s"] < 60

@@ -141,26 +141,36 @@ def _reowned(expected: Sequence[Line], actual: Sequence[Line]) -> frozenset[str]
 def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
     """No statement for what goes with an unexpected object (its privileges, the tables of a
     publication): once the fix drops it they are gone, and an object left to a person (an
-    unexpected table) keeps them until that person decides."""
+    unexpected table) keeps them until that person decides. Nor for what comes back with a
+    missing object that only its migration can restore: a GRANT on a table that is not there
+    would fail the whole script."""
     gone = {
         found
         for d in checks[0].differences  # the schema check
         if d.kind == "unexpected"
         and (d.fix is None or d.fix.startswith("DROP "))
-        and (found := fix.dropped(d.object)) is not None
+        and (found := fix.identity(d.object)) is not None
     }
-    if not gone:
+    back = {
+        found
+        for d in checks[0].differences
+        if d.kind == "missing" and d.fix is None and (found := fix.identity(d.object)) is not None
+    }
+    if not gone and not back:
         return checks
+    notes = (
+        (gone, "goes with the unexpected object above"),
+        (back, "comes back with the missing object above, from its migration"),
+    )
+
+    def without(d: Difference) -> Difference:
+        for objects, note in notes:
+            if d.fix is not None and fix.goes_with(d.object, objects):
+                return d._replace(fix=None, fix_note=note)
+        return d
+
     return [
-        dataclasses.replace(
-            check,
-            differences=tuple(
-                d._replace(fix=None, fix_note="goes with the unexpected object above")
-                if d.fix is not None and fix.goes_with(d.object, gone)
-                else d
-                for d in check.differences
-            ),
-        )
+        dataclasses.replace(check, differences=tuple(map(without, check.differences)))
         for check in checks
     ]
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from itertools import groupby
 from operator import attrgetter
 
 from gordon_migrate.drift import fix
-from gordon_migrate.drift.model import Difference, DifferenceKind, Line
+from gordon_migrate.drift.model import Difference, DifferenceKind, Line, split_last
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -109,6 +110,7 @@ def compare(
     kinds.update(dict.fromkeys(wanted - had, "missing"))
     # Sections are sorted: equal objects have equal line lists.
     kinds.update((obj, "changed") for obj in wanted & had if want_lines[obj] != have_lines[obj])
+    members = _fold(kinds, want_lines, have_lines)
     out: list[Difference] = []
     no_fix = fix.Fix(None)
     for obj in sorted(kinds):
@@ -127,8 +129,106 @@ def compare(
                 continue
             diff = unified(before, after)
         found = fix.fix_for(obj, want, have, fixes) if fixes is not None else no_fix
-        out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note))
+        parts = tuple(sorted(members.get(obj, ())))
+        out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note, parts))
     return tuple(out)
+
+
+#: What has parts, as the snapshot names it -> the family its parts name it by.
+_OWNERS = {
+    "table": "relation",
+    "view": "relation",
+    "materialized view": "relation",
+    "foreign table": "relation",
+    "type": "type",
+    "domain": "domain",
+}
+_OWNER_PREFIXES = tuple(f"{kind} " for kind in _OWNERS)
+#: Parts (objects named after the object they belong to, ``column s.t.c``; an index by its
+#: definition) -> the family of what they belong to.
+_PARTS = {
+    "column": "relation",
+    "constraint": "relation",
+    "trigger": "relation",
+    "rule": "relation",
+    "policy": "relation",
+    "index": "relation",
+    "attribute": "type",
+    "domain constraint": "domain",
+}
+_PART_PREFIXES = tuple(f"{kind} " for kind in _PARTS)
+_IDENTIFIER = r'(?:"(?:[^"]|"")*"|[^\s".]+)'
+#: The relation of an index, from its definition (``pg_get_indexdef``'s words).
+_INDEX_ON = re.compile(
+    rf"CREATE (?:UNIQUE )?INDEX {_IDENTIFIER} ON (?:ONLY )?({_IDENTIFIER}\.{_IDENTIFIER}) USING "
+)
+
+
+def _kind_name(obj: str) -> tuple[str, str]:
+    """(``materialized view``, ``s.v``) from ``materialized view s.v``."""
+    kind, _, name = obj.partition(" ")
+    if kind in ("materialized", "foreign", "domain"):
+        second, _, rest = name.partition(" ")
+        if f"{kind} {second}" in _OWNERS or f"{kind} {second}" in _PARTS:
+            return f"{kind} {second}", rest
+    return kind, name
+
+
+def _index_relation(lines: list[Line]) -> str:
+    """The relation an index is on, from its definition; "" when it cannot be read."""
+    for line in lines:
+        if line.facet == "definition":
+            value = line.value
+            if '"' not in value:  # no quoted name: the words themselves
+                relation = value.partition(" ON ")[2].removeprefix("ONLY ")
+                return relation.partition(" USING ")[0]
+            found = _INDEX_ON.match(value)
+            return found.group(1) if found else ""
+    return ""
+
+
+def _fold(
+    kinds: dict[str, DifferenceKind],
+    want_lines: Mapping[str, list[Line]],
+    have_lines: Mapping[str, list[Line]],
+) -> dict[str, list[str]]:
+    """A missing or unexpected relation (or type, or domain) takes its parts missing or
+    unexpected with it: its columns, constraints, indexes, triggers, rules and policies are
+    removed from ``kinds`` and returned as its members (relation -> parts). One difference per
+    object the operator decides about, not one per column: a rogue table is one line to drop,
+    a missing one is the migration's to create, parts and all."""
+    owners: dict[tuple[str, str], str] = {}  # (family, name) -> the object, one-sided
+    for obj, kind in kinds.items():
+        if kind != "changed" and obj.startswith(_OWNER_PREFIXES):
+            # Only an object that itself is there on one side only: its owner says so (a
+            # facet alone, the row level security of the tool's history table, is not).
+            lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
+            if any(line.facet == "owner" for line in lines):
+                owner_kind, name = _kind_name(obj)
+                owners[_OWNERS[owner_kind], name] = obj
+    if not owners:
+        return {}
+    members: dict[str, list[str]] = {}
+    # Inlined: tens of thousands of parts when thousands of tables are drift.
+    for obj, kind in kinds.items():
+        if kind == "changed" or not obj.startswith(_PART_PREFIXES):
+            continue
+        part, _, name = obj.partition(" ")
+        if part == "index":
+            lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
+            owner_name = _index_relation(lines)
+        else:
+            if part == "domain":
+                part, name = "domain constraint", name.removeprefix("constraint ")
+            # The last identifier is the part's own name (split_last, when it is quoted).
+            owner_name = split_last(name)[0] if name[-1] == '"' else name.rpartition(".")[0]
+        owner = owners.get((_PARTS[part], owner_name))
+        if owner is not None and kinds[owner] == kind:
+            members.setdefault(owner, []).append(obj)
+    for parts in members.values():
+        for obj in parts:
+            del kinds[obj]
+    return members
 
 
 def unified(before: str, after: str) -> str | None:

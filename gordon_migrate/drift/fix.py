@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from gordon_migrate.drift import grants
-from gordon_migrate.drift.model import DATABASE_OWNER, MIGRATOR, THIS_DATABASE, Line
+from gordon_migrate.drift.model import (
+    DATABASE_OWNER,
+    MIGRATOR,
+    THIS_DATABASE,
+    Line,
+    split_last,
+)
 
 #: Object kinds of ``grant on KIND NAME to ROLE`` -> the words GRANT uses.
 _GRANT_KINDS = {
@@ -193,23 +199,6 @@ def ident(name: str) -> str:
 
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def split_last(qualified: str) -> tuple[str, str]:
-    """``schema.table.name`` (identifiers as ``%I`` writes them) -> (``schema.table``,
-    ``name``): the last identifier, which may be quoted and contain dots."""
-    if qualified.endswith('"'):
-        i = len(qualified) - 2
-        while i >= 0:
-            if qualified[i] == '"' and (i == 0 or qualified[i - 1] != '"'):
-                break
-            if qualified[i] == '"':
-                i -= 2
-                continue
-            i -= 1
-        return qualified[: max(i - 1, 0)], qualified[i:]
-    head, _, last = qualified.rpartition(".")
-    return head, last
 
 
 def _facets(lines: Iterable[Line] | None) -> dict[str, str]:
@@ -728,22 +717,26 @@ def order(item: tuple[str, str, Fix]) -> int:
     return 1 + (_DROP_ORDER.index(found) if found in _DROP_ORDER else len(_DROP_ORDER))
 
 
-def dropped(obj: str) -> tuple[str, str] | None:
-    """(kind, name) of an object a fix drops."""
+def identity(obj: str) -> tuple[str, str] | None:
+    """(kind, name) of an object a fix can drop, or that comes back whole with its migration."""
     kind, name = _split_kind(obj)
     return (kind, name) if kind in _DROP or kind in _KINDS else None
 
 
-def goes_with(obj: str, gone: set[tuple[str, str]]) -> bool:
-    """Whether ``obj`` (a privilege, a publication's member) disappears with an object that
-    the script drops, so it needs no statement of its own."""
+def goes_with(obj: str, objects: set[tuple[str, str]]) -> bool:
+    """Whether ``obj`` (a privilege, a publication's member) belongs to one of ``objects``
+    ((kind, name) as ``identity`` gives them): it goes and comes with that object, and needs
+    no statement of its own."""
     if obj.startswith("grant on ") and " to " in obj:
         head = obj.removeprefix("grant on ").rpartition(" to ")[0]
+        if head.startswith("column "):  # a column's privileges belong to its relation
+            relation = split_last(head.removeprefix("column "))[0]
+            return any((kind, relation) in objects for kind in _TABLE_KINDS)
         for kind in _GRANT_KINDS:
-            if head.startswith(kind + " ") and (kind, head[len(kind) + 1 :]) in gone:
+            if head.startswith(kind + " ") and (kind, head[len(kind) + 1 :]) in objects:
                 return True
     if obj.startswith(("publication relation ", "publication namespace ")):
-        return ("publication", obj.rpartition(" in publication ")[2]) in gone
+        return ("publication", obj.rpartition(" in publication ")[2]) in objects
     return False
 
 

@@ -49,6 +49,23 @@ class Line(NamedTuple):
         return f"{facet}: {value}"
 
 
+def split_last(qualified: str) -> tuple[str, str]:
+    """``schema.table.name`` (identifiers as ``%I`` writes them) -> (``schema.table``,
+    ``name``): the last identifier, which may be quoted and contain dots."""
+    if qualified.endswith('"'):
+        i = len(qualified) - 2
+        while i >= 0:
+            if qualified[i] == '"' and (i == 0 or qualified[i - 1] != '"'):
+                break
+            if qualified[i] == '"':
+                i -= 2
+                continue
+            i -= 1
+        return qualified[: max(i - 1, 0)], qualified[i:]
+    head, _, last = qualified.rpartition(".")
+    return head, last
+
+
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     """Distinct lines in fixture order (object, facet, value)."""
     # Sorted first, then made distinct (order kept): runs already in order stay cheap to
@@ -96,6 +113,10 @@ class Difference(NamedTuple):
     #: needs the migration's own definition — ``fix_note`` says what to do).
     fix: str | None = None
     fix_note: str | None = None
+    #: The parts that went missing or unexpected with a relation (type, domain) that is itself
+    #: missing or unexpected: its columns, constraints, indexes, triggers, rules, policies
+    #: (attributes, domain constraints), by object name. They are not differences of their own.
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,10 @@ JSON structure (``drift-check --format json``)::
            "detail": null,                # explanation (e.g. a NOTIFY channel not static)
            "fix": "REVOKE ...;",          # SQL restoring the pinned state, or null when that
                                           # would lose data or needs the migration itself
-           "fix_note": null}              # what to do by hand (when fix is null or partial)
+           "fix_note": null,              # what to do by hand (when fix is null or partial)
+           "members": []}                 # the parts missing or unexpected with a missing or
+                                          # unexpected relation (its columns, indexes...), not
+                                          # differences of their own
         ]},
         {"name": "column_grants", "title": "column grant matrix", ...},
         {"name": "notify", "title": "NOTIFY allowlist", ...}
@@ -37,10 +40,11 @@ When the database cannot be checked at all the output is ``{"ok": false, "error"
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from gordon_migrate.drift.grant_matrix import EMPTY, Cell, Matrix
-from gordon_migrate.drift.model import CheckResult, Difference, DriftReport
+from gordon_migrate.drift.model import CheckResult, Difference, DriftReport, split_last
 from gordon_migrate.dsn import Dsn
 
 ABSENT = "(absent)"
@@ -79,6 +83,7 @@ def _check_json(check: CheckResult) -> dict[str, Any]:
                 "detail": d.detail,
                 "fix": d.fix,
                 "fix_note": d.fix_note,
+                "members": list(d.members),
             }
             for d in check.differences
         ],
@@ -137,7 +142,22 @@ def _difference_text(d: Difference) -> str:
         head += f"\n      {d.detail}"
     if d.diff:
         return head + "\n      " + d.diff.replace("\n", "\n      ")
-    return f"{head}\n{_side('expected', d.expected)}\n{_side('actual', d.actual)}"
+    text = f"{head}\n{_side('expected', d.expected)}\n{_side('actual', d.actual)}"
+    if d.members:
+        text += f"\n      {'with it:':<10}{members_text(d.members)}"
+    return text
+
+
+def members_text(members: Iterable[str]) -> str:
+    """``column trading.t.a``, ``index trading.t_pkey`` -> ``column a, index t_pkey``: the
+    parts of one relation, by kind and their own name."""
+    out = []
+    for member in members:
+        kind, _, name = member.partition(" ")
+        if kind == "domain" and name.startswith("constraint "):
+            kind, name = "domain constraint", name.removeprefix("constraint ")
+        out.append(f"{kind} {split_last(name)[1]}")
+    return ", ".join(out)
 
 
 # The start of every line that is not empty: a multi-line definition is indented in one

@@ -15,7 +15,7 @@ from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gordon_migrate.drift import restore
-from gordon_migrate.drift.render import ABSENT
+from gordon_migrate.drift.render import ABSENT, members_text
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.actions import GuardedActionModal
 from gordon_migrate.tui.screens.base import DataScreen
@@ -67,6 +67,8 @@ def difference_view(check: CheckResult, difference: Difference) -> RenderableTyp
     parts: list[RenderableType] = [head]
     if difference.detail:
         parts.append(Text(difference.detail, style="italic"))
+    if difference.members:
+        parts.append(Text(f"with it: {members_text(difference.members)}", style="italic"))
     if difference.diff:
         parts.append(Syntax(difference.diff, "diff", theme="ansi_dark", background_color="default"))
     else:
