@@ -14,7 +14,7 @@ COPY docs ./docs
 RUN pip wheel --no-deps -w /wheels . \
  && pip install --target /opt/gordon /wheels/*.whl \
  && mkdir -p /opt/gordon/bin \
- && printf '#!/usr/bin/python3\nimport sys\nfrom gordon_migrate.cli import main\nsys.exit(main())\n' \
+ && printf '#!/usr/bin/python3\nfrom gordon_migrate.cli import entry\nentry()\n' \
       > /opt/gordon/bin/gordon-migrate \
  && chmod 0755 /opt/gordon/bin/gordon-migrate \
  && python -m compileall -q /opt/gordon
