@@ -22,6 +22,7 @@ import secrets
 import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 
 import psycopg
@@ -67,6 +68,9 @@ def unescape(text: str) -> str:
     return _UNESCAPE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), text)
 
 
+_END = ("",)
+
+
 def render(name: CheckName, lines: Sequence[Line], *, presorted: bool = False) -> str:
     """One fixture file: a fixed header, then one escaped line per entry, sorted
     (``presorted``: ``lines`` are already distinct and sorted, as a snapshot's sections)."""
@@ -78,7 +82,10 @@ def render(name: CheckName, lines: Sequence[Line], *, presorted: bool = False) -
     # text, nor in a facet name), lines by two NULs (no field is empty), then the NULs
     # become the tabs and newlines of the file. Joined in C: a line without a value ends
     # in a NUL, dropped where three NULs meet (nowhere else: no field is empty).
-    joined = "\0\0".join(map("\0".join, lines if presorted else sorted_lines(lines)))
+    # Each line's fields then "" (chained in C, no string per line): the "" makes the two
+    # NULs between lines, and one NUL too many at the end.
+    fields = chain.from_iterable(zip(lines if presorted else sorted_lines(lines), repeat(_END)))
+    joined = "\0".join(chain.from_iterable(fields))[:-1]
     joined = joined.replace("\0\0\0", "\0\0").removesuffix("\0")
     body = escape(joined).replace("\0\0", "\n").replace("\0", "\t")
     return "\n".join(head) + "\n" + (body + "\n" if body else "")
