@@ -179,11 +179,13 @@ class _Reader:
 
 
 #: What the sibling connection reads (``take``), if there is one, in batches: the heaviest
-#: server work (deparsing columns, constraints and indexes), which the Python reads after the
-#: privileges, so the sibling's backend works through it while the first one reads those;
-#: then what the connected role could write, read last.
+#: server work (deparsing columns and indexes), which the Python reads after the privileges,
+#: so the sibling's backend works through it while the first one reads those; then what the
+#: connected role could write, read last. Constraints stay with the first connection, which
+#: is otherwise idle by then: the sibling's share was the longest wait (measured at 5,000
+#: tables, snapshots interleaved: 0.545 -> 0.484 s).
 _SIDE = (
-    frozenset({queries.COLUMNS, queries.CONSTRAINTS, queries.INDEXES}),
+    frozenset({queries.COLUMNS, queries.INDEXES}),
     frozenset({queries.WRITE_PRIVILEGES}),
 )
 
@@ -195,8 +197,11 @@ def _lanes(server: int, *, sibling: bool) -> tuple[list[Batch], list[Batch]]:
         return batches, []
     moved = frozenset().union(*_SIDE)
     main = [[pair for pair in batch if pair[0] not in moved] for batch in batches]
+    main = [batch for batch in main if batch]
     side = [[pair for batch in batches for pair in batch if pair[0] in lane] for lane in _SIDE]
-    return [batch for batch in main if batch], side
+    # After the privileges and the relations, one batch: what is left is light (constraints
+    # aside), and a batch of its own would wait for the constraints to be taken.
+    return [*main[:2], [pair for batch in main[2:] for pair in batch]], side
 
 
 def _pipeline(server: int) -> list[Batch]:
