@@ -704,3 +704,12 @@ def test_the_database_owner_is_not_drift(cli: CliRunner, gordon_db: GordonDataba
             gordon_db, f"ALTER DATABASE {gordon_db.name} OWNER TO postgres", f"DROP ROLE {owner}"
         )
     assert code == 0, failing(payload)
+
+
+def test_sorted_lines_sorts_and_drops_repeated_lines() -> None:
+    from gordon_migrate.drift.model import Line, sorted_lines
+
+    b, a, a_value = Line("b", "x"), Line("a", "x"), Line("a", "x", "1")
+    assert sorted_lines([b, a_value, a]) == (a, a_value, b)
+    assert sorted_lines([b, a, b, a]) == (a, b)
+    assert sorted_lines([]) == ()

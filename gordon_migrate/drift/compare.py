@@ -9,7 +9,13 @@ from itertools import groupby
 from operator import attrgetter
 
 from gordon_migrate.drift import fix
-from gordon_migrate.drift.model import Difference, DifferenceKind, Line, split_last
+from gordon_migrate.drift.model import (
+    Difference,
+    DifferenceKind,
+    Line,
+    difference_of,
+    split_last,
+)
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -129,8 +135,22 @@ def compare(
                 continue
             diff = unified(before, after)
         found = fix.fix_for(obj, want, have, fixes) if fixes is not None else no_fix
-        parts = tuple(sorted(members.get(obj, ())))
-        out.append(Difference(obj, kind, before, after, diff, None, found.sql, found.note, parts))
+        parts = members.get(obj)
+        out.append(
+            difference_of(
+                (
+                    obj,
+                    kind,
+                    before,
+                    after,
+                    diff,
+                    None,
+                    found.sql,
+                    found.note,
+                    tuple(sorted(parts)) if parts else (),
+                )
+            )
+        )
     return tuple(out)
 
 

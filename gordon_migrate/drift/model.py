@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import islice
+from operator import eq
 from typing import Literal, NamedTuple
 
 CheckName = Literal["schema", "grants", "column_grants", "notify"]
@@ -49,6 +52,11 @@ class Line(NamedTuple):
         return f"{facet}: {value}"
 
 
+#: ``Line`` from a 3-tuple (object, facet, value), built in C: half the cost of calling the
+#: class, which runs a Python ``__new__`` (a snapshot at 5,000 tables makes 100,000 lines).
+line_of: Callable[[tuple[str, str, str]], Line] = partial(tuple.__new__, Line)
+
+
 def split_last(qualified: str) -> tuple[str, str]:
     """``schema.table.name`` (identifiers as ``%I`` writes them) -> (``schema.table``,
     ``name``): the last identifier, which may be quoted and contain dots."""
@@ -68,9 +76,13 @@ def split_last(qualified: str) -> tuple[str, str]:
 
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     """Distinct lines in fixture order (object, facet, value)."""
-    # Sorted first, then made distinct (order kept): runs already in order stay cheap to
-    # sort, which a set's arbitrary order would undo.
-    return tuple(dict.fromkeys(sorted(lines)))
+    # Sorted first (runs already in order stay cheap to sort, which a set's arbitrary order
+    # would undo), then made distinct only if two neighbours are equal: comparing them is
+    # done in C, and costs a fifth of hashing every line (a snapshot has none twice).
+    ordered = sorted(lines)
+    if any(map(eq, ordered, islice(ordered, 1, None))):
+        return tuple(dict.fromkeys(ordered))
+    return tuple(ordered)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,25 @@ class Difference(NamedTuple):
     #: missing or unexpected: its columns, constraints, indexes, triggers, rules, policies
     #: (attributes, domain constraints), by object name. They are not differences of their own.
     members: tuple[str, ...] = ()
+
+
+#: ``Difference`` from a tuple of all its fields, built in C (``line_of``).
+difference_of: Callable[
+    [
+        tuple[
+            str,
+            DifferenceKind,
+            str | None,
+            str | None,
+            str | None,
+            str | None,
+            str | None,
+            str | None,
+            tuple[str, ...],
+        ]
+    ],
+    Difference,
+] = partial(tuple.__new__, Difference)
 
 
 @dataclass(frozen=True)

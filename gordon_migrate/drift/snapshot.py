@@ -37,6 +37,7 @@ from gordon_migrate.drift.model import (
     CheckName,
     Line,
     Snapshot,
+    line_of,
     sorted_lines,
 )
 from gordon_migrate.errors import DriftError, GordonError
@@ -513,11 +514,14 @@ def _schema_lines(
     out += _column_lines(reader.typed(queries.COLUMNS, r.ColumnRow))
     for owner, on_domain, name, definition in reader.typed(queries.CONSTRAINTS, r.ConstraintRow):
         kind = "domain constraint" if on_domain else "constraint"
-        out.append(Line(f"{kind} {owner}.{name}", "definition", clean_sql(definition)))
+        out.append(line_of((f"{kind} {owner}.{name}", "definition", clean_sql(definition))))
     # indisclustered is not read: CLUSTER ... USING is maintenance, not drift.
     for name, definition, valid, replident in reader.typed(queries.INDEXES, r.IndexRow):
         obj = f"index {name}"
-        out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "valid", yes(valid))]
+        out += [
+            line_of((obj, "definition", clean_sql(definition))),
+            line_of((obj, "valid", "yes" if valid else "no")),
+        ]
         if replident:
             out.append(Line(obj, "replica identity", "yes"))
     out += _type_lines(reader.typed(queries.TYPES, r.TypeRow), role)
@@ -577,7 +581,7 @@ def _relation_lines(
             }
             if row.owned_by:
                 facets["owned by"] = row.owned_by
-        out += [Line(obj, facet, value) for facet, value in facets.items()]
+        out += [line_of((obj, facet, value)) for facet, value in facets.items()]
     return out
 
 
@@ -588,22 +592,22 @@ def _column_lines(rows: Iterable[r.ColumnRow]) -> list[Line]:
         if relkind == "c":
             obj = f"attribute {name}"
             if collation:
-                out.append(Line(obj, "collation", collation))
-            out += [Line(obj, "position", str(position)), Line(obj, "type", type_)]
+                out.append(line_of((obj, "collation", collation)))
+            out += [line_of((obj, "position", str(position))), line_of((obj, "type", type_))]
             continue
         obj = f"column {name}"
         if collation:
-            out.append(Line(obj, "collation", collation))
+            out.append(line_of((obj, "collation", collation)))
         if generated and default is not None:
-            out.append(Line(obj, "generated", f"{_GENERATED[generated]} ({default})"))
+            out.append(line_of((obj, "generated", f"{_GENERATED[generated]} ({default})")))
         elif default is not None:
-            out.append(Line(obj, "default", default))
+            out.append(line_of((obj, "default", default)))
         if identity:
-            out.append(Line(obj, "identity", _IDENTITY[identity]))
+            out.append(line_of((obj, "identity", _IDENTITY[identity])))
         out += [
-            Line(obj, "not null", yes(notnull)),
-            Line(obj, "position", str(position)),
-            Line(obj, "type", type_),
+            line_of((obj, "not null", "yes" if notnull else "no")),
+            line_of((obj, "position", str(position))),
+            line_of((obj, "type", type_)),
         ]
     return out
 
@@ -734,12 +738,13 @@ def _grant_lines(
         text = grants.privileges_text(
             acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
         )
-        line = Line(f"grant on {kind} {name} to {grantee}", "privileges", text)
+        line = line_of((f"grant on {kind} {name} to {grantee}", "privileges", text))
         if kind == "parameter ACL":
             parameters.append(line)
             continue
         out.append(line)
-        named |= {grantee} | {row.grantor for row in acl}
+        named.add(grantee)
+        named.update([row.grantor for row in acl])
         if name != queries.AUDIT_TABLE_NAME:
             named.add(owner)
     defaults: dict[tuple[str, str, str, str | None], list[grants.AclRow]] = defaultdict(list)
@@ -771,8 +776,9 @@ def _column_grant_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[li
     grouped = grants.group(reader.typed(queries.COLUMN_GRANTS, r.GrantRow), role)
     for (_kind, name, grantee), (owner, acl) in grouped.items():
         text = grants.privileges_text(acl, owner, table=False)
-        out.append(Line(f"grant on column {name} to {grantee}", "privileges", text))
-        named |= {grantee} | {row.grantor for row in acl}
+        out.append(line_of((f"grant on column {name} to {grantee}", "privileges", text)))
+        named.add(grantee)
+        named.update([row.grantor for row in acl])
     return out, named
 
 
