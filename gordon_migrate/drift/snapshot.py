@@ -56,6 +56,12 @@ SESSION_SETTINGS = {
     # wait for a lock taken between that look and the read, which is then retried once.
     "lock_timeout": "3s",
     "statement_timeout": "120s",
+    # Catalog reads gain nothing from parallel workers or JIT, and a check that runs every
+    # few minutes must not take the workers the trading queries are given
+    # (max_parallel_workers), nor compile plans once the catalogs are big enough to cross
+    # jit_above_cost. The privileges query went parallel from ~5,000 tables on.
+    "max_parallel_workers_per_gather": "0",
+    "jit": "off",
 }
 
 log = structlog.get_logger("gordon_migrate.drift")
