@@ -156,7 +156,9 @@ def members_text(members: Iterable[str]) -> str:
         kind, _, name = member.partition(" ")
         if kind == "domain" and name.startswith("constraint "):
             kind, name = "domain constraint", name.removeprefix("constraint ")
-        out.append(f"{kind} {split_last(name)[1]}")
+        # The last identifier (split_last only when it is quoted: tens of thousands of them).
+        own = split_last(name)[1] if name[-1] == '"' else name.rpartition(".")[2]
+        out.append(f"{kind} {own}")
     return ", ".join(out)
 
 
