@@ -20,7 +20,7 @@ from gordon_migrate.drift.catalogs import CATALOGS
 from gordon_migrate.recovery import audit
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
-from tests.support.drift import drift, execute, failing, find
+from tests.support.drift import drift, execute, failing, find, wait_reader_sessions_gone
 
 
 @dataclass(frozen=True)
@@ -657,11 +657,7 @@ def test_a_lock_that_cannot_be_avoided_fails_naming_the_relation_and_the_holder(
     assert result.code == 1
     assert result.error_line.startswith("the catalogs could not be read: ")
     assert f"pg_statistic_ext locked by pid {_pid(holder)} (postgres)" in (result.error_line)
-    with gordon_db.connect() as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gordon_drift_reader'"
-        ).fetchone()
-    assert left == (0,), "drift-check's session is gone"
+    wait_reader_sessions_gone(gordon_db.dsn)  # drift-check's session is gone
 
 
 # --- the fixer's parsing of names (no database) ---------------------------------------------

@@ -16,6 +16,7 @@ from gordon_migrate.drift.model import Snapshot
 from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
+from tests.support.drift import wait_reader_sessions_gone
 
 INDEXES = [
     'CREATE TABLE trading."Odd Name" ("Key" int, v text, w varchar(10), n numeric, r int4range,'
@@ -128,11 +129,7 @@ def test_a_second_connection_reads_the_same_snapshot(
     assert two.sections == one.sections
     assert two.queries == one.queries + 1
     assert any(line.object == "index trading.extra_7_v_key" for line in two.sections["schema"])
-    with gordon_db.connect() as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'gordon_drift_reader'"
-        ).fetchone()
-    assert left == (0,), "both sessions are closed"
+    wait_reader_sessions_gone(gordon_db.dsn)  # both sessions are closed
 
 
 def test_without_a_second_connection_slot_one_connection_reads_all(

@@ -7,6 +7,7 @@ from typing import Any
 
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
+from tests.support.runner import wait_until
 
 
 def drift(cli: CliRunner, dsn: str, *args: str) -> tuple[int, dict[str, Any], str]:
@@ -37,3 +38,13 @@ def execute(db: GordonDatabase, *statements: str) -> None:
 
 
 # --- a fresh database passes -----------------------------------------------------------------
+
+
+def wait_reader_sessions_gone(dsn: str) -> None:
+    """Until no session of gordon_drift_reader is left: a closed connection's backend exits
+    asynchronously (a CI run saw one still listed just after drift-check returned), and one
+    that is never closed still fails here, after the deadline."""
+    wait_until(
+        dsn,
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE usename = 'gordon_drift_reader')",
+    )
