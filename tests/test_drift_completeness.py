@@ -709,3 +709,18 @@ def test_sorted_lines_sorts_and_drops_repeated_lines() -> None:
     assert sorted_lines([b, a_value, a]) == (a, a_value, b)
     assert sorted_lines([b, a, b, a]) == (a, b)
     assert sorted_lines([]) == ()
+
+
+def test_fixture_lines_round_trip_escaped_or_not() -> None:
+    from gordon_migrate.drift import fixtures
+    from gordon_migrate.drift.model import Line
+
+    lines = [
+        Line("function s.f()", "body", "BEGIN\n\tRETURN 'a\\b';\r\nEND"),
+        Line("role r", "exists"),
+        Line("table s.t", "owner", "<migrator>"),
+    ]
+    text = fixtures.render("schema", lines)
+    assert "BEGIN\\n\\tRETURN 'a\\\\b';\\r\\nEND" in text
+    assert "role r\texists\n" in text
+    assert fixtures.parse(text) == tuple(sorted(lines))

@@ -99,7 +99,8 @@ def parse(text: str) -> tuple[Line, ...]:
         fields = raw.split("\t")
         if len(fields) not in (2, 3):
             raise DriftError(f"malformed fixture line {raw[:80]!r}: expected 2 or 3 tab fields")
-        out.append(Line(*(unescape(f) for f in fields)))
+        # Most lines hold nothing escaped: taken as they are.
+        out.append(Line(*(map(unescape, fields) if "\\" in raw else fields)))
     return sorted_lines(out)
 
 
