@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from bench_apply import child_env
 from psycopg import conninfo, sql
 
 from gordon_migrate import bundle, db, dsn, engine
@@ -389,15 +390,10 @@ def main() -> None:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def child_env() -> dict[str, str]:
-    """The environment of a timed drift-check process: bytecode caches on, as in an installed
-    wheel or the image (this workplace sets PYTHONDONTWRITEBYTECODE: every run would compile
-    the package again, ~0.1 s at 5,000 tables that a deploy never pays)."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
 def compile_bytecode(*packages: Path) -> None:
-    """Bytecode for the packages timed, as ``pip install`` and the Dockerfile write it."""
+    """Bytecode for the packages timed, as ``pip install`` and the Dockerfile write it
+    (``child_env``: this workplace sets PYTHONDONTWRITEBYTECODE, and every run would compile
+    the package again, ~0.1 s at 5,000 tables that a deploy never pays)."""
     for package in packages:
         subprocess.run(
             [sys.executable, "-m", "compileall", "-q", str(package)],

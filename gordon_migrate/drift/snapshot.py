@@ -208,7 +208,8 @@ def _lanes(server: int, *, sibling: bool) -> tuple[list[Batch], list[Batch]]:
     side = [[pair for batch in batches for pair in batch if pair[0] in lane] for lane in _SIDE]
     # After the privileges and the relations, one batch: what is left is light (constraints
     # aside), and a batch of its own would wait for the constraints to be taken.
-    return [*main[:2], [pair for batch in main[2:] for pair in batch]], side
+    rest = [pair for batch in main[2:] for pair in batch]
+    return [*main[:2], *([rest] if rest else [])], side
 
 
 def _pipeline(server: int) -> list[Batch]:
@@ -526,7 +527,7 @@ def _schema_lines(
         obj = f"index {name}"
         out += [
             line_of((obj, "definition", clean_sql(definition))),
-            line_of((obj, "valid", "yes" if valid else "no")),
+            line_of((obj, "valid", yes(valid))),
         ]
         if replident:
             out.append(Line(obj, "replica identity", "yes"))
@@ -611,7 +612,7 @@ def _column_lines(rows: Iterable[r.ColumnRow]) -> list[Line]:
         if identity:
             out.append(line_of((obj, "identity", _IDENTITY[identity])))
         out += [
-            line_of((obj, "not null", "yes" if notnull else "no")),
+            line_of((obj, "not null", yes(notnull))),
             line_of((obj, "position", str(position))),
             line_of((obj, "type", type_)),
         ]
