@@ -73,12 +73,10 @@ def lint(
     labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
     live = None
     if settings.database_url is not None or settings.embedded:
-        from gordon_migrate.db import connect
-        from gordon_migrate.lint.live import read_live
+        from gordon_migrate.lint.live import read_live_at
         from gordon_migrate.settings import resolve_dsn
 
-        with connect(resolve_dsn(settings), purpose="lint", read_only=True) as conn:
-            live = read_live(conn)
+        live = read_live_at(resolve_dsn(settings), purpose="lint")
     source = baseline_file or baseline.default_path()
     report = run_lint(
         targets,

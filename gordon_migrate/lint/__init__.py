@@ -165,11 +165,13 @@ def lock_plan(
 def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], versions: Sequence[int]) -> LockPlan:
     """``apply --dry-run``: the lock plan of the pending ``versions``, with current holders
     (one read-only connection)."""
-    from gordon_migrate.db import connect
+    from gordon_migrate.db import connection
 
     wanted = set(versions)
     pending = [m for m in bundle if m.version in wanted]
     if not pending:
         return LockPlan()
-    with connect(dsn, purpose="apply --dry-run", read_only=True) as conn:
+    with connection(
+        dsn, purpose="apply --dry-run", doing="reading the lock plan", read_only=True
+    ) as conn:
         return lock_plan(pending, bundle, conn)

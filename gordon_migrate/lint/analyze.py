@@ -226,7 +226,12 @@ class FileLinter:
         base = RULES[rule].severity
         if base == "error" and relation is not None and self.live is not None:
             size = self.live.sizes.get(relation)
-            if size is not None and size.rows < SMALL_TABLE_ROWS and size.bytes < SMALL_TABLE_BYTES:
+            if (
+                size is not None
+                and size.known
+                and size.rows < SMALL_TABLE_ROWS
+                and size.bytes < SMALL_TABLE_BYTES
+            ):
                 return "warning"
         return base
 
@@ -235,6 +240,13 @@ class FileLinter:
             return ""
         size = self.live.sizes[relation]
         rows = "never analysed" if size.rows < 0 else f"~{int(size.rows)} rows"
+        if not size.known:
+            return f" ({relation}: size not read, another session holds it locked)"
+        if size.estimated:
+            return (
+                f" ({relation}: {rows}, ~{size.bytes // 1024} kB by the catalog: another "
+                "session holds it locked)"
+            )
         return f" ({relation}: {rows}, {size.bytes // 1024} kB live)"
 
     def report(

@@ -4,17 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gordon_migrate.db import Conn
+import psycopg
+from psycopg.rows import TupleRow
+
+from gordon_migrate.db import Conn, connection
+from gordon_migrate.dsn import Dsn
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.analyze import LiveInfo
 from gordon_migrate.lint.model import Holder, TableSize
 
+# pg_relation_size() opens the relation with ACCESS SHARE: behind another session's ACCESS
+# EXCLUSIVE lock (held or queued: a TRUNCATE, a VACUUM FULL, a pending ALTER, autovacuum's
+# truncation) it would wait, stalling or failing apply on a table its migrations may not even
+# touch. So a relation someone holds or awaits in that mode is sized by the catalog
+# (relpages) instead, and the whole read runs under a short lock_timeout in case such a lock
+# arrives between the pg_locks snapshot and the size call; it is then read again.
 _SIZES = """
-SELECT n.nspname || '.' || c.relname, c.reltuples::float8, pg_relation_size(c.oid)
+WITH locked AS MATERIALIZED (
+    SELECT DISTINCT l.relation FROM pg_locks l
+    WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND l.pid <> pg_backend_pid()
+)
+SELECT n.nspname || '.' || c.relname, c.reltuples::float8,
+       CASE WHEN c.oid IN (SELECT relation FROM locked) THEN NULL
+            ELSE pg_relation_size(c.oid) END,
+       c.relpages::int8 * current_setting('block_size')::int8
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
 """
+_SIZES_FROM_CATALOG = """
+SELECT n.nspname || '.' || c.relname, c.reltuples::float8, NULL::int8,
+       c.relpages::int8 * current_setting('block_size')::int8
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+"""
+SIZE_LOCK_TIMEOUT = "50ms"
+SIZE_ATTEMPTS = 3
 _INDEXES = """
 SELECT n.nspname || '.' || ic.relname, n.nspname || '.' || tc.relname
 FROM pg_index i
@@ -26,12 +54,42 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 
 
 def read_live(conn: Conn) -> LiveInfo:
+    """Sizes and index owners, never waiting on a relation lock (see ``_SIZES``)."""
     sizes = {
-        str(name): TableSize(rows=float(rows), bytes=int(size))
-        for name, rows, size in conn.execute(_SIZES).fetchall()
+        str(name): TableSize(
+            rows=float(rows),
+            bytes=int(size if size is not None else pages),
+            estimated=size is None,
+        )
+        for name, rows, size, pages in _size_rows(conn)
     }
     indexes = {str(i): str(t) for i, t in conn.execute(_INDEXES).fetchall()}
     return LiveInfo(sizes=sizes, indexes=indexes)
+
+
+def read_live_at(dsn: Dsn, *, purpose: str) -> LiveInfo:
+    """``read_live`` on a read-only connection of its own."""
+    with connection(dsn, purpose=purpose, doing="reading table sizes", read_only=True) as conn:
+        return read_live(conn)
+
+
+def _size_rows(conn: Conn) -> list[TupleRow]:
+    # The session's own lock_timeout is lowered around the read and given back after (no
+    # transaction: the caller's session may be apply's, in autocommit).
+    row = conn.execute(
+        "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, false)",
+        (SIZE_LOCK_TIMEOUT,),
+    ).fetchone()
+    assert row is not None
+    try:
+        for _ in range(SIZE_ATTEMPTS):
+            try:
+                return conn.execute(_SIZES).fetchall()
+            except psycopg.errors.LockNotAvailable:
+                continue  # a lock arrived after the pg_locks snapshot: look again
+        return conn.execute(_SIZES_FROM_CATALOG).fetchall()
+    finally:
+        conn.execute("SELECT set_config('lock_timeout', %s, false)", (row[0],))
 
 
 _HOLDERS = """

@@ -64,10 +64,18 @@ class Finding:
 @dataclass(frozen=True)
 class TableSize:
     """Live size of a relation (``--database-url``): ``rows`` is ``reltuples`` (-1: never
-    analysed), ``bytes`` is ``pg_relation_size``."""
+    analysed), ``bytes`` is ``pg_relation_size``, or, when another session held the relation
+    in ACCESS EXCLUSIVE mode (reading its size would have waited for that lock), the catalog's
+    ``relpages`` estimate (``estimated``)."""
 
     rows: float
     bytes: int
+    estimated: bool = False
+
+    @property
+    def known(self) -> bool:
+        """False when nothing real is known: estimated from a never-analysed catalog row."""
+        return not (self.estimated and self.rows < 0)
 
 
 @dataclass(frozen=True)
