@@ -1,7 +1,12 @@
-"""Connections: the tool's application_name, bounded connect time, errors mapped to the core's.
+"""Connections: the tool's application_name, bytes sent as UTF-8, bounded connect time, a
+bounded wait for every reply, errors mapped to the core's.
 
 ``connection`` is the one way the core opens a session and runs work on it: no
 ``psycopg.Error`` leaves it (a lost session and a failed query become ``GordonError``s).
+Every connection ``connect`` opens is guarded by a ``Watchdog`` for the Dsn's
+``network_timeout_s`` unless the caller guards its round trips itself (apply): a server that
+stops answering behind a live proxy ends the work as ``ServerSilentError`` (FM-29), never a
+hang.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from psycopg import conninfo
 from psycopg.rows import TupleRow
 
 from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.errors import ConnectError, ConnectionLostError, GordonError, QueryError
+from gordon_migrate.errors import (
+    ConnectError,
+    ConnectionLostError,
+    GordonError,
+    QueryError,
+    ServerSilentError,
+)
 from gordon_migrate.history import HISTORY_TABLE
 
 Conn = psycopg.Connection[TupleRow]
@@ -42,6 +53,22 @@ KEEPALIVES = {
 # SQLSTATEs a backend sends when it is going away under us.
 CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
 
+DISK_FULL = "53100"
+READ_ONLY_TRANSACTION = "25006"
+
+
+class _GuardedConnection(psycopg.Connection[TupleRow]):
+    """A connection whose lifetime watchdog (if any) stops when it closes."""
+
+    watchdog: Watchdog | None = None
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.watchdog is not None:
+                self.watchdog.stop()
+
 
 def connect(
     dsn: Dsn,
@@ -50,10 +77,16 @@ def connect(
     options: Mapping[str, str] | None = None,
     read_only: bool = False,
     connect_timeout: int = CONNECT_TIMEOUT_S,
+    guarded: bool = True,
 ) -> Conn:
     """Open an autocommit connection named ``gordon-migrate <purpose>``.
 
     ``options`` become ``-c name=value`` startup parameters: they cost no round trip.
+    ``client_encoding`` is always UTF8, whatever the environment (PGCLIENTENCODING) or the
+    database's or role's settings say: migrations are sent as the UTF-8 bytes of the file,
+    and a server converting them from another encoding would store other characters. With
+    ``guarded`` (the default) the whole connection must be done within the Dsn's
+    ``network_timeout_s``; a caller that guards each round trip itself passes False.
     """
     settings = dict(options or {})
     if read_only:
@@ -63,13 +96,33 @@ def connect(
         dsn.value,
         application_name=f"{APPLICATION_NAME} {purpose}"[:63],
         connect_timeout=connect_timeout,
+        client_encoding="UTF8",
         **KEEPALIVES,
         **({"options": startup} if startup else {}),
     )
     try:
-        return psycopg.connect(params, autocommit=True)
+        conn = _GuardedConnection.connect(params, autocommit=True)
     except psycopg.Error as exc:
         raise connect_error(dsn, exc) from None
+    if guarded and dsn.network_timeout_s > 0:
+        conn.watchdog = Watchdog(conn)
+        conn.watchdog.arm(dsn.network_timeout_s)
+    return conn
+
+
+def silent_for(conn: Conn) -> float | None:
+    """The bound, in seconds, after which ``conn``'s lifetime watchdog cut it; else None."""
+    watchdog = conn.watchdog if isinstance(conn, _GuardedConnection) else None
+    return watchdog.fired if watchdog is not None else None
+
+
+def silent_error(dsn: Dsn, seconds: float, doing: str) -> ServerSilentError:
+    """The server stopped answering: no reply within the network timeout."""
+    return ServerSilentError(
+        f"the server of {dsn.redacted} stopped answering: no reply within {seconds:g}s "
+        f"(--network-timeout) while {doing}, so the connection was given up; check the "
+        "network path and the server (`pg_isready`), then re-run (docs/spof-runbook.md, FM-29)"
+    )
 
 
 def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
@@ -97,6 +150,13 @@ def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
     ):
         hint = "the server has no free connection slot; find idle sessions or raise max_connections"
         mode = "FM-09"
+    elif state == "55000" or "is not currently accepting connections" in raw:
+        hint = (
+            "the database does not accept connections (ALLOW_CONNECTIONS false, or it is "
+            "being dropped or created): as a superuser, `ALTER DATABASE <name> "
+            "ALLOW_CONNECTIONS true` if that is intended"
+        )
+        mode = "FM-33"
     elif state == "57P03" or "the database system is" in raw:
         hint = "the server is starting up, shutting down or in crash recovery; wait and re-run"
         mode = "FM-10"
@@ -125,6 +185,7 @@ def connection(
     options: Mapping[str, str] | None = None,
     connect_timeout: int = CONNECT_TIMEOUT_S,
     failed: Callable[[psycopg.Error], GordonError] | None = None,
+    guarded: bool = True,
 ) -> Iterator[Conn]:
     """An autocommit connection named ``gordon-migrate <purpose>`` (see ``connect``) for the
     enclosed work; a ``psycopg.Error`` raised by that work does not get out.
@@ -141,13 +202,29 @@ def connection(
         options=options,
         read_only=read_only,
         connect_timeout=connect_timeout,
+        guarded=guarded,
     ) as conn:
         try:
             yield conn
         except psycopg.Error as exc:
-            if is_connection_lost(exc):
-                raise lost_error(dsn, exc, doing) from None
-            raise (failed(exc) if failed is not None else query_error(dsn, exc)) from None
+            raise mapped_error(dsn, conn, exc, doing, failed) from None
+
+
+def mapped_error(
+    dsn: Dsn,
+    conn: Conn,
+    exc: psycopg.Error,
+    doing: str,
+    failed: Callable[[psycopg.Error], GordonError] | None = None,
+) -> GordonError:
+    """``exc`` raised on ``conn`` as the core's error: a silent server (the watchdog cut the
+    connection), a lost session, else ``failed(exc)`` or a ``QueryError``."""
+    seconds = silent_for(conn)
+    if seconds is not None:
+        return silent_error(dsn, seconds, doing)
+    if is_connection_lost(exc):
+        return lost_error(dsn, exc, doing)
+    return failed(exc) if failed is not None else query_error(dsn, exc)
 
 
 def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
@@ -158,12 +235,24 @@ def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
 def query_error(dsn: Dsn, exc: psycopg.Error) -> QueryError:
     """A statement failed in a way no caller expects: its SQLSTATE and message."""
     state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
-    # Not a failure the runbook names by itself: a privilege the role lacks (FM-12), else one
+    text = f"query failed: {state}{error_text(dsn, exc)}"
+    # A privilege the role lacks (FM-12), a full disk (FM-25) and a database that refuses
+    # writes (FM-11) are the server's state, named as such; anything else is a failure
     # gordon-migrate did not expect (FM-28: report it).
-    mode = "FM-12" if exc.sqlstate == "42501" else "FM-28"
-    return QueryError(
-        f"query failed: {state}{error_text(dsn, exc)}", sqlstate=exc.sqlstate, failure_mode=mode
-    )
+    if exc.sqlstate == "42501":
+        mode = "FM-12"
+    elif exc.sqlstate == DISK_FULL:
+        mode = "FM-25"
+        text += "; the database's disk is full: free or grow the volume, then re-run"
+    elif exc.sqlstate == READ_ONLY_TRANSACTION:
+        mode = "FM-11"
+        text += (
+            "; the database refuses writes (a standby, or default_transaction_read_only set "
+            "on the database or role): point DATABASE_URL at a writable primary"
+        )
+    else:
+        mode = "FM-28"
+    return QueryError(text, sqlstate=exc.sqlstate, failure_mode=mode)
 
 
 def is_connection_lost(exc: psycopg.Error) -> bool:
@@ -209,6 +298,15 @@ class Watchdog:
         if seconds is None:
             yield
             return
+        self.arm(seconds)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._deadline = None
+
+    def arm(self, seconds: float) -> None:
+        """Cut the connection ``seconds`` from now unless disarmed or stopped before."""
         deadline = time.monotonic() + seconds
         with self._cond:
             self._deadline = deadline
@@ -218,11 +316,6 @@ class Watchdog:
             # short one. Disarming never wakes it: it re-checks when it wakes by itself.
             if self._sleeping_until is None or deadline < self._sleeping_until:
                 self._cond.notify()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._deadline = None
 
     def stop(self) -> None:
         with self._cond:
@@ -268,11 +361,15 @@ class ServerFacts:
     """A standby (or a server in recovery): nothing can be migrated there."""
     history_exists: bool
     """``public._sqlx_migrations`` exists."""
+    read_only: bool = False
+    """Transactions of this session are read-only: on a writable session, the database or
+    the role sets ``default_transaction_read_only`` (a read-only session says so by itself)."""
 
 
 _SERVER_FACTS = f"""
 SELECT current_database()::text, current_user::text, pg_is_in_recovery(),
-       to_regclass('{HISTORY_TABLE}') IS NOT NULL
+       to_regclass('{HISTORY_TABLE}') IS NOT NULL,
+       current_setting('transaction_read_only') = 'on'
 """
 
 
@@ -280,14 +377,21 @@ def server_facts(conn: Conn) -> ServerFacts:
     """The server facts of ``conn`` (one round trip)."""
     row = conn.execute(_SERVER_FACTS).fetchone()
     assert row is not None
-    database, user, in_recovery, history_exists = row
+    database, user, in_recovery, history_exists, read_only = row
     return ServerFacts(
         database=str(database),
         user=str(user),
         server_version=server_version(conn),
         in_recovery=bool(in_recovery),
         history_exists=bool(history_exists),
+        read_only=bool(read_only),
     )
+
+
+def server_encoding(conn: Conn) -> str:
+    """The database's encoding, from the connection's startup parameters (no round trip)."""
+    value = conn.info.parameter_status("server_encoding")
+    return value or "UTF8"
 
 
 def server_version(conn: Conn) -> str:

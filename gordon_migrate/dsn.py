@@ -67,6 +67,10 @@ class Dsn:
     value: str
     redacted: str
     password: str | None
+    network_timeout_s: float = 30.0
+    """How long any connection but apply's may take over its whole work before the server
+    counts as silent (``--network-timeout``; 0 disables). Apply bounds each round trip by its
+    statement_timeout instead."""
 
     def scrub(self, text: str) -> str:
         """Remove this DSN's password, and any DSN-shaped password, from ``text``."""

@@ -7,7 +7,8 @@ that turn it into a ``Dsn`` and a bundle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gordon_migrate.bundle import Migration
@@ -23,10 +24,28 @@ class Settings:
     migrations_dir: Path | None = None
     log_level: str | None = None
     log_format: str | None = None
+    network_timeout_ms: int | None = None
+    """``--network-timeout``; else ``GORDON_NETWORK_TIMEOUT``; else the Dsn's default."""
+
+
+NETWORK_TIMEOUT_ENV = "GORDON_NETWORK_TIMEOUT"
+
+
+def network_timeout_s(settings: Settings) -> float | None:
+    """The network timeout asked for, in seconds (None: the default)."""
+    if settings.network_timeout_ms is not None:
+        return settings.network_timeout_ms / 1000.0
+    raw = os.environ.get(NETWORK_TIMEOUT_ENV)
+    if raw is None or not raw.strip():
+        return None
+    from gordon_migrate.durations import parse_ms
+
+    return parse_ms(raw, NETWORK_TIMEOUT_ENV) / 1000.0
 
 
 def resolve_dsn(settings: Settings) -> Dsn:
-    """The target: ``--embedded`` when asked, else ``--database-url``/``DATABASE_URL``."""
+    """The target: ``--embedded`` when asked, else ``--database-url``/``DATABASE_URL``,
+    with the network timeout asked for."""
     from gordon_migrate import dsn
 
     if settings.embedded:
@@ -37,8 +56,11 @@ def resolve_dsn(settings: Settings) -> Dsn:
         from gordon_migrate import embedded
 
         server = embedded.start()
-        return dsn.parse(embedded.ensure_database(server))
-    return dsn.resolve(settings.database_url)
+        target = dsn.parse(embedded.ensure_database(server))
+    else:
+        target = dsn.resolve(settings.database_url)
+    timeout = network_timeout_s(settings)
+    return target if timeout is None else replace(target, network_timeout_s=timeout)
 
 
 def load_bundle(settings: Settings) -> list[Migration]:

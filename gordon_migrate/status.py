@@ -50,6 +50,8 @@ class DatabaseStatus:
     in_recovery: bool
     history_exists: bool
     migrations: list[MigrationStatus]
+    read_only: bool = False
+    """The session's transactions are read-only (see ``ServerFacts.read_only``)."""
     history: dict[int, history.AppliedMigration] = field(default_factory=dict)
     """The history rows themselves, by version (empty when there is no history table)."""
 
@@ -87,6 +89,7 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
         server_version=facts.server_version,
         in_recovery=facts.in_recovery,
         history_exists=facts.history_exists,
+        read_only=facts.read_only,
         migrations=compare(bundle, applied),
         history=applied,
     )

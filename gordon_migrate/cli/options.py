@@ -38,6 +38,27 @@ def setting_option(*param_decls: str, **attrs: Any) -> Callable[[F], F]:
     )
 
 
+class Duration(click.ParamType[int]):
+    """A Postgres-style duration (``200ms``, ``5s``, ``15min``; bare numbers are ms) as ms.
+
+    A bad value is a ``ConfigError`` like any other bad setting (one line, exit 1), not a
+    usage error; logging is set up first, so that line is a JSON event when logs are JSON.
+    """
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):  # a default, already in milliseconds
+            return value
+        option = param.opts[0] if param is not None and param.opts else self.name
+        try:
+            return parse_ms(str(value), option)
+        except ConfigError:
+            if ctx is not None:
+                setup(ctx)
+            raise
+
+
 _COMMON: list[Callable[[F], F]] = [
     setting_option(
         "--database-url",
@@ -68,8 +89,24 @@ _COMMON: list[Callable[[F], F]] = [
         default=None,
         help="auto: console on a terminal, JSON lines otherwise.",
     ),
+    setting_option(
+        "--network-timeout",
+        "network_timeout_ms",
+        type=Duration(),
+        default=None,
+        metavar="D",
+        help="Give up on a server that has not finished a command's reads within D (else env "
+        "GORDON_NETWORK_TIMEOUT, else 30s; 0 disables). Apply's own connection is bounded by "
+        "statement_timeout instead.",
+    ),
 ]
-VALUE_OPTIONS = {"--database-url", "--migrations-dir", "--log-level", "--log-format"}
+VALUE_OPTIONS = {
+    "--database-url",
+    "--migrations-dir",
+    "--log-level",
+    "--log-format",
+    "--network-timeout",
+}
 
 
 def common_options(func: F) -> F:
@@ -110,27 +147,6 @@ def setup(ctx: click.Context) -> Settings:
         ctx.meta["json_logs"] = logs.configure(level, settings.log_format or "auto")
         ctx.meta["debug"] = level.lower() == "debug"
     return settings
-
-
-class Duration(click.ParamType[int]):
-    """A Postgres-style duration (``200ms``, ``5s``, ``15min``; bare numbers are ms) as ms.
-
-    A bad value is a ``ConfigError`` like any other bad setting (one line, exit 1), not a
-    usage error; logging is set up first, so that line is a JSON event when logs are JSON.
-    """
-
-    name = "duration"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):  # a default, already in milliseconds
-            return value
-        option = param.opts[0] if param is not None and param.opts else self.name
-        try:
-            return parse_ms(str(value), option)
-        except ConfigError:
-            if ctx is not None:
-                setup(ctx)
-            raise
 
 
 def emit_json(payload: dict[str, Any]) -> None:
