@@ -27,12 +27,14 @@ import structlog
 from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import (
+    APPLICATION_NAME,
     Conn,
     Watchdog,
     connect,
     connection,
     is_connection_lost,
     lost_error,
+    server_encoding,
 )
 from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.durations import format_ms, parse_ms
@@ -46,6 +48,7 @@ from gordon_migrate.errors import (
     MigrationError,
     ServerSilentError,
     ServerStateError,
+    SyncStandbyError,
 )
 from gordon_migrate.history import HISTORY_TABLE
 from gordon_migrate.interrupts import Interrupted
@@ -102,6 +105,11 @@ LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
 INSUFFICIENT_PRIVILEGE = "42501"
 DISK_FULL = "53100"
+READ_ONLY_TRANSACTION = "25006"
+
+# How long the run's final commit may wait for a synchronous standby before apply stops
+# waiting (a standby that is gone would hold it, and the migration lock, forever).
+DEFAULT_STANDBY_WAIT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ class ApplyOptions:
     statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS
     lock_retry_window_ms: int = DEFAULT_LOCK_RETRY_WINDOW_MS
     """How long lock-timed-out attempts are retried (0: no retry)."""
+    standby_wait_s: float = DEFAULT_STANDBY_WAIT_S
+    """How long a commit may wait for synchronous standbys before apply cancels the wait."""
     dry_run: bool = False
 
     def session_settings(self) -> dict[str, str]:
@@ -203,6 +213,57 @@ def check_server(status: DatabaseStatus) -> None:
             "be migrated. Point DATABASE_URL at the primary",
             failure_mode="FM-11",
         )
+
+
+def check_writable(status: DatabaseStatus) -> None:
+    """On apply's own (writable) session: refuse a database or role that makes every
+    transaction read-only, before any lock, instead of failing in the first statement."""
+    if status.read_only:
+        raise ServerStateError(
+            f"database {status.database} is read-only for role {status.user}: "
+            "default_transaction_read_only is on (set on the database, the role or the "
+            "server), so nothing can be migrated; nothing was run. Point DATABASE_URL at the "
+            "writable primary, or reset it (`ALTER DATABASE ... RESET "
+            "default_transaction_read_only`) if the read-only setting is a mistake "
+            "(docs/spof-runbook.md, FM-11)",
+            failure_mode="FM-11",
+        )
+
+
+def check_encoding(conn: Conn, database: str, pending: Sequence[Migration]) -> None:
+    """Refuse a pending migration whose text the database cannot store as written.
+
+    Statements are sent as UTF-8 (the connection pins client_encoding); a database in
+    another encoding converts them, and a character it has no code for fails, or, in
+    SQL_ASCII, is stored as unchecked bytes. The server itself is asked, with the file's
+    text, whether the round trip keeps every character.
+    """
+    encoding = server_encoding(conn)
+    if encoding == "UTF8":
+        return
+    for migration in pending:
+        if migration.sql.isascii():
+            continue
+        kept = encoding != "SQL_ASCII" and _round_trips(conn, migration.sql)
+        if not kept:
+            sample = next(ch for ch in migration.sql if not ch.isascii())
+            raise ServerStateError(
+                f"database {database} is encoded {encoding}, which cannot store migration "
+                f"{migration.label} as written (it holds {sample!r}, and other characters "
+                f"outside {encoding}): nothing was run. Migrate a database created with "
+                "ENCODING 'UTF8', or keep the migration within the database's characters",
+                version=migration.version,
+                file=migration.filename,
+                failure_mode="FM-19",
+            )
+
+
+def _round_trips(conn: Conn, text: str) -> bool:
+    try:
+        row = conn.execute("SELECT convert_to(%s, 'UTF8')", (text,)).fetchone()
+    except (psycopg.errors.UntranslatableCharacter, psycopg.errors.CharacterNotInRepertoire):
+        return False
+    return row is not None and bytes(row[0]) == text.encode("utf-8")
 
 
 _PRIVILEGES = f"""
@@ -320,13 +381,19 @@ def apply(
     if opts.dry_run:
         return plan(dsn, bundle, opts)
     token = cancel or CancelToken()
+    # The run's session is named with a token of its own: after a lost connection, the
+    # outcome check ends that old session only if pid, name and role all match, never a
+    # stranger that got the same pid from a restarted server.
+    run_tag = f"#{secrets.token_hex(4)}"
     # The run maps a lost connection itself (run.lost: what became of the migration in
-    # flight); the shared path turns any other server error into a QueryError.
+    # flight); the shared path turns any other server error into a QueryError. Its round
+    # trips are guarded one by one (run.guard), not the connection's lifetime.
     with connection(
         dsn,
-        purpose="apply",
+        purpose=f"apply {run_tag}",
         doing="reading or locking the history",
         options=opts.session_settings(),
+        guarded=False,
     ) as conn:
         token._attach(conn)
         run = _Run(
@@ -336,6 +403,7 @@ def apply(
             progress=progress,
             watchdog=Watchdog(conn),
             cancel=token,
+            application_name=f"{APPLICATION_NAME} apply {run_tag}",
         )
         try:
             try:
@@ -365,9 +433,14 @@ class _Run:
     progress: Progress
     watchdog: Watchdog
     cancel: CancelToken
+    application_name: str = ""
     in_flight: Migration | None = None
+    in_flight_statements: Sequence[Statement] = ()
     statements_done: int = 0
     statements_total: int = 0
+    committed: list[int] = field(default_factory=list)
+    """Versions this run committed, in order (before the final flush, a crash can lose a
+    suffix of them: they commit with synchronous_commit off)."""
 
     def __post_init__(self) -> None:
         self.backend_pid = self.conn.info.backend_pid
@@ -398,7 +471,8 @@ class _Run:
         migration = self.in_flight
         if migration is None:
             return error_type(
-                f"{lead}; no migration was in flight: re-run apply", failure_mode=mode
+                f"{lead}; no migration was in flight{self.committed_text()}: re-run apply",
+                failure_mode=mode,
             )
         return error_type(
             f"{lead}; {self.outcome_text(fresh=True)}",
@@ -407,30 +481,55 @@ class _Run:
             failure_mode=mode,
         )
 
+    def committed_text(self, readback: Readback | None = None) -> str:
+        """What became of the migrations this run committed before, as the history says."""
+        if not self.committed:
+            return ""
+        if readback is None or readback.outcome == "unknown":
+            return (
+                f" (this run committed {_versions(self.committed)} before that; "
+                "`gordon-migrate status` tells which of them the history kept)"
+            )
+        last = readback.last_version or 0
+        lost = [v for v in self.committed if v > last]
+        if not lost:
+            return f" (the history ends at {last:04d}: what this run committed before is kept)"
+        return (
+            f" (the history ends at {last:04d}: {_versions(lost)}, committed by this run, "
+            "did not survive, as the server lost its last commits (a crash: the run commits "
+            "without waiting for the disk until its end); the next apply runs them again)"
+        )
+
     def outcome_text(self, *, fresh: bool) -> str:
         """What became of the migration in flight, as read from the server (never assumed)."""
         migration = self.in_flight
         assert migration is not None
-        outcome = _settle(self, migration) if fresh else _read_outcome_here(self, migration)
+        readback = _settle(self, migration) if fresh else _read_outcome_here(self, migration)
+        outcome = readback.outcome
         label = migration.label
+        earlier = self.committed_text(readback)
         if outcome == "applied":
             return (
                 f"migration {label} committed before that (its history row is there): it is "
-                "applied; re-run apply for the rest"
+                f"applied{earlier}; re-run apply for the rest"
             )
         if outcome == "rolled_back":
             return (
                 f"migration {label} was rolled back (no history row): nothing of it was "
-                "applied, earlier migrations stay applied; re-run apply"
+                f"applied{earlier}; re-run apply"
             )
         if outcome == "not_started":
-            return f"migration {label} had not started (no history row); re-run apply"
+            return f"migration {label} had not started (no history row){earlier}; re-run apply"
         if outcome == "dirty":
-            done, total = self.statements_done, self.statements_total
+            done, total = readback.statements_done, self.statements_total
+            if done < total:
+                how = f"{done} of its {total} statement(s) completed, the next was cancelled"
+            else:
+                how = f"all {total} of its statement(s) completed, the row was not marked done"
             return (
                 f"migration {label} runs outside a transaction and was left dirty "
-                f"(success = false): {done} of its {total} statement(s) completed, the next "
-                "was cancelled; check what took effect, finish or undo it, then "
+                f"(success = false): {how} (read back from the server){earlier}; check what "
+                "took effect, finish or undo it, then "
                 f"`gordon-migrate repair {migration.version}` (docs/spof-runbook.md, FM-13)"
             )
         return (
@@ -441,42 +540,101 @@ class _Run:
         )
 
 
+def _versions(versions: Sequence[int]) -> str:
+    if len(versions) == 1:
+        return f"migration {versions[0]:04d}"
+    return f"migrations {versions[0]:04d} to {versions[-1]:04d}"
+
+
 Outcome = Literal["applied", "rolled_back", "not_started", "dirty", "unknown"]
 
-_OUTCOME = f"SELECT success, checksum FROM {HISTORY_TABLE} WHERE version = %s"
+
+@dataclass(frozen=True)
+class Readback:
+    """What the server says became of the run, after an interrupt or a lost connection."""
+
+    outcome: Outcome
+    last_version: int | None = None
+    """The highest version in the history (None: no row, or not read)."""
+    statements_done: int = 0
+    """Of a dirty no-transaction migration: statements that took effect, as the server
+    shows them (an index built concurrently counts when it exists and is valid)."""
 
 
-def _outcome_of(conn: Conn, migration: Migration) -> Outcome:
+_OUTCOME = f"""
+SELECT h.success, h.checksum, (SELECT max(version) FROM {HISTORY_TABLE})
+FROM (SELECT 1) one LEFT JOIN {HISTORY_TABLE} h ON h.version = %s
+"""
+_VALID_INDEX = """
+SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s)
+               AND indisvalid AND indisready)
+"""
+
+
+def _outcome_of(run: _Run, conn: Conn, migration: Migration) -> Readback:
+    if not _history_exists(conn):
+        return Readback("not_started" if migration.no_transaction else "rolled_back")
     row = conn.execute(_OUTCOME, (migration.version,)).fetchone()
-    if row is None:
-        return "not_started" if migration.no_transaction else "rolled_back"
-    success, checksum = row
+    assert row is not None
+    success, checksum, last = row
+    last_version = None if last is None else int(last)
+    if success is None:
+        outcome: Outcome = "not_started" if migration.no_transaction else "rolled_back"
+        return Readback(outcome, last_version)
     if bool(success) and bytes(checksum) == migration.checksum:
-        return "applied"
-    return "dirty"
+        return Readback("applied", last_version)
+    return Readback("dirty", last_version, _statements_done(run, conn))
 
 
-def _read_outcome_here(run: _Run, migration: Migration) -> Outcome:
+def _history_exists(conn: Conn) -> bool:
+    row = conn.execute(f"SELECT to_regclass('{HISTORY_TABLE}') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def _statements_done(run: _Run, conn: Conn) -> int:
+    """The client counted the statements that answered; the one in flight when the
+    connection went may still have finished on the server. For an index built concurrently
+    the server can tell: the index exists and is valid."""
+    from gordon_migrate.stmtinfo import inspect
+
+    done = run.statements_done
+    for statement in run.in_flight_statements[done:]:
+        index = inspect(statement.text).concurrent_index
+        if index is None:
+            break
+        row = conn.execute(_VALID_INDEX, (index,)).fetchone()
+        if not (row and row[0]):
+            break
+        done += 1
+    return done
+
+
+def _read_outcome_here(run: _Run, migration: Migration) -> Readback:
     """After an interrupt: psycopg cancelled the statement and the transaction was rolled
     back, so the connection is usually still good; otherwise check from a new one."""
     conn = run.conn
     if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         try:
             with run.guard(int(CHECK_TIMEOUT_S * 1000)):
-                return _outcome_of(conn, migration)
+                return _outcome_of(run, conn, migration)
         except psycopg.Error:
             pass
     return _settle(run, migration)
 
 
-_END_OLD_SESSION = """
-SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %(pid)s)
-            THEN pg_terminate_backend(%(pid)s, %(wait_ms)s) END
+# Our old session is ended only when everything matches: the pid, the run's own
+# application_name (with its random tag), the role and the database. A server restarted in
+# between (a container restart reuses low pids) may have given that pid to a stranger.
+_OLD_SESSION = """
+FROM pg_stat_activity
+WHERE pid = %(pid)s AND application_name = %(app)s AND usename = session_user
+  AND datname = current_database()
 """
-_OLD_SESSION_GONE = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+_END_OLD_SESSION = f"SELECT pg_terminate_backend(pid, %(wait_ms)s) {_OLD_SESSION}"
+_OLD_SESSION_GONE = f"SELECT NOT EXISTS (SELECT 1 {_OLD_SESSION})"
 
 
-def _settle(run: _Run, migration: Migration) -> Outcome:
+def _settle(run: _Run, migration: Migration) -> Readback:
     """Reconnect (bounded), make sure our old session is gone, and read the history row.
 
     The old backend may still be running the migration (a silent network) or finishing its
@@ -490,12 +648,13 @@ def _settle(run: _Run, migration: Migration) -> Outcome:
                 purpose="apply (outcome check)",
                 connect_timeout=int(CHECK_TIMEOUT_S),
                 options={"statement_timeout": format_ms(int(CHECK_TIMEOUT_S * 1000))},
+                guarded=False,
             ) as check:
                 watchdog = Watchdog(check)
                 try:
-                    with watchdog.guard(CHECK_TIMEOUT_S * 2):
-                        _end_old_session(check, run.backend_pid)
-                        return _outcome_of(check, migration)
+                    with watchdog.guard(CHECK_TIMEOUT_S * 4):
+                        end_old_session(check, run.backend_pid, run.application_name)
+                        return _outcome_of(run, check, migration)
                 finally:
                     watchdog.stop()
         except (GordonError, psycopg.Error) as exc:
@@ -507,20 +666,25 @@ def _settle(run: _Run, migration: Migration) -> Outcome:
             )
             if attempt < RECONNECT_ATTEMPTS:
                 time.sleep(attempt * 1.0)
-    return "unknown"
+    return Readback("unknown")
 
 
-def _end_old_session(conn: Conn, pid: int) -> None:
+def end_old_session(conn: Conn, pid: int, application_name: str) -> bool:
+    """End the run's own old session (pid, application_name, role and database must all
+    match) and wait for it to go; True when such a session was found."""
+    params = {"pid": pid, "app": application_name, "wait_ms": int(CHECK_TIMEOUT_S * 1000)}
     try:
-        conn.execute(_END_OLD_SESSION, {"pid": pid, "wait_ms": int(CHECK_TIMEOUT_S * 1000)})
+        rows = conn.execute(_END_OLD_SESSION, params).fetchall()
     except psycopg.errors.InsufficientPrivilege:
         # Not allowed to end it (another role): wait for the server's own timeouts instead.
         deadline = time.monotonic() + 3 * CHECK_TIMEOUT_S
         while time.monotonic() < deadline:
-            row = conn.execute(_OLD_SESSION_GONE, (pid,)).fetchone()
+            row = conn.execute(_OLD_SESSION_GONE, params).fetchone()
             if row and row[0]:
-                return
+                return True
             time.sleep(0.2)
+        return True
+    return bool(rows)
 
 
 def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
@@ -541,8 +705,10 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
     by_version = {m.version: m for m in bundle}
     for pending_status in status.pending:
         _settings_for(by_version[pending_status.version], run.opts)
+    check_writable(status)
     with run.guard():
         check_privileges(conn, status)
+        check_encoding(conn, status.database, [by_version[s.version] for s in status.pending])
     if status.pending:
         from gordon_migrate.lint import refuse_hazards  # pglast: paid only when there is work
 
@@ -592,7 +758,7 @@ WHERE version = (SELECT max(version) FROM {HISTORY_TABLE})
 """
 
 
-def _make_durable(run: _Run) -> None:
+def _make_durable(run: _Run, result: ApplyResult | None = None) -> None:
     """Wait until every migration of the run is on disk (and on synchronous standbys).
 
     The migrations commit with synchronous_commit off: each commit then skips its own WAL
@@ -602,11 +768,115 @@ def _make_durable(run: _Run) -> None:
     with its history row, and the next apply runs them again. Durability is restored before
     apply reports success: this transaction writes WAL, so its commit, under the server's own
     synchronous_commit, flushes (and replicates) all WAL before it, the whole run included.
+
+    A synchronous standby that is gone would hold that commit (and the migration lock) for
+    ever: ``_StandbyWatch`` cancels the wait after ``standby_wait_s``; the commit is then
+    local only, and a ``SyncStandbyError`` says so.
     """
-    with run.guard():
-        run.conn.execute("RESET synchronous_commit")
-        with run.conn.transaction():
-            run.conn.execute(_FLUSH)
+    watch = _StandbyWatch(run)
+    try:
+        with run.guard():
+            run.conn.execute("RESET synchronous_commit")
+            with run.conn.transaction():
+                run.conn.execute(_FLUSH)
+    finally:
+        watch.stop()
+    if watch.cancelled_wait:
+        raise _standby_error(run, result)
+
+
+def _flush_before_failing(run: _Run) -> None:
+    """Best effort, on the way out of a failed run: make what it committed durable."""
+    if not run.committed or run.conn.closed:
+        return
+    try:
+        _make_durable(run)
+    except (psycopg.Error, GordonError) as exc:
+        log.warning(
+            "could not flush the run's earlier migrations to disk",
+            error=run.dsn.scrub(str(exc)),
+        )
+
+
+_SYNC_NAMES = "SELECT current_setting('synchronous_standby_names')"
+
+
+def _standby_error(run: _Run, result: ApplyResult | None) -> SyncStandbyError:
+    names = "?"
+    last = "?"
+    try:
+        with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+            row = run.conn.execute(_SYNC_NAMES).fetchone()
+            names = str(row[0]) if row else "?"
+            top = run.conn.execute(f"SELECT max(version) FROM {HISTORY_TABLE}").fetchone()
+            last = f"{int(top[0]):04d}" if top and top[0] is not None else "none"
+    except psycopg.Error as exc:
+        log.debug("cannot read back after the standby wait", error=run.dsn.scrub(str(exc)))
+    applied = len(result.applied) if result is not None else len(run.committed)
+    return SyncStandbyError(
+        f"the commit of this run waited more than {run.opts.standby_wait_s:g}s for a "
+        f"synchronous standby (synchronous_standby_names = {names!r}) and none confirmed it; "
+        "apply cancelled the wait, so no lock stays held. The primary kept the commit: "
+        f"{applied} migration(s) of this run are applied there (the history ends at {last}), "
+        "but no standby confirmed them, and a failover now could lose them. Bring the "
+        "standby back (or correct synchronous_standby_names), check `gordon-migrate status` "
+        "on the primary and re-run apply, which then has nothing to do "
+        "(docs/spof-runbook.md, FM-32)"
+    )
+
+
+class _StandbyWatch:
+    """While the run's final commit runs: if its backend waits for synchronous replication
+    (wait_event SyncRep) longer than ``standby_wait_s``, cancel that wait. The server then
+    ends the commit with a warning, committed locally; nothing is left holding a lock."""
+
+    FIRST_S = 0.5
+    EVERY_S = 0.25
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+        self._done = threading.Event()
+        self.cancelled_wait = False
+        self._thread = threading.Thread(target=self._watch, name="gordon-standby", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=CHECK_TIMEOUT_S)
+
+    def _watch(self) -> None:
+        # A commit answered within FIRST_S costs nothing here: no connection is opened.
+        if self._done.wait(self.FIRST_S):
+            return
+        run = self._run
+        try:
+            with connect(
+                run.dsn,
+                purpose="apply (standby watch)",
+                connect_timeout=int(CHECK_TIMEOUT_S),
+                guarded=False,
+            ) as conn:
+                waiting_since: float | None = None
+                while not self._done.is_set():
+                    row = conn.execute(
+                        "SELECT wait_event FROM pg_stat_activity WHERE pid = %s",
+                        (run.backend_pid,),
+                    ).fetchone()
+                    if row is not None and row[0] == "SyncRep":
+                        waiting_since = waiting_since or time.monotonic()
+                        if time.monotonic() - waiting_since >= run.opts.standby_wait_s:
+                            self.cancelled_wait = True
+                            log.warning(
+                                "the commit waits for a synchronous standby; cancelling the wait",
+                                waited_s=run.opts.standby_wait_s,
+                            )
+                            run.conn.cancel_safe(timeout=CHECK_TIMEOUT_S)
+                            return
+                    else:
+                        waiting_since = None
+                    self._done.wait(self.EVERY_S)
+        except (GordonError, psycopg.Error) as exc:
+            log.debug("standby watch stopped", error=run.dsn.scrub(str(exc)))
 
 
 def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -> ApplyResult:
@@ -622,15 +892,16 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
         result.already_applied = status.count("applied")
         log.info("database is up to date", database=status.database, applied=result.already_applied)
         return result
+    # One WAL flush for the run instead of one per migration (see _make_durable); set before
+    # the history table is created, whose commit would otherwise wait for standbys alone.
+    with run.guard():
+        conn.execute("SET synchronous_commit = off")
     if not status.history_exists:
         with run.guard():
             conn.execute(history.CREATE_HISTORY)
     result.already_applied = status.count("applied")
     pending = [by_version[s.version] for s in status.pending]
     directives = {m.version: _settings_for(m, run.opts) for m in pending}
-    # One WAL flush for the run instead of one per migration (see _make_durable).
-    with run.guard():
-        conn.execute("SET synchronous_commit = off")
     highest = max((s.version for s in status.migrations if s.state == "applied"), default=0)
     for migration in pending:
         if migration.version < highest:
@@ -646,6 +917,11 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
             except psycopg.Error as exc:
                 _stop_if_cancelled(run, exc)
                 raise
+        except MigrationError:
+            # The words "earlier migrations stay applied" must hold even if the server
+            # crashes next: what this run committed reaches the disk before we say so.
+            _flush_before_failing(run)
+            raise
         except Interrupted as stop:
             raise InterruptedApplyError(
                 f"interrupted by {stop.signal_name} while applying migration "
@@ -658,9 +934,10 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
             if is_connection_lost(exc):
                 raise run.lost(exc, f"applying migration {migration.label}") from None
             raise
+        run.committed.append(migration.version)
         run.in_flight = None
     try:
-        _make_durable(run)
+        _make_durable(run, result)
     except psycopg.Error as exc:
         if is_connection_lost(exc):
             raise run.lost(exc, "flushing the applied migrations to disk") from None
@@ -737,6 +1014,7 @@ UPDATE {HISTORY_TABLE} SET success = TRUE, execution_time = %s WHERE version = %
 def _run_one(run: _Run, migration: Migration, settings: MigrationSettings) -> AppliedStep:
     statements = split(migration.sql)
     run.statements_done, run.statements_total = 0, len(statements)
+    run.in_flight_statements = statements
     if settings.overridden:
         log.info(
             "migration header overrides the timeouts",
@@ -1037,7 +1315,10 @@ class _WaitReporter:
             return
         try:
             with connect(
-                self._dsn, purpose="apply (wait report)", connect_timeout=int(CHECK_TIMEOUT_S)
+                self._dsn,
+                purpose="apply (wait report)",
+                connect_timeout=int(CHECK_TIMEOUT_S),
+                guarded=False,
             ) as conn:
                 while True:
                     waits_for = locks.blocking(conn, self._pid)
@@ -1116,7 +1397,18 @@ def _migration_error(
         )
     else:
         undone = "it was rolled back (nothing of it applied); earlier migrations stay applied"
-    if state == QUERY_CANCELED:
+    mode = _failure_mode(state, invalid_index)
+    if state == QUERY_CANCELED and _by_another_session(exc):
+        lead = (
+            f"migration {where} was cancelled by another session (pg_cancel_backend or a "
+            f"cancel request; the server does not say which pid) (SQLSTATE {state}: {primary})"
+        )
+        advice = (
+            "find out who cancels the migration's session (an operator, a watchdog job "
+            "killing long queries) and re-run apply when that has stopped"
+        )
+        mode = "FM-30" if invalid_index is None else mode
+    elif state == QUERY_CANCELED:
         lead = (
             f"migration {where} was cancelled by statement_timeout="
             f"{format_ms(settings.statement_timeout_ms)} (SQLSTATE {state}: {primary})"
@@ -1124,6 +1416,22 @@ def _migration_error(
         advice = (
             "raise --statement-timeout (or the migration's `-- gordon:statement-timeout`) if "
             "this is expected, or make the migration cheaper"
+        )
+    elif state == DISK_FULL:
+        lead = (
+            f"migration {where} failed: the database's disk is full (SQLSTATE {state}: {primary})"
+        )
+        advice = (
+            "free or grow the volume (a rewrite needs about the table's size again), "
+            "then re-run apply"
+        )
+    elif state == READ_ONLY_TRANSACTION:
+        lead = (
+            f"migration {where} failed: the database refuses writes (SQLSTATE {state}: {primary})"
+        )
+        advice = (
+            "point DATABASE_URL at the writable primary; a standby or a database with "
+            "default_transaction_read_only cannot be migrated"
         )
     elif state == INSUFFICIENT_PRIVILEGE:
         lead = f"migration {where} failed: SQLSTATE {state}: {primary}"
@@ -1144,8 +1452,16 @@ def _migration_error(
         line=failed.line(migration.sql),
         sqlstate=exc.sqlstate,
         relation=invalid_index,
-        failure_mode=_failure_mode(state, invalid_index),
+        failure_mode=mode,
     )
+
+
+def _by_another_session(exc: psycopg.Error) -> bool:
+    """A cancel the server names as a user request (pg_cancel_backend, a client's cancel
+    request), not its statement_timeout: our own cancels end as ``Interrupted`` before this.
+    Read from the message's English text: a translated server (lc_messages) reads as
+    statement_timeout, the old default."""
+    return "user request" in (exc.diag.message_primary or "")
 
 
 def _failure_mode(sqlstate: str, invalid_index: str | None) -> str:
@@ -1157,4 +1473,9 @@ def _failure_mode(sqlstate: str, invalid_index: str | None) -> str:
 
 # The runbook's failure modes of a migration that failed on the server, by SQLSTATE; FM-19 (an
 # SQL error in the migration) for every other state.
-_MODE_OF_SQLSTATE = {QUERY_CANCELED: "FM-18", INSUFFICIENT_PRIVILEGE: "FM-12", DISK_FULL: "FM-25"}
+_MODE_OF_SQLSTATE = {
+    QUERY_CANCELED: "FM-18",
+    INSUFFICIENT_PRIVILEGE: "FM-12",
+    DISK_FULL: "FM-25",
+    READ_ONLY_TRANSACTION: "FM-11",
+}

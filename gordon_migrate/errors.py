@@ -153,3 +153,10 @@ class RecoveryError(GordonError):
     message says so)."""
 
     kind = "recovery"
+
+
+class SyncStandbyError(GordonError):
+    """A commit waited for a synchronous standby that did not confirm it in time."""
+
+    kind = "sync_standby"
+    failure_mode_of_kind = "FM-32"

@@ -80,7 +80,8 @@ def test_backend_terminated_mid_migration_loses_nothing_and_next_run_completes(
         deadline = time.monotonic() + 30
         while pid is None and time.monotonic() < deadline:
             row = observer.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'gordon-migrate apply'"
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE application_name LIKE 'gordon-migrate apply #%'"
                 " AND query LIKE '%pg_sleep%' AND datname = current_database()"
             ).fetchone()
             pid = row[0] if row else None

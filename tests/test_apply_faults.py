@@ -51,7 +51,7 @@ def _wait_server_clean(dsn: str, database: str, timeout: float = 30) -> None:
     classid, objid = locks.lock_key_parts(key)
     wait_until(
         dsn,
-        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s"
         "   AND datname = current_database())"
         " AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
         "   AND classid = %s AND objid = %s)",
@@ -249,7 +249,8 @@ def test_create_index_concurrently_waits_out_an_old_snapshot(
         wait_until(
             gordon_empty_db.dsn,
             "SELECT %s = ANY(pg_blocking_pids(pid)) AND now() - query_start > interval '3 s'"
-            " FROM pg_stat_activity WHERE application_name = %s AND query LIKE '%%CONCURRENTLY%%'",
+            " FROM pg_stat_activity WHERE application_name LIKE %s"
+            " AND query LIKE '%%CONCURRENTLY%%'",
             (old_pid, RUNNER_APP),
         )
         old.execute("COMMIT")
@@ -386,7 +387,7 @@ def test_cancel_from_another_thread_rolls_back_and_releases_everything(
         )
         wait_until(
             gordon_empty_db.dsn,
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s"
             " AND state = 'active' AND query LIKE '%%pg_sleep%%')",
             (RUNNER_APP,),
         )
@@ -412,7 +413,7 @@ def test_cancel_while_waiting_for_the_migration_lock(
             running = pool.submit(engine.apply, target, bundle.load(bundle_dir(BASE)), cancel=token)
             wait_until(
                 gordon_empty_db.dsn,
-                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s)",
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s)",
                 (RUNNER_APP,),
             )
             token.cancel()

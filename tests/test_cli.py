@@ -106,9 +106,9 @@ def test_bad_option_values_exit_1(cli: CliRunner, gordon_db: GordonDatabase) -> 
 def test_application_name_identifies_the_tool(gordon_db: GordonDatabase) -> None:
     from gordon_migrate import db, dsn
 
-    with db.connect(dsn.parse(gordon_db.dsn), purpose="apply") as conn:
+    with db.connect(dsn.parse(gordon_db.dsn), purpose="status") as conn:
         row = conn.execute("SHOW application_name").fetchone()
-    assert row == ("gordon-migrate apply",)
+    assert row == ("gordon-migrate status",)
 
 
 def test_subprocess_exit_codes(gordon_db: GordonDatabase) -> None:

@@ -529,7 +529,8 @@ def test_fm20_connection_lost_during_apply(
             while not ended and time.monotonic() < deadline:
                 row = operator.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND application_name = 'gordon-migrate apply' AND wait_event_type = 'Lock'"
+                    " AND application_name LIKE 'gordon-migrate apply #%'"
+                    " AND wait_event_type = 'Lock'"
                 ).fetchone()
                 if row is not None:
                     operator.execute("SELECT pg_terminate_backend(%s)", (row[0],))

@@ -52,8 +52,8 @@ def _sleeping(dsn_: str) -> bool:
     return bool(
         _one(
             dsn_,
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = "
-            "'gordon-migrate apply' AND state = 'active' AND query LIKE '%%pg_sleep%%')",
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE "
+            "'gordon-migrate apply #%%' AND state = 'active' AND query LIKE '%%pg_sleep%%')",
         )
     )
 

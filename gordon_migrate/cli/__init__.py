@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -159,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("gordon-migrate: aborted", err=True)
         sys.exit(1)
+    except BrokenPipeError:
+        # The reader of stdout went away (`status | head -1`): nothing is left to say to
+        # it, and no error line is due; stdout is pointed at /dev/null so that the
+        # interpreter's final flush does not fail again.
+        _quiet_broken_pipe()
     except KeyboardInterrupt as stop:
         # Outside apply's own handling (which reports what became of the migration): still
         # one line and exit 1, never a traceback.
@@ -170,6 +176,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as exc:  # a bug: still one line and exit 1; the trace with debug
         _fail(ctx, exc, "internal")
     sys.exit(0)
+
+
+def _quiet_broken_pipe() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)
 
 
 def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:

@@ -13,6 +13,7 @@ from gordon_migrate.engine import (
     DEFAULT_LOCK_RETRY_WINDOW_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_LOCK_WAIT_S,
+    DEFAULT_STANDBY_WAIT_S,
     DEFAULT_STATEMENT_TIMEOUT_MS,
 )
 from gordon_migrate.settings import load_bundle, resolve_dsn
@@ -52,6 +53,14 @@ from gordon_migrate.settings import load_bundle, resolve_dsn
     metavar="DURATION",
     help="statement_timeout inside migrations (default 15min).",
 )
+@click.option(
+    "--standby-wait",
+    type=Duration(),
+    default=int(DEFAULT_STANDBY_WAIT_S * 1000),
+    metavar="DURATION",
+    help="How long the run's final commit may wait for synchronous standbys before apply "
+    "stops waiting and fails (default 30s).",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -62,6 +71,7 @@ def apply(
     lock_timeout: int,
     lock_retry_window: int,
     statement_timeout: int,
+    standby_wait: int,
 ) -> None:
     """Apply every pending migration (the default command)."""
     settings = setup(ctx)
@@ -72,6 +82,7 @@ def apply(
         lock_timeout_ms=lock_timeout,
         statement_timeout_ms=statement_timeout,
         lock_retry_window_ms=lock_retry_window,
+        standby_wait_s=standby_wait / 1000.0,
         dry_run=dry_run,
     )
     bundle = load_bundle(settings)

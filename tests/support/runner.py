@@ -10,7 +10,8 @@ import time
 
 import psycopg
 
-RUNNER_APP = "gordon-migrate apply"
+# apply names its session "gordon-migrate apply #<run tag>": a LIKE pattern for it.
+RUNNER_APP = "gordon-migrate apply #%"
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
@@ -40,7 +41,7 @@ def wait_running(dsn: str, fragment: str) -> None:
     """Until apply's session runs a statement containing ``fragment`` in this database."""
     wait_until(
         dsn,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = %s"
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name LIKE %s"
         " AND state = 'active' AND query LIKE %s AND datname = current_database())",
         (RUNNER_APP, f"%{fragment}%"),
     )
