@@ -3,6 +3,7 @@ line of the Dockerfile, before anything slow runs when it can."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,19 @@ def test_the_context_has_what_the_wheel_bundles_and_not_the_tests() -> None:
     files = set(context_files(REPO))
     assert {"pyproject.toml", "README.md", "lint/baseline.txt", "docs/spof-runbook.md"} <= files
     assert not {f for f in files if f.startswith(("tests/", "bench/", ".git/"))}
+
+
+def test_the_dockerignore_keeps_out_everything_git_ignores() -> None:
+    """The replay's context is git's file list: the engine's (the directory on disk) must not
+    hold more, so whatever .gitignore ignores .dockerignore excludes too."""
+    dockerignore = (REPO / ".dockerignore").read_text()
+    for raw in (REPO / ".gitignore").read_text().splitlines():
+        pattern = raw.strip()
+        if not pattern or pattern.startswith("#"):
+            continue
+        sample = re.sub(r"\[(.)[^]]*\]", r"\1", pattern).replace("*", "x").rstrip("/")
+        names = [sample, f"{sample}/f"]
+        if "/" not in pattern.rstrip("/"):  # git matches such a pattern at any depth
+            names += [f"gordon_migrate/{sample}", f"gordon_migrate/{sample}/f"]
+        for name in names:
+            assert excluded_by(dockerignore, name), f".gitignore {pattern!r}: {name} gets in"
