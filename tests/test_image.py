@@ -11,6 +11,7 @@ holds, not this checkout's virtualenv.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -48,7 +49,9 @@ class Container:
             # Root writes through any mode bits: without these two capabilities a root process
             # is held to them, as the image's nonroot user is (its uid cannot run this
             # checkout's interpreter, which lives under /root).
-            argv = ["setpriv", "--bounding-set=-dac_override,-fowner", "--", *argv]
+            setpriv = shutil.which("setpriv")
+            assert setpriv is not None, "as root, the read-only runs need setpriv (util-linux)"
+            argv = [setpriv, "--bounding-set=-dac_override,-fowner", "--", *argv]
         return subprocess.run(
             argv,
             env={**self.image.env, "HOME": str(self.home), **(env or {})},
