@@ -78,6 +78,7 @@ def connect(
     read_only: bool = False,
     connect_timeout: int = CONNECT_TIMEOUT_S,
     guarded: bool = True,
+    extra_s: float = 0.0,
 ) -> Conn:
     """Open an autocommit connection named ``gordon-migrate <purpose>``.
 
@@ -86,7 +87,9 @@ def connect(
     database's or role's settings say: migrations are sent as the UTF-8 bytes of the file,
     and a server converting them from another encoding would store other characters. With
     ``guarded`` (the default) the whole connection must be done within the Dsn's
-    ``network_timeout_s``; a caller that guards each round trip itself passes False.
+    ``network_timeout_s`` (plus ``extra_s``, for work that may legitimately wait that much
+    longer, such as polling for the migration lock); a caller that guards each round trip
+    itself passes False.
     """
     settings = dict(options or {})
     if read_only:
@@ -106,7 +109,7 @@ def connect(
         raise connect_error(dsn, exc) from None
     if guarded and dsn.network_timeout_s > 0:
         conn.watchdog = Watchdog(conn)
-        conn.watchdog.arm(dsn.network_timeout_s)
+        conn.watchdog.arm(dsn.network_timeout_s + extra_s)
     return conn
 
 
@@ -186,6 +189,7 @@ def connection(
     connect_timeout: int = CONNECT_TIMEOUT_S,
     failed: Callable[[psycopg.Error], GordonError] | None = None,
     guarded: bool = True,
+    extra_s: float = 0.0,
 ) -> Iterator[Conn]:
     """An autocommit connection named ``gordon-migrate <purpose>`` (see ``connect``) for the
     enclosed work; a ``psycopg.Error`` raised by that work does not get out.
@@ -203,6 +207,7 @@ def connection(
         read_only=read_only,
         connect_timeout=connect_timeout,
         guarded=guarded,
+        extra_s=extra_s,
     ) as conn:
         try:
             yield conn

@@ -492,10 +492,15 @@ class _Run:
             )
         last = readback.last_version or 0
         lost = [v for v in self.committed if v > last]
+        where = (
+            f"the history ends at {last:04d}"
+            if readback.last_version is not None
+            else "the history holds no migration"
+        )
         if not lost:
-            return f" (the history ends at {last:04d}: what this run committed before is kept)"
+            return f" ({where}: what this run committed before is kept)"
         return (
-            f" (the history ends at {last:04d}: {_versions(lost)}, committed by this run, "
+            f" ({where}: {_versions(lost)}, committed by this run, "
             "did not survive, as the server lost its last commits (a crash: the run commits "
             "without waiting for the disk until its end); the next apply runs them again)"
         )

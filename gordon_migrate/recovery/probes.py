@@ -24,7 +24,7 @@ import psycopg
 
 from gordon_migrate import engine, locks, status
 from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, server_facts
+from gordon_migrate.db import Conn, connect, connection, mapped_error, server_facts, silent_for
 from gordon_migrate.dsn import Dsn, one_line, scrub
 from gordon_migrate.durations import format_ms
 from gordon_migrate.errors import GordonError
@@ -187,7 +187,13 @@ def _session(target: Target) -> Iterator[tuple[Dsn, Conn]]:
     except GordonError as exc:
         raise _NotRun(f"cannot connect ({_see('connect')}): {scrub(str(exc))}") from None
     with conn:
-        yield target.dsn, conn
+        try:
+            yield target.dsn, conn
+        except psycopg.Error as exc:
+            if silent_for(conn) is None:
+                raise
+            # The watchdog cut a server that stopped answering: FM-29, not a query failure.
+            raise mapped_error(target.dsn, conn, exc, "running the probe") from None
 
 
 def _bundle(target: Target) -> tuple[Migration, ...]:
@@ -310,8 +316,12 @@ def _connect(target: Target) -> ProbeResult:
     """Reach the server as the URL says (a failure is apply's own connect error)."""
     if target.dsn is None:
         raise _NotRun(f"no database URL ({_see('config')})")
-    with connect(
-        target.dsn, purpose=PURPOSE, read_only=True, connect_timeout=target.connect_timeout_s
+    with connection(
+        target.dsn,
+        purpose=PURPOSE,
+        doing="reading the server's facts",
+        read_only=True,
+        connect_timeout=target.connect_timeout_s,
     ) as conn:
         facts = server_facts(conn)
         return _result(

@@ -202,6 +202,7 @@ def run_repair(
         dsn,
         purpose="repair",
         doing=f"repairing migration {plan.label}",
+        extra_s=lock_wait_s,
         failed=lambda exc: RecoveryError(
             f"repair of migration {plan.label} failed: SQLSTATE {exc.sqlstate or '?'}: "
             f"{error_text(dsn, exc)}; its transaction was rolled back, nothing was changed"
