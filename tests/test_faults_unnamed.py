@@ -575,3 +575,37 @@ def test_a_closed_stdout_is_a_quiet_exit(gordon_db: GordonDatabase) -> None:
     assert "internal error" not in err
     assert "BrokenPipe" not in err
     assert "Traceback" not in err
+
+
+def test_a_full_disk_while_creating_the_history_table_is_named_as_such(
+    gordon_server: TestServer, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    from tests.support.tablespace import full_tablespace
+
+    db = gordon_empty_db
+    with full_tablespace(gordon_server) as full:
+        with db.connect() as conn:  # everything this database creates lands on the full volume
+            conn.execute(f'ALTER DATABASE "{db.name}" SET default_tablespace = {full.name}')
+        done = run_process(
+            "apply",
+            "--database-url",
+            db.dsn,
+            "--migrations-dir",
+            str(bundle_dir(BASE)),
+            "--log-format",
+            "json",
+        )
+        assert done.returncode == 1
+        event = json.loads(done.stderr.splitlines()[-1])
+        assert event["failure_mode"] == "FM-25", event
+        assert "SQLSTATE 53100" in event["event"]
+        assert "the database's disk is full" in event["event"]
+        assert _history(db.dsn) == []
+        full.free()
+        again = run_process(
+            "apply", "--database-url", db.dsn, "--migrations-dir", str(bundle_dir(BASE))
+        )
+        assert again.returncode == 0, again.stderr
+        with db.connect() as conn:
+            conn.execute(f'ALTER DATABASE "{db.name}" RESET default_tablespace')
+            conn.execute("DROP TABLE accounts, audit_log, public._sqlx_migrations")

@@ -26,7 +26,7 @@ from gordon_migrate import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support import recovery as rh
 from tests.support.auth import MakeScramRole
-from tests.support.cli import CliResult, CliRunner
+from tests.support.cli import CliResult, CliRunner, run_process
 from tests.support.netproxy import proxy_for
 from tests.support.runner import spawn, wait_running
 from tests.support.sql import Sessions
@@ -601,6 +601,122 @@ def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_
     _diagnosed_from_log(case, err, tmp_path, *args)
     (image / "0039_runs_backfill.sql").write_text("SELECT pg_sleep(0.1);\n")  # the fixed image
     case.recovered("--migrations-dir", str(image))
+
+
+@provokes("FM-30")
+def test_fm30_cancelled_by_another_session(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-30", gordon_db)
+    image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(60);\n")
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    runner = spawn("apply", *args)
+    wait_running(gordon_db.dsn, "pg_sleep")
+    with gordon_db.connect() as operator:  # a job that cancels long queries
+        operator.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name LIKE 'gordon-migrate apply #%' AND datname = current_database()"
+        )
+    out, err = runner.communicate(timeout=60)
+    text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
+    assert "it was rolled back (nothing of it applied)" in text
+    _diagnosed_from_log(case, err, tmp_path, *args)
+    case.recovered("--migrations-dir", str(image))  # the job leaves the migrator alone now
+
+
+@provokes("FM-11")
+def test_fm11_read_only_database(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-11", gordon_db)
+    with gordon_db.connect() as conn:  # a maintenance freeze left in place
+        conn.execute(f'ALTER DATABASE "{gordon_db.name}" SET default_transaction_read_only = on')
+    image = _patched_image(tmp_path / "image", "0039_runs_note.sql", "SELECT 1;\n")
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    text = case.failed(case.cli("apply", *args))
+    assert "nothing was run" in text
+    payload = case.diagnosed(*args)
+    assert rh.step(payload, "primary")["status"] == "problem"
+    with gordon_db.server.admin() as admin:  # from another database: this one is read-only
+        admin.execute(f'ALTER DATABASE "{gordon_db.name}" RESET default_transaction_read_only')
+    case.recovered("--migrations-dir", str(image))
+
+
+@provokes("FM-25")
+def test_fm25_disk_full(
+    incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer, tmp_path: Path
+) -> None:
+    from tests.support.tablespace import full_tablespace
+
+    with full_tablespace(gordon_server) as full:
+        case = incident("FM-25", gordon_db)
+        image = _patched_image(
+            tmp_path / "image",
+            "0039_runs_scratch.sql",
+            "-- a backfill that needs scratch space on the volume that holds it\n"
+            f"CREATE TABLE public.runs_scratch (pad text) TABLESPACE {full.name};\n"
+            "INSERT INTO public.runs_scratch SELECT repeat('x', 1000)"
+            " FROM generate_series(1, 1000);\n"
+            "DROP TABLE public.runs_scratch;\n",
+        )
+        args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+        failed = case.cli("apply", *args)
+        text = case.failed(failed)
+        assert "it was rolled back (nothing of it applied)" in text
+        _diagnosed_from_log(case, failed.err, tmp_path, *args)
+        full.free()  # the runbook: free or grow the volume, re-run
+        case.recovered("--migrations-dir", str(image))
+
+
+@provokes("FM-33")
+def test_fm33_database_refuses_connections(
+    incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer
+) -> None:
+    case = incident("FM-33", gordon_db)
+    with gordon_server.admin() as admin:  # a maintenance step left in place
+        admin.execute(f'ALTER DATABASE "{gordon_db.name}" ALLOW_CONNECTIONS false')
+    try:
+        case.failed(case.cli("apply", "--database-url", gordon_db.dsn))
+        payload = case.diagnosed("--database-url", gordon_db.dsn)
+        assert rh.step(payload, "connect")["status"] == "problem"
+    finally:
+        with gordon_server.admin() as admin:
+            admin.execute(f'ALTER DATABASE "{gordon_db.name}" ALLOW_CONNECTIONS true')
+    case.recovered()
+
+
+@provokes("FM-32")
+@pytest.mark.embedded_only("runs a primary of its own from the embedded server's binaries")
+def test_fm32_commit_waits_for_a_missing_synchronous_standby(
+    incident: Start, gordon_server: TestServer, tmp_path: Path
+) -> None:
+    from gordon_migrate.testing import TestServer as Server
+    from tests.support.pgcluster import cluster
+
+    with cluster(gordon_server, "gordon-fm32-") as own:
+        own.pg("initdb", "-D", str(own.data), "--auth=trust", "-U", "postgres", "--no-sync")
+        own.start()
+        server = Server(admin_dsn=own.dsn, version=gordon_server.version, embedded=None)
+        server.create_database("gordon")
+        db = GordonDatabase(name="gordon", dsn=server.dsn_for("gordon"), server=server)
+        older = rh.copy_bundle(tmp_path / "older", up_to=37)
+        first = run_process("apply", "--database-url", db.dsn, "--migrations-dir", str(older))
+        assert first.returncode == 0, first.stderr
+        case = incident("FM-32", db)
+        with psycopg.connect(own.dsn, autocommit=True) as conn:  # the standby's name, no standby
+            conn.execute("ALTER SYSTEM SET synchronous_standby_names = 'gordon_replica'")
+        own.stop()
+        own.start()
+        failed = case.cli("apply", "--database-url", db.dsn, "--standby-wait", "1s")
+        case.failed(failed)
+        assert "the history ends at 0038" in rh.failure_text(failed)
+        payload = case.diagnosed("--database-url", db.dsn)
+        assert rh.step(payload, "primary")["status"] == "problem"
+        with psycopg.connect(own.dsn, autocommit=True) as conn:  # a decision about durability
+            conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        own.stop()
+        own.start()
+        case.recovered()
 
 
 @provokes("FM-31")

@@ -27,7 +27,7 @@ from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connect, connection, mapped_error, server_facts, silent_for
 from gordon_migrate.dsn import Dsn, one_line, scrub
 from gordon_migrate.durations import format_ms
-from gordon_migrate.errors import GordonError
+from gordon_migrate.errors import GordonError, SyncStandbyError
 from gordon_migrate.recovery import runbook, sessions
 
 Status = Literal["ok", "problem", "not_run"]
@@ -348,12 +348,54 @@ def _server(conn: Conn) -> status.DatabaseStatus:
     )
 
 
+# This probe's own session is read-only by its startup options, so the database's and the
+# role's settings are read from the catalog. A server-wide default_transaction_read_only
+# (postgresql.conf) is not visible here: apply names it (FM-11) on its writable session.
+_WRITES_AND_STANDBYS = """
+SELECT EXISTS (
+         SELECT 1 FROM pg_db_role_setting s, unnest(s.setconfig) c
+         WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
+                                     WHERE datname = current_database()))
+           AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = session_user))
+           AND lower(c) ~ '^default_transaction_read_only=(on|true|yes|1|t|y)'),
+       current_setting('synchronous_standby_names'),
+       current_setting('synchronous_commit'),
+       (SELECT count(*) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum')),
+       (SELECT count(*) FROM pg_stat_replication WHERE sync_state IS NULL)
+"""
+
+
 def _primary(target: Target) -> ProbeResult:
-    """The server is the primary (apply's own check; a standby's error names FM-11)."""
+    """The server is the primary, the database takes writes, and a synchronous standby
+    would confirm a commit (apply's own checks: FM-11, FM-32)."""
     with _session(target) as (_dsn, conn):
         status = _server(conn)
-    engine.check_server(status)
-    return _result("primary", "ok", f"the server of database {status.database} is the primary")
+        engine.check_server(status)
+        row = conn.execute(_WRITES_AND_STANDBYS).fetchone()
+    assert row is not None
+    read_only, names, commit_mode, synchronous, hidden = row
+    if read_only:
+        engine.check_writable(replace(status, read_only=True))
+    details: list[str] = []
+    if str(names).strip() and str(commit_mode) in ("on", "remote_write", "remote_apply"):
+        if int(synchronous) == 0 and int(hidden) == 0:
+            raise SyncStandbyError(
+                f"commits on database {status.database} wait for a synchronous standby "
+                f"(synchronous_standby_names = {str(names)!r}, synchronous_commit = "
+                f"{commit_mode}) and none is connected: apply's final commit would wait, "
+                "and apply stops waiting after --standby-wait (docs/spof-runbook.md, FM-32)"
+            )
+        if int(hidden):
+            details.append(
+                "pg_stat_replication hides its sync_state from this role: whether a "
+                "synchronous standby is connected cannot be told (pg_read_all_stats shows it)"
+            )
+    return _result(
+        "primary",
+        "ok",
+        f"the server of database {status.database} is the primary and takes writes",
+        details=tuple(details),
+    )
 
 
 def _privileges(target: Target) -> ProbeResult:

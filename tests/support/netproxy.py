@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from psycopg import conninfo
 
-
 # ReadyForQuery, idle: the last message of a connection's startup.
 _READY = b"Z\x00\x00\x00\x05I"
 
