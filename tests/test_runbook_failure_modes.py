@@ -615,7 +615,8 @@ def test_fm30_cancelled_by_another_session(
     with gordon_db.connect() as operator:  # a job that cancels long queries
         operator.execute(
             "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name LIKE 'gordon-migrate apply #%' AND datname = current_database()"
+            " WHERE application_name LIKE 'gordon-migrate apply #%'"
+            " AND datname = current_database()"
         )
     out, err = runner.communicate(timeout=60)
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
