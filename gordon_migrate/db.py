@@ -212,7 +212,7 @@ def connection(
         try:
             yield conn
         except psycopg.Error as exc:
-            raise mapped_error(dsn, conn, exc, doing, failed) from None
+            raise mapped_error(dsn, conn, exc, doing, failed, read_only=read_only) from None
 
 
 def mapped_error(
@@ -221,6 +221,8 @@ def mapped_error(
     exc: psycopg.Error,
     doing: str,
     failed: Callable[[psycopg.Error], GordonError] | None = None,
+    *,
+    read_only: bool = False,
 ) -> GordonError:
     """``exc`` raised on ``conn`` as the core's error: a silent server (the watchdog cut the
     connection), a lost session, else ``failed(exc)`` or a ``QueryError``."""
@@ -229,7 +231,9 @@ def mapped_error(
         return silent_error(dsn, seconds, doing)
     if is_connection_lost(exc):
         return lost_error(dsn, exc, doing)
-    return failed(exc) if failed is not None else query_error(dsn, exc)
+    if failed is not None:
+        return failed(exc)
+    return query_error(dsn, exc, read_only_session=read_only)
 
 
 def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
@@ -237,7 +241,7 @@ def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
     return one_line(dsn.scrub(str(exc)))
 
 
-def query_error(dsn: Dsn, exc: psycopg.Error) -> QueryError:
+def query_error(dsn: Dsn, exc: psycopg.Error, *, read_only_session: bool = False) -> QueryError:
     """A statement failed in a way no caller expects: its SQLSTATE and message."""
     state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
     text = f"query failed: {state}{error_text(dsn, exc)}"
@@ -249,7 +253,8 @@ def query_error(dsn: Dsn, exc: psycopg.Error) -> QueryError:
     elif exc.sqlstate == DISK_FULL:
         mode = "FM-25"
         text += "; the database's disk is full: free or grow the volume, then re-run"
-    elif exc.sqlstate == READ_ONLY_TRANSACTION:
+    elif exc.sqlstate == READ_ONLY_TRANSACTION and not read_only_session:
+        # (On a session the tool opened read-only itself, a write is its own bug: FM-28.)
         mode = "FM-11"
         text += (
             "; the database refuses writes (a standby, or default_transaction_read_only set "

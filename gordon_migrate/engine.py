@@ -56,6 +56,7 @@ from gordon_migrate.sqlsplit import Statement, split
 from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
 if TYPE_CHECKING:
+    from gordon_migrate.leftovers import Leftovers
     from gordon_migrate.stmtinfo import StatementInfo
 
 log = structlog.get_logger("gordon_migrate.engine")
@@ -167,8 +168,9 @@ def _no_progress(event: Event, migration: Migration | None, detail: str) -> None
     """Default progress sink: the engine logs anyway."""
 
 
-def check_history(status: DatabaseStatus) -> None:
-    """Refuse to run anything on an inconsistent history: name the version and the way out."""
+def check_history(status: DatabaseStatus, notes: dict[int, str] | None = None) -> None:
+    """Refuse to run anything on an inconsistent history: name the version and the way out
+    (and, in ``notes``, why apply did not resume a dirty row by itself)."""
     problems = status.problems
     if not problems:
         return
@@ -180,10 +182,12 @@ def check_history(status: DatabaseStatus) -> None:
     if first.state == "failed":
         from gordon_migrate import dirty
 
+        why = (notes or {}).get(first.version)
         message = (
             f"migration {first.label} is dirty: its history row has success = false; "
-            f"{dirty.cause(first.no_transaction)}. Nothing was run. "
-            f"{dirty.next_step(first.version, first.no_transaction)} ({dirty.RUNBOOK})"
+            f"{dirty.cause(first.no_transaction)}. Nothing was run"
+            + (f" ({why})" if why else "")
+            + f". {dirty.next_step(first.version, first.no_transaction)} ({dirty.RUNBOOK})"
         )
     elif first.state == "checksum_mismatch":
         message = (
@@ -892,7 +896,19 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
     # and that runner may just have finished everything.
     with run.guard():
         status = read_status(conn, bundle)
-    check_history(status)
+    notes: dict[int, str] = {}
+    if status.problems:
+        from gordon_migrate import leftovers  # pglast: paid only on a dirty history
+
+        with run.guard():
+            resume = leftovers.plan_resume(conn, status, bundle)
+        notes = resume.notes
+        if resume.resumable:
+            for found in resume.resumable:
+                _resume(run, found, status)
+            with run.guard():
+                status = read_status(conn, bundle)
+    check_history(status, notes)
     if not status.pending:
         result.already_applied = status.count("applied")
         log.info("database is up to date", database=status.database, applied=result.already_applied)
@@ -954,6 +970,51 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
         already_applied=result.already_applied,
     )
     return result
+
+
+_FORGET_DIRTY_ROW = f"""
+DELETE FROM {HISTORY_TABLE} WHERE version = %s AND NOT success AND checksum = %s
+"""
+
+
+def _resume(run: _Run, found: Leftovers, status: DatabaseStatus) -> None:
+    """Undo what a dirty no-transaction migration of this bundle left (its own INVALID
+    indexes, ``leftovers.plan_resume``) and forget its dirty row, so that it runs again as
+    pending: logged, and audited in gordon_migrate_audit with the row as it was."""
+    from gordon_migrate.recovery import audit
+
+    migration = found.migration
+    row = status.history[migration.version]
+    log.warning(
+        "resuming a dirty no-transaction migration of this bundle",
+        migration=migration.filename,
+        dropping=list(found.drops),
+    )
+    conn = run.conn
+    for name in found.drops:
+        # DROP INDEX CONCURRENTLY waits for transactions using the table, blocking nobody:
+        # like the CONCURRENTLY statements of a migration it runs without lock_timeout.
+        with run.guard():
+            conn.execute("SET lock_timeout = 0")
+        try:
+            with run.guard():
+                conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        finally:
+            with run.guard():
+                conn.execute(f"SET lock_timeout = '{format_ms(run.opts.lock_timeout_ms)}'")
+    with run.guard():
+        audit.ensure_table(conn)
+        with conn.transaction():
+            conn.execute(_FORGET_DIRTY_ROW, (migration.version, migration.checksum))
+            dropped = ", ".join(found.drops) or "nothing to undo"
+            audit.record(
+                conn,
+                "resume",
+                version=migration.version,
+                reason=f"apply resumed the dirty no-transaction migration (dropped: {dropped})",
+                before=history.row_json(row),
+                after=None,
+            )
 
 
 @dataclass(frozen=True)

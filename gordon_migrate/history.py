@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import class_row
 
@@ -47,3 +47,11 @@ def read(conn: Conn) -> dict[int, AppliedMigration]:
     with conn.cursor(row_factory=class_row(AppliedMigration)) as cur:
         cur.execute(SELECT_HISTORY)
         return {row.version: row for row in cur}
+
+
+def row_json(row: AppliedMigration) -> dict[str, Any]:
+    """A history row as JSON-able data (checksum in hex), as the audit stores it."""
+    data = asdict(row)
+    data["installed_on"] = row.installed_on.isoformat()
+    data["checksum"] = row.checksum.hex()
+    return data

@@ -48,6 +48,8 @@ class Overview:
     records: list[MigrationRecord]
     lock_key: int
     lock_holder: Session | None
+    resume_notes: dict[int, str] = field(default_factory=dict)
+    """Per dirty version: whether the next apply resumes it by itself, and how."""
 
     @property
     def applied(self) -> int:
@@ -86,6 +88,11 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
     applied = status.history
     by_version = {m.version: m for m in bundle}
     key = locks.lock_key(status.database)
+    notes: dict[int, str] = {}
+    if any(m.state == "failed" for m in status.migrations):
+        from gordon_migrate import leftovers  # pglast: paid only on a dirty history
+
+        notes = leftovers.plan_resume(conn, status, bundle).notes
     return Overview(
         target=target.redacted,
         server=server_of(conn),
@@ -98,6 +105,7 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
         ],
         lock_key=key,
         lock_holder=locks.holder(conn, key),
+        resume_notes=notes,
     )
 
 

@@ -85,7 +85,14 @@ def status_text(overview: Overview) -> str:
         f"{status.count(s)} {label.lower()}" for s, label in STATE_LABEL.items() if status.count(s)
     )
     verdict = "consistent" if status.consistent else "INCONSISTENT: apply will refuse to run"
+    if (
+        not status.consistent
+        and len(overview.resume_notes) == len(status.problems)
+        and all("resumes it" in note for note in overview.resume_notes.values())
+    ):
+        verdict = "INCONSISTENT: the next apply resumes it by itself"
     lines.append(f"{counts or 'no migrations'}; history {verdict}")
+    lines += [f"  {v:04d}: {note}" for v, note in sorted(overview.resume_notes.items())]
     holder = overview.lock_holder
     lines.append(
         f"migration lock {overview.lock_key}: "
@@ -125,6 +132,7 @@ def status_json(overview: Overview) -> dict[str, Any]:
         "in_recovery": status.in_recovery,
         "counts": {s: status.count(s) for s in STATE_LABEL},  # every state, zeros included
         "migrations": [_status_json(m) for m in status.migrations],
+        "resume": {f"{v:04d}": note for v, note in sorted(overview.resume_notes.items())},
         "lock": {
             "key": overview.lock_key,
             "holder": None

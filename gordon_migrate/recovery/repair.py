@@ -13,7 +13,7 @@ the row is still what was shown, then runs it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
@@ -42,12 +42,7 @@ _MARK_DONE = f"UPDATE {HISTORY_TABLE} SET success = TRUE WHERE version = {{}} AN
 _FORGET = f"DELETE FROM {HISTORY_TABLE} WHERE version = {{}} AND NOT success"
 
 
-def row_json(row: history.AppliedMigration) -> dict[str, Any]:
-    """A history row as JSON-able data (checksum in hex), as the audit stores it."""
-    data = asdict(row)
-    data["installed_on"] = row.installed_on.isoformat()
-    data["checksum"] = row.checksum.hex()
-    return data
+row_json = history.row_json
 
 
 @dataclass(frozen=True)
