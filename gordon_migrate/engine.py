@@ -991,17 +991,29 @@ def _resume(run: _Run, found: Leftovers, status: DatabaseStatus) -> None:
         dropping=list(found.drops),
     )
     conn = run.conn
+    settings = _settings_for(migration, run.opts)
     for name in found.drops:
-        # DROP INDEX CONCURRENTLY waits for transactions using the table, blocking nobody:
-        # like the CONCURRENTLY statements of a migration it runs without lock_timeout.
-        with run.guard():
-            conn.execute("SET lock_timeout = 0")
+        # DROP INDEX CONCURRENTLY waits for the transactions using the table, blocking
+        # nobody: like the migration's own CONCURRENTLY statements it runs without
+        # lock_timeout, bounded by statement_timeout, its waits logged.
+        drop = Statement(text=f"DROP INDEX CONCURRENTLY IF EXISTS {name}", start=0)
         try:
-            with run.guard():
-                conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-        finally:
-            with run.guard():
-                conn.execute(f"SET lock_timeout = '{format_ms(run.opts.lock_timeout_ms)}'")
+            _execute_patiently(run, migration, drop, settings)
+        except _StatementFailed as failed:
+            if is_connection_lost(failed.error):
+                raise failed.error from None
+            raise MigrationError(
+                f"migration {migration.label} is dirty and apply could not resume it: "
+                f"dropping the INVALID index {name} it left failed: SQLSTATE "
+                f"{failed.error.sqlstate or '?'}: {run.dsn.scrub(str(failed.error)).strip()}; "
+                "nothing else was changed, its history row stays dirty. Re-run apply once "
+                "the sessions it waited for are gone (docs/spof-runbook.md, FM-31)",
+                version=migration.version,
+                file=migration.filename,
+                sqlstate=failed.error.sqlstate,
+                relation=name,
+                failure_mode="FM-31",
+            ) from None
     with run.guard():
         audit.ensure_table(conn)
         with conn.transaction():
@@ -1451,9 +1463,10 @@ def _migration_error(
     if invalid_index is not None:
         undone = (
             f"it ran outside a transaction and left the INVALID index {invalid_index} behind "
-            f"(its history row is dirty): drop it with `DROP INDEX CONCURRENTLY IF EXISTS "
-            f"{invalid_index};`, then `gordon-migrate repair {migration.version} --undone` and "
-            "re-run apply (docs/spof-runbook.md, FM-13)"
+            "(its history row is dirty): once the cause is gone, re-run apply, which drops "
+            "that index concurrently and builds it again by itself (by hand instead: "
+            f"`DROP INDEX CONCURRENTLY IF EXISTS {invalid_index};`, then "
+            f"`gordon-migrate repair {migration.version} --undone`; docs/spof-runbook.md, FM-31)"
         )
     elif migration.no_transaction:
         undone = (

@@ -127,6 +127,16 @@ def test_repair_is_audited_and_touches_only_the_history_row(
 
 
 def test_repair_undone_removes_the_row(cli: CliRunner, dirty_db: GordonDatabase) -> None:
+    refused = cli("repair", "35", "--undone", "--database-url", dirty_db.dsn, "--yes")
+    assert refused.code == 1
+    assert (
+        "migration 0035 (0035_fills_filled_at_index.sql) is not undone: still there: index "
+        "trading.fills_filled_at_idx (VALID). Drop it first: "
+        "`DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;`"
+    ) in refused.error_line
+    assert _row_35(dirty_db) == (False, -1)
+    with dirty_db.connect() as conn:  # what the refusal says
+        conn.execute("DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx")
     result = cli("repair", "35", "--undone", "--database-url", dirty_db.dsn, "--yes")
     assert result.code == 0, result.err
     assert "  DELETE FROM public._sqlx_migrations WHERE version = 35 AND NOT success;" in (
@@ -205,11 +215,38 @@ def test_repair_done_needs_the_file_that_ran(
     )
     older = rh.copy_bundle(tmp_path / "older-image", up_to=34)
     args = ("--database-url", dirty_db.dsn, "--migrations-dir", str(older), "--yes")
-    assert "is not in this bundle" in cli("repair", "35", *args).error_line
+    assert "is not in this bundle (its file is missing)" in cli("repair", "35", *args).error_line
+    undone = cli("repair", "35", "--undone", *args)  # nor can what it built be checked
+    assert undone.code == 1
+    assert "is not in this bundle (its file is missing)" in undone.error_line
     assert _row_35(dirty_db) == (False, -1)
-    undone = cli("repair", "35", "--undone", *args)  # undone needs no file
-    assert undone.code == 0, undone.err
-    assert _row_35(dirty_db) is None
+
+
+def test_repair_done_refuses_while_the_index_is_invalid_or_missing(
+    cli: CliRunner, dirty_db: GordonDatabase
+) -> None:
+    with dirty_db.connect() as conn:  # as a failed CREATE INDEX CONCURRENTLY leaves it
+        conn.execute(
+            "UPDATE pg_index SET indisvalid = false"
+            " WHERE indexrelid = 'trading.fills_filled_at_idx'::regclass"
+        )
+    invalid = cli("repair", "35", "--database-url", dirty_db.dsn, "--yes")
+    assert invalid.code == 1
+    assert (
+        "is not finished: index trading.fills_filled_at_idx (INVALID). Finish it first "
+        "(`DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;`, then run its "
+        "statement again) or let a plain `gordon-migrate apply` resume it"
+    ) in invalid.error_line
+    with dirty_db.connect() as conn:
+        conn.execute("DROP INDEX trading.fills_filled_at_idx")
+    missing = cli("repair", "35", "--database-url", dirty_db.dsn, "--yes")
+    assert missing.code == 1
+    assert "is not finished: index trading.fills_filled_at_idx (absent)" in missing.error_line
+    assert _row_35(dirty_db) == (False, -1)
+    assert cli("apply", "--database-url", dirty_db.dsn).code == 0  # resumed by itself
+    row = _row_35(dirty_db)
+    assert row is not None
+    assert row[0] is True
 
 
 def test_repair_without_a_history_table(cli: CliRunner, gordon_empty_db: GordonDatabase) -> None:

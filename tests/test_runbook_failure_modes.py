@@ -313,68 +313,76 @@ WHERE c.relname = 'fills_filled_at_idx'
 """
 
 
-def _dirty_0035(case: Incident, sessions: Sessions) -> None:
-    """0035 (CREATE INDEX CONCURRENTLY) gives up on a writer's open transaction: an INVALID
-    index and a dirty history row are left behind."""
-    writer = sessions(case.db.dsn)
-    writer.execute("BEGIN")
-    writer.execute("LOCK TABLE trading.fills IN ROW EXCLUSIVE MODE")  # as an INSERT would
-    url = ("--database-url", case.db.dsn)
-    # CONCURRENTLY waits without lock_timeout; statement_timeout is what gives up on it.
-    first = case.failed(case.cli("apply", *url, "--statement-timeout", "1s"))
-    assert "left the INVALID index trading.fills_filled_at_idx behind" in first
-    assert "its history row is dirty" in first
-    again = case.failed(case.cli("apply", *url))
-    assert "migration 0035 (0035_fills_filled_at_index.sql) is dirty" in again
-    payload = case.diagnosed(*url, "--lock-timeout", "200ms")
-    blocking = rh.step(payload, "blocking_sessions")
-    assert [m["id"] for m in blocking["failure_modes"]] == ["FM-17"]
-    assert f"pid {writer.info.backend_pid} " in "\n".join(blocking["details"])
-    with case.db.connect() as conn:
-        assert conn.execute(_INDEX_STATE).fetchall() == [(False,)]
-    writer.execute("ROLLBACK")  # the writer's owner finished it
+_BACKFILL = "0039_runs_failure_reason_backfill.sql"
+_BACKFILL_SQL = (
+    "-- no-transaction\n"
+    "-- gordon:allow no-transaction-not-rerunnable setting the same value again is harmless\n"
+    "UPDATE trading.runs SET failure_reason = 'unknown'\n"
+    "WHERE status = 'failed' AND failure_reason IS NULL;\n"
+)
+
+
+def _dirty_0039(case: Incident, tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
+    """A no-transaction data migration stopped after its first batch: apply cannot tell what
+    of an UPDATE took effect, so the dirty row waits for a human (every bundled one it
+    resumes by itself: tests/test_resume.py)."""
+    image = _patched_image(
+        tmp_path / "image", _BACKFILL, _BACKFILL_SQL + "SELECT pg_sleep(60);  -- batch 2\n"
+    )
+    args = ("--database-url", case.db.dsn, "--migrations-dir", str(image))
+    runner = spawn("apply", *args)
+    wait_running(case.db.dsn, "pg_sleep")
+    runner.send_signal(signal.SIGTERM)  # docker stop
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 1
+    assert "1 of its 2 statement(s) completed" in err
+    again = case.failed(case.cli("apply", *args))
+    assert f"migration 0039 ({_BACKFILL}) is dirty" in again
+    assert "apply does not resume it by itself: line 3: `UPDATE trading.runs" in again
+    payload = case.diagnosed(*args)
+    assert "FM-13" in [m["id"] for m in rh.step(payload, "history")["failure_modes"]]
+    return image, args
 
 
 @provokes("FM-13")
 def test_fm13_dirty_migration_finished_by_hand(
-    incident: Start, db_at: rh.DatabaseAt, session_holder: Sessions
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
-    case = incident("FM-13", db_at(34))
-    _dirty_0035(case, session_holder)
-    with case.db.connect() as conn:  # runbook FM-13, finish: drop the INVALID index, rebuild
-        conn.execute("DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx")
-        conn.execute(
-            "CREATE INDEX CONCURRENTLY IF NOT EXISTS fills_filled_at_idx"
-            " ON trading.fills (filled_at)"
-        )
-    repaired = case.cli("repair", "35", "--database-url", case.db.dsn, "--yes")
+    case = incident("FM-13", gordon_db)
+    image, args = _dirty_0039(case, tmp_path)
+    # runbook FM-13, finish: batch 2 run by hand, as the file says (nothing left to do here)
+    repaired = case.cli("repair", "39", *args, "--yes")
     assert repaired.code == 0, repaired.err
-    assert "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = 35" in repaired.out
-    case.recovered()
+    assert "UPDATE public._sqlx_migrations SET success = TRUE WHERE version = 39" in repaired.out
+    assert "not checked (the catalogs cannot confirm it): line 3: UPDATE trading.runs" in (
+        repaired.out
+    )
+    case.recovered("--migrations-dir", str(image))
     with case.db.connect() as conn:
-        assert conn.execute(_INDEX_STATE).fetchall() == [(True,)]
         row = conn.execute(
-            "SELECT success, execution_time FROM _sqlx_migrations WHERE version = 35"
+            "SELECT success, execution_time FROM _sqlx_migrations WHERE version = 39"
         ).fetchone()
     assert row == (True, -1), "marked done, never timed"
 
 
 @provokes("FM-13")
 def test_fm13_dirty_migration_undone_by_hand(
-    incident: Start, db_at: rh.DatabaseAt, session_holder: Sessions
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
-    case = incident("FM-13", db_at(34))
-    _dirty_0035(case, session_holder)
-    with case.db.connect() as conn:  # runbook FM-13, undo: drop what it built
-        conn.execute("DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx")
-    repaired = case.cli("repair", "35", "--undone", "--database-url", case.db.dsn, "--yes")
+    case = incident("FM-13", gordon_db)
+    image, args = _dirty_0039(case, tmp_path)
+    with case.db.connect() as conn:  # runbook FM-13, undo: reverse what took effect
+        conn.execute(
+            "UPDATE trading.runs SET failure_reason = NULL WHERE failure_reason = 'unknown'"
+        )
+    repaired = case.cli("repair", "39", "--undone", *args, "--yes")
     assert repaired.code == 0, repaired.err
-    assert "DELETE FROM public._sqlx_migrations WHERE version = 35" in repaired.out
-    case.recovered()  # apply runs 0035 again from its first statement
+    assert "DELETE FROM public._sqlx_migrations WHERE version = 39" in repaired.out
+    (image / _BACKFILL).write_text(_BACKFILL_SQL)  # the image that runs it in one go
+    case.recovered("--migrations-dir", str(image))  # apply runs 0039 again from the start
     with case.db.connect() as conn:
-        assert conn.execute(_INDEX_STATE).fetchall() == [(True,)]
         timed = conn.execute(
-            "SELECT execution_time FROM _sqlx_migrations WHERE version = 35"
+            "SELECT execution_time FROM _sqlx_migrations WHERE version = 39"
         ).fetchone()
     assert timed is not None
     assert int(str(timed[0])) > 0, "applied by apply this time"
@@ -731,23 +739,18 @@ def test_fm31_create_index_concurrently_failed(
     url = ("--database-url", case.db.dsn)
     failed = case.cli("apply", *url, "--statement-timeout", "1s")
     text = case.failed(failed)
-    assert "`DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;`" in text
+    assert "re-run apply, which drops that index concurrently and builds it again" in text
     _diagnosed_from_log(case, failed.err, tmp_path, *url)
-    # Without the log too: the history step sees the dirty row beside the INVALID index.
+    # Without the log too: the history step sees the dirty row beside the INVALID index, and
+    # that the next apply resumes it.
     payload = case.diagnosed(*url)
     history_step = rh.step(payload, "history")
     assert "FM-31" in [m["id"] for m in history_step["failure_modes"]]
-    assert (
-        "DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx;"
-        in (history_step["commands"])
-    )
-    writer.execute("ROLLBACK")
-    with case.db.connect() as conn:  # the runbook's recovery, as the line says
+    assert history_step["commands"][0] == "gordon-migrate apply"
+    writer.execute("ROLLBACK")  # the cause is gone
+    with case.db.connect() as conn:
         assert conn.execute(_INDEX_STATE).fetchall() == [(False,)]
-        conn.execute("DROP INDEX CONCURRENTLY IF EXISTS trading.fills_filled_at_idx")
-    repaired = case.cli("repair", "35", "--undone", *url, "--yes")
-    assert repaired.code == 0, repaired.err
-    case.recovered()
+    case.recovered()  # the runbook's recovery, as the line says: re-run the deploy
     with case.db.connect() as conn:
         assert conn.execute(_INDEX_STATE).fetchall() == [(True,)]
 

@@ -393,7 +393,7 @@ def _primary(target: Target) -> ProbeResult:
     return _result(
         "primary",
         "ok",
-        f"the server of database {status.database} is the primary and takes writes",
+        f"the server of database {status.database} is the primary",
         details=tuple(details),
     )
 
@@ -426,6 +426,11 @@ def _history(target: Target) -> ProbeResult:
         status = _read_status(conn, bundle)
         dirty = any(p.state == "failed" for p in status.problems)
         invalid = [str(r[0]) for r in conn.execute(_INVALID_INDEXES).fetchall()] if dirty else []
+        resume = None
+        if dirty:
+            from gordon_migrate import leftovers
+
+            resume = leftovers.plan_resume(conn, status, bundle)
     if not status.history_exists:
         return _result(
             "history",
@@ -450,6 +455,17 @@ def _history(target: Target) -> ProbeResult:
         )
     modes = _modes(*errors)
     drops: tuple[str, ...] = ()
+    if resume is not None and resume.resumable:
+        # Nothing for a human: the deploy's next apply undoes and redoes it (FM-31's way out).
+        notes = [f"{v:04d}: {note}" for v, note in sorted(resume.notes.items())]
+        return _result(
+            "history",
+            "problem",
+            messages[0],
+            details=tuple([*notes, *messages[1:]][: MAX_DETAILS - 1]),
+            failure_modes=(*modes, "FM-31") if invalid else modes,
+            commands=("gordon-migrate apply", "gordon-migrate status"),
+        )
     if invalid:
         # A dirty row beside an INVALID index: a CREATE INDEX CONCURRENTLY that failed after
         # creating it (FM-31). IF NOT EXISTS would keep the broken index: it must go first.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -30,6 +30,9 @@ from gordon_migrate.interrupts import Interrupted
 from gordon_migrate.recovery import audit, refused
 from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.status import MigrationStatus, read_status
+
+if TYPE_CHECKING:
+    from gordon_migrate.leftovers import Leftovers
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
@@ -60,6 +63,8 @@ class RepairPlan:
     lock_key: int
     #: Whether the bundled migration runs outside a transaction (None: not in the bundle).
     no_transaction: bool | None = None
+    #: Statements of the migration whose effect the catalogs cannot confirm (not checked).
+    unchecked: tuple[str, ...] = ()
 
     @property
     def cause(self) -> str:
@@ -144,25 +149,36 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
             )
         row = _read_row(conn, version)
         statement = _statement(action, version).as_string(conn)
-    migration = next((m for m in bundle if m.version == version), None)
+        migration = next((m for m in bundle if m.version == version), None)
+        found = None
+        if (
+            not row.success
+            and migration is not None
+            and migration.no_transaction
+            and migration.checksum == row.checksum
+        ):
+            from gordon_migrate import leftovers
+
+            found = leftovers.inspect(conn, migration)
     label = migration.label if migration else f"{version:04d} ({row.description!r}, not in bundle)"
     if row.success:
         raise refused(
             f"migration {label} is not dirty (success = true): repair only changes a dirty row "
             "(success = false)"
         )
-    if action == "done":
-        if migration is None:
-            raise refused(
-                f"migration {label} is not in this bundle, so it cannot be checked that the file "
-                "you finished is the one that ran: repair it with the image that ran it"
-            )
-        if migration.checksum != row.checksum:
-            raise refused(
-                f"the bundled {migration.filename} is not the file that ran (its SHA-384 differs "
-                "from the history row's): marking it done would leave a checksum mismatch. "
-                "Repair it with the image that ran it, or undo it by hand and use --undone"
-            )
+    if migration is None:
+        raise refused(
+            f"migration {label} is not in this bundle (its file is missing), so what it built "
+            "cannot be checked: repair it with the image that ran it"
+        )
+    if migration.checksum != row.checksum:
+        raise refused(
+            f"the bundled {migration.filename} is not the file that ran (its SHA-384 differs "
+            "from the history row's: it was edited), so what it built cannot be checked "
+            "against it: repair it with the image that ran it"
+        )
+    if found is not None:
+        _verify(found, action, label)
     before = row_json(row)
     after = {**before, "success": True} if action == "done" else None
     return RepairPlan(
@@ -175,7 +191,34 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
         statement=statement + ";",
         lock_key=locks.lock_key(status.database),
         no_transaction=migration.no_transaction if migration else None,
+        unchecked=found.unchecked() if found is not None else (),
     )
+
+
+def _verify(found: Leftovers, action: Action, label: str) -> None:
+    """What the operator says must be what the catalogs show (an INVALID index is there)."""
+    if action == "done":
+        missing = found.missing()
+        if missing:
+            drops = " ".join(found.drop_commands())
+            raise refused(
+                f"migration {label} is not finished: {'; '.join(missing)}. Finish it first "
+                + (f"(`{drops}`, then run its statement again) " if drops else "")
+                + "or let a plain `gordon-migrate apply` resume it, which does exactly that"
+            )
+        return
+    present = found.present()
+    if present:
+        drops = " ".join(
+            f"DROP INDEX CONCURRENTLY IF EXISTS {s.index};"
+            for s in found.steps
+            if s.kind == "create_index" and s.state in ("valid", "invalid")
+        )
+        extra = " ".join(c for c in found.drop_commands() if c not in drops)
+        raise refused(
+            f"migration {label} is not undone: still there: {'; '.join(present)}. Drop it "
+            f"first: `{' '.join(x for x in (drops, extra) if x)}`, then repair again"
+        )
 
 
 def run_repair(
@@ -278,6 +321,7 @@ def describe_plan(plan: RepairPlan, dsn: Dsn) -> str:
             f"  {plan.statement}",
             f"  plus one audit row in {audit.AUDIT_TABLE} (who, when, the row before and after)",
             "no schema object is touched",
+            *(f"not checked (the catalogs cannot confirm it): {u}" for u in plan.unchecked),
         ]
     )
 
