@@ -361,3 +361,31 @@ def test_label_values_are_escaped_and_the_last_success_read_back(tmp_path: Path)
     assert metrics.previous_success(path, name) == (1700000000.5, 7.0)
     assert metrics.previous_success(path, "another") == (0.0, 0.0)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_watcher_that_raises_is_dropped_and_the_run_goes_on(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gordon_migrate import bundle, dsn, engine, logs
+    from gordon_migrate.observe.events import Observer, Observers
+
+    class Broken(Observer):
+        calls = 0
+
+        def statement_started(self, statement: object) -> None:
+            Broken.calls += 1
+            raise RuntimeError("a bug in a watcher")
+
+    logs.configure("info", "json")
+    result = engine.apply(
+        dsn.parse(gordon_empty_db.dsn),
+        bundle.load(bundle_dir(BASE)),
+        observer=Observers([Broken()]),
+    )
+    assert len(result.applied) == 2
+    assert Broken.calls == 1  # dropped after its first failure
+    (warning,) = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if '"warning"' in line
+    ]
+    assert warning["event"] == "an apply observer failed and was turned off; the run goes on"
+    assert warning["error"] == "RuntimeError: a bug in a watcher"

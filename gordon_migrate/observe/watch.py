@@ -4,7 +4,7 @@ for), started before anything is read and finished whatever the outcome."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,9 +59,9 @@ class Watch:
     @property
     def observer(self) -> Observer:
         observers: list[Observer] = [o for o in (self.recorder, self.tracer) if o is not None]
-        if not observers:
-            return NO_OBSERVER
-        return observers[0] if len(observers) == 1 else Observers(observers)
+        # Even one observer goes through Observers: a bug in a watcher is logged and the
+        # watcher dropped, never a failed deploy.
+        return Observers(observers) if observers else NO_OBSERVER
 
     @property
     def trace_id(self) -> str | None:
@@ -86,27 +86,43 @@ class Watch:
         """Close the run: end the trace (bounded), write the report and the metrics. A file
         that cannot be written now is logged, not raised: the deploy gate's answer is the
         migrations', and the paths were checked before the run."""
-        from gordon_migrate.errors import GordonError
-
         run = self.recorder.finish(error) if self.recorder is not None else None
         if self.tracer is not None:
+            tracer = self.tracer
             outcome = run.outcome if run is not None else ("success" if error is None else "failed")
             applied = len(run.applied) if run is not None else 0
-            self.tracer.finish(outcome, error, applied)
+            _safely("the trace", lambda: tracer.finish(outcome, error, applied))
         if run is None:
             return
         run.trace_id = self.trace_id
-        try:
-            if self.report_file is not None:
-                from gordon_migrate.observe import report
+        if self.report_file is not None:
+            from gordon_migrate.observe import report
 
-                report.write(self.report_file, report.build(run, self._bundle, self._target))
-            if self.metrics_file is not None:
-                from gordon_migrate.observe import metrics
+            path = self.report_file
+            _safely(
+                "the report",
+                lambda: report.write(path, report.build(run, self._bundle, self._target)),
+            )
+        if self.metrics_file is not None:
+            from gordon_migrate.observe import metrics
 
-                metrics.write_textfile(self.metrics_file, run)
-        except GordonError as exc:
-            log.warning(str(exc))
+            textfile = self.metrics_file
+            _safely("the metrics", lambda: metrics.write_textfile(textfile, run))
+
+
+def _safely(what: str, action: Callable[[], None]) -> None:
+    """Finish one watcher; a failure is a warning (the run's own outcome stands)."""
+    from gordon_migrate.errors import GordonError
+
+    try:
+        action()
+    except GordonError as exc:
+        log.warning(str(exc))
+    except Exception as exc:  # a watcher's bug must not replace the run's outcome
+        log.warning(
+            f"could not finish {what} of the run; the run itself is unaffected",
+            error=f"{type(exc).__name__}: {exc}",
+        )
 
 
 def _tracer(env: Mapping[str, str]) -> Tracer | None:
