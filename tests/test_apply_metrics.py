@@ -389,3 +389,44 @@ def test_a_watcher_that_raises_is_dropped_and_the_run_goes_on(
     ]
     assert warning["event"] == "an apply observer failed and was turned off; the run goes on"
     assert warning["error"] == "RuntimeError: a bug in a watcher"
+
+
+def test_sigterm_mid_migration_is_in_the_metrics_and_the_report(
+    gordon_empty_db: GordonDatabase, bundle_dir: Bundle, tmp_path: Path
+) -> None:
+    import signal
+
+    from tests.support.runner import spawn, wait_running
+
+    root = bundle_dir({**BASE, "0003_slow.sql": "SELECT pg_sleep(60);\n"})
+    prom, report_file = tmp_path / "apply.prom", tmp_path / "apply.json"
+    child = spawn(
+        "apply",
+        "--database-url",
+        gordon_empty_db.dsn,
+        "--migrations-dir",
+        str(root),
+        "--metrics-file",
+        str(prom),
+        "--report",
+        str(report_file),
+    )
+    wait_running(gordon_empty_db.dsn, "pg_sleep(60)")
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 1
+    last = json.loads(err.splitlines()[-1])
+    assert last["kind"] == "interrupted" and "interrupted by SIGTERM" in last["event"]
+    db = gordon_empty_db.name
+    found = samples(prom)
+    assert value(found, "success", database=db) == 0
+    failures = {
+        (dict(k[1])["kind"], dict(k[1])["failure_mode"]) for k in found if "failure" in k[0]
+    }
+    assert failures == {("interrupted", last.get("failure_mode", "none"))}
+    assert value(found, "migrations_applied", database=db) == 2
+    assert value(found, "schema_version", database=db) == 2
+    report = json.loads(report_file.read_text())
+    assert report["outcome"] == "interrupted"
+    assert [m["outcome"] for m in report["migrations"]] == ["applied", "applied", "interrupted"]
+    assert report["migrations"][2]["statements"][0]["outcome"] == "interrupted"
