@@ -93,20 +93,22 @@ def main() -> None:
         answers = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_port}"}
         server = start_server(args.storage, 18)
         try:
-            fresh_variants = {
-                "plain": (),
-                "--metrics-file": metrics,
-                "--metrics-file --report": watched,
+            fresh_variants: dict[str, tuple[tuple[str, ...], dict[str, str] | None]] = {
+                "plain": ((), None),
+                "--metrics-file": (metrics, None),
+                "--metrics-file --report": (watched, None),
+                "traced, collector answers": ((), answers),
             }
             fresh_times: dict[str, list[float]] = {name: [] for name in fresh_variants}
-            for extra in fresh_variants.values():  # warm
-                run(apply_argv(fresh(server, "bench_watch_warm"), *extra))
+            for extra, env in fresh_variants.values():  # warm
+                run(apply_argv(fresh(server, "bench_watch_warm"), *extra), env)
             for i in range(args.runs):
                 names = list(fresh_variants)
                 for name in names[i % len(names) :] + names[: i % len(names)]:
                     target = fresh(server, "bench_watch_fresh")
-                    argv = apply_argv(target, *fresh_variants[name])
-                    fresh_times[name].append(timed(partial(run, argv)))
+                    extra, env = fresh_variants[name]
+                    argv = apply_argv(target, *extra)
+                    fresh_times[name].append(timed(partial(run, argv, env)))
             drop(server, "bench_watch_fresh")
             target = fresh(server, "bench_watch_noop")
             run(apply_argv(target))

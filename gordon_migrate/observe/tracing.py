@@ -132,6 +132,8 @@ class Tracer(Observer):
         self._retry: Span | None = None
         self._locks: list[list[dict[str, object]]] = []
         self._lines: dict[int, int] = {}
+        self._pending: set[int] = set()
+        self._plan: dict[int, list[list[dict[str, object]]]] | None = None
 
     @property
     def trace_id(self) -> str:
@@ -152,6 +154,7 @@ class Tracer(Observer):
     def status_read(self, status: DatabaseStatus) -> None:
         self._run.set_attribute("db.namespace", status.database)
         self._run.set_attribute("gordon.pending", len(status.pending))
+        self._pending = {s.version for s in status.pending}
 
     def lock_waiting(self) -> None:
         self._lock_span = self._child("migration lock", self._run)
@@ -168,7 +171,11 @@ class Tracer(Observer):
         span.set_attribute("gordon.migration.file", migration.filename)
         span.set_attribute("gordon.migration.no_transaction", migration.no_transaction)
         self._migration = span
-        planned = static_locks([migration], self._bundle or [migration]).get(migration.version)
+        if self._plan is None:
+            # One lint pass for every pending migration: each pass replays the whole bundle.
+            pending = [m for m in self._bundle if m.version in self._pending] or [migration]
+            self._plan = static_locks(pending, self._bundle or [migration])
+        planned = self._plan.get(migration.version)
         self._locks = planned if planned and len(planned) == len(statements) else []
         self._lines = {s.start: i for i, s in enumerate(statements)}
         self._sql = migration.sql
