@@ -52,6 +52,7 @@ from gordon_migrate.errors import (
 )
 from gordon_migrate.history import HISTORY_TABLE
 from gordon_migrate.interrupts import Interrupted
+from gordon_migrate.observe.events import NO_OBSERVER, Observer
 from gordon_migrate.sqlsplit import Statement, split
 from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
@@ -373,13 +374,14 @@ def apply(
     options: ApplyOptions | None = None,
     progress: Progress = _no_progress,
     cancel: CancelToken | None = None,
+    observer: Observer = NO_OBSERVER,
 ) -> ApplyResult:
     """Apply every pending migration of ``bundle``; stop at the first failure.
 
     A no-op (nothing pending, nothing inconsistent) costs two queries and takes no lock.
     SIGTERM/SIGINT (as ``interrupts.Interrupted``), or ``cancel`` from another thread, cancel
     the running statement server-side and end in an ``InterruptedApplyError`` saying what
-    became of the migration.
+    became of the migration. ``observer`` is told the run's boundaries (metrics, report, traces).
     """
     opts = options or ApplyOptions()
     if opts.dry_run:
@@ -408,6 +410,7 @@ def apply(
             watchdog=Watchdog(conn),
             cancel=token,
             application_name=f"{APPLICATION_NAME} apply {run_tag}",
+            observer=observer,
         )
         try:
             try:
@@ -445,6 +448,7 @@ class _Run:
     committed: list[int] = field(default_factory=list)
     """Versions this run committed, in order (before the final flush, a crash can lose a
     suffix of them: they commit with synchronous_commit off)."""
+    observer: Observer = NO_OBSERVER
 
     def __post_init__(self) -> None:
         self.backend_pid = self.conn.info.backend_pid
@@ -700,6 +704,7 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
     conn = run.conn
     with run.guard():
         status = read_status(conn, bundle)
+    run.observer.status_read(status)
     check_server(status)
     result = ApplyResult(
         database=status.database,
@@ -726,10 +731,12 @@ def _apply(run: _Run, bundle: Sequence[Migration]) -> ApplyResult:
             refuse_hazards([m for m in bundle if m.version in waiting], bundle, conn)
     key = locks.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
+    run.observer.lock_waiting()
     try:
         result.lock_waited_s = locks.acquire(
             conn, key, run.opts.lock_wait_s, guard=run.guard, sleep=run.cancel.sleep
         )
+        run.observer.lock_acquired(result.lock_waited_s)
     except locks.LockTimeout as exc:
         raise LockWaitError(
             f"{exc.describe(status.database, key)}. Another runner is migrating, or a crashed "
@@ -908,6 +915,7 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
                 _resume(run, found, status)
             with run.guard():
                 status = read_status(conn, bundle)
+    run.observer.status_read(status)
     check_history(status, notes)
     if not status.pending:
         result.already_applied = status.count("applied")
@@ -1102,12 +1110,14 @@ def _run_one(run: _Run, migration: Migration, settings: MigrationSettings) -> Ap
             lock_retry_window=format_ms(settings.lock_retry_window_ms),
         )
     run.progress("start", migration, "attempt 1")
+    run.observer.migration_started(migration, statements)
     log.info("applying migration", migration=migration.filename)
     if migration.no_transaction:
         elapsed, attempts = _run_outside_transaction(run, migration, statements, settings)
     else:
         elapsed, attempts = _run_in_transaction(run, migration, statements, settings)
     run.progress("done", migration, f"{elapsed / 1e6:.1f} ms")
+    run.observer.migration_finished(migration, elapsed, attempts)
     log.info(
         "migration applied",
         migration=migration.filename,
@@ -1141,6 +1151,9 @@ class _LockRetries:
         """After a lock timeout: log who blocked, and the pause before the next attempt, or
         None when the window is spent."""
         self.blockers = _blockers_of(self.run.conn, failed.statement)
+        self.run.observer.lock_timed_out(
+            self.migration, failed.statement, self.attempts, self.blockers
+        )
         pause = _pause(self.attempts)
         window_s = self.settings.lock_retry_window_ms / 1000.0
         if time.monotonic() - self.started + pause > window_s:
@@ -1283,12 +1296,15 @@ def _stop_if_cancelled(run: _Run, exc: BaseException) -> None:
 
 def _execute(run: _Run, statement: Statement, settings: MigrationSettings) -> None:
     run.cancel.check()
+    run.observer.statement_started(statement)
     try:
         with run.guard(settings.statement_timeout_ms):
             run.conn.execute(statement.text.encode("utf-8"))
     except psycopg.Error as exc:
+        run.observer.statement_finished(statement, exc)
         _stop_if_cancelled(run, exc)
         raise _StatementFailed(statement, exc) from exc
+    run.observer.statement_finished(statement, None)
 
 
 def _run_outside_transaction(

@@ -184,6 +184,14 @@ def _quiet_broken_pipe() -> None:
     sys.exit(1)
 
 
+def _trace_field() -> dict[str, str]:
+    """The run's trace id (apply traced through OTEL_*), so the last line leads to the trace."""
+    import structlog
+
+    trace_id = structlog.contextvars.get_contextvars().get("trace_id")
+    return {"trace_id": trace_id} if isinstance(trace_id, str) else {}
+
+
 def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
     from gordon_migrate.dsn import scrub
 
@@ -198,6 +206,7 @@ def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
         )
     # What the error is about, as data: diagnose reads the failure mode from the JSON line.
     fields = exc.fields() if isinstance(exc, GordonError) else {"failure_mode": "FM-28"}
+    fields = {**fields, **_trace_field()}
     if meta.get("format") == "json":
         emit_json({"ok": False, "error": {"kind": kind, "message": message, **fields}})
     if meta.get("json_logs"):

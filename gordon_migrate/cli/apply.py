@@ -6,6 +6,10 @@ commands lazily): it pays for no drift, recovery, lint or TUI code.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
@@ -16,7 +20,11 @@ from gordon_migrate.engine import (
     DEFAULT_STANDBY_WAIT_S,
     DEFAULT_STATEMENT_TIMEOUT_MS,
 )
-from gordon_migrate.settings import load_bundle, resolve_dsn
+from gordon_migrate.settings import Settings, load_bundle, resolve_dsn
+
+if TYPE_CHECKING:
+    from gordon_migrate.dsn import Dsn
+    from gordon_migrate.engine import ApplyOptions, ApplyResult
 
 
 @click.command()
@@ -61,6 +69,21 @@ from gordon_migrate.settings import load_bundle, resolve_dsn
     help="How long the run's final commit may wait for synchronous standbys before apply "
     "stops waiting and fails (default 30s).",
 )
+@click.option(
+    "--metrics-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Write Prometheus textfile metrics of the run to PATH (atomically; on failure too).",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write the evidence of the run (JSON: migrations, statements, locks, waits, outcome).",
+)
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -72,10 +95,21 @@ def apply(
     lock_retry_window: int,
     statement_timeout: int,
     standby_wait: int,
+    metrics_file: Path | None,
+    report_file: Path | None,
 ) -> None:
     """Apply every pending migration (the default command)."""
     settings = setup(ctx)
     from gordon_migrate import engine, render
+    from gordon_migrate.observe import otel_env
+
+    if dry_run and (metrics_file is not None or report_file is not None):
+        from gordon_migrate.errors import ConfigError
+
+        raise ConfigError(
+            "--metrics-file and --report record a real run, not --dry-run: drop them (or "
+            "--dry-run); nothing was run"
+        )
 
     options = engine.ApplyOptions(
         lock_wait_s=lock_wait,
@@ -85,12 +119,17 @@ def apply(
         standby_wait_s=standby_wait / 1000.0,
         dry_run=dry_run,
     )
-    bundle = load_bundle(settings)
-    target = resolve_dsn(settings)
-    from gordon_migrate.interrupts import raising
+    if not dry_run and (
+        metrics_file is not None or report_file is not None or otel_env.requested(os.environ)
+    ):
+        target, result = _watched(settings, options, metrics_file, report_file)
+    else:
+        bundle = load_bundle(settings)
+        target = resolve_dsn(settings)
+        from gordon_migrate.interrupts import raising
 
-    with raising():
-        result = engine.apply(target, bundle, options)
+        with raising():
+            result = engine.apply(target, bundle, options)
     if not dry_run:
         if fmt == "json":
             emit_json(render.apply_json(result, target))
@@ -104,6 +143,34 @@ def apply(
         emit_json(render.apply_json(result, target) | lint_render.dry_run_json(plan))
     else:
         click.echo(render.apply_text(result, target) + lint_render.dry_run_text(plan))
+
+
+def _watched(
+    settings: Settings,
+    options: ApplyOptions,
+    metrics_file: Path | None,
+    report_file: Path | None,
+) -> tuple[Dsn, ApplyResult]:
+    """The apply, watched: the paths are checked first (nothing has run), and the metrics,
+    the report and the trace are finished whatever the outcome."""
+    from gordon_migrate import engine
+    from gordon_migrate.interrupts import raising
+    from gordon_migrate.observe.watch import Watch
+
+    watch = Watch(metrics_file=metrics_file, report_file=report_file)
+    error: BaseException | None = None
+    try:
+        bundle = load_bundle(settings)
+        watch.bundle_loaded(bundle)
+        target = resolve_dsn(settings)
+        watch.target_resolved(target)
+        with raising():
+            return target, engine.apply(target, bundle, options, observer=watch.observer)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        watch.finish(error)
 
 
 @click.command()

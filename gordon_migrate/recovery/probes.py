@@ -241,6 +241,11 @@ def _error_event(log: str) -> tuple[str, tuple[str, ...]] | None:
     image being replaced): their failure modes are then the runbook symptoms the line quotes,
     the one place text is matched.
     """
+    from gordon_migrate.observe import report
+
+    written = report.read(log)  # `apply --report FILE`: the run's error, as data
+    if written is not None:
+        return report.failure(written)
     found: tuple[str, tuple[str, ...]] | None = None
     for line in log.splitlines():
         start = line.find("{")

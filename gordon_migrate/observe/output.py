@@ -1,0 +1,30 @@
+"""Where a run's metrics and report go: checked before connecting, so a path that cannot be
+written is refused while nothing has been done."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from gordon_migrate.errors import ConfigError
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Refuse ``path`` unless a file can be created beside it (the write is a rename)."""
+    where = f"{option} {path}"
+    if path.is_dir():
+        raise ConfigError(f"{where} is a directory: name a file in it; nothing was run")
+    directory = path.parent
+    if not directory.is_dir():
+        raise ConfigError(
+            f"{where}: the directory {directory} does not exist (or is not a directory); "
+            "create it or choose another path; nothing was run"
+        )
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"{where} cannot be written: {exc.strerror or exc} in {directory}; "
+            "choose a writable directory; nothing was run"
+        ) from None
