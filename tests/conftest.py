@@ -12,6 +12,7 @@ from psycopg import sql
 
 from gordon_migrate.cli import main
 from gordon_migrate.testing import TestServer
+from tests.support import recovery as rh
 from tests.support.auth import MakeScramRole, ScramRole, wait_until_password_required
 from tests.support.cli import Bundle, CliResult, CliRunner
 from tests.support.sql import Conn, Sessions
@@ -145,3 +146,15 @@ def scram_role(gordon_server: TestServer) -> Iterator[MakeScramRole]:
             with gordon_server.admin() as admin:
                 admin.execute("SELECT pg_reload_conf()")
                 admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(made[0].name)))
+
+
+@pytest.fixture(scope="session")
+def gordon_templates(gordon_server: TestServer) -> Iterator[rh.Templates]:
+    """Template databases at older versions of the bundle, made once per session."""
+    yield from rh.templates(gordon_server)
+
+
+@pytest.fixture
+def db_at(gordon_server: TestServer, gordon_templates: rh.Templates) -> Iterator[rh.DatabaseAt]:
+    """A fresh database migrated up to a version: ``db_at(34)``."""
+    yield from rh.databases_at(gordon_server, gordon_templates)

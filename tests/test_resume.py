@@ -11,14 +11,13 @@ complete, every index valid, drift-check clean, and an audit row saying what it 
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from gordon_migrate import bundle, leftovers
 from gordon_migrate.sqlsplit import split
-from gordon_migrate.testing import GordonDatabase, TestServer
+from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh
 from tests.support.cli import Bundle, CliRunner, error_event
 from tests.support.runner import RUNNER_APP, spawn, wait_until
@@ -32,16 +31,6 @@ CASES = [
     for n in range(len(split(m.sql)))
     for how in ("sigterm", "cancel", "terminate")
 ]
-
-
-@pytest.fixture(scope="module")
-def templates(gordon_server: TestServer) -> Iterator[rh.Templates]:
-    yield from rh.templates(gordon_server)
-
-
-@pytest.fixture
-def db_at(gordon_server: TestServer, templates: rh.Templates) -> Iterator[rh.DatabaseAt]:
-    yield from rh.databases_at(gordon_server, templates)
 
 
 _INVALID = "SELECT count(*) FROM pg_index WHERE NOT indisvalid OR NOT indisready"

@@ -108,16 +108,6 @@ def incident(cli: CliRunner, request: pytest.FixtureRequest) -> Iterator[Start]:
         assert case.done == {"symptom", "diagnose", "recovered"}, f"{case.fm_id}: {case.done}"
 
 
-@pytest.fixture(scope="session")
-def gordon_templates(gordon_server: TestServer) -> Iterator[rh.Templates]:
-    yield from rh.templates(gordon_server)
-
-
-@pytest.fixture
-def db_at(gordon_server: TestServer, gordon_templates: rh.Templates) -> Iterator[rh.DatabaseAt]:
-    yield from rh.databases_at(gordon_server, gordon_templates)
-
-
 # --- step 2: configuration ----------------------------------------------------------------
 
 

@@ -246,16 +246,31 @@ def grants(
     target = resolve_dsn(settings)
     found = grant_matrix.grant_matrices(target, fixtures_dir, purpose="grants")
     shown = found.columns_of(table) if table else found.objects
+    ok = found.ok
+    attributes = found.role_attributes
+    if table:
+        # That table only: its own row of the object matrix and its columns' grants.
+        name = table.split(" ", 1)[1] if " " in table else table
+        rows = [o for o in found.objects.objects if o.split(" ", 1)[-1] == name]
+        if not rows and not shown.objects:
+            from gordon_migrate.errors import ConfigError
+
+            raise ConfigError(
+                f"no such table: {name} is neither in the grant fixtures nor in database "
+                f"{found.database}; name it as SCHEMA.TABLE (`gordon-migrate grants` lists them)"
+            )
+        ok = shown.ok and all(found.objects.row_ok(r) for r in rows)
+        attributes = ()
     if fmt == "json":
         emit_json(
             {
-                "ok": found.ok,
+                "ok": ok,
                 "database": found.database,
                 "target": target.redacted,
                 "matrix": render.matrix_json(shown),
                 "role_attributes": [
                     {"role": a.role, "facet": a.facet, "expected": a.expected, "actual": a.actual}
-                    for a in found.role_attributes
+                    for a in attributes
                 ],
             }
         )
@@ -263,8 +278,8 @@ def grants(
         title = f"column grants of {table}" if table else "grant matrix"
         click.echo(f"{title} of database {found.database} ({target.redacted})")
         click.echo(render.matrix_text(shown, mismatches_only=mismatches))
-        for a in found.role_attributes:
+        for a in attributes:
             click.echo(f"role {a.role} {a.facet}: expected {a.expected}, actual {a.actual}  <-")
-        click.echo("grants match the fixtures" if found.ok else "GRANTS DIFFER from the fixtures")
-    if not found.ok:
+        click.echo("grants match the fixtures" if ok else "GRANTS DIFFER from the fixtures")
+    if not ok:
         ctx.exit(1)

@@ -8,6 +8,7 @@ and the TUI). Everything returned is a plain dataclass of ``gordon_migrate.lint.
 from __future__ import annotations
 
 import copy
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,10 +120,18 @@ def refuse_hazards(
         return
     first = failing[0]
     more = f" (and {len(failing) - 1} more)" if len(failing) > 1 else ""
+    path = next((m.path for m in pending if m.filename == first.file), None)
+    # Absolute paths: the command works from any directory.
+    shown = (
+        f"--migrations-dir {shlex.quote(str(path.parent.resolve()))} "
+        f"{shlex.quote(str(path.resolve()))}"
+        if path is not None
+        else first.file
+    )
     raise LintError(
         f"migration {first.file} line {first.line}: {first.rule}: {first.message}{more}. "
-        "Nothing was run. Make it safe (`gordon-migrate lint --migrations-dir DIR "
-        f"{first.file}` shows why and the safe rewrite), or waive it on the statement with "
+        f"Nothing was run. Make it safe (`gordon-migrate lint {shown}` shows why and the "
+        f"safe rewrite), or waive it on the statement with "
         f"`-- gordon:allow {first.rule} <reason>`"
     )
 

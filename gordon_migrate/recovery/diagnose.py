@@ -9,7 +9,7 @@ from gordon_migrate.recovery import runbook
 from gordon_migrate.recovery.probes import ProbeResult, Target, run_probes
 
 RUNBOOK_REF = "docs/spof-runbook.md"
-_MARK = {"ok": "ok", "problem": "PROBLEM", "not_run": "-"}
+_MARK = {"ok": "ok", "warning": "warning", "problem": "PROBLEM", "not_run": "-"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ def diagnose(target: Target) -> Diagnosis:
 
 def _mode_line(fm_id: str) -> str:
     mode = runbook.load().failure_mode(fm_id)
-    return f"{mode.id} {mode.name}: {RUNBOOK_REF}, {mode.section}"
+    # A failure mode with a section of its own is found by its id: naming it again was noise.
+    where = "" if mode.section.startswith(mode.id) else f", {mode.section}"
+    return f"{mode.id} {mode.name}: {RUNBOOK_REF}{where}"
 
 
 def render_text(diagnosis: Diagnosis) -> str:

@@ -30,7 +30,7 @@ from gordon_migrate.durations import format_ms
 from gordon_migrate.errors import GordonError, SyncStandbyError
 from gordon_migrate.recovery import runbook, sessions
 
-Status = Literal["ok", "problem", "not_run"]
+Status = Literal["ok", "warning", "problem", "not_run"]
 
 # Failure modes named by probes that look at what the engine's messages do not cover.
 FM_LOCK_HELD = "FM-16"
@@ -551,6 +551,7 @@ def _blocking_sessions(target: Target) -> ProbeResult:
     with _session(target) as (_dsn, conn):
         found = sessions.blockers(conn, target.lock_timeout_ms / 1000.0)
         role = _current_user(conn)
+        in_the_way = _in_the_way_of_pending(target, conn) if found else set()
     if not found:
         return _result(
             "blocking_sessions",
@@ -570,15 +571,46 @@ def _blocking_sessions(target: Target) -> ProbeResult:
     hint = sessions.hidden_hint(found, role)
     if hint is not None:
         details.append(hint)
+    # A problem only when it is in someone's way: a session waits behind it now, or a pending
+    # migration needs a lock that conflicts with one it holds. Otherwise a long transaction is
+    # a fact worth knowing (a migration on those tables would wait for it), not an incident.
+    culprits = [s for s in found if s.blocking or s.pid in in_the_way]
+    if not culprits:
+        return _result(
+            "blocking_sessions",
+            "warning",
+            f"{len(found)} session(s) have held locks on Gordon tables for {threshold} or more; "
+            "nothing waits behind them and no pending migration needs a conflicting lock, but "
+            "a migration altering those tables would wait for them",
+            details=tuple(details),
+        )
     return _result(
         "blocking_sessions",
         "problem",
-        f"{len(found)} session(s) hold locks on Gordon tables that a migration would wait for "
-        f"(lock_timeout={threshold})",
+        f"{len(culprits)} session(s) hold locks on Gordon tables that "
+        + ("a pending migration needs" if in_the_way else "other sessions wait for")
+        + f" (lock_timeout={threshold})",
         details=tuple(details),
         failure_modes=(FM_TABLE_LOCK,),
-        commands=tuple(f"gordon-migrate unlock --pid {s.pid}" for s in found[:MAX_DETAILS]),
+        commands=tuple(f"gordon-migrate unlock --pid {s.pid}" for s in culprits[:MAX_DETAILS]),
     )
+
+
+def _in_the_way_of_pending(target: Target, conn: Conn) -> set[int]:
+    """Pids holding a lock that conflicts with the lock plan of the pending migrations."""
+    if target.bundle is None:
+        return set()
+    try:
+        current = status.read_status(conn, target.bundle)
+    except (psycopg.Error, GordonError):
+        return set()
+    if not current.pending:
+        return set()
+    from gordon_migrate.lint import lock_plan
+
+    waiting = {m.version for m in current.pending}
+    pending = [m for m in target.bundle if m.version in waiting]
+    return {h.pid for h in lock_plan(pending, target.bundle, conn).holders}
 
 
 # --- step 9: pending migrations -----------------------------------------------------------

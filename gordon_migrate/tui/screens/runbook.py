@@ -28,6 +28,7 @@ from gordon_migrate.tui.widgets.table import RevealTable
 
 STATUS_MARK = {
     "ok": Text("✓ ok", style="bold green"),
+    "warning": Text("! warning", style="bold yellow"),
     "problem": Text("✗ PROBLEM", style="bold white on red"),
     "not_run": Text("- not run", style="dim"),
 }
