@@ -58,6 +58,7 @@ def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bo
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _scrub_event,
+            *([_flatten_nested] if console else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -71,6 +72,35 @@ def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bo
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
     return not console
+
+
+def _flatten_nested(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """On a terminal, nested values (the blockers of a lock retry: a list of dicts) as words:
+    ``blockers=[pid=12 relation=trading.runs mode=AccessShareLock; pid=13 ...]``, not
+    Python's repr of dicts."""
+    for key, value in event.items():
+        if isinstance(value, dict | list | tuple) and key != "exc_info":
+            event[key] = _ConsoleValue(_words(value))
+    return event
+
+
+def _words(value: object) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_words(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "[" + "; ".join(_words(v) for v in value) + "]"
+    return str(value)
+
+
+class _ConsoleValue(str):
+    """A string the console renderer prints as it is (its repr is itself)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _scrub_event(

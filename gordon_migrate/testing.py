@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -224,6 +225,8 @@ def gordon_server() -> Iterator[TestServer]:
         yield TestServer(admin_dsn=server.admin_dsn, version=major, embedded=server)
     finally:
         server.stop()
+        # The server removes its data directory (keep=False), not the folder made for it.
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
