@@ -577,19 +577,22 @@ def test_a_closed_stdout_is_a_quiet_exit(gordon_db: GordonDatabase) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.embedded_only("runs a server of its own from the embedded server's binaries")
 def test_a_full_disk_while_creating_the_history_table_is_named_as_such(
-    gordon_server: TestServer, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+    gordon_server: TestServer, bundle_dir: Bundle
 ) -> None:
+    from tests.support.pgcluster import own_server
     from tests.support.tablespace import full_tablespace
 
-    db = gordon_empty_db
-    with full_tablespace(gordon_server) as full:
-        with db.connect() as conn:  # everything this database creates lands on the full volume
-            conn.execute(f'ALTER DATABASE "{db.name}" SET default_tablespace = {full.name}')
+    with own_server(gordon_server, "gordon-diskfull-") as server, full_tablespace(server) as full:
+        server.create_database("gordon")
+        target = server.dsn_for("gordon")
+        with psycopg.connect(target, autocommit=True) as conn:  # all it creates: on the full disk
+            conn.execute(f"ALTER DATABASE gordon SET default_tablespace = {full.name}")
         done = run_process(
             "apply",
             "--database-url",
-            db.dsn,
+            target,
             "--migrations-dir",
             str(bundle_dir(BASE)),
             "--log-format",
@@ -600,12 +603,12 @@ def test_a_full_disk_while_creating_the_history_table_is_named_as_such(
         assert event["failure_mode"] == "FM-25", event
         assert "SQLSTATE 53100" in event["event"]
         assert "the database's disk is full" in event["event"]
-        assert _history(db.dsn) == []
+        assert _history(target) == []
         full.free()
         again = run_process(
-            "apply", "--database-url", db.dsn, "--migrations-dir", str(bundle_dir(BASE))
+            "apply", "--database-url", target, "--migrations-dir", str(bundle_dir(BASE))
         )
         assert again.returncode == 0, again.stderr
-        with db.connect() as conn:
-            conn.execute(f'ALTER DATABASE "{db.name}" RESET default_tablespace')
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute("ALTER DATABASE gordon RESET default_tablespace")
             conn.execute("DROP TABLE accounts, audit_log, public._sqlx_migrations")

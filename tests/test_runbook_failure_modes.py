@@ -252,7 +252,9 @@ def test_fm09_connection_slots_exhausted(
 def test_fm11_standby(incident: Start, gordon_db: GordonDatabase, standby_dsn: str) -> None:
     case = incident("FM-11", gordon_db)
     replica = conninfo.make_conninfo(standby_dsn, dbname=gordon_db.name)
-    deadline = time.monotonic() + 30
+    # Replay is a wait on a condition: generous, for a loaded 2-core machine (a CI run beside
+    # other work took more than 30 s once), and over as soon as the rows are there.
+    deadline = time.monotonic() + 180
     while True:  # the standby replays the new database and its rows
         try:
             with psycopg.connect(replica, autocommit=True) as conn:
@@ -642,13 +644,17 @@ def test_fm11_read_only_database(
 
 
 @provokes("FM-25")
-def test_fm25_disk_full(
-    incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer, tmp_path: Path
-) -> None:
+@pytest.mark.embedded_only("runs a server of its own from the embedded server's binaries")
+def test_fm25_disk_full(incident: Start, gordon_server: TestServer, tmp_path: Path) -> None:
+    from tests.support.pgcluster import own_server
     from tests.support.tablespace import full_tablespace
 
-    with full_tablespace(gordon_server) as full:
-        case = incident("FM-25", gordon_db)
+    with own_server(gordon_server, "gordon-fm25-") as server, full_tablespace(server) as full:
+        server.create_database("gordon")
+        db = GordonDatabase(name="gordon", dsn=server.dsn_for("gordon"), server=server)
+        first = run_process("apply", "--database-url", db.dsn)
+        assert first.returncode == 0, first.stderr
+        case = incident("FM-25", db)
         image = _patched_image(
             tmp_path / "image",
             "0039_runs_scratch.sql",
@@ -658,7 +664,7 @@ def test_fm25_disk_full(
             " FROM generate_series(1, 1000);\n"
             "DROP TABLE public.runs_scratch;\n",
         )
-        args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+        args = ("--database-url", db.dsn, "--migrations-dir", str(image))
         failed = case.cli("apply", *args)
         text = case.failed(failed)
         assert "it was rolled back (nothing of it applied)" in text

@@ -84,3 +84,14 @@ def cluster(server: TestServer, prefix: str) -> Iterator[Cluster]:
             check=False,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def own_server(server: TestServer, prefix: str, *settings: str) -> Iterator[TestServer]:
+    """A fresh server of the test's own (initdb, started with ``settings``), for what must not
+    reach the shared server or its standbys: a tablespace on another volume (replayed on a
+    standby of the same host, it would collide with the primary's own folder), a restart."""
+    with cluster(server, prefix) as own:
+        own.pg("initdb", "-D", str(own.data), "--auth=trust", "-U", "postgres", "--no-sync")
+        own.start(*settings)
+        yield TestServer(admin_dsn=own.dsn, version=server.version, embedded=None)

@@ -25,7 +25,7 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_until(dsn: str, query: str, params: tuple[object, ...] = (), timeout: float = 30) -> None:
+def wait_until(dsn: str, query: str, params: tuple[object, ...] = (), timeout: float = 90) -> None:
     """Poll until ``query`` returns a true first column."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(dsn, autocommit=True) as conn:
