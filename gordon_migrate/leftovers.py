@@ -366,8 +366,7 @@ def plan_resume(conn: Conn, status: DatabaseStatus, bundle: Sequence[Migration])
         if migration is None or row is None:
             continue
         if not migration.no_transaction:
-            notes[entry.version] = "apply does not resume it: it runs in a transaction"
-            continue
+            continue  # a row this tool never leaves dirty: its message says so
         if row.checksum != migration.checksum:
             notes[entry.version] = (
                 "apply does not resume it: the file was edited after its row was written"

@@ -56,6 +56,9 @@ def test_transactional_dirty_row_is_not_called_a_part_way_stop(gordon_db: Gordon
 
 def test_no_transaction_dirty_row_stopped_part_way(gordon_db: GordonDatabase) -> None:
     _make_dirty(gordon_db, NO_TRANSACTION)
+    with gordon_db.connect() as conn:  # an index by its name that it did not build: no resume
+        conn.execute("DROP INDEX trading.fills_filled_at_idx")
+        conn.execute("CREATE INDEX fills_filled_at_idx ON trading.fills (intent_id)")
     done = run_process("apply", "--log-format", "json", "--database-url", gordon_db.dsn)
     assert done.returncode == 1
     line = _error(done.stderr)
@@ -64,9 +67,12 @@ def test_no_transaction_dirty_row_stopped_part_way(gordon_db: GordonDatabase) ->
     assert "statements before the one that stopped may have taken effect" in line
     assert "`gordon-migrate repair 35` (finished)" in line
 
+    assert "apply does not resume it by itself" in line
     diagnosed = run_process("diagnose", "--database-url", gordon_db.dsn)
     assert "no-transaction migration that failed or was interrupted part-way" in diagnosed.stdout
 
+    with gordon_db.connect() as conn:  # undone by hand: repair checks it is gone
+        conn.execute("DROP INDEX trading.fills_filled_at_idx")
     plan = run_process("repair", "35", "--undone", "--database-url", gordon_db.dsn)
     assert "why it is dirty: it is a no-transaction migration" in plan.stdout
     assert "you undid what took effect of it" in plan.stdout

@@ -61,7 +61,8 @@ def test_every_quoting_of_a_password_is_redacted(
         "diagnose", "--lock-timeout", "1ms", "--format", "json", "--database-url", gordon_db.dsn
     )
     step = next(s for s in json.loads(done.stdout)["steps"] if s["probe"] == "blocking_sessions")
-    assert step["status"] == "problem", step
+    # Nothing waits behind them and nothing is pending: a warning, with the same details.
+    assert step["status"] == "warning", step
     text = done.stdout + "\n".join(
         run_process("unlock", "--pid", str(pid), "--database-url", gordon_db.dsn).stdout
         for pid in pids

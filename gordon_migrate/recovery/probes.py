@@ -583,6 +583,7 @@ def _blocking_sessions(target: Target) -> ProbeResult:
             "nothing waits behind them and no pending migration needs a conflicting lock, but "
             "a migration altering those tables would wait for them",
             details=tuple(details),
+            commands=tuple(f"gordon-migrate unlock --pid {s.pid}" for s in found[:MAX_DETAILS]),
         )
     return _result(
         "blocking_sessions",
