@@ -16,19 +16,29 @@ from gordon_migrate.settings import load_bundle, resolve_dsn
 @click.command()
 @common_options
 @fixtures_dir_option
+@click.option(
+    "--refresh",
+    "refresh_s",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="re-read the Overview, the migration lock and the blocking sessions every SECONDS "
+    "(0: only on r)",
+)
 @click.pass_context
-def tui(ctx: click.Context, /, fixtures_dir: Path | None) -> None:
+def tui(ctx: click.Context, /, fixtures_dir: Path | None, refresh_s: float) -> None:
     """Operator TUI: migrations, drift, grants and the recovery runbook, live.
 
-    Read-only until you confirm an action. Keys: 1-5 screens, r refresh, a apply,
-    ctrl+p every command, q quit (while an apply or repair runs, q or ctrl+c asks to
-    cancel it instead).
+    Read-only until you confirm an action. Keys: 1-5 screens, r refresh, p pause the live
+    refresh, a apply, ctrl+p every command, q quit (while an apply or repair runs, q or
+    ctrl+c asks to cancel it instead).
     """
     settings = setup(ctx)
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
     from gordon_migrate.tui.app import GordonApp
 
-    app = GordonApp(target, bundle, fixtures_dir=fixtures_dir)
+    app = GordonApp(target, bundle, fixtures_dir=fixtures_dir, refresh_s=refresh_s)
     app.run()
     ctx.exit(app.return_code or 0)
