@@ -177,3 +177,24 @@ def test_diagnose_runs_again_only_when_the_schema_changes(gordon_db: GordonDatab
         assert "DIFFERS" in health, health
 
     drive(app, scenario)
+
+
+def test_the_pending_hint_offers_apply(gordon_db: GordonDatabase) -> None:
+    """Diagnose names FM-17 (a blocker) first for pending migrations; the key is still a."""
+    with gordon_db.connect() as conn:
+        conn.execute(
+            "DELETE FROM public._sqlx_migrations "
+            "WHERE version = (SELECT max(version) FROM public._sqlx_migrations)"
+        )
+    app = live_app(gordon_db)
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        data = await loaded(pilot, OverviewScreen)
+        assert data.pending == 1
+        screen = overview(app)
+        await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnose verdict")
+        health = text_of(screen.query_one("#health", Static))
+        assert " a  apply the pending migrations" in health, health
+        assert " b " not in health, health
+
+    drive(app, scenario)

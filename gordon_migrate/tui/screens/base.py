@@ -17,6 +17,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from gordon_migrate.engine import CancelToken
 from gordon_migrate.tui.context import Context, describe_failure
+from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.widgets.failure import FailureBox
 from gordon_migrate.tui.widgets.nav import NavBar
 
@@ -97,7 +98,8 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
         yield failure
         with Container(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        # Compact: every key of the widest screen (Runbook, Grants) fits in 80 columns.
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -262,7 +264,7 @@ class ActionModal(GordonModal[bool]):
         self.cancel_token = CancelToken()
 
     def _say(self, text: Text) -> None:
-        self.query_one("#message", Static).update(text)
+        self.query_one("#message", Static).update(BoundaryWrap(text))
 
     def _closable(self) -> None:
         cancel = self.query_one("#cancel", Button)

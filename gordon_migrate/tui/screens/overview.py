@@ -27,7 +27,7 @@ from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
 from gordon_migrate.recovery.probes import make_target
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context
-from gordon_migrate.tui.format import state_text, timestamp
+from gordon_migrate.tui.format import BoundaryWrap, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
 from gordon_migrate.tui.screens.runbook import ACTIONS_FOR
 
@@ -51,9 +51,10 @@ def connection_panel(data: Overview) -> Group:
         server.append("  STANDBY (read-only)", style="bold yellow")
     grid.add_row("Server", server)
     grid.add_row("Database", Text(status.database).append(f"  as role {status.user}", "dim"))
-    # The DSN gets the whole width: in the value column it would be folded mid-name.
+    # The DSN gets the whole width (in the value column it would be folded mid-name), and a
+    # DSN wider than that breaks after a / @ ? & rather than mid-name.
     dsn = Text("DSN ", style="bold").append(data.target)
-    return Group(grid, dsn)
+    return Group(grid, BoundaryWrap(dsn))
 
 
 def migrations_panel(data: PlannedOverview, own_lock: bool = False) -> Table:

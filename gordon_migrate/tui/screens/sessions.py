@@ -19,6 +19,7 @@ from gordon_migrate import engine
 from gordon_migrate.durations import format_ms
 from gordon_migrate.recovery import sessions
 from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.screens.actions import UnlockModal
 from gordon_migrate.tui.screens.base import GordonModal
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -37,8 +38,6 @@ def session_view(s: sessions.Session) -> Text:
             f"{sessions.STATS_ROLE} shows them",
             style="yellow",
         )
-    text.append("\nending it would run: ", style="dim")
-    text.append(s.terminate_sql, style="bold")
     return text
 
 
@@ -47,7 +46,7 @@ class SessionsModal(GordonModal[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
-        Binding("e", "end", "End selected session"),
+        Binding("e", "end", "End selected"),
         Binding("r", "reload", "Refresh"),
     ]
 
@@ -79,6 +78,8 @@ class SessionsModal(GordonModal[bool]):
             yield RevealTable(id="sessions", cursor_type="row")
             with VerticalScroll(id="session"):
                 yield Static(id="detail")
+            # Under the scrolling detail, so that it is visible at 80x24 however long that is.
+            yield Static(id="command")
             with Horizontal(classes="buttons"):
                 yield Button("End selected (e)", id="end", variant="error")
                 yield Button("Close (esc)", id="close")
@@ -167,6 +168,7 @@ class SessionsModal(GordonModal[bool]):
                 )
             )
             self.query_one("#detail", Static).update("")
+            self.query_one("#command", Static).update("")
             self.query_one("#end").display = False
             if not message.refresh:
                 self.query_one("#close", Button).focus()
@@ -191,8 +193,13 @@ class SessionsModal(GordonModal[bool]):
         self._show(event.cursor_row)
 
     def _show(self, row: int) -> None:
+        command = self.query_one("#command", Static)
         if self.found and 0 <= row < len(self.found):
-            self.query_one("#detail", Static).update(session_view(self.found[row]))
+            found = self.found[row]
+            self.query_one("#detail", Static).update(BoundaryWrap(session_view(found)))
+            command.update(Text("e would run: ", style="bold").append(found.terminate_sql))
+        else:
+            command.update("")
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
         if worker.group == "refresh":
