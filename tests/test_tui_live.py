@@ -198,3 +198,26 @@ def test_the_pending_hint_offers_apply(gordon_db: GordonDatabase) -> None:
         assert " b " not in health, health
 
     drive(app, scenario)
+
+
+def test_the_overview_drops_a_gone_blocker(gordon_db: GordonDatabase) -> None:
+    """The observed bug: a blocker shown "open 49s" long after it had gone."""
+    with gordon_db.connect() as conn:
+        conn.execute("DELETE FROM public._sqlx_migrations WHERE version = 38")  # ALTERs runs
+    app = live_app(gordon_db)
+
+    def migrations_text() -> str:
+        return text_of(overview(app).query_one("#migrations", Static))
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await loaded(pilot, OverviewScreen)
+        with psycopg.connect(gordon_db.dsn, application_name="report") as blocker:
+            blocker.execute("LOCK TABLE trading.runs IN ACCESS SHARE MODE")
+            pid = blocker.info.backend_pid
+            await wait_for(pilot, lambda: f"pid {pid}" in migrations_text(), "the blocker")
+        await wait_for(
+            pilot, lambda: f"pid {pid}" not in migrations_text(), "the gone blocker dropped"
+        )
+        assert "nothing now" in migrations_text(), migrations_text()
+
+    drive(app, scenario)
