@@ -210,6 +210,8 @@ class OverviewScreen(DataScreen[LiveOverview]):
         self.diagnoses = 0
         """Diagnoses started so far (tests count them)."""
         self._schema: SchemaKey | None = None
+        self._diagnosing = False
+        self._diagnose_again = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
@@ -237,10 +239,22 @@ class OverviewScreen(DataScreen[LiveOverview]):
         self._start_diagnose()
 
     def _start_diagnose(self) -> None:
+        if self._diagnosing:
+            # One diagnose at a time (it runs every probe): the change is looked at once the
+            # running one ends, however many cycles saw changes meanwhile.
+            self._diagnose_again = True
+            return
+        self._diagnosing = True
         self.diagnosis = None
         self.diagnose_failure = None
         self.diagnoses += 1
         self._diagnose()
+
+    def _diagnose_ended(self) -> None:
+        self._diagnosing = False
+        if self._diagnose_again:
+            self._diagnose_again = False
+            self._start_diagnose()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="diagnose")
     def _diagnose(self) -> None:
@@ -256,6 +270,7 @@ class OverviewScreen(DataScreen[LiveOverview]):
         self.diagnosis = message.diagnosis
         self.diagnosed_at = self.ctx.clock()
         self._show_health()
+        self._diagnose_ended()
 
     def _show_health(self) -> None:
         health = self.query_one("#health", Static)
@@ -273,6 +288,7 @@ class OverviewScreen(DataScreen[LiveOverview]):
         self.diagnose_failure = message
         self.diagnosed_at = self.ctx.clock()
         self._show_health()
+        self._diagnose_ended()
 
     def show_as_of(self) -> None:
         as_of = self.ctx.as_of(self.as_of)
@@ -288,9 +304,10 @@ class OverviewScreen(DataScreen[LiveOverview]):
         key = schema_key(data)
         if self._schema is None:
             self._schema = key  # the diagnose of this load is already running
-        elif key != self._schema:
+        elif key != self._schema and self.ctx.busy is None:
             # The schema or the history changed under us: diagnose (and drift-check) again,
-            # and let the other screens re-read when shown.
+            # and let the other screens re-read when shown. Not while this TUI's own write
+            # runs (each migration would start one): its end reloads everything anyway.
             self._schema = key
             self.ctx.changed()
             self._generation = self.ctx.generation
