@@ -15,7 +15,7 @@ from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connection
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.lint.model import LockPlan
+from gordon_migrate.lint.model import Holder, LockPlan
 from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
@@ -238,8 +238,6 @@ def live_overview(
     ``previous`` while the pending versions and the schema are unchanged: a refresh every few
     seconds must not lint on every cycle.
     """
-    from gordon_migrate.lint.live import conflicting_holders  # pglast: only when pending
-
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
         found = read_overview(conn, target, bundle)
         values = {f.name: getattr(found, f.name) for f in fields(Overview)}
@@ -251,7 +249,11 @@ def live_overview(
             and previous.pending_versions == pending
         ):
             old = previous.plan
-            holders = conflicting_holders(conn, _planned_relations(old)) if pending else []
+            holders: list[Holder] = []
+            if pending:
+                from gordon_migrate.lint.live import conflicting_holders  # as pending_plan
+
+                holders = conflicting_holders(conn, _planned_relations(old))
             plan = LockPlan(
                 migrations=old.migrations, holders=holders, live=True, refusals=old.refusals
             )
