@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from gordon_migrate.testing import GordonDatabase, TestServer, scratch_parent
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal
 from gordon_migrate.tui.screens.apply import ApplyModal
+from gordon_migrate.tui.screens.base import ConfirmCancelModal
 from gordon_migrate.tui.screens.drift import DriftScreen, FixModal
 from gordon_migrate.tui.screens.grants import ColumnGrantsModal, GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
@@ -215,10 +217,16 @@ def snap(
     tmp: Path,
     path: Path | None = None,
     title: str | None = None,
+    migrations: Path | None = None,
+    after: Step | None = None,
 ) -> None:
     # No refresh timer: a cycle landing mid-picture is the live tests' business, not this.
     app = GordonApp(
-        target, bundle.load(), fixtures_dir=fixtures_dir, refresh_s=0, clock=lambda: AS_OF
+        target,
+        bundle.load(migrations),
+        fixtures_dir=fixtures_dir,
+        refresh_s=0,
+        clock=lambda: AS_OF,
     )
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
@@ -232,7 +240,11 @@ def snap(
         for _ in range(3):
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-        check_snapshot(app, f"{name}_{size[0]}x{size[1]}", tmp, path, title)
+        try:
+            check_snapshot(app, f"{name}_{size[0]}x{size[1]}", tmp, path, title)
+        finally:
+            if after is not None:
+                await after(app, pilot)  # a running write must end before the app can stop
 
     drive(app, scenario, size=size)
 
@@ -478,3 +490,57 @@ def test_sessions_dialog_shows_its_statement_at_80x24(pinned_db: tuple[Dsn, Path
         _visible_after_wait(
             target, fixtures_dir, open_sessions, lambda: f"SELECT pg_terminate_backend({pid});"
         )
+
+
+GATE = """\
+-- 0039 wait for the gate: runs until the test opens it (a row in public.gate).
+DO $$
+BEGIN
+    WHILE NOT EXISTS (SELECT 1 FROM public.gate) LOOP
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$$;
+"""
+
+
+def test_cancel_question_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    """The question q asks while an apply runs: both answers on screen at 80x24."""
+    target, fixtures_dir = pinned_db
+    migrations = tmp_path / "migrations"
+    shutil.copytree(bundle.bundled_dir(), migrations)
+    (migrations / "0039_wait_for_the_gate.sql").write_text(GATE, encoding="utf-8")
+    _sql(target, "CREATE TABLE public.gate (open boolean)")
+
+    async def cancel_question(app: GordonApp, pilot: Pilot[int]) -> None:
+        await _overview(app, pilot)
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ApplyModal) and app.screen.phase == "confirm",
+            "the confirmation",
+        )
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal._current == 39, "0039 running")
+        await pilot.press("q")
+        await _dialog(pilot, ConfirmCancelModal, "the cancel question")
+
+    async def keep_running(app: GordonApp, pilot: Pilot[int]) -> None:
+        await pilot.press("n")
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        _sql(target, "INSERT INTO public.gate VALUES (true)")
+        await wait_for(pilot, lambda: modal.phase == "done", "the apply to end")
+
+    snap(
+        target,
+        fixtures_dir,
+        (80, 24),
+        "cancel_question_dialog",
+        cancel_question,
+        tmp_path,
+        migrations=migrations,
+        after=keep_running,
+    )
