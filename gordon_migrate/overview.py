@@ -15,7 +15,7 @@ from gordon_migrate import history, locks
 from gordon_migrate.bundle import Migration
 from gordon_migrate.db import Conn, connection
 from gordon_migrate.dsn import Dsn
-from gordon_migrate.lint.model import LockPlan
+from gordon_migrate.lint.model import Holder, LockPlan
 from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
 
@@ -178,3 +178,93 @@ def blockers(
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
         holder = locks.holder(conn, locks.lock_key(database))
         return Blockers(plan=lock_plan(pending, bundle, conn), lock_holder=holder)
+
+
+# One aggregate over the catalog rows DDL and GRANT rewrite: a created, dropped, altered or
+# re-granted table, view, index, sequence, function or constraint of a non-system schema gives
+# the row a new xmin (or changes the count). Other sessions' temporary tables are left out:
+# they come and go without touching the schema. An autovacuum freeze may change it once: a
+# needless drift check, never a missed one.
+_SCHEMA_FINGERPRINT = """
+SELECT (SELECT count(*)::text || ':' || coalesce(sum(c.xmin::text::bigint), 0)::text
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relpersistence <> 't' AND n.nspname <> 'information_schema'
+          AND n.nspname !~ '^pg_')
+    || '/' ||
+       (SELECT count(*)::text || ':' || coalesce(sum(p.xmin::text::bigint), 0)::text
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_')
+    || '/' ||
+       (SELECT count(*)::text || ':' || coalesce(sum(o.xmin::text::bigint), 0)::text
+        FROM pg_constraint o JOIN pg_namespace n ON n.oid = o.connamespace
+        WHERE n.nspname <> 'information_schema' AND n.nspname !~ '^pg_')
+"""
+
+
+def schema_fingerprint(conn: Conn) -> str:
+    """A value that changes when the schema (tables, columns, indexes, grants, functions,
+    constraints) of the Gordon schemas changes: one cheap catalog read, not a drift check."""
+    row = conn.execute(_SCHEMA_FINGERPRINT).fetchone()
+    return str(row[0]) if row else ""
+
+
+@dataclass(frozen=True)
+class LiveOverview(PlannedOverview):
+    """One refresh cycle of the TUI: the planned overview and the schema's fingerprint."""
+
+    fingerprint: str = ""
+
+    @property
+    def pending_versions(self) -> tuple[int, ...]:
+        return tuple(r.status.version for r in self.records if r.status.state == "pending")
+
+
+def _planned_relations(plan: LockPlan) -> dict[str, set[str]]:
+    """The lock modes ``plan`` takes on existing relations (what a holder may conflict with)."""
+    planned: dict[str, set[str]] = {}
+    for migration in plan.migrations:
+        for statement in migration.statements:
+            for step in statement.steps:
+                if not step.new_relation:
+                    planned.setdefault(step.relation, set()).add(step.mode)
+    return planned
+
+
+def live_overview(
+    target: Dsn,
+    bundle: Sequence[Migration],
+    previous: LiveOverview | None = None,
+    *,
+    purpose: str,
+    doing: str,
+) -> LiveOverview:
+    """Everything one refresh cycle of the TUI reads, in one short read-only session.
+
+    The history (two queries), the migration lock's holder (one), the schema fingerprint
+    (one) and, only while migrations are pending, who holds locks conflicting with their plan
+    (one). The plan itself (parsing every pending file, reading table sizes) is kept from
+    ``previous`` while the pending versions and the schema are unchanged: a refresh every few
+    seconds must not lint on every cycle.
+    """
+    with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
+        found = read_overview(conn, target, bundle)
+        values = {f.name: getattr(found, f.name) for f in fields(Overview)}
+        fingerprint = schema_fingerprint(conn)
+        pending = tuple(r.status.version for r in found.records if r.status.state == "pending")
+        if (
+            previous is not None
+            and previous.fingerprint == fingerprint
+            and previous.pending_versions == pending
+        ):
+            old = previous.plan
+            holders: list[Holder] = []
+            if pending:
+                from gordon_migrate.lint.live import conflicting_holders  # as pending_plan
+
+                holders = conflicting_holders(conn, _planned_relations(old))
+            plan = LockPlan(
+                migrations=old.migrations, holders=holders, live=True, refusals=old.refusals
+            )
+        else:
+            plan = pending_plan(conn, found.records, bundle)
+        return LiveOverview(**values, plan=plan, fingerprint=fingerprint)

@@ -6,6 +6,7 @@ time. pytest-asyncio is not needed: each test runs its coroutine with ``asyncio.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -594,3 +595,20 @@ def test_blocking_sessions_are_shown_and_one_can_be_ended(gordon_db: GordonDatab
         blocker.close()
         waiting.join(timeout=30)
         waiter.close()
+
+
+def test_refresh_option_on_a_terminal(gordon_db: GordonDatabase) -> None:
+    """--refresh SECONDS reaches the app (the panels say when they were read); below 0 the
+    option is refused before anything starts."""
+    env = {"DATABASE_URL": gordon_db.dsn}
+    assert _run_in_terminal(["--refresh", "0.5"], env, b"q", b"as of") == 0
+    refused = subprocess.run(
+        [sys.executable, "-m", "gordon_migrate.cli", "tui", "--refresh", "-1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert "--refresh" in refused.stderr

@@ -15,27 +15,33 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 
-from gordon_migrate import bundle
+from gordon_migrate import bundle, locks
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.dsn import Dsn, parse
+from gordon_migrate.recovery.audit import AUDIT_TABLE
 from gordon_migrate.testing import GordonDatabase, TestServer, scratch_parent
 from gordon_migrate.tui.app import GordonApp
+from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal
 from gordon_migrate.tui.screens.apply import ApplyModal
-from gordon_migrate.tui.screens.drift import DriftScreen
-from gordon_migrate.tui.screens.grants import GrantsScreen
+from gordon_migrate.tui.screens.base import ConfirmCancelModal
+from gordon_migrate.tui.screens.drift import DriftScreen, FixModal
+from gordon_migrate.tui.screens.grants import ColumnGrantsModal, GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
 from gordon_migrate.tui.screens.overview import OverviewScreen
 from gordon_migrate.tui.screens.runbook import RunbookScreen
+from gordon_migrate.tui.screens.sessions import SessionsModal
 from gordon_migrate.tui.widgets.table import RevealTable
 from tests.support.tui import drive, loaded, wait_for
 
@@ -50,6 +56,8 @@ PINNED_HISTORY = (
     "execution_time = 1000000 + version * 12345"
 )
 Step = Callable[[GordonApp, Pilot[int]], Coroutine[Any, Any, None]]
+#: Every "as of" on screen: the time the data was read would differ on every run.
+AS_OF = datetime(2026, 5, 17, 3, 30, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.embedded_only(
     "snapshots are recorded against the embedded PostgreSQL 18", version=18
@@ -125,6 +133,7 @@ def cut_identifiers(lines: list[str], target: Dsn) -> list[str]:
     not in the catalog: a name cut or folded mid-word (``trading.trades_trade_id_s``)."""
     with psycopg.connect(target.value) as conn:
         names = {str(r[0]) for r in conn.execute(CATALOG_NAMES.encode())}
+        names.add(AUDIT_TABLE)  # named by repair and unlock before their first run creates it
         schemas = [str(r[0]) for r in conn.execute(SCHEMAS.encode())]
     qualified = re.compile(
         rf"(?<![\w.])(?:{'|'.join(map(re.escape, schemas))})\.\w+(?:\.\w+)?(?![\w(])"
@@ -148,16 +157,38 @@ def columns_off_screen(app: GordonApp) -> list[str]:
     ]
 
 
+def footer_cut(app: GordonApp, lines: list[str]) -> list[str]:
+    """Shown key labels missing from the footer line (cut at the right edge)."""
+    screens = [s for s in reversed(app.screen_stack) if s.query(Footer)]
+    if not screens:
+        return []
+    shown = [
+        active.binding.description
+        for active in screens[0].active_bindings.values()
+        if active.binding.show and active.binding.description
+    ]
+    return [label for label in shown if label not in lines[-1]]
+
+
+def check_screen(app: GordonApp, name: str, actual: str) -> None:
+    """What every picture must satisfy, recorded or not: no name cut mid-word, no table
+    column off screen, no footer label cut."""
+    lines = screen_lines(actual)
+    cut = cut_identifiers(lines, app.ctx.target)
+    assert not cut, f"{name}: identifiers cut mid-word:\n" + "\n".join(cut)
+    off = columns_off_screen(app)
+    assert not off, f"{name}: table columns off screen: {off}"
+    missing = footer_cut(app, lines)
+    assert not missing, f"{name}: footer cut, missing {missing}: {lines[-1]!r}"
+
+
 def check_snapshot(
     app: GordonApp, name: str, tmp_path: Path, path: Path | None = None, title: str | None = None
 ) -> None:
     host = app.ctx.target.value.split("host=")[-1].split()[0]
     actual = _normalise(app.export_screenshot(title=title or name), host)
     # Checked before the picture is compared or recorded: a cut name is never recorded.
-    cut = cut_identifiers(screen_lines(actual), app.ctx.target)
-    assert not cut, f"{name}: identifiers cut mid-word:\n" + "\n".join(cut)
-    off = columns_off_screen(app)
-    assert not off, f"{name}: table columns off screen: {off}"
+    check_screen(app, name, actual)
     # Rich numbers its CSS classes after a hash of the content: normalised so a masked
     # difference does not ripple through every line.
     actual = re.sub(r"terminal-\d+", "terminal-0", actual)
@@ -186,8 +217,17 @@ def snap(
     tmp: Path,
     path: Path | None = None,
     title: str | None = None,
+    migrations: Path | None = None,
+    after: Step | None = None,
 ) -> None:
-    app = GordonApp(target, bundle.load(), fixtures_dir=fixtures_dir)
+    # No refresh timer: a cycle landing mid-picture is the live tests' business, not this.
+    app = GordonApp(
+        target,
+        bundle.load(migrations),
+        fixtures_dir=fixtures_dir,
+        refresh_s=0,
+        clock=lambda: AS_OF,
+    )
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
         await step(app, pilot)
@@ -200,13 +240,21 @@ def snap(
         for _ in range(3):
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-        check_snapshot(app, f"{name}_{size[0]}x{size[1]}", tmp, path, title)
+        try:
+            check_snapshot(app, f"{name}_{size[0]}x{size[1]}", tmp, path, title)
+        finally:
+            if after is not None:
+                await after(app, pilot)  # a running write must end before the app can stop
 
     drive(app, scenario, size=size)
 
 
 async def _overview(app: GordonApp, pilot: Pilot[int]) -> None:
     await loaded(pilot, OverviewScreen)
+    screen = app.screen
+    assert isinstance(screen, OverviewScreen)
+    # Diagnose runs in a worker of its own: the picture is of its verdict, not of the race.
+    await wait_for(pilot, lambda: screen.diagnosis is not None, "the diagnose verdict")
 
 
 async def _migrations(app: GordonApp, pilot: Pilot[int]) -> None:
@@ -314,4 +362,185 @@ def test_readme_screenshot(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
         tmp_path,
         path=README_SCREENSHOT,
         title="gordon-migrate tui",
+    )
+
+
+# -- every dialog at 80x24: its command visible without scrolling ---------------------------
+
+DIRTY_13 = "UPDATE public._sqlx_migrations SET success = false WHERE version = 13"
+
+
+async def _dialog(pilot: Pilot[int], kind: type[object], what: str) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, kind), what)
+    screen = app.screen
+    await wait_for(pilot, lambda: not any(w.loading for w in screen.query("*")), f"{what} loaded")
+
+
+async def _repair_choice(app: GordonApp, pilot: Pilot[int]) -> None:
+    await loaded(pilot, OverviewScreen)
+    await pilot.press("x")
+    await _dialog(pilot, RepairChoiceModal, "the repair choice")
+    await wait_for(
+        pilot, lambda: getattr(app.screen, "dirty", None) is not None, "the dirty row found"
+    )
+
+
+async def _repair(app: GordonApp, pilot: Pilot[int]) -> None:
+    await _repair_choice(app, pilot)
+    await pilot.press("d")
+    await _dialog(pilot, RepairModal, "the repair confirmation")
+    await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "its plan")
+
+
+async def _fix(app: GordonApp, pilot: Pilot[int]) -> None:
+    await _drift(app, pilot)
+    await pilot.press("f")
+    await _dialog(pilot, FixModal, "the fix confirmation")
+    await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "its plan")
+
+
+async def _column_grants(app: GordonApp, pilot: Pilot[int]) -> None:
+    await _grants(app, pilot)
+    await pilot.press("c")
+    await _dialog(pilot, ColumnGrantsModal, "the column grants")
+
+
+def test_repair_choice_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    _sql(pinned_db[0], DIRTY_13)
+    snap(*pinned_db, (80, 24), "repair_choice_dialog", _repair_choice, tmp_path)
+
+
+def test_repair_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    """The UPDATE it will run is on screen, under the plan, at 80x24."""
+    _sql(pinned_db[0], DIRTY_13)
+    snap(*pinned_db, (80, 24), "repair_dialog", _repair, tmp_path)
+    svg = (SNAPSHOTS / "repair_dialog_80x24.svg").read_text(encoding="utf-8")
+    assert any("will run: UPDATE public._sqlx_migrations" in line for line in screen_lines(svg))
+
+
+def test_fix_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    _sql(pinned_db[0], "GRANT INSERT ON trading.fills TO gordon_api")
+    snap(*pinned_db, (80, 24), "fix_dialog", _fix, tmp_path)
+
+
+def test_column_grants_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    # The matrix opens on the first object that differs: this table, with a column grant.
+    _sql(
+        pinned_db[0],
+        "GRANT INSERT ON trading.fills TO gordon_api",
+        "GRANT UPDATE (fee) ON trading.fills TO gordon_api",
+    )
+    snap(*pinned_db, (80, 24), "column_grants_dialog", _column_grants, tmp_path)
+
+
+def _visible_after_wait(
+    target: Dsn, fixtures_dir: Path, open_dialog: Step, statement: Callable[[], str]
+) -> list[str]:
+    """The screen lines of a dialog showing another session (its pid and start time differ on
+    every run: checked, not recorded)."""
+    app = GordonApp(target, bundle.load(), fixtures_dir=fixtures_dir, refresh_s=0)
+    found: list[str] = []
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await open_dialog(app, pilot)
+        for _ in range(3):
+            await pilot.wait_for_scheduled_animations()
+            await pilot.pause()
+        svg = app.export_screenshot()
+        check_screen(app, "dialog", svg)
+        found.extend(screen_lines(svg))
+        assert any(statement() in line for line in found), "\n".join(found)
+
+    drive(app, scenario, size=(80, 24))
+    return found
+
+
+def test_unlock_dialog_shows_its_statement_at_80x24(pinned_db: tuple[Dsn, Path]) -> None:
+    """The observed bug: ``SELECT pg_terminate_backend(...)`` below the fold."""
+    target, fixtures_dir = pinned_db
+
+    with psycopg.connect(target.value, autocommit=True, application_name="stuck runner") as held:
+        held.execute("SELECT pg_advisory_lock(%s)", (locks.lock_key(NAME),))
+        pid = held.info.backend_pid
+
+        async def open_unlock(app: GordonApp, pilot: Pilot[int]) -> None:
+            await loaded(pilot, OverviewScreen)
+            await pilot.press("u")
+            await _dialog(pilot, UnlockModal, "the unlock confirmation")
+            await wait_for(pilot, lambda: getattr(app.screen, "phase", "") == "confirm", "plan")
+
+        _visible_after_wait(
+            target, fixtures_dir, open_unlock, lambda: f"SELECT pg_terminate_backend({pid});"
+        )
+
+
+def test_sessions_dialog_shows_its_statement_at_80x24(pinned_db: tuple[Dsn, Path]) -> None:
+    target, fixtures_dir = pinned_db
+    with psycopg.connect(target.value, application_name="long report") as blocker:
+        blocker.execute("LOCK TABLE trading.fills IN ACCESS SHARE MODE")
+        pid = blocker.info.backend_pid
+
+        async def open_sessions(app: GordonApp, pilot: Pilot[int]) -> None:
+            await loaded(pilot, OverviewScreen)
+            modal = SessionsModal(app.ctx, lock_timeout_ms=0)
+            await app.push_screen(modal)
+            await wait_for(pilot, lambda: bool(modal.found), "the blocker listed")
+
+        _visible_after_wait(
+            target, fixtures_dir, open_sessions, lambda: f"SELECT pg_terminate_backend({pid});"
+        )
+
+
+GATE = """\
+-- 0039 wait for the gate: runs until the test opens it (a row in public.gate).
+DO $$
+BEGIN
+    WHILE NOT EXISTS (SELECT 1 FROM public.gate) LOOP
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+$$;
+"""
+
+
+def test_cancel_question_dialog(pinned_db: tuple[Dsn, Path], tmp_path: Path) -> None:
+    """The question q asks while an apply runs: both answers on screen at 80x24."""
+    target, fixtures_dir = pinned_db
+    migrations = tmp_path / "migrations"
+    shutil.copytree(bundle.bundled_dir(), migrations)
+    (migrations / "0039_wait_for_the_gate.sql").write_text(GATE, encoding="utf-8")
+    _sql(target, "CREATE TABLE public.gate (open boolean)")
+
+    async def cancel_question(app: GordonApp, pilot: Pilot[int]) -> None:
+        await _overview(app, pilot)
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ApplyModal) and app.screen.phase == "confirm",
+            "the confirmation",
+        )
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: modal._current == 39, "0039 running")
+        await pilot.press("q")
+        await _dialog(pilot, ConfirmCancelModal, "the cancel question")
+
+    async def keep_running(app: GordonApp, pilot: Pilot[int]) -> None:
+        await pilot.press("n")
+        modal = app.screen
+        assert isinstance(modal, ApplyModal)
+        _sql(target, "INSERT INTO public.gate VALUES (true)")
+        await wait_for(pilot, lambda: modal.phase == "done", "the apply to end")
+
+    snap(
+        target,
+        fixtures_dir,
+        (80, 24),
+        "cancel_question_dialog",
+        cancel_question,
+        tmp_path,
+        migrations=migrations,
+        after=keep_running,
     )

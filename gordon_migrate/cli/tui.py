@@ -25,13 +25,26 @@ from gordon_migrate.settings import load_bundle, resolve_dsn
     metavar="FILE",
     help="Show an `apply --report` file instead (no database needed).",
 )
+@click.option(
+    "--refresh",
+    "refresh_s",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="re-read the Overview, the migration lock and the blocking sessions every SECONDS "
+    "(0: only on r)",
+)
 @click.pass_context
-def tui(ctx: click.Context, /, fixtures_dir: Path | None, report_file: Path | None) -> None:
+def tui(
+    ctx: click.Context, /, fixtures_dir: Path | None, report_file: Path | None, refresh_s: float
+) -> None:
     """Operator TUI: migrations, drift, grants and the recovery runbook, live.
 
-    Read-only until you confirm an action. Keys: 1-5 screens, r refresh, a apply,
-    ctrl+p every command, q quit (while an apply or repair runs, q or ctrl+c asks to
-    cancel it instead). With --report FILE: the migrations and statements of that run.
+    Read-only until you confirm an action. Keys: 1-5 screens, r refresh, p pause the live
+    refresh, a apply, ctrl+p every command, q quit (while an apply or repair runs, q or
+    ctrl+c asks to cancel it instead). With --report FILE: the migrations and statements of
+    that run.
     """
     settings = setup(ctx)
     if report_file is not None:
@@ -44,7 +57,7 @@ def tui(ctx: click.Context, /, fixtures_dir: Path | None, report_file: Path | No
     target = resolve_dsn(settings)
     from gordon_migrate.tui.app import GordonApp
 
-    app = GordonApp(target, bundle, fixtures_dir=fixtures_dir)
+    app = GordonApp(target, bundle, fixtures_dir=fixtures_dir, refresh_s=refresh_s)
     app.run()
     ctx.exit(app.return_code or 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import ClassVar
@@ -18,7 +19,7 @@ from gordon_migrate.tui.commands import GordonCommands, PaletteCommand
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal
 from gordon_migrate.tui.screens.apply import ApplyModal
-from gordon_migrate.tui.screens.base import ActionModal, DataScreen
+from gordon_migrate.tui.screens.base import ActionModal, DataScreen, LiveView
 from gordon_migrate.tui.screens.drift import DriftScreen
 from gordon_migrate.tui.screens.grants import GrantsScreen
 from gordon_migrate.tui.screens.migrations import MigrationsScreen
@@ -36,6 +37,14 @@ SCREENS_BY_MODE: dict[str, Callable[[Context], Screen[None]]] = {
 }
 
 
+#: Seconds between refresh cycles of the live screens (``--refresh``).
+DEFAULT_REFRESH_S = 2.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 #: Actions that switch screens or open a dialog: not while a dialog is open or a write runs.
 WAIT_FOR_DIALOGS = frozenset({"show", "apply", "repair", "unlock", "blockers"})
 
@@ -51,6 +60,7 @@ class GordonApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(s.key, f"show('{s.mode}')", s.title, show=False) for s in SECTIONS),
         Binding("a", "apply", "Apply"),
+        Binding("p", "pause", "Pause"),
         # Shown in the footer of the Runbook, where they belong; they work everywhere.
         Binding("b", "blockers", "Blockers", show=False),
         Binding("x", "repair", "Repair", show=False),
@@ -59,14 +69,48 @@ class GordonApp(App[int]):
     ]
 
     def __init__(
-        self, target: Dsn, bundle: list[Migration], fixtures_dir: Path | None = None
+        self,
+        target: Dsn,
+        bundle: list[Migration],
+        fixtures_dir: Path | None = None,
+        *,
+        refresh_s: float = DEFAULT_REFRESH_S,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         super().__init__()
         # Screens get "-narrow" below 110 columns (stacked layouts), "-wide" from 110 on.
         self.HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-        self.ctx = Context(target=target, bundle=bundle, fixtures_dir=fixtures_dir)
+        self.refresh_s = refresh_s
+        self.ticks = 0
+        """Refresh timer ticks so far, paused or not (tests wait on it)."""
+        self.ctx = Context(target=target, bundle=bundle, fixtures_dir=fixtures_dir, clock=clock)
         for mode, screen in SCREENS_BY_MODE.items():
             self.add_mode(mode, partial(screen, self.ctx))
+
+    def on_mount(self) -> None:
+        if self.refresh_s > 0:
+            self.set_interval(self.refresh_s, self.refresh_live)
+
+    # -- live refresh -------------------------------------------------------------------
+    def refresh_live(self) -> None:
+        """One tick: every live screen in the stack re-reads (the Overview under a dialog
+        too, so the lock panel shows this TUI's own running apply as the holder)."""
+        self.ticks += 1
+        if self.ctx.paused:
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveView):
+                screen.live_refresh()
+
+    def action_pause(self) -> None:
+        """p: stop (or resume) refreshing; every panel says so next to its "as of"."""
+        self.ctx.paused = not self.ctx.paused
+        for screen in self.screen_stack:
+            if isinstance(screen, LiveView):
+                screen.show_as_of()
+        self.notify("Refresh paused: p resumes." if self.ctx.paused else "Refresh resumed.")
+        if not self.ctx.paused:
+            self.refresh_live()
 
     # -- navigation ---------------------------------------------------------------------
     def action_show(self, mode: str) -> None:
@@ -152,6 +196,11 @@ class GordonApp(App[int]):
         ]
         commands += [
             PaletteCommand("Refresh this screen (r)", "read everything again", self.action_reload),
+            PaletteCommand(
+                "Pause or resume the live refresh (p)",
+                f"the Overview and the blocking sessions re-read every {self.refresh_s:g}s",
+                self.action_pause,
+            ),
             PaletteCommand(
                 "Apply pending migrations (a)",
                 "shows the plan and asks before running anything",

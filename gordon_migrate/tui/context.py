@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gordon_migrate.bundle import Migration
@@ -21,9 +23,22 @@ class Context:
     """Bumped after every confirmed write: a screen loaded before it reloads when shown."""
     busy: str | None = None
     """What write is running (an apply, a repair), if any: navigation and quit wait for it."""
+    own_lock: bool = False
+    """This TUI's apply holds the migration lock (it has started a migration)."""
+    paused: bool = False
+    """Live refresh paused (p): the screens keep what they last read."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """When data was read ("as of"): fixed in snapshot tests."""
 
     def changed(self) -> None:
         self.generation += 1
+
+    def as_of(self, when: datetime | None) -> str:
+        """A panel's subtitle: when its data was read (UTC), and whether refresh is paused."""
+        if when is None:
+            return ""
+        text = f"as of {when.astimezone(UTC):%H:%M:%S}Z"
+        return f"{text} · paused (p)" if self.paused else text
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import UTC, datetime
 
 from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 from gordon_migrate.render import STATE_LABEL
@@ -66,3 +70,49 @@ def abbreviate(text: str, width: int) -> str:
         if cell_len(candidate) <= width:
             return candidate
     return text[: max(width - 1, 0)] + ELLIPSIS
+
+
+#: Where a DSN, a path, a host or a qualified name may be broken: after these characters.
+BREAK_AFTER = "/@?&,;=."
+_PIECES = re.compile(rf"[^{re.escape(BREAK_AFTER)}]*[{re.escape(BREAK_AFTER)}]?")
+
+
+def break_offsets(plain: str, width: int) -> list[int]:
+    """Offsets in ``plain`` where a line break lets every token wider than ``width`` wrap at a
+    boundary (after ``/ @ ? & , ; = .``) rather than mid-name, as Rich would fold it. A piece
+    with no boundary wider than ``width`` is still folded by Rich: the last resort."""
+    offsets: list[int] = []
+    for token in re.finditer(r"\S+", plain):
+        if cell_len(token.group()) <= width:
+            continue
+        used = 0
+        position = token.start()
+        for piece in _PIECES.findall(token.group()):
+            if not piece:
+                continue
+            if used and used + cell_len(piece) > width:
+                offsets.append(position)
+                used = 0
+            used += cell_len(piece)
+            position += len(piece)
+    return offsets
+
+
+class BoundaryWrap:
+    """``text`` wrapped as Rich wraps it, except that a DSN or an identifier too long for the
+    width is broken after a ``/``, ``@``, ``?``, ``.``… instead of mid-word (Rich folds such a token
+    at the last cell that fits: ``gordon_tui_sn`` / ``apshot``)."""
+
+    def __init__(self, text: Text | str) -> None:
+        self.text = text if isinstance(text, Text) else Text(text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = self.text
+        offsets = break_offsets(text.plain, options.max_width)
+        if offsets:
+            bounds = [0, *offsets, len(text.plain)]
+            text = Text("\n").join(text[a:b] for a, b in itertools.pairwise(bounds))
+        yield text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text)

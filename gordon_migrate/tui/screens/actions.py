@@ -24,6 +24,7 @@ from gordon_migrate.recovery.repair import Action
 from gordon_migrate.recovery.sessions import Session
 from gordon_migrate.status import MigrationStatus
 from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.screens.base import ActionModal, GordonModal
 
 P = TypeVar("P")
@@ -69,6 +70,11 @@ class GuardedActionModal(ActionModal, Generic[P]):
     def describe(self, plan: P) -> str:
         raise NotImplementedError
 
+    def command(self, plan: P) -> str:
+        """The exact statement that will run, pinned under the scrolling plan so that it is
+        visible at 80x24 whatever the plan's length ("" when the plan shows it in full)."""
+        return ""
+
     def token(self, plan: P) -> str:
         """What the operator types to confirm (the version, the pid)."""
         raise NotImplementedError
@@ -95,6 +101,7 @@ class GuardedActionModal(ActionModal, Generic[P]):
         with Vertical(id="dialog", classes="dialog -tall"):
             with VerticalScroll(id="plan"):
                 yield Static("Reading what would be done…", id="message")
+            yield Static(id="command")
             with Horizontal(classes="inputs"):
                 yield Input(id="token")
                 yield Input(placeholder="reason, for the audit (optional)", id="reason")
@@ -104,7 +111,7 @@ class GuardedActionModal(ActionModal, Generic[P]):
 
     def on_mount(self) -> None:
         self.query_one("#dialog").border_title = self.TITLE
-        for widget in ("#token", "#reason", "#confirm"):
+        for widget in ("#token", "#reason", "#confirm", "#command"):
             self.query_one(widget).display = False
         self.query_one("#plan").loading = True
         self._plan()
@@ -125,6 +132,11 @@ class GuardedActionModal(ActionModal, Generic[P]):
         self.plan = plan
         self.phase = "confirm"
         self._say(Text(self.describe(plan)))
+        command = self.command(plan)
+        if command:
+            pinned = self.query_one("#command", Static)
+            pinned.update(BoundaryWrap(Text("will run: ", style="bold").append(command)))
+            pinned.display = True
         token = self.query_one("#token", Input)
         token.placeholder = f"type {self.token(plan)} to confirm"
         token.display = True
@@ -174,6 +186,7 @@ class GuardedActionModal(ActionModal, Generic[P]):
         self.ctx.busy = None
         self.ctx.changed()
         self.query_one("#plan").loading = False
+        self.query_one("#command").display = False  # it ran: the outcome says what happened
         text = Text("✓ ", style="bold green")
         text.append(message.outcome)
         self._say(text)
@@ -192,7 +205,7 @@ class GuardedActionModal(ActionModal, Generic[P]):
         text = Text("✗ ", style="bold red")
         text.append(message)
         self._say(text)
-        for widget in ("#token", "#reason", "#confirm"):
+        for widget in ("#token", "#reason", "#confirm", "#command"):
             self.query_one(widget).display = False
         self._closable()
 
@@ -216,6 +229,9 @@ class RepairModal(GuardedActionModal[repair.RepairPlan]):
 
     def token(self, plan: repair.RepairPlan) -> str:
         return str(plan.version)
+
+    def command(self, plan: repair.RepairPlan) -> str:
+        return plan.statement
 
     CANCEL_WHAT = "the repair"
     CANCEL_CONSEQUENCE = (
@@ -260,6 +276,9 @@ class UnlockModal(GuardedActionModal[unlock.UnlockPlan]):
 
     def token(self, plan: unlock.UnlockPlan) -> str:
         return str(plan.session.pid)
+
+    def command(self, plan: unlock.UnlockPlan) -> str:
+        return plan.statement
 
     CANCEL_WHAT = "the wait for the session to exit"
     CANCEL_CONSEQUENCE = (

@@ -201,6 +201,9 @@ class ApplyModal(ActionModal):
                 self._lock_holder(detail)
             return
         self._lock_phase = False
+        # A migration runs only under the migration lock: from now on the lock's holder the
+        # Overview shows is this apply.
+        self.ctx.own_lock = True
         table = self.query_one("#steps", DataTable)
         key = str(migration.version)
         if key not in table.rows:  # another runner changed the plan under us
@@ -250,6 +253,7 @@ class ApplyModal(ActionModal):
         result = self.result = message.result
         self.phase = "done"
         self.ctx.busy = None
+        self.ctx.own_lock = False
         self.ctx.changed()
         now = result.already_applied + len(result.applied)
         if result.applied:
@@ -266,6 +270,7 @@ class ApplyModal(ActionModal):
         cancelled = worker.group == "apply" and self.cancel_token.cancelled
         if worker.group == "apply":
             self.ctx.busy = None
+            self.ctx.own_lock = False
             self.ctx.changed()
             if self._current is not None:
                 self.query_one("#steps", DataTable).update_cell(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Generic, TypeVar, cast
+from datetime import datetime
+from typing import ClassVar, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from rich.text import Text
 from textual import on, work
@@ -16,11 +17,23 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from gordon_migrate.engine import CancelToken
 from gordon_migrate.tui.context import Context, describe_failure
+from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.widgets.failure import FailureBox
 from gordon_migrate.tui.widgets.nav import NavBar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@runtime_checkable
+class LiveView(Protocol):
+    """A screen the app's refresh timer re-reads (Overview, blocking sessions)."""
+
+    def live_refresh(self) -> None:
+        """Start one refresh cycle in a worker, unless one is still running (UI thread)."""
+
+    def show_as_of(self) -> None:
+        """Show again when each panel's data was read (after pause or resume)."""
 
 
 class ReportsFailures:
@@ -53,19 +66,30 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
     PURPOSE: ClassVar[str] = "read"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", "Refresh")]
 
+    LIVE: ClassVar[bool] = False
+    """Re-read on the app's refresh timer (``live_refresh``), not only on ``r``."""
+
     class Loaded(Message):
         """A worker's result, delivered to the screen that asked for it."""
 
-        def __init__(self, data: object) -> None:
+        def __init__(self, data: object, as_of: datetime, refresh: bool = False) -> None:
             super().__init__()
             self.data = data
+            self.as_of = as_of
+            self.refresh = refresh
 
     def __init__(self, ctx: Context) -> None:
         super().__init__()
         self.ctx = ctx
         self.data: T | None = None
         self.failure: str | None = None
+        self.as_of: datetime | None = None
+        """When ``data`` was read."""
+        self.refreshes = 0
+        """Refresh cycles shown so far (tests wait on it)."""
         self._generation = -1
+        self._loading = False
+        self._refreshing = False
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -74,7 +98,8 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
         yield failure
         with Container(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        # Compact: every key of the widest screen (Runbook, Grants) fits in 80 columns.
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -100,6 +125,11 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
     def on_screen_resume(self) -> None:
         if self._generation != self.ctx.generation:
             self.reload()
+        elif self.LIVE and not self.ctx.paused:
+            self.live_refresh()  # it may have been away for many cycles
+
+    def show_as_of(self) -> None:
+        """Show when the data was read (subclasses: on each panel)."""
 
     def action_reload(self) -> None:
         self.reload()
@@ -108,16 +138,38 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
         """Read everything again, showing the loading state in place meanwhile."""
         self._generation = self.ctx.generation
         self.data = None
+        self._loading = True
         self.query_one("#body").loading = True
         self._load()
+
+    def live_refresh(self) -> None:
+        """One refresh cycle, in place (no loading state): skipped while a load or the
+        previous cycle still runs, so a slow server gets at most one TUI query at a time."""
+        if not self.LIVE or self._loading or self._refreshing:
+            return
+        self._refreshing = True
+        self._refresh()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self) -> None:
         data = self.load_data()
         if not get_current_worker().is_cancelled:  # a newer load replaced this one
-            self.post_message(self.Loaded(data))
+            self.post_message(self.Loaded(data, self.ctx.clock()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refresh")
+    def _refresh(self) -> None:
+        data = self.load_data()
+        self.post_message(self.Loaded(data, self.ctx.clock(), refresh=True))
 
     def on_data_screen_loaded(self, message: Loaded) -> None:
+        if message.refresh:
+            self._refreshing = False
+            if self._loading:
+                return  # a full reload is under way: its result replaces this one
+            self.refreshes += 1
+        else:
+            self._loading = False
+        self.as_of = message.as_of
         body = self.query_one("#body")
         self.failure = None
         self.query_one(FailureBox).clear()
@@ -125,11 +177,20 @@ class DataScreen(ReportsFailures, Screen[None], Generic[T]):
         body.loading = False
         self.data = cast(T, message.data)
         self.show(self.data)
+        self.show_as_of()
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
-        if worker.group != "load":
+        if worker.group == "refresh":
+            self._refreshing = False
+            if self._loading:
+                return
+        elif worker.group == "load":
+            self._loading = False
+        else:
             self.notify(message, title="failed", severity="error", timeout=15)
             return
+        # A failed cycle replaces the data in place: stale figures must not look current. The
+        # next cycle that succeeds shows the data again.
         body = self.query_one("#body")
         body.loading = False
         body.display = False
@@ -203,7 +264,7 @@ class ActionModal(GordonModal[bool]):
         self.cancel_token = CancelToken()
 
     def _say(self, text: Text) -> None:
-        self.query_one("#message", Static).update(text)
+        self.query_one("#message", Static).update(BoundaryWrap(text))
 
     def _closable(self) -> None:
         cancel = self.query_one("#cancel", Button)

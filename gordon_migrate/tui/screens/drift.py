@@ -102,6 +102,12 @@ class FixModal(GuardedActionModal[restore.FixPlan]):
     def token(self, plan: restore.FixPlan) -> str:
         return plan.token
 
+    def command(self, plan: restore.FixPlan) -> str:
+        lines = [line for line in plan.sql.splitlines() if line.strip()]
+        if len(lines) <= 2:
+            return "\n".join(lines)
+        return f"{lines[0]}\n… and {len(lines) - 1} more lines (the plan above), one transaction"
+
     def execute(self, plan: restore.FixPlan, reason: str) -> str:
         after = restore.run_fix(
             self.ctx.target, plan, reason=reason, fixtures_dir=self.ctx.fixtures_dir

@@ -98,8 +98,9 @@ class GrantsScreen(DataScreen[GrantMatrices]):
     MODE: ClassVar[str] = "grants"
     PURPOSE: ClassVar[str] = "grants"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "columns", "Column grants"),
-        Binding("m", "mismatches", "Only differences"),
+        # Short labels: the footer must fit 80 columns (the palette has the long names).
+        Binding("c", "columns", "Columns"),
+        Binding("m", "mismatches", "Diffs only"),
         Binding("f", "fix", "Fix"),
     ]
 
@@ -123,6 +124,8 @@ class GrantsScreen(DataScreen[GrantMatrices]):
     def on_mount(self) -> None:
         self.query_one("#summary").border_title = "Grants (fixtures against the database)"
         self.query_one("#detail").border_title = "Selected cell"
+        # A matrix cut at the right edge looks complete: its border says which roles show.
+        self.query_one("#table", RevealTable).column_noun = "roles"
 
     def load_data(self) -> GrantMatrices:
         return grant_matrices(self.ctx.target, self.ctx.fixtures_dir, purpose="tui grants")

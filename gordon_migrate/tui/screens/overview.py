@@ -9,6 +9,7 @@ the rest shows at once.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.console import Group
@@ -19,14 +20,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
-from gordon_migrate.overview import Overview, PlannedOverview, planned_overview
+from gordon_migrate.overview import LiveOverview, Overview, PlannedOverview, live_overview
 from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
 from gordon_migrate.recovery.probes import make_target
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context
-from gordon_migrate.tui.format import state_text, timestamp
+from gordon_migrate.tui.format import BoundaryWrap, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
 from gordon_migrate.tui.screens.runbook import ACTIONS_FOR
 
@@ -50,14 +51,16 @@ def connection_panel(data: Overview) -> Group:
         server.append("  STANDBY (read-only)", style="bold yellow")
     grid.add_row("Server", server)
     grid.add_row("Database", Text(status.database).append(f"  as role {status.user}", "dim"))
-    # The DSN gets the whole width: in the value column it would be folded mid-name.
+    # The DSN gets the whole width (in the value column it would be folded mid-name), and a
+    # DSN wider than that breaks after a / @ ? & rather than mid-name.
     dsn = Text("DSN ", style="bold").append(data.target)
-    return Group(grid, dsn)
+    return Group(grid, BoundaryWrap(dsn))
 
 
-def migrations_panel(data: PlannedOverview) -> Table:
+def migrations_panel(data: PlannedOverview, own_lock: bool = False) -> Table:
     grid = _grid()
-    blockers = blocker_lines(data.plan, data.lock_holder)
+    # This TUI's own running apply holds the lock: not something that blocks it.
+    blockers = blocker_lines(data.plan, None if own_lock else data.lock_holder)
     if not data.status.history_exists and not data.pending:
         verdict = Text("no history table yet: nothing applied", style="yellow")
     elif data.status.consistent or not data.status.history_exists:
@@ -129,6 +132,9 @@ def health_panel(diagnosis: Diagnosis | None, failure: str | None) -> Table:
         text.append(" 5 ", style="bold reverse")
         text.append(" Runbook walks through it", style="dim")
         keys = [ACTIONS_FOR[m] for m in first.failure_modes if m in ACTIONS_FOR]
+        if first.name == "pending":
+            # Its failure modes start with FM-17 (a blocker), but what it asks for is apply.
+            keys = [ACTIONS_FOR["FM-18"]]
         if keys:
             key, words = keys[0]
             text.append(" · ", style="dim")
@@ -151,12 +157,17 @@ def health_panel(diagnosis: Diagnosis | None, failure: str | None) -> Table:
     return grid
 
 
-def lock_panel(data: Overview) -> Table:
+def lock_panel(data: Overview, own_lock: bool = False) -> Table:
     grid = _grid()
     holder = data.lock_holder
     key = Text(f"  (advisory lock {data.lock_key})", style="dim")
     if holder is None:
         grid.add_row("Lock", Text("free: no runner is migrating", style="green").append_text(key))
+    elif own_lock:
+        grid.add_row(
+            "Lock", Text("HELD by this TUI's apply (running now)", "bold").append_text(key)
+        )
+        grid.add_row("Holder", holder.describe(with_state=True))
     else:
         grid.add_row(
             "Lock",
@@ -166,11 +177,25 @@ def lock_panel(data: Overview) -> Table:
     return grid
 
 
-class OverviewScreen(DataScreen[PlannedOverview]):
-    """What is pending and what blocks it, the health verdicts, the lock, the connection."""
+#: What, having changed since the last diagnose, makes the Overview diagnose again (drift
+#: included): the schema's catalog fingerprint and every migration's state.
+SchemaKey = tuple[str, tuple[tuple[int, str], ...]]
+
+
+def schema_key(data: LiveOverview) -> SchemaKey:
+    return data.fingerprint, tuple((r.status.version, r.status.state) for r in data.records)
+
+
+class OverviewScreen(DataScreen[LiveOverview]):
+    """What is pending and what blocks it, the health verdicts, the lock, the connection.
+
+    Live: the history, the lock, the blockers and the connection are re-read on the app's
+    refresh timer; diagnose (drift-check included) runs on ``r`` and when the schema or the
+    history changed, never on every cycle."""
 
     MODE: ClassVar[str] = "overview"
     PURPOSE: ClassVar[str] = "overview"
+    LIVE: ClassVar[bool] = True
 
     class Diagnosed(Message):
         def __init__(self, diagnosis: Diagnosis) -> None:
@@ -181,6 +206,12 @@ class OverviewScreen(DataScreen[PlannedOverview]):
         super().__init__(ctx)
         self.diagnosis: Diagnosis | None = None
         self.diagnose_failure: str | None = None
+        self.diagnosed_at: datetime | None = None
+        self.diagnoses = 0
+        """Diagnoses started so far (tests count them)."""
+        self._schema: SchemaKey | None = None
+        self._diagnosing = False
+        self._diagnose_again = False
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
@@ -195,28 +226,51 @@ class OverviewScreen(DataScreen[PlannedOverview]):
         self.query_one("#health").border_title = "Health"
         self.query_one("#lock").border_title = "Migration lock"
 
-    def load_data(self) -> PlannedOverview:
-        return planned_overview(
-            self.ctx.target, self.ctx.bundle, purpose=self.purpose, doing=self.doing
+    def load_data(self) -> LiveOverview:
+        # The previous cycle's lock plan is reused while nothing it depends on changed.
+        previous = self.data
+        return live_overview(
+            self.ctx.target, self.ctx.bundle, previous, purpose=self.purpose, doing=self.doing
         )
 
     def reload(self) -> None:
+        self._schema = None
+        super().reload()
+        self._start_diagnose()
+
+    def _start_diagnose(self) -> None:
+        if self._diagnosing:
+            # One diagnose at a time (it runs every probe): the change is looked at once the
+            # running one ends, however many cycles saw changes meanwhile.
+            self._diagnose_again = True
+            return
+        self._diagnosing = True
         self.diagnosis = None
         self.diagnose_failure = None
-        super().reload()
+        self.diagnoses += 1
         self._diagnose()
+
+    def _diagnose_ended(self) -> None:
+        self._diagnosing = False
+        if self._diagnose_again:
+            self._diagnose_again = False
+            self._start_diagnose()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="diagnose")
     def _diagnose(self) -> None:
         target = make_target(
             lambda: self.ctx.target, lambda: self.ctx.bundle, fixtures_dir=self.ctx.fixtures_dir
         )
-        self.post_message(self.Diagnosed(diagnose(target)))
+        found = diagnose(target)
+        if not get_current_worker().is_cancelled:  # a newer diagnose replaced this one
+            self.post_message(self.Diagnosed(found))
 
     @on(Diagnosed)
     def _diagnosed(self, message: Diagnosed) -> None:
         self.diagnosis = message.diagnosis
+        self.diagnosed_at = self.ctx.clock()
         self._show_health()
+        self._diagnose_ended()
 
     def _show_health(self) -> None:
         health = self.query_one("#health", Static)
@@ -225,19 +279,45 @@ class OverviewScreen(DataScreen[PlannedOverview]):
             self.diagnosis is not None and not self.diagnosis.healthy
         )
         health.set_class(bad, "alert")
+        self.show_as_of()
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
         if worker.group != "diagnose":
             super().show_failure(worker, message)
             return
         self.diagnose_failure = message
+        self.diagnosed_at = self.ctx.clock()
         self._show_health()
+        self._diagnose_ended()
 
-    def show(self, data: PlannedOverview) -> None:
+    def show_as_of(self) -> None:
+        as_of = self.ctx.as_of(self.as_of)
+        for panel in ("#migrations", "#lock", "#connection"):
+            self.query_one(panel).border_subtitle = as_of
+        health = self.query_one("#health")
+        if self.diagnosis is None and self.diagnose_failure is None:
+            health.border_subtitle = "checking…"
+        else:
+            health.border_subtitle = self.ctx.as_of(self.diagnosed_at)
+
+    def show(self, data: LiveOverview) -> None:
+        key = schema_key(data)
+        if self._schema is None:
+            self._schema = key  # the diagnose of this load is already running
+        elif key != self._schema and self.ctx.busy is None:
+            # The schema or the history changed under us: diagnose (and drift-check) again,
+            # and let the other screens re-read when shown. Not while this TUI's own write
+            # runs (each migration would start one): its end reloads everything anyway.
+            self._schema = key
+            self.ctx.changed()
+            self._generation = self.ctx.generation
+            self._start_diagnose()
+        own = self.ctx.own_lock
         self.query_one("#connection", Static).update(connection_panel(data))
         migrations = self.query_one("#migrations", Static)
-        migrations.update(migrations_panel(data))
-        blocked = bool(data.pending and blocker_lines(data.plan, data.lock_holder))
+        migrations.update(migrations_panel(data, own))
+        holder = None if own else data.lock_holder
+        blocked = bool(data.pending and blocker_lines(data.plan, holder))
         migrations.set_class(not data.status.consistent or blocked, "alert")
         title = (
             f"Migrations: {data.applied} applied · {data.pending} pending · {data.failed} failed"
@@ -247,6 +327,6 @@ class OverviewScreen(DataScreen[PlannedOverview]):
             title += f" · {others} other inconsistent"
         migrations.border_title = title
         lock = self.query_one("#lock", Static)
-        lock.update(lock_panel(data))
-        lock.set_class(data.lock_holder is not None, "alert")
+        lock.update(lock_panel(data, own))
+        lock.set_class(data.lock_holder is not None and not own, "alert")
         self._show_health()

@@ -107,7 +107,7 @@ class RunbookScreen(DataScreen[RunbookState]):
     MODE: ClassVar[str] = "runbook"
     PURPOSE: ClassVar[str] = "runbook"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reload", "Re-run checks"),
+        Binding("r", "reload", "Re-check"),
         Binding("b", "app.blockers", "Blockers"),
         Binding("x", "app.repair", "Repair"),
         Binding("u", "app.unlock", "Unlock"),

@@ -3,6 +3,7 @@ wait for, and ending one of them behind the unlock confirmation."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from gordon_migrate import engine
 from gordon_migrate.durations import format_ms
 from gordon_migrate.recovery import sessions
 from gordon_migrate.tui.context import Context
+from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.screens.actions import UnlockModal
 from gordon_migrate.tui.screens.base import GordonModal
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -36,8 +38,6 @@ def session_view(s: sessions.Session) -> Text:
             f"{sessions.STATS_ROLE} shows them",
             style="yellow",
         )
-    text.append("\nending it would run: ", style="dim")
-    text.append(s.terminate_sql, style="bold")
     return text
 
 
@@ -46,14 +46,18 @@ class SessionsModal(GordonModal[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
-        Binding("e", "end", "End selected session"),
+        Binding("e", "end", "End selected"),
         Binding("r", "reload", "Refresh"),
     ]
 
     class Found(Message):
-        def __init__(self, found: list[sessions.Session]) -> None:
+        def __init__(
+            self, found: list[sessions.Session], as_of: datetime, refresh: bool = False
+        ) -> None:
             super().__init__()
             self.found = found
+            self.as_of = as_of
+            self.refresh = refresh
 
     def __init__(self, ctx: Context, lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS) -> None:
         super().__init__()
@@ -61,7 +65,12 @@ class SessionsModal(GordonModal[bool]):
         self.lock_timeout_ms = lock_timeout_ms
         self.found: list[sessions.Session] | None = None
         self.failure: str | None = None
+        self.as_of: datetime | None = None
+        self.refreshes = 0
+        """Refresh cycles shown so far (tests wait on it)."""
         self._changed = False
+        self._loading = False
+        self._refreshing = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog -tall"):
@@ -69,6 +78,8 @@ class SessionsModal(GordonModal[bool]):
             yield RevealTable(id="sessions", cursor_type="row")
             with VerticalScroll(id="session"):
                 yield Static(id="detail")
+            # Under the scrolling detail, so that it is visible at 80x24 however long that is.
+            yield Static(id="command")
             with Horizontal(classes="buttons"):
                 yield Button("End selected (e)", id="end", variant="error")
                 yield Button("Close (esc)", id="close")
@@ -84,24 +95,59 @@ class SessionsModal(GordonModal[bool]):
 
     def action_reload(self) -> None:
         self.found = None
+        self._loading = True
         self.query_one("#sessions").loading = True
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self) -> None:
-        found = sessions.find_blockers(
+    def live_refresh(self) -> None:
+        """One refresh cycle in place; skipped while the previous one (which may watch
+        hidden sessions for up to lock_timeout) or a reload still runs."""
+        if self._loading or self._refreshing:
+            return
+        self._refreshing = True
+        self._refresh()
+
+    def show_as_of(self) -> None:
+        self.query_one("#dialog").border_subtitle = self.ctx.as_of(self.as_of)
+
+    def _read(self) -> list[sessions.Session]:
+        return sessions.find_blockers(
             self.ctx.target,
             self.lock_timeout_ms / 1000.0,
             purpose="tui sessions",
             doing="reading the sessions",
         )
-        self.post_message(self.Found(found))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self) -> None:
+        found = self._read()
+        self.post_message(self.Found(found, self.ctx.clock()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refresh")
+    def _refresh(self) -> None:
+        found = self._read()
+        self.post_message(self.Found(found, self.ctx.clock(), refresh=True))
 
     @on(Found)
     def _found(self, message: Found) -> None:
+        if message.refresh:
+            self._refreshing = False
+            if self._loading:
+                return  # a reload is under way: its result replaces this one
+            self.refreshes += 1
+        else:
+            self._loading = False
+        table = self.query_one("#sessions", DataTable)
+        # A refresh keeps the operator's selection (by pid) and focus where they are.
+        selected = (
+            self.found[table.cursor_row].pid
+            if message.refresh and self.found and 0 <= table.cursor_row < len(self.found)
+            else None
+        )
         self.found = message.found
         self.failure = None
-        table = self.query_one("#sessions", DataTable)
+        self.as_of = message.as_of
+        self.show_as_of()
         table.loading = False
         table.clear()
         for s in message.found:
@@ -122,8 +168,10 @@ class SessionsModal(GordonModal[bool]):
                 )
             )
             self.query_one("#detail", Static).update("")
+            self.query_one("#command", Static).update("")
             self.query_one("#end").display = False
-            self.query_one("#close", Button).focus()
+            if not message.refresh:
+                self.query_one("#close", Button).focus()
             return
         self._say(
             Text(
@@ -133,19 +181,31 @@ class SessionsModal(GordonModal[bool]):
             )
         )
         self.query_one("#end").display = True
-        table.move_cursor(row=0)
-        table.focus()
-        self._show(0)
+        pids = [s.pid for s in message.found]
+        row = pids.index(selected) if selected in pids else 0
+        table.move_cursor(row=row)
+        if not message.refresh:
+            table.focus()
+        self._show(row)
 
     @on(DataTable.RowHighlighted, "#sessions")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show(event.cursor_row)
 
     def _show(self, row: int) -> None:
+        command = self.query_one("#command", Static)
         if self.found and 0 <= row < len(self.found):
-            self.query_one("#detail", Static).update(session_view(self.found[row]))
+            found = self.found[row]
+            self.query_one("#detail", Static).update(BoundaryWrap(session_view(found)))
+            command.update(Text("e would run: ", style="bold").append(found.terminate_sql))
+        else:
+            command.update("")
 
     def show_failure(self, worker: Worker[object], message: str) -> None:
+        if worker.group == "refresh":
+            self._refreshing = False
+        else:
+            self._loading = False
         self.failure = message
         self.query_one("#sessions").loading = False
         text = Text("✗ ", style="bold red")

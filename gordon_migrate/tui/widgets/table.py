@@ -152,7 +152,40 @@ class RevealTable(DataTable[Any]):
         # Never past what the current virtual size allows, so the target is always reachable.
         return max(min(target, round(self.max_scroll_y)), 0)
 
+    #: What the scrolling columns of a matrix (``fixed_columns``) are called on its border.
+    column_noun = "columns"
+
+    def hidden_columns_note(self) -> str:
+        """For a matrix wider than its region: which of its scrolling columns are on screen
+        and how to reach the others ("" when all are, or before the first layout)."""
+        view = self.scrollable_content_region.width
+        if not self.fixed_columns or view <= 0:
+            return ""
+        widths = [c.get_render_width(self) for c in self.columns.values()]
+        fixed = sum(widths[: self.fixed_columns])
+        left, right = fixed + self.scroll_x, self.scroll_x + view
+        shown = []
+        x = fixed
+        for i, width in enumerate(widths[self.fixed_columns :], 1):
+            if x >= left and x + width <= right:
+                shown.append(i)
+            x += width
+        total = len(widths) - self.fixed_columns
+        if not shown or len(shown) == total:
+            return ""
+        sides = [
+            side for side, more in (("left", shown[0] > 1), ("right", shown[-1] < total)) if more
+        ]
+        return (
+            f"{self.column_noun} {shown[0]}-{shown[-1]} of {total}; more to the "
+            f"{' and '.join(sides)}: ←/→ scroll"
+        )
+
     def on_idle(self, event: events.Idle) -> None:
+        # Every idle round, from the current layout and scroll: the note is never stale.
+        note = self.hidden_columns_note()
+        if note != self.border_subtitle:
+            self.border_subtitle = note
         if self._flex_layout() != self._fitted_to:
             self._fit_flex()
         if self._pinned is None:
