@@ -353,3 +353,89 @@ def render_json(dsn: Dsn, plan: RepairPlan, outcome: RepairOutcome | None) -> di
         "lock_waited_s": None if outcome is None else round(outcome.lock_waited_s, 3),
         "audit_table": audit.AUDIT_TABLE,
     }
+
+
+@dataclass(frozen=True)
+class DropPlan:
+    """The indexes a repair needs gone first, as its refusal named them: dropped with
+    ``DROP INDEX CONCURRENTLY`` (blocking no reader or writer), each audited."""
+
+    database: str
+    version: int
+    label: str
+    indexes: tuple[str, ...]
+
+    @property
+    def statements(self) -> tuple[str, ...]:
+        return tuple(f"DROP INDEX CONCURRENTLY IF EXISTS {name};" for name in self.indexes)
+
+
+def plan_drop(
+    dsn: Dsn, bundle: Sequence[Migration], version: int, action: Action
+) -> DropPlan | None:
+    """What ``repair VERSION`` (``action``) wants dropped first: for ``done``, the INVALID
+    indexes the migration left; for ``undone``, every index it built, valid or not. Only
+    indexes the migration's own statements name (``leftovers``); None when there are none."""
+    from gordon_migrate import leftovers
+
+    migration = next((m for m in bundle if m.version == version), None)
+    if migration is None or not migration.no_transaction:
+        return None
+    with connection(
+        dsn, purpose="repair (plan)", doing="reading the indexes", read_only=True
+    ) as conn:
+        status = read_status(conn, bundle)
+        found = leftovers.inspect(conn, migration)
+    if action == "done":
+        names = found.drops
+    else:
+        built = [
+            str(s.index)
+            for s in found.steps
+            if s.kind == "create_index" and s.state in ("valid", "invalid") and s.problem is None
+        ]
+        names = tuple(dict.fromkeys([*built, *found.drops]))
+    if not names:
+        return None
+    return DropPlan(database=status.database, version=version, label=migration.label, indexes=names)
+
+
+def describe_drop(plan: DropPlan, dsn: Dsn) -> str:
+    return "\n".join(
+        [
+            f"database {plan.database} ({dsn.redacted})",
+            f"indexes of migration {plan.label} that repair needs gone first:",
+            *(f"  {s}" for s in plan.statements),
+            "each runs outside a transaction and blocks no reader or writer (it waits for "
+            "the transactions using its table); each is recorded in "
+            f"{audit.AUDIT_TABLE}; the history is not touched",
+        ]
+    )
+
+
+def run_drop(dsn: Dsn, plan: DropPlan, *, reason: str | None = None) -> str:
+    """Drop ``plan``'s indexes concurrently, one audit row each; the outcome line."""
+    with connection(
+        dsn,
+        purpose="repair (drop index)",
+        doing=f"dropping the indexes of migration {plan.label}",
+        # Waiting for the transactions on the table is the point: statement_timeout bounds it.
+        extra_s=DEFAULT_LOCK_WAIT_S,
+        options={"lock_timeout": "0", "statement_timeout": "5min"},
+    ) as conn:
+        audit.ensure_table(conn)
+        for name, statement in zip(plan.indexes, plan.statements, strict=True):
+            conn.execute(statement)
+            with conn.transaction():
+                audit.record(
+                    conn,
+                    "drop index",
+                    version=plan.version,
+                    reason=reason,
+                    before={"index": name},
+                    after=None,
+                )
+    return (
+        f"dropped {', '.join(plan.indexes)} (recorded in {audit.AUDIT_TABLE}); now repair "
+        f"migration {plan.label}, or re-run apply"
+    )

@@ -39,6 +39,7 @@ class GuardedActionModal(ActionModal, Generic[P]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel / close"),
         Binding("q,ctrl+c", "request_cancel", "Cancel", show=False),
+        Binding("d", "follow_up", "Follow-up", show=False),
     ]
     TITLE = "Action"
     NOUN = "value"
@@ -88,6 +89,13 @@ class GuardedActionModal(ActionModal, Generic[P]):
         """What is shown while it runs, before anything is known to be waited for."""
         return "Running…"
 
+    def follow_up_label(self, failure: str) -> str | None:
+        """A button offered after a refusal that names its own way out (None: none)."""
+        return None
+
+    def follow_up(self) -> None:
+        """What that button does."""
+
     def waiting(self, text: str) -> None:
         """Worker thread: show what the run waits for (the holder of a lock, a session)."""
         self.app.call_from_thread(self._show_wait, text)
@@ -107,14 +115,29 @@ class GuardedActionModal(ActionModal, Generic[P]):
                 yield Input(placeholder="reason, for the audit (optional)", id="reason")
             with Horizontal(classes="buttons"):
                 yield Button("Confirm", id="confirm", variant="error", disabled=True)
+                yield Button("", id="follow", variant="warning")
                 yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#dialog").border_title = self.TITLE
-        for widget in ("#token", "#reason", "#confirm", "#command"):
+        for widget in ("#token", "#reason", "#confirm", "#command", "#follow"):
             self.query_one(widget).display = False
         self.query_one("#plan").loading = True
         self._plan()
+
+    def replan(self) -> None:
+        """Read the plan again (after a follow-up changed what it depends on)."""
+        self.failure = None
+        self.phase = "planning"
+        self.query_one("#follow").display = False
+        self._say(Text("Reading what would be done…"))
+        self.query_one("#plan").loading = True
+        self._plan()
+
+    @on(Button.Pressed, "#follow")
+    def action_follow_up(self) -> None:
+        if self.query_one("#follow").display:
+            self.follow_up()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
@@ -207,7 +230,14 @@ class GuardedActionModal(ActionModal, Generic[P]):
         self._say(text)
         for widget in ("#token", "#reason", "#confirm", "#command"):
             self.query_one(widget).display = False
+        label = self.follow_up_label(message) if worker.group == "plan" else None
+        if label is not None:
+            follow = self.query_one("#follow", Button)
+            follow.label = label
+            follow.display = True
         self._closable()
+        if label is not None:
+            self.query_one("#follow", Button).focus()
 
 
 class RepairModal(GuardedActionModal[repair.RepairPlan]):
@@ -241,6 +271,17 @@ class RepairModal(GuardedActionModal[repair.RepairPlan]):
     def running_text(self, plan: repair.RepairPlan) -> str:
         return f"Taking the migration lock (advisory lock {plan.lock_key}) to repair {plan.label}…"
 
+    def follow_up_label(self, failure: str) -> str | None:
+        # repair refused because an index is in the way, and named the DROP to run first.
+        return "Drop it first (d)" if "DROP INDEX CONCURRENTLY" in failure else None
+
+    def follow_up(self) -> None:
+        def dropped(changed: bool | None) -> None:
+            if changed:
+                self.replan()
+
+        self.app.push_screen(DropIndexModal(self.ctx, self.version, self.action), dropped)
+
     def execute(self, plan: repair.RepairPlan, reason: str) -> str:
         def held(holder: Session | None) -> None:
             who = holder.describe(with_state=True) if holder else "a session that has since gone"
@@ -253,6 +294,39 @@ class RepairModal(GuardedActionModal[repair.RepairPlan]):
             self.ctx.target, plan, reason=reason, cancel=self.cancel_token, on_wait=held
         )
         return repair.describe_outcome(outcome)
+
+
+class DropIndexModal(GuardedActionModal[repair.DropPlan]):
+    """The ``DROP INDEX CONCURRENTLY`` a repair's refusal names, as one confirmed action."""
+
+    TITLE = "Drop what the repair needs gone (FM-13, FM-31)"
+    NOUN = "version"
+
+    def __init__(self, ctx: Context, version: int, action: Action) -> None:
+        super().__init__(ctx)
+        self.version = version
+        self.action = action
+
+    def make_plan(self) -> repair.DropPlan | None:
+        return repair.plan_drop(self.ctx.target, self.ctx.bundle, self.version, self.action)
+
+    def nothing(self) -> str:
+        return "No index of this migration is in the way: nothing to drop."
+
+    def describe(self, plan: repair.DropPlan) -> str:
+        return repair.describe_drop(plan, self.ctx.target)
+
+    def command(self, plan: repair.DropPlan) -> str:
+        return " ".join(plan.statements)
+
+    def token(self, plan: repair.DropPlan) -> str:
+        return str(plan.version)
+
+    def running_text(self, plan: repair.DropPlan) -> str:
+        return f"Dropping {', '.join(plan.indexes)} concurrently…"
+
+    def execute(self, plan: repair.DropPlan, reason: str) -> str:
+        return repair.run_drop(self.ctx.target, plan, reason=reason)
 
 
 class UnlockModal(GuardedActionModal[unlock.UnlockPlan]):
