@@ -16,11 +16,13 @@ from gordon_migrate.drift import fix, fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
     CHECKS,
+    PINNED_CHECKS,
     CheckResult,
     Difference,
     DriftReport,
     Line,
     Snapshot,
+    sorted_lines,
 )
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import DriftError
@@ -72,6 +74,8 @@ def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) 
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
         log.warning("no migration history: never migrated, or not the Gordon database")
+    for sentence in report.unchecked:
+        log.error(f"cannot check: {sentence}")
     if actual.write_access:
         log.warning(
             "the connected role could write; drift-check only reads: run it as gordon_drift_reader",
@@ -175,6 +179,53 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
     ]
 
 
+def _pinned_builtins(
+    expected: fixtures.Fixtures, actual: Snapshot, major: int
+) -> tuple[tuple[Line, ...], list[str]]:
+    """(the built-ins expected on this server, what could not be checked): the privileges
+    initdb gave the objects that differ now, and this major's pinned fixture."""
+    pinned = expected.builtins(major)
+    if pinned is None:
+        known = ", ".join(str(m) for m in sorted(expected.builtin_texts)) or "none"
+        return actual.builtins_initdb, [
+            f"PostgreSQL {major}'s own functions and information_schema privileges: no "
+            f"{fixtures.builtins_file(major)} in {expected.directory} (pinned majors: {known}), "
+            "so they were not checked; pin them with `gordon-migrate fixtures update "
+            f"--database-url` on a scratch PostgreSQL {major} server"
+        ]
+    lines = sorted_lines([*actual.builtins_initdb, *pinned])
+    # Every function the same (one digest): their thousands of lines need no comparing.
+    if _digest(lines) == _digest(actual.sections["builtins"]):
+        lines = tuple(line for line in lines if not line.object.startswith(_FUNCTION))
+    return lines, []
+
+
+_FUNCTION = f"{snapshot.BUILT_IN}function "
+
+
+def _digest(lines: Sequence[Line]) -> str | None:
+    return next((x.value for x in lines if x.object == snapshot.ALL_BUILTIN_FUNCTIONS), None)
+
+
+def _comparable_builtins(
+    pinned: Sequence[Line], actual: Sequence[Line], unchecked: Sequence[str]
+) -> Sequence[Line]:
+    """The built-ins as they are, as far as they can be compared with ``pinned``: without the
+    function digests when they match (or nothing is pinned), nor information_schema's
+    privileges when nothing is pinned."""
+    if unchecked:
+        return tuple(
+            line
+            for line in actual
+            if not line.object.startswith(_FUNCTION)
+            and line.object != snapshot.ALL_BUILTIN_FUNCTIONS
+            and " information_schema" not in line.object
+        )
+    if any(line.object.startswith(_FUNCTION) for line in pinned):
+        return actual
+    return tuple(line for line in actual if not line.object.startswith(_FUNCTION))
+
+
 def compare_snapshot(
     expected: fixtures.Fixtures,
     actual: Snapshot,
@@ -184,6 +235,8 @@ def compare_snapshot(
     """The report of ``actual`` against ``expected`` (no I/O)."""
     checks = []
     major, _, minor = actual.server_version.partition(".")
+    pinned, unchecked = _pinned_builtins(expected, actual, int(major))
+    sections = dict(expected.sections) | {"builtins": pinned}
     fixes = (
         None
         if not with_fixes
@@ -191,20 +244,22 @@ def compare_snapshot(
             database=actual.database,
             migrator=actual.migrator,
             server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
-            expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+            expected=[line for name in PINNED_CHECKS for line in expected.sections[name]],
             reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
+            bootstrap=actual.bootstrap,
         )
     )
     # What could not be read (a locked relation) counts as pinned, in the checksum too.
     # (Nothing unread without a lock to name: skip looking for the marker in every value.)
     readable = {
-        name: without_unread(expected.sections[name], actual.sections[name])
+        name: without_unread(sections[name], actual.sections[name])
         if actual.unread
         else actual.sections[name]
         for name, _ in CHECKS
     }
+    readable["builtins"] = _comparable_builtins(pinned, readable["builtins"], unchecked)
     for name, _title in CHECKS:
-        differences = compare(expected.sections[name], readable[name], fixes)
+        differences = compare(sections[name], readable[name], fixes)
         if name == "notify":
             differences += tuple(
                 Difference(
@@ -237,7 +292,14 @@ def compare_snapshot(
             f"{f' and {more} more' if more > 0 else ''}): drift-check only reads, run it as "
             "gordon_drift_reader"
         )
+    unchecked += [
+        f"catalog column {column}: drift-check's column map (drift/catalogs.py) does not say "
+        "what it means for drift, so it was not checked: this PostgreSQL is newer than this "
+        "gordon-migrate; upgrade it"
+        for column in actual.unmapped
+    ]
     return DriftReport(
+        unchecked=tuple(unchecked),
         database=actual.database,
         user=actual.user,
         server_version=actual.server_version,

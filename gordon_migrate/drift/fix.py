@@ -21,6 +21,7 @@ from psycopg import sql
 
 from gordon_migrate.drift import grants
 from gordon_migrate.drift.model import (
+    BOOTSTRAP,
     DATABASE_OWNER,
     MIGRATOR,
     THIS_DATABASE,
@@ -156,6 +157,10 @@ class Context:
     #: Objects whose owner the script changes back (``table trading.runs``): changing the
     #: owner rewrites their privileges, so every pinned privilege is granted again.
     reowned: frozenset[str] = frozenset()
+    #: The bootstrap superuser's name: the script never changes what it holds.
+    bootstrap: str = "postgres"
+    #: The Gordon roles (the fixtures describe them): the script changes no other role.
+    roles: frozenset[str] = frozenset()
 
 
 def context(
@@ -164,11 +169,15 @@ def context(
     server_version: int,
     expected: Iterable[Line],
     reowned: frozenset[str] = frozenset(),
+    bootstrap: str = "postgres",
 ) -> Context:
     """The fix context of a check, indexing the pinned lines once."""
     column_grants: dict[tuple[str, str], list[tuple[str, str]]] = {}
     trigger_states: dict[str, list[tuple[str, str]]] = {}
+    roles: set[str] = set()
     for line in expected:
+        if line.object.startswith("role "):
+            roles.add(line.object.removeprefix("role "))
         if line.object.startswith("grant on column "):
             head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
             table, column = split_last(head)
@@ -180,7 +189,16 @@ def context(
         ):
             table, trigger = split_last(line.object.removeprefix("trigger "))
             trigger_states.setdefault(table, []).append((trigger, line.value))
-    return Context(database, migrator, server_version, column_grants, trigger_states, reowned)
+    return Context(
+        database,
+        migrator,
+        server_version,
+        column_grants,
+        trigger_states,
+        reowned,
+        bootstrap,
+        frozenset(roles),
+    )
 
 
 def role_sql(name: str, ctx: Context) -> str:
@@ -188,6 +206,8 @@ def role_sql(name: str, ctx: Context) -> str:
         return "PUBLIC"
     if name == MIGRATOR:
         name = ctx.migrator
+    elif name == BOOTSTRAP:
+        name = ctx.bootstrap
     elif name == DATABASE_OWNER:
         name = "pg_database_owner"
     return ident(name)
@@ -214,6 +234,10 @@ def fix_for(
     """The fix of one differing object (``expected``/``actual``: its lines, ``None`` when
     absent on that side)."""
     want, have = _facets(expected), _facets(actual)
+    if obj.startswith(BUILT_IN):
+        return _builtin(obj.removeprefix(BUILT_IN), want, have, ctx)
+    if obj.startswith(MEMBER_OF):
+        return _member(obj.removeprefix(MEMBER_OF), added=expected is None)
     if obj.startswith("grant on column "):
         return _column_grant(obj, want, have, ctx)
     if obj.startswith("grant on "):
@@ -272,6 +296,57 @@ _KINDS = {
 }
 _ALL_KINDS = frozenset(_DROP) | frozenset(_OWNED) | frozenset(_KINDS)
 _GRANT_KIND_SET = frozenset(_GRANT_KINDS)
+
+
+# --- PostgreSQL's own objects, extensions ----------------------------------------------------
+
+BUILT_IN = "built-in: "
+MEMBER_OF = "member of extension "
+NOT_GORDONS = "drift-check's script never changes what Gordon does not own"
+
+
+def _builtin(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    if obj.startswith("grant on "):
+        found = _grant(obj, want, have, ctx)
+        command = " ".join((found.sql or "").split("\n"))
+        return Fix(None, f"PostgreSQL's own object ({NOT_GORDONS}): a superuser runs: {command}")
+    if "made after initdb" in have:
+        kind, name = _split_kind(obj)
+        words = _DROP.get(kind, kind.upper())
+        return Fix(
+            None,
+            f"made in a system schema after initdb ({NOT_GORDONS}): find out who made it and "
+            f"why, then a superuser drops it: DROP {words} {name};",
+        )
+    return Fix(
+        None,
+        "a built-in function's definition differs from what this PostgreSQL major ships "
+        f"({NOT_GORDONS}): a superuser restores it from a fresh initdb of the same version "
+        "(CREATE OR REPLACE with the original definition), or re-initialises the cluster",
+    )
+
+
+def _member(name: str, *, added: bool) -> Fix:
+    extension, _, member = name.partition(": ")
+    kind, identity = _longest_kind(member, _MEMBER_KINDS)
+    words = kind.upper().replace("-", " ")
+    if added:
+        return Fix(
+            None,
+            f"added to extension {extension} out of band, which hides it from the report "
+            f"({NOT_GORDONS}): the extension's owner or a superuser runs: ALTER EXTENSION "
+            f"{extension} DROP {words} {identity}; then drift-check names the object itself",
+        )
+    return Fix(
+        None,
+        f"removed from extension {extension} ({NOT_GORDONS}): the extension's owner or a "
+        f"superuser runs: ALTER EXTENSION {extension} ADD {words} {identity};",
+    )
+
+
+_MEMBER_KINDS = frozenset(_DROP) | frozenset(
+    {"table", "sequence", "foreign table", "materialized view", "view", "type"}
+)
 
 
 # --- privileges ------------------------------------------------------------------------------
@@ -340,6 +415,12 @@ def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -
     have_p = _privileges(have.get("privileges"), table=table, maintain=maintain)
     on = _target(kind, name, ctx)
     statements = _grant_statements(on, role_sql(grantee, ctx), want_p, have_p)
+    if role_sql(grantee, ctx) == ident(ctx.bootstrap) and any(p not in want_p for p in have_p):
+        return Fix(
+            None,
+            "the bootstrap superuser's own privileges: drift-check's script never revokes "
+            f"them; if they must go, a superuser runs: {' '.join(statements)}",
+        )
     if f"{kind} {name}" in ctx.reowned:
         statements += _grant_statements(on, role_sql(grantee, ctx), want_p, {})
     if table and any(p not in want_p for p in have_p):
@@ -475,6 +556,12 @@ def _role(name: str, want: dict[str, str], have: dict[str, str], ctx: Context, e
         if facet in want and want[facet] != have.get(facet)
     ]
     statements = [f"{target} {' '.join(attributes)};"] if attributes else []
+    if "connection limit" in want and want["connection limit"] != have.get("connection limit"):
+        limit = want["connection limit"]
+        statements.append(f"{target} CONNECTION LIMIT {-1 if limit == 'none' else int(limit)};")
+    if want.get("valid until") != have.get("valid until"):
+        # No expiry reads as 'infinity' once set: the snapshot takes both as none.
+        statements.append(f"{target} VALID UNTIL {literal(want.get('valid until', 'infinity'))};")
     everywhere = _settings(target, want, have, None)
     here = _settings(
         f"{target} IN DATABASE {ident(ctx.database)}",
@@ -492,6 +579,12 @@ def _membership(obj: str, want: dict[str, str], have: dict[str, str], ctx: Conte
     grant_of = f"{role_sql(granted, ctx)} TO {role_sql(member, ctx)}"
     revoke = f"REVOKE {role_sql(granted, ctx)} FROM {role_sql(member, ctx)};"
     if not want:
+        if member not in ctx.roles:
+            return Fix(
+                None,
+                f"{member} is not a Gordon role ({NOT_GORDONS}): a role that can grant "
+                f"{granted} runs: {revoke}",
+            )
         return Fix(revoke)
     options = []
     if ctx.server_version >= 160000:
