@@ -18,6 +18,7 @@ from psycopg import sql
 
 from gordon_migrate.drift.catalogs import CATALOGS
 from gordon_migrate.recovery import audit
+from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
 from tests.support.drift import drift, execute, failing, find, wait_reader_sessions_gone
@@ -421,8 +422,11 @@ def row_counts(db: GordonDatabase) -> dict[str, int]:
 
 
 def apply_script(db: GordonDatabase, script: str) -> None:
+    """Statement by statement, as ``psql -f`` runs it (the part after COMMIT cannot run in
+    one multi-statement string)."""
     with db.connect() as conn:
-        conn.execute(script.encode())
+        for statement in split(script):
+            conn.execute(statement.text.encode())
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))

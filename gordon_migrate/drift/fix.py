@@ -129,6 +129,10 @@ _LIST_SETTINGS = {
     "shared_preload_libraries",
 }
 
+#: A fix whose statements must run outside a transaction (CREATE INDEX CONCURRENTLY...): the
+#: script runs them after COMMIT, one at a time, in this order.
+NO_TRANSACTION = "-- no transaction\n"
+
 DESTRUCTIVE = "would destroy data: decide by hand (back it up, then drop it if it must go)"
 MIGRATION = "restore the migration's definition (see the expected side) in a new migration"
 
@@ -161,6 +165,8 @@ class Context:
     bootstrap: str = "postgres"
     #: The Gordon roles (the fixtures describe them): the script changes no other role.
     roles: frozenset[str] = frozenset()
+    #: Indexes behind a pinned constraint (``trading.fills_pkey``): rebuilt in place.
+    constraint_indexes: frozenset[str] = frozenset()
 
 
 def context(
@@ -175,9 +181,13 @@ def context(
     column_grants: dict[tuple[str, str], list[tuple[str, str]]] = {}
     trigger_states: dict[str, list[tuple[str, str]]] = {}
     roles: set[str] = set()
+    constraint_indexes: set[str] = set()
     for line in expected:
         if line.object.startswith("role "):
             roles.add(line.object.removeprefix("role "))
+        elif line.object.startswith("constraint ") and line.facet == "definition":
+            table, constraint = split_last(line.object.removeprefix("constraint "))
+            constraint_indexes.add(f"{split_last(table)[0]}.{constraint}")
         if line.object.startswith("grant on column "):
             head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
             table, column = split_last(head)
@@ -198,6 +208,7 @@ def context(
         reowned,
         bootstrap,
         frozenset(roles),
+        frozenset(constraint_indexes),
     )
 
 
@@ -579,7 +590,7 @@ def _membership(obj: str, want: dict[str, str], have: dict[str, str], ctx: Conte
     grant_of = f"{role_sql(granted, ctx)} TO {role_sql(member, ctx)}"
     revoke = f"REVOKE {role_sql(granted, ctx)} FROM {role_sql(member, ctx)};"
     if not want:
-        if member not in ctx.roles:
+        if member not in ctx.roles and granted not in ctx.roles:
             return Fix(
                 None,
                 f"{member} is not a Gordon role ({NOT_GORDONS}): a role that can grant "
@@ -642,6 +653,9 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
         return Fix(None, "an attribute of a composite type: goes with the type")
     if kind in ("table", "column", "sequence", "foreign table"):
         return Fix(None, DESTRUCTIVE)
+    if kind == "index":
+        # Not DROP INDEX in the transaction: it would hold ACCESS EXCLUSIVE on the table.
+        return Fix(f"{NO_TRANSACTION}DROP INDEX CONCURRENTLY IF EXISTS {name};")
     if kind in _DROP:
         if kind == "schema":
             return Fix(
@@ -655,7 +669,7 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
 def _missing(kind: str, name: str, want: dict[str, str], ctx: Context) -> Fix:
     definition = want.get("definition")
     if kind == "index" and definition:
-        return Fix(f"{definition};", "builds the index (locks writes to its table meanwhile)")
+        return Fix(f"{NO_TRANSACTION}{_concurrently(definition, None)};")
     if kind == "trigger" and definition:
         table, trigger = split_last(name)
         statements = [f"{definition};"]
@@ -710,6 +724,7 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
         if switches.sql:
             statements.append(switches.sql)
         left -= {"row level security", "force row level security"}
+        statements += _table_storage(name, want, have, left)
         internal = {f for f in left if f.startswith("internal trigger ")}
         if internal:
             # Internal (foreign key) triggers have OID names: switch them all back on, then
@@ -730,8 +745,20 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             statements.append(f"ALTER TABLE {table} {_TRIGGER_STATE[state]} {trigger};")
             left.discard("enabled")
     elif kind == "index" and "definition" in want:
-        statements += [f"DROP INDEX {name};", f"{want['definition']};"]
-        left -= {"definition", "valid"}
+        return _rebuild_index(name, want["definition"], ctx)
+    elif kind == "sequence":
+        statements += _sequence(name, want, have)
+        left -= {*_SEQUENCE_OPTIONS, "cycle"}
+    elif kind == "column":
+        found = _column(name, want, have, ctx)
+        statements += found
+        left -= {f for f in _COLUMN_FACETS if f in left and found}
+    elif kind in ("function", "procedure") and left <= _FUNCTION_FACETS:
+        statements += _function(kind, name, want, have)
+        left.clear()
+    elif kind == "view" and left == {"definition"}:
+        statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{want['definition']}")
+        left.clear()
     elif kind == "policy":
         table, policy = split_last(name)
         statements += [f"DROP POLICY {policy} ON {table};", _create_policy(name, want, ctx)]
@@ -757,6 +784,156 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             else f"{facets}: {MIGRATION}"
         )
     return Fix("\n".join(statements) or None, note)
+
+
+def _concurrently(definition: str, new_name: str | None) -> str:
+    """``CREATE [UNIQUE] INDEX name ON ...`` built CONCURRENTLY (under ``new_name``)."""
+    head, _, rest = definition.partition(" INDEX ")
+    name, _, on = rest.partition(" ON ")
+    return f"{head} INDEX CONCURRENTLY {new_name or name} ON {on}"
+
+
+def _rebuild_index(name: str, definition: str, ctx: Context) -> Fix:
+    """An index that differs or is not valid, rebuilt without blocking writes: built
+    CONCURRENTLY under a new name, then swapped for the old one (which REINDEX CONCURRENTLY
+    does itself for an index behind a constraint, whose definition has not changed)."""
+    schema, index = split_last(name)
+    if name in ctx.constraint_indexes:
+        return Fix(
+            f"{NO_TRANSACTION}REINDEX INDEX CONCURRENTLY {name};",
+            "behind a constraint: rebuilt in place; if its definition differs, restore the "
+            "constraint from its migration",
+        )
+    bare = index.strip('"')
+    temporary = ident(f"{bare[:48]}_gordon_rebuild")
+    return Fix(
+        NO_TRANSACTION
+        + "\n".join(
+            [
+                f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{temporary};",
+                f"{_concurrently(definition, temporary)};",
+                f"DROP INDEX CONCURRENTLY {name};",
+                f"ALTER INDEX {schema}.{temporary} RENAME TO {index};",
+            ]
+        )
+    )
+
+
+_SEQUENCE_OPTIONS = {
+    "type": "AS {}",
+    "increment": "INCREMENT BY {}",
+    "min": "MINVALUE {}",
+    "max": "MAXVALUE {}",
+    "start": "START WITH {}",
+    "cache": "CACHE {}",
+}
+
+
+def _sequence(name: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    options = [
+        template.format(want[facet])
+        for facet, template in _SEQUENCE_OPTIONS.items()
+        if facet in want and want[facet] != have.get(facet)
+    ]
+    if "cycle" in want and want["cycle"] != have.get("cycle"):
+        options.append("CYCLE" if want["cycle"] == "yes" else "NO CYCLE")
+    return [f"ALTER SEQUENCE {name} {' '.join(options)};"] if options else []
+
+
+_COLUMN_FACETS = {"default", "generated", "not null", "not null constraint"}
+
+
+def _column(name: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> list[str]:
+    """What ALTER TABLE restores of a column without touching its rows: its default, its
+    generated expression (PostgreSQL 17+), its NOT NULL. Nothing when anything else differs
+    (its type: the migration's)."""
+    differing = {f for f in want.keys() | have.keys() if want.get(f) != have.get(f)}
+    if not differing <= _COLUMN_FACETS:
+        return []
+    table, column = split_last(name)
+    target = f"ALTER TABLE {table} ALTER COLUMN {column}"
+    out: list[str] = []
+    if "default" in differing:
+        default = want.get("default")
+        out.append(f"{target} {'DROP DEFAULT' if default is None else f'SET DEFAULT {default}'};")
+    if "generated" in differing:
+        kind_w, _, expression = want.get("generated", "").partition(" ")
+        kind_h = have.get("generated", "").partition(" ")[0]
+        if ctx.server_version < 170000 or not expression or kind_w != kind_h:
+            return []
+        out.append(f"{target} SET EXPRESSION AS {expression};")
+    if "not null" in differing and want.get("not null") == "no":
+        out.append(f"{target} DROP NOT NULL;")
+    elif "not null" in differing or "not null constraint" in differing:
+        # Under ACCESS EXCLUSIVE it scans the table; a NULL row fails it (nothing is lost).
+        out.append(f"{target} SET NOT NULL;")
+    return out
+
+
+_FUNCTION_FACETS = {
+    "security",
+    "volatility",
+    "leakproof",
+    "strict",
+    "parallel",
+    "cost",
+    "rows",
+    "settings",
+}
+
+
+def _function(kind: str, name: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    target = f"ALTER {_OWNED[kind]} {name}"
+    options = []
+    if want.get("security") != have.get("security"):
+        options.append(f"SECURITY {want.get('security', 'invoker').upper()}")
+    if want.get("volatility") != have.get("volatility"):
+        options.append(want.get("volatility", "volatile").upper())
+    if want.get("leakproof") != have.get("leakproof"):
+        options.append("LEAKPROOF" if want.get("leakproof") == "yes" else "NOT LEAKPROOF")
+    if want.get("strict") != have.get("strict"):
+        options.append("STRICT" if want.get("strict") == "yes" else "CALLED ON NULL INPUT")
+    if want.get("parallel") != have.get("parallel"):
+        options.append(f"PARALLEL {want.get('parallel', 'unsafe').upper()}")
+    for facet in ("cost", "rows"):
+        if facet in want and want[facet] != have.get(facet):
+            options.append(f"{facet.upper()} {want[facet]}")
+    out = [f"{target} {' '.join(options)};"] if options else []
+    if want.get("settings") != have.get("settings"):
+        out.append(f"{target} RESET ALL;")
+        for setting in filter(None, want.get("settings", "").split("\n")):
+            key, _, value = setting.partition("=")
+            out.append(f"{target} SET {key} = {_setting_value(key, value)};")
+    return out
+
+
+def _table_storage(
+    name: str, want: dict[str, str], have: dict[str, str], left: set[str]
+) -> list[str]:
+    """Options, persistence and replica identity of a table (``left`` loses what is done)."""
+    out = []
+    if "options" in left:
+        pinned = dict(o.partition("=")[::2] for o in want.get("options", "").split(", ") if o)
+        now = dict(o.partition("=")[::2] for o in have.get("options", "").split(", ") if o)
+        gone = sorted(set(now) - set(pinned))
+        if gone:
+            out.append(f"ALTER TABLE {name} RESET ({', '.join(gone)});")
+        changed = [f"{k}={v}" for k, v in sorted(pinned.items()) if now.get(k) != v]
+        if changed:
+            out.append(f"ALTER TABLE {name} SET ({', '.join(changed)});")
+        left.discard("options")
+    if "persistence" in left and want.get("persistence", "") in ("", "unlogged"):
+        word = "UNLOGGED" if want.get("persistence") == "unlogged" else "LOGGED"
+        out.append(f"ALTER TABLE {name} SET {word};")
+        left.discard("persistence")
+    if "replica identity" in left and want.get("replica identity") in (
+        "default",
+        "full",
+        "nothing",
+    ):
+        out.append(f"ALTER TABLE {name} REPLICA IDENTITY {want['replica identity'].upper()};")
+        left.discard("replica identity")
+    return out
 
 
 # Drops run last and in dependency order: what uses an object before the object itself, the
@@ -833,9 +1010,34 @@ def goes_with(obj: str, objects: set[tuple[str, str]]) -> bool:
     return False
 
 
+def sections(fixes: Sequence[tuple[str, str, Fix]]) -> tuple[list[str], list[str]]:
+    """(the statements of the transaction, those run after COMMIT one at a time), each a
+    fix's SQL, in the order they run."""
+    restorable = sorted((item for item in fixes if item[2].sql), key=order)
+    inside = [str(f.sql) for _, _, f in restorable if not str(f.sql).startswith(NO_TRANSACTION)]
+    after = [
+        str(f.sql).removeprefix(NO_TRANSACTION)
+        for _, _, f in restorable
+        if str(f.sql).startswith(NO_TRANSACTION)
+    ]
+    return inside, after
+
+
+def lock_plan(fixes: Sequence[tuple[str, str, Fix]]) -> list[str]:
+    """The locks the script of ``fixes`` takes (``lockplan``), as lines."""
+    from gordon_migrate.drift import lockplan
+
+    inside, after = sections(fixes)
+    return lockplan.plan_lines(
+        lockplan.locks(inside, in_transaction=True) + lockplan.locks(after, in_transaction=False)
+    )
+
+
 def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
-    """The whole fix script: one transaction with every restorable difference, then the
-    ones left to a person as comments. ``fixes``: (object, kind, fix) in report order."""
+    """The whole fix script: its lock plan, one transaction with every restorable difference,
+    then the statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY...), one
+    at a time, then the differences left to a person, as comments. ``fixes``: (object, kind,
+    fix) in report order."""
     restorable = sorted((item for item in fixes if item[2].sql), key=order)
     manual = [(o, k, f) for o, k, f in fixes if f.note]
     out = [
@@ -844,13 +1046,33 @@ def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
         f"{len(manual)} left to you (listed at the end).",
         "-- Run it as the role that runs the migrations (or a superuser), for example:",
         '--   psql -v ON_ERROR_STOP=1 -f fix.sql "$DATABASE_URL"',
-        "BEGIN;",
+        "-- (statement by statement, as psql does: the part after COMMIT cannot run in a",
+        "-- transaction, nor in one multi-statement string).",
     ]
+    out += [f"-- {line}" for line in lock_plan(fixes)]
+    out.append("BEGIN;")
+    later: list[tuple[str, str, str]] = []
     for obj, kind, fix in restorable:
-        out += ["", f"-- {kind}: {obj}", str(fix.sql)]
+        text = str(fix.sql)
+        if text.startswith(NO_TRANSACTION):
+            later.append((obj, kind, text.removeprefix(NO_TRANSACTION)))
+            continue
+        out += ["", f"-- {kind}: {obj}", text]
     out += ["", "COMMIT;"]
+    if later:
+        out += ["", f"-- {NO_TRANSACTION_TITLE}"]
+        for obj, kind, text in later:
+            out += ["", f"-- {kind}: {obj}", text]
     if manual:
         out += ["", "-- Not restored here (what to do):"]
         for obj, kind, fix in manual:
             out.append(f"-- {kind}: {obj}: {fix.note}")
     return "\n".join(out) + "\n"
+
+
+#: The comment that opens the script's part after COMMIT.
+NO_TRANSACTION_TITLE = (
+    "No transaction from here: each statement on its own (a failed CREATE INDEX CONCURRENTLY "
+    "leaves an INVALID index behind: the next drift-check names it, and this script's next "
+    "run drops it first)."
+)
