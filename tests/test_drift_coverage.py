@@ -12,7 +12,7 @@ import pytest
 from gordon_migrate.drift import catalogs, fixtures
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
-from tests.support.drift import drift, failing
+from tests.support.drift import drift, failing, find
 
 _SERVER_COLUMNS = """
 SELECT c.relname::text, array_agg(a.attname::text)
@@ -111,3 +111,25 @@ def test_a_server_major_without_pinned_builtins_is_not_a_pass(
         f"builtins.pg{major}.txt in {tmp_path} (pinned majors: none), so they were not checked"
     )
     assert failing(payload) == {}
+
+
+def test_a_role_the_reader_cannot_see_is_not_a_pass(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """A privilege held by a role OID that pg_roles does not hold (its row deleted by a
+    superuser): whose privilege it is cannot be checked, said in one line, exit 1."""
+    with gordon_db.connect() as conn:
+        conn.execute("CREATE ROLE drift_vanishing")
+        conn.execute("GRANT SELECT ON trading.runs TO drift_vanishing")
+        row = conn.execute("SELECT 'drift_vanishing'::regrole::oid").fetchone()
+        assert row is not None
+        conn.execute("DELETE FROM pg_authid WHERE rolname = 'drift_vanishing'")
+    obj = f"grant on table trading.runs to unknown (OID={row[0]})"
+    code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+    assert code == 1
+    assert payload["unchecked"] == [
+        f"{obj}: names a role that does not exist or that gordon_drift_reader cannot see, so "
+        "whose privileges these are cannot be checked: find the role (pg_shdepend), then grant "
+        "the privileges again to the right one or revoke them"
+    ]
+    assert find(payload, "grants", obj)["kind"] == "unexpected"

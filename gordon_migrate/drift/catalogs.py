@@ -41,6 +41,9 @@ class Catalog:
     source: str | None = None
     #: The PostgreSQL version that added the catalog (the generic query skips it before).
     since: int = 0
+    #: Whether each object is listed (``False``: only its privileges are, those of the Gordon
+    #: roles: a cluster-wide catalog that other applications share).
+    listed: bool = True
 
 
 def _snap(reason: str) -> Catalog:
@@ -105,7 +108,8 @@ CATALOGS: dict[str, Catalog] = {
     "pg_opclass": Catalog("identity", namespace="opcnamespace", owner="opcowner"),
     "pg_operator": Catalog("identity", namespace="oprnamespace", owner="oprowner"),
     "pg_opfamily": Catalog("identity", namespace="opfnamespace", owner="opfowner"),
-    "pg_parameter_acl": Catalog("identity", acl=("paracl", "p"), since=150000),
+    # Cluster-wide: another application's parameter privileges make rows too.
+    "pg_parameter_acl": Catalog("identity", acl=("paracl", "p"), since=150000, listed=False),
     "pg_publication": Catalog(
         "identity",
         owner="pubowner",

@@ -196,11 +196,13 @@ def _pinned_builtins(
     lines = sorted_lines([*actual.builtins_initdb, *pinned])
     # Every function the same (one digest): their thousands of lines need no comparing.
     if _digest(lines) == _digest(actual.sections["builtins"]):
-        lines = tuple(line for line in lines if not line.object.startswith(_FUNCTION))
+        lines = tuple(line for line in lines if not _is_function_digest(line))
     return lines, []
 
 
-_FUNCTION = f"{snapshot.BUILT_IN}function "
+def _is_function_digest(line: Line) -> bool:
+    """One built-in function's pinned digest (not the digest of them all)."""
+    return line.facet == "digest" and line.object != snapshot.ALL_BUILTIN_FUNCTIONS
 
 
 def _digest(lines: Sequence[Line]) -> str | None:
@@ -217,13 +219,12 @@ def _comparable_builtins(
         return tuple(
             line
             for line in actual
-            if not line.object.startswith(_FUNCTION)
-            and line.object != snapshot.ALL_BUILTIN_FUNCTIONS
-            and " information_schema" not in line.object
+            if line.facet != "digest"
+            and not (line.facet == "privileges" and " information_schema" in line.object)
         )
-    if any(line.object.startswith(_FUNCTION) for line in pinned):
+    if any(map(_is_function_digest, pinned)):
         return actual
-    return tuple(line for line in actual if not line.object.startswith(_FUNCTION))
+    return tuple(line for line in actual if not _is_function_digest(line))
 
 
 def compare_snapshot(
@@ -297,6 +298,12 @@ def compare_snapshot(
         "what it means for drift, so it was not checked: this PostgreSQL is newer than this "
         "gordon-migrate; upgrade it"
         for column in actual.unmapped
+    ]
+    unchecked += [
+        f"{obj}: names a role that does not exist or that {actual.user} cannot see, so whose "
+        "privileges these are cannot be checked: find the role (pg_shdepend), then grant the "
+        "privileges again to the right one or revoke them"
+        for obj in actual.unknown_roles
     ]
     return DriftReport(
         unchecked=tuple(unchecked),

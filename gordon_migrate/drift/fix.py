@@ -487,7 +487,17 @@ def _default_privileges(obj: str, want: dict[str, str], have: dict[str, str], ct
         _privileges(want.get("privileges"), table=objects == "tables", maintain=maintain),
         _privileges(have.get("privileges"), table=objects == "tables", maintain=maintain),
     )
+    public = _PUBLIC_BY_DEFAULT.get(objects)
+    if not have and not where and owner == grantee and public:
+        # The whole default ACL is gone: PostgreSQL dropped it once it equalled the built-in
+        # default, which gives PUBLIC what the pinned one did not (a pinned grant to PUBLIC is
+        # a difference of its own, granted again after this).
+        statements.insert(0, f"REVOKE {public} ON {objects.upper()} FROM PUBLIC;")
     return Fix("\n".join(f"{prefix} {s}" for s in statements) or None)
+
+
+#: What the built-in default privileges give PUBLIC on objects created later.
+_PUBLIC_BY_DEFAULT = {"functions": "EXECUTE", "types": "USAGE"}
 
 
 # --- roles, memberships, settings ---------------------------------------------------------------

@@ -117,6 +117,8 @@ class Snapshot:
     bootstrap: str = "postgres"
     #: ``catalog.column`` of the server that the column map does not name (a newer major).
     unmapped: tuple[str, ...] = ()
+    #: Objects whose privileges name a role the reader cannot resolve (``unknown (OID=n)``).
+    unknown_roles: tuple[str, ...] = ()
 
 
 class Difference(NamedTuple):

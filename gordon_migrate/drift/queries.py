@@ -472,6 +472,8 @@ _CATALOGS = dict(identity_catalogs(150000))
 def _generic_objects() -> str:
     parts = []
     for name, entry in _CATALOGS.items():
+        if not entry.listed:
+            continue
         owner = f"pg_get_userbyid(x.{entry.owner})::text" if entry.owner else "NULL::text"
         facets = ", ".join(f"'{facet}', ({expr})::text" for facet, expr in entry.facets)
         parts.append(
@@ -705,7 +707,10 @@ WITH objects(kind, name, owner, acl, init) AS (
       AND {_scope_builtin("pg_class", "c.oid", "c.relacl")}
     UNION ALL
     SELECT 'column', format('%I.%I.%I', n.nspname, c.relname, a.attname), c.relowner,
-           coalesce(a.attacl, '{{}}'), coalesce(ip.initprivs, '{{}}')
+           -- No privileges: NULL (an empty ACL array has no dimension, which aclexplode
+           -- refuses).
+           CASE WHEN cardinality(a.attacl) > 0 THEN a.attacl END,
+           CASE WHEN cardinality(ip.initprivs) > 0 THEN ip.initprivs END
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     {_init_join("pg_class", "c.oid", "a.attnum")}
@@ -742,7 +747,7 @@ WITH objects(kind, name, owner, acl, init) AS (
     WHERE {_scope_builtin("pg_language", "l.oid", "l.lanacl")}
 ), differing AS (
     SELECT * FROM objects o
-    WHERE o.acl <> o.init
+    WHERE o.acl IS DISTINCT FROM o.init
       AND ARRAY(SELECT x::text FROM unnest(o.acl) x ORDER BY 1)
           <> ARRAY(SELECT x::text FROM unnest(o.init) x ORDER BY 1)
 )

@@ -13,7 +13,7 @@ JSON structure (``drift-check --format json``)::
       "schema_checksum": {"expected": "<sha256 pinned>", "actual": "<sha256 of live schema>"},
       "warnings": [],                     # e.g. the connected role could write
       "unchecked": [],                    # what could not be checked at all (exit 1)
-      "checks": [                         # always the four, in this order
+      "checks": [                         # always the five, in this order
         {"name": "schema", "title": "schema checksum", "ok": true, "differences": []},
         {"name": "grants", "title": "grant matrix", "ok": false, "differences": [
           {"object": "grant on table trading.orders to gordon_api",
@@ -30,7 +30,8 @@ JSON structure (``drift-check --format json``)::
                                           # differences of their own
         ]},
         {"name": "column_grants", "title": "column grant matrix", ...},
-        {"name": "notify", "title": "NOTIFY allowlist", ...}
+        {"name": "notify", "title": "NOTIFY allowlist", ...},
+        {"name": "builtins", "title": "PostgreSQL's own objects", ...}
       ]
     }
 

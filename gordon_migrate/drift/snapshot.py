@@ -463,6 +463,17 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
         builtins_initdb=sorted_lines(initdb),
         bootstrap=context.bootstrap,
         unmapped=tuple(unmapped),
+        unknown_roles=tuple(
+            sorted(
+                {
+                    line.object
+                    for name in ("grants", "column_grants")
+                    for line in sections[name]
+                    if (UNKNOWN_ROLE in line.object or UNKNOWN_ROLE in line.value)
+                    and not line.object.startswith("role ")  # the grants say which
+                }
+            )
+        ),
     )
 
 
@@ -494,6 +505,9 @@ def _unreadable(reader: _Reader) -> tuple[set[int], tuple[str, ...]]:
 def _grantee(line: Line) -> str:
     return line.object.rpartition(" to ")[2]
 
+
+#: How pg_get_userbyid names a role OID that pg_roles does not hold.
+UNKNOWN_ROLE = "unknown (OID="
 
 #: Prefix of every object of the built-ins check: PostgreSQL's, not Gordon's (``drift.fix``
 #: never restores them itself).

@@ -1,0 +1,218 @@
+"""--fix-sql never blocks and never overreaches: the least-locking form, a lock plan at the
+top, nothing that is not Gordon's; the TUI shows the same plan before its confirmation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from gordon_migrate import dsn
+from gordon_migrate.drift import build_fixtures
+from gordon_migrate.drift import fixtures as drift_fixtures
+from gordon_migrate.sqlsplit import split
+from gordon_migrate.testing import GordonDatabase
+from gordon_migrate.tui.app import GordonApp
+from gordon_migrate.tui.screens.drift import DriftScreen, FixModal
+from tests.support.cli import CliRunner
+from tests.support.drift import drift, execute, failing, find
+from tests.support.tui import confirm_typed, drive, loaded, make_app_with_fixtures, wait_for
+
+NOT_MEASURED = "-- Lock plan (static, NOT measured: "
+
+
+def apply_script(db: GordonDatabase, script: str) -> None:
+    """Statement by statement, as ``psql -f`` runs it."""
+    with db.connect() as conn:
+        for statement in split(script):
+            conn.execute(statement.text.encode())
+
+
+def fix_sql(cli: CliRunner, db: GordonDatabase, *args: str) -> str:
+    result = cli("drift-check", "--database-url", db.dsn, "--fix-sql", *args)
+    assert result.code == 1, result.out
+    return result.out
+
+
+def test_an_invalid_index_is_rebuilt_concurrently_after_the_transaction(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """Not DROP INDEX + CREATE INDEX in the transaction (a blocking rebuild of a hot table):
+    built CONCURRENTLY under a new name, then swapped, each statement on its own."""
+    execute(
+        gordon_db,
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'trading.fills_filled_at_idx'::regclass",
+        "INSERT INTO public._sqlx_migrations (version, description, success, checksum, "
+        "execution_time) VALUES (9999, 'row', true, '\\x00', 1)",
+    )
+    script = fix_sql(cli, gordon_db)
+    head, _, after = script.partition("\nCOMMIT;\n")
+    assert "INDEX" not in head.partition("BEGIN;")[2], "nothing about the index in the transaction"
+    assert "CREATE INDEX CONCURRENTLY" in after
+    assert "DROP INDEX CONCURRENTLY trading.fills_filled_at_idx;" in after
+    assert "RENAME TO fills_filled_at_idx;" in after
+    plan = [line for line in head.split("\n") if line.startswith("--   ") or "on trading" in line]
+    assert any("SHARE UPDATE EXCLUSIVE on trading.fills:" in line for line in plan), plan
+    assert not any("ACCESS EXCLUSIVE on trading.fills" in line for line in plan), plan
+    apply_script(gordon_db, script)
+    code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+    assert code == 0, failing(payload)
+    with gordon_db.connect() as conn:
+        row = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'trading.fills_filled_at_idx'"
+            "::regclass"
+        ).fetchone()
+    assert row == (True,)
+
+
+def test_the_lock_plan_is_at_the_top_and_says_it_is_not_measured(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    execute(
+        gordon_db,
+        "ALTER TABLE trading.bot_configs DISABLE ROW LEVEL SECURITY",
+        "GRANT DELETE ON trading.runs TO gordon_api",
+    )
+    script = fix_sql(cli, gordon_db)
+    top = script.partition("BEGIN;")[0]
+    assert NOT_MEASURED in top
+    assert "--     ACCESS EXCLUSIVE on trading.bot_configs: brief: the catalog only" in top
+    assert "trading.runs" not in top, "a GRANT or REVOKE locks no table"
+
+
+def test_only_privileges_take_no_table_lock(cli: CliRunner, gordon_db: GordonDatabase) -> None:
+    execute(gordon_db, "GRANT DELETE ON trading.runs TO gordon_api")
+    top = fix_sql(cli, gordon_db).partition("BEGIN;")[0]
+    assert "--   no lock on any table or index (privileges, roles, settings only)" in top
+
+
+def test_the_bootstrap_superusers_parameter_privileges_are_never_revoked(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """GRANT SET ON PARAMETER makes a cluster-wide pg_parameter_acl row holding the bootstrap
+    superuser's own privileges: only the Gordon role's grant is taken back."""
+    execute(gordon_db, "GRANT SET ON PARAMETER lock_timeout TO gordon_trading")
+    try:
+        code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+        assert code == 1
+        assert [d["object"] for d in failing(payload)["grants"]] == [
+            "grant on parameter ACL lock_timeout to gordon_trading"
+        ]
+        script = fix_sql(cli, gordon_db)
+        assert 'REVOKE SET ON PARAMETER lock_timeout FROM "gordon_trading";' in script
+        assert 'FROM "postgres"' not in script
+        apply_script(gordon_db, script)
+        code, payload, _ = drift(cli, gordon_db.dsn_as("gordon_drift_reader"))
+        assert code == 0, failing(payload)
+        with gordon_db.connect() as conn:
+            row = conn.execute(
+                "SELECT paracl::text[] FROM pg_parameter_acl WHERE parname = 'lock_timeout'"
+            ).fetchone()
+        # Gone with the last grant, or the superuser's own: never an emptied row left behind.
+        assert row is None or row[0] != [], row
+    finally:
+        execute(gordon_db, "REVOKE SET ON PARAMETER lock_timeout FROM gordon_trading")
+
+
+def test_what_is_not_gordons_is_a_comment_with_the_exact_command(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    execute(
+        gordon_db,
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) FROM PUBLIC",
+        "CREATE ROLE drift_other_fix",
+        "GRANT pg_read_all_data TO drift_other_fix",
+    )
+    try:
+        script = fix_sql(cli, gordon_db)
+    finally:
+        execute(gordon_db, "DROP ROLE drift_other_fix")
+    body = script.partition("BEGIN;")[2].partition("COMMIT;")[0]
+    assert "pg_notify" not in body and "drift_other_fix" not in body
+    assert (
+        "-- missing: built-in: grant on function pg_catalog.pg_notify(text, text) to PUBLIC: "
+        "PostgreSQL's own object (drift-check's script never changes what Gordon does not "
+        "own): a superuser runs: GRANT EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) "
+        "TO PUBLIC;"
+    ) in script
+    assert (
+        "-- unexpected: membership of drift_other_fix in pg_read_all_data: drift_other_fix is "
+        "not a Gordon role (drift-check's script never changes what Gordon does not own): a "
+        'role that can grant pg_read_all_data runs: REVOKE "pg_read_all_data" FROM '
+        '"drift_other_fix";'
+    ) in script
+
+
+def test_a_generated_expression_and_a_sequence_are_restored_in_place(
+    cli: CliRunner, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    """Pinned with a generated column (fixtures of the database as it is then): its
+    expression comes back with SET EXPRESSION (PostgreSQL 17+; before, a note), its sequence's
+    options with ALTER SEQUENCE, no row lost."""
+    execute(
+        gordon_db,
+        "CREATE TABLE trading.gen_demo (a int, b int GENERATED ALWAYS AS (a * 2) STORED)",
+        "CREATE SEQUENCE trading.gen_demo_seq INCREMENT BY 2 MAXVALUE 500",
+        "INSERT INTO trading.gen_demo (a) VALUES (1), (2)",
+    )
+    pinned = tmp_path / "fixtures"
+    drift_fixtures.write(build_fixtures(dsn.parse(gordon_db.dsn)), pinned)
+    modern = gordon_db.server.version >= 17
+    execute(
+        gordon_db,
+        "ALTER SEQUENCE trading.gen_demo_seq INCREMENT BY 9 NO MAXVALUE CYCLE",
+        *(
+            ["ALTER TABLE trading.gen_demo ALTER COLUMN b SET EXPRESSION AS (a * 3)"]
+            if modern
+            else []
+        ),
+    )
+    code, payload, _ = drift(cli, gordon_db.dsn, "--fixtures-dir", str(pinned))
+    assert code == 1
+    sequence = find(payload, "schema", "sequence trading.gen_demo_seq")
+    assert sequence["fix"] == (
+        "ALTER SEQUENCE trading.gen_demo_seq INCREMENT BY 2 MAXVALUE 500 NO CYCLE;"
+    )
+    if modern:
+        column = find(payload, "schema", "column trading.gen_demo.b")
+        assert column["fix"] == (
+            "ALTER TABLE trading.gen_demo ALTER COLUMN b SET EXPRESSION AS ((a * 2));"
+        )
+    apply_script(gordon_db, fix_sql(cli, gordon_db, "--fixtures-dir", str(pinned)))
+    code, payload, _ = drift(cli, gordon_db.dsn, "--fixtures-dir", str(pinned))
+    assert code == 0, failing(payload)
+    with gordon_db.connect() as conn:
+        rows = conn.execute("SELECT a, b FROM trading.gen_demo ORDER BY a").fetchall()
+    assert rows == [(1, 2), (2, 4)]
+
+
+def test_the_tui_shows_the_lock_plan_before_the_typed_confirmation(
+    gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    app = make_app_with_fixtures(gordon_db, tmp_path)
+    execute(
+        gordon_db,
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'trading.order_events_intent_id_idx'::regclass",
+    )
+
+    async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
+        await pilot.press("3")
+        await loaded(pilot, DriftScreen)
+        await pilot.press("f")
+        shown = await confirm_typed(pilot, FixModal)
+        assert "Lock plan (static, NOT measured:" in shown
+        assert "SHARE UPDATE EXCLUSIVE on trading.order_events:" in shown
+        assert shown.index("Lock plan") < shown.index("CREATE INDEX CONCURRENTLY")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, DriftScreen)
+                and app.screen.data is not None
+                and app.screen.data.ok
+            ),
+            "the Drift screen to reload clean",
+        )
+
+    drive(app, scenario)
