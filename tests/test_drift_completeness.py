@@ -995,6 +995,35 @@ CASES |= {
         "unexpected",
         "text search template trading.rogue_tmpl",
     ),
+    "table made UNLOGGED": Drift(
+        ("ALTER TABLE trading.venue_balances SET UNLOGGED",),
+        "schema",
+        "changed",
+        "table trading.venue_balances",
+    ),
+    "replica identity using an index": Drift(
+        ("ALTER TABLE trading.roundtrips REPLICA IDENTITY USING INDEX roundtrips_pkey",),
+        "schema",
+        "changed",
+        "table trading.roundtrips",
+    ),
+    "column collation changed": Drift(
+        ('ALTER TABLE trading.runs ALTER COLUMN quote_asset TYPE text COLLATE "C"',),
+        "schema",
+        "changed",
+        "column trading.runs.quote_asset",
+        fixable=False,  # a rewrite the migration decides (its type and collation)
+    ),
+    "table made to inherit": Drift(
+        (
+            "CREATE TABLE trading.rogue_parent ()",
+            "ALTER TABLE trading.equity INHERIT trading.rogue_parent",
+        ),
+        "schema",
+        "changed",
+        "table trading.equity",
+        fixable=False,  # the unexpected parent is a table: a person decides
+    ),
     "the database made a template": Drift(
         ("ALTER DATABASE {db} IS_TEMPLATE true",),
         "grants",

@@ -754,6 +754,8 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             state = want.get("enabled", "enabled")
             statements.append(f"ALTER TABLE {table} {_TRIGGER_STATE[state]} {trigger};")
             left.discard("enabled")
+    elif kind == "index" and left == {"replica identity"}:
+        return Fix(None, "follows its table's REPLICA IDENTITY (restored there)")
     elif kind == "index" and "definition" in want:
         return _rebuild_index(name, want["definition"], ctx)
     elif kind == "sequence":
