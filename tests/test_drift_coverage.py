@@ -133,3 +133,21 @@ def test_a_role_the_reader_cannot_see_is_not_a_pass(
         "the privileges again to the right one or revoke them"
     ]
     assert find(payload, "grants", obj)["kind"] == "unexpected"
+
+
+def test_each_pinned_major_digests_its_functions_as_the_server_does() -> None:
+    """The digest of every function (what drift-check compares first, on the server) is the
+    digest of the function-by-function lines of the same file (named when it differs)."""
+    from gordon_migrate.drift.snapshot import ALL_BUILTIN_FUNCTIONS, function_digest
+
+    pinned = fixtures.load()
+    assert set(pinned.builtin_texts) >= {15, 16, 18}
+    for major, digest in pinned.builtin_digests().items():
+        lines = pinned.builtins(major) or ()
+        functions = [
+            (line.object.removeprefix("built-in: function "), line.value)
+            for line in lines
+            if line.facet == "digest" and line.object != ALL_BUILTIN_FUNCTIONS
+        ]
+        assert len(functions) > 3000, major
+        assert function_digest(functions) == digest, major

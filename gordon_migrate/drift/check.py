@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,7 +69,9 @@ def collector_paused() -> Iterator[None]:
 
 def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) -> DriftReport:
     expected = fixtures.load(fixtures_dir)
-    actual = read_snapshot(dsn, expected.roles, purpose="drift-check")
+    actual = read_snapshot(
+        dsn, expected.roles, purpose="drift-check", builtin_digests=expected.builtin_digests()
+    )
     report = compare_snapshot(expected, actual, with_fixes=with_fixes)
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
@@ -92,7 +94,13 @@ def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) 
     return report
 
 
-def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot:
+def read_snapshot(
+    dsn: Dsn,
+    roles: Collection[str],
+    *,
+    purpose: str,
+    builtin_digests: Mapping[int, str] | None = None,
+) -> Snapshot:
     """``snapshot.take`` on a read-only connection of its own; a catalog that cannot be read
     is a ``DriftError``."""
     with db.connection(
@@ -113,6 +121,7 @@ def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot
             sibling=lambda: db.connect(
                 dsn, purpose=purpose, read_only=True, options=snapshot.SESSION_SETTINGS
             ),
+            builtin_digests=builtin_digests,
         )
 
 
@@ -184,7 +193,10 @@ def _pinned_builtins(
 ) -> tuple[tuple[Line, ...], list[str]]:
     """(the built-ins expected on this server, what could not be checked): the privileges
     initdb gave the objects that differ now, and this major's pinned fixture."""
-    pinned = expected.builtins(major)
+    # The function-by-function digests are compared only when the snapshot read them (its
+    # digest of them all differs from the pinned one).
+    functions = any(map(_is_function_digest, actual.sections["builtins"]))
+    pinned = expected.builtins(major, functions=functions)
     if pinned is None:
         known = ", ".join(str(m) for m in sorted(expected.builtin_texts)) or "none"
         return actual.builtins_initdb, [
@@ -193,38 +205,25 @@ def _pinned_builtins(
             "so they were not checked; pin them with `gordon-migrate fixtures update "
             f"--database-url` on a scratch PostgreSQL {major} server"
         ]
-    lines = sorted_lines([*actual.builtins_initdb, *pinned])
-    # Every function the same (one digest): their thousands of lines need no comparing.
-    if _digest(lines) == _digest(actual.sections["builtins"]):
-        lines = tuple(line for line in lines if not _is_function_digest(line))
-    return lines, []
+    return sorted_lines([*actual.builtins_initdb, *pinned]), []
 
 
 def _is_function_digest(line: Line) -> bool:
-    """One built-in function's pinned digest (not the digest of them all)."""
+    """One built-in function's digest (not the digest of them all)."""
     return line.facet == "digest" and line.object != snapshot.ALL_BUILTIN_FUNCTIONS
 
 
-def _digest(lines: Sequence[Line]) -> str | None:
-    return next((x.value for x in lines if x.object == snapshot.ALL_BUILTIN_FUNCTIONS), None)
-
-
-def _comparable_builtins(
-    pinned: Sequence[Line], actual: Sequence[Line], unchecked: Sequence[str]
-) -> Sequence[Line]:
-    """The built-ins as they are, as far as they can be compared with ``pinned``: without the
-    function digests when they match (or nothing is pinned), nor information_schema's
-    privileges when nothing is pinned."""
-    if unchecked:
-        return tuple(
-            line
-            for line in actual
-            if line.facet != "digest"
-            and not (line.facet == "privileges" and " information_schema" in line.object)
-        )
-    if any(map(_is_function_digest, pinned)):
+def _comparable_builtins(actual: Sequence[Line], unchecked: Sequence[str]) -> Sequence[Line]:
+    """The built-ins as they are, as far as they can be compared: without the digests nor
+    information_schema's privileges when nothing is pinned for this major."""
+    if not unchecked:
         return actual
-    return tuple(line for line in actual if not _is_function_digest(line))
+    return tuple(
+        line
+        for line in actual
+        if line.facet != "digest"
+        and not (line.facet == "privileges" and " information_schema" in line.object)
+    )
 
 
 def compare_snapshot(
@@ -258,7 +257,7 @@ def compare_snapshot(
         else actual.sections[name]
         for name, _ in CHECKS
     }
-    readable["builtins"] = _comparable_builtins(pinned, readable["builtins"], unchecked)
+    readable["builtins"] = _comparable_builtins(readable["builtins"], unchecked)
     for name, _title in CHECKS:
         differences = compare(sections[name], readable[name], fixes)
         if name == "notify":

@@ -58,6 +58,11 @@ _HEADERS: dict[CheckName, str] = {
 _BUILTINS = re.compile(r"builtins\.pg([0-9]+)\.txt")
 
 
+# How the built-ins fixture writes the digests (``snapshot.ALL_BUILTIN_FUNCTIONS``...).
+_ALL_FUNCTIONS = "built-in: every function\tdigest\t"
+_ONE_FUNCTION = "built-in: function "
+
+
 def builtins_file(major: int) -> str:
     """The fixture of PostgreSQL ``major``'s own objects."""
     return f"builtins.pg{major}.txt"
@@ -140,10 +145,24 @@ class Fixtures:
     #: The text of ``builtins.pgNN.txt`` per major NN (parsed when compared: ``builtins``).
     builtin_texts: dict[int, str] = dataclasses.field(default_factory=dict)
 
-    def builtins(self, major: int) -> tuple[Line, ...] | None:
-        """PostgreSQL ``major``'s pinned built-ins; ``None`` when none are pinned."""
+    def builtins(self, major: int, *, functions: bool = True) -> tuple[Line, ...] | None:
+        """PostgreSQL ``major``'s pinned built-ins; ``None`` when none are pinned.
+        ``functions``: with the digest of each function (else only that of them all)."""
         text = self.builtin_texts.get(major)
-        return None if text is None else parse(text)
+        if text is None:
+            return None
+        if not functions:  # thousands of lines not parsed when the digests match
+            text = "\n".join(x for x in text.split("\n") if not x.startswith(_ONE_FUNCTION))
+        return parse(text)
+
+    def builtin_digests(self) -> dict[int, str]:
+        """The pinned digest of every built-in function, per major."""
+        out = {}
+        for major, text in self.builtin_texts.items():
+            start = text.find(_ALL_FUNCTIONS)
+            if start >= 0:
+                out[major] = text[start + len(_ALL_FUNCTIONS) :].partition("\n")[0]
+        return out
 
     @property
     def roles(self) -> frozenset[str]:

@@ -675,13 +675,24 @@ def _init_join(catalog: str, oid: str, sub: str = "0") -> str:
     )
 
 
-def _scope_builtin(catalog: str, oid: str, acl: str) -> str:
+def _built_in(catalog: str, columns: str, key: str = "oid", member_of: str = "") -> str:
+    """The rows of ``catalog`` initdb or an extension made: a range scan of the OID index
+    below the first normal OID, plus the (few) extension members above it."""
+    owner = member_of or catalog
+    return (
+        f"(SELECT {columns} FROM {catalog} WHERE {key} {_BUILT_IN} UNION ALL "
+        f"SELECT {columns} FROM {catalog} WHERE {key} >= {FIRST_USER_OID} "
+        f"AND {_is_member(owner, key)})"
+    )
+
+
+_PROC_COLUMNS = "oid, proname, pronamespace, prokind, proargtypes, proowner, proacl"
+
+
+def _differs(acl: str) -> str:
     # A NULL ACL with no initial privileges recorded is the default on both sides: skipped
     # before anything is computed (most built-in objects).
-    return (
-        f"({oid} {_BUILT_IN} OR {_is_member(catalog, oid)}) "
-        f"AND ({acl} IS NOT NULL OR ip.initprivs IS NOT NULL)"
-    )
+    return f"({acl} IS NOT NULL OR ip.initprivs IS NOT NULL)"
 
 
 # Privileges of every object initdb or an extension made, against what they were given
@@ -701,50 +712,53 @@ WITH objects(kind, name, owner, acl, init) AS (
            coalesce(ip.initprivs,
                     acldefault(CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END,
                                c.relowner))
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    FROM {_built_in("pg_class", "oid, relname, relnamespace, relkind, relowner, relacl")} c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
     {_init_join("pg_class", "c.oid")}
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-      AND {_scope_builtin("pg_class", "c.oid", "c.relacl")}
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_differs("c.relacl")}
     UNION ALL
     SELECT 'column', format('%I.%I.%I', n.nspname, c.relname, a.attname), c.relowner,
            -- No privileges: NULL (an empty ACL array has no dimension, which aclexplode
            -- refuses).
            CASE WHEN cardinality(a.attacl) > 0 THEN a.attacl END,
            CASE WHEN cardinality(ip.initprivs) > 0 THEN ip.initprivs END
-    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+    FROM {_built_in("pg_attribute", "attrelid, attname, attnum, attacl", "attrelid", "pg_class")} a
+    JOIN {_built_in("pg_class", "oid, relname, relnamespace, relowner")} c ON c.oid = a.attrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace
     {_init_join("pg_class", "c.oid", "a.attnum")}
-    WHERE a.attnum > 0 AND {_scope_builtin("pg_class", "c.oid", "a.attacl")}
+    WHERE a.attnum > 0 AND {_differs("a.attacl")}
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
            format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
            p.proowner, coalesce(p.proacl, acldefault('f', p.proowner)),
            coalesce(ip.initprivs, acldefault('f', p.proowner))
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    FROM {_built_in("pg_proc", _PROC_COLUMNS)} p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
     {_init_join("pg_proc", "p.oid")}
-    WHERE {_scope_builtin("pg_proc", "p.oid", "p.proacl")}
+    WHERE {_differs("p.proacl")}
     UNION ALL
     SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
            format('%I.%I', n.nspname, t.typname), t.typowner,
            coalesce(t.typacl, acldefault('T', t.typowner)),
            coalesce(ip.initprivs, acldefault('T', t.typowner))
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    FROM {_built_in("pg_type", "oid, typname, typnamespace, typtype, typowner, typacl")} t
+    JOIN pg_namespace n ON n.oid = t.typnamespace
     {_init_join("pg_type", "t.oid")}
-    WHERE {_scope_builtin("pg_type", "t.oid", "t.typacl")}
+    WHERE {_differs("t.typacl")}
     UNION ALL
     SELECT 'schema', quote_ident(n.nspname), n.nspowner,
            coalesce(n.nspacl, acldefault('n', n.nspowner)),
            coalesce(ip.initprivs, acldefault('n', n.nspowner))
-    FROM pg_namespace n
+    FROM {_built_in("pg_namespace", "oid, nspname, nspowner, nspacl")} n
     {_init_join("pg_namespace", "n.oid")}
-    WHERE n.nspname <> 'public' AND {_scope_builtin("pg_namespace", "n.oid", "n.nspacl")}
+    WHERE n.nspname <> 'public' AND {_differs("n.nspacl")}
     UNION ALL
     SELECT 'language', quote_ident(l.lanname), l.lanowner,
            coalesce(l.lanacl, acldefault('l', l.lanowner)),
            coalesce(ip.initprivs, acldefault('l', l.lanowner))
-    FROM pg_language l
+    FROM {_built_in("pg_language", "oid, lanname, lanowner, lanacl")} l
     {_init_join("pg_language", "l.oid")}
-    WHERE {_scope_builtin("pg_language", "l.oid", "l.lanacl")}
+    WHERE {_differs("l.lanacl")}
 ), differing AS (
     SELECT * FROM objects o
     WHERE o.acl IS DISTINCT FROM o.init
@@ -829,6 +843,15 @@ FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.oid {_BUILT_IN}
+"""
+
+# The digest of them all, as ``snapshot.function_digest`` computes it from BUILTIN_FUNCTIONS:
+# one row, compared with the pinned one first (the rows are read only when it differs).
+BUILTIN_DIGEST = f"""
+SELECT encode(sha256(convert_to(string_agg(f.name || E'\\t' || f.digest, E'\\n'
+                                           ORDER BY f.name COLLATE "C"), 'UTF8')), 'hex')
+           AS digest
+FROM ({BUILTIN_FUNCTIONS}) f
 """
 
 # The columns of every catalog and view the column map covers (catalogs.COLUMNS, VIEWS): one the

@@ -153,6 +153,12 @@ class BuiltinFunctionRow(NamedTuple):
     digest: str
 
 
+class BuiltinDigestRow(NamedTuple):
+    """``queries.BUILTIN_DIGEST``."""
+
+    digest: str
+
+
 class CatalogColumnsRow(NamedTuple):
     """``queries.CATALOG_COLUMNS``."""
 

@@ -17,8 +17,9 @@ Normalisation, so that fixtures built in a test cluster match production:
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -194,7 +195,16 @@ class _Reader:
 #: tables, snapshots interleaved: 0.545 -> 0.484 s).
 _SIDE = (
     frozenset({queries.COLUMNS, queries.INDEXES}),
-    frozenset({queries.WRITE_PRIVILEGES}),
+    # PostgreSQL's own objects: the same work whatever the size, taken off the first
+    # connection, whose share grows with the tables.
+    frozenset(
+        {
+            queries.BUILTIN_ACLS,
+            queries.SYSTEM_OBJECTS,
+            queries.BUILTIN_DIGEST,
+            queries.WRITE_PRIVILEGES,
+        }
+    ),
 )
 
 
@@ -247,7 +257,7 @@ def _pipeline(server: int) -> list[Batch]:
             (queries.EXTENSION_MEMBERS, r.ExtensionMemberRow),
             (queries.BUILTIN_ACLS, r.BuiltinAclRow),
             (queries.SYSTEM_OBJECTS, r.SystemObjectRow),
-            (queries.BUILTIN_FUNCTIONS, r.BuiltinFunctionRow),
+            (queries.BUILTIN_DIGEST, r.BuiltinDigestRow),
             (queries.CATALOG_COLUMNS, r.CatalogColumnsRow),
             (queries.WRITE_PRIVILEGES, r.WriteAccessRow),
         ],
@@ -255,7 +265,11 @@ def _pipeline(server: int) -> list[Batch]:
 
 
 def take(
-    conn: Conn, roles: Collection[str] = (), *, sibling: Callable[[], Conn] | None = None
+    conn: Conn,
+    roles: Collection[str] = (),
+    *,
+    sibling: Callable[[], Conn] | None = None,
+    builtin_digests: Mapping[int, str] | None = None,
 ) -> Snapshot:
     """Snapshot the connected database in one READ ONLY, REPEATABLE READ transaction.
 
@@ -278,12 +292,13 @@ def take(
     """
     conn.read_only = True
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    digests = dict(builtin_digests or {})
     try:
-        return _take(conn, roles, sibling)
+        return _take(conn, roles, sibling, digests)
     except psycopg.errors.LockNotAvailable:
         pass
     try:
-        return _take(conn, roles, sibling)
+        return _take(conn, roles, sibling, digests)
     except psycopg.errors.LockNotAvailable:
         held = _holders(conn)
     raise DriftError(
@@ -331,7 +346,12 @@ def _holders(conn: Conn) -> str:
     )
 
 
-def _take(conn: Conn, roles: Collection[str], sibling: Callable[[], Conn] | None) -> Snapshot:
+def _take(
+    conn: Conn,
+    roles: Collection[str],
+    sibling: Callable[[], Conn] | None,
+    digests: dict[int, str],
+) -> Snapshot:
     reader = _Reader(conn)
     server = conn.info.server_version
     with conn.transaction():
@@ -354,9 +374,9 @@ def _take(conn: Conn, roles: Collection[str], sibling: Callable[[], Conn] | None
                 main, side = _lanes(server, sibling=other is not None)
                 reader.queue(main[1:])
                 if other is None:
-                    return _read(conn, reader, roles, unread)
+                    return _read(conn, reader, roles, unread, digests)
                 return _read_with(
-                    conn, reader, other, str(snapshot_id), setting, side, roles, unread
+                    conn, reader, other, str(snapshot_id), setting, side, roles, unread, digests
                 )
 
 
@@ -369,6 +389,7 @@ def _read_with(
     side: list[Batch],
     roles: Collection[str],
     unread: tuple[str, ...],
+    digests: dict[int, str],
 ) -> Snapshot:
     """``_read``, the ``side`` batches read through the sibling connection ``other``."""
     reader.side = _Reader(other)
@@ -382,10 +403,16 @@ def _read_with(
         )
         with other.pipeline():
             reader.side.send_batches(side)
-            return _read(conn, reader, roles, unread)
+            return _read(conn, reader, roles, unread, digests)
 
 
-def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str, ...]) -> Snapshot:
+def _read(
+    conn: Conn,
+    reader: _Reader,
+    roles: Collection[str],
+    unread: tuple[str, ...],
+    digests: dict[int, str],
+) -> Snapshot:
     """The snapshot from the queries ``_take`` sent."""
     context = reader.typed(queries.CONTEXT, r.ContextRow)[0]
     migrator = context.migrator
@@ -432,7 +459,8 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
     def builtin_role(name: str) -> str:
         return BOOTSTRAP if name == context.bootstrap else role(name)
 
-    builtins, initdb = _builtin_lines(reader, builtin_role)
+    pinned_digest = digests.get(conn.info.server_version // 10000)
+    builtins, initdb = _builtin_lines(reader, builtin_role, pinned_digest)
     columns = reader.typed(queries.CATALOG_COLUMNS, r.CatalogColumnsRow)
     unmapped = unmapped_columns({row.relation: set(row.columns) for row in columns})
     notify_lines, undetermined = _notify_lines(functions, triggers, rules)
@@ -516,7 +544,9 @@ BUILT_IN = "built-in: "
 ALL_BUILTIN_FUNCTIONS = f"{BUILT_IN}every function"
 
 
-def _builtin_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[list[Line], list[Line]]:
+def _builtin_lines(
+    reader: _Reader, role: Callable[[str], str], pinned_digest: str | None
+) -> tuple[list[Line], list[Line]]:
     """(the built-ins as they are, the privileges initdb gave those that differ).
 
     Privileges: only the objects whose privileges differ from pg_init_privs are listed, on both
@@ -545,16 +575,17 @@ def _builtin_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[list[Li
     out = lines["now"]
     for kind, identity in reader.typed(queries.SYSTEM_OBJECTS, r.SystemObjectRow):
         out.append(Line(f"{BUILT_IN}{kind} {identity}", "made after initdb"))
-    functions = sorted(reader.typed(queries.BUILTIN_FUNCTIONS, r.BuiltinFunctionRow))
-    out.append(Line(ALL_BUILTIN_FUNCTIONS, "digest", function_digest(functions)))
-    out += [Line(f"{BUILT_IN}function {name}", "digest", digest) for name, digest in functions]
+    digest = reader.typed(queries.BUILTIN_DIGEST, r.BuiltinDigestRow)[0].digest
+    out.append(Line(ALL_BUILTIN_FUNCTIONS, "digest", digest))
+    if digest != pinned_digest:  # which functions differ, then (or fixtures are built)
+        functions = reader.typed(queries.BUILTIN_FUNCTIONS, r.BuiltinFunctionRow)
+        out += [Line(f"{BUILT_IN}function {name}", "digest", value) for name, value in functions]
     return out, lines["initdb"]
 
 
 def function_digest(functions: Iterable[tuple[str, str]]) -> str:
-    """The digest of every built-in function's (name, digest), in name order."""
-    import hashlib
-
+    """The digest of every built-in function's (name, digest) in name order: what
+    ``queries.BUILTIN_DIGEST`` computes on the server."""
     text = "\n".join(f"{name}\t{digest}" for name, digest in functions)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
