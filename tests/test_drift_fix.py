@@ -8,8 +8,9 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from gordon_migrate import dsn
-from gordon_migrate.drift import build_fixtures
+from gordon_migrate.drift import build_fixtures, restore, run_drift_check
 from gordon_migrate.drift import fixtures as drift_fixtures
+from gordon_migrate.errors import DriftError
 from gordon_migrate.sqlsplit import split
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
@@ -216,3 +217,52 @@ def test_the_tui_shows_the_lock_plan_before_the_typed_confirmation(
         )
 
     drive(app, scenario)
+
+
+_DUPLICATES = (
+    "DROP INDEX trading.risk_config_version_key",
+    "CREATE INDEX risk_config_version_key ON trading.risk_config USING btree (scope, "
+    "COALESCE(bot_id, ''::text), COALESCE(instrument_id, (0)::bigint), effective_from)",
+    *[
+        "INSERT INTO trading.risk_config (scope, created_by, max_daily_loss, max_open_orders, "
+        "max_order_notional, max_position_notional, effective_from) "
+        "VALUES ('global', 'ops', 1, 1, 1, 1, '2026-01-01')"
+    ]
+    * 2,
+)
+
+
+def test_a_unique_index_that_cannot_be_rebuilt_fails_after_the_commit_naming_it(
+    gordon_db: GordonDatabase,
+) -> None:
+    """The pinned UNIQUE index was made plain and duplicates went in: its CONCURRENTLY
+    rebuild fails after the transaction committed; the error says so and what to do, the
+    rows are all there, and drift-check still names the index."""
+    execute(gordon_db, *_DUPLICATES)
+    target = dsn.parse(gordon_db.dsn)
+    plan = restore.plan_fix(target)
+    assert plan is not None
+    assert any("CREATE UNIQUE INDEX CONCURRENTLY" in text for text in plan.after)
+    try:
+        restore.run_fix(target, plan, reason="test")
+    except DriftError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the rebuild of a unique index over duplicates succeeded")
+    assert "\n" not in message
+    assert message.startswith(
+        f"restoring the drift of database {gordon_db.name}: its transaction was committed "
+        "(audited), then 'CREATE UNIQUE INDEX CONCURRENTLY "
+    )
+    assert "failed: SQLSTATE 23505: " in message
+    assert message.endswith(
+        "run drift-check again: it names what is left (an INVALID index left behind is "
+        "dropped first by the next fix)"
+    )
+    with gordon_db.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM trading.risk_config").fetchone()
+    assert row == (2,)
+    report = run_drift_check(target)
+    assert "index trading.risk_config_version_key" in {
+        d.object for c in report.checks for d in c.differences
+    }

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gordon_migrate.db import connection, error_text
+import psycopg
+
+from gordon_migrate.db import connection, error_text, is_connection_lost
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import DriftReport
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.errors import DriftError
 from gordon_migrate.sqlsplit import split
 
@@ -131,7 +133,18 @@ def run_fix(
         # CREATE INDEX CONCURRENTLY and its kin: outside any transaction, one by one.
         for text in plan.after:
             for statement in split(text):
-                conn.execute(statement.text.encode())
+                try:
+                    conn.execute(statement.text.encode())
+                except psycopg.Error as exc:
+                    if is_connection_lost(exc):
+                        raise
+                    raise DriftError(
+                        f"restoring the drift of database {plan.database}: its transaction was "
+                        f"committed (audited), then {one_line(statement.text)[:120]!r} failed: "
+                        f"SQLSTATE {exc.sqlstate or '?'}: {error_text(dsn, exc)}; run "
+                        "drift-check again: it names what is left (an INVALID index left "
+                        "behind is dropped first by the next fix)"
+                    ) from None
     return run_drift_check(dsn, fixtures_dir)
 
 
