@@ -198,7 +198,7 @@ def _pinned_builtins(
     functions = any(map(_is_function_digest, actual.sections["builtins"]))
     pinned = expected.builtins(major, functions=functions)
     if pinned is None:
-        known = ", ".join(str(m) for m in sorted(expected.builtin_texts)) or "none"
+        known = ", ".join(str(m) for m in sorted(expected.builtin_files)) or "none"
         return actual.builtins_initdb, [
             f"PostgreSQL {major}'s own functions and information_schema privileges: no "
             f"{fixtures.builtins_file(major)} in {expected.directory} (pinned majors: {known}), "

@@ -61,6 +61,7 @@ _BUILTINS = re.compile(r"builtins\.pg([0-9]+)\.txt")
 # How the built-ins fixture writes the digests (``snapshot.ALL_BUILTIN_FUNCTIONS``...).
 _ALL_FUNCTIONS = "built-in: every function\tdigest\t"
 _ONE_FUNCTION = "built-in: function "
+_HEAD = 1024
 
 
 def builtins_file(major: int) -> str:
@@ -142,26 +143,30 @@ class Fixtures:
     directory: Path
     sections: dict[CheckName, tuple[Line, ...]]
     checksum: str
-    #: The text of ``builtins.pgNN.txt`` per major NN (parsed when compared: ``builtins``).
-    builtin_texts: dict[int, str] = dataclasses.field(default_factory=dict)
+    #: ``builtins.pgNN.txt`` per major NN (read when compared: ``builtins``).
+    builtin_files: dict[int, Path] = dataclasses.field(default_factory=dict)
 
     def builtins(self, major: int, *, functions: bool = True) -> tuple[Line, ...] | None:
         """PostgreSQL ``major``'s pinned built-ins; ``None`` when none are pinned.
         ``functions``: with the digest of each function (else only that of them all)."""
-        text = self.builtin_texts.get(major)
-        if text is None:
+        path = self.builtin_files.get(major)
+        if path is None:
             return None
+        text = path.read_text(encoding="utf-8")
         if not functions:  # thousands of lines not parsed when the digests match
             text = "\n".join(x for x in text.split("\n") if not x.startswith(_ONE_FUNCTION))
         return parse(text)
 
     def builtin_digests(self) -> dict[int, str]:
-        """The pinned digest of every built-in function, per major."""
+        """The pinned digest of every built-in function, per major (the first entry of each
+        file: only its head is read)."""
         out = {}
-        for major, text in self.builtin_texts.items():
-            start = text.find(_ALL_FUNCTIONS)
+        for major, path in self.builtin_files.items():
+            with path.open(encoding="utf-8") as file:
+                head = file.read(_HEAD)
+            start = head.find(_ALL_FUNCTIONS)
             if start >= 0:
-                out[major] = text[start + len(_ALL_FUNCTIONS) :].partition("\n")[0]
+                out[major] = head[start + len(_ALL_FUNCTIONS) :].partition("\n")[0]
         return out
 
     @property
@@ -193,12 +198,12 @@ def load(directory: Path | None = None) -> Fixtures:
             "rebuild them with `gordon-migrate fixtures update`"
         )
     sections = {name: parse(texts[FILES[name]]) for name in PINNED_CHECKS}
-    builtin_texts = {
-        int(found.group(1)): path.read_text(encoding="utf-8")
+    builtin_files = {
+        int(found.group(1)): path
         for path in root.iterdir()
         if (found := _BUILTINS.fullmatch(path.name)) is not None
     }
-    return Fixtures(directory=root, sections=sections, checksum=pinned, builtin_texts=builtin_texts)
+    return Fixtures(directory=root, sections=sections, checksum=pinned, builtin_files=builtin_files)
 
 
 def mentioned_roles(migrations: Sequence[Migration], existing: Collection[str]) -> set[str]:
