@@ -232,7 +232,8 @@ def compare_snapshot(
     *,
     with_fixes: bool = True,
 ) -> DriftReport:
-    """The report of ``actual`` against ``expected`` (no I/O)."""
+    """The report of ``actual`` against ``expected`` (no I/O but reading this major's pinned
+    built-ins, ``Fixtures.builtins``)."""
     checks = []
     major, _, minor = actual.server_version.partition(".")
     pinned, unchecked = _pinned_builtins(expected, actual, int(major))
