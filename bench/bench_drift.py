@@ -14,7 +14,9 @@ Measures, on the v7 schema (every bundled migration applied):
    interleaved with ``migra --with-privileges`` on the same pair of databases, both as whole
    processes (``gordon-migrate drift-check`` against ``migra``): target drift-check >= 3x
    faster at 5,000 tables, growing linearly (ms per 1,000 tables);
-4. which out-of-band changes each tool reports.
+4. which out-of-band changes each tool reports;
+5. what the checks of PostgreSQL's own objects cost (their queries one after another, an upper
+   bound), and with --baseline the v7 drift-check process before and after, interleaved.
 
 migra (PyPI) needs its own virtualenv::
 
