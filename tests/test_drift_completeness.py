@@ -820,6 +820,17 @@ CASES |= {
         "changed",
         "schema bus",
     ),
+    "trigger given a WHEN that never fires": Drift(
+        (
+            "DROP TRIGGER bot_events_notify ON trading.bot_events",
+            "CREATE TRIGGER bot_events_notify AFTER INSERT ON trading.bot_events FOR EACH ROW "
+            "WHEN (false) EXECUTE FUNCTION "
+            "trading.ipc_notify_trigger('gordon_bot_events', 'event_id', 'bot_id')",
+        ),
+        "schema",
+        "changed",
+        "trigger trading.bot_events.bot_events_notify",
+    ),
     "trigger enabled ALWAYS": Drift(
         ("ALTER TABLE trading.order_events ENABLE ALWAYS TRIGGER order_events_notify",),
         "schema",
