@@ -266,3 +266,48 @@ def test_a_unique_index_that_cannot_be_rebuilt_fails_after_the_commit_naming_it(
     assert "index trading.risk_config_version_key" in {
         d.object for c in report.checks for d in c.differences
     }
+
+
+def test_the_lock_plan_reads_each_form_of_statement_a_fix_writes() -> None:
+    """Each statement form the fixer writes, with the lock PostgreSQL documents for it; the
+    strongest per relation, in the transaction and after it."""
+    from gordon_migrate.drift import lockplan
+
+    inside = [
+        "ALTER TABLE trading.runs DISABLE TRIGGER ALL;",
+        "ALTER TABLE trading.runs ENABLE ROW LEVEL SECURITY;",
+        "CREATE TRIGGER t AFTER INSERT ON trading.fills FOR EACH ROW EXECUTE FUNCTION f();",
+        "ALTER SEQUENCE trading.runs_run_id_seq INCREMENT BY 1;",
+        "ALTER TABLE trading.order_events RESET (fillfactor);",
+        "ALTER TABLE trading.equity ALTER COLUMN a SET EXPRESSION AS ((b * 2));",
+        "CREATE OR REPLACE VIEW market_data.candle_history AS\nSELECT 1;",
+        'GRANT SELECT ON TABLE trading.trades TO "gordon_api";',
+        "ALTER ROLE \"gordon_api\" VALID UNTIL 'infinity';",
+    ]
+    after = [
+        "CREATE INDEX CONCURRENTLY x_new ON trading.bot_leases USING btree (worker_id);",
+        "DROP INDEX CONCURRENTLY trading.x;",
+    ]
+    found = lockplan.locks(inside, in_transaction=True) + lockplan.locks(
+        after, in_transaction=False
+    )
+    assert [(lock.relation, lock.mode, lock.in_transaction) for lock in found] == [
+        ("trading.runs", "SHARE ROW EXCLUSIVE", True),
+        ("trading.runs", "ACCESS EXCLUSIVE", True),
+        ("trading.fills", "SHARE ROW EXCLUSIVE", True),
+        ("trading.runs_run_id_seq", "SHARE ROW EXCLUSIVE", True),
+        ("trading.order_events", "SHARE UPDATE EXCLUSIVE", True),
+        ("trading.equity", "ACCESS EXCLUSIVE", True),
+        ("market_data.candle_history", "ACCESS EXCLUSIVE", True),
+        ("trading.bot_leases", "SHARE UPDATE EXCLUSIVE", False),
+        ("trading.x", "SHARE UPDATE EXCLUSIVE", False),
+    ]
+    lines = lockplan.plan_lines(found)
+    assert lines[1:4] == [
+        "  in the transaction, held until COMMIT:",
+        "    ACCESS EXCLUSIVE on market_data.candle_history: on the view: queries through it "
+        "wait (briefly)",
+        "    ACCESS EXCLUSIVE on trading.equity: rewrites the table: everything waits meanwhile",
+    ]
+    assert "    ACCESS EXCLUSIVE on trading.runs: brief: the catalog only, no scan" in lines
+    assert "  after COMMIT, one statement at a time:" in lines
