@@ -14,7 +14,9 @@ Measures, on the v7 schema (every bundled migration applied):
    interleaved with ``migra --with-privileges`` on the same pair of databases, both as whole
    processes (``gordon-migrate drift-check`` against ``migra``): target drift-check >= 3x
    faster at 5,000 tables, growing linearly (ms per 1,000 tables);
-4. which out-of-band changes each tool reports.
+4. which out-of-band changes each tool reports;
+5. what the checks of PostgreSQL's own objects cost (their queries one after another, an upper
+   bound), and with --baseline the v7 drift-check process before and after, interleaved.
 
 migra (PyPI) needs its own virtualenv::
 
@@ -280,6 +282,50 @@ CHANGES: list[tuple[str, str, str]] = [
     ),
 ]
 
+# Issue 22: what the column map, the built-ins, extension members and cluster roles add.
+CHANGES += [
+    (
+        "pg_notify revoked",
+        "REVOKE EXECUTE ON FUNCTION pg_catalog.pg_notify(text, text) FROM PUBLIC",
+        "",
+    ),
+    (
+        "built-in replaced",
+        "SET allow_system_table_mods = on; CREATE OR REPLACE FUNCTION pg_catalog.timeofday() "
+        "RETURNS text LANGUAGE sql AS $$SELECT 'x'::text$$",
+        "",
+    ),
+    (
+        "object in pg_catalog",
+        "SET allow_system_table_mods = on; CREATE FUNCTION pg_catalog.rogue() RETURNS int "
+        "LANGUAGE sql AS 'SELECT 1'",
+        "",
+    ),
+    (
+        "extension member",
+        "CREATE FUNCTION trading.rogue_x() RETURNS int LANGUAGE sql AS 'SELECT 1'; "
+        "ALTER EXTENSION plpgsql ADD FUNCTION trading.rogue_x()",
+        "",
+    ),
+    (
+        "role VALID UNTIL",
+        "ALTER ROLE gordon_api VALID UNTIL '2000-01-01'",
+        "ALTER ROLE gordon_api VALID UNTIL 'infinity'",
+    ),
+    (
+        "pg_read_all_data",
+        "CREATE ROLE bench_other; GRANT pg_read_all_data TO bench_other",
+        "DROP ROLE bench_other",
+    ),
+    (
+        "index INVALID",
+        "UPDATE pg_index SET indisvalid = false "
+        "WHERE indexrelid = 'trading.fills_filled_at_idx'::regclass",
+        "",
+    ),
+    ("sequence options", "ALTER SEQUENCE trading.fills_fill_id_seq INCREMENT BY 7", ""),
+]
+
 # Routine maintenance that must stay clean (a false alarm would page).
 NOT_DRIFT: list[tuple[str, str]] = [
     ("CLUSTER", "CLUSTER trading.fills USING fills_pkey"),
@@ -382,12 +428,63 @@ def main() -> None:
             print(f"committed fixtures up to date with the migrations: {committed_current}")
             met = statistics.median(samples) <= TARGET_V7_S
             print(f"target <= {TARGET_V7_S} s: {'met' if met else 'MISSED'}")
+            builtins_cost(server, fresh, args.repeat)
+            if args.baseline:
+                before_after(server, fresh, args)
             scaling(server, fresh, sizes, args)
             detection_matrix(server, fresh, args.migra)
         finally:
             server.drop(fresh)
             for folder in FIXTURES:
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The queries PostgreSQL's own objects, extension members and the column map added (issue 22).
+BUILTIN_QUERIES = (
+    "BUILTIN_ACLS",
+    "SYSTEM_OBJECTS",
+    "BUILTIN_FUNCTIONS",
+    "EXTENSION_MEMBERS",
+    "NOT_NULLS",
+    "CATALOG_COLUMNS",
+)
+
+
+def builtins_cost(server: Server, database: str, repeat: int) -> None:
+    """What the built-in checks add, as an upper bound: their queries one after another as
+    gordon_drift_reader (drift-check pipelines them with the rest), and their Python (the
+    lines, the digests, the comparison with the pinned major)."""
+    from gordon_migrate.drift import check, queries
+
+    target = dsn.parse(server.dsn(database, "gordon_drift_reader"))
+    with db.connect(
+        target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
+    ) as conn:
+
+        def run() -> None:
+            for name in BUILTIN_QUERIES:
+                conn.execute(getattr(queries, name)).fetchall()
+
+        run()
+        samples = timed(run, repeat * 4)
+        snap = snapshot.take(conn)
+    pinned = fixtures.load(FIXTURES[0] if FIXTURES else None)
+    python = timed(lambda: check.compare_snapshot(pinned, snap, with_fixes=False), repeat * 4)
+    print(
+        f"built-in checks, queries one after another: {figure(samples)}; the whole comparison "
+        f"(every check, in Python): {figure(python)}"
+    )
+
+
+def before_after(server: Server, database: str, args: argparse.Namespace) -> None:
+    """The v7 drift-check process, --baseline's and this one's, interleaved."""
+    before: list[float] = []
+    after: list[float] = []
+    for _ in range(args.repeat * 2):
+        before.append(cli_check(server, database, args.baseline))
+        after.append(cli_check(server, database))
+    print(f"v7 drift-check process, --baseline: {figure(before)}")
+    print(f"v7 drift-check process, this tree:  {figure(after)}")
 
 
 def compile_bytecode(*packages: Path) -> None:

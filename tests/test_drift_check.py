@@ -97,6 +97,7 @@ def test_json_structure(cli: CliRunner, gordon_db: GordonDatabase) -> None:
         "fixtures",
         "schema_checksum",
         "warnings",
+        "unchecked",
         "checks",
     }
     assert payload["ok"] is False
@@ -106,8 +107,9 @@ def test_json_structure(cli: CliRunner, gordon_db: GordonDatabase) -> None:
         "grants",
         "column_grants",
         "notify",
+        "builtins",
     ]
-    assert [c["ok"] for c in payload["checks"]] == [True, False, True, True]
+    assert [c["ok"] for c in payload["checks"]] == [True, False, True, True, True]
     assert payload["checks"][1]["differences"] == [
         {
             "object": "grant on table trading.runs to gordon_api",

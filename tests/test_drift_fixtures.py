@@ -17,9 +17,12 @@ from tests.support.cli import CliRunner
 REGENERATE = "run `gordon-migrate fixtures update` and commit the result"
 
 
-def committed() -> dict[str, str]:
+def committed(major: int) -> dict[str, str]:
+    """The committed fixtures a server of ``major`` writes: the common files and its own
+    built-ins (each major pins its own; the others are left as they are)."""
     root = fixtures.bundled_dir()
-    return {name: (root / name).read_text(encoding="utf-8") for name in fixtures.ALL_FILES}
+    names = (*fixtures.ALL_FILES, fixtures.builtins_file(major))
+    return {name: (root / name).read_text(encoding="utf-8") for name in names}
 
 
 def test_committed_fixtures_match_the_migrations(gordon_db: GordonDatabase) -> None:
@@ -37,7 +40,7 @@ def test_fixtures_update_on_a_scratch_server_drops_its_scratch_database(
     )
     assert result.code == 0, result.err
     written = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
-    assert written == committed()
+    assert written == committed(gordon_server.version)
     assert f"schema sha256 {fixtures.load(tmp_path).checksum}" in result.out
     with gordon_server.admin() as conn:
         left = conn.execute(
@@ -54,13 +57,14 @@ def test_fixtures_update_on_the_embedded_server(
     other = "16" if gordon_server.version == 18 else "18"
     result = cli("fixtures", "update", "--pg-version", other, "--output", str(tmp_path))
     assert result.code == 0, result.err
-    assert {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()} == committed()
+    written = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.iterdir()}
+    assert written == committed(int(other))
 
 
 def test_fixtures_update_check_reports_stale_files(
     cli: CliRunner, gordon_server: TestServer, tmp_path: Path
 ) -> None:
-    for name, text in committed().items():
+    for name, text in committed(gordon_server.version).items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     server = ("--database-url", gordon_server.admin_dsn)
     fresh = cli("fixtures", "update", "--check", "--output", str(tmp_path), *server)
@@ -76,7 +80,7 @@ def test_fixtures_update_check_reports_stale_files(
     rewritten = cli("fixtures", "update", "--output", str(tmp_path), *server)
     assert rewritten.code == 0
     assert "updated notify_allowlist.txt" in rewritten.out
-    assert notify.read_text() == committed()["notify_allowlist.txt"]
+    assert notify.read_text() == committed(gordon_server.version)["notify_allowlist.txt"]
 
 
 def test_fixtures_update_never_reads_database_url_from_the_environment(
@@ -90,10 +94,12 @@ def test_fixtures_update_never_reads_database_url_from_the_environment(
 
 
 def test_fixture_files_are_sorted_one_entry_per_line() -> None:
-    for name in fixtures.FILES.values():
-        lines = [
-            line for line in committed()[name].split("\n") if line and not line.startswith("#")
-        ]
+    paths = sorted(fixtures.bundled_dir().glob("*.txt"))
+    assert {p.name for p in paths} >= {*fixtures.FILES.values(), "builtins.pg18.txt"}
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        lines = [line for line in text.split("\n") if line and not line.startswith("#")]
+        name = path.name
         assert lines == sorted(lines), name
         assert all(line.count("\t") in (1, 2) for line in lines), name
 

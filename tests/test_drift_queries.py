@@ -146,8 +146,11 @@ def test_without_a_second_connection_slot_one_connection_reads_all(
         with gordon_db.connect() as conn:
             conn.execute("ALTER ROLE gordon_drift_reader CONNECTION LIMIT -1")
     assert single.queries == _take(gordon_db, sibling=False).queries
-    assert result.code == 0, result.out
-    assert "no drift" in result.out
+    # The limit itself is a role attribute, pinned (drift): the only difference.
+    assert result.code == 1, result.out
+    assert "DRIFT: 1 difference" in result.out
+    assert "changed     role gordon_drift_reader" in result.out
+    assert "+connection limit: 1" in result.out
 
 
 def test_the_first_batch_is_the_same_with_a_sibling_or_without() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,11 +16,13 @@ from gordon_migrate.drift import fix, fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
     CHECKS,
+    PINNED_CHECKS,
     CheckResult,
     Difference,
     DriftReport,
     Line,
     Snapshot,
+    sorted_lines,
 )
 from gordon_migrate.dsn import Dsn
 from gordon_migrate.errors import DriftError
@@ -67,11 +69,15 @@ def collector_paused() -> Iterator[None]:
 
 def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) -> DriftReport:
     expected = fixtures.load(fixtures_dir)
-    actual = read_snapshot(dsn, expected.roles, purpose="drift-check")
+    actual = read_snapshot(
+        dsn, expected.roles, purpose="drift-check", builtin_digests=expected.builtin_digests()
+    )
     report = compare_snapshot(expected, actual, with_fixes=with_fixes)
     report = dataclasses.replace(report, duration_s=time.perf_counter() - started)
     if not actual.has_history:
         log.warning("no migration history: never migrated, or not the Gordon database")
+    for sentence in report.unchecked:
+        log.error(f"cannot check: {sentence}")
     if actual.write_access:
         log.warning(
             "the connected role could write; drift-check only reads: run it as gordon_drift_reader",
@@ -88,7 +94,13 @@ def _run(dsn: Dsn, fixtures_dir: Path | None, with_fixes: bool, started: float) 
     return report
 
 
-def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot:
+def read_snapshot(
+    dsn: Dsn,
+    roles: Collection[str],
+    *,
+    purpose: str,
+    builtin_digests: Mapping[int, str] | None = None,
+) -> Snapshot:
     """``snapshot.take`` on a read-only connection of its own; a catalog that cannot be read
     is a ``DriftError``."""
     with db.connection(
@@ -109,6 +121,7 @@ def read_snapshot(dsn: Dsn, roles: Collection[str], *, purpose: str) -> Snapshot
             sibling=lambda: db.connect(
                 dsn, purpose=purpose, read_only=True, options=snapshot.SESSION_SETTINGS
             ),
+            builtin_digests=builtin_digests,
         )
 
 
@@ -175,15 +188,56 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
     ]
 
 
+def _pinned_builtins(
+    expected: fixtures.Fixtures, actual: Snapshot, major: int
+) -> tuple[tuple[Line, ...], list[str]]:
+    """(the built-ins expected on this server, what could not be checked): the privileges
+    initdb gave the objects that differ now, and this major's pinned fixture."""
+    # The function-by-function digests are compared only when the snapshot read them (its
+    # digest of them all differs from the pinned one).
+    functions = any(map(_is_function_digest, actual.sections["builtins"]))
+    pinned = expected.builtins(major, functions=functions)
+    if pinned is None:
+        known = ", ".join(str(m) for m in sorted(expected.builtin_files)) or "none"
+        return actual.builtins_initdb, [
+            f"PostgreSQL {major}'s own functions and information_schema privileges: no "
+            f"{fixtures.builtins_file(major)} in {expected.directory} (pinned majors: {known}), "
+            "so they were not checked; pin them with `gordon-migrate fixtures update "
+            f"--database-url` on a scratch PostgreSQL {major} server"
+        ]
+    return sorted_lines([*actual.builtins_initdb, *pinned]), []
+
+
+def _is_function_digest(line: Line) -> bool:
+    """One built-in function's digest (not the digest of them all)."""
+    return line.facet == "digest" and line.object != snapshot.ALL_BUILTIN_FUNCTIONS
+
+
+def _comparable_builtins(actual: Sequence[Line], unchecked: Sequence[str]) -> Sequence[Line]:
+    """The built-ins as they are, as far as they can be compared: without the digests nor
+    information_schema's privileges when nothing is pinned for this major."""
+    if not unchecked:
+        return actual
+    return tuple(
+        line
+        for line in actual
+        if line.facet != "digest"
+        and not (line.facet == "privileges" and " information_schema" in line.object)
+    )
+
+
 def compare_snapshot(
     expected: fixtures.Fixtures,
     actual: Snapshot,
     *,
     with_fixes: bool = True,
 ) -> DriftReport:
-    """The report of ``actual`` against ``expected`` (no I/O)."""
+    """The report of ``actual`` against ``expected`` (no I/O but reading this major's pinned
+    built-ins, ``Fixtures.builtins``)."""
     checks = []
     major, _, minor = actual.server_version.partition(".")
+    pinned, unchecked = _pinned_builtins(expected, actual, int(major))
+    sections = dict(expected.sections) | {"builtins": pinned}
     fixes = (
         None
         if not with_fixes
@@ -191,20 +245,22 @@ def compare_snapshot(
             database=actual.database,
             migrator=actual.migrator,
             server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
-            expected=[line for name, _ in CHECKS for line in expected.sections[name]],
+            expected=[line for name in PINNED_CHECKS for line in expected.sections[name]],
             reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
+            bootstrap=actual.bootstrap,
         )
     )
     # What could not be read (a locked relation) counts as pinned, in the checksum too.
     # (Nothing unread without a lock to name: skip looking for the marker in every value.)
     readable = {
-        name: without_unread(expected.sections[name], actual.sections[name])
+        name: without_unread(sections[name], actual.sections[name])
         if actual.unread
         else actual.sections[name]
         for name, _ in CHECKS
     }
+    readable["builtins"] = _comparable_builtins(readable["builtins"], unchecked)
     for name, _title in CHECKS:
-        differences = compare(expected.sections[name], readable[name], fixes)
+        differences = compare(sections[name], readable[name], fixes)
         if name == "notify":
             differences += tuple(
                 Difference(
@@ -237,7 +293,20 @@ def compare_snapshot(
             f"{f' and {more} more' if more > 0 else ''}): drift-check only reads, run it as "
             "gordon_drift_reader"
         )
+    unchecked += [
+        f"catalog column {column}: drift-check's column map (drift/catalogs.py) does not say "
+        "what it means for drift, so it was not checked: this PostgreSQL is newer than this "
+        "gordon-migrate; upgrade it"
+        for column in actual.unmapped
+    ]
+    unchecked += [
+        f"{obj}: names a role that does not exist or that {actual.user} cannot see, so whose "
+        "privileges these are cannot be checked: find the role (pg_shdepend), then grant the "
+        "privileges again to the right one or revoke them"
+        for obj in actual.unknown_roles
+    ]
     return DriftReport(
+        unchecked=tuple(unchecked),
         database=actual.database,
         user=actual.user,
         server_version=actual.server_version,

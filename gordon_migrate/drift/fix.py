@@ -21,6 +21,7 @@ from psycopg import sql
 
 from gordon_migrate.drift import grants
 from gordon_migrate.drift.model import (
+    BOOTSTRAP,
     DATABASE_OWNER,
     MIGRATOR,
     THIS_DATABASE,
@@ -128,6 +129,10 @@ _LIST_SETTINGS = {
     "shared_preload_libraries",
 }
 
+#: A fix whose statements must run outside a transaction (CREATE INDEX CONCURRENTLY...): the
+#: script runs them after COMMIT, one at a time, in this order.
+NO_TRANSACTION = "-- no transaction\n"
+
 DESTRUCTIVE = "would destroy data: decide by hand (back it up, then drop it if it must go)"
 MIGRATION = "restore the migration's definition (see the expected side) in a new migration"
 
@@ -156,6 +161,12 @@ class Context:
     #: Objects whose owner the script changes back (``table trading.runs``): changing the
     #: owner rewrites their privileges, so every pinned privilege is granted again.
     reowned: frozenset[str] = frozenset()
+    #: The bootstrap superuser's name: the script never changes what it holds.
+    bootstrap: str = "postgres"
+    #: The Gordon roles (the fixtures describe them): the script changes no other role.
+    roles: frozenset[str] = frozenset()
+    #: Indexes behind a pinned constraint (``trading.fills_pkey``): rebuilt in place.
+    constraint_indexes: frozenset[str] = frozenset()
 
 
 def context(
@@ -164,11 +175,19 @@ def context(
     server_version: int,
     expected: Iterable[Line],
     reowned: frozenset[str] = frozenset(),
+    bootstrap: str = "postgres",
 ) -> Context:
     """The fix context of a check, indexing the pinned lines once."""
     column_grants: dict[tuple[str, str], list[tuple[str, str]]] = {}
     trigger_states: dict[str, list[tuple[str, str]]] = {}
+    roles: set[str] = set()
+    constraint_indexes: set[str] = set()
     for line in expected:
+        if line.object.startswith("role "):
+            roles.add(line.object.removeprefix("role "))
+        elif line.object.startswith("constraint ") and line.facet == "definition":
+            table, constraint = split_last(line.object.removeprefix("constraint "))
+            constraint_indexes.add(f"{split_last(table)[0]}.{constraint}")
         if line.object.startswith("grant on column "):
             head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
             table, column = split_last(head)
@@ -180,7 +199,17 @@ def context(
         ):
             table, trigger = split_last(line.object.removeprefix("trigger "))
             trigger_states.setdefault(table, []).append((trigger, line.value))
-    return Context(database, migrator, server_version, column_grants, trigger_states, reowned)
+    return Context(
+        database,
+        migrator,
+        server_version,
+        column_grants,
+        trigger_states,
+        reowned,
+        bootstrap,
+        frozenset(roles),
+        frozenset(constraint_indexes),
+    )
 
 
 def role_sql(name: str, ctx: Context) -> str:
@@ -188,6 +217,8 @@ def role_sql(name: str, ctx: Context) -> str:
         return "PUBLIC"
     if name == MIGRATOR:
         name = ctx.migrator
+    elif name == BOOTSTRAP:
+        name = ctx.bootstrap
     elif name == DATABASE_OWNER:
         name = "pg_database_owner"
     return ident(name)
@@ -214,6 +245,10 @@ def fix_for(
     """The fix of one differing object (``expected``/``actual``: its lines, ``None`` when
     absent on that side)."""
     want, have = _facets(expected), _facets(actual)
+    if obj.startswith(BUILT_IN):
+        return _builtin(obj.removeprefix(BUILT_IN), want, have, ctx)
+    if obj.startswith(MEMBER_OF):
+        return _member(obj.removeprefix(MEMBER_OF), added=expected is None)
     if obj.startswith("grant on column "):
         return _column_grant(obj, want, have, ctx)
     if obj.startswith("grant on "):
@@ -272,6 +307,57 @@ _KINDS = {
 }
 _ALL_KINDS = frozenset(_DROP) | frozenset(_OWNED) | frozenset(_KINDS)
 _GRANT_KIND_SET = frozenset(_GRANT_KINDS)
+
+
+# --- PostgreSQL's own objects, extensions ----------------------------------------------------
+
+BUILT_IN = "built-in: "
+MEMBER_OF = "member of extension "
+NOT_GORDONS = "drift-check's script never changes what Gordon does not own"
+
+
+def _builtin(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    if obj.startswith("grant on "):
+        found = _grant(obj, want, have, ctx)
+        command = " ".join((found.sql or "").split("\n"))
+        return Fix(None, f"PostgreSQL's own object ({NOT_GORDONS}): a superuser runs: {command}")
+    if "made after initdb" in have:
+        kind, name = _split_kind(obj)
+        words = _DROP.get(kind, kind.upper())
+        return Fix(
+            None,
+            f"made in a system schema after initdb ({NOT_GORDONS}): find out who made it and "
+            f"why, then a superuser drops it: DROP {words} {name};",
+        )
+    return Fix(
+        None,
+        "a built-in function's definition differs from what this PostgreSQL major ships "
+        f"({NOT_GORDONS}): a superuser restores it from a fresh initdb of the same version "
+        "(CREATE OR REPLACE with the original definition), or re-initialises the cluster",
+    )
+
+
+def _member(name: str, *, added: bool) -> Fix:
+    extension, _, member = name.partition(": ")
+    kind, identity = _longest_kind(member, _MEMBER_KINDS)
+    words = kind.upper().replace("-", " ")
+    if added:
+        return Fix(
+            None,
+            f"added to extension {extension} out of band, which hides it from the report "
+            f"({NOT_GORDONS}): the extension's owner or a superuser runs: ALTER EXTENSION "
+            f"{extension} DROP {words} {identity}; then drift-check names the object itself",
+        )
+    return Fix(
+        None,
+        f"removed from extension {extension} ({NOT_GORDONS}): the extension's owner or a "
+        f"superuser runs: ALTER EXTENSION {extension} ADD {words} {identity};",
+    )
+
+
+_MEMBER_KINDS = frozenset(_DROP) | frozenset(
+    {"table", "sequence", "foreign table", "materialized view", "view", "type"}
+)
 
 
 # --- privileges ------------------------------------------------------------------------------
@@ -340,6 +426,12 @@ def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -
     have_p = _privileges(have.get("privileges"), table=table, maintain=maintain)
     on = _target(kind, name, ctx)
     statements = _grant_statements(on, role_sql(grantee, ctx), want_p, have_p)
+    if role_sql(grantee, ctx) == ident(ctx.bootstrap) and any(p not in want_p for p in have_p):
+        return Fix(
+            None,
+            "the bootstrap superuser's own privileges: drift-check's script never revokes "
+            f"them; if they must go, a superuser runs: {' '.join(statements)}",
+        )
     if f"{kind} {name}" in ctx.reowned:
         statements += _grant_statements(on, role_sql(grantee, ctx), want_p, {})
     if table and any(p not in want_p for p in have_p):
@@ -395,7 +487,17 @@ def _default_privileges(obj: str, want: dict[str, str], have: dict[str, str], ct
         _privileges(want.get("privileges"), table=objects == "tables", maintain=maintain),
         _privileges(have.get("privileges"), table=objects == "tables", maintain=maintain),
     )
+    public = _PUBLIC_BY_DEFAULT.get(objects)
+    if not have and not where and owner == grantee and public:
+        # The whole default ACL is gone: PostgreSQL dropped it once it equalled the built-in
+        # default, which gives PUBLIC what the pinned one did not (a pinned grant to PUBLIC is
+        # a difference of its own, granted again after this).
+        statements.insert(0, f"REVOKE {public} ON {objects.upper()} FROM PUBLIC;")
     return Fix("\n".join(f"{prefix} {s}" for s in statements) or None)
+
+
+#: What the built-in default privileges give PUBLIC on objects created later.
+_PUBLIC_BY_DEFAULT = {"functions": "EXECUTE", "types": "USAGE"}
 
 
 # --- roles, memberships, settings ---------------------------------------------------------------
@@ -475,6 +577,12 @@ def _role(name: str, want: dict[str, str], have: dict[str, str], ctx: Context, e
         if facet in want and want[facet] != have.get(facet)
     ]
     statements = [f"{target} {' '.join(attributes)};"] if attributes else []
+    if "connection limit" in want and want["connection limit"] != have.get("connection limit"):
+        limit = want["connection limit"]
+        statements.append(f"{target} CONNECTION LIMIT {-1 if limit == 'none' else int(limit)};")
+    if want.get("valid until") != have.get("valid until"):
+        # No expiry reads as 'infinity' once set: the snapshot takes both as none.
+        statements.append(f"{target} VALID UNTIL {literal(want.get('valid until', 'infinity'))};")
     everywhere = _settings(target, want, have, None)
     here = _settings(
         f"{target} IN DATABASE {ident(ctx.database)}",
@@ -492,6 +600,12 @@ def _membership(obj: str, want: dict[str, str], have: dict[str, str], ctx: Conte
     grant_of = f"{role_sql(granted, ctx)} TO {role_sql(member, ctx)}"
     revoke = f"REVOKE {role_sql(granted, ctx)} FROM {role_sql(member, ctx)};"
     if not want:
+        if member not in ctx.roles and granted not in ctx.roles:
+            return Fix(
+                None,
+                f"{member} is not a Gordon role ({NOT_GORDONS}): a role that can grant "
+                f"{granted} runs: {revoke}",
+            )
         return Fix(revoke)
     options = []
     if ctx.server_version >= 160000:
@@ -549,6 +663,9 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
         return Fix(None, "an attribute of a composite type: goes with the type")
     if kind in ("table", "column", "sequence", "foreign table"):
         return Fix(None, DESTRUCTIVE)
+    if kind == "index":
+        # Not DROP INDEX in the transaction: it would hold ACCESS EXCLUSIVE on the table.
+        return Fix(f"{NO_TRANSACTION}DROP INDEX CONCURRENTLY IF EXISTS {name};")
     if kind in _DROP:
         if kind == "schema":
             return Fix(
@@ -562,7 +679,7 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
 def _missing(kind: str, name: str, want: dict[str, str], ctx: Context) -> Fix:
     definition = want.get("definition")
     if kind == "index" and definition:
-        return Fix(f"{definition};", "builds the index (locks writes to its table meanwhile)")
+        return Fix(f"{NO_TRANSACTION}{_concurrently(definition, None)};")
     if kind == "trigger" and definition:
         table, trigger = split_last(name)
         statements = [f"{definition};"]
@@ -617,6 +734,7 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
         if switches.sql:
             statements.append(switches.sql)
         left -= {"row level security", "force row level security"}
+        statements += _table_storage(name, want, have, left)
         internal = {f for f in left if f.startswith("internal trigger ")}
         if internal:
             # Internal (foreign key) triggers have OID names: switch them all back on, then
@@ -636,9 +754,23 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             state = want.get("enabled", "enabled")
             statements.append(f"ALTER TABLE {table} {_TRIGGER_STATE[state]} {trigger};")
             left.discard("enabled")
+    elif kind == "index" and left == {"replica identity"}:
+        return Fix(None, "follows its table's REPLICA IDENTITY (restored there)")
     elif kind == "index" and "definition" in want:
-        statements += [f"DROP INDEX {name};", f"{want['definition']};"]
-        left -= {"definition", "valid"}
+        return _rebuild_index(name, want["definition"], ctx)
+    elif kind == "sequence":
+        statements += _sequence(name, want, have)
+        left -= {*_SEQUENCE_OPTIONS, "cycle"}
+    elif kind == "column":
+        found = _column(name, want, have, ctx)
+        statements += found
+        left -= {f for f in _COLUMN_FACETS if f in left and found}
+    elif kind in ("function", "procedure") and left <= _FUNCTION_FACETS:
+        statements += _function(kind, name, want, have)
+        left.clear()
+    elif kind == "view" and left == {"definition"}:
+        statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{want['definition']}")
+        left.clear()
     elif kind == "policy":
         table, policy = split_last(name)
         statements += [f"DROP POLICY {policy} ON {table};", _create_policy(name, want, ctx)]
@@ -664,6 +796,156 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             else f"{facets}: {MIGRATION}"
         )
     return Fix("\n".join(statements) or None, note)
+
+
+def _concurrently(definition: str, new_name: str | None) -> str:
+    """``CREATE [UNIQUE] INDEX name ON ...`` built CONCURRENTLY (under ``new_name``)."""
+    head, _, rest = definition.partition(" INDEX ")
+    name, _, on = rest.partition(" ON ")
+    return f"{head} INDEX CONCURRENTLY {new_name or name} ON {on}"
+
+
+def _rebuild_index(name: str, definition: str, ctx: Context) -> Fix:
+    """An index that differs or is not valid, rebuilt without blocking writes: built
+    CONCURRENTLY under a new name, then swapped for the old one (which REINDEX CONCURRENTLY
+    does itself for an index behind a constraint, whose definition has not changed)."""
+    schema, index = split_last(name)
+    if name in ctx.constraint_indexes:
+        return Fix(
+            f"{NO_TRANSACTION}REINDEX INDEX CONCURRENTLY {name};",
+            "behind a constraint: rebuilt in place; if its definition differs, restore the "
+            "constraint from its migration",
+        )
+    bare = index.strip('"')
+    temporary = ident(f"{bare[:48]}_gordon_rebuild")
+    return Fix(
+        NO_TRANSACTION
+        + "\n".join(
+            [
+                f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{temporary};",
+                f"{_concurrently(definition, temporary)};",
+                f"DROP INDEX CONCURRENTLY {name};",
+                f"ALTER INDEX {schema}.{temporary} RENAME TO {index};",
+            ]
+        )
+    )
+
+
+_SEQUENCE_OPTIONS = {
+    "type": "AS {}",
+    "increment": "INCREMENT BY {}",
+    "min": "MINVALUE {}",
+    "max": "MAXVALUE {}",
+    "start": "START WITH {}",
+    "cache": "CACHE {}",
+}
+
+
+def _sequence(name: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    options = [
+        template.format(want[facet])
+        for facet, template in _SEQUENCE_OPTIONS.items()
+        if facet in want and want[facet] != have.get(facet)
+    ]
+    if "cycle" in want and want["cycle"] != have.get("cycle"):
+        options.append("CYCLE" if want["cycle"] == "yes" else "NO CYCLE")
+    return [f"ALTER SEQUENCE {name} {' '.join(options)};"] if options else []
+
+
+_COLUMN_FACETS = {"default", "generated", "not null", "not null constraint"}
+
+
+def _column(name: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> list[str]:
+    """What ALTER TABLE restores of a column without touching its rows: its default, its
+    generated expression (PostgreSQL 17+), its NOT NULL. Nothing when anything else differs
+    (its type: the migration's)."""
+    differing = {f for f in want.keys() | have.keys() if want.get(f) != have.get(f)}
+    if not differing <= _COLUMN_FACETS:
+        return []
+    table, column = split_last(name)
+    target = f"ALTER TABLE {table} ALTER COLUMN {column}"
+    out: list[str] = []
+    if "default" in differing:
+        default = want.get("default")
+        out.append(f"{target} {'DROP DEFAULT' if default is None else f'SET DEFAULT {default}'};")
+    if "generated" in differing:
+        kind_w, _, expression = want.get("generated", "").partition(" ")
+        kind_h = have.get("generated", "").partition(" ")[0]
+        if ctx.server_version < 170000 or not expression or kind_w != kind_h:
+            return []
+        out.append(f"{target} SET EXPRESSION AS {expression};")
+    if "not null" in differing and want.get("not null") == "no":
+        out.append(f"{target} DROP NOT NULL;")
+    elif "not null" in differing or "not null constraint" in differing:
+        # Under ACCESS EXCLUSIVE it scans the table; a NULL row fails it (nothing is lost).
+        out.append(f"{target} SET NOT NULL;")
+    return out
+
+
+_FUNCTION_FACETS = {
+    "security",
+    "volatility",
+    "leakproof",
+    "strict",
+    "parallel",
+    "cost",
+    "rows",
+    "settings",
+}
+
+
+def _function(kind: str, name: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    target = f"ALTER {_OWNED[kind]} {name}"
+    options = []
+    if want.get("security") != have.get("security"):
+        options.append(f"SECURITY {want.get('security', 'invoker').upper()}")
+    if want.get("volatility") != have.get("volatility"):
+        options.append(want.get("volatility", "volatile").upper())
+    if want.get("leakproof") != have.get("leakproof"):
+        options.append("LEAKPROOF" if want.get("leakproof") == "yes" else "NOT LEAKPROOF")
+    if want.get("strict") != have.get("strict"):
+        options.append("STRICT" if want.get("strict") == "yes" else "CALLED ON NULL INPUT")
+    if want.get("parallel") != have.get("parallel"):
+        options.append(f"PARALLEL {want.get('parallel', 'unsafe').upper()}")
+    for facet in ("cost", "rows"):
+        if facet in want and want[facet] != have.get(facet):
+            options.append(f"{facet.upper()} {want[facet]}")
+    out = [f"{target} {' '.join(options)};"] if options else []
+    if want.get("settings") != have.get("settings"):
+        out.append(f"{target} RESET ALL;")
+        for setting in filter(None, want.get("settings", "").split("\n")):
+            key, _, value = setting.partition("=")
+            out.append(f"{target} SET {key} = {_setting_value(key, value)};")
+    return out
+
+
+def _table_storage(
+    name: str, want: dict[str, str], have: dict[str, str], left: set[str]
+) -> list[str]:
+    """Options, persistence and replica identity of a table (``left`` loses what is done)."""
+    out = []
+    if "options" in left:
+        pinned = dict(o.partition("=")[::2] for o in want.get("options", "").split(", ") if o)
+        now = dict(o.partition("=")[::2] for o in have.get("options", "").split(", ") if o)
+        gone = sorted(set(now) - set(pinned))
+        if gone:
+            out.append(f"ALTER TABLE {name} RESET ({', '.join(gone)});")
+        changed = [f"{k}={v}" for k, v in sorted(pinned.items()) if now.get(k) != v]
+        if changed:
+            out.append(f"ALTER TABLE {name} SET ({', '.join(changed)});")
+        left.discard("options")
+    if "persistence" in left and want.get("persistence", "") in ("", "unlogged"):
+        word = "UNLOGGED" if want.get("persistence") == "unlogged" else "LOGGED"
+        out.append(f"ALTER TABLE {name} SET {word};")
+        left.discard("persistence")
+    if "replica identity" in left and want.get("replica identity") in (
+        "default",
+        "full",
+        "nothing",
+    ):
+        out.append(f"ALTER TABLE {name} REPLICA IDENTITY {want['replica identity'].upper()};")
+        left.discard("replica identity")
+    return out
 
 
 # Drops run last and in dependency order: what uses an object before the object itself, the
@@ -740,9 +1022,34 @@ def goes_with(obj: str, objects: set[tuple[str, str]]) -> bool:
     return False
 
 
+def sections(fixes: Sequence[tuple[str, str, Fix]]) -> tuple[list[str], list[str]]:
+    """(the statements of the transaction, those run after COMMIT one at a time), each a
+    fix's SQL, in the order they run."""
+    restorable = sorted((item for item in fixes if item[2].sql), key=order)
+    inside = [str(f.sql) for _, _, f in restorable if not str(f.sql).startswith(NO_TRANSACTION)]
+    after = [
+        str(f.sql).removeprefix(NO_TRANSACTION)
+        for _, _, f in restorable
+        if str(f.sql).startswith(NO_TRANSACTION)
+    ]
+    return inside, after
+
+
+def lock_plan(fixes: Sequence[tuple[str, str, Fix]]) -> list[str]:
+    """The locks the script of ``fixes`` takes (``lockplan``), as lines."""
+    from gordon_migrate.drift import lockplan
+
+    inside, after = sections(fixes)
+    return lockplan.plan_lines(
+        lockplan.locks(inside, in_transaction=True) + lockplan.locks(after, in_transaction=False)
+    )
+
+
 def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
-    """The whole fix script: one transaction with every restorable difference, then the
-    ones left to a person as comments. ``fixes``: (object, kind, fix) in report order."""
+    """The whole fix script: its lock plan, one transaction with every restorable difference,
+    then the statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY...), one
+    at a time, then the differences left to a person, as comments. ``fixes``: (object, kind,
+    fix) in report order."""
     restorable = sorted((item for item in fixes if item[2].sql), key=order)
     manual = [(o, k, f) for o, k, f in fixes if f.note]
     out = [
@@ -751,13 +1058,33 @@ def script(fixes: Sequence[tuple[str, str, Fix]], database: str) -> str:
         f"{len(manual)} left to you (listed at the end).",
         "-- Run it as the role that runs the migrations (or a superuser), for example:",
         '--   psql -v ON_ERROR_STOP=1 -f fix.sql "$DATABASE_URL"',
-        "BEGIN;",
+        "-- (statement by statement, as psql does: the part after COMMIT cannot run in a",
+        "-- transaction, nor in one multi-statement string).",
     ]
+    out += [f"-- {line}" for line in lock_plan(fixes)]
+    out.append("BEGIN;")
+    later: list[tuple[str, str, str]] = []
     for obj, kind, fix in restorable:
-        out += ["", f"-- {kind}: {obj}", str(fix.sql)]
+        text = str(fix.sql)
+        if text.startswith(NO_TRANSACTION):
+            later.append((obj, kind, text.removeprefix(NO_TRANSACTION)))
+            continue
+        out += ["", f"-- {kind}: {obj}", text]
     out += ["", "COMMIT;"]
+    if later:
+        out += ["", f"-- {NO_TRANSACTION_TITLE}"]
+        for obj, kind, text in later:
+            out += ["", f"-- {kind}: {obj}", text]
     if manual:
         out += ["", "-- Not restored here (what to do):"]
         for obj, kind, fix in manual:
             out.append(f"-- {kind}: {obj}: {fix.note}")
     return "\n".join(out) + "\n"
+
+
+#: The comment that opens the script's part after COMMIT.
+NO_TRANSACTION_TITLE = (
+    "No transaction from here: each statement on its own (a failed CREATE INDEX CONCURRENTLY "
+    "leaves an INVALID index behind: the next drift-check names it, and this script's next "
+    "run drops it first)."
+)

@@ -7,6 +7,9 @@ Files (text, sorted, one entry per line, reviewable in a pull request diff)::
     grants.txt            grant matrix: privileges, default privileges, Gordon roles
     column_grants.txt     column-level privileges
     notify_allowlist.txt  every NOTIFY channel and what notifies on it   CHANNEL<TAB>SOURCE
+    builtins.pgNN.txt     PostgreSQL NN's own objects as initdb made them: a digest of every
+                          built-in function's definition, information_schema's privileges
+                          (one file per major: ``fixtures update`` writes the server's)
 
 Values escape ``\\``, newline, tab and carriage return as ``\\\\``, ``\\n``, ``\\t``, ``\\r``.
 Lines starting with ``#`` are comments. Never edited by hand: ``gordon-migrate fixtures
@@ -15,6 +18,7 @@ update`` rebuilds them from a scratch database with every bundled migration appl
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import re
@@ -30,7 +34,7 @@ from psycopg import conninfo, sql
 
 from gordon_migrate import db
 from gordon_migrate.bundle import Migration, bundled_path
-from gordon_migrate.drift.model import CheckName, Line, Snapshot, sorted_lines
+from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
 from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.errors import DriftError
 from gordon_migrate.status import read_status
@@ -49,7 +53,22 @@ _HEADERS: dict[CheckName, str] = {
     "grants": "grant matrix: privileges, default privileges, attributes of the Gordon roles",
     "column_grants": "column grant matrix: column-level privileges",
     "notify": "NOTIFY allowlist: every channel the Gordon schemas can notify on, and from where",
+    "builtins": "PostgreSQL's own objects as initdb made them (this major only)",
 }
+_BUILTINS = re.compile(r"builtins\.pg([0-9]+)\.txt")
+
+
+# How the built-ins fixture writes the digests (``snapshot.ALL_BUILTIN_FUNCTIONS``...).
+_ALL_FUNCTIONS = "built-in: every function\tdigest\t"
+_ONE_FUNCTION = "built-in: function "
+_HEAD = 1024
+
+
+def builtins_file(major: int) -> str:
+    """The fixture of PostgreSQL ``major``'s own objects."""
+    return f"builtins.pg{major}.txt"
+
+
 _UNESCAPE = re.compile(r"\\(.)")
 _UNESCAPES = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
@@ -110,8 +129,10 @@ def checksum(schema_text: str) -> str:
 
 def files_from(snapshot: Snapshot) -> dict[str, str]:
     """The fixture files of a snapshot, by file name."""
-    files = {FILES[name]: render(name, lines) for name, lines in snapshot.sections.items()}
+    files = {FILES[name]: render(name, snapshot.sections[name]) for name in PINNED_CHECKS}
     files[CHECKSUM_FILE] = f"{checksum(files[FILES['schema']])}  {FILES['schema']}\n"
+    major = int(snapshot.server_version.partition(".")[0])
+    files[builtins_file(major)] = render("builtins", snapshot.sections["builtins"])
     return files
 
 
@@ -122,6 +143,31 @@ class Fixtures:
     directory: Path
     sections: dict[CheckName, tuple[Line, ...]]
     checksum: str
+    #: ``builtins.pgNN.txt`` per major NN (read when compared: ``builtins``).
+    builtin_files: dict[int, Path] = dataclasses.field(default_factory=dict)
+
+    def builtins(self, major: int, *, functions: bool = True) -> tuple[Line, ...] | None:
+        """PostgreSQL ``major``'s pinned built-ins; ``None`` when none are pinned.
+        ``functions``: with the digest of each function (else only that of them all)."""
+        path = self.builtin_files.get(major)
+        if path is None:
+            return None
+        text = path.read_text(encoding="utf-8")
+        if not functions:  # thousands of lines not parsed when the digests match
+            text = "\n".join(x for x in text.split("\n") if not x.startswith(_ONE_FUNCTION))
+        return parse(text)
+
+    def builtin_digests(self) -> dict[int, str]:
+        """The pinned digest of every built-in function, per major (the first entry of each
+        file: only its head is read)."""
+        out = {}
+        for major, path in self.builtin_files.items():
+            with path.open(encoding="utf-8") as file:
+                head = file.read(_HEAD)
+            start = head.find(_ALL_FUNCTIONS)
+            if start >= 0:
+                out[major] = head[start + len(_ALL_FUNCTIONS) :].partition("\n")[0]
+        return out
 
     @property
     def roles(self) -> frozenset[str]:
@@ -151,8 +197,13 @@ def load(directory: Path | None = None) -> Fixtures:
             f"pinned {pinned or 'nothing'}): fixtures are generated, never edited by hand; "
             "rebuild them with `gordon-migrate fixtures update`"
         )
-    sections = {name: parse(texts[filename]) for name, filename in FILES.items()}
-    return Fixtures(directory=root, sections=sections, checksum=pinned)
+    sections = {name: parse(texts[FILES[name]]) for name in PINNED_CHECKS}
+    builtin_files = {
+        int(found.group(1)): path
+        for path in root.iterdir()
+        if (found := _BUILTINS.fullmatch(path.name)) is not None
+    }
+    return Fixtures(directory=root, sections=sections, checksum=pinned, builtin_files=builtin_files)
 
 
 def mentioned_roles(migrations: Sequence[Migration], existing: Collection[str]) -> set[str]:

@@ -10,15 +10,20 @@ NamedTuple of ``rows`` for that query (``rows.named_row``), never by position.
 
 from __future__ import annotations
 
-from gordon_migrate.drift.catalogs import FIRST_USER_OID, identity_catalogs
+from gordon_migrate.drift.catalogs import (
+    FIRST_USER_OID,
+    MAPPED,
+    SYSTEM_SCHEMAS,
+    identity_catalogs,
+)
 from gordon_migrate.drift.model import THIS_DATABASE
 
-# Gordon schemas: every schema of the database except the system ones, whatever its name
-# (a superuser can create ``pg_x`` with allow_system_table_mods). TOAST schemas hold no
-# definitions; ``pg_temp_N`` belong to sessions, not to the database.
-_SCOPE = (
-    "{n}.nspname NOT IN ('pg_catalog', 'information_schema') AND {n}.nspname !~ '^pg_(toast|temp_)'"
-)
+_SYSTEM = ", ".join(f"'{name}'" for name in SYSTEM_SCHEMAS)
+# Gordon schemas: every schema of the database except the system ones, matched by exact name
+# (a superuser can create ``pg_x``, even ``pg_toastx``, with allow_system_table_mods).
+# ``pg_temp_N`` and ``pg_toast_temp_N`` (exactly that form) belong to sessions.
+_SCOPE = f"{{n}}.nspname NOT IN ({_SYSTEM}) AND {{n}}.nspname !~ '^pg_(toast_)?temp_[0-9]+$'"
+SYSTEM_NAMESPACES = f"(SELECT s.oid FROM pg_namespace s WHERE s.nspname IN ({_SYSTEM}))"
 
 
 def scope(alias: str) -> str:
@@ -151,10 +156,20 @@ FROM pg_namespace n
 WHERE {scope("n")} AND {not_extension_member("pg_namespace", "n.oid")}
 """
 
+# Every extension, plpgsql (initdb's) included: its members are pinned too, so an object
+# added to it (ALTER EXTENSION ... ADD) cannot hide there.
 EXTENSIONS = """
-SELECT quote_ident(x.extname) AS name, x.extversion AS version, quote_ident(n.nspname) AS schema
+SELECT quote_ident(x.extname) AS name, x.extversion AS version, quote_ident(n.nspname) AS schema,
+       CASE WHEN x.extowner = 10 THEN NULL ELSE pg_get_userbyid(x.extowner)::text END AS owner
 FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace
-WHERE x.extname <> 'plpgsql'
+"""
+
+EXTENSION_MEMBERS = """
+SELECT quote_ident(x.extname) AS extension, i.type AS type, i.identity AS identity
+FROM pg_depend d
+JOIN pg_extension x ON x.oid = d.refobjid,
+     pg_identify_object(d.classid, d.objid, d.objsubid) i
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
 """
 
 # After a lock timeout: who holds or waits for ACCESS EXCLUSIVE on a relation. Functions only
@@ -186,7 +201,9 @@ SELECT c.relkind::text AS relkind,
            AS options,
        c.relreplident::text AS replident,
        CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partkey,
-       (SELECT string_agg(format('%I.%I', pn.nspname, pc.relname), ', ' ORDER BY i.inhseqno)
+       (SELECT string_agg(format('%I.%I', pn.nspname, pc.relname)
+                          || CASE WHEN i.inhdetachpending THEN ' (detach pending)' ELSE '' END,
+                          ', ' ORDER BY i.inhseqno)
         FROM pg_inherits i
         JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
@@ -196,6 +213,7 @@ SELECT c.relkind::text AS relkind,
        CASE WHEN c.relkind IN ('v', 'm') THEN {deparse("c.oid", "pg_get_viewdef(c.oid, true)")}
        END AS viewdef,
        CASE WHEN am.amname <> 'heap' THEN am.amname::text END AS access_method,
+       CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END AS of_type,
        format_type(s.seqtypid, NULL) AS seqtype,
        s.seqstart AS seq_start, s.seqincrement AS seq_increment, s.seqmin AS seq_min,
        s.seqmax AS seq_max, s.seqcache AS seq_cache, s.seqcycle AS seq_cycle,
@@ -290,7 +308,7 @@ INDEXES = f"""
 SELECT format('%I.%I', n.nspname, ic.relname) AS name,
        CASE WHEN {readable("i.indexrelid")} THEN
            {deparse("i.indrelid", PLAIN_INDEXDEF)} ELSE '{UNREAD}' END AS definition,
-       i.indisvalid AS valid,
+       i.indisvalid AND i.indisready AND i.indislive AS valid,
        i.indisreplident AS replident
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -330,7 +348,9 @@ SELECT format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_argume
            AS config,
        CASE WHEN p.prosqlbody IS NULL THEN p.prosrc END AS body,
        CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END AS sqlbody,
-       pg_get_userbyid(p.proowner)::text AS owner
+       pg_get_userbyid(p.proowner)::text AS owner,
+       CASE WHEN p.prosupport <> 0 THEN p.prosupport::regproc::text END AS support,
+       p.probin AS library
 FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
@@ -452,6 +472,8 @@ _CATALOGS = dict(identity_catalogs(150000))
 def _generic_objects() -> str:
     parts = []
     for name, entry in _CATALOGS.items():
+        if not entry.listed:
+            continue
         owner = f"pg_get_userbyid(x.{entry.owner})::text" if entry.owner else "NULL::text"
         facets = ", ".join(f"'{facet}', ({expr})::text" for facet, expr in entry.facets)
         parts.append(
@@ -597,6 +619,10 @@ ROLES = """
 SELECT r.rolname::text AS name, r.oid = 10 AS bootstrap, r.rolsuper AS superuser,
        r.rolinherit AS inherit, r.rolcreaterole AS createrole, r.rolcreatedb AS createdb,
        r.rolcanlogin AS login, r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
+       r.rolconnlimit AS connection_limit,
+       -- No expiry and 'infinity' mean the same: never expires.
+       CASE WHEN r.rolvaliduntil IS NOT NULL AND r.rolvaliduntil <> 'infinity'
+            THEN r.rolvaliduntil::text END AS valid_until,
        ARRAY(SELECT c FROM pg_db_role_setting s, unnest(s.setconfig) c
              WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
 FROM pg_roles r
@@ -614,4 +640,227 @@ MEMBERSHIPS_PG15 = """
 SELECT pg_get_userbyid(m.member)::text AS member, pg_get_userbyid(m.roleid)::text AS granted,
        m.admin_option AS admin, mr.rolinherit AS inherit, true AS set_option
 FROM pg_auth_members m JOIN pg_roles mr ON mr.oid = m.member
+"""
+
+# PostgreSQL 18 keeps NOT NULL as constraints, which can be NOT VALID (the column still reads
+# attnotnull while a NULL row exists) or NO INHERIT. Only those are listed: the usual state is
+# what "not null: yes" says on every version. (No rows before 18: contype 'n' is new there.)
+NOT_NULLS = f"""
+SELECT format('%I.%I.%I', n.nspname, c.relname, a.attname) AS name,
+       co.convalidated AS validated, co.connoinherit AS no_inherit
+FROM pg_constraint co
+JOIN pg_class c ON c.oid = co.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = co.conkey[1]
+WHERE co.contype = 'n' AND (NOT co.convalidated OR co.connoinherit)
+  AND {scope("n")} AND {not_tool_table("c.oid")}
+"""
+
+# --- PostgreSQL's own objects -------------------------------------------------------------------
+
+_BUILT_IN = f"< {FIRST_USER_OID}"
+
+
+def _is_member(catalog: str, oid: str) -> str:
+    return (
+        f"{oid} IN (SELECT e.objid FROM pg_depend e WHERE e.classid = '{catalog}'::regclass "
+        "AND e.refclassid = 'pg_extension'::regclass AND e.deptype = 'e')"
+    )
+
+
+def _init_join(catalog: str, oid: str, sub: str = "0") -> str:
+    return (
+        f"LEFT JOIN pg_init_privs ip ON ip.objoid = {oid} "
+        f"AND ip.classoid = '{catalog}'::regclass AND ip.objsubid = {sub}"
+    )
+
+
+def _built_in(catalog: str, columns: str, key: str = "oid", member_of: str = "") -> str:
+    """The rows of ``catalog`` initdb or an extension made: a range scan of the OID index
+    below the first normal OID, plus the (few) extension members above it."""
+    owner = member_of or catalog
+    return (
+        f"(SELECT {columns} FROM {catalog} WHERE {key} {_BUILT_IN} UNION ALL "
+        f"SELECT {columns} FROM {catalog} WHERE {key} >= {FIRST_USER_OID} "
+        f"AND {_is_member(owner, key)})"
+    )
+
+
+_PROC_COLUMNS = "oid, proname, pronamespace, prokind, proargtypes, proowner, proacl"
+
+
+def _differs(acl: str) -> str:
+    # A NULL ACL with no initial privileges recorded is the default on both sides: skipped
+    # before anything is computed (most built-in objects).
+    return f"({acl} IS NOT NULL OR ip.initprivs IS NOT NULL)"
+
+
+# Privileges of every object initdb or an extension made, against what they were given
+# (pg_init_privs; a NULL ACL without a row there: the built-in default). Only the objects that
+# differ, both sides exploded: (kind, name, owner, side, grantee, grantor, privileges,
+# grantable). Schema public is left out: the migrations set its privileges (grant matrix).
+# information_schema is loaded after initdb records pg_init_privs: its objects' privileges are
+# listed whenever they are not the default, and compared with those pinned per major instead.
+BUILTIN_ACLS = f"""
+WITH objects(kind, name, owner, acl, init) AS (
+    SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view'
+                          WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
+                          ELSE 'table' END,
+           format('%I.%I', n.nspname, c.relname), c.relowner,
+           coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's'::"char"
+                                         ELSE 'r'::"char" END, c.relowner)),
+           coalesce(ip.initprivs,
+                    acldefault(CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END,
+                               c.relowner))
+    FROM {_built_in("pg_class", "oid, relname, relnamespace, relkind, relowner, relacl")} c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    {_init_join("pg_class", "c.oid")}
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_differs("c.relacl")}
+    UNION ALL
+    SELECT 'column', format('%I.%I.%I', n.nspname, c.relname, a.attname), c.relowner,
+           -- No privileges: NULL (an empty ACL array has no dimension, which aclexplode
+           -- refuses).
+           CASE WHEN cardinality(a.attacl) > 0 THEN a.attacl END,
+           CASE WHEN cardinality(ip.initprivs) > 0 THEN ip.initprivs END
+    FROM {_built_in("pg_attribute", "attrelid, attname, attnum, attacl", "attrelid", "pg_class")} a
+    JOIN {_built_in("pg_class", "oid, relname, relnamespace, relowner")} c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    {_init_join("pg_class", "c.oid", "a.attnum")}
+    WHERE a.attnum > 0 AND {_differs("a.attacl")}
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+           format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)),
+           p.proowner, coalesce(p.proacl, acldefault('f', p.proowner)),
+           coalesce(ip.initprivs, acldefault('f', p.proowner))
+    FROM {_built_in("pg_proc", _PROC_COLUMNS)} p
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    {_init_join("pg_proc", "p.oid")}
+    WHERE {_differs("p.proacl")}
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END,
+           format('%I.%I', n.nspname, t.typname), t.typowner,
+           coalesce(t.typacl, acldefault('T', t.typowner)),
+           coalesce(ip.initprivs, acldefault('T', t.typowner))
+    FROM {_built_in("pg_type", "oid, typname, typnamespace, typtype, typowner, typacl")} t
+    JOIN pg_namespace n ON n.oid = t.typnamespace
+    {_init_join("pg_type", "t.oid")}
+    WHERE {_differs("t.typacl")}
+    UNION ALL
+    SELECT 'schema', quote_ident(n.nspname), n.nspowner,
+           coalesce(n.nspacl, acldefault('n', n.nspowner)),
+           coalesce(ip.initprivs, acldefault('n', n.nspowner))
+    FROM {_built_in("pg_namespace", "oid, nspname, nspowner, nspacl")} n
+    {_init_join("pg_namespace", "n.oid")}
+    WHERE n.nspname <> 'public' AND {_differs("n.nspacl")}
+    UNION ALL
+    SELECT 'language', quote_ident(l.lanname), l.lanowner,
+           coalesce(l.lanacl, acldefault('l', l.lanowner)),
+           coalesce(ip.initprivs, acldefault('l', l.lanowner))
+    FROM {_built_in("pg_language", "oid, lanname, lanowner, lanacl")} l
+    {_init_join("pg_language", "l.oid")}
+    WHERE {_differs("l.lanacl")}
+), differing AS (
+    SELECT * FROM objects o
+    WHERE o.acl IS DISTINCT FROM o.init
+      AND ARRAY(SELECT x::text FROM unnest(o.acl) x ORDER BY 1)
+          <> ARRAY(SELECT x::text FROM unnest(o.init) x ORDER BY 1)
+)
+SELECT d.kind AS kind, d.name AS name, pg_get_userbyid(d.owner)::text AS owner, s.side AS side,
+       CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END
+           AS grantee,
+       pg_get_userbyid(g.grantor)::text AS grantor,
+       g.privileges AS privileges, g.is_grantable AS grantable
+FROM differing d,
+     LATERAL (VALUES ('now', d.acl), ('initdb', d.init)) s(side, acl),
+     LATERAL (SELECT x.grantee, x.grantor, x.is_grantable,
+                     array_agg(x.privilege_type::text) AS privileges
+              FROM aclexplode(s.acl) x
+              GROUP BY x.grantee, x.grantor, x.is_grantable) g
+"""
+
+# Objects in a system schema (exact names) that initdb did not make: OID at or above the first
+# normal OID. TOAST tables and their indexes in pg_toast belong to the tables they serve.
+_SYSTEM_OBJECT_SOURCES = (
+    ("pg_class", "relnamespace", "NOT (x.relkind IN ('t', 'i') AND x.relnamespace = 99)"),
+    ("pg_proc", "pronamespace", None),
+    ("pg_type", "typnamespace", None),
+    ("pg_operator", "oprnamespace", None),
+    ("pg_opclass", "opcnamespace", None),
+    ("pg_opfamily", "opfnamespace", None),
+    ("pg_collation", "collnamespace", None),
+    ("pg_conversion", "connamespace", None),
+    ("pg_constraint", "connamespace", None),
+    ("pg_statistic_ext", "stxnamespace", None),
+    ("pg_ts_config", "cfgnamespace", None),
+    ("pg_ts_dict", "dictnamespace", None),
+    ("pg_ts_parser", "prsnamespace", None),
+    ("pg_ts_template", "tmplnamespace", None),
+)
+_SYSTEM_RELATION_PARTS = (
+    ("pg_trigger", "tgrelid"),
+    ("pg_policy", "polrelid"),
+    ("pg_rewrite", "ev_class"),
+    ("pg_attrdef", "adrelid"),
+)
+
+
+def _system_objects() -> str:
+    parts = []
+    for catalog, namespace, extra in _SYSTEM_OBJECT_SOURCES:
+        condition = f"x.oid >= {FIRST_USER_OID} AND x.{namespace} IN {SYSTEM_NAMESPACES}"
+        if extra:
+            condition += f" AND {extra}"
+        parts.append(
+            f"SELECT '{catalog}'::regclass AS catalog, x.oid FROM {catalog} x WHERE {condition}"
+        )
+    for catalog, relation in _SYSTEM_RELATION_PARTS:
+        parts.append(
+            f"SELECT '{catalog}'::regclass, x.oid FROM {catalog} x WHERE x.oid >= "
+            f"{FIRST_USER_OID} AND x.{relation} IN (SELECT r.oid FROM pg_class r "
+            f"WHERE r.relnamespace IN {SYSTEM_NAMESPACES})"
+        )
+    union = "\n    UNION ALL ".join(parts)
+    return (
+        "SELECT i.type AS type, i.identity AS identity\n"
+        f"FROM (\n    {union}\n) o, pg_identify_object(o.catalog, o.oid, 0) i"
+    )
+
+
+SYSTEM_OBJECTS = _system_objects()
+
+# The definition of every built-in function (initdb's: below the first normal OID), as a digest
+# per function: compared with the digests pinned per PostgreSQL major (fixtures/builtins.pgNN.txt).
+# The owner is written only when it is not the bootstrap superuser (named per cluster).
+BUILTIN_FUNCTIONS = f"""
+SELECT format('%I.%I(%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) AS name,
+       left(md5(concat_ws(E'\\x1f', p.prosrc, p.probin, p.prosecdef, p.proleakproof,
+                          p.proisstrict, p.provolatile, p.proparallel, p.prokind,
+                          l.lanname, p.prorettype::regtype,
+                          array_to_string(p.proconfig, E'\\x1f'),
+                          CASE WHEN p.proowner <> 10 THEN pg_get_userbyid(p.proowner) END)),
+            16) AS digest
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE p.oid {_BUILT_IN}
+"""
+
+# The digest of them all, as ``snapshot.function_digest`` computes it from BUILTIN_FUNCTIONS:
+# one row, compared with the pinned one first (the rows are read only when it differs).
+BUILTIN_DIGEST = f"""
+SELECT encode(sha256(convert_to(string_agg(f.name || E'\\t' || f.digest, E'\\n'
+                                           ORDER BY f.name COLLATE "C"), 'UTF8')), 'hex')
+           AS digest
+FROM ({BUILTIN_FUNCTIONS}) f
+"""
+
+# The columns of every catalog and view the column map covers (catalogs.COLUMNS, VIEWS): one the
+# map does not name is a column drift-check does not know what to do with.
+_MAPPED_NAMES = ", ".join(f"'{name}'" for name in MAPPED)
+CATALOG_COLUMNS = f"""
+SELECT c.relname::text AS relation, array_agg(a.attname::text) AS columns
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relname IN ({_MAPPED_NAMES})
+  AND a.attnum > 0 AND NOT a.attisdropped
+GROUP BY c.relname
 """

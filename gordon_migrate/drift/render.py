@@ -12,7 +12,8 @@ JSON structure (``drift-check --format json``)::
       "fixtures": "/usr/lib/.../gordon_migrate/_bundle/fixtures",
       "schema_checksum": {"expected": "<sha256 pinned>", "actual": "<sha256 of live schema>"},
       "warnings": [],                     # e.g. the connected role could write
-      "checks": [                         # always the four, in this order
+      "unchecked": [],                    # what could not be checked at all (exit 1)
+      "checks": [                         # always the five, in this order
         {"name": "schema", "title": "schema checksum", "ok": true, "differences": []},
         {"name": "grants", "title": "grant matrix", "ok": false, "differences": [
           {"object": "grant on table trading.orders to gordon_api",
@@ -29,7 +30,8 @@ JSON structure (``drift-check --format json``)::
                                           # differences of their own
         ]},
         {"name": "column_grants", "title": "column grant matrix", ...},
-        {"name": "notify", "title": "NOTIFY allowlist", ...}
+        {"name": "notify", "title": "NOTIFY allowlist", ...},
+        {"name": "builtins", "title": "PostgreSQL's own objects", ...}
       ]
     }
 
@@ -64,6 +66,7 @@ def report_json(report: DriftReport, target: Dsn) -> dict[str, Any]:
             "actual": report.actual_checksum,
         },
         "warnings": list(report.warnings),
+        "unchecked": list(report.unchecked),
         "checks": [_check_json(c) for c in report.checks],
     }
 
@@ -123,10 +126,14 @@ def report_text(report: DriftReport, target: Dsn) -> str:
         + ("" if same else "  MISMATCH")
     )
     lines += [f"warning: {w}" for w in report.warnings]
+    lines += [f"CANNOT CHECK: {u}" for u in report.unchecked]
     if report.ok:
         lines.append("no drift: the database is exactly what the migrations built")
         return "\n".join(lines)
-    lines.append(f"DRIFT: {total} difference{'s' * (total != 1)}")
+    if total:
+        lines.append(f"DRIFT: {total} difference{'s' * (total != 1)}")
+    else:
+        lines.append("NOT CLEAN: part of the database could not be checked (above)")
     for check in report.checks:
         if check.ok:
             continue

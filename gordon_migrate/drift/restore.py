@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gordon_migrate.db import connection, error_text
+import psycopg
+
+from gordon_migrate.db import connection, error_text, is_connection_lost
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import DriftReport
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.dsn import Dsn, one_line
 from gordon_migrate.errors import DriftError
+from gordon_migrate.sqlsplit import split
 
 AUDIT_ACTION = "drift fix"
 
@@ -30,6 +33,10 @@ class FixPlan:
     restored: tuple[str, ...]
     #: The differences left to a person, each with what to do.
     manual: tuple[str, ...]
+    #: Statements run after the transaction, one at a time (CREATE INDEX CONCURRENTLY...).
+    after: tuple[str, ...] = ()
+    #: The locks the statements take (``fix.lock_plan``), as lines.
+    locks: tuple[str, ...] = ()
 
     @property
     def token(self) -> str:
@@ -49,12 +56,19 @@ def _plan_of(report: DriftReport) -> FixPlan | None:
     for obj, kind, found in sorted(items, key=fix.order):
         if found.sql:
             restored.append(f"{kind} {obj}")
-            statements.append(found.sql)
         if found.note:
             manual.append(f"{kind} {obj}: {found.note}")
-    if not statements:
+    statements, after = fix.sections(items)
+    if not statements and not after:
         return None
-    return FixPlan(report.database, "\n".join(statements), tuple(restored), tuple(manual))
+    return FixPlan(
+        report.database,
+        "\n".join(statements),
+        tuple(restored),
+        tuple(manual),
+        tuple(after),
+        tuple(fix.lock_plan(items)),
+    )
 
 
 def plan_fix(dsn: Dsn, fixtures_dir: Path | None = None) -> FixPlan | None:
@@ -68,8 +82,12 @@ def describe_plan(plan: FixPlan, dsn: Dsn) -> str:
         f"Restore {count} difference{'s' * (count != 1)} of database {plan.database} "
         f"({dsn.redacted}) to the pinned fixtures, in one transaction, audited. Exactly this runs:",
         "",
+        *plan.locks,
+        "",
         plan.sql,
     ]
+    if plan.after:
+        lines += ["", "Then, after the transaction, each on its own:", "", *plan.after]
     if plan.manual:
         lines += ["", "Left to you (not restorable without losing data, or needs the migration):"]
         lines += [f"  {item}" for item in plan.manual]
@@ -83,7 +101,7 @@ def run_fix(
     from gordon_migrate.recovery import audit
 
     current = plan_fix(dsn, fixtures_dir)
-    if current is None or current.sql != plan.sql:
+    if current is None or (current.sql, current.after) != (plan.sql, plan.after):
         raise DriftError(
             f"the drift of database {plan.database} changed since the fix was shown: "
             "look at it again before fixing"
@@ -100,13 +118,33 @@ def run_fix(
     ) as conn:
         audit.ensure_table(conn)
         with conn.transaction():
-            conn.execute(plan.sql.encode())
+            if plan.sql:
+                conn.execute(plan.sql.encode())
             audit.record(
                 conn,
                 AUDIT_ACTION,
                 reason=reason,
-                before={"differences": list(plan.restored), "sql": plan.sql},
+                before={
+                    "differences": list(plan.restored),
+                    "sql": plan.sql,
+                    "after": list(plan.after),
+                },
             )
+        # CREATE INDEX CONCURRENTLY and its kin: outside any transaction, one by one.
+        for text in plan.after:
+            for statement in split(text):
+                try:
+                    conn.execute(statement.text.encode())
+                except psycopg.Error as exc:
+                    if is_connection_lost(exc):
+                        raise
+                    raise DriftError(
+                        f"restoring the drift of database {plan.database}: its transaction was "
+                        f"committed (audited), then {one_line(statement.text)[:120]!r} failed: "
+                        f"SQLSTATE {exc.sqlstate or '?'}: {error_text(dsn, exc)}; run "
+                        "drift-check again: it names what is left (an INVALID index left "
+                        "behind is dropped first by the next fix)"
+                    ) from None
     return run_drift_check(dsn, fixtures_dir)
 
 

@@ -106,6 +106,64 @@ class ExtensionRow(NamedTuple):
     name: str
     version: str
     schema: str
+    owner: str | None
+
+
+class ExtensionMemberRow(NamedTuple):
+    """``queries.EXTENSION_MEMBERS``."""
+
+    extension: str
+    type: str
+    identity: str
+
+
+class NotNullRow(NamedTuple):
+    """``queries.NOT_NULLS``."""
+
+    name: str
+    validated: bool
+    no_inherit: bool
+
+
+class BuiltinAclRow(NamedTuple):
+    """``queries.BUILTIN_ACLS``: one grant of a built-in object, as it is (``side`` 'now') or
+    as initdb or its extension gave it ('initdb')."""
+
+    kind: str
+    name: str
+    owner: str
+    side: str
+    grantee: str
+    grantor: str
+    privileges: list[str]
+    grantable: bool
+
+
+class SystemObjectRow(NamedTuple):
+    """``queries.SYSTEM_OBJECTS``."""
+
+    type: str
+    identity: str
+
+
+class BuiltinFunctionRow(NamedTuple):
+    """``queries.BUILTIN_FUNCTIONS``."""
+
+    name: str
+    digest: str
+
+
+class BuiltinDigestRow(NamedTuple):
+    """``queries.BUILTIN_DIGEST``."""
+
+    digest: str
+
+
+class CatalogColumnsRow(NamedTuple):
+    """``queries.CATALOG_COLUMNS``."""
+
+    relation: str
+    columns: list[str]
 
 
 class RelationRow(NamedTuple):
@@ -124,6 +182,7 @@ class RelationRow(NamedTuple):
     bound: str | None
     viewdef: str | None
     access_method: str | None
+    of_type: str | None
     seqtype: str | None
     seq_start: int | None
     seq_increment: int | None
@@ -217,6 +276,8 @@ class FunctionRow(NamedTuple):
     body: str | None
     sqlbody: str | None
     owner: str
+    support: str | None
+    library: str | None
 
 
 class TriggerRow(NamedTuple):
@@ -308,6 +369,8 @@ class RoleRow(NamedTuple):
     login: bool
     replication: bool
     bypassrls: bool
+    connection_limit: int
+    valid_until: str | None
     settings: list[str]
 
 

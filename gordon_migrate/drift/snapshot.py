@@ -17,9 +17,11 @@ Normalisation, so that fixtures built in a test cluster match production:
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import Any
 
 import psycopg
@@ -29,8 +31,9 @@ from psycopg import sql
 from gordon_migrate.db import Conn, server_version
 from gordon_migrate.drift import grants, notify, queries
 from gordon_migrate.drift import rows as r
-from gordon_migrate.drift.catalogs import FIRST_USER_OID
+from gordon_migrate.drift.catalogs import FIRST_USER_OID, REACHING_ROLES, unmapped_columns
 from gordon_migrate.drift.model import (
+    BOOTSTRAP,
     DATABASE_OWNER,
     MIGRATOR,
     THIS_DATABASE,
@@ -193,7 +196,16 @@ class _Reader:
 #: tables, snapshots interleaved: 0.545 -> 0.484 s).
 _SIDE = (
     frozenset({queries.COLUMNS, queries.INDEXES}),
-    frozenset({queries.WRITE_PRIVILEGES}),
+    # PostgreSQL's own objects: the same work whatever the size, taken off the first
+    # connection, whose share grows with the tables.
+    frozenset(
+        {
+            queries.BUILTIN_ACLS,
+            queries.SYSTEM_OBJECTS,
+            queries.BUILTIN_DIGEST,
+            queries.WRITE_PRIVILEGES,
+        }
+    ),
 )
 
 
@@ -242,13 +254,23 @@ def _pipeline(server: int) -> list[Batch]:
             (memberships, r.MembershipRow),
             (queries.DATABASE, r.DatabaseRow),
             (queries.ROLE_SETTINGS_HERE, r.RoleSettingRow),
+            (queries.NOT_NULLS, r.NotNullRow),
+            (queries.EXTENSION_MEMBERS, r.ExtensionMemberRow),
+            (queries.BUILTIN_ACLS, r.BuiltinAclRow),
+            (queries.SYSTEM_OBJECTS, r.SystemObjectRow),
+            (queries.BUILTIN_DIGEST, r.BuiltinDigestRow),
+            (queries.CATALOG_COLUMNS, r.CatalogColumnsRow),
             (queries.WRITE_PRIVILEGES, r.WriteAccessRow),
         ],
     ]
 
 
 def take(
-    conn: Conn, roles: Collection[str] = (), *, sibling: Callable[[], Conn] | None = None
+    conn: Conn,
+    roles: Collection[str] = (),
+    *,
+    sibling: Callable[[], Conn] | None = None,
+    builtin_digests: Mapping[int, str] | None = None,
 ) -> Snapshot:
     """Snapshot the connected database in one READ ONLY, REPEATABLE READ transaction.
 
@@ -271,12 +293,13 @@ def take(
     """
     conn.read_only = True
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    digests = dict(builtin_digests or {})
     try:
-        return _take(conn, roles, sibling)
+        return _take(conn, roles, sibling, digests)
     except psycopg.errors.LockNotAvailable:
         pass
     try:
-        return _take(conn, roles, sibling)
+        return _take(conn, roles, sibling, digests)
     except psycopg.errors.LockNotAvailable:
         held = _holders(conn)
     raise DriftError(
@@ -324,7 +347,12 @@ def _holders(conn: Conn) -> str:
     )
 
 
-def _take(conn: Conn, roles: Collection[str], sibling: Callable[[], Conn] | None) -> Snapshot:
+def _take(
+    conn: Conn,
+    roles: Collection[str],
+    sibling: Callable[[], Conn] | None,
+    digests: dict[int, str],
+) -> Snapshot:
     reader = _Reader(conn)
     server = conn.info.server_version
     with conn.transaction():
@@ -347,9 +375,9 @@ def _take(conn: Conn, roles: Collection[str], sibling: Callable[[], Conn] | None
                 main, side = _lanes(server, sibling=other is not None)
                 reader.queue(main[1:])
                 if other is None:
-                    return _read(conn, reader, roles, unread)
+                    return _read(conn, reader, roles, unread, digests)
                 return _read_with(
-                    conn, reader, other, str(snapshot_id), setting, side, roles, unread
+                    conn, reader, other, str(snapshot_id), setting, side, roles, unread, digests
                 )
 
 
@@ -362,6 +390,7 @@ def _read_with(
     side: list[Batch],
     roles: Collection[str],
     unread: tuple[str, ...],
+    digests: dict[int, str],
 ) -> Snapshot:
     """``_read``, the ``side`` batches read through the sibling connection ``other``."""
     reader.side = _Reader(other)
@@ -375,10 +404,16 @@ def _read_with(
         )
         with other.pipeline():
             reader.side.send_batches(side)
-            return _read(conn, reader, roles, unread)
+            return _read(conn, reader, roles, unread, digests)
 
 
-def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str, ...]) -> Snapshot:
+def _read(
+    conn: Conn,
+    reader: _Reader,
+    roles: Collection[str],
+    unread: tuple[str, ...],
+    digests: dict[int, str],
+) -> Snapshot:
     """The snapshot from the queries ``_take`` sent."""
     context = reader.typed(queries.CONTEXT, r.ContextRow)[0]
     migrator = context.migrator
@@ -410,9 +445,25 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
     described = referenced | set(roles)
     # Parameter privileges are the cluster's: only those of Gordon roles are this
     # database's business.
-    grant_lines += [line for line in parameter_lines if _grantee(line) in described]
+    # The bootstrap superuser's own (it holds every parameter privilege) are not Gordon's.
+    bootstrap = role(context.bootstrap)
+    grant_lines += [
+        line
+        for line in parameter_lines
+        if _grantee(line) in described and _grantee(line) != bootstrap
+    ]
     grant_lines += _role_lines(reader, role, migrator, described)
     grant_lines += _database_lines(reader, role)
+    schema += _not_null_lines(reader.typed(queries.NOT_NULLS, r.NotNullRow))
+    schema += _member_lines(reader.typed(queries.EXTENSION_MEMBERS, r.ExtensionMemberRow))
+
+    def builtin_role(name: str) -> str:
+        return BOOTSTRAP if name == context.bootstrap else role(name)
+
+    pinned_digest = digests.get(conn.info.server_version // 10000)
+    builtins, initdb = _builtin_lines(reader, builtin_role, pinned_digest)
+    columns = reader.typed(queries.CATALOG_COLUMNS, r.CatalogColumnsRow)
+    unmapped = unmapped_columns({row.relation: set(row.columns) for row in columns})
     notify_lines, undetermined = _notify_lines(functions, triggers, rules)
     write_access = tuple(
         row.access for row in reader.typed(queries.WRITE_PRIVILEGES, r.WriteAccessRow)
@@ -425,6 +476,7 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
         "grants": sorted_lines(grant_lines),
         "column_grants": column_section,
         "notify": sorted_lines(notify_lines),
+        "builtins": sorted_lines(builtins),
     }
     return Snapshot(
         sections=sections,
@@ -437,6 +489,10 @@ def _read(conn: Conn, reader: _Reader, roles: Collection[str], unread: tuple[str
         write_access=write_access,
         queries=reader.total,
         unread=unread,
+        builtins_initdb=sorted_lines(initdb),
+        bootstrap=context.bootstrap,
+        unmapped=tuple(unmapped),
+        unknown_roles=_unknown_roles(sections),
     )
 
 
@@ -465,8 +521,107 @@ def _unreadable(reader: _Reader) -> tuple[set[int], tuple[str, ...]]:
     return oids, tuple(sorted(set(sentences)))
 
 
+_OBJECT_VALUE = (attrgetter("object"), attrgetter("value"))
+
+
+def _unknown_roles(sections: Mapping[CheckName, Sequence[Line]]) -> tuple[str, ...]:
+    """Privileges naming a role OID pg_roles does not hold (``UNKNOWN_ROLE``), by object."""
+    lines = [*sections["grants"], *sections["column_grants"]]
+    # One search in C over everything first: there is nearly never one.
+    if all(UNKNOWN_ROLE not in "\n".join(map(field, lines)) for field in _OBJECT_VALUE):
+        return ()
+    return tuple(
+        sorted(
+            {
+                line.object
+                for line in lines
+                if (UNKNOWN_ROLE in line.object or UNKNOWN_ROLE in line.value)
+                and not line.object.startswith("role ")  # the grants say which
+            }
+        )
+    )
+
+
 def _grantee(line: Line) -> str:
     return line.object.rpartition(" to ")[2]
+
+
+#: How pg_get_userbyid names a role OID that pg_roles does not hold.
+UNKNOWN_ROLE = "unknown (OID="
+
+#: Prefix of every object of the built-ins check: PostgreSQL's, not Gordon's (``drift.fix``
+#: never restores them itself).
+BUILT_IN = "built-in: "
+#: The object of the pinned digest of every built-in function together.
+ALL_BUILTIN_FUNCTIONS = f"{BUILT_IN}every function"
+
+
+def _builtin_lines(
+    reader: _Reader, role: Callable[[str], str], pinned_digest: str | None
+) -> tuple[list[Line], list[Line]]:
+    """(the built-ins as they are, the privileges initdb gave those that differ).
+
+    Privileges: only the objects whose privileges differ from pg_init_privs are listed, on both
+    sides; information_schema's (not recorded there) are listed whenever not the default and
+    compared with those pinned per major. Objects made in a system schema after initdb. The
+    digest of every built-in function's definition, compared with the pinned one per major."""
+    now: list[tuple[str, str, str, str, str, list[str], bool]] = []
+    initdb: list[tuple[str, str, str, str, str, list[str], bool]] = []
+    for row in reader.typed(queries.BUILTIN_ACLS, r.BuiltinAclRow):
+        pinned = row.name == "information_schema" or row.name.startswith("information_schema.")
+        if pinned and row.side == "initdb":
+            continue
+        side = now if row.side == "now" else initdb
+        side.append(
+            (row.kind, row.name, row.owner, row.grantee, row.grantor, row.privileges, row.grantable)
+        )
+    lines: dict[str, list[Line]] = {"now": [], "initdb": []}
+    for name, raw in (("now", now), ("initdb", initdb)):
+        for (kind, obj, grantee), (owner, acl) in grants.group(raw, role).items():
+            text = grants.privileges_text(
+                acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
+            )
+            lines[name].append(
+                line_of((f"{BUILT_IN}grant on {kind} {obj} to {grantee}", "privileges", text))
+            )
+    out = lines["now"]
+    for kind, identity in reader.typed(queries.SYSTEM_OBJECTS, r.SystemObjectRow):
+        out.append(Line(f"{BUILT_IN}{kind} {identity}", "made after initdb"))
+    digest = reader.typed(queries.BUILTIN_DIGEST, r.BuiltinDigestRow)[0].digest
+    out.append(Line(ALL_BUILTIN_FUNCTIONS, "digest", digest))
+    if digest != pinned_digest:  # which functions differ, then (or fixtures are built)
+        functions = reader.typed(queries.BUILTIN_FUNCTIONS, r.BuiltinFunctionRow)
+        out += [Line(f"{BUILT_IN}function {name}", "digest", value) for name, value in functions]
+    return out, lines["initdb"]
+
+
+def function_digest(functions: Iterable[tuple[str, str]]) -> str:
+    """The digest of every built-in function's (name, digest) in name order: what
+    ``queries.BUILTIN_DIGEST`` computes on the server."""
+    text = "\n".join(f"{name}\t{digest}" for name, digest in functions)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _not_null_lines(rows: Iterable[r.NotNullRow]) -> list[Line]:
+    """PostgreSQL 18's NOT NULL constraints that are NOT VALID or NO INHERIT (see queries)."""
+    out = []
+    for name, validated, no_inherit in rows:
+        state = ", ".join(
+            word for word, on in (("not valid", not validated), ("no inherit", no_inherit)) if on
+        )
+        out.append(Line(f"column {name}", "not null constraint", state))
+    return out
+
+
+#: Object name of an extension's member: ``member of extension plpgsql: function f()``.
+MEMBER_OF = "member of extension "
+
+
+def _member_lines(rows: Iterable[r.ExtensionMemberRow]) -> list[Line]:
+    return [
+        Line(f"{MEMBER_OF}{extension}: {kind} {identity}", "member")
+        for extension, kind, identity in rows
+    ]
 
 
 def _generic_lines(rows: Iterable[r.GenericRow], role: Callable[[str], str]) -> list[Line]:
@@ -513,9 +668,11 @@ def _schema_lines(
     for name, owner in reader.typed(queries.SCHEMAS, r.SchemaRow):
         owner_text = public_role(owner) if name == "public" else role(owner)
         out.append(Line(f"schema {name}", "owner", owner_text))
-    for name, version, where in reader.typed(queries.EXTENSIONS, r.ExtensionRow):
+    for name, version, where, installer in reader.typed(queries.EXTENSIONS, r.ExtensionRow):
         obj = f"extension {name}"
         out += [Line(obj, "version", version), Line(obj, "schema", where)]
+        # The bootstrap superuser's (initdb's plpgsql) is not named: its name is per cluster.
+        out.append(Line(obj, "owner", BOOTSTRAP if installer is None else role(installer)))
     old_viewdefs = reader.conn.info.server_version < 160000
     out += _relation_lines(reader.typed(queries.RELATIONS, r.RelationRow), role, old_viewdefs)
     out += _column_lines(reader.typed(queries.COLUMNS, r.ColumnRow))
@@ -559,6 +716,8 @@ def _relation_lines(
             facets["persistence"] = _PERSISTENCE[row.persistence]
         if row.access_method:
             facets["access method"] = row.access_method
+        if row.of_type:
+            facets["of type"] = row.of_type
         if relkind in ("r", "p"):
             facets["row level security"] = "enabled" if row.rls else "disabled"
             facets["force row level security"] = yes(row.force_rls)
@@ -665,6 +824,10 @@ def _function_lines(rows: Iterable[r.FunctionRow], role: Callable[[str], str]) -
                 facets["rows"] = number(row.rows)
         if row.config:
             facets["settings"] = row.config
+        if row.support:
+            facets["support"] = row.support
+        if row.library:
+            facets["library"] = row.library
         if row.sqlbody is not None:
             facets["body"] = clean_sql(row.sqlbody)
         elif row.body is not None:
@@ -817,15 +980,26 @@ def _role_lines(
             Line(obj, "login", yes(row.login)),
             Line(obj, "replication", yes(row.replication)),
             Line(obj, "bypassrls", yes(row.bypassrls)),
+            Line(
+                obj,
+                "connection limit",
+                "none" if row.connection_limit < 0 else str(row.connection_limit),
+            ),
         ]
+        if row.valid_until is not None:
+            out.append(Line(obj, "valid until", row.valid_until))
         for setting in row.settings:
             key, _, value = str(setting).partition("=")
             out.append(Line(obj, f"setting {key}", value))
     memberships = reader.typed(
         queries.MEMBERSHIPS if server >= 160000 else queries.MEMBERSHIPS_PG15, r.MembershipRow
     )
+    # Any role's membership in a predefined role that reaches every table (catalogs), except the
+    # migrator's and the bootstrap superuser's: they can do everything already.
+    unbounded = {migrator} | {name for name, row in roles.items() if row.bootstrap}
     for member, granted, admin, inherit, set_option in memberships:
-        if member == migrator or not (member in scope or granted in scope):
+        gordons = member != migrator and (member in scope or granted in scope)
+        if not gordons and (granted not in REACHING_ROLES or member in unbounded):
             continue
         obj = f"membership of {member} in {role(granted)}"
         out += [
