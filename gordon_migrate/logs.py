@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import structlog
@@ -56,6 +58,7 @@ def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bo
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            _demote_quiet(numeric),
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _scrub_event,
             *([_flatten_nested] if console else []),
@@ -72,6 +75,35 @@ def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bo
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, force=True)
     return not console
+
+
+_QUIET: ContextVar[bool] = ContextVar("gordon_quiet", default=False)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Within: info events are debug events. For work nested in a command whose own result
+    is the point (the scratch apply of ``fixtures update``): its details at debug only."""
+    token = _QUIET.set(True)
+    try:
+        yield
+    finally:
+        _QUIET.reset(token)
+
+
+def _demote_quiet(level: int) -> structlog.typing.Processor:
+    """Under ``quiet()``: drop info events, or show them as debug ones at ``level`` debug."""
+
+    def demote(
+        _logger: Any, method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        if method == "info" and _QUIET.get():
+            if level > logging.DEBUG:
+                raise structlog.DropEvent
+            event["level"] = "debug"
+        return event
+
+    return demote
 
 
 def _flatten_nested(

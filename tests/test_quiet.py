@@ -71,3 +71,28 @@ def test_the_plugin_removes_its_server_folder(tmp_path: Path) -> None:
         if p.name not in before and not any(p.iterdir())
     ]
     assert not left, f"left behind: {left}"
+
+
+@pytest.mark.embedded_only("fixtures update starts a throwaway embedded server")
+def test_fixtures_update_says_one_line_and_keeps_its_details_for_debug() -> None:
+    from tests.support.cli import run_process
+
+    plain = run_process("fixtures", "update", "--check", "--log-format", "json", timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip().splitlines() == [
+        line for line in plain.stdout.strip().splitlines() if "up to date" in line
+    ]
+    assert len(plain.stdout.strip().splitlines()) == 1
+    assert plain.stderr.strip() == "", plain.stderr
+    detailed = run_process(
+        "fixtures",
+        "update",
+        "--check",
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        timeout=300,
+    )
+    assert detailed.returncode == 0, detailed.stderr
+    assert detailed.stderr.count('"migration applied"') == 38

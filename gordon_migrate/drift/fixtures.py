@@ -260,7 +260,7 @@ def generate(
     a throwaway database created on ``server`` (a superuser or CREATEDB DSN) and dropped after.
     """
     from gordon_migrate import dsn as dsn_module
-    from gordon_migrate import engine
+    from gordon_migrate import engine, logs
 
     name = f"gordon_fixtures_{secrets.token_hex(4)}"
     if server is None:
@@ -270,11 +270,14 @@ def generate(
             instance = embedded.start(Path(scratch) / "pg", pg_version, keep=False)
             try:
                 target = dsn_module.parse(embedded.ensure_database(instance, name))
-                engine.apply(target, migrations)
+                with logs.quiet():  # one line per run: the migrations' details at debug
+                    engine.apply(target, migrations)
                 return build(target, migrations)
             finally:
                 instance.stop()
-    with db.connect(server, purpose="fixtures") as admin:
+    # Open while the scratch is migrated and read (longer than --network-timeout on a slow
+    # machine): its two statements are bounded by the server, not by a lifetime watchdog.
+    with db.connect(server, purpose="fixtures", guarded=False) as admin:
         try:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         except psycopg.Error as exc:
@@ -285,7 +288,8 @@ def generate(
             ) from None
         try:
             target = dsn_module.parse(conninfo.make_conninfo(server.value, dbname=name))
-            engine.apply(target, migrations)
+            with logs.quiet():
+                engine.apply(target, migrations)
             return build(target, migrations)
         finally:
             admin.execute(

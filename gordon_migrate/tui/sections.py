@@ -16,7 +16,7 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("overview", "1", "Overview", "server, database, role, counts, lock holder, last apply"),
     Section("migrations", "2", "Migrations", "every migration with its state, SQL and history"),
-    Section("drift", "3", "Drift", "drift-check's four checks, their differences and diffs"),
+    Section("drift", "3", "Drift", "drift-check's checks, their differences and diffs"),
     Section("grants", "4", "Grants", "role x object grant matrix, expected against actual"),
     Section("runbook", "5", "Runbook", "docs/spof-runbook.md step by step with live probes"),
 )

@@ -1,4 +1,4 @@
-"""Drift: the four checks of ``drift-check``, their differences, the selected one's diff."""
+"""Drift: the checks of ``drift-check``, their differences, the selected one's diff."""
 
 from __future__ import annotations
 
