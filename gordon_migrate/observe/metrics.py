@@ -15,14 +15,12 @@ CI).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.observe.output import write_atomically
 from gordon_migrate.observe.recorder import RunRecord
 
 PREFIX = "gordon_migrate_apply"
@@ -173,20 +171,6 @@ def write_textfile(path: Path, run: RunRecord) -> None:
     """Write the metrics of ``run`` to ``path`` atomically (a temporary file beside it, then
     a rename: node_exporter never reads half a file), carrying the last success over."""
     text = render(run, previous_success(path, run.database))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            # node_exporter runs as another user: the file is world-readable, as
-            # prometheus_client's write_to_textfile leaves it.
-            Path(tmp).chmod(0o644)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write the metrics file {path}: {exc.strerror or exc}; "
-            "the run itself is unaffected. Point --metrics-file at a writable directory"
-        ) from None
+    # node_exporter runs as another user: the file is world-readable, as prometheus_client's
+    # write_to_textfile leaves it.
+    write_atomically(path, text, option="--metrics-file", mode=0o644)

@@ -3,6 +3,7 @@ written is refused while nothing has been done."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -27,4 +28,25 @@ def check_writable(path: Path, option: str) -> None:
         raise ConfigError(
             f"{where} cannot be written: {exc.strerror or exc} in {directory}; "
             "choose a writable directory; nothing was run"
+        ) from None
+
+
+def write_atomically(path: Path, text: str, *, option: str, mode: int | None = None) -> None:
+    """``text`` into ``path`` through a temporary file beside it and a rename: a reader
+    (node_exporter, an operator's tool) never sees half a file. ``mode``: its permissions."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            if mode is not None:
+                Path(tmp).chmod(mode)
+            Path(tmp).replace(path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {option} {path}: {exc.strerror or exc}; the run itself is "
+            f"unaffected. Point {option} at a writable directory"
         ) from None

@@ -9,14 +9,12 @@ them, the outcome and the error with its failure mode.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.observe.output import write_atomically
 from gordon_migrate.observe.plan import PLAN_KIND, StatementLocks, static_locks
 
 if TYPE_CHECKING:
@@ -118,21 +116,7 @@ def build(run: RunRecord, bundle: Sequence[Migration], target: str | None = None
 def write(path: Path, report: dict[str, Any]) -> None:
     """Write ``report`` to ``path`` atomically (a temporary file beside it, renamed)."""
     text = json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
-    directory = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write the report {path}: {exc.strerror or exc}; "
-            "the run itself is unaffected. Point --report at a writable directory"
-        ) from None
+    write_atomically(path, text, option="--report")
 
 
 def read(text: str) -> dict[str, Any] | None:
