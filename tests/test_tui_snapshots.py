@@ -16,6 +16,7 @@ import html
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -444,10 +445,19 @@ def _visible_after_wait(
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
         await open_dialog(app, pilot)
-        for _ in range(3):
+        # Read the screen once it has settled (two captures alike), not after a fixed number
+        # of pauses: on a loaded machine a capture taken mid-layout showed a scrollbar over a
+        # name that the settled screen shows whole.
+        previous: list[str] = []
+        deadline = time.monotonic() + 30
+        while True:
             await pilot.wait_for_scheduled_animations()
             await pilot.pause()
-        svg = app.export_screenshot()
+            svg = app.export_screenshot()
+            lines = screen_lines(svg)
+            if lines == previous or time.monotonic() > deadline:
+                break
+            previous = lines
         check_screen(app, "dialog", svg)
         found.extend(screen_lines(svg))
         assert any(statement() in line for line in found), "\n".join(found)
