@@ -32,7 +32,9 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
-from gordon_migrate import bundle, dsn, embedded, engine, logs, testing
+from gordon_migrate import testing
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn, embedded, logs
 
 BIN = Path(sys.executable).parent
 HISTORY_TABLES = ("_sqlx_migrations%", "schema_migrations%", "_yoyo_%", "yoyo_lock%")

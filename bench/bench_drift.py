@@ -47,7 +47,8 @@ import psycopg
 from bench_apply import child_env
 from psycopg import conninfo, sql
 
-from gordon_migrate import bundle, db, dsn, engine
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, db, dsn
 from gordon_migrate.drift import compare, fixtures, run_drift_check, snapshot
 from gordon_migrate.drift.model import CHECKS
 from gordon_migrate.testing import copy_database_grants
@@ -93,7 +94,7 @@ def server_for(args: argparse.Namespace) -> Iterator[Server]:
     if args.database_url:
         yield Server(args.database_url)
         return
-    from gordon_migrate import embedded
+    from gordon_migrate.core import embedded
 
     root = Path(tempfile.mkdtemp(prefix="gordon-bench-drift-"))
     instance = embedded.start(root / "pg", args.pg_version, keep=False)
@@ -398,7 +399,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     os.environ.setdefault("LOG_LEVEL", "warning")
-    from gordon_migrate import logs
+    from gordon_migrate.core import logs
 
     compile_bytecode(
         Path(bundle.__file__).parent,

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bench_apply import BIN, child_env, fresh, start_server, stop_server, timed
 
-from gordon_migrate import bundle, dsn, engine, logs
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn, logs
 
 # The CLI's import order: what each adds on top of everything before it.
 CHAIN = [
@@ -30,8 +31,8 @@ CHAIN = [
     "structlog",
     "hashlib",
     "gordon_migrate.cli",
-    "gordon_migrate.engine",
-    "gordon_migrate.render",
+    "gordon_migrate.apply.engine",
+    "gordon_migrate.apply.render",
 ]
 
 

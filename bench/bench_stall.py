@@ -29,7 +29,8 @@ from pathlib import Path
 import psycopg
 from bench_apply import BIN, child_env, fresh, start_server, stop_server
 
-from gordon_migrate import bundle, dsn, engine, logs
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn, logs
 
 TABLE = "trading.order_intents"
 PROBE = "0039_order_intents_stall_probe.sql"

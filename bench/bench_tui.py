@@ -45,7 +45,7 @@ DATABASE = "gordon_bench_tui"
 
 async def _first_data(url: str) -> float:
     """Seconds from app construction to the Overview holding data."""
-    from gordon_migrate import bundle, dsn
+    from gordon_migrate.core import bundle, dsn
     from gordon_migrate.tui.app import GordonApp
     from gordon_migrate.tui.screens.overview import OverviewScreen
 
@@ -67,10 +67,11 @@ async def _first_data(url: str) -> float:
 
 def _prepare(url: str | None, workdir: Path) -> str:
     """A database with every bundled migration applied; returns its DSN."""
-    from gordon_migrate import bundle, dsn, engine
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core import bundle, dsn
 
     if url is None:
-        from gordon_migrate import embedded
+        from gordon_migrate.core import embedded
 
         server = embedded.start(workdir / "pg", 18, keep=False)
         admin = server.admin_dsn
@@ -178,8 +179,8 @@ def _statements(admin: str, database: str) -> list[tuple[int, float, float, str]
 
 
 def _cycles(admin: str, target: str, database: str, cycles: int) -> dict[str, float]:
-    from gordon_migrate import bundle, dsn
-    from gordon_migrate.overview import LiveOverview, live_overview
+    from gordon_migrate.apply.overview import LiveOverview, live_overview
+    from gordon_migrate.core import bundle, dsn
 
     url, every = dsn.parse(target), bundle.load()
 
@@ -219,7 +220,8 @@ def _newest_pg_bin() -> Path:
 
 
 def cycle_main(pg_bin: Path, cycles: int) -> None:
-    from gordon_migrate import bundle, dsn, engine
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core import bundle, dsn
 
     with tempfile.TemporaryDirectory(prefix="gordon-bench-cycle-") as tmp:
         workdir = Path(tmp)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench_apply import BIN, child_env, drop, fresh, start_server, stop_server, timed
 
-from gordon_migrate import bundle
+from gordon_migrate.core import bundle
 
 
 class _Collector(BaseHTTPRequestHandler):

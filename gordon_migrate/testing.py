@@ -33,9 +33,10 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
-from gordon_migrate import bundle, dsn, engine
-from gordon_migrate.db import Conn
-from gordon_migrate.embedded import EmbeddedServer
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn
+from gordon_migrate.core.db import Conn
+from gordon_migrate.core.embedded import EmbeddedServer
 
 EXTERNAL_ENV = "GORDON_TEST_DATABASE_URL"
 VERSION_ENV = "GORDON_TEST_PG_VERSION"
@@ -215,7 +216,7 @@ def gordon_server() -> Iterator[TestServer]:
             version = conn.info.server_version // 10000
         yield TestServer(admin_dsn=external, version=version, embedded=None)
         return
-    from gordon_migrate import embedded
+    from gordon_migrate.core import embedded
 
     major = _embedded_major()
     root = Path(tempfile.mkdtemp(prefix="gordon-test-pg-", dir=scratch_parent()))

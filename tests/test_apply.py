@@ -9,9 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import bundle, history, locks
-from gordon_migrate.errors import InternalError
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.apply import history, locks
+from gordon_migrate.core import bundle
+from gordon_migrate.core.errors import InternalError
+from gordon_migrate.sql.split import split
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
 from tests.support.sql import db_state, versions

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from gordon_migrate import bundle, engine
-from gordon_migrate import dsn as dsn_module
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle
+from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.testing import TestServer
 from tests.support.pgcluster import cluster
 from tests.support.sql import versions

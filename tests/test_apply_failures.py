@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import locks
+from gordon_migrate.apply import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.auth import MakeScramRole
 from tests.support.cli import Bundle, CliRunner

@@ -16,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 
-from gordon_migrate import bundle, engine, locks
-from gordon_migrate import dsn as dsn_module
-from gordon_migrate.errors import InterruptedApplyError
+from gordon_migrate.apply import engine, locks
+from gordon_migrate.core import bundle
+from gordon_migrate.core import dsn as dsn_module
+from gordon_migrate.core.errors import InterruptedApplyError
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.support.cli import Bundle, CliRunner
 from tests.support.netproxy import proxy_for

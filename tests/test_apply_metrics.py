@@ -366,8 +366,9 @@ def test_label_values_are_escaped_and_the_last_success_read_back(tmp_path: Path)
 def test_a_watcher_that_raises_is_dropped_and_the_run_goes_on(
     gordon_empty_db: GordonDatabase, bundle_dir: Bundle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gordon_migrate import bundle, dsn, engine, logs
-    from gordon_migrate.observe.events import Observer, Observers
+    from gordon_migrate.apply import engine
+    from gordon_migrate.apply.events import Observer, Observers
+    from gordon_migrate.core import bundle, dsn, logs
 
     class Broken(Observer):
         calls = 0

@@ -24,7 +24,8 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gordon_migrate import bundle, dsn, engine
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.observe import otel_env
 from gordon_migrate.observe.tracing import Tracer
 from gordon_migrate.testing import GordonDatabase

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gordon_migrate import bundle
-from gordon_migrate.bundle import MAX_VERSION, has_statement
-from gordon_migrate.errors import BundleError
+from gordon_migrate.core import bundle
+from gordon_migrate.core.bundle import MAX_VERSION, has_statement
+from gordon_migrate.core.errors import BundleError
 from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh
 from tests.support.cli import CliRunner, error_event, run_process
@@ -273,7 +273,7 @@ def test_every_bundled_migration_has_a_statement() -> None:
 def test_loading_the_bundle_keeps_pglast_off_the_no_op_path() -> None:
     """The statement check is a lexical scan: a no-op run must not pay pglast's import."""
     code = (
-        "import sys\nfrom gordon_migrate import bundle\nbundle.load()\n"
+        "import sys\nfrom gordon_migrate.core import bundle\nbundle.load()\n"
         "print(sorted(m for m in ('pglast', 'click', 'textual') if m in sys.modules))"
     )
     done = subprocess.run(

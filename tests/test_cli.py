@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import bundle
-from gordon_migrate.logs import level_from_env
+from gordon_migrate.core import bundle
+from gordon_migrate.core.logs import level_from_env
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner, error_event, run_process
 
@@ -104,7 +104,7 @@ def test_bad_option_values_exit_1(cli: CliRunner, gordon_db: GordonDatabase) -> 
 
 
 def test_application_name_identifies_the_tool(gordon_db: GordonDatabase) -> None:
-    from gordon_migrate import db, dsn
+    from gordon_migrate.core import db, dsn
 
     with db.connect(dsn.parse(gordon_db.dsn), purpose="status") as conn:
         row = conn.execute("SHOW application_name").fetchone()

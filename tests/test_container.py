@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from gordon_migrate.cli import COMMANDS
-from gordon_migrate.logs import LEVELS
+from gordon_migrate.core.logs import LEVELS
 from tests.support.dockerfile_replay import parse, parse_env
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import time
 import pytest
 from psycopg import conninfo
 
-from gordon_migrate import db, dsn
-from gordon_migrate.errors import ConnectionLostError, GordonError, QueryError
+from gordon_migrate.core import db, dsn
+from gordon_migrate.core.errors import ConnectionLostError, GordonError, QueryError
 from gordon_migrate.testing import GordonDatabase
 from tests.support.runner import wait_until
 

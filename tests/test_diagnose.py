@@ -10,10 +10,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from gordon_migrate import dsn
-from gordon_migrate.bundle import Migration
-from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import BundleError
+from gordon_migrate.core import dsn
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import BundleError
 from gordon_migrate.recovery import probes
 from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh

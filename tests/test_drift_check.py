@@ -536,7 +536,7 @@ Execute = Callable[..., None]
 
 
 def test_catalog_query_count_is_constant(gordon_db: GordonDatabase) -> None:
-    from gordon_migrate import db, dsn
+    from gordon_migrate.core import db, dsn
     from gordon_migrate.drift import snapshot
 
     def count() -> tuple[int, int]:

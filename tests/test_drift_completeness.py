@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from gordon_migrate.core import audit
 from gordon_migrate.drift.catalogs import CATALOGS
-from gordon_migrate.recovery import audit
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
 from tests.support.drift import drift, execute, failing, find, wait_reader_sessions_gone

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from gordon_migrate import dsn
+from gordon_migrate.core import dsn
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift import build_fixtures, restore, run_drift_check
 from gordon_migrate.drift import fixtures as drift_fixtures
-from gordon_migrate.errors import DriftError
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.drift import DriftScreen, FixModal

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from gordon_migrate import bundle, dsn, engine
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift import build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
-from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.cli import CliRunner
 

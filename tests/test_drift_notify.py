@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gordon_migrate.drift import notify
-from gordon_migrate.drift.notify import Site
+from gordon_migrate.sql import notify
+from gordon_migrate.sql.notify import Site
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift import queries, rows, snapshot
 from gordon_migrate.drift.model import Snapshot
-from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner
 from tests.support.drift import wait_reader_sessions_gone
@@ -100,8 +100,8 @@ def test_every_query_names_the_fields_of_its_row(gordon_db: GordonDatabase) -> N
 
 
 def _take(db: GordonDatabase, sibling: bool) -> Snapshot:
-    from gordon_migrate import db as gdb
-    from gordon_migrate import dsn
+    from gordon_migrate.core import db as gdb
+    from gordon_migrate.core import dsn
 
     target = dsn.parse(db.dsn_as("gordon_drift_reader"))
 

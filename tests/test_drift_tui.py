@@ -7,9 +7,9 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from gordon_migrate import dsn
+from gordon_migrate.core import dsn
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift import restore
-from gordon_migrate.errors import DriftError
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.drift import DriftScreen, FixModal

@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate import bundle, engine, locks
-from gordon_migrate import dsn as dsn_module
+from gordon_migrate.apply import engine, locks
+from gordon_migrate.core import bundle
+from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.support.cli import Bundle, CliRunner, error_event, run_process
 from tests.support.netproxy import proxy_for
@@ -382,9 +383,9 @@ def test_every_command_gives_up_on_a_silent_server(gordon_db: GordonDatabase, co
 
 
 def test_the_tui_loads_give_up_on_a_silent_server(gordon_db: GordonDatabase) -> None:
-    from gordon_migrate import overview
-    from gordon_migrate.errors import ServerSilentError
-    from gordon_migrate.recovery import sessions
+    from gordon_migrate.apply import overview
+    from gordon_migrate.core import sessions
+    from gordon_migrate.core.errors import ServerSilentError
 
     with proxy_for(gordon_db.dsn) as proxy:
         proxy.mute_after_handshake()

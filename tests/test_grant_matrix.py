@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gordon_migrate import dsn
+from gordon_migrate.core import dsn
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.drift.grant_matrix import NOBODY, Cell, grant_matrices, matrix

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gordon_migrate import bundle
+from gordon_migrate.core import bundle
 from gordon_migrate.lint import baseline
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner

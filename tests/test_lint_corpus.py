@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gordon_migrate import bundle
-from gordon_migrate.bundle import Migration
+from gordon_migrate.core import bundle
+from gordon_migrate.core.bundle import Migration
 from gordon_migrate.lint import lint
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 from gordon_migrate.testing import GordonDatabase
 
 CORPUS = Path(__file__).parent / "lint_corpus"

@@ -1,9 +1,10 @@
-"""The overview core (``gordon_migrate.overview``) on a real database."""
+"""The overview core (``gordon_migrate.apply.overview``) on a real database."""
 
 from __future__ import annotations
 
-from gordon_migrate import bundle, dsn, locks
-from gordon_migrate.overview import overview
+from gordon_migrate.apply import locks
+from gordon_migrate.apply.overview import overview
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.testing import GordonDatabase
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from gordon_migrate import logs
+from gordon_migrate.core import logs
 from gordon_migrate.testing import scratch_parent
 
 

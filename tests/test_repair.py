@@ -14,8 +14,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from gordon_migrate import __version__, dsn, locks
-from gordon_migrate.errors import RecoveryError, ServerStateError
+from gordon_migrate import __version__
+from gordon_migrate.apply import locks
+from gordon_migrate.core import dsn
+from gordon_migrate.core.errors import RecoveryError, ServerStateError
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh

@@ -15,8 +15,9 @@ import signal
 import psycopg
 import pytest
 
-from gordon_migrate import bundle, leftovers
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.apply import leftovers
+from gordon_migrate.core import bundle
+from gordon_migrate.sql.split import split
 from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh
 from tests.support.cli import Bundle, CliRunner, error_event

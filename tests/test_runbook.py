@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gordon_migrate.errors import RecoveryError
+from gordon_migrate.core.errors import RecoveryError
 from gordon_migrate.recovery import probes, runbook
 
 ROOT = Path(__file__).resolve().parent.parent

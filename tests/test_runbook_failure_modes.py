@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
-from gordon_migrate import locks
+from gordon_migrate.apply import locks
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support import recovery as rh
 from tests.support.auth import MakeScramRole

@@ -14,8 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gordon_migrate import bundle, dsn, engine
-from gordon_migrate.errors import GordonError, MigrationError
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn
+from gordon_migrate.core.errors import GordonError, MigrationError
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.sql import Conn
 
@@ -118,7 +119,7 @@ def fresh_cluster(gordon_server: TestServer) -> Iterator[str]:
     """Admin DSN of a brand-new embedded cluster of the session's version: no Gordon role."""
     if gordon_server.embedded is None:
         pytest.skip("needs a fresh cluster: roles are cluster-wide")
-    from gordon_migrate import embedded
+    from gordon_migrate.core import embedded
 
     root = Path(tempfile.mkdtemp(prefix="gordon-roles-"))
     server = embedded.start(root / "pg", gordon_server.version, keep=False)

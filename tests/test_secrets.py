@@ -19,8 +19,8 @@ import psycopg
 import pytest
 from psycopg import conninfo
 
-from gordon_migrate import dsn
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core import dsn
+from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import run_process
 
@@ -263,7 +263,7 @@ def test_a_live_secret_never_reaches_a_log_line(gordon_db: GordonDatabase) -> No
 def test_tui_header_shows_the_dsn_redacted(gordon_db: GordonDatabase) -> None:
     from textual.pilot import Pilot
 
-    from gordon_migrate import bundle
+    from gordon_migrate.core import bundle
     from gordon_migrate.tui.app import GordonApp
     from gordon_migrate.tui.screens.overview import OverviewScreen
     from tests.support.tui import drive, loaded

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from psycopg import sql
 
-from gordon_migrate.recovery.sessions import redact_passwords
+from gordon_migrate.core.sessions import redact_passwords
 from gordon_migrate.testing import GordonDatabase, unique_name
 from tests.support.cli import run_process
 from tests.support.sql import Sessions

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gordon_migrate import locks
+from gordon_migrate.apply import locks
 from gordon_migrate.testing import GordonDatabase, unique_name
 from tests.support.cli import run_process
 from tests.support.sql import Sessions

@@ -20,7 +20,8 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Static
 
-from gordon_migrate import bundle, dsn, locks
+from gordon_migrate.apply import locks
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.testing import GordonDatabase, TestServer
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import (
@@ -309,8 +310,8 @@ def test_migrations_screen_shows_sql_and_history_of_the_selected_one(
 
 
 def test_connection_failure_is_described_like_the_cli(gordon_db: GordonDatabase) -> None:
-    from gordon_migrate.db import connection
-    from gordon_migrate.errors import GordonError
+    from gordon_migrate.core.db import connection
+    from gordon_migrate.core.errors import GordonError
     from gordon_migrate.tui.context import describe_failure
 
     # A failed query reaches the TUI as the core's GordonError (db.connection maps it).

@@ -13,7 +13,8 @@ import psycopg
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from gordon_migrate import bundle, dsn, locks
+from gordon_migrate.apply import locks
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.apply import ApplyModal

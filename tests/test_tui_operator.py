@@ -11,7 +11,8 @@ import psycopg
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from gordon_migrate import bundle, dsn, locks
+from gordon_migrate.apply import locks
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.testing import GordonDatabase
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal
@@ -422,8 +423,8 @@ def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
 
 def test_unlock_cancelled_before_the_signal_ends_nobody(gordon_db: GordonDatabase) -> None:
     """The TUI's cancel reaches unlock before pg_terminate_backend: the session lives on."""
-    from gordon_migrate.engine import CancelToken
-    from gordon_migrate.errors import RecoveryError
+    from gordon_migrate.apply.engine import CancelToken
+    from gordon_migrate.core.errors import RecoveryError
     from gordon_migrate.recovery import unlock
 
     holder = psycopg.connect(gordon_db.dsn, autocommit=True, application_name="stuck-runner")

@@ -27,11 +27,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Footer
 
-from gordon_migrate import bundle, locks
+from gordon_migrate.apply import locks
+from gordon_migrate.core import bundle
+from gordon_migrate.core.audit import AUDIT_TABLE
+from gordon_migrate.core.dsn import Dsn, parse
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
-from gordon_migrate.dsn import Dsn, parse
-from gordon_migrate.recovery.audit import AUDIT_TABLE
 from gordon_migrate.testing import GordonDatabase, TestServer, scratch_parent
 from gordon_migrate.tui.app import GordonApp
 from gordon_migrate.tui.screens.actions import RepairChoiceModal, RepairModal, UnlockModal

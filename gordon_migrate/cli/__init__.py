@@ -25,7 +25,7 @@ import click
 
 from gordon_migrate import __version__
 from gordon_migrate.cli.options import VALUE_OPTIONS, common_options, emit_json
-from gordon_migrate.errors import GordonError
+from gordon_migrate.core.errors import GordonError
 
 DEFAULT_COMMAND = "apply"
 
@@ -193,7 +193,7 @@ def _trace_field() -> dict[str, str]:
 
 
 def _fail(ctx: click.Context | None, exc: BaseException, kind: str) -> None:
-    from gordon_migrate.dsn import scrub
+    from gordon_migrate.core.dsn import scrub
 
     meta: dict[str, Any] = ctx.meta if ctx is not None else {}
     if meta.get("debug"):

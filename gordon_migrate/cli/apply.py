@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
-from gordon_migrate.engine import (
+from gordon_migrate.apply.engine import (
     DEFAULT_LOCK_RETRY_WINDOW_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_LOCK_WAIT_S,
     DEFAULT_STANDBY_WAIT_S,
     DEFAULT_STATEMENT_TIMEOUT_MS,
 )
-from gordon_migrate.settings import Settings, load_bundle, resolve_dsn
+from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
+from gordon_migrate.core.settings import Settings, load_bundle, resolve_dsn
 
 if TYPE_CHECKING:
-    from gordon_migrate.dsn import Dsn
-    from gordon_migrate.engine import ApplyOptions, ApplyResult
+    from gordon_migrate.apply.engine import ApplyOptions, ApplyResult
+    from gordon_migrate.core.dsn import Dsn
 
 
 @click.command()
@@ -100,11 +100,11 @@ def apply(
 ) -> None:
     """Apply every pending migration (the default command)."""
     settings = setup(ctx)
-    from gordon_migrate import engine, render
+    from gordon_migrate.apply import engine, render
     from gordon_migrate.observe import otel_env
 
     if dry_run and (metrics_file is not None or report_file is not None):
-        from gordon_migrate.errors import ConfigError
+        from gordon_migrate.core.errors import ConfigError
 
         raise ConfigError(
             "--metrics-file and --report record a real run, not --dry-run: drop them (or "
@@ -126,7 +126,7 @@ def apply(
     else:
         bundle = load_bundle(settings)
         target = resolve_dsn(settings)
-        from gordon_migrate.interrupts import raising
+        from gordon_migrate.apply.interrupts import raising
 
         with raising():
             result = engine.apply(target, bundle, options)
@@ -136,13 +136,13 @@ def apply(
         else:
             click.echo(render.apply_text(result, target))
         return
-    from gordon_migrate.lint import render as lint_render  # the plan: only for a dry run
+    from gordon_migrate.apply.overview import dry_run_plan  # the plan: only for a dry run
 
-    plan = lint_render.dry_run_plan(target, bundle, result)
+    plan = dry_run_plan(target, bundle, result)
     if fmt == "json":
-        emit_json(render.apply_json(result, target) | lint_render.dry_run_json(plan))
+        emit_json(render.apply_json(result, target) | render.dry_run_json(plan))
     else:
-        click.echo(render.apply_text(result, target) + lint_render.dry_run_text(plan))
+        click.echo(render.apply_text(result, target) + render.dry_run_text(plan))
 
 
 def _watched(
@@ -153,8 +153,8 @@ def _watched(
 ) -> tuple[Dsn, ApplyResult]:
     """The apply, watched: the paths are checked first (nothing has run), and the metrics,
     the report and the trace are finished whatever the outcome."""
-    from gordon_migrate import engine
-    from gordon_migrate.interrupts import raising
+    from gordon_migrate.apply import engine
+    from gordon_migrate.apply.interrupts import raising
     from gordon_migrate.observe.watch import Watch
 
     watch = Watch(metrics_file=metrics_file, report_file=report_file)
@@ -181,7 +181,7 @@ def status(ctx: click.Context, /, fmt: str) -> None:
     """Every migration and its state, the lock holder and the last apply; exit 1 when the
     history is inconsistent."""
     settings = setup(ctx)
-    from gordon_migrate import overview, render
+    from gordon_migrate.apply import overview, render
 
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
@@ -202,7 +202,7 @@ def embedded() -> None:
 @embedded.command("stop")
 def embedded_stop() -> None:
     """Stop the embedded server (data in ./.gordon/pg or GORDON_EMBEDDED_DIR)."""
-    from gordon_migrate import embedded as server
+    from gordon_migrate.core import embedded as server
 
     where = server.data_dir_from_env().expanduser().resolve()
     if server.stop(where):
@@ -217,6 +217,6 @@ def embedded_stop() -> None:
 @embedded.command("url")
 def embedded_url() -> None:
     """Start (or reuse) the embedded server and print the URL of its gordon database."""
-    from gordon_migrate import embedded as server
+    from gordon_migrate.core import embedded as server
 
     click.echo(server.as_url(server.ensure_database(server.start())))

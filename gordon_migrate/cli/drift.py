@@ -20,11 +20,11 @@ from gordon_migrate.cli.options import (
     setting_option,
     setup,
 )
-from gordon_migrate.settings import Settings, load_bundle, resolve_dsn
+from gordon_migrate.core.settings import Settings, load_bundle, resolve_dsn
 
 if TYPE_CHECKING:
+    from gordon_migrate.core.dsn import Dsn
     from gordon_migrate.drift import DriftReport
-    from gordon_migrate.dsn import Dsn
 
 
 @click.command("drift-check")
@@ -113,7 +113,7 @@ def _database_name(target: Dsn | None, cli_url: str | None) -> str:
     DSN that cannot be parsed unambiguously: its "database" may be part of a password)."""
     import os
 
-    from gordon_migrate import dsn
+    from gordon_migrate.core import dsn
 
     return dsn.database_name(
         target.value if target is not None else (cli_url or os.environ.get("DATABASE_URL"))
@@ -176,7 +176,7 @@ def fixtures_update(
     scratch server, never production.
     """
     settings = setup(ctx)
-    from gordon_migrate import dsn
+    from gordon_migrate.core import dsn
     from gordon_migrate.drift import fixtures
 
     migrations = load_bundle(settings)
@@ -207,8 +207,8 @@ def fixtures_update(
 
 
 def _checkout_fixtures() -> Path:
+    from gordon_migrate.core.errors import ConfigError
     from gordon_migrate.drift import fixtures
-    from gordon_migrate.errors import ConfigError
 
     here = fixtures.bundled_dir()
     if "_bundle" in here.parts or not (here.parent / "pyproject.toml").is_file():
@@ -253,7 +253,7 @@ def grants(
         name = table.split(" ", 1)[1] if " " in table else table
         rows = [o for o in found.objects.objects if o.split(" ", 1)[-1] == name]
         if not rows and not shown.objects:
-            from gordon_migrate.errors import ConfigError
+            from gordon_migrate.core.errors import ConfigError
 
             raise ConfigError(
                 f"no such table: {name} is neither in the grant fixtures nor in database "

@@ -63,8 +63,8 @@ def lint(
         for rule in RULES.values():
             click.echo(f"{rule.id:32}  {rule.severity:7}  {rule.summary}")
         return
-    from gordon_migrate import bundle
-    from gordon_migrate.errors import ConfigError
+    from gordon_migrate.core import bundle
+    from gordon_migrate.core.errors import ConfigError
     from gordon_migrate.lint import baseline, baseline_rows, render
     from gordon_migrate.lint import lint as run_lint
 
@@ -73,8 +73,8 @@ def lint(
     labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
     live = None
     if settings.database_url is not None or settings.embedded:
+        from gordon_migrate.core.settings import resolve_dsn
         from gordon_migrate.lint.live import read_live_at
-        from gordon_migrate.settings import resolve_dsn
 
         live = read_live_at(resolve_dsn(settings), purpose="lint")
     source = baseline_file or baseline.default_path()
@@ -108,8 +108,8 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
     """A FILE argument: the bundled migration it is, or a new file linted after the bundle."""
     import re
 
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.errors import BundleError
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.errors import BundleError
 
     resolved = path.resolve()
     for m in context:

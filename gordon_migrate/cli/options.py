@@ -2,7 +2,7 @@
 
 Kept apart from the group (``gordon_migrate.cli``) so that each command module can use them
 without importing the others. What the settings mean (the target database, the migrations)
-is ``gordon_migrate.settings``, which knows nothing of click.
+is ``gordon_migrate.core.settings``, which knows nothing of click.
 
 The common options and ``--format`` are eager: click converts them before any other option,
 wherever they stand on the command line, so an option value that fails to convert (a bad
@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 
 import click
 
-from gordon_migrate.durations import parse_ms
-from gordon_migrate.errors import ConfigError
-from gordon_migrate.settings import Settings
+from gordon_migrate.core.durations import parse_ms
+from gordon_migrate.core.errors import ConfigError
+from gordon_migrate.core.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,7 +139,7 @@ fixtures_dir_option = click.option(
 
 def setup(ctx: click.Context) -> Settings:
     """The run's settings, with logging configured from them (once per run)."""
-    from gordon_migrate import logs
+    from gordon_migrate.core import logs
 
     settings = ctx.ensure_object(Settings)
     if "json_logs" not in ctx.meta:

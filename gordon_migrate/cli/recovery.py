@@ -14,6 +14,7 @@ from typing import IO
 
 import click
 
+from gordon_migrate.apply.engine import DEFAULT_BLOCKER_AGE_MS
 from gordon_migrate.cli.options import (
     Duration,
     common_options,
@@ -22,9 +23,8 @@ from gordon_migrate.cli.options import (
     format_option,
     setup,
 )
-from gordon_migrate.engine import DEFAULT_BLOCKER_AGE_MS
+from gordon_migrate.core.settings import load_bundle, resolve_dsn
 from gordon_migrate.recovery.repair import DEFAULT_LOCK_WAIT_S
-from gordon_migrate.settings import load_bundle, resolve_dsn
 
 _YES = click.option(
     "--yes",

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from gordon_migrate.cli.options import common_options, fixtures_dir_option, setup
-from gordon_migrate.settings import load_bundle, resolve_dsn
+from gordon_migrate.core.settings import load_bundle, resolve_dsn
 
 
 @click.command()
@@ -64,7 +64,7 @@ def tui(
 
 def read_report(path: Path) -> dict[str, Any]:
     """The report in ``path``, or one line saying why it cannot be shown."""
-    from gordon_migrate.errors import ConfigError
+    from gordon_migrate.core.errors import ConfigError
     from gordon_migrate.observe import report
 
     try:

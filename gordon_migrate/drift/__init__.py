@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gordon_migrate.bundle import Migration
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import (
     CheckResult,
@@ -25,7 +26,6 @@ from gordon_migrate.drift.model import (
     Line,
     Snapshot,
 )
-from gordon_migrate.dsn import Dsn
 
 __all__ = [
     "CheckResult",
@@ -40,7 +40,7 @@ __all__ = [
 
 def build_fixtures(dsn: Dsn, migrations: Sequence[Migration] | None = None) -> dict[str, str]:
     """Fixture files from the migrated database at ``dsn`` (default migrations: the bundle)."""
-    from gordon_migrate import bundle
+    from gordon_migrate.core import bundle
     from gordon_migrate.drift import fixtures
 
     return fixtures.build(dsn, bundle.load() if migrations is None else migrations)

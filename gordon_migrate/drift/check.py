@@ -11,7 +11,10 @@ from pathlib import Path
 
 import structlog
 
-from gordon_migrate import db
+from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.core import db
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift import fix, fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
@@ -24,9 +27,6 @@ from gordon_migrate.drift.model import (
     Snapshot,
     sorted_lines,
 )
-from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import DriftError
-from gordon_migrate.history import HISTORY_TABLE
 
 log = structlog.get_logger("gordon_migrate.drift")
 

@@ -32,12 +32,12 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo, sql
 
-from gordon_migrate import db
-from gordon_migrate.bundle import Migration, bundled_path
+from gordon_migrate.apply.status import read_status
+from gordon_migrate.core import db
+from gordon_migrate.core.bundle import Migration, bundled_path
+from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
-from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.errors import DriftError
-from gordon_migrate.status import read_status
 
 FILES: dict[CheckName, str] = {
     "schema": "schema.txt",
@@ -259,12 +259,13 @@ def generate(
     """Build fixtures in a scratch database: on a throwaway embedded server (default), or in
     a throwaway database created on ``server`` (a superuser or CREATEDB DSN) and dropped after.
     """
-    from gordon_migrate import dsn as dsn_module
-    from gordon_migrate import engine, logs
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core import dsn as dsn_module
+    from gordon_migrate.core import logs
 
     name = f"gordon_fixtures_{secrets.token_hex(4)}"
     if server is None:
-        from gordon_migrate import embedded
+        from gordon_migrate.core import embedded
 
         with tempfile.TemporaryDirectory(prefix="gordon-fixtures-") as scratch:
             instance = embedded.start(Path(scratch) / "pg", pg_version, keep=False)

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.drift import fixtures
 from gordon_migrate.drift.check import read_snapshot
 from gordon_migrate.drift.model import Line, Snapshot
-from gordon_migrate.dsn import Dsn
 
 #: Column of a grant line with no grantee ("default privileges ...: none for anyone").
 NOBODY = "(nobody)"

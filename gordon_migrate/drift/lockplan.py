@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 
 _REL = r"(?P<rel>(?:\"(?:[^\"]|\"\")*\"|[^\s\".(]+)(?:\.(?:\"(?:[^\"]|\"\")*\"|[^\s\".(]+))?)"
 

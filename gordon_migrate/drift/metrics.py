@@ -22,8 +22,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 from prometheus_client.parser import text_string_to_metric_families
 
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift.model import DriftReport
-from gordon_migrate.errors import DriftError
 
 PREFIX = "gordon_drift_check"
 LAST_COMPLETED = f"{PREFIX}_last_completed_timestamp_seconds"

@@ -45,9 +45,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.drift.grant_matrix import EMPTY, Cell, Matrix
 from gordon_migrate.drift.model import CheckResult, Difference, DriftReport, split_last
-from gordon_migrate.dsn import Dsn
 
 ABSENT = "(absent)"
 

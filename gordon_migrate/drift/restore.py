@@ -13,12 +13,12 @@ from pathlib import Path
 
 import psycopg
 
-from gordon_migrate.db import connection, error_text, is_connection_lost
+from gordon_migrate.core.db import connection, error_text, is_connection_lost
+from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.core.errors import DriftError
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import DriftReport
-from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.errors import DriftError
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 
 AUDIT_ACTION = "drift fix"
 
@@ -98,7 +98,7 @@ def run_fix(
     dsn: Dsn, plan: FixPlan, *, reason: str | None = None, fixtures_dir: Path | None = None
 ) -> DriftReport:
     """Run ``plan`` if the drift is still what it was planned from; the report afterwards."""
-    from gordon_migrate.recovery import audit
+    from gordon_migrate.core import audit
 
     current = plan_fix(dsn, fixtures_dir)
     if current is None or (current.sql, current.after) != (plan.sql, plan.after):

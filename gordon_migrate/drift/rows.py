@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from psycopg.rows import BaseRowFactory, RowMaker
 
-from gordon_migrate.errors import DriftError
+from gordon_migrate.core.errors import DriftError
 
 T = TypeVar("T", bound=tuple[Any, ...])
 

@@ -28,8 +28,9 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from gordon_migrate.db import Conn, server_version
-from gordon_migrate.drift import grants, notify, queries
+from gordon_migrate.core.db import Conn, server_version
+from gordon_migrate.core.errors import DriftError, GordonError
+from gordon_migrate.drift import grants, queries
 from gordon_migrate.drift import rows as r
 from gordon_migrate.drift.catalogs import FIRST_USER_OID, REACHING_ROLES, unmapped_columns
 from gordon_migrate.drift.model import (
@@ -43,7 +44,7 @@ from gordon_migrate.drift.model import (
     line_of,
     sorted_lines,
 )
-from gordon_migrate.errors import DriftError, GordonError
+from gordon_migrate.sql import notify
 
 #: Session settings of every snapshot: deparsed SQL must not depend on the server's defaults.
 SESSION_SETTINGS = {

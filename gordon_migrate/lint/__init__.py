@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gordon_migrate.bundle import Migration, bundled_path
-from gordon_migrate.errors import LintError
+from gordon_migrate.core.bundle import Migration, bundled_path
+from gordon_migrate.core.errors import LintError
 from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPlan
 
 if TYPE_CHECKING:
-    from gordon_migrate.db import Conn
-    from gordon_migrate.dsn import Dsn
+    from gordon_migrate.core.db import Conn
+    from gordon_migrate.core.dsn import Dsn
     from gordon_migrate.lint.analyze import FileLinter, LiveInfo
 
 __all__ = ["Finding", "LintReport", "LockPlan", "lint", "lock_plan", "refuse_hazards"]
@@ -174,7 +174,7 @@ def lock_plan(
 def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], versions: Sequence[int]) -> LockPlan:
     """``apply --dry-run``: the lock plan of the pending ``versions``, with current holders
     (one read-only connection)."""
-    from gordon_migrate.db import connection
+    from gordon_migrate.core.db import connection
 
     wanted = set(versions)
     pending = [m for m in bundle if m.version in wanted]

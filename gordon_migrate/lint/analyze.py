@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
-from gordon_migrate.bundle import NO_TRANSACTION_MARKER, Migration
-from gordon_migrate.drift import notify
+from gordon_migrate.core.bundle import NO_TRANSACTION_MARKER, Migration
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import Finding, LockStep, Severity, StatementPlan, TableSize
 from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
+from gordon_migrate.sql import notify
 
 AT = enums.AlterTableType
 CT = enums.ConstrType

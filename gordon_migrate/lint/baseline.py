@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from gordon_migrate.bundle import bundled_path
+from gordon_migrate.core.bundle import bundled_path
 
 Key = tuple[str, str, int, str]  # file name, sha384 hex, line, rule
 

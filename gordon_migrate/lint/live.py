@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import psycopg
 from psycopg.rows import TupleRow
 
-from gordon_migrate.db import Conn, connection
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.analyze import LiveInfo
 from gordon_migrate.lint.model import Holder, TableSize

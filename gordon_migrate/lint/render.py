@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from gordon_migrate.lint.model import Finding, LintReport, LockPlan
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.dsn import Dsn
-    from gordon_migrate.engine import ApplyResult
+    pass
 
 
 def _finding_text(f: Finding) -> list[str]:
@@ -130,21 +127,3 @@ def plan_json(plan: LockPlan) -> dict[str, Any]:
             for h in plan.holders
         ],
     }
-
-
-def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], result: ApplyResult) -> LockPlan | None:
-    """``apply --dry-run`` with pending migrations: their lock plan (else None, and no
-    parser is loaded)."""
-    if not (result.dry_run and result.planned):
-        return None
-    from gordon_migrate.lint import dry_run_plan as make_plan
-
-    return make_plan(dsn, bundle, [s.version for s in result.planned])
-
-
-def dry_run_json(plan: LockPlan | None) -> dict[str, Any]:
-    return {} if plan is None else {"lock_plan": plan_json(plan)}
-
-
-def dry_run_text(plan: LockPlan | None) -> str:
-    return "" if plan is None or not plan.migrations else "\n" + plan_text(plan)

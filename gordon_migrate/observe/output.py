@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core.errors import ConfigError
 
 
 def check_writable(path: Path, option: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
+    from gordon_migrate.core.bundle import Migration
 
 PLAN_KIND = "static"
 

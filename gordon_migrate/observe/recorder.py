@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from gordon_migrate.observe.events import Observer
+from gordon_migrate.apply.events import Observer
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.errors import GordonError
-    from gordon_migrate.locks import Blocker
-    from gordon_migrate.sqlsplit import Statement
-    from gordon_migrate.status import DatabaseStatus
+    from gordon_migrate.apply.locks import Blocker
+    from gordon_migrate.apply.status import DatabaseStatus
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.errors import GordonError
+    from gordon_migrate.sql.split import Statement
 
 LOCK_NOT_AVAILABLE = "55P03"
 
@@ -325,11 +325,11 @@ MAX_STATEMENT_CHARS = 2000
 def redact_statement(text: str) -> str:
     """A statement as the logs would show it: passwords (DSN-shaped, known, and every
     ``PASSWORD '...'`` literal) masked, bounded in length."""
-    from gordon_migrate.dsn import scrub
+    from gordon_migrate.core.dsn import scrub
 
     shown = scrub(text.strip())
     if "password" in shown.lower():
-        from gordon_migrate.recovery.sessions import redact_passwords
+        from gordon_migrate.core.sessions import redact_passwords
 
         shown = redact_passwords(shown)
     if len(shown) > MAX_STATEMENT_CHARS:
@@ -350,15 +350,15 @@ def _blocker(blocker: Blocker) -> dict[str, object]:
 
 
 def _is_interrupt(error: BaseException | None) -> bool:
-    from gordon_migrate.errors import InterruptedApplyError
-    from gordon_migrate.interrupts import Interrupted
+    from gordon_migrate.apply.interrupts import Interrupted
+    from gordon_migrate.core.errors import InterruptedApplyError
 
     return isinstance(error, InterruptedApplyError | Interrupted | KeyboardInterrupt)
 
 
 def _run_error(error: BaseException) -> RunError:
-    from gordon_migrate.dsn import one_line, scrub
-    from gordon_migrate.errors import GordonError
+    from gordon_migrate.core.dsn import one_line, scrub
+    from gordon_migrate.core.errors import GordonError
 
     if isinstance(error, GordonError):
         gordon: GordonError = error

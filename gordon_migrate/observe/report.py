@@ -18,7 +18,7 @@ from gordon_migrate.observe.output import write_atomically
 from gordon_migrate.observe.plan import PLAN_KIND, StatementLocks, static_locks
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
+    from gordon_migrate.core.bundle import Migration
     from gordon_migrate.observe.recorder import RunRecord
 
 KIND = "gordon-migrate apply report"

@@ -28,15 +28,15 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Span, Status, StatusCode
 
-from gordon_migrate.observe.events import Observer
+from gordon_migrate.apply.events import Observer
 from gordon_migrate.observe.plan import lock_words, static_locks
 from gordon_migrate.observe.recorder import LOCK_NOT_AVAILABLE, redact_statement
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.locks import Blocker
-    from gordon_migrate.sqlsplit import Statement
-    from gordon_migrate.status import DatabaseStatus
+    from gordon_migrate.apply.locks import Blocker
+    from gordon_migrate.apply.status import DatabaseStatus
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.sql.split import Statement
 
 log = structlog.get_logger("gordon_migrate.tracing")
 

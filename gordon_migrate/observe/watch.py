@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gordon_migrate import __version__
+from gordon_migrate.apply.events import NO_OBSERVER, Observer, Observers
 from gordon_migrate.observe import otel_env
-from gordon_migrate.observe.events import NO_OBSERVER, Observer, Observers
 from gordon_migrate.observe.output import check_writable
 from gordon_migrate.observe.recorder import Recorder
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.dsn import Dsn
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.dsn import Dsn
     from gordon_migrate.observe.tracing import Tracer
 
 log = structlog.get_logger("gordon_migrate.observe")
@@ -73,7 +73,7 @@ class Watch:
             self.recorder.set_bundle(bundle)
 
     def target_resolved(self, target: Dsn) -> None:
-        from gordon_migrate.dsn import database_name
+        from gordon_migrate.core.dsn import database_name
 
         self._target = target.redacted
         self._database = database_name(target.value)
@@ -112,7 +112,7 @@ class Watch:
 
 def _safely(what: str, action: Callable[[], None]) -> None:
     """Finish one watcher; a failure is a warning (the run's own outcome stands)."""
-    from gordon_migrate.errors import GordonError
+    from gordon_migrate.core.errors import GordonError
 
     try:
         action()

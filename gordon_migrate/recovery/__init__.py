@@ -14,7 +14,7 @@ A core package: plain functions and frozen dataclasses, no click, no Textual. Th
 
 from __future__ import annotations
 
-from gordon_migrate.errors import RecoveryError
+from gordon_migrate.core.errors import RecoveryError
 
 
 def refused(message: str) -> RecoveryError:

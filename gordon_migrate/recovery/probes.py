@@ -22,13 +22,14 @@ from typing import Literal
 
 import psycopg
 
-from gordon_migrate import engine, locks, status
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connect, connection, mapped_error, server_facts, silent_for
-from gordon_migrate.dsn import Dsn, one_line, scrub
-from gordon_migrate.durations import format_ms
-from gordon_migrate.errors import GordonError, SyncStandbyError
-from gordon_migrate.recovery import runbook, sessions
+from gordon_migrate.apply import engine, locks, status
+from gordon_migrate.core import sessions
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import Conn, connect, connection, mapped_error, server_facts, silent_for
+from gordon_migrate.core.dsn import Dsn, one_line, scrub
+from gordon_migrate.core.durations import format_ms
+from gordon_migrate.core.errors import GordonError, SyncStandbyError
+from gordon_migrate.recovery import runbook
 
 Status = Literal["ok", "warning", "problem", "not_run"]
 
@@ -433,7 +434,7 @@ def _history(target: Target) -> ProbeResult:
         invalid = [str(r[0]) for r in conn.execute(_INVALID_INDEXES).fetchall()] if dirty else []
         resume = None
         if dirty:
-            from gordon_migrate import leftovers
+            from gordon_migrate.apply import leftovers
 
             resume = leftovers.plan_resume(conn, status, bundle)
     if not status.history_exists:

@@ -20,19 +20,20 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from gordon_migrate import dirty, engine, history, locks
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connection, error_text
-from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import RecoveryError
-from gordon_migrate.history import HISTORY_TABLE
-from gordon_migrate.interrupts import Interrupted
-from gordon_migrate.recovery import audit, refused
-from gordon_migrate.recovery.sessions import Session
-from gordon_migrate.status import MigrationStatus, read_status
+from gordon_migrate.apply import dirty, engine, history, locks
+from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.apply.interrupts import Interrupted
+from gordon_migrate.apply.status import MigrationStatus, read_status
+from gordon_migrate.core import audit
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import Conn, connection, error_text
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import RecoveryError
+from gordon_migrate.core.sessions import Session
+from gordon_migrate.recovery import refused
 
 if TYPE_CHECKING:
-    from gordon_migrate.leftovers import Leftovers
+    from gordon_migrate.apply.leftovers import Leftovers
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
@@ -157,7 +158,7 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
             and migration.no_transaction
             and migration.checksum == row.checksum
         ):
-            from gordon_migrate import leftovers
+            from gordon_migrate.apply import leftovers
 
             found = leftovers.inspect(conn, migration)
     label = migration.label if migration else f"{version:04d} ({row.description!r}, not in bundle)"
@@ -376,7 +377,7 @@ def plan_drop(
     """What ``repair VERSION`` (``action``) wants dropped first: for ``done``, the INVALID
     indexes the migration left; for ``undone``, every index it built, valid or not. Only
     indexes the migration's own statements name (``leftovers``); None when there are none."""
-    from gordon_migrate import leftovers
+    from gordon_migrate.apply import leftovers
 
     migration = next((m for m in bundle if m.version == version), None)
     if migration is None or not migration.no_transaction:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from gordon_migrate.bundle import bundled_path
-from gordon_migrate.errors import RecoveryError
+from gordon_migrate.core.bundle import bundled_path
+from gordon_migrate.core.errors import RecoveryError
 
 RUNBOOK_NAME = "spof-runbook.md"
 PROCEDURE_HEADING = "Recovery procedure"

@@ -15,11 +15,12 @@ from typing import Any
 
 import psycopg
 
-from gordon_migrate import engine, locks
-from gordon_migrate.db import Conn, connection
-from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.interrupts import Interrupted
-from gordon_migrate.recovery import audit, refused, sessions
+from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply.interrupts import Interrupted
+from gordon_migrate.core import audit, sessions
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.recovery import refused
 
 GONE_WAIT_S = 5.0
 

@@ -12,8 +12,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
-from gordon_migrate.bundle import Migration
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.tui.commands import GordonCommands, PaletteCommand
 from gordon_migrate.tui.context import Context

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from gordon_migrate.core.sessions import Session
 from gordon_migrate.lint.model import Holder, LockPlan
-from gordon_migrate.recovery.sessions import Session
 
 
 def holder_text(h: Holder) -> str:

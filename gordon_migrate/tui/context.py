@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gordon_migrate.bundle import Migration
-from gordon_migrate.dsn import Dsn, one_line, scrub
-from gordon_migrate.errors import GordonError
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.dsn import Dsn, one_line, scrub
+from gordon_migrate.core.errors import GordonError
 
 
 @dataclass

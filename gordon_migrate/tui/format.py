@@ -11,8 +11,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from gordon_migrate.render import STATE_LABEL
-from gordon_migrate.status import State
+from gordon_migrate.apply.render import STATE_LABEL
+from gordon_migrate.apply.status import State
 
 #: The CLI's words (``render.STATE_LABEL``), in colour.
 STATE_STYLE: dict[State, str] = {

@@ -18,8 +18,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from gordon_migrate import bundle, dsn, engine
-from gordon_migrate.bundle import Migration
+from gordon_migrate.apply import engine
+from gordon_migrate.core import bundle, dsn
+from gordon_migrate.core.bundle import Migration
 from gordon_migrate.recovery import runbook
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.support.cli import CliResult, CliRunner

@@ -13,7 +13,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
-from gordon_migrate import bundle, dsn
+from gordon_migrate.core import bundle, dsn
 from gordon_migrate.drift import build_fixtures
 from gordon_migrate.drift import fixtures as drift_fixtures
 from gordon_migrate.testing import GordonDatabase

@@ -18,11 +18,11 @@ from textual.message import Message
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker
 
-from gordon_migrate import dirty
+from gordon_migrate.apply import dirty
+from gordon_migrate.apply.status import MigrationStatus
+from gordon_migrate.core.sessions import Session
 from gordon_migrate.recovery import repair, unlock
 from gordon_migrate.recovery.repair import Action
-from gordon_migrate.recovery.sessions import Session
-from gordon_migrate.status import MigrationStatus
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.screens.base import ActionModal, GordonModal

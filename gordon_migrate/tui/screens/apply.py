@@ -17,10 +17,10 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate import engine, locks
-from gordon_migrate.bundle import Migration
-from gordon_migrate.overview import blockers as read_blockers
-from gordon_migrate.recovery.sessions import Session
+from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply.overview import blockers as read_blockers
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.sessions import Session
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import ActionModal

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from gordon_migrate.apply.overview import MigrationRecord, PlannedOverview, planned_overview
 from gordon_migrate.lint.model import LockPlan
-from gordon_migrate.overview import MigrationRecord, PlannedOverview, planned_overview
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen

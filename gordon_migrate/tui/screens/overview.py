@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, get_current_worker
 
-from gordon_migrate.overview import LiveOverview, Overview, PlannedOverview, live_overview
+from gordon_migrate.apply.overview import LiveOverview, Overview, PlannedOverview, live_overview
 from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
 from gordon_migrate.recovery.probes import make_target
 from gordon_migrate.tui.blockers import blocker_lines

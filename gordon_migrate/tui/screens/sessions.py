@@ -15,9 +15,9 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate import engine
-from gordon_migrate.durations import format_ms
-from gordon_migrate.recovery import sessions
+from gordon_migrate.apply import engine
+from gordon_migrate.core import sessions
+from gordon_migrate.core.durations import format_ms
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.screens.actions import UnlockModal

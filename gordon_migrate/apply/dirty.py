@@ -9,7 +9,7 @@ another writer did, and nothing says which of its statements took effect.
 
 from __future__ import annotations
 
-from gordon_migrate.history import HISTORY_TABLE
+from gordon_migrate.apply.history import HISTORY_TABLE
 
 RUNBOOK = "docs/spof-runbook.md, dirty migration"
 

@@ -13,11 +13,11 @@ from typing import Literal
 
 import psycopg
 
-from gordon_migrate import history
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, server_facts
-from gordon_migrate.errors import ServerStateError
-from gordon_migrate.history import HISTORY_TABLE
+from gordon_migrate.apply import history
+from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import Conn, server_facts
+from gordon_migrate.core.errors import ServerStateError
 
 State = Literal["applied", "pending", "failed", "checksum_mismatch", "missing_from_bundle"]
 INCONSISTENT: frozenset[State] = frozenset({"failed", "checksum_mismatch", "missing_from_bundle"})

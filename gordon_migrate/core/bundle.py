@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from gordon_migrate.errors import BundleError
-from gordon_migrate.sqlsplit import comment_end
+from gordon_migrate.core.errors import BundleError
+from gordon_migrate.sql.split import comment_end
 
 NO_TRANSACTION_MARKER = "-- no-transaction"
 MAX_VERSION = 2**63 - 1  # the history's version column is a bigint, as in sqlx
@@ -54,7 +54,7 @@ def bundled_path(*parts: str) -> Path:
     installed package, or, in a source checkout, at the top of the repository."""
     # The wheel installs the package as plain files; importlib.resources would cost ~7 ms of
     # imports on every run for the same answer.
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the package: core/ is one floor down
     packaged = here.joinpath("_bundle", *parts)
     return packaged if packaged.exists() else here.parent.joinpath(*parts)
 

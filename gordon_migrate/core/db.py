@@ -24,15 +24,14 @@ import psycopg
 from psycopg import conninfo
 from psycopg.rows import TupleRow
 
-from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.errors import (
+from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.core.errors import (
     ConnectError,
     ConnectionLostError,
     GordonError,
     QueryError,
     ServerSilentError,
 )
-from gordon_migrate.history import HISTORY_TABLE
 
 Conn = psycopg.Connection[TupleRow]
 
@@ -55,6 +54,11 @@ CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003",
 
 DISK_FULL = "53100"
 READ_ONLY_TRANSACTION = "25006"
+
+
+#: The Rust tool's history table (the compatibility contract). ``apply.history`` owns its
+#: rows; the connection's facts only ask whether it exists.
+HISTORY_TABLE = "public._sqlx_migrations"
 
 
 class _GuardedConnection(psycopg.Connection[TupleRow]):

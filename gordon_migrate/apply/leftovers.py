@@ -20,14 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from gordon_migrate.sqlsplit import split
+from gordon_migrate.sql.split import split
 
 if TYPE_CHECKING:
     from pglast import ast
 
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.db import Conn
-    from gordon_migrate.status import DatabaseStatus
+    from gordon_migrate.apply.status import DatabaseStatus
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.db import Conn
 
 Kind = Literal["create_index", "reindex", "drop_index", "other"]
 

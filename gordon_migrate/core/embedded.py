@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core.errors import ConfigError
 
 DEFAULT_DIR = Path(".gordon") / "pg"
 DEFAULT_DATABASE = "gordon"

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn, connection
-from gordon_migrate.dsn import Dsn, one_line, scrub
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn, one_line, scrub
 
 QUERY_CHARS = 200
 #: The longest ``blockers`` watches hidden sessions for, whatever lock_timeout is.

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gordon_migrate.dsn import Dsn
-from gordon_migrate.engine import ApplyResult
-from gordon_migrate.overview import Overview
-from gordon_migrate.status import MigrationStatus, State
+from gordon_migrate.apply.engine import ApplyResult
+from gordon_migrate.apply.overview import Overview
+from gordon_migrate.apply.status import MigrationStatus, State
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.lint import render as lint_render
+from gordon_migrate.lint.model import LockPlan
 
 #: What ``status`` (and the TUI) calls each state.
 STATE_LABEL: dict[State, str] = {
@@ -148,3 +150,11 @@ def status_json(overview: Overview) -> dict[str, Any]:
         },
         "last_apply": None if last is None else _status_json(last),
     }
+
+
+def dry_run_json(plan: LockPlan | None) -> dict[str, Any]:
+    return {} if plan is None else {"lock_plan": lint_render.plan_json(plan)}
+
+
+def dry_run_text(plan: LockPlan | None) -> str:
+    return "" if plan is None or not plan.migrations else "\n" + lint_render.plan_text(plan)

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
-from gordon_migrate import history, locks
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import Conn, connection
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.apply import history, locks
+from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.sessions import Session
 from gordon_migrate.lint.model import Holder, LockPlan
-from gordon_migrate.recovery.sessions import Session
-from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
+
+if TYPE_CHECKING:
+    from gordon_migrate.apply.engine import ApplyResult
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
     key = locks.lock_key(status.database)
     notes: dict[int, str] = {}
     if any(m.state == "failed" for m in status.migrations):
-        from gordon_migrate import leftovers  # pglast: paid only on a dirty history
+        from gordon_migrate.apply import leftovers  # pglast: paid only on a dirty history
 
         notes = leftovers.plan_resume(conn, status, bundle).notes
     return Overview(
@@ -268,3 +272,13 @@ def live_overview(
         else:
             plan = pending_plan(conn, found.records, bundle)
         return LiveOverview(**values, plan=plan, fingerprint=fingerprint)
+
+
+def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], result: ApplyResult) -> LockPlan | None:
+    """``apply --dry-run`` with pending migrations: their lock plan (else None, and no
+    parser is loaded)."""
+    if not (result.dry_run and result.planned):
+        return None
+    from gordon_migrate.lint import dry_run_plan as make_plan
+
+    return make_plan(dsn, bundle, [s.version for s in result.planned])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core.errors import ConfigError
 
 _UNITS_MS = {
     "us": 0.001,

@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 import structlog
 
-from gordon_migrate.dsn import scrub
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core.dsn import scrub
+from gordon_migrate.core.errors import ConfigError
 
 FORMATS = ("auto", "json", "console")
 LEVELS = ("debug", "info", "warning", "error")

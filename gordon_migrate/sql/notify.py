@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gordon_migrate.sqlsplit import comment_end
+from gordon_migrate.sql.split import comment_end
 
 IPC_TRIGGER_FUNCTION = "ipc_notify_trigger"
 

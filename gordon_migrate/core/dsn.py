@@ -36,7 +36,7 @@ from pathlib import Path
 import psycopg
 from psycopg import conninfo
 
-from gordon_migrate.errors import ConfigError
+from gordon_migrate.core.errors import ConfigError
 
 REDACTED = "***"
 EXAMPLE = "postgresql://USER@HOST:PORT/DBNAME or 'host=... dbname=...'"

@@ -13,10 +13,10 @@ import psycopg
 import structlog
 from psycopg.rows import class_row
 
-from gordon_migrate.db import Conn, connection
-from gordon_migrate.dsn import Dsn
-from gordon_migrate.errors import InternalError
-from gordon_migrate.recovery.sessions import Session, advisory_holder
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import InternalError
+from gordon_migrate.core.sessions import Session, advisory_holder
 
 log = structlog.get_logger("gordon_migrate.locks")
 

@@ -24,9 +24,13 @@ from typing import TYPE_CHECKING, Literal
 import psycopg
 import structlog
 
-from gordon_migrate import history, locks
-from gordon_migrate.bundle import Migration
-from gordon_migrate.db import (
+from gordon_migrate.apply import history, locks
+from gordon_migrate.apply.events import NO_OBSERVER, Observer
+from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.apply.interrupts import Interrupted
+from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import (
     APPLICATION_NAME,
     Conn,
     Watchdog,
@@ -36,9 +40,9 @@ from gordon_migrate.db import (
     lost_error,
     server_encoding,
 )
-from gordon_migrate.dsn import Dsn, one_line
-from gordon_migrate.durations import format_ms, parse_ms
-from gordon_migrate.errors import (
+from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.core.durations import format_ms, parse_ms
+from gordon_migrate.core.errors import (
     BundleError,
     ConnectionLostError,
     GordonError,
@@ -50,15 +54,11 @@ from gordon_migrate.errors import (
     ServerStateError,
     SyncStandbyError,
 )
-from gordon_migrate.history import HISTORY_TABLE
-from gordon_migrate.interrupts import Interrupted
-from gordon_migrate.observe.events import NO_OBSERVER, Observer
-from gordon_migrate.sqlsplit import Statement, split
-from gordon_migrate.status import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.sql.split import Statement, split
 
 if TYPE_CHECKING:
-    from gordon_migrate.leftovers import Leftovers
-    from gordon_migrate.stmtinfo import StatementInfo
+    from gordon_migrate.apply.leftovers import Leftovers
+    from gordon_migrate.sql.statement import StatementInfo
 
 log = structlog.get_logger("gordon_migrate.engine")
 
@@ -181,7 +181,7 @@ def check_history(status: DatabaseStatus, notes: dict[int, str] | None = None) -
     )
     failure_mode = {"failed": "FM-13", "checksum_mismatch": "FM-14"}.get(first.state, "FM-15")
     if first.state == "failed":
-        from gordon_migrate import dirty
+        from gordon_migrate.apply import dirty
 
         why = (notes or {}).get(first.version)
         message = (
@@ -608,7 +608,7 @@ def _statements_done(run: _Run, conn: Conn) -> int:
     """The client counted the statements that answered; the one in flight when the
     connection went may still have finished on the server. For an index built concurrently
     the server can tell: the index exists and is valid."""
-    from gordon_migrate.stmtinfo import inspect
+    from gordon_migrate.sql.statement import inspect
 
     done = run.statements_done
     for statement in run.in_flight_statements[done:]:
@@ -905,7 +905,7 @@ def _apply_locked(run: _Run, bundle: Sequence[Migration], result: ApplyResult) -
         status = read_status(conn, bundle)
     notes: dict[int, str] = {}
     if status.problems:
-        from gordon_migrate import leftovers  # pglast: paid only on a dirty history
+        from gordon_migrate.apply import leftovers  # pglast: paid only on a dirty history
 
         with run.guard():
             resume = leftovers.plan_resume(conn, status, bundle)
@@ -989,7 +989,7 @@ def _resume(run: _Run, found: Leftovers, status: DatabaseStatus) -> None:
     """Undo what a dirty no-transaction migration of this bundle left (its own INVALID
     indexes, ``leftovers.plan_resume``) and forget its dirty row, so that it runs again as
     pending: logged, and audited in gordon_migrate_audit with the row as it was."""
-    from gordon_migrate.recovery import audit
+    from gordon_migrate.core import audit
 
     migration = found.migration
     row = status.history[migration.version]
@@ -1218,7 +1218,7 @@ def _pause(attempt: int) -> float:
 def _blockers_of(conn: Conn, statement: Statement) -> list[locks.Blocker]:
     """Who holds locks on the relations the timed-out statement names (best effort: the
     statement's own lock request is gone by now, so pg_blocking_pids cannot be asked)."""
-    from gordon_migrate.stmtinfo import inspect
+    from gordon_migrate.sql.statement import inspect
 
     try:
         return locks.holders_of(conn, list(inspect(statement.text).relations))
@@ -1317,7 +1317,7 @@ def _run_outside_transaction(
     without lock_timeout: they block nobody, and cutting their wait for old snapshots short
     would leave an INVALID index behind.
     """
-    from gordon_migrate.stmtinfo import inspect
+    from gordon_migrate.sql.statement import inspect
 
     conn = run.conn
     with run.guard():

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gordon_migrate.bundle import Migration
-    from gordon_migrate.locks import Blocker
-    from gordon_migrate.sqlsplit import Statement
-    from gordon_migrate.status import DatabaseStatus
+    from gordon_migrate.apply.locks import Blocker
+    from gordon_migrate.apply.status import DatabaseStatus
+    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.sql.split import Statement
 
 
 class Observer:

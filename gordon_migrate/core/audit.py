@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 
 from gordon_migrate import __version__
-from gordon_migrate.db import Conn
+from gordon_migrate.core.db import Conn
 
 AUDIT_TABLE = "public.gordon_migrate_audit"
 

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gordon_migrate.bundle import Migration
-from gordon_migrate.dsn import Dsn
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.dsn import Dsn
 
 
 @dataclass
@@ -38,7 +38,7 @@ def network_timeout_s(settings: Settings) -> float | None:
     raw = os.environ.get(NETWORK_TIMEOUT_ENV)
     if raw is None or not raw.strip():
         return None
-    from gordon_migrate.durations import parse_ms
+    from gordon_migrate.core.durations import parse_ms
 
     return parse_ms(raw, NETWORK_TIMEOUT_ENV) / 1000.0
 
@@ -46,14 +46,14 @@ def network_timeout_s(settings: Settings) -> float | None:
 def resolve_dsn(settings: Settings) -> Dsn:
     """The target: ``--embedded`` when asked, else ``--database-url``/``DATABASE_URL``,
     with the network timeout asked for."""
-    from gordon_migrate import dsn
+    from gordon_migrate.core import dsn
 
     if settings.embedded:
         if settings.database_url is not None:
-            from gordon_migrate.errors import ConfigError
+            from gordon_migrate.core.errors import ConfigError
 
             raise ConfigError("--embedded and --database-url exclude each other: choose one")
-        from gordon_migrate import embedded
+        from gordon_migrate.core import embedded
 
         server = embedded.start()
         target = dsn.parse(embedded.ensure_database(server))
@@ -65,6 +65,6 @@ def resolve_dsn(settings: Settings) -> Dsn:
 
 def load_bundle(settings: Settings) -> list[Migration]:
     """The migrations: ``--migrations-dir`` when given, else the bundled ones."""
-    from gordon_migrate import bundle
+    from gordon_migrate.core import bundle
 
     return bundle.load(settings.migrations_dir)

@@ -8,10 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.rows import class_row
 
-if TYPE_CHECKING:
-    from gordon_migrate.db import Conn
+from gordon_migrate.core import db
 
-HISTORY_TABLE = "public._sqlx_migrations"
+if TYPE_CHECKING:
+    from gordon_migrate.core.db import Conn
+
+# Named by the connection layer (its facts ask whether the table exists); said here too, where
+# every other reader looks for it.
+HISTORY_TABLE = db.HISTORY_TABLE
+
 
 CREATE_HISTORY = f"""
 CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
