@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply.run import CancelToken
 from gordon_migrate.core import bundle
 from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.core.errors import InterruptedApplyError
@@ -380,7 +381,7 @@ def test_cancel_from_another_thread_rolls_back_and_releases_everything(
 ) -> None:
     """The TUI's cancel: the statement is cancelled on the server, the apply says so."""
     _apply_base(cli, gordon_empty_db, bundle_dir)
-    token = engine.CancelToken()
+    token = CancelToken()
     target = dsn_module.parse(gordon_empty_db.dsn)
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(
@@ -408,7 +409,7 @@ def test_cancel_while_waiting_for_the_migration_lock(
     key = locks.lock_key(gordon_empty_db.name)
     with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (key,))
-        token = engine.CancelToken()
+        token = CancelToken()
         target = dsn_module.parse(gordon_empty_db.dsn)
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(engine.apply, target, bundle.load(bundle_dir(BASE)), cancel=token)

@@ -20,7 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply import locks
+from gordon_migrate.apply.outcome import end_old_session
 from gordon_migrate.core import bundle
 from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
@@ -218,12 +219,10 @@ def test_the_outcome_check_ends_only_its_own_old_session(
     try:
         with gordon_db.connect() as check:
             # The stranger has the pid apply remembers, but not the run's name: untouched.
-            assert not engine.end_old_session(check, stranger_pid, "gordon-migrate apply #0badcafe")
+            assert not end_old_session(check, stranger_pid, "gordon-migrate apply #0badcafe")
             assert stranger.execute("SELECT 1").fetchone() == (1,)
             # The run's own old session, matched on pid, name, role and database: ended.
-            assert engine.end_old_session(
-                check, ours.info.backend_pid, "gordon-migrate apply #0badcafe"
-            )
+            assert end_old_session(check, ours.info.backend_pid, "gordon-migrate apply #0badcafe")
         with pytest.raises(psycopg.OperationalError):
             ours.execute("SELECT 1")
     finally:

@@ -1,6 +1,6 @@
 """What the history table says about the bundle: every migration's state (read-only).
 
-``status`` shows it, ``apply`` decides on it (``engine.check_history``), ``diagnose`` and the
+``status`` shows it, ``apply`` decides on it (``refusals.check_history``), ``diagnose`` and the
 TUI read it the same way.
 """
 

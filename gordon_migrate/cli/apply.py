@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gordon_migrate.apply.engine import (
+from gordon_migrate.apply.options import (
     DEFAULT_LOCK_RETRY_WINDOW_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_LOCK_WAIT_S,
     DEFAULT_STANDBY_WAIT_S,
     DEFAULT_STATEMENT_TIMEOUT_MS,
+    ApplyOptions,
 )
 from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
 from gordon_migrate.core.settings import Settings, load_bundle, resolve_dsn
 
 if TYPE_CHECKING:
-    from gordon_migrate.apply.engine import ApplyOptions, ApplyResult
+    from gordon_migrate.apply.engine import ApplyResult
+    from gordon_migrate.apply.options import ApplyOptions
     from gordon_migrate.core.dsn import Dsn
 
 
@@ -111,7 +113,7 @@ def apply(
             "--dry-run); nothing was run"
         )
 
-    options = engine.ApplyOptions(
+    options = ApplyOptions(
         lock_wait_s=lock_wait,
         lock_timeout_ms=lock_timeout,
         statement_timeout_ms=statement_timeout,

@@ -14,7 +14,7 @@ from typing import IO
 
 import click
 
-from gordon_migrate.apply.engine import DEFAULT_BLOCKER_AGE_MS
+from gordon_migrate.apply.options import DEFAULT_BLOCKER_AGE_MS
 from gordon_migrate.cli.options import (
     Duration,
     common_options,

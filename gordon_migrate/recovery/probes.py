@@ -22,7 +22,14 @@ from typing import Literal
 
 import psycopg
 
-from gordon_migrate.apply import engine, locks, status
+from gordon_migrate.apply import locks, status
+from gordon_migrate.apply.options import DEFAULT_BLOCKER_AGE_MS
+from gordon_migrate.apply.refusals import (
+    check_history,
+    check_privileges,
+    check_server,
+    check_writable,
+)
 from gordon_migrate.core import sessions
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connect, connection, mapped_error, server_facts, silent_for
@@ -56,7 +63,7 @@ class Target:
     #: The failure modes of those two errors.
     config_failure_modes: tuple[str, ...] = ()
     #: Transactions holding Gordon table locks longer than this block a migration's DDL.
-    lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS
+    lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
     apply_log: str | None = None
     #: drift-check fixtures (default: the bundled ones).
@@ -68,7 +75,7 @@ def make_target(
     get_dsn: Callable[[], Dsn],
     get_bundle: Callable[[], Sequence[Migration]],
     *,
-    lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS,
+    lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS,
     apply_log: str | None = None,
     fixtures_dir: Path | None = None,
 ) -> Target:
@@ -376,12 +383,12 @@ def _primary(target: Target) -> ProbeResult:
     would confirm a commit (apply's own checks: FM-11, FM-32)."""
     with _session(target) as (_dsn, conn):
         status = _server(conn)
-        engine.check_server(status)
+        check_server(status)
         row = conn.execute(_WRITES_AND_STANDBYS).fetchone()
     assert row is not None
     read_only, names, commit_mode, synchronous, hidden = row
     if read_only:
-        engine.check_writable(replace(status, read_only=True))
+        check_writable(replace(status, read_only=True))
     details: list[str] = []
     if str(names).strip() and str(commit_mode) in ("on", "remote_write", "remote_apply"):
         if int(synchronous) == 0 and int(hidden) == 0:
@@ -408,7 +415,7 @@ def _privileges(target: Target) -> ProbeResult:
     """The connected role may migrate (apply's own pre-check)."""
     with _session(target) as (_dsn, conn):
         status = _server(conn)
-        engine.check_privileges(conn, status)
+        check_privileges(conn, status)
     return _result("privileges", "ok", f"role {status.user} may migrate database {status.database}")
 
 
@@ -448,7 +455,7 @@ def _history(target: Target) -> ProbeResult:
     errors = []
     for problem in status.problems:
         try:
-            engine.check_history(replace(status, migrations=[problem]))
+            check_history(replace(status, migrations=[problem]))
         except GordonError as exc:
             messages.append(str(exc))
             errors.append(exc)

@@ -20,9 +20,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from gordon_migrate.apply import dirty, engine, history, locks
+from gordon_migrate.apply import dirty, history, locks
 from gordon_migrate.apply.history import HISTORY_TABLE
 from gordon_migrate.apply.interrupts import Interrupted
+from gordon_migrate.apply.refusals import check_server
+from gordon_migrate.apply.run import CancelToken
 from gordon_migrate.apply.status import MigrationStatus, read_status
 from gordon_migrate.core import audit
 from gordon_migrate.core.bundle import Migration
@@ -143,7 +145,7 @@ def plan_repair(dsn: Dsn, bundle: Sequence[Migration], version: int, action: Act
         ),
     ) as conn:
         status = read_status(conn, bundle)
-        engine.check_server(status)
+        check_server(status)
         if not status.history_exists:
             raise refused(
                 f"database {status.database} has no history table: there is nothing to repair"
@@ -228,7 +230,7 @@ def run_repair(
     *,
     reason: str | None = None,
     lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
-    cancel: engine.CancelToken | None = None,
+    cancel: CancelToken | None = None,
     on_wait: Callable[[Session | None], None] | None = None,
 ) -> RepairOutcome:
     """Carry out ``plan`` under the migration lock, if the row is still exactly as planned.
@@ -236,7 +238,7 @@ def run_repair(
     ``on_wait`` is told who holds the migration lock when it is not free at once; ``cancel``
     (from another thread: the TUI) ends the wait for it, before anything is changed.
     """
-    token = cancel or engine.CancelToken()
+    token = cancel or CancelToken()
     with connection(
         dsn,
         purpose="repair",
@@ -255,7 +257,7 @@ def _run(
     plan: RepairPlan,
     reason: str | None,
     lock_wait_s: float,
-    cancel: engine.CancelToken,
+    cancel: CancelToken,
     on_wait: Callable[[Session | None], None] | None,
 ) -> RepairOutcome:
     try:

@@ -15,8 +15,9 @@ from typing import Any
 
 import psycopg
 
-from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply import locks
 from gordon_migrate.apply.interrupts import Interrupted
+from gordon_migrate.apply.run import CancelToken
 from gordon_migrate.core import audit, sessions
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn, one_line
@@ -132,14 +133,14 @@ def end_session(
     plan: UnlockPlan,
     *,
     reason: str | None = None,
-    cancel: engine.CancelToken | None = None,
+    cancel: CancelToken | None = None,
 ) -> UnlockOutcome:
     """End the planned session if it is still the same one and still qualifies.
 
     ``cancel`` (from another thread: the TUI) stops the wait for the signalled session to
     exit; cancelled before the signal, nothing is done."""
     pid = plan.session.pid
-    token = cancel or engine.CancelToken()
+    token = cancel or CancelToken()
     with connection(dsn, purpose="unlock", doing=f"ending pid {pid}") as conn:
         current = sessions.session(conn, pid)
         if current is None or current.backend_start != plan.session.backend_start:
@@ -178,9 +179,7 @@ def end_session(
     return UnlockOutcome(plan=plan, gone=gone)
 
 
-def _wait_gone(
-    conn: Conn, pid: int, backend_start: datetime | None, cancel: engine.CancelToken
-) -> bool:
+def _wait_gone(conn: Conn, pid: int, backend_start: datetime | None, cancel: CancelToken) -> bool:
     deadline = time.monotonic() + GONE_WAIT_S
     while True:
         current = sessions.session(conn, pid)

@@ -18,7 +18,9 @@ from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
 from gordon_migrate.apply import engine, locks
+from gordon_migrate.apply.options import ApplyOptions
 from gordon_migrate.apply.overview import blockers as read_blockers
+from gordon_migrate.apply.run import Event
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.sessions import Session
 from gordon_migrate.tui.blockers import blocker_lines
@@ -181,7 +183,7 @@ class ApplyModal(ActionModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
     def _apply(self) -> None:
-        def progress(event: engine.Event, migration: Migration | None, detail: str) -> None:
+        def progress(event: Event, migration: Migration | None, detail: str) -> None:
             self.app.call_from_thread(self.progress, event, migration, detail)
 
         result = engine.apply(
@@ -193,7 +195,7 @@ class ApplyModal(ActionModal):
         )
         self.post_message(self.Applied(result))
 
-    def progress(self, event: engine.Event, migration: Migration | None, detail: str) -> None:
+    def progress(self, event: Event, migration: Migration | None, detail: str) -> None:
         """One event of ``engine.apply`` (UI thread)."""
         if migration is None:
             if event == "lock_wait" and self.phase == "running":
@@ -292,6 +294,6 @@ class ApplyModal(ActionModal):
         self._closable()
 
 
-def _options() -> engine.ApplyOptions:
+def _options() -> ApplyOptions:
     """The same defaults as ``gordon-migrate apply``."""
-    return engine.ApplyOptions()
+    return ApplyOptions()

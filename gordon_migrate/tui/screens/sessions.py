@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 from textual.worker import Worker
 
-from gordon_migrate.apply import engine
+from gordon_migrate.apply.options import DEFAULT_BLOCKER_AGE_MS
 from gordon_migrate.core import sessions
 from gordon_migrate.core.durations import format_ms
 from gordon_migrate.tui.context import Context
@@ -59,7 +59,7 @@ class SessionsModal(GordonModal[bool]):
             self.as_of = as_of
             self.refresh = refresh
 
-    def __init__(self, ctx: Context, lock_timeout_ms: int = engine.DEFAULT_BLOCKER_AGE_MS) -> None:
+    def __init__(self, ctx: Context, lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS) -> None:
         super().__init__()
         self.ctx = ctx
         self.lock_timeout_ms = lock_timeout_ms
