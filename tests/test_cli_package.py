@@ -82,10 +82,10 @@ def test_a_bad_duration_honours_the_formats_given_after_it(cli: CliRunner) -> No
         "use e.g. 200ms, 5s, 15min, 1h (0 disables)",
     }
     assert result.error_line == error["message"]
-    console = run_process("diagnose", "--lock-timeout", "5x", "--log-format", "console")
+    console = run_process("diagnose", "--blocker-age", "5x", "--log-format", "console")
     assert console.returncode == 1
     assert console.stderr == (
-        "gordon-migrate: error: --lock-timeout: '5x' is not a duration; "
+        "gordon-migrate: error: --blocker-age: '5x' is not a duration; "
         "use e.g. 200ms, 5s, 15min, 1h (0 disables)\n"
     )
     assert console.stdout == ""

@@ -7,8 +7,11 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import psycopg
 
 from gordon_migrate.core import dsn
 from gordon_migrate.core.bundle import Migration
@@ -203,7 +206,27 @@ def test_apply_log_from_stdin_names_the_failure_mode(gordon_db: GordonDatabase) 
     assert line["details"][0].startswith("migration 0039 (0039_x.sql) line 1 was cancelled")
 
 
-def test_bad_lock_timeout_is_one_line(cli: CliRunner, gordon_db: GordonDatabase) -> None:
-    result = cli("diagnose", "--database-url", gordon_db.dsn, "--lock-timeout", "soon")
+def test_bad_blocker_age_is_one_line(cli: CliRunner, gordon_db: GordonDatabase) -> None:
+    result = cli("diagnose", "--database-url", gordon_db.dsn, "--blocker-age", "soon")
     assert result.code == 1
-    assert "--lock-timeout: 'soon' is not a duration" in result.error_line
+    assert "--blocker-age: 'soon' is not a duration" in result.error_line
+
+
+def test_the_old_lock_timeout_spelling_still_sets_the_blocker_age(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """`diagnose --lock-timeout` never was a lock_timeout: it still works, and says so."""
+    holder = psycopg.connect(gordon_db.dsn, autocommit=True, application_name="old-spelling")
+    try:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE trading.fills IN ACCESS SHARE MODE")
+        time.sleep(0.5)
+        old = cli("diagnose", "--database-url", gordon_db.dsn, "--lock-timeout", "200ms")
+        new = cli("diagnose", "--database-url", gordon_db.dsn, "--blocker-age", "200ms")
+        default = cli("diagnose", "--database-url", gordon_db.dsn)
+    finally:
+        holder.close()
+    assert "--lock-timeout is deprecated: it is the blocker age, use --blocker-age" in old.err
+    assert "deprecated" not in new.err
+    assert "old-spelling" in old.out and "old-spelling" in new.out
+    assert "old-spelling" not in default.out  # 0.5 s is younger than the default 5 s

@@ -34,12 +34,12 @@ def test_a_long_transaction_in_nobodys_way_is_a_warning(
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM trading.runs")  # a report, holding ACCESS SHARE
     _held_for(gordon_db.dsn, reader.info.backend_pid, 0.3)
-    payload = rh.diagnose_json(cli, "--database-url", gordon_db.dsn, "--lock-timeout", "200ms")
+    payload = rh.diagnose_json(cli, "--database-url", gordon_db.dsn, "--blocker-age", "200ms")
     step = rh.step(payload, "blocking_sessions")
     assert step["status"] == "warning", step
     assert "nothing waits behind them and no pending migration needs" in step["summary"]
     assert payload["ok"], "a warning is no reason to fail"
-    result = cli("diagnose", "--database-url", gordon_db.dsn, "--lock-timeout", "200ms")
+    result = cli("diagnose", "--database-url", gordon_db.dsn, "--blocker-age", "200ms")
     assert result.code == 0
     assert "warning" in result.out
     reader.execute("ROLLBACK")
@@ -62,7 +62,7 @@ def test_a_long_transaction_someone_waits_for_is_a_problem(
         (reader.info.backend_pid, waiter.info.backend_pid),
     )
     _held_for(gordon_db.dsn, reader.info.backend_pid, 0.3)
-    payload = rh.diagnose_json(cli, "--database-url", gordon_db.dsn, "--lock-timeout", "200ms")
+    payload = rh.diagnose_json(cli, "--database-url", gordon_db.dsn, "--blocker-age", "200ms")
     step = rh.step(payload, "blocking_sessions")
     assert step["status"] == "problem", step
     assert [m["id"] for m in step["failure_modes"]] == ["FM-17"]
@@ -80,7 +80,7 @@ def test_a_long_transaction_a_pending_migration_needs_is_a_problem(
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM trading.runs")
     _held_for(db.dsn, reader.info.backend_pid, 0.3)
-    payload = rh.diagnose_json(cli, "--database-url", db.dsn, "--lock-timeout", "200ms")
+    payload = rh.diagnose_json(cli, "--database-url", db.dsn, "--blocker-age", "200ms")
     step = rh.step(payload, "blocking_sessions")
     assert step["status"] == "problem", step
     assert "a pending migration needs" in step["summary"]

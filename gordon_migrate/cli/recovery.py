@@ -62,16 +62,39 @@ def _confirm(yes: bool, expected: str, noun: str, action: str) -> None:
         raise refused(f"not confirmed ({typed.strip()!r} is not {expected})")
 
 
+def _deprecated_lock_timeout(value: int | None) -> int | None:
+    """The option's old name (it never was a lock_timeout), kept working for scripts."""
+    if value is not None:
+        click.echo(
+            "warning: diagnose --lock-timeout is deprecated: it is the blocker age, "
+            "use --blocker-age",
+            err=True,
+        )
+    return value
+
+
+def _first(*values: int | None) -> int:
+    return next(v for v in values if v is not None)
+
+
 @click.command()
 @common_options
 @format_option
 @click.option(
-    "--lock-timeout",
+    "--blocker-age",
     type=Duration(),
-    default=DEFAULT_BLOCKER_AGE_MS,
+    default=None,
     metavar="DURATION",
-    help="apply's lock_timeout (default 5s): transactions holding Gordon table locks longer "
-    "than this are reported as blocking.",
+    help="A transaction that has held a lock on a Gordon table longer than this is reported "
+    "as blocking (default 5s). Not apply's --lock-timeout, which bounds each lock wait.",
+)
+@click.option(
+    "--lock-timeout",
+    "old_blocker_age",
+    type=Duration(),
+    default=None,
+    hidden=True,
+    callback=lambda _ctx, _param, value: _deprecated_lock_timeout(value),
 )
 @click.option(
     "--apply-log",
@@ -86,7 +109,8 @@ def diagnose(
     ctx: click.Context,
     /,
     fmt: str,
-    lock_timeout: int,
+    blocker_age: int | None,
+    old_blocker_age: int | None,
     apply_log: IO[str] | None,
     fixtures_dir: Path | None,
 ) -> None:
@@ -98,7 +122,7 @@ def diagnose(
     target = make_target(
         lambda: resolve_dsn(settings),
         lambda: load_bundle(settings),
-        lock_timeout_ms=lock_timeout,
+        lock_timeout_ms=_first(blocker_age, old_blocker_age, DEFAULT_BLOCKER_AGE_MS),
         apply_log=apply_log.read() if apply_log is not None else None,
         fixtures_dir=fixtures_dir,
     )

@@ -6,7 +6,9 @@ from gordon_migrate.lint.model import Rule
 
 # Live-size thresholds (``--database-url``): a table below BOTH is "small", and a lock or
 # rewrite hazard on it is a warning instead of an error. 10 000 rows or 16 MiB rewrite in well
-# under a second on the production hardware, below the 5 s lock_timeout of apply.
+# under a second on the production hardware, so readers queued behind the lock stall that
+# long at most. (apply's lock_timeout, 100 ms per attempt, bounds the wait for a lock, not how
+# long a rewrite then holds it.)
 SMALL_TABLE_ROWS = 10_000
 SMALL_TABLE_BYTES = 16 * 1024 * 1024
 

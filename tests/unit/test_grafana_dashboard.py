@@ -12,7 +12,7 @@ import jsonschema
 
 from gordon_migrate.observe import metrics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "grafana" / "gordon-migrate-apply.json"
 SCHEMA = ROOT / "tests" / "data" / "grafana-dashboard.schema.json"
 METRIC = re.compile(r"\bgordon_[a-z_]+")

@@ -11,7 +11,7 @@ import pytest
 from gordon_migrate.core.errors import RecoveryError
 from gordon_migrate.recovery import probes, runbook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = runbook.load()
 
 
@@ -59,7 +59,10 @@ def test_tested_failure_modes_quote_a_symptom() -> None:
 
 
 def test_every_pointer_from_the_code_and_migrations_names_a_failure_mode() -> None:
-    sources = [ROOT / "gordon_migrate" / "engine.py", *sorted((ROOT / "migrations").glob("*.sql"))]
+    sources = [
+        *sorted((ROOT / "gordon_migrate" / "apply").glob("*.py")),
+        *sorted((ROOT / "migrations").glob("*.sql")),
+    ]
     pointers = {
         (source.name, name.strip())
         for source in sources
@@ -67,7 +70,7 @@ def test_every_pointer_from_the_code_and_migrations_names_a_failure_mode() -> No
             r"docs/spof-runbook\.md,?\s*\(?([a-z][a-z ]+)", source.read_text(encoding="utf-8")
         )
     }
-    assert pointers, "the engine points operators at the runbook"
+    assert pointers, "apply points operators at the runbook"
     for source, name in sorted(pointers):
         assert any(name in m.name for m in RUNBOOK.failure_modes), f"{source}: {name!r}"
 
