@@ -19,7 +19,6 @@ from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPl
 
 if TYPE_CHECKING:
     from gordon_migrate.core.db import Conn
-    from gordon_migrate.core.dsn import Dsn
     from gordon_migrate.lint.analyze import FileLinter, LiveInfo
 
 __all__ = [
@@ -184,18 +183,3 @@ def planned_relations(migrations: Sequence[MigrationPlan]) -> dict[str, set[str]
                 if not step.new_relation:
                     planned.setdefault(step.relation, set()).add(step.mode)
     return planned
-
-
-def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], versions: Sequence[int]) -> LockPlan:
-    """``apply --dry-run``: the lock plan of the pending ``versions``, with current holders
-    (one read-only connection)."""
-    from gordon_migrate.core.db import connection
-
-    wanted = set(versions)
-    pending = [m for m in bundle if m.version in wanted]
-    if not pending:
-        return LockPlan()
-    with connection(
-        dsn, purpose="apply --dry-run", doing="reading the lock plan", read_only=True
-    ) as conn:
-        return lock_plan(pending, bundle, conn)
