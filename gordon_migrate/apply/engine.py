@@ -1,4 +1,4 @@
-"""The apply engine: plan, validate and run migrations exactly as sqlx would, but safer.
+"""The apply engine: validate and run migrations exactly as sqlx would, but safer.
 
 Semantics (the compatibility contract, README "How apply works"):
 - each migration runs in its own transaction together with its history row, unless its first
@@ -73,7 +73,7 @@ class AppliedStep:
 
 @dataclass
 class ApplyResult:
-    """What a run did (or, with ``dry_run``, would do)."""
+    """What a run did (or, with ``dry_run``, would do: ``plan.ApplyPlan.as_result``)."""
 
     database: str
     server_version: str
@@ -82,23 +82,6 @@ class ApplyResult:
     planned: list[MigrationStatus] = field(default_factory=list)
     applied: list[AppliedStep] = field(default_factory=list)
     lock_waited_s: float = 0.0
-
-
-def plan(dsn: Dsn, bundle: Sequence[Migration], options: ApplyOptions) -> ApplyResult:
-    """``apply --dry-run``: validate and list what would run, read-only, without the lock."""
-    with connection(
-        dsn, purpose="apply --dry-run", doing="reading the history", read_only=True
-    ) as conn:
-        status = read_status(conn, bundle)
-    check_server(status)
-    check_history(status)
-    return ApplyResult(
-        database=status.database,
-        server_version=status.server_version,
-        dry_run=True,
-        already_applied=status.count("applied"),
-        planned=status.pending,
-    )
 
 
 def apply(
@@ -117,8 +100,6 @@ def apply(
     became of the migration. ``observer`` is told the run's boundaries (metrics, report, traces).
     """
     opts = options or ApplyOptions()
-    if opts.dry_run:
-        return plan(dsn, bundle, opts)
     token = cancel or CancelToken()
     # The run's session is named with a token of its own: after a lost connection, the
     # outcome check ends that old session only if pid, name and role all match, never a

@@ -59,7 +59,6 @@ class ApplyOptions:
     """How long lock-timed-out attempts are retried (0: no retry)."""
     standby_wait_s: float = DEFAULT_STANDBY_WAIT_S
     """How long a commit may wait for synchronous standbys before apply cancels the wait."""
-    dry_run: bool = False
 
     def session_settings(self) -> dict[str, str]:
         return {

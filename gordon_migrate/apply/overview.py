@@ -2,26 +2,24 @@
 and what would block the pending migrations now.
 
 Read-only and built from the core's own pieces (``status.read_status``, ``history.read``,
-``locks.holder``, ``lint.lock_plan``): the TUI's Overview and Migrations screens and its apply
-confirmation render it, nothing recomputes it.
+``locks.holder``, and ``plan.read_plan`` for what would block): the TUI's Overview and
+Migrations screens render it, nothing recomputes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
+from typing import Any
 
 from gordon_migrate.apply import history, locks
+from gordon_migrate.apply.plan import ApplyPlan, read_plan
 from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.sessions import Session
-from gordon_migrate.lint.model import Holder, LockPlan
-
-if TYPE_CHECKING:
-    from gordon_migrate.apply.engine import ApplyResult
+from gordon_migrate.lint.model import LockPlan
 
 
 @dataclass(frozen=True)
@@ -89,9 +87,20 @@ def server_of(conn: Conn) -> str:
 def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overview:
     """The overview of the database behind ``conn`` (read-only; four short queries)."""
     status = read_status(conn, bundle)
+    key = locks.lock_key(status.database)
+    return _overview(conn, target, bundle, status, locks.holder(conn, key))
+
+
+def _overview(
+    conn: Conn,
+    target: Dsn,
+    bundle: Sequence[Migration],
+    status: DatabaseStatus,
+    lock_holder: Session | None,
+) -> Overview:
+    """The overview of ``status`` (a dirty history costs the reads of ``plan_resume``)."""
     applied = status.history
     by_version = {m.version: m for m in bundle}
-    key = locks.lock_key(status.database)
     notes: dict[int, str] = {}
     if any(m.state == "failed" for m in status.migrations):
         from gordon_migrate.apply import leftovers  # pglast: paid only on a dirty history
@@ -107,8 +116,8 @@ def read_overview(conn: Conn, target: Dsn, bundle: Sequence[Migration]) -> Overv
             )
             for m in status.migrations
         ],
-        lock_key=key,
-        lock_holder=locks.holder(conn, key),
+        lock_key=locks.lock_key(status.database),
+        lock_holder=lock_holder,
         resume_notes=notes,
     )
 
@@ -127,61 +136,31 @@ def overview(
 
 @dataclass(frozen=True)
 class PlannedOverview(Overview):
-    """The overview, plus the lock plan of the pending migrations and the sessions that hold
-    conflicting locks now."""
+    """The overview and the apply plan read with it: what would run, and what would stop or
+    stall it now."""
 
-    plan: LockPlan = field(default_factory=LockPlan)
+    apply_plan: ApplyPlan = field(kw_only=True)
+
+    @property
+    def plan(self) -> LockPlan:
+        """The lock plan of the pending migrations, with who conflicts now."""
+        return self.apply_plan.locks
 
 
-def pending_plan(
-    conn: Conn, records: Sequence[MigrationRecord], bundle: Sequence[Migration]
-) -> LockPlan:
-    """The lock plan of the pending migrations of ``records``, with who conflicts now."""
-    from gordon_migrate.lint import lock_plan  # pglast: paid only when it is asked for
-
-    pending = [
-        r.migration for r in records if r.status.state == "pending" and r.migration is not None
-    ]
-    return lock_plan(pending, bundle, conn)
+def _fields(found: Overview) -> dict[str, Any]:
+    """The ``Overview`` fields of ``found``, to build one of its subclasses from."""
+    return {f.name: getattr(found, f.name) for f in fields(Overview)}
 
 
 def planned_overview(
     target: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str
 ) -> PlannedOverview:
-    """The overview and the lock plan of its pending migrations, read in one read-only
+    """The overview and the apply plan of its pending migrations, read in one read-only
     session of their own."""
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
-        found = read_overview(conn, target, bundle)
-        values = {f.name: getattr(found, f.name) for f in fields(Overview)}
-        return PlannedOverview(**values, plan=pending_plan(conn, found.records, bundle))
-
-
-@dataclass(frozen=True)
-class Blockers:
-    """What would stop or stall an apply of some pending migrations now."""
-
-    plan: LockPlan
-    """Their lock plan: the sessions holding conflicting locks, the findings apply refuses."""
-    lock_holder: Session | None
-    """Who holds the migration lock, if anyone."""
-
-
-def blockers(
-    target: Dsn,
-    pending: Sequence[Migration],
-    bundle: Sequence[Migration],
-    database: str,
-    *,
-    purpose: str,
-    doing: str,
-) -> Blockers:
-    """The ``Blockers`` of ``pending`` (migrations of ``bundle``) in ``database``, read in one
-    read-only session of their own."""
-    from gordon_migrate.lint import lock_plan  # pglast: paid only when it is asked for
-
-    with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
-        holder = locks.holder(conn, locks.lock_key(database))
-        return Blockers(plan=lock_plan(pending, bundle, conn), lock_holder=holder)
+        found = read_plan(conn, bundle)
+        values = _fields(_overview(conn, target, bundle, found.status, found.lock_holder))
+        return PlannedOverview(**values, apply_plan=found)
 
 
 # One aggregate over the catalog rows DDL and GRANT rewrite: a created, dropped, altered or
@@ -218,21 +197,6 @@ class LiveOverview(PlannedOverview):
 
     fingerprint: str = ""
 
-    @property
-    def pending_versions(self) -> tuple[int, ...]:
-        return tuple(r.status.version for r in self.records if r.status.state == "pending")
-
-
-def _planned_relations(plan: LockPlan) -> dict[str, set[str]]:
-    """The lock modes ``plan`` takes on existing relations (what a holder may conflict with)."""
-    planned: dict[str, set[str]] = {}
-    for migration in plan.migrations:
-        for statement in migration.statements:
-            for step in statement.steps:
-                if not step.new_relation:
-                    planned.setdefault(step.relation, set()).add(step.mode)
-    return planned
-
 
 def live_overview(
     target: Dsn,
@@ -251,34 +215,10 @@ def live_overview(
     seconds must not lint on every cycle.
     """
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
-        found = read_overview(conn, target, bundle)
-        values = {f.name: getattr(found, f.name) for f in fields(Overview)}
         fingerprint = schema_fingerprint(conn)
-        pending = tuple(r.status.version for r in found.records if r.status.state == "pending")
-        if (
-            previous is not None
-            and previous.fingerprint == fingerprint
-            and previous.pending_versions == pending
-        ):
-            old = previous.plan
-            holders: list[Holder] = []
-            if pending:
-                from gordon_migrate.lint.live import conflicting_holders  # as pending_plan
-
-                holders = conflicting_holders(conn, _planned_relations(old))
-            plan = LockPlan(
-                migrations=old.migrations, holders=holders, live=True, refusals=old.refusals
-            )
-        else:
-            plan = pending_plan(conn, found.records, bundle)
-        return LiveOverview(**values, plan=plan, fingerprint=fingerprint)
-
-
-def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], result: ApplyResult) -> LockPlan | None:
-    """``apply --dry-run`` with pending migrations: their lock plan (else None, and no
-    parser is loaded)."""
-    if not (result.dry_run and result.planned):
-        return None
-    from gordon_migrate.lint import dry_run_plan as make_plan
-
-    return make_plan(dsn, bundle, [s.version for s in result.planned])
+        kept = None
+        if previous is not None and previous.fingerprint == fingerprint:
+            kept = previous.apply_plan
+        found = read_plan(conn, bundle, previous=kept)
+        values = _fields(_overview(conn, target, bundle, found.status, found.lock_holder))
+        return LiveOverview(**values, apply_plan=found, fingerprint=fingerprint)

@@ -6,10 +6,10 @@ from typing import Any
 
 from gordon_migrate.apply.engine import ApplyResult
 from gordon_migrate.apply.overview import Overview
+from gordon_migrate.apply.plan import ApplyPlan
 from gordon_migrate.apply.status import MigrationStatus, State
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.lint import render as lint_render
-from gordon_migrate.lint.model import LockPlan
 
 #: What ``status`` (and the TUI) calls each state.
 STATE_LABEL: dict[State, str] = {
@@ -152,9 +152,11 @@ def status_json(overview: Overview) -> dict[str, Any]:
     }
 
 
-def dry_run_json(plan: LockPlan | None) -> dict[str, Any]:
-    return {} if plan is None else {"lock_plan": lint_render.plan_json(plan)}
+def dry_run_json(plan: ApplyPlan) -> dict[str, Any]:
+    """The lock plan of a dry run with pending migrations (none without)."""
+    return {"lock_plan": lint_render.plan_json(plan.locks)} if plan.planned else {}
 
 
-def dry_run_text(plan: LockPlan | None) -> str:
-    return "" if plan is None or not plan.migrations else "\n" + lint_render.plan_text(plan)
+def dry_run_text(plan: ApplyPlan) -> str:
+    """The lock plan of a dry run, after ``apply_text`` (nothing when nothing is pending)."""
+    return "\n" + lint_render.plan_text(plan.locks) if plan.locks.migrations else ""

@@ -113,17 +113,17 @@ def apply(
             "--dry-run); nothing was run"
         )
 
+    if dry_run:
+        _dry_run(settings, fmt)
+        return
     options = ApplyOptions(
         lock_wait_s=lock_wait,
         lock_timeout_ms=lock_timeout,
         statement_timeout_ms=statement_timeout,
         lock_retry_window_ms=lock_retry_window,
         standby_wait_s=standby_wait / 1000.0,
-        dry_run=dry_run,
     )
-    if not dry_run and (
-        metrics_file is not None or report_file is not None or otel_env.requested(os.environ)
-    ):
+    if metrics_file is not None or report_file is not None or otel_env.requested(os.environ):
         target, result = _watched(settings, options, metrics_file, report_file)
     else:
         bundle = load_bundle(settings)
@@ -132,19 +132,26 @@ def apply(
 
         with raising():
             result = engine.apply(target, bundle, options)
-    if not dry_run:
-        if fmt == "json":
-            emit_json(render.apply_json(result, target))
-        else:
-            click.echo(render.apply_text(result, target))
-        return
-    from gordon_migrate.apply.overview import dry_run_plan  # the plan: only for a dry run
-
-    plan = dry_run_plan(target, bundle, result)
     if fmt == "json":
-        emit_json(render.apply_json(result, target) | render.dry_run_json(plan))
+        emit_json(render.apply_json(result, target))
     else:
-        click.echo(render.apply_text(result, target) + render.dry_run_text(plan))
+        click.echo(render.apply_text(result, target))
+
+
+def _dry_run(settings: Settings, fmt: str) -> None:
+    """What apply would run, its lock plan and who conflicts now; refused as apply would be."""
+    from gordon_migrate.apply import render
+    from gordon_migrate.apply.interrupts import raising
+    from gordon_migrate.apply.plan import plan
+
+    bundle = load_bundle(settings)
+    target = resolve_dsn(settings)
+    with raising():
+        found = plan(target, bundle, purpose="apply --dry-run", doing="reading the history")
+    if fmt == "json":
+        emit_json(render.apply_json(found.as_result(), target) | render.dry_run_json(found))
+    else:
+        click.echo(render.apply_text(found.as_result(), target) + render.dry_run_text(found))
 
 
 def _watched(

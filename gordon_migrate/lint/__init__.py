@@ -19,10 +19,17 @@ from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPl
 
 if TYPE_CHECKING:
     from gordon_migrate.core.db import Conn
-    from gordon_migrate.core.dsn import Dsn
     from gordon_migrate.lint.analyze import FileLinter, LiveInfo
 
-__all__ = ["Finding", "LintReport", "LockPlan", "lint", "lock_plan", "refuse_hazards"]
+__all__ = [
+    "Finding",
+    "LintReport",
+    "LockPlan",
+    "lint",
+    "lock_plan",
+    "planned_relations",
+    "refuse_hazards",
+]
 
 
 def allowlist_path(fixtures_dir: Path | None = None) -> Path:
@@ -150,7 +157,6 @@ def lock_plan(
 
     live = read_live(conn) if conn is not None else None
     grandfathered = baseline.load()
-    planned: dict[str, set[str]] = {}
     for m, linter in _run(pending, bundle, live, None):
         sha = m.checksum.hex()
         for finding in linter.findings:
@@ -162,25 +168,18 @@ def lock_plan(
                 file=m.filename, no_transaction=linter.no_transaction, statements=linter.plans
             )
         )
-        for statement in linter.plans:
-            for step in statement.steps:
-                if not step.new_relation:
-                    planned.setdefault(step.relation, set()).add(step.mode)
     if conn is not None:
-        plan.holders = conflicting_holders(conn, planned)
+        plan.holders = conflicting_holders(conn, planned_relations(plan.migrations))
     return plan
 
 
-def dry_run_plan(dsn: Dsn, bundle: Sequence[Migration], versions: Sequence[int]) -> LockPlan:
-    """``apply --dry-run``: the lock plan of the pending ``versions``, with current holders
-    (one read-only connection)."""
-    from gordon_migrate.core.db import connection
-
-    wanted = set(versions)
-    pending = [m for m in bundle if m.version in wanted]
-    if not pending:
-        return LockPlan()
-    with connection(
-        dsn, purpose="apply --dry-run", doing="reading the lock plan", read_only=True
-    ) as conn:
-        return lock_plan(pending, bundle, conn)
+def planned_relations(migrations: Sequence[MigrationPlan]) -> dict[str, set[str]]:
+    """The lock modes ``migrations`` take on relations that exist before them (what another
+    session's lock may conflict with)."""
+    planned: dict[str, set[str]] = {}
+    for migration in migrations:
+        for statement in migration.statements:
+            for step in statement.steps:
+                if not step.new_relation:
+                    planned.setdefault(step.relation, set()).add(step.mode)
+    return planned

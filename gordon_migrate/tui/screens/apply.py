@@ -1,7 +1,7 @@
 """Apply from the TUI: the plan, a confirmation listing exactly what will run, then progress.
 
-The plan is ``engine.plan`` (``apply --dry-run``) and the run is ``engine.apply`` with its
-``progress`` callback: the TUI adds no apply logic of its own.
+The plan is ``apply.plan.plan`` (as ``apply --dry-run``) and the run is ``engine.apply`` with
+its ``progress`` callback: the TUI adds no apply logic of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from textual.worker import Worker
 
 from gordon_migrate.apply import engine, locks
 from gordon_migrate.apply.options import ApplyOptions
-from gordon_migrate.apply.overview import blockers as read_blockers
+from gordon_migrate.apply.plan import ApplyPlan
+from gordon_migrate.apply.plan import plan as read_plan
 from gordon_migrate.apply.run import Event
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.sessions import Session
@@ -48,10 +49,9 @@ class ApplyModal(ActionModal):
     )
 
     class Planned(Message):
-        def __init__(self, result: engine.ApplyResult, blockers: list[Text]) -> None:
+        def __init__(self, plan: ApplyPlan) -> None:
             super().__init__()
-            self.result = result
-            self.blockers = blockers
+            self.plan = plan
 
     class Holder(Message):
         def __init__(self, holder: Session | None, lock: str) -> None:
@@ -66,7 +66,7 @@ class ApplyModal(ActionModal):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.plan: engine.ApplyResult | None = None
+        self.plan: ApplyPlan | None = None
         #: What would block the planned migrations now (shown before confirmation).
         self.blockers: list[Text] = []
         #: Still taking the migration lock (no migration started yet).
@@ -97,25 +97,18 @@ class ApplyModal(ActionModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
-        plan = engine.plan(self.ctx.target, self.ctx.bundle, _options())
-        blockers: list[Text] = []
-        if plan.planned:
-            wanted = {status.version for status in plan.planned}
-            pending = [m for m in self.ctx.bundle if m.version in wanted]
-            found = read_blockers(
-                self.ctx.target,
-                pending,
-                self.ctx.bundle,
-                plan.database,
-                purpose="tui apply plan",
-                doing="reading the apply plan",
-            )
-            blockers = blocker_lines(found.plan, found.lock_holder)
-        self.post_message(self.Planned(plan, blockers))
+        plan = read_plan(
+            self.ctx.target,
+            self.ctx.bundle,
+            purpose="tui apply plan",
+            doing="reading the apply plan",
+        )
+        self.post_message(self.Planned(plan))
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
-        plan = self.plan = message.result
+        plan = self.plan = message.plan
+        status = plan.status
         steps = self.query_one("#steps", DataTable)
         steps.loading = False
         cancel = self.query_one("#cancel", Button)
@@ -123,8 +116,8 @@ class ApplyModal(ActionModal):
             self.phase = "nothing"
             self._say(
                 Text(
-                    f"Nothing to apply: database {plan.database} is up to date "
-                    f"({plan.already_applied} applied).",
+                    f"Nothing to apply: database {status.database} is up to date "
+                    f"({status.count('applied')} applied).",
                     style="green",
                 )
             )
@@ -134,15 +127,15 @@ class ApplyModal(ActionModal):
         self.phase = "confirm"
         count = len(plan.planned)
         text = Text()
-        text.append(f"Apply {count} migration(s) to database {plan.database}", style="bold")
+        text.append(f"Apply {count} migration(s) to database {status.database}", style="bold")
         text.append(
-            f" (PostgreSQL {plan.server_version}) in this order; each in its own transaction "
+            f" (PostgreSQL {status.server_version}) in this order; each in its own transaction "
             "unless marked no-transaction; stops at the first failure."
         )
-        self.blockers = message.blockers
-        if message.blockers:
+        self.blockers = blocker_lines(plan.locks, plan.lock_holder)
+        if self.blockers:
             text.append("\n\nWould wait or be refused now:", style="bold red")
-            for line in message.blockers:
+            for line in self.blockers:
                 text.append("\n  ")
                 text.append_text(line)
             text.append(
@@ -153,11 +146,11 @@ class ApplyModal(ActionModal):
             )
         self._say(text)
         self.query_one("#dialog").add_class("-tall")
-        for status in plan.planned:
-            self._add_step(status.version, status.description, status.no_transaction)
+        for pending in plan.planned:
+            self._add_step(pending.version, pending.description, pending.no_transaction)
         steps.display = True
         confirm = self.query_one("#confirm", Button)
-        confirm.label = f"Apply {count} anyway (y)" if message.blockers else f"Apply {count} (y)"
+        confirm.label = f"Apply {count} anyway (y)" if self.blockers else f"Apply {count} (y)"
         confirm.display = True
         cancel.focus()  # the safe choice has the focus: Enter alone changes nothing
 
@@ -232,10 +225,9 @@ class ApplyModal(ActionModal):
         """Who holds the migration lock the apply is taking (shown while it waits)."""
         if self.plan is None:
             return
-        key = locks.lock_key(self.plan.database)
         holder = locks.find_holder(
             self.ctx.target,
-            key,
+            self.plan.lock_key,
             purpose="tui apply lock holder",
             doing="reading the apply lock holder",
         )

@@ -1,0 +1,137 @@
+"""The apply plan: what ``apply`` would run now and what would stop or stall it.
+
+Computed here only, read-only and without the migration lock, in one short session: the
+pending migrations, their static lock plan (``lint.lock_plan``), the sessions holding
+conflicting locks on the planned relations now, the migration lock's holder, and what apply
+would refuse (a standby or an inconsistent history, as ``check_server`` and
+``check_history`` judge; the lint hazards of ``lint.refuse_hazards``, as findings).
+``apply --dry-run``, the TUI's apply confirmation and its Overview and Migrations screens
+render it; none of them reads any of it itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gordon_migrate.apply import locks
+from gordon_migrate.apply.engine import ApplyResult
+from gordon_migrate.apply.refusals import check_history, check_server
+from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import GordonError
+from gordon_migrate.core.sessions import Session
+from gordon_migrate.lint import lock_plan, planned_relations
+from gordon_migrate.lint.model import Holder, LockPlan
+
+
+@dataclass(frozen=True)
+class ApplyPlan:
+    """What an apply of the bundle would do now, and what would stop or stall it."""
+
+    status: DatabaseStatus
+    """The history as read now, against the bundle."""
+    migrations: list[Migration]
+    """The bundle's pending migrations, in the order apply runs them."""
+    locks: LockPlan
+    """Their static lock plan, the sessions holding conflicting locks now, and the lint
+    findings apply would refuse on (``refusals``)."""
+    lock_key: int
+    lock_holder: Session | None
+    """Who holds the migration lock now, if anyone (apply would wait for it)."""
+    refusal: GordonError | None = None
+    """Why apply would refuse to start before taking any lock, if it would."""
+
+    @property
+    def planned(self) -> list[MigrationStatus]:
+        """The pending migrations as the history sees them."""
+        return self.status.pending
+
+    def refuse(self) -> None:
+        """Raise what apply would refuse to start on, as apply raises it."""
+        if self.refusal is not None:
+            raise self.refusal
+
+    def as_result(self) -> ApplyResult:
+        """The plan as the result of a dry run (what ``render.apply_text`` shows)."""
+        return ApplyResult(
+            database=self.status.database,
+            server_version=self.status.server_version,
+            dry_run=True,
+            already_applied=self.status.count("applied"),
+            planned=self.planned,
+        )
+
+
+def refusal_of(status: DatabaseStatus) -> GordonError | None:
+    """What apply would refuse to start on for ``status``, checked in apply's order: a standby,
+    then an inconsistent history (None: it would start)."""
+    try:
+        check_server(status)
+        check_history(status)
+    except GordonError as refused:
+        return refused
+    return None
+
+
+def pending_of(status: DatabaseStatus, bundle: Sequence[Migration]) -> list[Migration]:
+    """The migrations of ``bundle`` that ``status`` says are pending, in version order."""
+    by_version = {m.version: m for m in bundle}
+    return [by_version[s.version] for s in status.pending]
+
+
+def read_plan(
+    conn: Conn,
+    bundle: Sequence[Migration],
+    *,
+    stop_at_refusal: bool = False,
+    previous: ApplyPlan | None = None,
+) -> ApplyPlan:
+    """The apply plan of ``bundle`` on ``conn`` (read-only).
+
+    With ``stop_at_refusal``, what apply would refuse to start on is raised as soon as the
+    history is read, as apply raises it, and nothing more is read. ``previous`` is a plan read
+    on this schema unchanged (the caller knows: the TUI checks a catalog fingerprint): while
+    its pending migrations are the same, its static lock plan is kept and only who holds
+    conflicting locks is read again (parsing every pending file on each refresh is not free).
+    """
+    status = read_status(conn, bundle)
+    refusal = refusal_of(status)
+    if stop_at_refusal and refusal is not None:
+        raise refusal
+    pending = pending_of(status, bundle)
+    key = locks.lock_key(status.database)
+    holder = locks.holder(conn, key)
+    if previous is not None and _versions(previous.migrations) == _versions(pending):
+        static = previous.locks
+        holders: list[Holder] = []
+        if pending:
+            from gordon_migrate.lint.live import conflicting_holders  # pglast: only with work
+
+            holders = conflicting_holders(conn, planned_relations(static.migrations))
+        found = LockPlan(
+            migrations=static.migrations, holders=holders, live=True, refusals=static.refusals
+        )
+    else:
+        found = lock_plan(pending, bundle, conn)
+    return ApplyPlan(
+        status=status,
+        migrations=pending,
+        locks=found,
+        lock_key=key,
+        lock_holder=holder,
+        refusal=refusal,
+    )
+
+
+def _versions(migrations: Sequence[Migration]) -> tuple[int, ...]:
+    return tuple(m.version for m in migrations)
+
+
+def plan(dsn: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str) -> ApplyPlan:
+    """``read_plan`` on a read-only connection of its own, raising what apply would refuse to
+    start on as apply raises it."""
+    with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
+        return read_plan(conn, bundle, stop_at_refusal=True)
