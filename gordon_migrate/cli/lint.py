@@ -106,7 +106,7 @@ def lint(
 
 def _as_migration(path: Path, context: list[Any]) -> Any:
     """A FILE argument: the bundled migration it is, or a new file linted after the bundle."""
-    from gordon_migrate.core.bundle import Migration, parse_name
+    from gordon_migrate.core.bundle import Migration, draft_name
     from gordon_migrate.core.errors import BundleError
 
     resolved = path.resolve()
@@ -118,9 +118,5 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(f"{path} is not valid UTF-8: {exc}") from None
-    try:
-        version, description = parse_name(path.name, path.parent)
-    except BundleError:
-        # A draft not named like a migration yet is linted all the same, after the bundle.
-        version, description = 0, path.stem.replace("_", " ")
+    version, description = draft_name(path.name)
     return Migration(version=version, description=description, path=path, data=data)

@@ -221,7 +221,22 @@ def parse_name(name: str, root: Path) -> tuple[int, str]:
             f"migration file name {name!r} in {root}: version {prefix} is outside "
             f"1..{MAX_VERSION} (the history's version column is a bigint); rename it"
         )
-    return int(prefix), rest.removesuffix(".sql").replace("_", " ")
+    return int(prefix), _description(rest)
+
+
+def draft_name(name: str) -> tuple[int, str]:
+    """Version and description of a file outside the bundle (``lint FILE``), read leniently:
+    a name ``parse_name`` would refuse still gets its digits before the first ``_`` as the
+    version, and a name without them version 0 and its stem as the description."""
+    prefix, _, rest = name.partition("_")
+    if prefix.isdecimal() and rest.endswith(".sql") and rest != ".sql":
+        return int(prefix), _description(rest)
+    return 0, Path(name).stem.replace("_", " ")
+
+
+def _description(rest: str) -> str:
+    """What follows the version's ``_``: the history's description (``orders client id``)."""
+    return rest.removesuffix(".sql").replace("_", " ")
 
 
 def _read_regular_file(path: Path) -> bytes:

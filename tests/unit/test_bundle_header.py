@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gordon_migrate.apply.options import ApplyOptions, settings_for
-from gordon_migrate.core.bundle import MAX_VERSION, Migration, Waiver, parse_name
+from gordon_migrate.core.bundle import MAX_VERSION, Migration, Waiver, draft_name, parse_name
 from gordon_migrate.core.errors import BundleError, ConfigError
 
 ROOT = Path("/bundle")
@@ -60,6 +60,24 @@ def test_a_malformed_file_name_is_refused_naming_the_folder(name: str, says: str
         parse_name(name, ROOT)
     assert says in str(refused.value)
     assert str(ROOT) in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("0039_new_index.sql", (39, "new index")),
+        ("0041_a.up.sql", (41, "a.up")),
+        ("\uff10\uff13_fullwidth.sql", (3, "fullwidth")),
+        ("0000_zero.sql", (0, "zero")),
+        ("+5_signed.sql", (0, "+5 signed")),
+        ("draft_orders.sql", (0, "draft orders")),
+        ("0040.sql", (0, "0040")),
+    ],
+)
+def test_a_draft_outside_the_bundle_is_named_leniently(
+    name: str, expected: tuple[int, str]
+) -> None:
+    assert draft_name(name) == expected
 
 
 # -- -- no-transaction -------------------------------------------------------------------------
