@@ -1,8 +1,11 @@
 """The migration catalogue: ``NNNN_description.sql`` files, read exactly as sqlx reads them.
 
-A file's name is read by ``parse_name``, its header by ``Migration`` itself (once, on first
-use): ``no_transaction``, the ``-- gordon:NAME DURATION`` directives that override apply's
-timeouts for it, and the ``-- gordon:allow RULE-ID reason`` waivers lint honours.
+A file's name is read by ``parse_name`` (``draft_name`` for a file outside the bundle), its
+header by ``Migration`` itself: ``no_transaction``, the ``-- gordon:NAME DURATION``
+directives that override apply's timeouts for it, and the ``-- gordon:allow RULE-ID reason``
+waivers lint honours. Each is read once, on first use rather than by ``load``: a directive
+that cannot be read is refused by apply for a migration it will run, not by ``status`` or by
+an apply that has it applied already, and the no-op apply reads no header but the first line.
 """
 
 from __future__ import annotations
