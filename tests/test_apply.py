@@ -84,7 +84,7 @@ def test_adopts_a_database_migrated_by_the_rust_tool(
 ) -> None:
     """Replay what sqlx did for 0001-0020 (schema + its rows), then let us finish the job."""
     with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
-        conn.execute(history.CREATE_HISTORY)
+        history.create(conn)
         for m in BUNDLE[:20]:
             if m.no_transaction:
                 for statement in split(m.sql):

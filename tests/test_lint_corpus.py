@@ -27,8 +27,8 @@ def expected(path: Path) -> set[str]:
 
 
 def as_migration(path: Path) -> Migration:
-    version, _, rest = path.stem.partition("_")
-    return Migration(int(version), rest.replace("_", " "), path, path.read_bytes())
+    version, description = bundle.parse_name(path.name, path.parent)
+    return Migration(version, description, path, path.read_bytes())
 
 
 def test_corpus_is_big_enough_and_mixed() -> None:

@@ -10,20 +10,12 @@ import time
 import psycopg
 import structlog
 
-from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.apply import history
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
 from gordon_migrate.core.db import connect
 from gordon_migrate.core.errors import GordonError, SyncStandbyError
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
-
-# A write the server must log: a commit that wrote no WAL of its own (one that only took an
-# xid) is asynchronous whatever synchronous_commit says, and would flush nothing. Rewriting
-# the last history row in place changes none of its values.
-_FLUSH = f"""
-UPDATE {HISTORY_TABLE} SET success = success
-WHERE version = (SELECT max(version) FROM {HISTORY_TABLE})
-"""
 
 
 def make_durable(run: Run, applied: int | None = None) -> None:
@@ -46,7 +38,7 @@ def make_durable(run: Run, applied: int | None = None) -> None:
         with run.guard():
             run.conn.execute("RESET synchronous_commit")
             with run.conn.transaction():
-                run.conn.execute(_FLUSH)
+                history.flush_write(run.conn)
     finally:
         watch.stop()
     if watch.cancelled_wait:
@@ -76,8 +68,8 @@ def _standby_error(run: Run, applied: int | None) -> SyncStandbyError:
         with run.guard(int(CHECK_TIMEOUT_S * 1000)):
             row = run.conn.execute(_SYNC_NAMES).fetchone()
             names = str(row[0]) if row else "?"
-            top = run.conn.execute(f"SELECT max(version) FROM {HISTORY_TABLE}").fetchone()
-            last = f"{int(top[0]):04d}" if top and top[0] is not None else "none"
+            top = history.last_version(run.conn)
+            last = "none" if top is None else f"{top:04d}"
     except psycopg.Error as exc:
         log.debug("cannot read back after the standby wait", error=run.dsn.scrub(str(exc)))
     if applied is None:

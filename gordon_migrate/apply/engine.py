@@ -25,7 +25,6 @@ from gordon_migrate.apply import history, locks, outcome
 from gordon_migrate.apply.durable import flush_before_failing, make_durable
 from gordon_migrate.apply.events import NO_OBSERVER, Observer
 from gordon_migrate.apply.failures import LOCK_NOT_AVAILABLE, StatementFailed, migration_error
-from gordon_migrate.apply.history import HISTORY_TABLE
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.options import ApplyOptions, MigrationSettings, run_defaults, settings_for
 from gordon_migrate.apply.refusals import (
@@ -241,7 +240,7 @@ def _apply_locked(run: Run, bundle: Sequence[Migration], result: ApplyResult) ->
         conn.execute("SET synchronous_commit = off")
     if not status.history_exists:
         with run.guard():
-            conn.execute(history.CREATE_HISTORY)
+            history.create(conn)
     result.already_applied = status.count("applied")
     pending = [by_version[s.version] for s in status.pending]
     directives = {m.version: settings_for(m, run.opts) for m in pending}
@@ -294,11 +293,6 @@ def _apply_locked(run: Run, bundle: Sequence[Migration], result: ApplyResult) ->
     return result
 
 
-_FORGET_DIRTY_ROW = f"""
-DELETE FROM {HISTORY_TABLE} WHERE version = %s AND NOT success AND checksum = %s
-"""
-
-
 def _resume(run: Run, found: Leftovers, status: DatabaseStatus) -> None:
     """Undo what a dirty no-transaction migration of this bundle left (its own INVALID
     indexes, ``leftovers.plan_resume``) and forget its dirty row, so that it runs again as
@@ -339,7 +333,7 @@ def _resume(run: Run, found: Leftovers, status: DatabaseStatus) -> None:
     with run.guard():
         audit.ensure_table(conn)
         with conn.transaction():
-            conn.execute(_FORGET_DIRTY_ROW, (migration.version, migration.checksum))
+            history.forget_dirty(conn, migration)
             dropped = ", ".join(found.drops) or "nothing to undo"
             audit.record(
                 conn,
@@ -349,17 +343,6 @@ def _resume(run: Run, found: Leftovers, status: DatabaseStatus) -> None:
                 before=history.row_json(row),
                 after=None,
             )
-
-
-_INSERT_ROW = f"""
-INSERT INTO {HISTORY_TABLE} (version, description, success, checksum, execution_time)
-VALUES (%s, %s, %s, %s, %s)
-"""
-
-
-_MARK_SUCCESS = f"""
-UPDATE {HISTORY_TABLE} SET success = TRUE, execution_time = %s WHERE version = %s
-"""
 
 
 def _run_one(run: Run, migration: Migration, settings: MigrationSettings) -> AppliedStep:
@@ -434,10 +417,7 @@ def _one_transaction(
             _execute_all(run, statements, settings)
             elapsed = time.perf_counter_ns() - start
             with run.guard(settings.statement_timeout_ms):
-                conn.execute(
-                    _INSERT_ROW,
-                    (migration.version, migration.description, True, migration.checksum, elapsed),
-                )
+                history.insert(conn, migration, success=True, execution_time=elapsed)
     except psycopg.Error as exc:
         # The history insert itself (or COMMIT) failed: report it at the end of the file.
         raise StatementFailed(Statement(text="", start=len(migration.sql)), exc) from exc
@@ -486,9 +466,7 @@ def _run_outside_transaction(
 
     conn = run.conn
     with run.guard():
-        conn.execute(
-            _INSERT_ROW, (migration.version, migration.description, False, migration.checksum, -1)
-        )
+        history.insert(conn, migration, success=False, execution_time=-1)
         if settings.overridden:
             _set_timeouts(run, settings, local=False)
     attempts = 1
@@ -524,7 +502,7 @@ def _run_outside_transaction(
     with run.guard():
         if settings.overridden:
             _set_timeouts(run, run_defaults(run.opts), local=False)
-        conn.execute(_MARK_SUCCESS, (elapsed, migration.version))
+        history.mark_success(conn, migration.version, elapsed)
     return elapsed, attempts
 
 

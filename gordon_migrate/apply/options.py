@@ -4,12 +4,10 @@ header's overrides) and the session settings that keep a vanished client from ho
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.durations import format_ms, parse_ms
-from gordon_migrate.core.errors import BundleError
+from gordon_migrate.core.durations import format_ms
 
 # Defaults chosen for a deploy gate on a live trading database (README: "Timeouts"):
 # a DDL lock request that queues behind a long transaction blocks every query that arrives
@@ -78,45 +76,16 @@ class MigrationSettings:
     overridden: bool
 
 
-_DIRECTIVE = re.compile(r"^--\s*gordon:([a-z-]+)\s*[=\s]\s*(\S+)\s*$")
-_DIRECTIVE_LEAD = re.compile(r"^--\s*gordon:")
-_WAIVER = re.compile(r"^--\s*gordon:allow\b")
-_DIRECTIVE_OPTIONS = {
-    "lock-timeout": "lock_timeout_ms",
-    "statement-timeout": "statement_timeout_ms",
-    "lock-retry-window": "lock_retry_window_ms",
-}
-
-
 def settings_for(migration: Migration, opts: ApplyOptions) -> MigrationSettings:
-    """Header comments like ``-- gordon:lock-timeout 2s`` override the run's timeouts for one
-    migration (the leading comment lines only; unknown ``gordon:`` names are refused)."""
-    values = {
-        "lock_timeout_ms": opts.lock_timeout_ms,
-        "statement_timeout_ms": opts.statement_timeout_ms,
-        "lock_retry_window_ms": opts.lock_retry_window_ms,
-    }
-    overridden = False
-    for line in migration.sql.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("--"):
-            break
-        if not _DIRECTIVE_LEAD.match(stripped) or _WAIVER.match(stripped):
-            continue  # a plain comment, or a lint waiver
-        match = _DIRECTIVE.match(stripped)
-        field_name = _DIRECTIVE_OPTIONS.get(match[1]) if match else None
-        if match is None or field_name is None:
-            known = ", ".join(f"gordon:{name}" for name in _DIRECTIVE_OPTIONS)
-            raise BundleError(
-                f"migration {migration.label}: cannot read the header directive "
-                f"{stripped!r}; known: {known}, each followed by a duration "
-                "(e.g. `-- gordon:lock-timeout 2s`). Nothing was run"
-            )
-        values[field_name] = parse_ms(match[2], f"{migration.filename}: gordon:{match[1]}")
-        overridden = True
-    return MigrationSettings(overridden=overridden, **values)
+    """The run's timeouts, overridden for one migration by its header's directives
+    (``-- gordon:lock-timeout 2s``, ``Migration.directives``: raises when one cannot be read)."""
+    header = migration.directives
+    return MigrationSettings(
+        lock_timeout_ms=header.get("lock-timeout", opts.lock_timeout_ms),
+        statement_timeout_ms=header.get("statement-timeout", opts.statement_timeout_ms),
+        lock_retry_window_ms=header.get("lock-retry-window", opts.lock_retry_window_ms),
+        overridden=bool(header),
+    )
 
 
 def run_defaults(opts: ApplyOptions) -> MigrationSettings:

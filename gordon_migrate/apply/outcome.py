@@ -12,7 +12,7 @@ from typing import Literal
 import psycopg
 import structlog
 
-from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.apply import history
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, RECONNECT_ATTEMPTS, WATCHDOG_MARGIN_S, Run
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, Watchdog, connect, lost_error
@@ -43,12 +43,6 @@ class Readback:
     shows them (an index built concurrently counts when it exists and is valid)."""
 
 
-_OUTCOME = f"""
-SELECT h.success, h.checksum, (SELECT max(version) FROM {HISTORY_TABLE})
-FROM (SELECT 1) one LEFT JOIN {HISTORY_TABLE} h ON h.version = %s
-"""
-
-
 _VALID_INDEX = """
 SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s)
                AND indisvalid AND indisready)
@@ -56,23 +50,15 @@ SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass(%s)
 
 
 def _outcome_of(run: Run, conn: Conn, migration: Migration) -> Readback:
-    if not _history_exists(conn):
+    if not history.exists(conn):
         return Readback("not_started" if migration.no_transaction else "rolled_back")
-    row = conn.execute(_OUTCOME, (migration.version,)).fetchone()
-    assert row is not None
-    success, checksum, last = row
-    last_version = None if last is None else int(last)
-    if success is None:
+    row = history.outcome_row(conn, migration.version)
+    if row.success is None:
         outcome: Outcome = "not_started" if migration.no_transaction else "rolled_back"
-        return Readback(outcome, last_version)
-    if bool(success) and bytes(checksum) == migration.checksum:
-        return Readback("applied", last_version)
-    return Readback("dirty", last_version, _statements_done(run, conn))
-
-
-def _history_exists(conn: Conn) -> bool:
-    row = conn.execute(f"SELECT to_regclass('{HISTORY_TABLE}') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+        return Readback(outcome, row.last_version)
+    if row.success and row.checksum == migration.checksum:
+        return Readback("applied", row.last_version)
+    return Readback("dirty", row.last_version, _statements_done(run, conn))
 
 
 def _statements_done(run: Run, conn: Conn) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from gordon_migrate.apply.history import HISTORY_TABLE
+from gordon_migrate.apply import history
 from gordon_migrate.apply.status import DatabaseStatus
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, server_encoding
@@ -117,29 +117,17 @@ def _round_trips(conn: Conn, text: str) -> bool:
     return row is not None and bytes(row[0]) == text.encode("utf-8")
 
 
-_PRIVILEGES = f"""
-SELECT r.rolsuper,
-       has_database_privilege(current_database(), 'CREATE'),
-       CASE WHEN to_regclass('{HISTORY_TABLE}') IS NULL
-            THEN has_schema_privilege('public', 'CREATE')
-            ELSE has_table_privilege('{HISTORY_TABLE}', 'SELECT, INSERT, UPDATE') END
-FROM pg_roles r WHERE r.rolname = current_user
-"""
-
-
 def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
     """Refuse early when the role obviously cannot migrate (before any lock or DDL)."""
-    row = conn.execute(_PRIVILEGES).fetchone()
-    assert row is not None
-    superuser, create_db, history_ok = (bool(v) for v in row)
-    if superuser:
+    may = history.privileges(conn)
+    if may.superuser:
         return
     missing = []
-    if not create_db:
+    if not may.create_database:
         missing.append(f"CREATE on database {status.database}")
-    if not history_ok:
+    if not may.history:
         missing.append(
-            f"SELECT, INSERT, UPDATE on {HISTORY_TABLE}"
+            f"SELECT, INSERT, UPDATE on {history.HISTORY_TABLE}"
             if status.history_exists
             else "CREATE on schema public (for the history table)"
         )

@@ -106,9 +106,7 @@ def lint(
 
 def _as_migration(path: Path, context: list[Any]) -> Any:
     """A FILE argument: the bundled migration it is, or a new file linted after the bundle."""
-    import re
-
-    from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.bundle import Migration, draft_name
     from gordon_migrate.core.errors import BundleError
 
     resolved = path.resolve()
@@ -120,10 +118,5 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(f"{path} is not valid UTF-8: {exc}") from None
-    match = re.match(r"^(\d+)_(.+)\.sql$", path.name)
-    return Migration(
-        version=int(match[1]) if match else 0,
-        description=(match[2] if match else path.stem).replace("_", " "),
-        path=path,
-        data=data,
-    )
+    version, description = draft_name(path.name)
+    return Migration(version=version, description=description, path=path, data=data)

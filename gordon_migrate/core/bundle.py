@@ -1,20 +1,55 @@
-"""The migration catalogue: ``NNNN_description.sql`` files, read exactly as sqlx reads them."""
+"""The migration catalogue: ``NNNN_description.sql`` files, read exactly as sqlx reads them.
+
+A file's name is read by ``parse_name`` (``draft_name`` for a file outside the bundle), its
+header by ``Migration`` itself: ``no_transaction``, the ``-- gordon:NAME DURATION``
+directives that override apply's timeouts for it, and the ``-- gordon:allow RULE-ID reason``
+waivers lint honours. Each is read once, on first use rather than by ``load``: a directive
+that cannot be read is refused by apply for a migration it will run, not by ``status`` or by
+an apply that has it applied already, and the no-op apply reads no header but the first line.
+"""
 
 from __future__ import annotations
 
 import codecs
 import hashlib
 import os
+import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from gordon_migrate.core.durations import parse_ms
 from gordon_migrate.core.errors import BundleError
 from gordon_migrate.sql.split import comment_end
 
 NO_TRANSACTION_MARKER = "-- no-transaction"
 MAX_VERSION = 2**63 - 1  # the history's version column is a bigint, as in sqlx
+
+#: The header directives (``-- gordon:lock-timeout 2s``), each followed by a duration.
+DIRECTIVES = ("lock-timeout", "statement-timeout", "lock-retry-window")
+
+_DIRECTIVE = re.compile(r"^--\s*gordon:([a-z-]+)\s*[=\s]\s*(\S+)\s*$")
+_DIRECTIVE_LEAD = re.compile(r"^--\s*gordon:")
+_WAIVER_LEAD = re.compile(r"^--\s*gordon:allow\b")
+_WAIVER = re.compile(r"--\s*gordon:allow\b[ \t]*(?P<rule>[A-Za-z0-9_-]*)[ \t]*(?P<reason>[^\r\n]*)")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A ``-- gordon:allow RULE-ID reason`` comment, anywhere in the file: lint waives that
+    rule's finding on the statement it sits on or above (and reports a waiver that names no
+    rule, gives no reason or waives nothing)."""
+
+    rule: str
+    """As written: maybe empty, maybe no rule at all."""
+    reason: str
+    """Stripped; empty when none is given."""
+    start: int
+    """Character offset in ``Migration.parser_text``."""
+    line: int
+    col: int
 
 
 @dataclass(frozen=True)
@@ -35,9 +70,39 @@ class Migration:
         """SHA-384 of the exact file bytes, as sqlx stores it."""
         return hashlib.sha384(self.data).digest()
 
-    @property
+    @cached_property
     def no_transaction(self) -> bool:
+        """Its first line is ``-- no-transaction`` (exactly: sqlx's marker)."""
         return self.sql.startswith(NO_TRANSACTION_MARKER)
+
+    @cached_property
+    def directives(self) -> Mapping[str, int]:
+        """The header's overrides of apply's timeouts, in milliseconds by directive name
+        (``{"lock-timeout": 2000}``): ``-- gordon:NAME DURATION`` lines among the leading
+        comment lines. A directive that cannot be read (an unknown name, no duration) raises
+        ``BundleError``, a bad duration ``ConfigError``, each time it is asked for: apply asks,
+        before any lock, for the migrations it will run; nothing else does."""
+        return _read_directives(self)
+
+    @cached_property
+    def parser_text(self) -> str:
+        """The text as a parser reads it: a leading byte order mark dropped, NUL bytes as
+        blanks (``load`` refuses both; ``lint FILE`` reads such a file and reports them), so
+        that waivers and statements are found at the same offsets."""
+        return self.sql.replace("\x00", " ").removeprefix("\ufeff")
+
+    @cached_property
+    def waivers(self) -> tuple[Waiver, ...]:
+        """Every ``-- gordon:allow`` comment of the file, in order."""
+        text = self.parser_text
+        out = []
+        for match in _WAIVER.finditer(text):
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            col = start - (text.rfind("\n", 0, start) + 1) + 1
+            reason = match["reason"].strip()
+            out.append(Waiver(rule=match["rule"], reason=reason, start=start, line=line, col=col))
+        return tuple(out)
 
     @property
     def filename(self) -> str:
@@ -81,7 +146,7 @@ def load(directory: Path | None = None) -> list[Migration]:
     for path in sorted(root.iterdir()):
         if path.suffix != ".sql":
             continue
-        version, description = _parse_name(path.name, root)
+        version, description = parse_name(path.name, root)
         data = _read_regular_file(path)
         _check_content(path.name, data)
         migration = Migration(version=version, description=description, path=path, data=data)
@@ -99,9 +164,32 @@ def load(directory: Path | None = None) -> list[Migration]:
     return [by_version[v] for v in sorted(by_version)]
 
 
-def _parse_name(name: str, root: Path) -> tuple[int, str]:
+def _read_directives(migration: Migration) -> dict[str, int]:
+    directives: dict[str, int] = {}
+    for line in migration.sql.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        if not _DIRECTIVE_LEAD.match(stripped) or _WAIVER_LEAD.match(stripped):
+            continue  # a plain comment, or a lint waiver
+        match = _DIRECTIVE.match(stripped)
+        if match is None or match[1] not in DIRECTIVES:
+            known = ", ".join(f"gordon:{name}" for name in DIRECTIVES)
+            raise BundleError(
+                f"migration {migration.label}: cannot read the header directive "
+                f"{stripped!r}; known: {known}, each followed by a duration "
+                "(e.g. `-- gordon:lock-timeout 2s`). Nothing was run"
+            )
+        directives[match[1]] = parse_ms(match[2], f"{migration.filename}: gordon:{match[1]}")
+    return directives
+
+
+def parse_name(name: str, root: Path) -> tuple[int, str]:
     """Version and description of ``NNNN_description.sql``, as sqlx reads them (the version
-    is what precedes the first ``_``), but stricter where sqlx would accept a mistake."""
+    is what precedes the first ``_``), but stricter where sqlx would accept a mistake; a
+    ``BundleError`` naming ``root`` says what is wrong."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -136,7 +224,22 @@ def _parse_name(name: str, root: Path) -> tuple[int, str]:
             f"migration file name {name!r} in {root}: version {prefix} is outside "
             f"1..{MAX_VERSION} (the history's version column is a bigint); rename it"
         )
-    return int(prefix), rest.removesuffix(".sql").replace("_", " ")
+    return int(prefix), _description(rest)
+
+
+def draft_name(name: str) -> tuple[int, str]:
+    """Version and description of a file outside the bundle (``lint FILE``), read leniently:
+    a name ``parse_name`` would refuse still gets its digits before the first ``_`` as the
+    version, and a name without them version 0 and its stem as the description."""
+    prefix, _, rest = name.partition("_")
+    if prefix.isdecimal() and rest.endswith(".sql") and rest != ".sql":
+        return int(prefix), _description(rest)
+    return 0, Path(name).stem.replace("_", " ")
+
+
+def _description(rest: str) -> str:
+    """What follows the version's ``_``: the history's description (``orders client id``)."""
+    return rest.removesuffix(".sql").replace("_", " ")
 
 
 def _read_regular_file(path: Path) -> bytes:

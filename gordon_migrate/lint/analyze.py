@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
-from gordon_migrate.core.bundle import NO_TRANSACTION_MARKER, Migration
+from gordon_migrate.core.bundle import Migration
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import Finding, LockStep, Severity, StatementPlan, TableSize
 from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
@@ -36,7 +36,6 @@ NON_VOLATILE = frozenset(
         "current_setting", "current_user", "session_user", "int4", "int8", "numeric", "text",
     }
 )  # fmt: skip
-_WAIVER = re.compile(r"--\s*gordon:allow\b[ \t]*(?P<rule>[A-Za-z0-9_-]*)[ \t]*(?P<reason>[^\r\n]*)")
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,7 @@ class FileLinter:
         self.live = live
         self.allowlist = allowlist
         self.file = label or migration.filename
-        self.no_transaction = migration.data.startswith(NO_TRANSACTION_MARKER.encode())
+        self.no_transaction = migration.no_transaction
         self.created: set[str] = set()
         self.decided: set[str] = set()
         self.decided_schemas: set[str] = set()
@@ -290,7 +289,7 @@ class FileLinter:
             self._stmt = Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
             at = "a byte-order mark" if data.startswith(b"\xef\xbb\xbf") else "a NUL byte"
             self.report("nul-or-bom", f"the file contains {at}")
-        sql = self.m.sql.replace("\x00", " ").removeprefix("\ufeff")
+        sql = self.m.parser_text
         try:
             stmts = statements(sql)
         except ParseError as exc:
@@ -323,13 +322,12 @@ class FileLinter:
                     "GRANT or REVOKE in this migration",
                     relation,
                 )
-        self.apply_waivers(sql, stmts)
+        self.apply_waivers(stmts)
 
-    def apply_waivers(self, sql: str, stmts: list[Stmt]) -> None:
-        for match in _WAIVER.finditer(sql):
-            line, col = _position(sql, match.start())
-            rule, reason = match["rule"], match["reason"].strip()
-            here = Stmt(ast.SelectStmt(), match.start(), "", line, col, line)
+    def apply_waivers(self, stmts: list[Stmt]) -> None:
+        for waiver in self.m.waivers:
+            line, rule, reason = waiver.line, waiver.rule, waiver.reason
+            here = Stmt(ast.SelectStmt(), waiver.start, "", line, waiver.col, line)
             self._stmt = here
             if rule not in RULES:
                 self.report("waiver-unknown-rule", f"gordon:allow names no rule: {rule!r}")
@@ -338,7 +336,7 @@ class FileLinter:
                 self.report("waiver-without-reason", f"gordon:allow {rule} gives no reason")
                 continue
             target = next((s for s in stmts if s.line <= line <= s.end_line), None) or next(
-                (s for s in stmts if s.start > match.start()), None
+                (s for s in stmts if s.start > waiver.start), None
             )
             matched = [
                 f

@@ -18,10 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row
 
 from gordon_migrate.apply import dirty, history, locks
-from gordon_migrate.apply.history import HISTORY_TABLE
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.refusals import check_server
 from gordon_migrate.apply.run import CancelToken
@@ -39,13 +37,6 @@ if TYPE_CHECKING:
 
 Action = Literal["done", "undone"]
 DEFAULT_LOCK_WAIT_S = 30.0
-
-_ROW = f"""
-SELECT version, description, installed_on, success, checksum, execution_time
-FROM {HISTORY_TABLE} WHERE version = %s
-"""
-_MARK_DONE = f"UPDATE {HISTORY_TABLE} SET success = TRUE WHERE version = {{}} AND NOT success"
-_FORGET = f"DELETE FROM {HISTORY_TABLE} WHERE version = {{}} AND NOT success"
 
 
 row_json = history.row_json
@@ -107,14 +98,11 @@ class RepairOutcome:
 
 
 def _statement(action: Action, version: int) -> sql.Composed:
-    template = _MARK_DONE if action == "done" else _FORGET
-    return sql.SQL(template).format(sql.Literal(version))
+    return history.fix_dirty(version, done=action == "done")
 
 
 def _read_row(conn: Conn, version: int, *, for_update: bool = False) -> history.AppliedMigration:
-    with conn.cursor(row_factory=class_row(history.AppliedMigration)) as cur:
-        cur.execute(_ROW + (" FOR UPDATE" if for_update else ""), (version,))
-        row = cur.fetchone()
+    row = history.read_row(conn, version, for_update=for_update)
     if row is None:
         raise refused(
             f"migration {version:04d} has no history row: there is nothing to repair (repair "
