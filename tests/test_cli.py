@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from gordon_migrate.core import bundle
-from gordon_migrate.core.logs import level_from_env
+from gordon_migrate.core.settings import Settings, log_level
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner, error_event, run_process
 
@@ -91,7 +91,7 @@ def test_json_error_names_the_migration_file_line_and_failure_mode(
     ],
 )
 def test_log_level_honours_rust_log_for_old_deploys(env: dict[str, str], level: str) -> None:
-    assert level_from_env(env) == level
+    assert log_level(Settings(environ=env)) == level
 
 
 def test_bad_option_values_exit_1(cli: CliRunner, gordon_db: GordonDatabase) -> None:

@@ -77,7 +77,7 @@ def test_the_compose_example_rejects_what_the_schema_forbids() -> None:
     assert len(list(validator.iter_errors(broken))) == 3
 
 
-#: What the tool reads from its environment (gordon_migrate/dsn.py, logs.py, cli/recovery.py),
+#: What the tool reads from its environment (gordon_migrate/core/settings.py, ENVIRONMENT),
 #: besides libpq's own PG* variables.
 READS = {"DATABASE_URL", "LOG_LEVEL", "RUST_LOG", "CI"}
 

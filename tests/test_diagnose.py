@@ -9,14 +9,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from gordon_migrate.core import dsn
-from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.dsn import Dsn
-from gordon_migrate.core.errors import BundleError
+from gordon_migrate.core import dsn, settings
 from gordon_migrate.recovery import probes
 from gordon_migrate.testing import GordonDatabase
 from tests.support import recovery as rh
@@ -25,9 +23,8 @@ from tests.support.sql import db_state
 
 
 def _target(url: str, connect_timeout_s: int = 10) -> probes.Target:
-    return probes.Target(
-        dsn=dsn.parse(url), bundle=tuple(rh.BUNDLE), connect_timeout_s=connect_timeout_s
-    )
+    run = settings.Target(dsn=dsn.parse(url), bundle=tuple(rh.BUNDLE))
+    return probes.Target(run, connect_timeout_s=connect_timeout_s)
 
 
 def test_healthy_database_passes_every_step(cli: CliRunner, gordon_db: GordonDatabase) -> None:
@@ -116,20 +113,18 @@ def test_unreachable_server_skips_the_other_steps_without_a_timeout_each() -> No
     assert alone.summary.startswith("not run: cannot connect (step 3): cannot connect to ")
 
 
-def _no_database_url() -> Dsn:
-    return dsn.resolve(None, {})  # raises: no --database-url, no DATABASE_URL
-
-
-def _broken_bundle() -> list[Migration]:
-    raise BundleError("duplicate migration version 39: a and b")
-
-
-def test_no_database_url_and_a_broken_bundle_are_step_2() -> None:
-    target = probes.make_target(_no_database_url, _broken_bundle)
+def test_no_database_url_and_a_broken_bundle_are_step_2(tmp_path: Path) -> None:
+    for name in ("0039_a.sql", "0039_b.sql"):
+        (tmp_path / name).write_text("SELECT 1;\n")
+    # No --database-url and no DATABASE_URL; two migrations of one version.
+    run = settings.resolve_target(settings.Settings(migrations_dir=tmp_path, environ={}))
+    target = probes.Target(run)
     results = {r.name: r for r in probes.run_probes(target)}
     assert results["config"].status == "problem"
     assert results["config"].failure_modes == ("FM-01", "FM-03")
-    assert results["config"].details == ("duplicate migration version 39: a and b",)
+    assert results["config"].details == (
+        "duplicate migration version 39: 0039_a.sql and 0039_b.sql; every version must be unique",
+    )
     assert results["connect"].summary == "not run: no database URL (step 2)"
     assert all(r.status != "ok" for r in results.values())
 

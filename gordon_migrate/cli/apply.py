@@ -6,7 +6,6 @@ commands lazily): it pays for no drift, recovery, lint or TUI code.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,14 @@ from gordon_migrate.apply.options import (
     ApplyOptions,
 )
 from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
-from gordon_migrate.core.settings import Settings, load_bundle, resolve_dsn
+from gordon_migrate.core.settings import (
+    Settings,
+    embedded_dir,
+    embedded_version,
+    load_bundle,
+    otel_environment,
+    resolve_dsn,
+)
 
 if TYPE_CHECKING:
     from gordon_migrate.apply.engine import ApplyResult
@@ -123,7 +129,11 @@ def apply(
         lock_retry_window_ms=lock_retry_window,
         standby_wait_s=standby_wait / 1000.0,
     )
-    if metrics_file is not None or report_file is not None or otel_env.requested(os.environ):
+    if (
+        metrics_file is not None
+        or report_file is not None
+        or otel_env.requested(otel_environment(settings))
+    ):
         target, result = _watched(settings, options, metrics_file, report_file)
     else:
         bundle = load_bundle(settings)
@@ -166,7 +176,9 @@ def _watched(
     from gordon_migrate.apply.interrupts import raising
     from gordon_migrate.observe.watch import Watch
 
-    watch = Watch(metrics_file=metrics_file, report_file=report_file)
+    watch = Watch(
+        metrics_file=metrics_file, report_file=report_file, env=otel_environment(settings)
+    )
     error: BaseException | None = None
     try:
         bundle = load_bundle(settings)
@@ -213,7 +225,7 @@ def embedded_stop() -> None:
     """Stop the embedded server (data in ./.gordon/pg or GORDON_EMBEDDED_DIR)."""
     from gordon_migrate.core import embedded as server
 
-    where = server.data_dir_from_env().expanduser().resolve()
+    where = embedded_dir(Settings()).expanduser().resolve()
     if server.stop(where):
         click.echo(f"stopped the embedded server of {where}")
     else:
@@ -228,4 +240,6 @@ def embedded_url() -> None:
     """Start (or reuse) the embedded server and print the URL of its gordon database."""
     from gordon_migrate.core import embedded as server
 
-    click.echo(server.as_url(server.ensure_database(server.start())))
+    settings = Settings()
+    started = server.start(embedded_dir(settings), embedded_version(settings))
+    click.echo(server.as_url(server.ensure_database(started)))

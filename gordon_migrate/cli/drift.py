@@ -20,7 +20,14 @@ from gordon_migrate.cli.options import (
     setting_option,
     setup,
 )
-from gordon_migrate.core.settings import Settings, load_bundle, resolve_dsn
+from gordon_migrate.core.settings import (
+    Settings,
+    database_url,
+    embedded_version,
+    flag_url,
+    load_bundle,
+    resolve_dsn,
+)
 
 if TYPE_CHECKING:
     from gordon_migrate.core.dsn import Dsn
@@ -83,10 +90,10 @@ def _drift_check(
         report = check.run_drift_check(target, fixtures_dir, with_fixes=fix_sql or fmt == "json")
     except Exception:
         if metrics_file is not None:
-            _metrics(metrics_file, None, target, settings.database_url, started)
+            _metrics(metrics_file, None, target, database_url(settings), started)
         raise
     if metrics_file is not None:
-        _metrics(metrics_file, report, target, settings.database_url, started)
+        _metrics(metrics_file, report, target, database_url(settings), started)
     if fix_sql:
         click.echo(render.fix_script(report), nl=False)
     elif fmt == "json":
@@ -98,26 +105,22 @@ def _drift_check(
 
 
 def _metrics(
-    path: Path, report: DriftReport | None, target: Dsn | None, cli_url: str | None, started: float
+    path: Path, report: DriftReport | None, target: Dsn | None, url: str | None, started: float
 ) -> None:
     from gordon_migrate.drift import metrics
 
-    database = report.database if report is not None else _database_name(target, cli_url)
+    database = report.database if report is not None else _database_name(target, url)
     metrics.write_textfile(
         path, report, database=database, duration_s=time.perf_counter() - started
     )
 
 
-def _database_name(target: Dsn | None, cli_url: str | None) -> str:
+def _database_name(target: Dsn | None, url: str | None) -> str:
     """The database a DSN names, for metric labels when the connection failed (``""`` for a
     DSN that cannot be parsed unambiguously: its "database" may be part of a password)."""
-    import os
-
     from gordon_migrate.core import dsn
 
-    return dsn.database_name(
-        target.value if target is not None else (cli_url or os.environ.get("DATABASE_URL"))
-    )
+    return dsn.database_name(target.value if target is not None else url)
 
 
 @click.group("fixtures")
@@ -180,11 +183,14 @@ def fixtures_update(
     from gordon_migrate.drift import fixtures
 
     migrations = load_bundle(settings)
-    server = dsn.parse(settings.database_url) if settings.database_url is not None else None
+    url = flag_url(settings)
+    server = dsn.parse(url) if url is not None else None
     directory = output if output is not None else _checkout_fixtures()
-    files = fixtures.generate(
-        migrations, server=server, pg_version=int(pg_version) if pg_version else None
-    )
+    if server is not None:
+        files = fixtures.generate(migrations, server=server)
+    else:
+        version = int(pg_version) if pg_version else embedded_version(settings)
+        files = fixtures.generate(migrations, pg_version=version)
     if check_only:
         stale = fixtures.stale(files, directory)
         if not stale:

@@ -1,8 +1,7 @@
 """``gordon-migrate lint``: loaded by the group only when it runs.
 
 Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Static unless
-``--database-url`` (or ``--embedded``) is given on the command line: ``DATABASE_URL`` is not
-read, so a CI job linting the bundle never touches a database by accident.
+``--database-url`` (``settings.flag_url``) or ``--embedded`` is given on the command line.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from gordon_migrate.cli.options import (
     format_option,
     setup,
 )
+from gordon_migrate.core.settings import flag_url, resolve_dsn
 
 
 @click.command("lint")
@@ -72,8 +72,7 @@ def lint(
     targets = [_as_migration(path, context) for path in files] if files else context
     labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
     live = None
-    if settings.database_url is not None or settings.embedded:
-        from gordon_migrate.core.settings import resolve_dsn
+    if flag_url(settings) is not None or settings.embedded:
         from gordon_migrate.lint.live import read_live_at
 
         live = read_live_at(resolve_dsn(settings), purpose="lint")

@@ -20,7 +20,7 @@ import click
 
 from gordon_migrate.core.durations import parse_ms
 from gordon_migrate.core.errors import ConfigError
-from gordon_migrate.core.settings import Settings
+from gordon_migrate.core.settings import Settings, log_level
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,7 +143,7 @@ def setup(ctx: click.Context) -> Settings:
 
     settings = ctx.ensure_object(Settings)
     if "json_logs" not in ctx.meta:
-        level = settings.log_level or logs.level_from_env()
+        level = log_level(settings)
         ctx.meta["json_logs"] = logs.configure(level, settings.log_format or "auto")
         ctx.meta["debug"] = level.lower() == "debug"
     return settings

@@ -7,7 +7,6 @@ Thin: options, the core in ``gordon_migrate.recovery`` (imported inside each com
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import IO
@@ -23,7 +22,13 @@ from gordon_migrate.cli.options import (
     format_option,
     setup,
 )
-from gordon_migrate.core.settings import load_bundle, resolve_dsn
+from gordon_migrate.core.settings import (
+    Settings,
+    in_ci,
+    load_bundle,
+    resolve_dsn,
+    resolve_target,
+)
 from gordon_migrate.recovery.repair import DEFAULT_LOCK_WAIT_S
 
 _YES = click.option(
@@ -36,18 +41,15 @@ _REASON = click.option(
 )
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
-
-
-def _confirm(yes: bool, expected: str, noun: str, action: str) -> None:
+def _confirm(settings: Settings, yes: bool, expected: str, noun: str, action: str) -> None:
     """Proceed with ``--yes``, or when the operator types ``expected`` at a terminal."""
     from gordon_migrate.recovery import refused
 
     if yes:
         return
-    if _in_ci() or not sys.stdin.isatty():
-        where = "CI is set" if _in_ci() else "stdin is not a terminal"
+    ci = in_ci(settings)
+    if ci or not sys.stdin.isatty():
+        where = "CI is set" if ci else "stdin is not a terminal"
         raise refused(
             f"refusing to {action} without confirmation ({where}): re-run with --yes once you "
             "have read what it will do"
@@ -117,14 +119,13 @@ def diagnose(
     """Read-only probes in runbook order (docs/spof-runbook.md); exit 1 unless healthy."""
     settings = setup(ctx)
     from gordon_migrate.recovery import diagnose as core
-    from gordon_migrate.recovery.probes import make_target
+    from gordon_migrate.recovery.probes import Target
 
-    target = make_target(
-        lambda: resolve_dsn(settings),
-        lambda: load_bundle(settings),
+    log = apply_log.read() if apply_log is not None else None
+    target = Target(
+        resolve_target(settings, fixtures_dir),
         lock_timeout_ms=_first(blocker_age, old_blocker_age, DEFAULT_BLOCKER_AGE_MS),
-        apply_log=apply_log.read() if apply_log is not None else None,
-        fixtures_dir=fixtures_dir,
+        apply_log=log,
     )
     diagnosis = core.diagnose(target)
     if fmt == "json":
@@ -180,7 +181,7 @@ def repair(
     plan = core.plan_repair(target, bundle, version, "done" if done else "undone")
     # With JSON on stdout the plan still reaches the operator who is asked to confirm it.
     click.echo(core.describe_plan(plan, target), err=fmt == "json")
-    _confirm(yes, str(version), "version", "change the history")
+    _confirm(settings, yes, str(version), "version", "change the history")
     outcome = core.run_repair(target, plan, reason=reason, lock_wait_s=lock_wait)
     if fmt == "json":
         emit_json(core.render_json(target, plan, outcome))
@@ -225,7 +226,7 @@ def unlock(
             click.echo(f"nobody holds the migration lock ({target.redacted}): nothing to end")
         return
     click.echo(core.describe_plan(plan, target), err=fmt == "json")
-    _confirm(yes, str(plan.session.pid), "pid", f"end pid {plan.session.pid}")
+    _confirm(settings, yes, str(plan.session.pid), "pid", f"end pid {plan.session.pid}")
     outcome = core.end_session(target, plan, reason=reason)
     if fmt == "json":
         emit_json(core.render_json(target, plan, outcome))

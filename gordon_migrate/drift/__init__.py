@@ -6,7 +6,7 @@ Core API (no click, no I/O beyond the database and the fixture files):
   pinned fixtures (``drift.check``);
 - ``build_fixtures(dsn, migrations=None) -> dict[str, str]``: fixture files (name -> text)
   from a database with every migration applied (``drift.fixtures.build``);
-- ``drift.fixtures.generate(migrations, server=None, pg_version=None)``: the same from a
+- ``drift.fixtures.generate(migrations, server=None, pg_version=18)``: the same from a
   scratch database (embedded by default);
 - ``drift.snapshot.take(conn)``: the canonical snapshot itself; ``drift.metrics``,
   ``drift.render``: textfile metrics, text and JSON output.

@@ -37,6 +37,7 @@ from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration, bundled_path
 from gordon_migrate.core.dsn import Dsn, one_line
 from gordon_migrate.core.errors import DriftError
+from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
 
 FILES: dict[CheckName, str] = {
@@ -254,10 +255,11 @@ def generate(
     migrations: Sequence[Migration],
     *,
     server: Dsn | None = None,
-    pg_version: int | None = None,
+    pg_version: int = EMBEDDED_VERSION,
 ) -> dict[str, str]:
-    """Build fixtures in a scratch database: on a throwaway embedded server (default), or in
-    a throwaway database created on ``server`` (a superuser or CREATEDB DSN) and dropped after.
+    """Build fixtures in a scratch database: on a throwaway embedded server (default) of
+    ``pg_version``, or in a throwaway database created on ``server`` (a superuser or CREATEDB
+    DSN) and dropped after.
     """
     from gordon_migrate.apply import engine
     from gordon_migrate.core import dsn as dsn_module

@@ -3,7 +3,6 @@ for), started before anything is read and finished whatever the outcome."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,9 +36,8 @@ class Watch:
         *,
         metrics_file: Path | None = None,
         report_file: Path | None = None,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str],
     ) -> None:
-        environ = os.environ if env is None else env
         for path, option in ((metrics_file, "--metrics-file"), (report_file, "--report")):
             if path is not None:
                 check_writable(path, option)
@@ -47,7 +45,7 @@ class Watch:
         self.recorder: Recorder | None = None
         if metrics_file is not None or report_file is not None:
             self.recorder = Recorder(database="", tool_version=__version__)
-        self.tracer: Tracer | None = _tracer(environ) if otel_env.requested(environ) else None
+        self.tracer: Tracer | None = _tracer(env) if otel_env.requested(env) else None
         if self.tracer is not None:
             # Every log line of the run carries it, the last one included: the operator
             # finds the trace from the deploy's log.

@@ -30,7 +30,7 @@ from gordon_migrate.apply.refusals import (
     check_server,
     check_writable,
 )
-from gordon_migrate.core import sessions
+from gordon_migrate.core import sessions, settings
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connect, connection, mapped_error, server_facts, silent_for
 from gordon_migrate.core.dsn import Dsn, one_line, scrub
@@ -53,57 +53,28 @@ PURPOSE = "diagnose"
 
 @dataclass(frozen=True)
 class Target:
-    """What the probes examine. Built by ``make_target``: a DSN or bundle that could not be
-    resolved is kept as its error message, for the ``config`` probe to report."""
+    """What the probes examine: what the run points at (a part that could not be resolved is
+    kept as its error, for the ``config`` probe to report) and what diagnose was asked."""
 
-    dsn: Dsn | None = None
-    bundle: tuple[Migration, ...] | None = None
-    dsn_error: str | None = None
-    bundle_error: str | None = None
-    #: The failure modes of those two errors.
-    config_failure_modes: tuple[str, ...] = ()
+    run: settings.Target
     #: Transactions holding Gordon table locks longer than this block a migration's DDL.
     lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
     apply_log: str | None = None
-    #: drift-check fixtures (default: the bundled ones).
-    fixtures_dir: Path | None = None
     connect_timeout_s: int = 10
 
+    @property
+    def dsn(self) -> Dsn | None:
+        return self.run.dsn
 
-def make_target(
-    get_dsn: Callable[[], Dsn],
-    get_bundle: Callable[[], Sequence[Migration]],
-    *,
-    lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS,
-    apply_log: str | None = None,
-    fixtures_dir: Path | None = None,
-) -> Target:
-    """Resolve the DSN and load the bundle; an expected failure of either is kept, not raised."""
-    dsn: Dsn | None = None
-    bundle: tuple[Migration, ...] | None = None
-    dsn_error = bundle_error = None
-    errors: list[GordonError] = []
-    try:
-        dsn = get_dsn()
-    except GordonError as exc:
-        dsn_error = scrub(str(exc))
-        errors.append(exc)
-    try:
-        bundle = tuple(get_bundle())
-    except GordonError as exc:
-        bundle_error = scrub(str(exc))
-        errors.append(exc)
-    return Target(
-        dsn=dsn,
-        bundle=bundle,
-        dsn_error=dsn_error,
-        bundle_error=bundle_error,
-        config_failure_modes=_modes(*errors),
-        lock_timeout_ms=lock_timeout_ms,
-        apply_log=apply_log,
-        fixtures_dir=fixtures_dir,
-    )
+    @property
+    def bundle(self) -> tuple[Migration, ...] | None:
+        return self.run.bundle
+
+    @property
+    def fixtures_dir(self) -> Path | None:
+        """drift-check fixtures (default: the bundled ones)."""
+        return self.run.fixtures_dir
 
 
 @dataclass(frozen=True)
@@ -302,14 +273,15 @@ def _error_line(target: Target) -> ProbeResult:
 
 def _config(target: Target) -> ProbeResult:
     """DATABASE_URL given and well-formed; the bundle readable."""
-    problems = [e for e in (target.dsn_error, target.bundle_error) if e]
-    if problems:
+    errors = [e for e in (target.run.dsn_error, target.run.bundle_error) if e is not None]
+    if errors:
+        problems = [scrub(str(e)) for e in errors]
         return _result(
             "config",
             "problem",
             problems[0],
             details=tuple(problems[1:]),
-            failure_modes=target.config_failure_modes,
+            failure_modes=_modes(*errors),
         )
     assert target.dsn is not None
     assert target.bundle is not None

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.settings import Target
 from gordon_migrate.recovery.repair import Action
 from gordon_migrate.tui.commands import GordonCommands, PaletteCommand
 from gordon_migrate.tui.context import Context
@@ -83,7 +84,7 @@ class GordonApp(App[int]):
         self.refresh_s = refresh_s
         self.ticks = 0
         """Refresh timer ticks so far, paused or not (tests wait on it)."""
-        self.ctx = Context(target=target, bundle=bundle, fixtures_dir=fixtures_dir, clock=clock)
+        self.ctx = Context(Target(target, tuple(bundle), fixtures_dir), clock=clock)
         for mode, screen in SCREENS_BY_MODE.items():
             self.add_mode(mode, partial(screen, self.ctx))
 

@@ -1,4 +1,5 @@
-"""What every screen needs: the target, the bundle, and a counter of confirmed writes."""
+"""What every screen needs: what the run points at (``settings.Target``), and the TUI's own
+state (a counter of confirmed writes, the running write, the pause, the clock)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ from pathlib import Path
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.dsn import Dsn, one_line, scrub
 from gordon_migrate.core.errors import GordonError
+from gordon_migrate.core.settings import Target
 
 
 @dataclass
 class Context:
     """Shared by the app and its screens (the TUI's only state besides what screens show)."""
 
-    target: Dsn
-    bundle: list[Migration]
-    fixtures_dir: Path | None = None
+    run: Target
+    """What the TUI points at (the database and the migrations resolved: it starts on no less)."""
     generation: int = 0
     """Bumped after every confirmed write: a screen loaded before it reloads when shown."""
     busy: str | None = None
@@ -29,6 +30,18 @@ class Context:
     """Live refresh paused (p): the screens keep what they last read."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """When data was read ("as of"): fixed in snapshot tests."""
+
+    @property
+    def target(self) -> Dsn:
+        return self.run.required_dsn()
+
+    @property
+    def bundle(self) -> tuple[Migration, ...]:
+        return self.run.required_bundle()
+
+    @property
+    def fixtures_dir(self) -> Path | None:
+        return self.run.fixtures_dir
 
     def changed(self) -> None:
         self.generation += 1

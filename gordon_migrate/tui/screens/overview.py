@@ -24,7 +24,7 @@ from textual.worker import Worker, get_current_worker
 
 from gordon_migrate.apply.overview import LiveOverview, Overview, PlannedOverview, live_overview
 from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
-from gordon_migrate.recovery.probes import make_target
+from gordon_migrate.recovery.probes import Target
 from gordon_migrate.tui.blockers import blocker_lines
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import BoundaryWrap, state_text, timestamp
@@ -258,9 +258,7 @@ class OverviewScreen(DataScreen[LiveOverview]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="diagnose")
     def _diagnose(self) -> None:
-        target = make_target(
-            lambda: self.ctx.target, lambda: self.ctx.bundle, fixtures_dir=self.ctx.fixtures_dir
-        )
+        target = Target(self.ctx.run)
         found = diagnose(target)
         if not get_current_worker().is_cancelled:  # a newer diagnose replaced this one
             self.post_message(self.Diagnosed(found))

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Static
 
 from gordon_migrate.recovery import runbook
 from gordon_migrate.recovery.diagnose import Diagnosis, diagnose
-from gordon_migrate.recovery.probes import ProbeResult, make_target
+from gordon_migrate.recovery.probes import ProbeResult, Target
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.screens.base import DataScreen
 from gordon_migrate.tui.widgets.table import RevealTable
@@ -131,9 +131,7 @@ class RunbookScreen(DataScreen[RunbookState]):
         table.add_column("FM", key="fm")
 
     def load_data(self) -> RunbookState:
-        target = make_target(
-            lambda: self.ctx.target, lambda: self.ctx.bundle, fixtures_dir=self.ctx.fixtures_dir
-        )
+        target = Target(self.ctx.run)
         return RunbookState(book=runbook.load(), diagnosis=diagnose(target))
 
     def show(self, data: RunbookState) -> None:
