@@ -7,8 +7,9 @@ written as privilege text (``INSERT, SELECT WITH GRANT OPTION; UPDATE GRANTED BY
 is written by a ``format_`` function here and read back by its ``parse_`` twin, and ``KINDS``
 says, once, what the snapshot, the comparison and the fixer know of every kind.
 
-Names are identifiers as ``%I`` (or ``pg_identify_object``) writes them: a name never starts
-with a bare word followed by a space, so the longest kind a key starts with is its kind.
+Names are identifiers as ``%I`` writes them, or ``pg_identify_object``'s identities: none
+starts with the words that would make its kind a longer one (``operator`` and ``class``), so
+the longest kind a key starts with is its kind.
 """
 
 from __future__ import annotations
