@@ -29,6 +29,8 @@ Family = Literal["relation", "type", "domain"]
 
 @dataclass(frozen=True)
 class Kind:
+    """One kind of object, as its keys name it, and what drift-check does with one."""
+
     name: str
     keyed: Keying
     #: ``GRANT ... ON <grant> name`` (``None``: no GRANT names this kind).
@@ -297,12 +299,18 @@ def drop_rank(kind: str) -> int:
 
 # --- keys ------------------------------------------------------------------------------------
 
-#: First word -> the kinds of several words it starts, longest first, each with its space.
-_LONGER: dict[str, tuple[str, ...]] = {}
-for _name in sorted(KINDS, key=lambda name: -name.count(" ")):
-    if " " in _name:
-        _first = _name.partition(" ")[0]
-        _LONGER[_first] = (*_LONGER.get(_first, ()), f"{_name} ")
+
+def _longer_kinds() -> dict[str, tuple[str, ...]]:
+    """First word -> the kinds of several words it starts, longest first, each with its space."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in sorted(KINDS, key=lambda name: -name.count(" ")):
+        if " " in name:
+            first = name.partition(" ")[0]
+            out[first] = (*out.get(first, ()), f"{name} ")
+    return out
+
+
+_LONGER = _longer_kinds()
 
 
 def format_key(kind: str, name: str) -> str:

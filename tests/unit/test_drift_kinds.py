@@ -201,3 +201,15 @@ def test_a_kinds_words_are_sql_words() -> None:
             assert words is None or (words == words.upper() and "-" not in words), kind.name
         assert (kind.owns is None) or (kind.part_of is None), kind.name
         assert kind.owns is None or kind.relation or kind.name in ("type", "domain")
+
+
+def test_parts_are_keyed_by_what_they_belong_to() -> None:
+    # ``compare`` folds a part into its one-sided owner by the name split_last leaves: every
+    # kind keyed as a part has an owner family, and only an index is a part keyed otherwise.
+    for kind in KINDS.values():
+        if kind.keyed == "part":
+            assert kind.part_of is not None, kind.name
+        elif kind.part_of is not None:
+            assert kind.name == "index"
+    owner, own = split_last('trading."odd.table"."a b"')
+    assert (owner, own) == ('trading."odd.table"', '"a b"')
