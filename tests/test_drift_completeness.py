@@ -1465,7 +1465,7 @@ def test_a_lock_that_cannot_be_avoided_fails_naming_the_relation_and_the_holder(
 
 
 def test_split_last_keeps_quoted_identifiers_whole() -> None:
-    from gordon_migrate.drift.model import split_last
+    from gordon_migrate.drift.kinds import split_last
 
     assert split_last("trading.fills.fee") == ("trading.fills", "fee")
     assert split_last('trading."odd.table"') == ("trading", '"odd.table"')

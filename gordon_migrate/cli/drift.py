@@ -256,8 +256,8 @@ def grants(
     attributes = found.role_attributes
     if table:
         # That table only: its own row of the object matrix and its columns' grants.
-        name = table.split(" ", 1)[1] if " " in table else table
-        rows = [o for o in found.objects.objects if o.split(" ", 1)[-1] == name]
+        name = grant_matrix.relation_name(table)
+        rows = [o for o in found.objects.objects if grant_matrix.relation_name(o) == name]
         if not rows and not shown.objects:
             from gordon_migrate.core.errors import ConfigError
 

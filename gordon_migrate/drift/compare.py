@@ -9,13 +9,8 @@ from itertools import groupby
 from operator import attrgetter
 
 from gordon_migrate.drift import fix
-from gordon_migrate.drift.model import (
-    Difference,
-    DifferenceKind,
-    Line,
-    difference_of,
-    split_last,
-)
+from gordon_migrate.drift.kinds import KINDS, parse_key, split_last
+from gordon_migrate.drift.model import Difference, DifferenceKind, Line, difference_of
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -154,44 +149,15 @@ def compare(
     return tuple(out)
 
 
-#: What has parts, as the snapshot names it -> the family its parts name it by.
-_OWNERS = {
-    "table": "relation",
-    "view": "relation",
-    "materialized view": "relation",
-    "foreign table": "relation",
-    "type": "type",
-    "domain": "domain",
-}
-_OWNER_PREFIXES = tuple(f"{kind} " for kind in _OWNERS)
-#: Parts (objects named after the object they belong to, ``column s.t.c``; an index by its
-#: definition) -> the family of what they belong to.
-_PARTS = {
-    "column": "relation",
-    "constraint": "relation",
-    "trigger": "relation",
-    "rule": "relation",
-    "policy": "relation",
-    "index": "relation",
-    "attribute": "type",
-    "domain constraint": "domain",
-}
-_PART_PREFIXES = tuple(f"{kind} " for kind in _PARTS)
+#: What has parts (a relation, a type, a domain) and the parts named after it (``column s.t.c``;
+#: an index by its definition), by the start of their keys.
+_OWNER_PREFIXES = tuple(f"{kind.name} " for kind in KINDS.values() if kind.owns)
+_PART_PREFIXES = tuple(f"{kind.name} " for kind in KINDS.values() if kind.part_of)
 _IDENTIFIER = r'(?:"(?:[^"]|"")*"|[^\s".]+)'
 #: The relation of an index, from its definition (``pg_get_indexdef``'s words).
 _INDEX_ON = re.compile(
     rf"CREATE (?:UNIQUE )?INDEX {_IDENTIFIER} ON (?:ONLY )?({_IDENTIFIER}\.{_IDENTIFIER}) USING "
 )
-
-
-def _kind_name(obj: str) -> tuple[str, str]:
-    """(``materialized view``, ``s.v``) from ``materialized view s.v``."""
-    kind, _, name = obj.partition(" ")
-    if kind in ("materialized", "foreign", "domain"):
-        second, _, rest = name.partition(" ")
-        if f"{kind} {second}" in _OWNERS or f"{kind} {second}" in _PARTS:
-            return f"{kind} {second}", rest
-    return kind, name
 
 
 def _index_relation(lines: list[Line]) -> str:
@@ -217,15 +183,17 @@ def _fold(
     removed from ``kinds`` and returned as its members (relation -> parts). One difference per
     object the operator decides about, not one per column: a rogue table is one line to drop,
     a missing one is the migration's to create, parts and all."""
-    owners: dict[tuple[str, str], str] = {}  # (family, name) -> the object, one-sided
+    owners: dict[tuple[str | None, str], str] = {}  # (family, name) -> the object, one-sided
     for obj, kind in kinds.items():
         if kind != "changed" and obj.startswith(_OWNER_PREFIXES):
             # Only an object that itself is there on one side only: its owner says so (a
             # facet alone, the row level security of the tool's history table, is not).
             lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
             if any(line.facet == "owner" for line in lines):
-                owner_kind, name = _kind_name(obj)
-                owners[_OWNERS[owner_kind], name] = obj
+                owner_kind, name = parse_key(obj)
+                family = KINDS[owner_kind].owns
+                if family is not None:  # not a domain's constraint
+                    owners[family, name] = obj
     if not owners:
         return {}
     members: dict[str, list[str]] = {}
@@ -233,16 +201,13 @@ def _fold(
     for obj, kind in kinds.items():
         if kind == "changed" or not obj.startswith(_PART_PREFIXES):
             continue
-        part, _, name = obj.partition(" ")
+        part, name = parse_key(obj)
         if part == "index":
             lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
             owner_name = _index_relation(lines)
         else:
-            if part == "domain":
-                part, name = "domain constraint", name.removeprefix("constraint ")
-            # The last identifier is the part's own name (split_last, when it is quoted).
-            owner_name = split_last(name)[0] if name[-1] == '"' else name.rpartition(".")[0]
-        owner = owners.get((_PARTS[part], owner_name))
+            owner_name = split_last(name)[0]  # the last identifier is the part's own name
+        owner = owners.get((KINDS[part].part_of, owner_name))
         if owner is not None and kinds[owner] == kind:
             members.setdefault(owner, []).append(obj)
     for parts in members.values():

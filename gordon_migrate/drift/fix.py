@@ -20,90 +20,22 @@ from dataclasses import dataclass, field
 from psycopg import sql
 
 from gordon_migrate.drift import grants
-from gordon_migrate.drift.model import (
-    BOOTSTRAP,
-    DATABASE_OWNER,
-    MIGRATOR,
-    THIS_DATABASE,
-    Line,
+from gordon_migrate.drift.kinds import (
+    BUILT_IN,
+    MEMBER_OF,
+    RELATION_KINDS,
+    GrantKey,
+    drop_rank,
+    kind_of,
+    parse_default_privileges_key,
+    parse_grant_key,
+    parse_key,
+    parse_member_key,
+    parse_privileges,
     split_last,
 )
+from gordon_migrate.drift.model import BOOTSTRAP, DATABASE_OWNER, MIGRATOR, THIS_DATABASE, Line
 
-#: Object kinds of ``grant on KIND NAME to ROLE`` -> the words GRANT uses.
-_GRANT_KINDS = {
-    "table": "TABLE",
-    "view": "TABLE",
-    "materialized view": "TABLE",
-    "foreign table": "TABLE",
-    "sequence": "SEQUENCE",
-    "schema": "SCHEMA",
-    "function": "FUNCTION",
-    "procedure": "PROCEDURE",
-    "type": "TYPE",
-    "domain": "DOMAIN",
-    "database": "DATABASE",
-    "language": "LANGUAGE",
-    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
-    "server": "FOREIGN SERVER",
-    "parameter ACL": "PARAMETER",
-}
-_TABLE_KINDS = {"table", "view", "materialized view", "foreign table"}
-
-#: Objects that hold no data: an unexpected one is dropped (RESTRICT: it fails rather than
-#: take anything with it). Kinds as the snapshot (or pg_identify_object) names them.
-_DROP = {
-    "index": "INDEX",
-    "view": "VIEW",
-    "materialized view": "MATERIALIZED VIEW",
-    "function": "FUNCTION",
-    "procedure": "PROCEDURE",
-    "aggregate": "AGGREGATE",
-    "window function": "FUNCTION",
-    "type": "TYPE",
-    "domain": "DOMAIN",
-    "statistics": "STATISTICS",
-    "schema": "SCHEMA",
-    "operator": "OPERATOR",
-    "collation": "COLLATION",
-    "conversion": "CONVERSION",
-    "operator class": "OPERATOR CLASS",
-    "operator family": "OPERATOR FAMILY",
-    "cast": "CAST",
-    "text search configuration": "TEXT SEARCH CONFIGURATION",
-    "text search dictionary": "TEXT SEARCH DICTIONARY",
-    "text search parser": "TEXT SEARCH PARSER",
-    "text search template": "TEXT SEARCH TEMPLATE",
-    "access method": "ACCESS METHOD",
-    "language": "LANGUAGE",
-    "foreign-data wrapper": "FOREIGN DATA WRAPPER",
-    "server": "SERVER",
-    "event trigger": "EVENT TRIGGER",
-    "publication": "PUBLICATION",
-    "subscription": "SUBSCRIPTION",
-    "transform": "TRANSFORM",
-}
-#: ``ALTER KIND name OWNER TO`` for owner-only changes.
-_OWNED = {
-    "table": "TABLE",
-    "view": "VIEW",
-    "materialized view": "MATERIALIZED VIEW",
-    "sequence": "SEQUENCE",
-    "foreign table": "FOREIGN TABLE",
-    "schema": "SCHEMA",
-    "function": "FUNCTION",
-    "procedure": "PROCEDURE",
-    "aggregate": "AGGREGATE",
-    "type": "TYPE",
-    "domain": "DOMAIN",
-    "statistics": "STATISTICS",
-    "collation": "COLLATION",
-    "conversion": "CONVERSION",
-    "operator": "OPERATOR",
-    "text search configuration": "TEXT SEARCH CONFIGURATION",
-    "text search dictionary": "TEXT SEARCH DICTIONARY",
-    "event trigger": "EVENT TRIGGER",
-    "publication": "PUBLICATION",
-}
 _TRIGGER_STATE = {
     "enabled": "ENABLE TRIGGER",
     "disabled": "DISABLE TRIGGER",
@@ -183,21 +115,18 @@ def context(
     roles: set[str] = set()
     constraint_indexes: set[str] = set()
     for line in expected:
-        if line.object.startswith("role "):
-            roles.add(line.object.removeprefix("role "))
-        elif line.object.startswith("constraint ") and line.facet == "definition":
-            table, constraint = split_last(line.object.removeprefix("constraint "))
+        kind, name = parse_key(line.object)
+        grant = parse_grant_key(line.object)
+        if kind == "role":
+            roles.add(name)
+        elif kind == "constraint" and line.facet == "definition":
+            table, constraint = split_last(name)
             constraint_indexes.add(f"{split_last(table)[0]}.{constraint}")
-        if line.object.startswith("grant on column "):
-            head, _, grantee = line.object.removeprefix("grant on column ").rpartition(" to ")
-            table, column = split_last(head)
-            column_grants.setdefault((table, grantee), []).append((column, line.value))
-        elif (
-            line.object.startswith("trigger ")
-            and line.facet == "enabled"
-            and line.value != "enabled"
-        ):
-            table, trigger = split_last(line.object.removeprefix("trigger "))
+        elif grant is not None and grant.kind == "column":
+            table, column = split_last(grant.name)
+            column_grants.setdefault((table, grant.grantee), []).append((column, line.value))
+        elif kind == "trigger" and line.facet == "enabled" and line.value != "enabled":
+            table, trigger = split_last(name)
             trigger_states.setdefault(table, []).append((trigger, line.value))
     return Context(
         database,
@@ -248,9 +177,10 @@ def fix_for(
     if obj.startswith(BUILT_IN):
         return _builtin(obj.removeprefix(BUILT_IN), want, have, ctx)
     if obj.startswith(MEMBER_OF):
-        return _member(obj.removeprefix(MEMBER_OF), added=expected is None)
-    if obj.startswith("grant on column "):
-        return _column_grant(obj, want, have, ctx)
+        return _member(obj, added=expected is None)
+    grant = parse_grant_key(obj)
+    if grant is not None and grant.kind == "column":
+        return _column_grant(grant, want, have, ctx)
     if obj.startswith("grant on "):
         return _grant(obj, want, have, ctx)
     if obj.startswith("default privileges of "):
@@ -265,7 +195,7 @@ def fix_for(
         return _settings("ALTER ROLE ALL", want, have, None)
     if obj.startswith("channel ") or obj.startswith("NOTIFY in "):
         return Fix(None, "follows from the function or trigger that notifies: fix that")
-    kind, name = _split_kind(obj)
+    kind, name = parse_key(obj)
     if expected is None:
         return _unexpected(kind, name, have, ctx)
     if actual is None:
@@ -273,46 +203,8 @@ def fix_for(
     return _changed(kind, name, want, have, ctx)
 
 
-def _split_kind(obj: str) -> tuple[str, str]:
-    return _longest_kind(obj, _ALL_KINDS)
-
-
-def _longest_kind(text: str, kinds: frozenset[str]) -> tuple[str, str]:
-    """(kind, name) for the longest kind of ``kinds`` that ``text`` starts with (kinds are
-    one to three words); else the first word and the rest."""
-    words = text.split(" ", 3)
-    for n in (3, 2, 1):
-        kind = " ".join(words[:n])
-        if len(words) > n and kind in kinds:
-            return kind, text[len(kind) + 1 :]
-    kind, _, name = text.partition(" ")
-    return kind, name
-
-
-_KINDS = {
-    "table",
-    "column",
-    "attribute",
-    "constraint",
-    "domain constraint",
-    "trigger",
-    "policy",
-    "rule",
-    "sequence",
-    "publication relation",
-    "publication namespace",
-    "user mapping",
-    "operator of",
-    "function of",
-}
-_ALL_KINDS = frozenset(_DROP) | frozenset(_OWNED) | frozenset(_KINDS)
-_GRANT_KIND_SET = frozenset(_GRANT_KINDS)
-
-
 # --- PostgreSQL's own objects, extensions ----------------------------------------------------
 
-BUILT_IN = "built-in: "
-MEMBER_OF = "member of extension "
 NOT_GORDONS = "drift-check's script never changes what Gordon does not own"
 
 
@@ -322,8 +214,8 @@ def _builtin(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context)
         command = " ".join((found.sql or "").split("\n"))
         return Fix(None, f"PostgreSQL's own object ({NOT_GORDONS}): a superuser runs: {command}")
     if "made after initdb" in have:
-        kind, name = _split_kind(obj)
-        words = _DROP.get(kind, kind.upper())
+        kind, name = parse_key(obj)
+        words = kind_of(kind).drop or kind.upper()
         return Fix(
             None,
             f"made in a system schema after initdb ({NOT_GORDONS}): find out who made it and "
@@ -337,9 +229,11 @@ def _builtin(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context)
     )
 
 
-def _member(name: str, *, added: bool) -> Fix:
-    extension, _, member = name.partition(": ")
-    kind, identity = _longest_kind(member, _MEMBER_KINDS)
+def _member(key: str, *, added: bool) -> Fix:
+    extension, kind, identity = parse_member_key(key)
+    if not kind_of(kind).extension_member:  # ALTER EXTENSION names it by its first word
+        kind, _, rest = kind.partition(" ")
+        identity = f"{rest} {identity}" if rest else identity
     words = kind.upper().replace("-", " ")
     if added:
         return Fix(
@@ -355,11 +249,6 @@ def _member(name: str, *, added: bool) -> Fix:
     )
 
 
-_MEMBER_KINDS = frozenset(_DROP) | frozenset(
-    {"table", "sequence", "foreign table", "materialized view", "view", "type"}
-)
-
-
 # --- privileges ------------------------------------------------------------------------------
 
 
@@ -367,12 +256,9 @@ def _privileges(text: str | None, *, table: bool, maintain: bool = False) -> dic
     """``INSERT, SELECT WITH GRANT OPTION; ...`` -> {privilege: grantable}; ``ALL`` on a
     table includes MAINTAIN where the server has it (``maintain``)."""
     out: dict[str, bool] = {}
-    for raw in (text or "").split("; "):
-        part = raw.split(" GRANTED BY ")[0]
-        if not part or part == "none for anyone":
-            continue
-        grantable = part.endswith(" WITH GRANT OPTION")
-        for name in part.removesuffix(" WITH GRANT OPTION").split(", "):
+    for part in parse_privileges(text):
+        grantable = part.grantable
+        for name in part.names:
             names: set[str] | frozenset[str] = {name}
             if table and name == "ALL":
                 names = grants.TABLE_ALL | ({grants.MAINTAIN} if maintain else set())
@@ -409,18 +295,18 @@ def _grant_statements(
 
 
 def _target(kind: str, name: str, ctx: Context) -> str:
-    words = _GRANT_KINDS[kind]
+    words = kind_of(kind).grant
     if kind == "database":
         return f"{words} {ident(ctx.database)}"
     return f"{words} {name}"
 
 
 def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
-    head, _, grantee = obj.removeprefix("grant on ").rpartition(" to ")
-    kind, name = _longest_kind(head, _GRANT_KIND_SET)
-    if kind not in _GRANT_KINDS:
+    grant = parse_grant_key(obj)
+    if grant is None or kind_of(grant.kind).grant is None:
         return Fix(None, "no GRANT for this kind of object: revoke or grant by hand")
-    table = kind in _TABLE_KINDS
+    kind, name, grantee = grant
+    table = kind in RELATION_KINDS
     maintain = ctx.server_version >= 170000
     want_p = _privileges(want.get("privileges"), table=table, maintain=maintain)
     have_p = _privileges(have.get("privileges"), table=table, maintain=maintain)
@@ -450,8 +336,8 @@ def _grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -
     return Fix("\n".join(statements) or None, note)
 
 
-def _column_grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
-    head, _, grantee = obj.removeprefix("grant on column ").rpartition(" to ")
+def _column_grant(grant: GrantKey, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
+    _, head, grantee = grant
     table, column = split_last(head)
     statements = _grant_statements(
         f"TABLE {table}",
@@ -463,20 +349,15 @@ def _column_grant(obj: str, want: dict[str, str], have: dict[str, str], ctx: Con
     return Fix("\n".join(statements) or None)
 
 
-_DEFAULT_OBJECTS = {"tables", "sequences", "functions", "types", "schemas", "large objects"}
+_DEFAULT_OBJECTS = frozenset(grants.DEFAULT_ACL_OBJECTS.values())
 
 
 def _default_privileges(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> Fix:
-    rest = obj.removeprefix("default privileges of ")
-    if " to " not in rest:
+    key = parse_default_privileges_key(obj)
+    if key is None or key.grantee is None:
         return Fix(None, "an emptied default ACL: restore it with ALTER DEFAULT PRIVILEGES")
-    rest, _, grantee = rest.rpartition(" to ")
-    rest, _, objects = rest.rpartition(" on ")
-    if " in schema " in rest:
-        owner, _, schema = rest.partition(" in schema ")
-        where = f" IN SCHEMA {schema}"
-    else:
-        owner, where = rest.removesuffix(" in all schemas"), ""
+    owner, schema, objects, grantee = key.owner, key.schema, key.objects, key.grantee
+    where = "" if schema is None else f" IN SCHEMA {schema}"
     if objects not in _DEFAULT_OBJECTS:
         return Fix(None, "restore with ALTER DEFAULT PRIVILEGES")
     prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {role_sql(owner, ctx)}{where}"
@@ -666,13 +547,14 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind == "index":
         # Not DROP INDEX in the transaction: it would hold ACCESS EXCLUSIVE on the table.
         return Fix(f"{NO_TRANSACTION}DROP INDEX CONCURRENTLY IF EXISTS {name};")
-    if kind in _DROP:
+    drop = kind_of(kind).drop
+    if drop is not None:
         if kind == "schema":
             return Fix(
                 f"DROP SCHEMA {name};",
                 "RESTRICT: fails while anything is left in it (its objects are listed too)",
             )
-        return Fix(f"DROP {_DROP[kind]} {name};")
+        return Fix(f"DROP {drop} {name};")
     return Fix(None, "not known to drift-check's fixer: remove it by hand")
 
 
@@ -726,8 +608,9 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
     left = set(differing)
     if kind == "sequence" and "owned by" in want:
         left.discard("owner")  # follows the owner of its table (fixed there)
-    elif "owner" in differing and kind in _OWNED and "owner" in want:
-        statements.append(f"ALTER {_OWNED[kind]} {name} OWNER TO {role_sql(want['owner'], ctx)};")
+    elif "owner" in differing and kind_of(kind).alter and "owner" in want:
+        words = kind_of(kind).alter
+        statements.append(f"ALTER {words} {name} OWNER TO {role_sql(want['owner'], ctx)};")
         left.discard("owner")
     if kind == "table":
         switches = _table_switches(name, want, have)
@@ -895,7 +778,7 @@ _FUNCTION_FACETS = {
 
 
 def _function(kind: str, name: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
-    target = f"ALTER {_OWNED[kind]} {name}"
+    target = f"ALTER {kind_of(kind).alter} {name}"
     options = []
     if want.get("security") != have.get("security"):
         options.append(f"SECURITY {want.get('security', 'invoker').upper()}")
@@ -948,75 +831,31 @@ def _table_storage(
     return out
 
 
-# Drops run last and in dependency order: what uses an object before the object itself, the
-# schemas at the very end (a schema is dropped RESTRICT, once emptied).
-_DROP_ORDER = (
-    "trigger",
-    "event trigger",
-    "policy",
-    "rule",
-    "publication relation",
-    "publication namespace",
-    "publication",
-    "subscription",
-    "user mapping",
-    "cast",
-    "transform",
-    "operator class",
-    "operator family",
-    "operator",
-    "index",
-    "statistics",
-    "view",
-    "materialized view",
-    "aggregate",
-    "function",
-    "procedure",
-    "window function",
-    "conversion",
-    "collation",
-    "text search configuration",
-    "text search dictionary",
-    "text search template",
-    "text search parser",
-    "domain",
-    "type",
-    "language",
-    "server",
-    "foreign-data wrapper",
-    "access method",
-    "extension",
-    "schema",
-)
-
-
 def order(item: tuple[str, str, Fix]) -> int:
     """Sort key of (object, kind, fix): drops last, in dependency order."""
     obj, kind, fix = item
     if kind != "unexpected" or not str(fix.sql).startswith("DROP"):
         return 0
-    found = _split_kind(obj)[0]
-    return 1 + (_DROP_ORDER.index(found) if found in _DROP_ORDER else len(_DROP_ORDER))
+    return 1 + drop_rank(parse_key(obj)[0])
 
 
 def identity(obj: str) -> tuple[str, str] | None:
     """(kind, name) of an object a fix can drop, or that comes back whole with its migration."""
-    kind, name = _split_kind(obj)
-    return (kind, name) if kind in _DROP or kind in _KINDS else None
+    kind, name = parse_key(obj)
+    return (kind, name) if kind_of(kind).whole else None
 
 
 def goes_with(obj: str, objects: set[tuple[str, str]]) -> bool:
     """Whether ``obj`` (a privilege, a publication's member) belongs to one of ``objects``
     ((kind, name) as ``identity`` gives them): it goes and comes with that object, and needs
     no statement of its own."""
-    if obj.startswith("grant on ") and " to " in obj:
-        head = obj.removeprefix("grant on ").rpartition(" to ")[0]
-        if head.startswith("column "):  # a column's privileges belong to its relation
-            relation = split_last(head.removeprefix("column "))[0]
-            return any((kind, relation) in objects for kind in _TABLE_KINDS)
-        for kind in _GRANT_KINDS:
-            if head.startswith(kind + " ") and (kind, head[len(kind) + 1 :]) in objects:
-                return True
+    grant = parse_grant_key(obj)
+    if grant is not None:
+        if grant.kind == "column":  # a column's privileges belong to its relation
+            relation = split_last(grant.name)[0]
+            return any((kind, relation) in objects for kind in RELATION_KINDS)
+        if kind_of(grant.kind).grant and (grant.kind, grant.name) in objects:
+            return True
     if obj.startswith(("publication relation ", "publication namespace ")):
         return ("publication", obj.rpartition(" in publication ")[2]) in objects
     return False

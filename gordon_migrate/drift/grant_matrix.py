@@ -15,6 +15,7 @@ from pathlib import Path
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.drift import fixtures
 from gordon_migrate.drift.check import read_snapshot
+from gordon_migrate.drift.kinds import parse_grant_key, parse_key, split_grantee
 from gordon_migrate.drift.model import Line, Snapshot
 
 #: Column of a grant line with no grantee ("default privileges ...: none for anyone").
@@ -87,8 +88,7 @@ class GrantMatrices:
 
     def columns_of(self, table: str) -> Matrix:
         """The column grants of ``table`` (``trading.orders`` or ``table trading.orders``)."""
-        name = table.split(" ", 1)[1] if " " in table else table
-        prefix = f"column {name}."
+        prefix = f"column {relation_name(table)}."
         rows = tuple(o for o in self.columns.objects if o.startswith(prefix))
         return Matrix(
             objects=rows,
@@ -97,12 +97,19 @@ class GrantMatrices:
         )
 
 
+def relation_name(table: str) -> str:
+    """``trading.orders`` of ``table trading.orders`` (or of ``trading.orders``)."""
+    return parse_key(table)[1] if " " in table else table
+
+
 def _split(line: Line) -> tuple[str, str]:
-    """(object, role) of a grant line: ``grant on table t to r`` -> (``table t``, ``r``)."""
-    target, found, grantee = line.object.rpartition(" to ")
-    if not found:
-        return line.object, NOBODY
-    return target.removeprefix("grant on "), grantee
+    """(object, role) of a grant line: ``grant on table t to r`` -> (``table t``, ``r``); a
+    default privileges line keeps its words (``default privileges of ... on tables``)."""
+    grant = parse_grant_key(line.object)
+    if grant is not None:
+        return grant.target, grant.grantee
+    target, grantee = split_grantee(line.object)
+    return target, NOBODY if grantee is None else grantee
 
 
 def matrix(expected: Iterable[Line], actual: Iterable[Line]) -> Matrix:

@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+from gordon_migrate.drift.kinds import Privileges, format_privileges
+
 # Every table privilege of PostgreSQL 16. PostgreSQL 17 added MAINTAIN, which the owner and
 # GRANT ALL now include: a grantee holding all of these is written ``ALL`` whether or not the
 # server also lists MAINTAIN, so fixtures are the same on every version. MAINTAIN on its own
@@ -57,7 +59,7 @@ def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
         names = set(only.privileges)
         if table and names >= TABLE_ALL:
             names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
-        text = _joined(names)
+        text = format_privileges([Privileges(_ordered(names))])
         if len(_SIMPLE) < 10_000:
             _SIMPLE[key] = text
     return text
@@ -66,11 +68,11 @@ def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
 _SIMPLE: dict[tuple[bool | str, ...], str] = {}
 
 
-def _joined(names: set[str]) -> str:
+def _ordered(names: set[str]) -> tuple[str, ...]:
     """``ALL`` first, then the rest in alphabetical order."""
     if "ALL" in names:
-        return ", ".join(["ALL", *sorted(names - {"ALL"})])
-    return ", ".join(sorted(names))
+        return ("ALL", *sorted(names - {"ALL"}))
+    return tuple(sorted(names))
 
 
 def _privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
@@ -83,13 +85,8 @@ def _privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
         names = set(privileges)
         if table and names >= TABLE_ALL:
             names = (names - TABLE_ALL - {MAINTAIN}) | {"ALL"}
-        text = _joined(names)
-        if grantable:
-            text += " WITH GRANT OPTION"
-        if grantor:
-            text += f" GRANTED BY {grantor}"
-        parts.append(text)
-    return "; ".join(parts)
+        parts.append(Privileges(_ordered(names), grantable, grantor))
+    return format_privileges(parts)
 
 
 def group(

@@ -62,23 +62,6 @@ class Line(NamedTuple):
 line_of: Callable[[tuple[str, str, str]], Line] = partial(tuple.__new__, Line)
 
 
-def split_last(qualified: str) -> tuple[str, str]:
-    """``schema.table.name`` (identifiers as ``%I`` writes them) -> (``schema.table``,
-    ``name``): the last identifier, which may be quoted and contain dots."""
-    if qualified.endswith('"'):
-        i = len(qualified) - 2
-        while i >= 0:
-            if qualified[i] == '"' and (i == 0 or qualified[i - 1] != '"'):
-                break
-            if qualified[i] == '"':
-                i -= 2
-                continue
-            i -= 1
-        return qualified[: max(i - 1, 0)], qualified[i:]
-    head, _, last = qualified.rpartition(".")
-    return head, last
-
-
 def sorted_lines(lines: Iterable[Line]) -> tuple[Line, ...]:
     """Distinct lines in fixture order (object, facet, value)."""
     # Sorted first (runs already in order stay cheap to sort, which a set's arbitrary order

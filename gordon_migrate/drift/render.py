@@ -47,7 +47,8 @@ from typing import Any
 
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.drift.grant_matrix import EMPTY, Cell, Matrix
-from gordon_migrate.drift.model import CheckResult, Difference, DriftReport, split_last
+from gordon_migrate.drift.kinds import parse_key, parse_privileges, split_last
+from gordon_migrate.drift.model import CheckResult, Difference, DriftReport
 
 ABSENT = "(absent)"
 
@@ -160,12 +161,8 @@ def members_text(members: Iterable[str]) -> str:
     parts of one relation, by kind and their own name."""
     out = []
     for member in members:
-        kind, _, name = member.partition(" ")
-        if kind == "domain" and name.startswith("constraint "):
-            kind, name = "domain constraint", name.removeprefix("constraint ")
-        # The last identifier (split_last only when it is quoted: tens of thousands of them).
-        own = split_last(name)[1] if name[-1] == '"' else name.rpartition(".")[2]
-        out.append(f"{kind} {own}")
+        kind, name = parse_key(member)
+        out.append(f"{kind} {split_last(name)[1]}")
     return ", ".join(out)
 
 
@@ -211,21 +208,18 @@ def letters(privileges: str | None) -> str:
     when granted by another role than the owner (as drift-check writes them). ``-`` for none."""
     if privileges is None:
         return "-"
+    parts = parse_privileges(privileges)
+    if not parts:  # an emptied default ACL: ``none for anyone``
+        return privileges
     out = []
-    for part in privileges.split(";"):
-        text = part.strip()
-        by_other = " GRANTED BY " in text
-        text = text.split(" GRANTED BY ")[0]
-        grantable = text.endswith(" WITH GRANT OPTION")
-        text = text.removesuffix(" WITH GRANT OPTION")
-        names = [n.strip() for n in text.split(",") if n.strip()]
-        if names == ["ALL"]:
+    for names, grantable, grantor in parts:
+        if names == ("ALL",):
             word = "ALL"
         elif all(n in LETTERS for n in names):
             word = "".join(sorted({LETTERS[n] for n in names}, key=LETTER_ORDER.index))
         else:
-            word = text
-        out.append(word + ("*" if grantable else "") + ("+" if by_other else ""))
+            word = ", ".join(names)
+        out.append(word + ("*" if grantable else "") + ("+" if grantor else ""))
     return "/".join(out)
 
 

@@ -33,6 +33,16 @@ from gordon_migrate.core.errors import DriftError, GordonError
 from gordon_migrate.drift import grants, queries
 from gordon_migrate.drift import rows as r
 from gordon_migrate.drift.catalogs import FIRST_USER_OID, REACHING_ROLES, unmapped_columns
+from gordon_migrate.drift.kinds import (
+    BUILT_IN,
+    RELATION_KINDS,
+    DefaultPrivilegesKey,
+    format_default_privileges_key,
+    format_grant_key,
+    format_key,
+    format_member_key,
+    split_grantee,
+)
 from gordon_migrate.drift.model import (
     BOOTSTRAP,
     DATABASE_OWNER,
@@ -543,16 +553,13 @@ def _unknown_roles(sections: Mapping[CheckName, Sequence[Line]]) -> tuple[str, .
     )
 
 
-def _grantee(line: Line) -> str:
-    return line.object.rpartition(" to ")[2]
+def _grantee(line: Line) -> str | None:
+    return split_grantee(line.object)[1]
 
 
 #: How pg_get_userbyid names a role OID that pg_roles does not hold.
 UNKNOWN_ROLE = "unknown (OID="
 
-#: Prefix of every object of the built-ins check: PostgreSQL's, not Gordon's (``drift.fix``
-#: never restores them itself).
-BUILT_IN = "built-in: "
 #: The object of the pinned digest of every built-in function together.
 ALL_BUILTIN_FUNCTIONS = f"{BUILT_IN}every function"
 
@@ -579,20 +586,20 @@ def _builtin_lines(
     lines: dict[str, list[Line]] = {"now": [], "initdb": []}
     for name, raw in (("now", now), ("initdb", initdb)):
         for (kind, obj, grantee), (owner, acl) in grants.group(raw, role).items():
-            text = grants.privileges_text(
-                acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
-            )
-            lines[name].append(
-                line_of((f"{BUILT_IN}grant on {kind} {obj} to {grantee}", "privileges", text))
-            )
+            text = grants.privileges_text(acl, owner, table=kind in RELATION_KINDS)
+            key = BUILT_IN + format_grant_key(kind, obj, grantee)
+            lines[name].append(line_of((key, "privileges", text)))
     out = lines["now"]
     for kind, identity in reader.typed(queries.SYSTEM_OBJECTS, r.SystemObjectRow):
-        out.append(Line(f"{BUILT_IN}{kind} {identity}", "made after initdb"))
+        out.append(Line(BUILT_IN + format_key(kind, identity), "made after initdb"))
     digest = reader.typed(queries.BUILTIN_DIGEST, r.BuiltinDigestRow)[0].digest
     out.append(Line(ALL_BUILTIN_FUNCTIONS, "digest", digest))
     if digest != pinned_digest:  # which functions differ, then (or fixtures are built)
         functions = reader.typed(queries.BUILTIN_FUNCTIONS, r.BuiltinFunctionRow)
-        out += [Line(f"{BUILT_IN}function {name}", "digest", value) for name, value in functions]
+        out += [
+            Line(BUILT_IN + format_key("function", name), "digest", value)
+            for name, value in functions
+        ]
     return out, lines["initdb"]
 
 
@@ -610,17 +617,13 @@ def _not_null_lines(rows: Iterable[r.NotNullRow]) -> list[Line]:
         state = ", ".join(
             word for word, on in (("not valid", not validated), ("no inherit", no_inherit)) if on
         )
-        out.append(Line(f"column {name}", "not null constraint", state))
+        out.append(Line(format_key("column", name), "not null constraint", state))
     return out
-
-
-#: Object name of an extension's member: ``member of extension plpgsql: function f()``.
-MEMBER_OF = "member of extension "
 
 
 def _member_lines(rows: Iterable[r.ExtensionMemberRow]) -> list[Line]:
     return [
-        Line(f"{MEMBER_OF}{extension}: {kind} {identity}", "member")
+        Line(format_member_key(extension, kind, identity), "member")
         for extension, kind, identity in rows
     ]
 
@@ -629,7 +632,7 @@ def _generic_lines(rows: Iterable[r.GenericRow], role: Callable[[str], str]) -> 
     """Objects of the generic catalogs (``catalogs``): each with its owner and facets."""
     out: list[Line] = []
     for kind, identity, owner, facets in rows:
-        obj = f"{kind} {identity}"
+        obj = format_key(kind, identity)
         out.append(Line(obj, "owner", role(owner)) if owner else Line(obj, "exists"))
         for facet, value in zip(facets[::2], facets[1::2], strict=True):
             if value:
@@ -641,7 +644,7 @@ def _database_lines(reader: _Reader, role: Callable[[str], str]) -> list[Line]:
     """This database's options and the settings every session in it starts with."""
     this = reader.typed(queries.DATABASE, r.DatabaseRow)[0]
     limit = this.connection_limit
-    obj = f"database {THIS_DATABASE}"
+    obj = format_key("database", THIS_DATABASE)
     out = [
         Line(obj, "connection limit", "none" if limit < 0 else str(limit)),
         Line(obj, "allow connections", yes(this.allow_connections)),
@@ -668,9 +671,9 @@ def _schema_lines(
     out: list[Line] = []
     for name, owner in reader.typed(queries.SCHEMAS, r.SchemaRow):
         owner_text = public_role(owner) if name == "public" else role(owner)
-        out.append(Line(f"schema {name}", "owner", owner_text))
+        out.append(Line(format_key("schema", name), "owner", owner_text))
     for name, version, where, installer in reader.typed(queries.EXTENSIONS, r.ExtensionRow):
-        obj = f"extension {name}"
+        obj = format_key("extension", name)
         out += [Line(obj, "version", version), Line(obj, "schema", where)]
         # The bootstrap superuser's (initdb's plpgsql) is not named: its name is per cluster.
         out.append(Line(obj, "owner", BOOTSTRAP if installer is None else role(installer)))
@@ -679,10 +682,12 @@ def _schema_lines(
     out += _column_lines(reader.typed(queries.COLUMNS, r.ColumnRow))
     for owner, on_domain, name, definition in reader.typed(queries.CONSTRAINTS, r.ConstraintRow):
         kind = "domain constraint" if on_domain else "constraint"
-        out.append(line_of((f"{kind} {owner}.{name}", "definition", clean_sql(definition))))
+        out.append(
+            line_of((format_key(kind, f"{owner}.{name}"), "definition", clean_sql(definition)))
+        )
     # indisclustered is not read: CLUSTER ... USING is maintenance, not drift.
     for name, definition, valid, replident in reader.typed(queries.INDEXES, r.IndexRow):
-        obj = f"index {name}"
+        obj = format_key("index", name)
         out += [
             line_of((obj, "definition", clean_sql(definition))),
             line_of((obj, "valid", yes(valid))),
@@ -691,7 +696,7 @@ def _schema_lines(
             out.append(Line(obj, "replica identity", "yes"))
     out += _type_lines(reader.typed(queries.TYPES, r.TypeRow), role)
     for name, definition, owner in reader.typed(queries.STATISTICS, r.StatisticsRow):
-        obj = f"statistics {name}"
+        obj = format_key("statistics", name)
         out += [Line(obj, "definition", clean_sql(definition)), Line(obj, "owner", role(owner))]
     return out
 
@@ -702,7 +707,7 @@ def _relation_lines(
     out: list[Line] = []
     for row in rows:
         relkind, name = row.relkind, row.name
-        obj = f"{_RELKIND[relkind]} {name}"
+        obj = format_key(_RELKIND[relkind], name)
         if name in queries.TOOL_TABLE_NAMES:
             # The tool's bookkeeping: its structure is the tool's, but switching on row level
             # security on it is drift (its grants, triggers and policies are compared too).
@@ -757,12 +762,12 @@ def _column_lines(rows: Iterable[r.ColumnRow]) -> list[Line]:
     for relkind, name, position, type_, notnull, identity, generated, default, collation in rows:
         # Facets in alphabetical order, as the snapshot sorts them (a cheaper sort).
         if relkind == "c":
-            obj = f"attribute {name}"
+            obj = format_key("attribute", name)
             if collation:
                 out.append(line_of((obj, "collation", collation)))
             out += [line_of((obj, "position", str(position))), line_of((obj, "type", type_))]
             continue
-        obj = f"column {name}"
+        obj = format_key("column", name)
         if collation:
             out.append(line_of((obj, "collation", collation)))
         if generated and default is not None:
@@ -783,7 +788,7 @@ def _type_lines(rows: Iterable[r.TypeRow], role: Callable[[str], str]) -> list[L
     out: list[Line] = []
     for name, typtype, owner, labels, base, notnull, default, subtype, collation in rows:
         kind = _TYPTYPE[typtype]
-        obj = f"{'domain' if typtype == 'd' else 'type'} {name}"
+        obj = format_key("domain" if typtype == "d" else "type", name)
         out += [Line(obj, "kind", kind), Line(obj, "owner", role(owner))]
         if labels is not None:
             out.append(Line(obj, "labels", ", ".join(_quote_literal(x) for x in labels)))
@@ -805,7 +810,7 @@ def _quote_literal(text: str) -> str:
 def _function_lines(rows: Iterable[r.FunctionRow], role: Callable[[str], str]) -> list[Line]:
     out: list[Line] = []
     for row in rows:
-        obj = f"{_PROKIND[row.prokind]} {row.name}"
+        obj = format_key(_PROKIND[row.prokind], row.name)
         facets: dict[str, str] = {
             "owner": role(row.owner),
             "arguments": row.arguments,
@@ -845,13 +850,13 @@ def _trigger_lines(rows: Iterable[r.TriggerRow]) -> list[Line]:
             # Listed only when not enabled (ALTER TABLE ... DISABLE TRIGGER ALL).
             out.append(
                 Line(
-                    f"table {row.table_name}",
+                    format_key("table", row.table_name),
                     f"internal trigger {row.proname} of constraint {row.constraint_name}",
                     _TRIGGER_ENABLED[row.enabled],
                 )
             )
             continue
-        obj = f"trigger {row.table_name}.{row.name}"
+        obj = format_key("trigger", f"{row.table_name}.{row.name}")
         out += [
             Line(obj, "definition", clean_sql(str(row.definition))),
             Line(obj, "enabled", _TRIGGER_ENABLED[row.enabled]),
@@ -862,7 +867,7 @@ def _trigger_lines(rows: Iterable[r.TriggerRow]) -> list[Line]:
 def _rule_lines(rows: Iterable[r.RuleRow]) -> list[Line]:
     out: list[Line] = []
     for table, name, definition, enabled in rows:
-        obj = f"rule {table}.{name}"
+        obj = format_key("rule", f"{table}.{name}")
         out += [
             Line(obj, "definition", clean_sql(definition)),
             Line(obj, "enabled", _TRIGGER_ENABLED[enabled]),
@@ -873,7 +878,7 @@ def _rule_lines(rows: Iterable[r.RuleRow]) -> list[Line]:
 def _policy_lines(rows: Iterable[r.PolicyRow], role: Callable[[str], str]) -> list[Line]:
     out: list[Line] = []
     for table, name, command, permissive, roles, using, check in rows:
-        obj = f"policy {table}.{name}"
+        obj = format_key("policy", f"{table}.{name}")
         out += [
             Line(obj, "command", _POLICY_COMMAND[command]),
             Line(obj, "type", "permissive" if permissive else "restrictive"),
@@ -906,10 +911,8 @@ def _grant_lines(
         raw.append((kind, name, owner, grantee, grantor, privilege, grantable))
     grouped = grants.group(raw, role)
     for (kind, name, grantee), (owner, acl) in grouped.items():
-        text = grants.privileges_text(
-            acl, owner, table=kind in ("table", "view", "materialized view", "foreign table")
-        )
-        line = line_of((f"grant on {kind} {name} to {grantee}", "privileges", text))
+        text = grants.privileges_text(acl, owner, table=kind in RELATION_KINDS)
+        line = line_of((format_grant_key(kind, name, grantee), "privileges", text))
         if kind == "parameter ACL":
             parameters.append(line)
             continue
@@ -918,26 +921,21 @@ def _grant_lines(
         named.update([row.grantor for row in acl])
         if name != queries.AUDIT_TABLE_NAME:
             named.add(owner)
-    defaults: dict[tuple[str, str, str, str | None], list[grants.AclRow]] = defaultdict(list)
+    defaults: dict[DefaultPrivilegesKey, list[grants.AclRow]] = defaultdict(list)
     for default in reader.typed(queries.DEFAULT_ACLS, r.DefaultAclRow):
-        schema = default.schema
-        where = f"in schema {schema}" if schema is not None else "in all schemas"
         objects = grants.DEFAULT_ACL_OBJECTS.get(default.objtype, default.objtype)
         who = None if default.grantee is None else role(default.grantee)
-        key = (role(default.role), where, objects, who)
-        named.add(key[0])
+        key = DefaultPrivilegesKey(role(default.role), default.schema, objects, who)
+        named.add(key.owner)
         rows = defaults[key]
         if who is not None:
             by = role(str(default.grantor))
             rows.append(grants.AclRow(who, by, (str(default.privilege),), bool(default.grantable)))
             named |= {who, by}
-    for (owner_d, where_d, objects_d, grantee_d), acl_d in defaults.items():
-        obj = f"default privileges of {owner_d} {where_d} on {objects_d}"
-        if grantee_d is None:
-            out.append(Line(obj, "privileges", "none for anyone"))
-            continue
-        text = grants.privileges_text(acl_d, owner_d, table=objects_d == "tables")
-        out.append(Line(f"{obj} to {grantee_d}", "privileges", text))
+    for key_d, acl_d in defaults.items():
+        # An emptied default ACL (no grantee) has no privileges: ``none for anyone``.
+        text = grants.privileges_text(acl_d, key_d.owner, table=key_d.objects == "tables")
+        out.append(Line(format_default_privileges_key(key_d), "privileges", text))
     return out, named, parameters
 
 
@@ -947,7 +945,7 @@ def _column_grant_lines(reader: _Reader, role: Callable[[str], str]) -> tuple[li
     grouped = grants.group(reader.typed(queries.COLUMN_GRANTS, r.GrantRow), role)
     for (_kind, name, grantee), (owner, acl) in grouped.items():
         text = grants.privileges_text(acl, owner, table=False)
-        out.append(line_of((f"grant on column {name} to {grantee}", "privileges", text)))
+        out.append(line_of((format_grant_key("column", name, grantee), "privileges", text)))
         named.add(grantee)
         named.update([row.grantor for row in acl])
     return out, named
@@ -1028,7 +1026,7 @@ def _notify_lines(
         text = function_row.sqlbody if function_row.sqlbody is not None else function_row.body
         if text is None or function_row.language in ("c", "internal"):
             continue
-        source = f"{_PROKIND[function_row.prokind]} {name}"
+        source = format_key(_PROKIND[function_row.prokind], name)
         is_ipc = function_row.proname == notify.IPC_TRIGGER_FUNCTION
         for site in notify.sites(text, ipc_function=is_ipc):
             if site.channel is not None:
@@ -1041,7 +1039,7 @@ def _notify_lines(
         if trigger.internal or trigger.proname != notify.IPC_TRIGGER_FUNCTION:
             continue
         function = trigger.function
-        source = f"trigger {trigger.table_name}.{trigger.name}"
+        source = format_key("trigger", f"{trigger.table_name}.{trigger.name}")
         arguments = notify.trigger_arguments(bytes(trigger.args), int(trigger.nargs))
         for index in sorted(ipc_indexes.get(function, {0})):
             if index < len(arguments):
@@ -1053,7 +1051,7 @@ def _notify_lines(
     for table, name, definition, _enabled in rules:
         if definition == queries.UNREAD:
             continue
-        source = f"rule {table}.{name}"
+        source = format_key("rule", f"{table}.{name}")
         for site in notify.sites(definition):
             if site.channel is not None:
                 found.append(Line(f"channel {notify.channel_label(site.channel)}", source))
