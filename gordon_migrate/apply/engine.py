@@ -54,6 +54,7 @@ from gordon_migrate.core.errors import (
     ServerStateError,
     SyncStandbyError,
 )
+from gordon_migrate.core.sessions import Holder, relation_holders, waited_for
 from gordon_migrate.sql.split import Statement, split
 
 if TYPE_CHECKING:
@@ -1145,7 +1146,7 @@ class _LockRetries:
         self.settings = settings
         self.started = time.monotonic()
         self.attempts = 0
-        self.blockers: list[locks.Blocker] = []
+        self.blockers: list[Holder] = []
 
     def next_pause(self, failed: _StatementFailed) -> float | None:
         """After a lock timeout: log who blocked, and the pause before the next attempt, or
@@ -1215,13 +1216,13 @@ def _pause(attempt: int) -> float:
     return base * _JITTER.uniform(0.5, 1.5)
 
 
-def _blockers_of(conn: Conn, statement: Statement) -> list[locks.Blocker]:
+def _blockers_of(conn: Conn, statement: Statement) -> list[Holder]:
     """Who holds locks on the relations the timed-out statement names (best effort: the
     statement's own lock request is gone by now, so pg_blocking_pids cannot be asked)."""
     from gordon_migrate.sql.statement import inspect
 
     try:
-        return locks.holders_of(conn, list(inspect(statement.text).relations))
+        return relation_holders(conn, list(inspect(statement.text).relations))
     except psycopg.Error as exc:
         if is_connection_lost(exc):
             raise
@@ -1415,7 +1416,7 @@ class _WaitReporter:
                 guarded=False,
             ) as conn:
                 while True:
-                    waits_for = locks.blocking(conn, self._pid)
+                    waits_for = waited_for(conn, self._pid)
                     if waits_for:
                         log.warning(
                             "a CONCURRENTLY statement is waiting (it blocks no reader or writer; "

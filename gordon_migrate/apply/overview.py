@@ -17,8 +17,8 @@ from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_st
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
-from gordon_migrate.core.sessions import Session
-from gordon_migrate.lint.model import Holder, LockPlan
+from gordon_migrate.core.sessions import Holder, Session
+from gordon_migrate.lint.model import LockPlan
 
 if TYPE_CHECKING:
     from gordon_migrate.apply.engine import ApplyResult
