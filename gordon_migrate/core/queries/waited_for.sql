@@ -5,7 +5,8 @@
 -- shows it, with one lock of pg_locks (relation, mode, granted). pg_locks and
 -- pg_blocking_pids() are visible to every role; pg_stat_activity hides other roles' details
 -- (state, client, transaction start) unless the role is in pg_read_all_stats: visible says
--- so, and client and statement are then empty.
+-- so, the client is then empty and the statement is pg_stat_activity's own placeholder
+-- (<insufficient privilege>), which the lock plan shows as it always has.
 SELECT DISTINCT ON (l.pid) l.pid,
        coalesce(a.application_name, '') AS application_name,
        coalesce(a.usename, '') AS username,
@@ -13,7 +14,7 @@ SELECT DISTINCT ON (l.pid) l.pid,
            AS client,
        a.backend_start, a.xact_start, coalesce(a.state, '') AS state, a.state_change,
        coalesce(a.wait_event_type || ':' || a.wait_event, '') AS wait,
-       CASE WHEN v.visible THEN coalesce(a.query, '') ELSE '' END AS query,
+       coalesce(a.query, '') AS query,
        clock_timestamp() AS observed_at,
        v.visible,
        l.pid = pg_backend_pid() AS is_self,
