@@ -166,3 +166,26 @@ def test_the_session_queries_share_one_session_shape() -> None:
         return text[text.index("WITH held AS") : text.index("WHERE a.datname")]
 
     assert shape("session") == shape("blockers") == shape("advisory_holder")
+
+
+def test_the_lock_plan_renders_its_holders_with_the_same_keys() -> None:
+    from gordon_migrate.lint.model import LockPlan, MigrationPlan
+    from gordon_migrate.lint.render import plan_json, plan_text
+
+    plan = LockPlan(
+        migrations=[MigrationPlan(file="0039_x.sql", no_transaction=False)],
+        holders=[_holder(query="ALTER ROLE app PASSWORD 's3cret-pw'"), _holder(visible=False)],
+        live=True,
+    )
+    shown = plan_json(plan)["holders"]
+    assert [list(h) for h in shown] == [
+        ["pid", "relation", "mode", "granted", "application", "state", "xact_age_s", "query"]
+    ] * 2
+    assert shown[0]["query"] == "ALTER ROLE app PASSWORD '***'"
+    assert shown[1]["application"] == "gordon_trading app" and shown[1]["xact_age_s"] is None
+    text = plan_text(plan)
+    assert (
+        "  pid 42 (gordon_trading app, idle in transaction, transaction open 49s) holds "
+        "AccessShareLock on trading.fills: ALTER ROLE app PASSWORD '***'"
+    ) in text
+    assert "s3cret" not in text
