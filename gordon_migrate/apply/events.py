@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gordon_migrate.apply.locks import Blocker
     from gordon_migrate.apply.status import DatabaseStatus
     from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.sessions import Holder
     from gordon_migrate.sql.split import Statement
 
 
@@ -40,7 +40,7 @@ class Observer:
         """The statement answered: ``error`` is the server's error, None when it succeeded."""
 
     def lock_timed_out(
-        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Blocker]
+        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Holder]
     ) -> None:
         """An attempt hit lock_timeout; ``blockers`` held locks on the statement's relations."""
 
@@ -90,7 +90,7 @@ class Observers(Observer):
         self._each("statement_finished", statement, error)
 
     def lock_timed_out(
-        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Blocker]
+        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Holder]
     ) -> None:
         self._each("lock_timed_out", migration, statement, attempt, blockers)
 

@@ -6,12 +6,9 @@ import time
 import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
-from datetime import datetime
 
 import psycopg
 import structlog
-from psycopg.rows import class_row
 
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
@@ -119,97 +116,3 @@ class LockTimeout(Exception):
             f"timed out after {self.waited_s:.1f}s waiting for the migration lock of database "
             f"{database} (advisory lock {key}), held by {who}"
         )
-
-
-# Sessions holding granted locks on given relations, or blocking a given backend. pg_locks and
-# pg_blocking_pids() are visible to every role; pg_stat_activity hides other roles' details
-# (state, client, transaction start) unless the role is in pg_read_all_stats, so those columns
-# may be NULL: the text then says so instead of guessing.
-_BLOCKER_COLUMNS = """
-       l.pid, l.mode, coalesce(n.nspname || '.' || c.relname, l.locktype) AS relation,
-       coalesce(a.application_name, '') AS application_name,
-       coalesce(a.usename, '') AS username,
-       CASE WHEN a.state IS NULL THEN NULL
-            ELSE coalesce(host(a.client_addr), 'local socket') END AS client,
-       a.state, a.xact_start
-FROM pg_locks l
-LEFT JOIN pg_class c ON c.oid = l.relation
-LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-"""
-
-_HOLDERS_OF = f"""
-SELECT DISTINCT ON (l.pid, l.relation, l.mode) {_BLOCKER_COLUMNS}
-WHERE l.granted AND l.pid <> pg_backend_pid() AND l.locktype = 'relation'
-  AND l.relation IN (SELECT to_regclass(r) FROM unnest(%(relations)s::text[]) AS r)
-ORDER BY l.pid, l.relation, l.mode
-LIMIT 20
-"""
-
-_BLOCKING = f"""
-SELECT DISTINCT ON (l.pid) {_BLOCKER_COLUMNS}
-WHERE l.granted AND l.pid = ANY(pg_blocking_pids(%(pid)s))
-ORDER BY l.pid, l.relation IS NULL, l.mode
-LIMIT 20
-"""
-
-
-@dataclass(frozen=True)
-class Blocker:
-    """A session holding a lock that a migration statement waits for (or waited for)."""
-
-    pid: int
-    mode: str
-    relation: str
-    application_name: str
-    username: str
-    client: str | None
-    state: str | None
-    xact_start: datetime | None
-
-    def describe(self) -> str:
-        app = self.application_name or "no application_name"
-        head = f"pid {self.pid} ({app}, user {self.username or '?'}"
-        if self.state is None:
-            return (
-                f"{head}; state hidden: the migration role needs pg_read_all_stats to see it) "
-                f"holding {self.mode} on {self.relation}"
-            )
-        since = (
-            f", in a transaction since {self.xact_start.isoformat(timespec='seconds')}"
-            if self.xact_start
-            else ""
-        )
-        return (
-            f"{head}, from {self.client}, {self.state}{since}) "
-            f"holding {self.mode} on {self.relation}"
-        )
-
-    def fields(self) -> dict[str, object]:
-        """The blocker as log fields."""
-        return {
-            "pid": self.pid,
-            "application": self.application_name,
-            "user": self.username,
-            "client": self.client,
-            "state": self.state,
-            "xact_start": self.xact_start.isoformat() if self.xact_start else None,
-            "relation": self.relation,
-            "mode": self.mode,
-        }
-
-
-def holders_of(conn: Conn, relations: list[str]) -> list[Blocker]:
-    """Other sessions holding granted locks on ``relations`` (qualified names; unknown skipped)."""
-    if not relations:
-        return []
-    with conn.cursor(row_factory=class_row(Blocker)) as cur:
-        cur.execute(_HOLDERS_OF, {"relations": relations})
-        return cur.fetchall()
-
-
-def blocking(conn: Conn, pid: int) -> list[Blocker]:
-    """The sessions that backend ``pid`` is waiting for, with one lock each holds."""
-    with conn.cursor(row_factory=class_row(Blocker)) as cur:
-        cur.execute(_BLOCKING, {"pid": pid})
-        return cur.fetchall()

@@ -22,9 +22,9 @@ from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.errors import GordonError
-from gordon_migrate.core.sessions import Session
+from gordon_migrate.core.sessions import Holder, Session
 from gordon_migrate.lint import lock_plan, planned_relations
-from gordon_migrate.lint.model import Holder, LockPlan
+from gordon_migrate.lint.model import LockPlan
 
 
 @dataclass(frozen=True)

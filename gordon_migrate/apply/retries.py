@@ -11,7 +11,6 @@ import time
 import psycopg
 import structlog
 
-from gordon_migrate.apply import locks
 from gordon_migrate.apply.failures import StatementFailed
 from gordon_migrate.apply.options import MigrationSettings
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
@@ -20,6 +19,7 @@ from gordon_migrate.core.db import Conn, connect, is_connection_lost
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.durations import format_ms
 from gordon_migrate.core.errors import GordonError, MigrationError
+from gordon_migrate.core.sessions import Holder, relation_holders, waited_for
 from gordon_migrate.sql.split import Statement
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
@@ -40,7 +40,7 @@ class LockRetries:
         self.settings = settings
         self.started = time.monotonic()
         self.attempts = 0
-        self.blockers: list[locks.Blocker] = []
+        self.blockers: list[Holder] = []
 
     def next_pause(self, failed: StatementFailed) -> float | None:
         """After a lock timeout: log who blocked, and the pause before the next attempt, or
@@ -110,13 +110,13 @@ def _pause(attempt: int) -> float:
     return base * _JITTER.uniform(0.5, 1.5)
 
 
-def _blockers_of(conn: Conn, statement: Statement) -> list[locks.Blocker]:
+def _blockers_of(conn: Conn, statement: Statement) -> list[Holder]:
     """Who holds locks on the relations the timed-out statement names (best effort: the
     statement's own lock request is gone by now, so pg_blocking_pids cannot be asked)."""
     from gordon_migrate.sql.statement import inspect
 
     try:
-        return locks.holders_of(conn, list(inspect(statement.text).relations))
+        return relation_holders(conn, list(inspect(statement.text).relations))
     except psycopg.Error as exc:
         if is_connection_lost(exc):
             raise
@@ -151,7 +151,7 @@ class WaitReporter:
                 guarded=False,
             ) as conn:
                 while True:
-                    waits_for = locks.blocking(conn, self._pid)
+                    waits_for = waited_for(conn, self._pid)
                     if waits_for:
                         log.warning(
                             "a CONCURRENTLY statement is waiting (it blocks no reader or writer; "

@@ -7,17 +7,22 @@ session is doing comes from ``pg_stat_activity``, which shows a role without
 start times, state and statement are hidden). Such a session is still found by its locks;
 whether its transaction outlasts lock_timeout is then told by watching it: a lock held by the
 same transaction (virtual transaction id) at two observations ``min_age_s`` apart.
+
+One model for every reader: a ``Session``, and a ``Holder`` (a session with one lock it
+holds or waits for: who blocked a statement, a lock plan's conflicting sessions), described
+by ``Session.describe``; their SQL is ``gordon_migrate/core/queries/*.sql``, loaded by name.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from psycopg.rows import class_row
 
+from gordon_migrate.core import queries
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn, one_line, scrub
 
@@ -26,77 +31,6 @@ QUERY_CHARS = 200
 MAX_WATCH_S = 30.0
 #: What reveals other roles' sessions in pg_stat_activity.
 STATS_ROLE = "pg_read_all_stats"
-
-# Relation locks on tables of the Gordon schemas (every non-system schema, as drift-check
-# scopes them), held in an open transaction by another session of this database.
-_SESSIONS = """
-WITH held AS (
-    SELECT l.pid,
-           array_agg(DISTINCT format('%%I.%%I (%%s)', n.nspname, c.relname, l.mode)) AS relations,
-           min(l.virtualtransaction) AS transaction
-    FROM pg_locks l
-    JOIN pg_class c ON c.oid = l.relation
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE l.locktype = 'relation' AND l.granted
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
-      AND c.relkind IN ('r', 'p', 'm')
-    GROUP BY l.pid
-), waiting AS (
-    -- pg_locks, not pg_stat_activity's wait_event: every role sees who waits on a lock.
-    SELECT DISTINCT l.pid AS waiter, unnest(pg_blocking_pids(l.pid)) AS blocker
-    FROM pg_locks l
-    JOIN pg_stat_activity w ON w.pid = l.pid
-    WHERE NOT l.granted AND w.datname = current_database()
-)
-SELECT a.pid,
-       coalesce(a.application_name, '') AS application_name,
-       coalesce(a.usename, '') AS username,
-       CASE WHEN v.visible THEN coalesce(host(a.client_addr), 'local socket') ELSE '' END
-           AS client,
-       a.backend_start, a.xact_start, coalesce(a.state, '') AS state, a.state_change,
-       coalesce(a.wait_event_type || ':' || a.wait_event, '') AS wait,
-       CASE WHEN v.visible THEN coalesce(a.query, '') ELSE '' END AS query,
-       now() AS observed_at,
-       coalesce(h.relations, '{}') AS relations,
-       coalesce((SELECT array_agg(DISTINCT x.waiter ORDER BY x.waiter) FROM waiting x
-                 WHERE x.blocker = a.pid), '{}') AS blocking,
-       v.visible,
-       coalesce(h.transaction, '') AS transaction,
-       a.pid = pg_backend_pid() AS is_self
-FROM pg_stat_activity a
-CROSS JOIN LATERAL (
-    SELECT coalesce(pg_has_role(a.usesysid, 'USAGE'), false)
-           OR pg_has_role('pg_read_all_stats', 'USAGE') AS visible
-) v
-LEFT JOIN held h ON h.pid = a.pid
-WHERE a.datname = current_database()
-"""
-
-_BLOCKERS = (
-    _SESSIONS
-    + """
-  AND a.pid <> pg_backend_pid()
-  AND (h.pid IS NOT NULL
-       AND (a.xact_start <= now() - make_interval(secs => %(min_age_s)s) OR NOT v.visible)
-       OR EXISTS (SELECT 1 FROM waiting x WHERE x.blocker = a.pid))
-ORDER BY a.xact_start NULLS LAST, a.pid
-"""
-)
-
-_ONE = _SESSIONS + "  AND a.pid = %(pid)s AND a.pid <> pg_backend_pid()\n"
-
-# The session holding a session-level advisory lock of this database (ourselves included).
-_ADVISORY_HOLDER = (
-    _SESSIONS
-    + """
-  AND a.pid = (SELECT l.pid FROM pg_locks l
-               WHERE l.locktype = 'advisory' AND l.granted AND l.database = (
-                       SELECT oid FROM pg_database WHERE datname = current_database())
-                 AND l.classid = %(classid)s AND l.objid = %(objid)s AND l.objsubid = 1
-               LIMIT 1)
-"""
-)
 
 _PASSWORD_WORD = re.compile(r"\bpassword\b", re.IGNORECASE)
 # Scanner tokens of a string constant (any quoting: '', E'', U&'', $$, $tag$, B'', X'').
@@ -151,10 +85,11 @@ class Session:
     wait: str
     query: str
     observed_at: datetime
-    #: Gordon tables it holds a lock on, as ``schema.table (Mode)``.
-    relations: list[str]
-    #: Sessions waiting on a lock it holds, right now.
-    blocking: list[int]
+    #: Gordon tables it holds a lock on, as ``schema.table (Mode)`` (the session queries; a
+    #: ``Holder``'s lock is its own fields).
+    relations: list[str] = field(default_factory=list)
+    #: Sessions waiting on a lock it holds, right now (the session queries).
+    blocking: list[int] = field(default_factory=list)
     #: False when pg_stat_activity hides its details from this role (see ``STATS_ROLE``).
     visible: bool = True
     #: The virtual transaction holding its Gordon table locks (``''``: none).
@@ -182,11 +117,52 @@ class Session:
         text = scrub(redact_passwords(one_line(self.query)))
         return text if len(text) <= QUERY_CHARS else text[: QUERY_CHARS - 3] + "..."
 
-    def describe(self, *, with_state: bool = False) -> str:
-        """``pid 42 (gordon_trading app, user u, from 10.0.0.7, connected since ...)``, and
-        its state (``, idle in transaction``) ``with_state`` (a lock holder in an error line)."""
+    def describe(
+        self,
+        *,
+        with_state: bool = False,
+        brief: bool = False,
+        unknown: str | None = None,
+        with_age: bool = True,
+    ) -> str:
+        """The session to a person, in the form its reader needs:
+
+        - ``pid 42 (gordon_trading app, user u, from 10.0.0.7, connected since ...)``: who it
+          is (lists of sessions, unlock); ``with_state`` adds its state (``, idle in
+          transaction``: the migration lock's holder in an error line);
+        - a ``Holder``: ``pid 42 (app, user u, from 10.0.0.7, idle in transaction, in a
+          transaction since ...) holding AccessShareLock on trading.fills`` (who blocked a
+          migration statement: apply's error line);
+        - a ``Holder``, ``brief``: ``pid 42 (app, idle in transaction, transaction open 49s)
+          holds AccessShareLock on trading.fills`` (a lock plan's holders); ``unknown`` stands
+          for an empty application or state instead of ``no application_name`` and ``state
+          hidden``; ``with_age`` False leaves the transaction's age out.
+        """
         app = self.application_name or "no application_name"
+        if isinstance(self, Holder) and brief:
+            about = [
+                self.application_name or unknown or "no application_name",
+                self.state or unknown or "state hidden",
+            ]
+            open_for = self.transaction_age
+            if with_age and open_for is not None:
+                about.append(f"transaction open {open_for.total_seconds():.0f}s")
+            verb = "holds" if self.granted else "waits for"
+            return f"pid {self.pid} ({', '.join(about)}) {verb} {self.mode} on {self.relation}"
         who = f"pid {self.pid} ({app}, user {self.username or '?'}"
+        if isinstance(self, Holder):
+            holding = f"holding {self.mode} on {self.relation}"
+            if not self.visible:
+                return (
+                    f"{who}; state hidden: the migration role needs {STATS_ROLE} to see it) "
+                    f"{holding}"
+                )
+            since = (
+                f", in a transaction since {self.xact_start.isoformat(timespec='seconds')}"
+                if self.xact_start
+                else ""
+            )
+            return f"{who}, from {self.client}, {self.state}{since}) {holding}"
         if not self.visible:
             if with_state:
                 return (
@@ -218,6 +194,35 @@ class Session:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Holder(Session):
+    """A session with one lock it holds (``granted``) or waits for, as ``pg_locks`` shows it."""
+
+    #: ``schema.table``, or the lock type (``transactionid``...) of a lock on no relation.
+    relation: str
+    mode: str
+    granted: bool
+
+    @property
+    def xact_age_s(self) -> float | None:
+        """How long its transaction has been open, in seconds (None: none, or hidden)."""
+        open_for = self.transaction_age
+        return None if open_for is None else open_for.total_seconds()
+
+    def fields(self) -> dict[str, object]:
+        """The holder as log fields."""
+        return {
+            "pid": self.pid,
+            "application": self.application_name,
+            "user": self.username,
+            "client": self.client if self.visible else None,
+            "state": self.state if self.visible else None,
+            "xact_start": self.xact_start.isoformat() if self.xact_start else None,
+            "relation": self.relation,
+            "mode": self.mode,
+        }
+
+
 def age(delta: timedelta | None) -> str:
     """``3m12s``, ``2h05m``, ``0.4s``."""
     if delta is None:
@@ -231,18 +236,28 @@ def age(delta: timedelta | None) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-def session(conn: Conn, pid: int) -> Session | None:
-    """The backend ``pid`` of this database, if it exists."""
+def _sessions(conn: Conn, query: str, params: dict[str, object]) -> list[Session]:
     with conn.cursor(row_factory=class_row(Session)) as cur:
-        cur.execute(_ONE, {"pid": pid})
-        return cur.fetchone()
+        cur.execute(queries.load(query), params)
+        return cur.fetchall()
+
+
+def _holders(conn: Conn, query: str, params: dict[str, object]) -> list[Holder]:
+    with conn.cursor(row_factory=class_row(Holder)) as cur:
+        cur.execute(queries.load(query), params)
+        return cur.fetchall()
+
+
+def session(conn: Conn, pid: int) -> Session | None:
+    """The backend ``pid`` of this database, if it exists (never the asking session)."""
+    found = _sessions(conn, "session", {"pid": pid})
+    return found[0] if found else None
 
 
 def advisory_holder(conn: Conn, classid: int, objid: int) -> Session | None:
     """The session holding the advisory lock (``classid``, ``objid``) of this database."""
-    with conn.cursor(row_factory=class_row(Session)) as cur:
-        cur.execute(_ADVISORY_HOLDER, {"classid": classid, "objid": objid})
-        return cur.fetchone()
+    found = _sessions(conn, "advisory_holder", {"classid": classid, "objid": objid})
+    return found[0] if found else None
 
 
 def blockers(conn: Conn, min_age_s: float) -> list[Session]:
@@ -252,14 +267,14 @@ def blockers(conn: Conn, min_age_s: float) -> list[Session]:
     A session whose start this role cannot see is kept when the same transaction still holds
     its locks ``min_age_s`` later (at most ``MAX_WATCH_S``): this call then takes that long.
     """
-    first = _blockers(conn, min_age_s)
+    first = _sessions(conn, "blockers", {"min_age_s": min_age_s})
     hidden = {(s.pid, s.transaction) for s in first if not s.visible and not s.blocking}
     if not hidden:
         return first
     watched = min(min_age_s, MAX_WATCH_S)
     time.sleep(watched)
     found = []
-    for s in _blockers(conn, min_age_s):
+    for s in _sessions(conn, "blockers", {"min_age_s": min_age_s}):
         if s.visible or s.blocking:
             found.append(s)
         elif (s.pid, s.transaction) in hidden:
@@ -273,10 +288,23 @@ def find_blockers(dsn: Dsn, min_age_s: float, *, purpose: str, doing: str) -> li
         return blockers(conn, min_age_s)
 
 
-def _blockers(conn: Conn, min_age_s: float) -> list[Session]:
-    with conn.cursor(row_factory=class_row(Session)) as cur:
-        cur.execute(_BLOCKERS, {"min_age_s": min_age_s})
-        return cur.fetchall()
+def relation_holders(conn: Conn, relations: list[str]) -> list[Holder]:
+    """Other sessions holding granted locks on ``relations`` (names as ``to_regclass`` reads
+    them; unknown ones skipped), one per lock, at most 20."""
+    if not relations:
+        return []
+    return _holders(conn, "relation_holders", {"relations": relations})
+
+
+def waited_for(conn: Conn, pid: int) -> list[Holder]:
+    """The sessions that backend ``pid`` is waiting for, with one lock each holds."""
+    return _holders(conn, "waited_for", {"pid": pid})
+
+
+def lock_holders(conn: Conn, relations: list[str]) -> list[Holder]:
+    """Other sessions of this database holding or queued for a lock on ``relations``
+    (``schema.table``), one per lock, by pid and relation."""
+    return _holders(conn, "lock_holders", {"relations": relations})
 
 
 def hidden_hint(found: list[Session], role: str) -> str | None:

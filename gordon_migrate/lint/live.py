@@ -9,9 +9,10 @@ from psycopg.rows import TupleRow
 
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.sessions import Holder, lock_holders
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.analyze import LiveInfo
-from gordon_migrate.lint.model import Holder, TableSize
+from gordon_migrate.lint.model import TableSize
 
 # pg_relation_size() opens the relation with ACCESS SHARE: behind another session's ACCESS
 # EXCLUSIVE lock (held or queued: a TRUNCATE, a VACUUM FULL, a pending ALTER, autovacuum's
@@ -92,43 +93,13 @@ def _size_rows(conn: Conn) -> list[TupleRow]:
         conn.execute("SELECT set_config('lock_timeout', %s, false)", (row[0],))
 
 
-_HOLDERS = """
-SELECT l.pid, n.nspname || '.' || c.relname, l.mode, l.granted,
-       coalesce(a.application_name, ''), coalesce(a.state, ''),
-       extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
-       left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200)
-FROM pg_locks l
-JOIN pg_class c ON c.oid = l.relation
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM pg_database
-                                                 WHERE datname = current_database())
-  AND l.pid <> pg_backend_pid()
-  AND n.nspname || '.' || c.relname = ANY(%s)
-ORDER BY l.pid, 2
-"""
-
-
 def conflicting_holders(conn: Conn, planned: Mapping[str, set[str]]) -> list[Holder]:
     """Sessions holding (or queued for) a lock on a planned relation that conflicts with a
     mode the plan takes there: the migration would wait behind them."""
     if not planned:
         return []
-    out: list[Holder] = []
-    for pid, relation, mode, granted, app, state, age, query in conn.execute(
-        _HOLDERS, (sorted(planned),)
-    ).fetchall():
-        if any(locks.conflicts(want, str(mode)) for want in planned.get(str(relation), ())):
-            out.append(
-                Holder(
-                    pid=int(pid),
-                    relation=str(relation),
-                    mode=str(mode),
-                    granted=bool(granted),
-                    application=str(app),
-                    state=str(state),
-                    xact_age_s=None if age is None else float(age),
-                    query=str(query),
-                )
-            )
-    return out
+    return [
+        h
+        for h in lock_holders(conn, sorted(planned))
+        if any(locks.conflicts(want, h.mode) for want in planned.get(h.relation, ()))
+    ]

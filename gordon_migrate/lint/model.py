@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gordon_migrate.core.sessions import Holder
+
 Severity = Literal["error", "warning"]
 
 
@@ -88,20 +90,6 @@ class LockStep:
     work: str
     blocks: str
     new_relation: bool = False
-
-
-@dataclass(frozen=True)
-class Holder:
-    """A session that currently holds (or waits for) a lock conflicting with a planned one."""
-
-    pid: int
-    relation: str
-    mode: str
-    granted: bool
-    application: str
-    state: str
-    xact_age_s: float | None
-    query: str
 
 
 @dataclass

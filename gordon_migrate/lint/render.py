@@ -74,12 +74,7 @@ def plan_text(plan: LockPlan) -> str:
         if plan.holders:
             lines.append("sessions holding conflicting locks now (the migration would wait):")
             for h in plan.holders:
-                age = "" if h.xact_age_s is None else f", transaction open {h.xact_age_s:.0f}s"
-                state = "holds" if h.granted else "waits for"
-                lines.append(
-                    f"  pid {h.pid} ({h.application or '?'}, {h.state or '?'}{age}) {state} "
-                    f"{h.mode} on {h.relation}: {h.query}"
-                )
+                lines.append(f"  {h.describe(brief=True, unknown='?')}: {h.short_query}")
         else:
             lines.append("no session holds a conflicting lock now")
     return "\n".join(lines)
@@ -119,10 +114,10 @@ def plan_json(plan: LockPlan) -> dict[str, Any]:
                 "relation": h.relation,
                 "mode": h.mode,
                 "granted": h.granted,
-                "application": h.application,
+                "application": h.application_name,
                 "state": h.state,
                 "xact_age_s": h.xact_age_s,
-                "query": h.query,
+                "query": h.short_query,
             }
             for h in plan.holders
         ],

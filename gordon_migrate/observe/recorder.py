@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Literal
 from gordon_migrate.apply.events import Observer
 
 if TYPE_CHECKING:
-    from gordon_migrate.apply.locks import Blocker
     from gordon_migrate.apply.status import DatabaseStatus
     from gordon_migrate.core.bundle import Migration
     from gordon_migrate.core.errors import GordonError
+    from gordon_migrate.core.sessions import Holder
     from gordon_migrate.sql.split import Statement
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -253,7 +253,7 @@ class Recorder(Observer):
             record.outcome = "failed"
 
     def lock_timed_out(
-        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Blocker]
+        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Holder]
     ) -> None:
         current = self._current
         if current is None:
@@ -337,14 +337,14 @@ def redact_statement(text: str) -> str:
     return shown
 
 
-def _blocker(blocker: Blocker) -> dict[str, object]:
+def _blocker(blocker: Holder) -> dict[str, object]:
     return {
         "pid": blocker.pid,
         "relation": blocker.relation,
         "mode": blocker.mode,
         "application": blocker.application_name,
         "user": blocker.username,
-        "state": blocker.state,
+        "state": blocker.state if blocker.visible else None,
         "xact_start": blocker.xact_start.isoformat() if blocker.xact_start else None,
     }
 

@@ -33,9 +33,9 @@ from gordon_migrate.observe.plan import lock_words, static_locks
 from gordon_migrate.observe.recorder import LOCK_NOT_AVAILABLE, redact_statement
 
 if TYPE_CHECKING:
-    from gordon_migrate.apply.locks import Blocker
     from gordon_migrate.apply.status import DatabaseStatus
     from gordon_migrate.core.bundle import Migration
+    from gordon_migrate.core.sessions import Holder
     from gordon_migrate.sql.split import Statement
 
 log = structlog.get_logger("gordon_migrate.tracing")
@@ -212,7 +212,7 @@ class Tracer(Observer):
         self._statement = None
 
     def lock_timed_out(
-        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Blocker]
+        self, migration: Migration, statement: Statement, attempt: int, blockers: Sequence[Holder]
     ) -> None:
         if self._migration is None:
             return

@@ -7,17 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from gordon_migrate.core.sessions import Session
-from gordon_migrate.lint.model import Holder, LockPlan
-
-
-def holder_text(h: Holder) -> str:
-    """``pid 123 (app, idle in transaction, transaction open 49s) holds AccessShareLock on
-    trading.x``."""
-    about = [h.application or "no application_name", h.state or "state hidden"]
-    if h.xact_age_s is not None:
-        about.append(f"transaction open {h.xact_age_s:.0f}s")
-    verb = "holds" if h.granted else "waits for"
-    return f"pid {h.pid} ({', '.join(about)}) {verb} {h.mode} on {h.relation}"
+from gordon_migrate.lint.model import LockPlan
 
 
 def blocker_lines(plan: LockPlan, lock_holder: Session | None) -> list[Text]:
@@ -35,7 +25,7 @@ def blocker_lines(plan: LockPlan, lock_holder: Session | None) -> list[Text]:
         if (h.pid, h.relation) in seen:
             continue
         seen.add((h.pid, h.relation))
-        lines.append(Text(f"{holder_text(h)}: apply waits behind it (b ends it)"))
+        lines.append(Text(f"{h.describe(brief=True)}: apply waits behind it (b ends it)"))
     for f in plan.refusals:
         lines.append(
             Text(f"apply refuses: {f.file}:{f.line} {f.rule}: {f.message}", style="bold red")

@@ -77,13 +77,7 @@ def plan_panel(plan: LockPlan, filename: str) -> Group | None:
     if holders:
         parts.append(Text("Holding conflicting locks now:", style="bold red"))
         for h in holders:
-            verb = "holds" if h.granted else "waits for"
-            parts.append(
-                Text(
-                    f"  pid {h.pid} ({h.application or '?'}, {h.state or '?'}) {verb} "
-                    f"{h.mode} on {h.relation}"
-                )
-            )
+            parts.append(Text(f"  {h.describe(brief=True, unknown='?', with_age=False)}"))
     elif plan.live:
         parts.append(Text("No session holds a conflicting lock now.", style="green"))
     return Group(*parts)
