@@ -201,10 +201,12 @@ def connection(
     extra_s: float = 0.0,
 ) -> Iterator[Conn]:
     """An autocommit connection named ``gordon-migrate <purpose>`` (see ``connect``) for the
-    enclosed work; a ``psycopg.Error`` raised by that work does not get out.
+    enclosed work; a ``psycopg.Error`` (or a ``ServerError`` let through) raised by that work
+    does not get out.
 
     A lost session becomes ``ConnectionLostError`` ("lost the connection to <dsn> while
-    <doing>: ..."); any other server error becomes ``failed(exc)``, by default a
+    <doing>: ..."); any other server error becomes ``failed(exc)`` (``exc`` a
+    ``ServerError``), by default a
     ``QueryError`` ("query failed: SQLSTATE ...: ..."). Messages are redacted. A
     ``GordonError`` raised by the work passes through as it is. Not shared between threads:
     each thread opens its own.
