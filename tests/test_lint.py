@@ -7,12 +7,19 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
+from psycopg import conninfo
+from psycopg import sql as q
 
 from gordon_migrate.core import bundle
 from gordon_migrate.lint import baseline
-from gordon_migrate.testing import GordonDatabase
-from tests.support.cli import CliRunner
+from gordon_migrate.testing import GordonDatabase, unique_name
+from tests.support.cli import CliRunner, run_process
 from tests.support.sql import Sessions, db_state
 
 BUNDLE = bundle.load()
@@ -210,6 +217,90 @@ def test_live_size_decides_the_severity(
     assert large.code == 1, large.out
     assert "index-not-concurrent  error" in large.out
     assert "~12000 rows" in large.out
+
+
+@pytest.fixture
+def linter(gordon_db: GordonDatabase) -> Iterator[str]:
+    """The DSN of a login role of its own (not a superuser), dropped after the test."""
+    name = unique_name("gordon_test_linter")
+    with gordon_db.connect() as conn:
+        conn.execute(q.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(q.Identifier(name)))
+    yield conninfo.make_conninfo(gordon_db.dsn, user=name)
+    with gordon_db.connect() as conn:
+        conn.execute(q.SQL("DROP OWNED BY {}").format(q.Identifier(name)))
+        conn.execute(q.SQL("DROP ROLE {}").format(q.Identifier(name)))
+
+
+def _lint_failure(dsn: str, path: Path) -> dict[str, str]:
+    """The one line (a JSON event: stderr is not a terminal) of a live lint that fails."""
+    done = run_process("lint", "--database-url", dsn, str(path))
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    event: dict[str, str] = json.loads(lines[0])
+    assert event["level"] == "error"
+    return event
+
+
+def test_live_sizes_refused_by_the_server_are_one_line_and_exit_1(
+    tmp_path: Path, gordon_db: GordonDatabase, linter: str
+) -> None:
+    path = _write(tmp_path, "0039_idx.sql", "CREATE INDEX r_idx ON trading.risk_audit (actor);\n")
+    with gordon_db.connect() as conn:  # this database only: each test has its own clone
+        conn.execute("REVOKE SELECT ON pg_catalog.pg_locks FROM PUBLIC")
+    assert _lint_failure(linter, path) == {
+        "level": "error",
+        "event": "query failed: SQLSTATE 42501: permission denied for view pg_locks",
+        "kind": "query",
+        "sqlstate": "42501",
+        "failure_mode": "FM-12",
+    }
+
+
+def test_live_sizes_of_a_terminated_backend_are_one_line_and_exit_1(
+    tmp_path: Path, gordon_db: GordonDatabase, linter: str
+) -> None:
+    path = _write(tmp_path, "0039_idx.sql", "CREATE INDEX r_idx ON trading.risk_audit (actor);\n")
+    role = q.Identifier(str(conninfo.conninfo_to_dict(linter)["user"]))
+    with gordon_db.connect() as conn:
+        # The linter's first query calls current_setting(): a schema ahead of pg_catalog on its
+        # search_path makes that call wait, so that the backend is ended in the middle of it.
+        conn.execute("CREATE SCHEMA trap")
+        conn.execute(
+            "CREATE FUNCTION trap.current_setting(text) RETURNS text LANGUAGE sql AS "
+            "$$ SELECT pg_catalog.current_setting($1) FROM pg_catalog.pg_sleep(60) $$"
+        )
+        conn.execute(q.SQL("GRANT USAGE ON SCHEMA trap TO {}").format(role))
+        conn.execute(
+            q.SQL("GRANT EXECUTE ON FUNCTION trap.current_setting(text) TO {}").format(role)
+        )
+        conn.execute(
+            q.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = trap, pg_catalog").format(
+                role, q.Identifier(gordon_db.name)
+            )
+        )
+    failures: list[dict[str, str]] = []
+    worker = threading.Thread(target=lambda: failures.append(_lint_failure(linter, path)))
+    worker.start()
+    deadline = time.monotonic() + 60
+    ended = False
+    with gordon_db.connect() as killer:
+        while not ended and time.monotonic() < deadline and worker.is_alive():
+            row = killer.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'gordon-migrate lint' AND wait_event = 'PgSleep'"
+            ).fetchone()
+            ended = row is not None and row[0] == 1
+            time.sleep(0.05)
+    worker.join(timeout=60)
+    assert ended, ("the linter's query never waited", failures)
+    assert len(failures) == 1
+    event = failures[0]
+    assert event["kind"] == "connection_lost", event
+    assert event["event"].startswith("lost the connection to "), event
+    assert (
+        " while reading table sizes: terminating connection due to administrator command"
+    ) in event["event"], event
 
 
 def test_apply_refuses_a_hazard_before_any_lock_and_changes_nothing(

@@ -7,13 +7,12 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg
 import structlog
 
 from gordon_migrate.apply import history
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
-from gordon_migrate.core.db import connect
-from gordon_migrate.core.errors import GordonError, SyncStandbyError
+from gordon_migrate.core.db import connect, mapped
+from gordon_migrate.core.errors import GordonError, ServerError, SyncStandbyError
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
 
@@ -50,8 +49,9 @@ def flush_before_failing(run: Run) -> None:
     if not run.committed or run.conn.closed:
         return
     try:
-        make_durable(run)
-    except (psycopg.Error, GordonError) as exc:
+        with mapped():
+            make_durable(run)
+    except (ServerError, GordonError) as exc:
         log.warning(
             "could not flush the run's earlier migrations to disk",
             error=run.dsn.scrub(str(exc)),
@@ -65,12 +65,12 @@ def _standby_error(run: Run, applied: int | None) -> SyncStandbyError:
     names = "?"
     last = "?"
     try:
-        with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+        with run.guard(int(CHECK_TIMEOUT_S * 1000)), mapped():
             row = run.conn.execute(_SYNC_NAMES).fetchone()
             names = str(row[0]) if row else "?"
             top = history.last_version(run.conn)
             last = "none" if top is None else f"{top:04d}"
-    except psycopg.Error as exc:
+    except ServerError as exc:
         log.debug("cannot read back after the standby wait", error=run.dsn.scrub(str(exc)))
     if applied is None:
         applied = len(run.committed)
@@ -111,12 +111,15 @@ class _StandbyWatch:
             return
         run = self._run
         try:
-            with connect(
-                run.dsn,
-                purpose="apply (standby watch)",
-                connect_timeout=int(CHECK_TIMEOUT_S),
-                guarded=False,
-            ) as conn:
+            with (
+                mapped(),
+                connect(
+                    run.dsn,
+                    purpose="apply (standby watch)",
+                    connect_timeout=int(CHECK_TIMEOUT_S),
+                    guarded=False,
+                ) as conn,
+            ):
                 waiting_since: float | None = None
                 while not self._done.is_set():
                     row = conn.execute(
@@ -136,5 +139,5 @@ class _StandbyWatch:
                     else:
                         waiting_since = None
                     self._done.wait(self.EVERY_S)
-        except (GordonError, psycopg.Error) as exc:
+        except (GordonError, ServerError) as exc:
             log.debug("standby watch stopped", error=run.dsn.scrub(str(exc)))

@@ -24,7 +24,7 @@ import structlog
 from gordon_migrate.apply import history, locks, outcome
 from gordon_migrate.apply.durable import flush_before_failing, make_durable
 from gordon_migrate.apply.events import NO_OBSERVER, Observer
-from gordon_migrate.apply.failures import LOCK_NOT_AVAILABLE, StatementFailed, migration_error
+from gordon_migrate.apply.failures import StatementFailed, migration_error
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.options import ApplyOptions, MigrationSettings, run_defaults, settings_for
 from gordon_migrate.apply.refusals import (
@@ -45,10 +45,16 @@ from gordon_migrate.apply.run import (
 )
 from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import APPLICATION_NAME, Watchdog, connection, is_connection_lost
+from gordon_migrate.core.db import APPLICATION_NAME, Watchdog, connection, mapped
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import InterruptedApplyError, LockWaitError, MigrationError
+from gordon_migrate.core.errors import (
+    LOCK_NOT_AVAILABLE,
+    InterruptedApplyError,
+    LockWaitError,
+    MigrationError,
+    ServerError,
+)
 from gordon_migrate.sql.split import Statement, split
 
 if TYPE_CHECKING:
@@ -127,10 +133,11 @@ def apply(
         )
         try:
             try:
-                return _apply(run, bundle)
-            except psycopg.Error as exc:
+                with mapped():
+                    return _apply(run, bundle)
+            except ServerError as exc:
                 stop_if_cancelled(run, exc)
-                if is_connection_lost(exc):
+                if exc.lost:
                     raise outcome.lost(run, exc, "reading or locking the history") from None
                 raise
         except Interrupted as stop:
@@ -202,9 +209,9 @@ def _release(run: Run, key: int) -> None:
     if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         return
     try:
-        with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+        with run.guard(int(CHECK_TIMEOUT_S * 1000)), mapped():
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-    except psycopg.Error as exc:
+    except ServerError as exc:
         log.debug("migration lock not released explicitly", error=run.dsn.scrub(str(exc)))
 
 
@@ -255,8 +262,9 @@ def _apply_locked(run: Run, bundle: Sequence[Migration], result: ApplyResult) ->
         run.in_flight = migration
         try:
             try:
-                result.applied.append(_run_one(run, migration, directives[migration.version]))
-            except psycopg.Error as exc:
+                with mapped():
+                    result.applied.append(_run_one(run, migration, directives[migration.version]))
+            except ServerError as exc:
                 stop_if_cancelled(run, exc)
                 raise
         except MigrationError:
@@ -272,16 +280,17 @@ def _apply_locked(run: Run, bundle: Sequence[Migration], result: ApplyResult) ->
                 version=migration.version,
                 file=migration.filename,
             ) from None
-        except psycopg.Error as exc:
-            if is_connection_lost(exc):
+        except ServerError as exc:
+            if exc.lost:
                 raise outcome.lost(run, exc, f"applying migration {migration.label}") from None
             raise
         run.committed.append(migration.version)
         run.in_flight = None
     try:
-        make_durable(run, len(result.applied))
-    except psycopg.Error as exc:
-        if is_connection_lost(exc):
+        with mapped():
+            make_durable(run, len(result.applied))
+    except ServerError as exc:
+        if exc.lost:
             raise outcome.lost(run, exc, "flushing the applied migrations to disk") from None
         raise
     log.info(
@@ -316,7 +325,7 @@ def _resume(run: Run, found: Leftovers, status: DatabaseStatus) -> None:
         try:
             _execute_patiently(run, migration, drop, settings)
         except StatementFailed as failed:
-            if is_connection_lost(failed.error):
+            if failed.error.lost:
                 raise failed.error from None
             raise MigrationError(
                 f"migration {migration.label} is dirty and apply could not resume it: "
@@ -394,7 +403,7 @@ def _run_in_transaction(
             return _one_transaction(run, migration, statements, settings), retries.attempts
         except StatementFailed as failed:
             stop_if_cancelled(run, failed.error)
-            if is_connection_lost(failed.error):
+            if failed.error.lost:
                 raise failed.error from None
             if failed.error.sqlstate != LOCK_NOT_AVAILABLE:
                 raise migration_error(run.dsn, migration, failed, settings) from None
@@ -410,7 +419,7 @@ def _one_transaction(
 ) -> int:
     conn = run.conn
     try:
-        with conn.transaction():
+        with mapped(), conn.transaction():
             if settings.overridden:
                 _set_timeouts(run, settings, local=True)
             start = time.perf_counter_ns()
@@ -418,7 +427,7 @@ def _one_transaction(
             elapsed = time.perf_counter_ns() - start
             with run.guard(settings.statement_timeout_ms):
                 history.insert(conn, migration, success=True, execution_time=elapsed)
-    except psycopg.Error as exc:
+    except ServerError as exc:
         # The history insert itself (or COMMIT) failed: report it at the end of the file.
         raise StatementFailed(Statement(text="", start=len(migration.sql)), exc) from exc
     return elapsed
@@ -443,9 +452,9 @@ def _execute(run: Run, statement: Statement, settings: MigrationSettings) -> Non
     run.cancel.check()
     run.observer.statement_started(statement)
     try:
-        with run.guard(settings.statement_timeout_ms):
+        with run.guard(settings.statement_timeout_ms), mapped():
             run.conn.execute(statement.text.encode("utf-8"))
-    except psycopg.Error as exc:
+    except ServerError as exc:
         run.observer.statement_finished(statement, exc)
         stop_if_cancelled(run, exc)
         raise StatementFailed(statement, exc) from exc
@@ -484,7 +493,7 @@ def _run_outside_transaction(
                 break
             except StatementFailed as failed:
                 stop_if_cancelled(run, failed.error)
-                if is_connection_lost(failed.error):
+                if failed.error.lost:
                     raise failed.error from None
                 if failed.error.sqlstate == LOCK_NOT_AVAILABLE:
                     with run.guard():
@@ -534,8 +543,8 @@ def _invalid_index(run: Run, info: StatementInfo) -> str | None:
     if info.concurrent_index is None:
         return None
     try:
-        with run.guard():
+        with run.guard(), mapped():
             row = run.conn.execute(_INVALID_INDEX, (info.concurrent_index,)).fetchone()
-    except psycopg.Error:
+    except ServerError:
         return None
     return str(row[0]) if row else None

@@ -4,24 +4,23 @@ was undone, what to do next, and the runbook's failure mode.
 
 from __future__ import annotations
 
-import psycopg
-
 from gordon_migrate.apply.options import MigrationSettings
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.dsn import Dsn, one_line
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import MigrationError
+from gordon_migrate.core.errors import (
+    DISK_FULL,
+    INSUFFICIENT_PRIVILEGE,
+    QUERY_CANCELED,
+    READ_ONLY_TRANSACTION,
+    MigrationError,
+    ServerError,
+)
 from gordon_migrate.sql.split import Statement
-
-LOCK_NOT_AVAILABLE = "55P03"
-QUERY_CANCELED = "57014"
-INSUFFICIENT_PRIVILEGE = "42501"
-DISK_FULL = "53100"
-READ_ONLY_TRANSACTION = "25006"
 
 
 class StatementFailed(Exception):
-    def __init__(self, statement: Statement, error: psycopg.Error) -> None:
+    def __init__(self, statement: Statement, error: ServerError) -> None:
         super().__init__(str(error))
         self.statement = statement
         self.error = error
@@ -29,10 +28,9 @@ class StatementFailed(Exception):
     def line(self, sql: str) -> int:
         """Line in the file: the statement's start, refined by the server's error position."""
         offset = self.statement.start
-        diag = self.error.diag
-        position = diag.statement_position
-        if position and position.isdigit():
-            offset += max(int(position) - 1, 0)
+        position = self.error.position
+        if position is not None:
+            offset += max(position - 1, 0)
         return sql.count("\n", 0, offset) + 1
 
 
@@ -45,7 +43,7 @@ def migration_error(
 ) -> MigrationError:
     exc = failed.error
     state = exc.sqlstate or "?????"
-    primary = one_line(dsn.scrub(exc.diag.message_primary or str(exc)))
+    primary = one_line(dsn.scrub(exc.primary or str(exc)))
     where = f"{migration.label} line {failed.line(migration.sql)}"
     if invalid_index is not None:
         undone = (
@@ -104,7 +102,7 @@ def migration_error(
         advice = "connect as the migration-privileged (bootstrap) role"
     else:
         lead = f"migration {where} failed: SQLSTATE {state}: {primary}"
-        for extra in (exc.diag.message_detail, exc.diag.message_hint):
+        for extra in (exc.detail, exc.hint):
             if extra:
                 lead += f" ({one_line(dsn.scrub(extra))})"
         advice = (
@@ -122,12 +120,12 @@ def migration_error(
     )
 
 
-def _by_another_session(exc: psycopg.Error) -> bool:
+def _by_another_session(exc: ServerError) -> bool:
     """A cancel the server names as a user request (pg_cancel_backend, a client's cancel
     request), not its statement_timeout: our own cancels end as ``Interrupted`` before this.
     Read from the message's English text: a translated server (lc_messages) reads as
     statement_timeout, the old default."""
-    return "user request" in (exc.diag.message_primary or "")
+    return "user request" in (exc.primary or "")
 
 
 def _failure_mode(sqlstate: str, invalid_index: str | None) -> str:

@@ -15,9 +15,15 @@ import structlog
 from gordon_migrate.apply import history
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, RECONNECT_ATTEMPTS, WATCHDOG_MARGIN_S, Run
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, Watchdog, connect, lost_error
+from gordon_migrate.core.db import Conn, Watchdog, connect, lost_error, mapped
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import ConnectionLostError, GordonError, ServerSilentError
+from gordon_migrate.core.errors import (
+    INSUFFICIENT_PRIVILEGE,
+    ConnectionLostError,
+    GordonError,
+    ServerError,
+    ServerSilentError,
+)
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
 
@@ -85,9 +91,9 @@ def read_outcome_here(run: Run, migration: Migration) -> Readback:
     conn = run.conn
     if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         try:
-            with run.guard(int(CHECK_TIMEOUT_S * 1000)):
+            with run.guard(int(CHECK_TIMEOUT_S * 1000)), mapped():
                 return _outcome_of(run, conn, migration)
-        except psycopg.Error:
+        except ServerError:
             pass
     return settle(run, migration)
 
@@ -116,13 +122,16 @@ def settle(run: Run, migration: Migration) -> Readback:
     """
     for attempt in range(1, RECONNECT_ATTEMPTS + 1):
         try:
-            with connect(
-                run.dsn,
-                purpose="apply (outcome check)",
-                connect_timeout=int(CHECK_TIMEOUT_S),
-                options={"statement_timeout": format_ms(int(CHECK_TIMEOUT_S * 1000))},
-                guarded=False,
-            ) as check:
+            with (
+                mapped(),
+                connect(
+                    run.dsn,
+                    purpose="apply (outcome check)",
+                    connect_timeout=int(CHECK_TIMEOUT_S),
+                    options={"statement_timeout": format_ms(int(CHECK_TIMEOUT_S * 1000))},
+                    guarded=False,
+                ) as check,
+            ):
                 watchdog = Watchdog(check)
                 try:
                     with watchdog.guard(CHECK_TIMEOUT_S * 4):
@@ -130,7 +139,7 @@ def settle(run: Run, migration: Migration) -> Readback:
                         return _outcome_of(run, check, migration)
                 finally:
                     watchdog.stop()
-        except (GordonError, psycopg.Error) as exc:
+        except (GordonError, ServerError) as exc:
             log.warning(
                 "cannot read the outcome of the interrupted migration",
                 migration=migration.filename,
@@ -147,8 +156,11 @@ def end_old_session(conn: Conn, pid: int, application_name: str) -> bool:
     match) and wait for it to go; True when such a session was found."""
     params = {"pid": pid, "app": application_name, "wait_ms": int(CHECK_TIMEOUT_S * 1000)}
     try:
-        rows = conn.execute(_END_OLD_SESSION, params).fetchall()
-    except psycopg.errors.InsufficientPrivilege:
+        with mapped():
+            rows = conn.execute(_END_OLD_SESSION, params).fetchall()
+    except ServerError as exc:
+        if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+            raise
         # Not allowed to end it (another role): wait for the server's own timeouts instead.
         deadline = time.monotonic() + 3 * CHECK_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -160,7 +172,7 @@ def end_old_session(conn: Conn, pid: int, application_name: str) -> bool:
     return bool(rows)
 
 
-def lost(run: Run, exc: psycopg.Error, doing: str) -> GordonError:
+def lost(run: Run, exc: ServerError, doing: str) -> GordonError:
     """The connection died or the server went silent: say so, and what became of the
     migration in flight (read back from the server when it can be reached)."""
     if run.watchdog.fired is not None:

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import psycopg
-
 from gordon_migrate.apply import history
 from gordon_migrate.apply.status import DatabaseStatus
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, server_encoding
-from gordon_migrate.core.errors import HistoryError, ServerStateError
+from gordon_migrate.core.db import Conn, mapped, server_encoding
+from gordon_migrate.core.errors import (
+    CHARACTER_NOT_IN_REPERTOIRE,
+    UNTRANSLATABLE_CHARACTER,
+    HistoryError,
+    ServerError,
+    ServerStateError,
+)
 
 
 def check_history(status: DatabaseStatus, notes: dict[int, str] | None = None) -> None:
@@ -111,8 +115,11 @@ def check_encoding(conn: Conn, database: str, pending: Sequence[Migration]) -> N
 
 def _round_trips(conn: Conn, text: str) -> bool:
     try:
-        row = conn.execute("SELECT convert_to(%s, 'UTF8')", (text,)).fetchone()
-    except (psycopg.errors.UntranslatableCharacter, psycopg.errors.CharacterNotInRepertoire):
+        with mapped():
+            row = conn.execute("SELECT convert_to(%s, 'UTF8')", (text,)).fetchone()
+    except ServerError as exc:
+        if exc.sqlstate not in (UNTRANSLATABLE_CHARACTER, CHARACTER_NOT_IN_REPERTOIRE):
+            raise
         return False
     return row is not None and bytes(row[0]) == text.encode("utf-8")
 

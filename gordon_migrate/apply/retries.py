@@ -8,17 +8,16 @@ import secrets
 import threading
 import time
 
-import psycopg
 import structlog
 
 from gordon_migrate.apply.failures import StatementFailed
 from gordon_migrate.apply.options import MigrationSettings
 from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, connect, is_connection_lost
+from gordon_migrate.core.db import Conn, connect, mapped
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import GordonError, MigrationError
+from gordon_migrate.core.errors import GordonError, MigrationError, ServerError
 from gordon_migrate.core.sessions import Holder, relation_holders, waited_for
 from gordon_migrate.sql.split import Statement
 
@@ -116,9 +115,10 @@ def _blockers_of(conn: Conn, statement: Statement) -> list[Holder]:
     from gordon_migrate.sql.statement import inspect
 
     try:
-        return relation_holders(conn, list(inspect(statement.text).relations))
-    except psycopg.Error as exc:
-        if is_connection_lost(exc):
+        with mapped():
+            return relation_holders(conn, list(inspect(statement.text).relations))
+    except ServerError as exc:
+        if exc.lost:
             raise
         return []
 
@@ -144,12 +144,15 @@ class WaitReporter:
         if self._done.wait(self.FIRST_S):
             return
         try:
-            with connect(
-                self._dsn,
-                purpose="apply (wait report)",
-                connect_timeout=int(CHECK_TIMEOUT_S),
-                guarded=False,
-            ) as conn:
+            with (
+                mapped(),
+                connect(
+                    self._dsn,
+                    purpose="apply (wait report)",
+                    connect_timeout=int(CHECK_TIMEOUT_S),
+                    guarded=False,
+                ) as conn,
+            ):
                 while True:
                     waits_for = waited_for(conn, self._pid)
                     if waits_for:
@@ -161,5 +164,5 @@ class WaitReporter:
                         )
                     if self._done.wait(self.EVERY_S):
                         return
-        except (GordonError, psycopg.Error) as exc:
+        except (GordonError, ServerError) as exc:
             log.debug("wait report stopped", error=self._dsn.scrub(str(exc)))

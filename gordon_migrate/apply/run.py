@@ -10,15 +10,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Literal
 
-import psycopg
 import structlog
 
 from gordon_migrate.apply.events import NO_OBSERVER, Observer
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.options import ApplyOptions
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, Watchdog
+from gordon_migrate.core.db import Conn, Watchdog, mapped
 from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import QUERY_CANCELED, ServerError
 from gordon_migrate.sql.split import Statement
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
@@ -64,8 +64,9 @@ class CancelToken:
             conn = self._conn
         if conn is not None and not conn.closed:
             try:
-                conn.cancel_safe(timeout=CHECK_TIMEOUT_S)
-            except psycopg.Error as exc:
+                with mapped():
+                    conn.cancel_safe(timeout=CHECK_TIMEOUT_S)
+            except ServerError as exc:
                 log.warning("cancel request failed", error=str(exc))
 
     def check(self) -> None:
@@ -119,5 +120,5 @@ class Run:
 
 def stop_if_cancelled(run: Run, exc: BaseException) -> None:
     """Our own cancel request (CancelToken) is an interrupt, not a statement_timeout."""
-    if isinstance(exc, psycopg.errors.QueryCanceled) and run.cancel.cancelled:
+    if isinstance(exc, ServerError) and exc.sqlstate == QUERY_CANCELED and run.cancel.cancelled:
         raise Interrupted(CANCELLED_BY_OPERATOR) from None

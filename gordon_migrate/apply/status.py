@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-import psycopg
-
 from gordon_migrate.apply import history
 from gordon_migrate.apply.history import HISTORY_TABLE
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, server_facts
-from gordon_migrate.core.errors import ServerStateError
+from gordon_migrate.core.db import Conn, mapped, server_facts
+from gordon_migrate.core.errors import INSUFFICIENT_PRIVILEGE, ServerError, ServerStateError
 
 State = Literal["applied", "pending", "failed", "checksum_mismatch", "missing_from_bundle"]
 INCONSISTENT: frozenset[State] = frozenset({"failed", "checksum_mismatch", "missing_from_bundle"})
@@ -75,8 +73,11 @@ def read_status(conn: Conn, bundle: Sequence[Migration]) -> DatabaseStatus:
     """Compare the history table with ``bundle`` (read-only; two round trips)."""
     facts = server_facts(conn)
     try:
-        applied = history.read(conn) if facts.history_exists else {}
-    except psycopg.errors.InsufficientPrivilege:
+        with mapped():
+            applied = history.read(conn) if facts.history_exists else {}
+    except ServerError as exc:
+        if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+            raise
         raise ServerStateError(
             f"role {facts.user} cannot migrate database {facts.database}: it cannot read "
             f"{HISTORY_TABLE}. Nothing was run. Connect as the migration-privileged "

@@ -9,16 +9,14 @@ by convention and has no key or index, so it adds a single relation.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import json
 import socket
 from typing import Any
 
-import psycopg
-
 from gordon_migrate import __version__
-from gordon_migrate.core.db import Conn
+from gordon_migrate.core.db import Conn, mapped
+from gordon_migrate.core.errors import DUPLICATE_TABLE, UNIQUE_VIOLATION, ServerError
 
 AUDIT_TABLE = "public.gordon_migrate_audit"
 
@@ -51,9 +49,14 @@ VALUES (%(action)s, %(version)s, %(target_pid)s, %(os_user)s, %(client_host)s,
 
 def ensure_table(conn: Conn) -> None:
     """Create the audit table if missing (autocommit; tolerates a concurrent creator)."""
-    # UniqueViolation: created at the same moment by another session; it exists now.
-    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
-        conn.execute(CREATE_AUDIT)
+    # A unique violation or a duplicate table: created at the same moment by another session;
+    # it exists now.
+    try:
+        with mapped():
+            conn.execute(CREATE_AUDIT)
+    except ServerError as exc:
+        if exc.sqlstate not in (UNIQUE_VIOLATION, DUPLICATE_TABLE):
+            raise
 
 
 def os_user() -> str:

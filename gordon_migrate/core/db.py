@@ -1,8 +1,11 @@
 """Connections: the tool's application_name, bytes sent as UTF-8, bounded connect time, a
 bounded wait for every reply, errors mapped to the core's.
 
-``connection`` is the one way the core opens a session and runs work on it: no
-``psycopg.Error`` leaves it (a lost session and a failed query become ``GordonError``s).
+This module is the one place that sees psycopg's exceptions. ``connection`` is the one way the
+core opens a session and runs work on it: no ``psycopg.Error`` leaves it (a lost session and a
+failed query become ``GordonError``s). A caller that handles a failed round trip itself wraps
+it in ``mapped()`` and catches the ``ServerError`` it raises: the SQLSTATE and the server's
+report as data, and whether the session was lost.
 Every connection ``connect`` opens is guarded by a ``Watchdog`` for the Dsn's
 ``network_timeout_s`` unless the caller guards its round trips itself (apply): a server that
 stops answering behind a live proxy ends the work as ``ServerSilentError`` (FM-29), never a
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import TracebackType
 
 import psycopg
 from psycopg import conninfo
@@ -26,10 +30,14 @@ from psycopg.rows import TupleRow
 
 from gordon_migrate.core.dsn import Dsn, one_line
 from gordon_migrate.core.errors import (
+    DISK_FULL,
+    INSUFFICIENT_PRIVILEGE,
+    READ_ONLY_TRANSACTION,
     ConnectError,
     ConnectionLostError,
     GordonError,
     QueryError,
+    ServerError,
     ServerSilentError,
 )
 
@@ -51,9 +59,6 @@ KEEPALIVES = {
 
 # SQLSTATEs a backend sends when it is going away under us.
 CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03", "08000", "08003", "08006"})
-
-DISK_FULL = "53100"
-READ_ONLY_TRANSACTION = "25006"
 
 
 #: The Rust tool's history table (the compatibility contract). ``apply.history`` owns its
@@ -191,15 +196,17 @@ def connection(
     read_only: bool = False,
     options: Mapping[str, str] | None = None,
     connect_timeout: int = CONNECT_TIMEOUT_S,
-    failed: Callable[[psycopg.Error], GordonError] | None = None,
+    failed: Callable[[ServerError], GordonError] | None = None,
     guarded: bool = True,
     extra_s: float = 0.0,
 ) -> Iterator[Conn]:
     """An autocommit connection named ``gordon-migrate <purpose>`` (see ``connect``) for the
-    enclosed work; a ``psycopg.Error`` raised by that work does not get out.
+    enclosed work; a ``psycopg.Error`` (or a ``ServerError`` let through) raised by that work
+    does not get out.
 
     A lost session becomes ``ConnectionLostError`` ("lost the connection to <dsn> while
-    <doing>: ..."); any other server error becomes ``failed(exc)``, by default a
+    <doing>: ..."); any other server error becomes ``failed(exc)`` (``exc`` a
+    ``ServerError``), by default a
     ``QueryError`` ("query failed: SQLSTATE ...: ..."). Messages are redacted. A
     ``GordonError`` raised by the work passes through as it is. Not shared between threads:
     each thread opens its own.
@@ -214,17 +221,61 @@ def connection(
         extra_s=extra_s,
     ) as conn:
         try:
-            yield conn
-        except psycopg.Error as exc:
+            with _MAPPED:
+                yield conn
+        except ServerError as exc:
             raise mapped_error(dsn, conn, exc, doing, failed, read_only=read_only) from None
+
+
+class _Mapped:
+    """See ``mapped``: stateless, so one instance serves every use, nested or not."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, psycopg.Error):
+            raise server_error(exc) from exc
+
+
+_MAPPED = _Mapped()
+
+
+def mapped() -> _Mapped:
+    """``with mapped():`` round trips whose failure the caller handles: a ``psycopg.Error``
+    raised inside leaves as a ``ServerError``; anything else passes as it is. It costs no
+    round trip and no allocation (the apply path wraps every statement in it)."""
+    return _MAPPED
+
+
+def server_error(exc: psycopg.Error) -> ServerError:
+    """``exc`` as the tool's ``ServerError``: its text, SQLSTATE and the server's report."""
+    diag = exc.diag
+    position = diag.statement_position
+    return ServerError(
+        str(exc),
+        sqlstate=exc.sqlstate,
+        primary=diag.message_primary,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        position=int(position) if position and position.isdigit() else None,
+        lost=is_connection_lost(exc),
+    )
 
 
 def mapped_error(
     dsn: Dsn,
     conn: Conn,
-    exc: psycopg.Error,
+    exc: ServerError,
     doing: str,
-    failed: Callable[[psycopg.Error], GordonError] | None = None,
+    failed: Callable[[ServerError], GordonError] | None = None,
     *,
     read_only: bool = False,
 ) -> GordonError:
@@ -233,26 +284,26 @@ def mapped_error(
     seconds = silent_for(conn)
     if seconds is not None:
         return silent_error(dsn, seconds, doing)
-    if is_connection_lost(exc):
+    if exc.lost:
         return lost_error(dsn, exc, doing)
     if failed is not None:
         return failed(exc)
     return query_error(dsn, exc, read_only_session=read_only)
 
 
-def error_text(dsn: Dsn, exc: psycopg.Error) -> str:
+def error_text(dsn: Dsn, exc: ServerError) -> str:
     """The server's message on one line, passwords redacted (for a ``failed`` mapping)."""
     return one_line(dsn.scrub(str(exc)))
 
 
-def query_error(dsn: Dsn, exc: psycopg.Error, *, read_only_session: bool = False) -> QueryError:
+def query_error(dsn: Dsn, exc: ServerError, *, read_only_session: bool = False) -> QueryError:
     """A statement failed in a way no caller expects: its SQLSTATE and message."""
     state = f"SQLSTATE {exc.sqlstate}: " if exc.sqlstate else ""
     text = f"query failed: {state}{error_text(dsn, exc)}"
     # A privilege the role lacks (FM-12), a full disk (FM-25) and a database that refuses
     # writes (FM-11) are the server's state, named as such; anything else is a failure
     # gordon-migrate did not expect (FM-28: report it).
-    if exc.sqlstate == "42501":
+    if exc.sqlstate == INSUFFICIENT_PRIVILEGE:
         mode = "FM-12"
     elif exc.sqlstate == DISK_FULL:
         mode = "FM-25"
@@ -276,7 +327,7 @@ def is_connection_lost(exc: psycopg.Error) -> bool:
     return (exc.sqlstate or "") in CONNECTION_LOST_STATES
 
 
-def lost_error(dsn: Dsn, exc: psycopg.Error, doing: str) -> ConnectionLostError:
+def lost_error(dsn: Dsn, exc: ServerError, doing: str) -> ConnectionLostError:
     """The connection died while ``doing`` something."""
     return ConnectionLostError(
         f"lost the connection to {dsn.redacted} while {doing}: {error_text(dsn, exc)}"

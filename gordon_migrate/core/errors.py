@@ -7,11 +7,56 @@ never contain a password (DSNs are redacted before they reach a message).
 Errors also carry what they are about as data (``fields()``): the migration, file and line, the
 server's SQLSTATE, the relation, the blocking session and the runbook's failure mode. The JSON
 error output includes them, and ``diagnose`` names failure modes from them, not from the text.
+
+``ServerError`` is the other kind: a psycopg error as the connection layer (``core.db``, the one
+place that sees psycopg's exceptions) translates it, for the caller that handles it. It is not
+a ``GordonError``: its text is the server's own, neither redacted nor in the tool's words.
 """
 
 from __future__ import annotations
 
 FieldValue = str | int
+
+# SQLSTATEs that callers of ``ServerError`` tell apart.
+READ_ONLY_TRANSACTION = "25006"
+UNTRANSLATABLE_CHARACTER = "22P05"
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
+UNIQUE_VIOLATION = "23505"
+INSUFFICIENT_PRIVILEGE = "42501"
+DUPLICATE_TABLE = "42P07"
+DISK_FULL = "53100"
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+
+
+class ServerError(Exception):
+    """What the server (or libpq) answered to a round trip that failed, as data.
+
+    ``str()`` is psycopg's text of the error, unchanged (scrub it before showing it). The
+    rest is the server's report when there is one: ``primary`` message, ``detail``, ``hint``,
+    the 1-based character ``position`` in the statement; ``lost`` says the session is gone
+    (the backend ended, the socket closed) rather than a statement failed. Whether a watchdog
+    cut a silent server is the connection's to say (``db.silent_for``), not the error's.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        sqlstate: str | None = None,
+        primary: str | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
+        position: int | None = None,
+        lost: bool = False,
+    ) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+        self.primary = primary
+        self.detail = detail
+        self.hint = hint
+        self.position = position
+        self.lost = lost
 
 
 class GordonError(Exception):

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
 
-import psycopg
 from psycopg import conninfo, sql
 
 from gordon_migrate.apply.status import read_status
 from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration, bundled_path
 from gordon_migrate.core.dsn import Dsn, one_line
-from gordon_migrate.core.errors import DriftError
+from gordon_migrate.core.errors import DriftError, ServerError
 from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
 
@@ -228,8 +227,15 @@ def build(dsn: Dsn, migrations: Sequence[Migration]) -> dict[str, str]:
     applied (the bundle, normally). Refuses a NOTIFY whose channel is not static."""
     from gordon_migrate.drift import snapshot
 
-    with db.connect(
-        dsn, purpose="fixtures", read_only=True, options=snapshot.SESSION_SETTINGS
+    with db.connection(
+        dsn,
+        purpose="fixtures",
+        doing="reading the catalogs",
+        read_only=True,
+        options=snapshot.SESSION_SETTINGS,
+        failed=lambda exc: DriftError(
+            f"cannot read the catalogs of {dsn.redacted}: {db.error_text(dsn, exc)}"
+        ),
     ) as conn:
         status = read_status(conn, migrations)
         behind = [m for m in status.migrations if m.state != "applied"]
@@ -280,10 +286,16 @@ def generate(
                 instance.stop()
     # Open while the scratch is migrated and read (longer than --network-timeout on a slow
     # machine): its two statements are bounded by the server, not by a lifetime watchdog.
-    with db.connect(server, purpose="fixtures", guarded=False) as admin:
+    with db.connection(
+        server,
+        purpose="fixtures",
+        doing="creating or dropping a scratch database",
+        guarded=False,
+    ) as admin:
         try:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.Error as exc:
+            with db.mapped():
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except ServerError as exc:
             raise DriftError(
                 f"cannot create a scratch database on {server.redacted}: "
                 f"{one_line(server.scrub(str(exc)))}; fixtures need a scratch server where "

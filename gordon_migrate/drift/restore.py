@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-
-from gordon_migrate.core.db import connection, error_text, is_connection_lost
+from gordon_migrate.core.db import connection, error_text, mapped
 from gordon_migrate.core.dsn import Dsn, one_line
-from gordon_migrate.core.errors import DriftError
+from gordon_migrate.core.errors import DriftError, ServerError
 from gordon_migrate.drift.check import run_drift_check
 from gordon_migrate.drift.model import DriftReport
 from gordon_migrate.sql.split import split
@@ -134,9 +132,10 @@ def run_fix(
         for text in plan.after:
             for statement in split(text):
                 try:
-                    conn.execute(statement.text.encode())
-                except psycopg.Error as exc:
-                    if is_connection_lost(exc):
+                    with mapped():
+                        conn.execute(statement.text.encode())
+                except ServerError as exc:
+                    if exc.lost:
                         raise
                     raise DriftError(
                         f"restoring the drift of database {plan.database}: its transaction was "

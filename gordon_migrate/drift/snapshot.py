@@ -28,8 +28,8 @@ import psycopg
 import structlog
 from psycopg import sql
 
-from gordon_migrate.core.db import Conn, server_version
-from gordon_migrate.core.errors import DriftError, GordonError
+from gordon_migrate.core.db import Conn, mapped, server_version
+from gordon_migrate.core.errors import LOCK_NOT_AVAILABLE, DriftError, GordonError, ServerError
 from gordon_migrate.drift import grants, queries
 from gordon_migrate.drift import rows as r
 from gordon_migrate.drift.catalogs import FIRST_USER_OID, REACHING_ROLES, unmapped_columns
@@ -306,12 +306,17 @@ def take(
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     digests = dict(builtin_digests or {})
     try:
-        return _take(conn, roles, sibling, digests)
-    except psycopg.errors.LockNotAvailable:
-        pass
+        with mapped():
+            return _take(conn, roles, sibling, digests)
+    except ServerError as exc:
+        if exc.sqlstate != LOCK_NOT_AVAILABLE:
+            raise
     try:
-        return _take(conn, roles, sibling, digests)
-    except psycopg.errors.LockNotAvailable:
+        with mapped():
+            return _take(conn, roles, sibling, digests)
+    except ServerError as exc:
+        if exc.sqlstate != LOCK_NOT_AVAILABLE:
+            raise
         held = _holders(conn)
     raise DriftError(
         f"the catalogs could not be read: {held or 'a relation is locked'} (ACCESS EXCLUSIVE; "
@@ -347,9 +352,11 @@ def _opened(sibling: Callable[[], Conn] | None) -> Iterator[Conn | None]:
 def _holders(conn: Conn) -> str:
     """``trading.fills locked by pid 42 (app_user)``... for the error of a lock timeout."""
     try:
-        with conn.cursor(row_factory=r.named_row(r.HolderRow)) as cursor:
+        with mapped(), conn.cursor(row_factory=r.named_row(r.HolderRow)) as cursor:
             holders = cursor.execute(queries.HOLDERS).fetchall()
-    except psycopg.errors.LockNotAvailable:
+    except ServerError as exc:
+        if exc.sqlstate != LOCK_NOT_AVAILABLE:
+            raise
         return ""
     return "; ".join(
         f"{h.relation} {'locked' if h.granted else 'awaited'} by pid {h.pid}"

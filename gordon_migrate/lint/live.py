@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import psycopg
 from psycopg.rows import TupleRow
 
-from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.db import Conn, connection, mapped
 from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import LOCK_NOT_AVAILABLE, ServerError
 from gordon_migrate.core.sessions import Holder, lock_holders
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.analyze import LiveInfo
@@ -85,8 +85,11 @@ def _size_rows(conn: Conn) -> list[TupleRow]:
     try:
         for _ in range(SIZE_ATTEMPTS):
             try:
-                return conn.execute(_SIZES).fetchall()
-            except psycopg.errors.LockNotAvailable:
+                with mapped():
+                    return conn.execute(_SIZES).fetchall()
+            except ServerError as exc:
+                if exc.sqlstate != LOCK_NOT_AVAILABLE:
+                    raise
                 continue  # a lock arrived after the pg_locks snapshot: look again
         return conn.execute(_SIZES_FROM_CATALOG).fetchall()
     finally:

@@ -20,8 +20,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-import psycopg
-
 from gordon_migrate.apply import locks, status
 from gordon_migrate.apply.options import DEFAULT_BLOCKER_AGE_MS
 from gordon_migrate.apply.refusals import (
@@ -32,10 +30,23 @@ from gordon_migrate.apply.refusals import (
 )
 from gordon_migrate.core import sessions, settings
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, connect, connection, mapped_error, server_facts, silent_for
+from gordon_migrate.core.db import (
+    Conn,
+    connect,
+    connection,
+    mapped,
+    mapped_error,
+    server_facts,
+    silent_for,
+)
 from gordon_migrate.core.dsn import Dsn, one_line, scrub
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import GordonError, SyncStandbyError
+from gordon_migrate.core.errors import (
+    INSUFFICIENT_PRIVILEGE,
+    GordonError,
+    ServerError,
+    SyncStandbyError,
+)
 from gordon_migrate.recovery import runbook
 
 Status = Literal["ok", "warning", "problem", "not_run"]
@@ -167,8 +178,9 @@ def _session(target: Target) -> Iterator[tuple[Dsn, Conn]]:
         raise _NotRun(f"cannot connect ({_see('connect')}): {scrub(str(exc))}") from None
     with conn:
         try:
-            yield target.dsn, conn
-        except psycopg.Error as exc:
+            with mapped():
+                yield target.dsn, conn
+        except ServerError as exc:
             if silent_for(conn) is None:
                 raise
             # The watchdog cut a server that stopped answering: FM-29, not a query failure.
@@ -187,13 +199,14 @@ def _guarded(name: str, body: ProbeFunction) -> ProbeFunction:
 
     def run(target: Target) -> ProbeResult:
         try:
-            return body(target)
+            with mapped():
+                return body(target)
         except _NotRun as exc:
             return _result(name, "not_run", f"not run: {exc}")
         except GordonError as exc:
             message = scrub(str(exc))
             return _result(name, "problem", message, failure_modes=_modes(exc))
-        except psycopg.Error as exc:
+        except ServerError as exc:
             message = one_line(scrub(str(exc)))
             return _result(name, "problem", f"the probe's query failed: {message}")
 
@@ -396,8 +409,11 @@ def _privileges(target: Target) -> ProbeResult:
 
 def _read_status(conn: Conn, bundle: Sequence[Migration]) -> status.DatabaseStatus:
     try:
-        return status.read_status(conn, bundle)
-    except (psycopg.errors.InsufficientPrivilege, GordonError) as exc:
+        with mapped():
+            return status.read_status(conn, bundle)
+    except (ServerError, GordonError) as exc:
+        if isinstance(exc, ServerError) and exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+            raise
         raise _NotRun(
             f"cannot read the history: {one_line(scrub(str(exc)))} ({_see('privileges')}: "
             "this role cannot migrate)"
@@ -582,8 +598,9 @@ def _in_the_way_of_pending(target: Target, conn: Conn) -> set[int]:
     if target.bundle is None:
         return set()
     try:
-        current = status.read_status(conn, target.bundle)
-    except (psycopg.Error, GordonError):
+        with mapped():
+            current = status.read_status(conn, target.bundle)
+    except (ServerError, GordonError):
         return set()
     if not current.pending:
         return set()

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import psycopg
 from psycopg import sql
 
 from gordon_migrate.apply import dirty, history, locks
@@ -26,9 +25,9 @@ from gordon_migrate.apply.run import CancelToken
 from gordon_migrate.apply.status import MigrationStatus, read_status
 from gordon_migrate.core import audit
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn, connection, error_text
+from gordon_migrate.core.db import Conn, connection, error_text, mapped
 from gordon_migrate.core.dsn import Dsn
-from gordon_migrate.core.errors import RecoveryError
+from gordon_migrate.core.errors import RecoveryError, ServerError
 from gordon_migrate.core.sessions import Session
 from gordon_migrate.recovery import refused
 
@@ -291,8 +290,9 @@ def _run(
 def _unlock(conn: Conn, key: int) -> None:
     """Release the session lock (closing the connection would too)."""
     try:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-    except psycopg.Error:
+        with mapped():
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except ServerError:
         conn.close()
 
 

@@ -13,14 +13,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-
 from gordon_migrate.apply import locks
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.run import CancelToken
 from gordon_migrate.core import audit, sessions
-from gordon_migrate.core.db import Conn, connection
+from gordon_migrate.core.db import Conn, connection, mapped
 from gordon_migrate.core.dsn import Dsn, one_line
+from gordon_migrate.core.errors import INSUFFICIENT_PRIVILEGE, ServerError
 from gordon_migrate.recovery import refused
 
 GONE_WAIT_S = 5.0
@@ -154,20 +153,23 @@ def end_session(
         if token.cancelled:
             raise refused(f"ending pid {pid} was cancelled")
         try:
-            audit.ensure_table(conn)
-            with conn.transaction():
-                row = conn.execute(_TERMINATE, (pid, current.backend_start)).fetchone()
-                if row is None or not row[0]:
-                    raise refused(f"pid {pid} could not be signalled: it has ended")
-                audit.record(
-                    conn,
-                    "end session",
-                    target_pid=pid,
-                    reason=reason,
-                    before=_session_json(current),
-                    after={"terminated": True, "statement": plan.statement},
-                )
-        except psycopg.errors.InsufficientPrivilege as exc:
+            with mapped():
+                audit.ensure_table(conn)
+                with conn.transaction():
+                    row = conn.execute(_TERMINATE, (pid, current.backend_start)).fetchone()
+                    if row is None or not row[0]:
+                        raise refused(f"pid {pid} could not be signalled: it has ended")
+                    audit.record(
+                        conn,
+                        "end session",
+                        target_pid=pid,
+                        reason=reason,
+                        before=_session_json(current),
+                        after={"terminated": True, "statement": plan.statement},
+                    )
+        except ServerError as exc:
+            if exc.sqlstate != INSUFFICIENT_PRIVILEGE:
+                raise
             raise refused(
                 f"the connected role may not end pid {pid}: {one_line(dsn.scrub(str(exc)))} "
                 "(a superuser may, or a member of pg_signal_backend for a non-superuser session)"
