@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from gordon_migrate.apply import engine, locks
-from gordon_migrate.apply.run import CancelToken
+from gordon_migrate.apply.state import CancelToken
 from gordon_migrate.core import bundle
 from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.core.errors import InterruptedApplyError

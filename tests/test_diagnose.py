@@ -225,3 +225,8 @@ def test_the_old_lock_timeout_spelling_still_sets_the_blocker_age(
     assert "deprecated" not in new.err
     assert "old-spelling" in old.out and "old-spelling" in new.out
     assert "old-spelling" not in default.out  # 0.5 s is younger than the default 5 s
+    assert "no transaction has held a lock on a Gordon table for 5s or more (--blocker-age)" in (
+        default.out
+    )
+    assert "have held locks on Gordon tables for 200ms or more" in new.out
+    assert "lock_timeout" not in old.out + new.out + default.out

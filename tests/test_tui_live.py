@@ -97,7 +97,7 @@ def test_blocking_sessions_dialog_drops_a_gone_blocker(gordon_db: GordonDatabase
         with psycopg.connect(gordon_db.dsn, application_name="blocker") as other:
             other.execute("LOCK TABLE trading.order_intents IN ACCESS SHARE MODE")
             pid = other.info.backend_pid
-            modal = SessionsModal(app.ctx, lock_timeout_ms=0)
+            modal = SessionsModal(app.ctx, blocker_age_ms=0)
             await app.push_screen(modal)
             await wait_for(
                 pilot,

@@ -423,7 +423,7 @@ def test_an_apply_waiting_for_the_migration_lock_names_its_holder_and_cancels(
 
 def test_unlock_cancelled_before_the_signal_ends_nobody(gordon_db: GordonDatabase) -> None:
     """The TUI's cancel reaches unlock before pg_terminate_backend: the session lives on."""
-    from gordon_migrate.apply.run import CancelToken
+    from gordon_migrate.apply.state import CancelToken
     from gordon_migrate.core.errors import RecoveryError
     from gordon_migrate.recovery import unlock
 

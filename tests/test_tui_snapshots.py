@@ -494,7 +494,7 @@ def test_sessions_dialog_shows_its_statement_at_80x24(pinned_db: tuple[Dsn, Path
 
         async def open_sessions(app: GordonApp, pilot: Pilot[int]) -> None:
             await loaded(pilot, OverviewScreen)
-            modal = SessionsModal(app.ctx, lock_timeout_ms=0)
+            modal = SessionsModal(app.ctx, blocker_age_ms=0)
             await app.push_screen(modal)
             await wait_for(pilot, lambda: bool(modal.found), "the blocker listed")
 

@@ -10,7 +10,7 @@ import time
 import structlog
 
 from gordon_migrate.apply import history
-from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
+from gordon_migrate.apply.state import CHECK_TIMEOUT_S, Run
 from gordon_migrate.core.db import connect, mapped
 from gordon_migrate.core.errors import GordonError, ServerError, SyncStandbyError
 

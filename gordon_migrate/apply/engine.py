@@ -35,7 +35,7 @@ from gordon_migrate.apply.refusals import (
     check_writable,
 )
 from gordon_migrate.apply.retries import LockRetries, WaitReporter
-from gordon_migrate.apply.run import (
+from gordon_migrate.apply.state import (
     CHECK_TIMEOUT_S,
     CancelToken,
     Progress,

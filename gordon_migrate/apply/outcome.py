@@ -13,7 +13,7 @@ import psycopg
 import structlog
 
 from gordon_migrate.apply import history
-from gordon_migrate.apply.run import CHECK_TIMEOUT_S, RECONNECT_ATTEMPTS, WATCHDOG_MARGIN_S, Run
+from gordon_migrate.apply.state import CHECK_TIMEOUT_S, RECONNECT_ATTEMPTS, WATCHDOG_MARGIN_S, Run
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, Watchdog, connect, lost_error, mapped
 from gordon_migrate.core.durations import format_ms

@@ -12,7 +12,7 @@ import structlog
 
 from gordon_migrate.apply.failures import StatementFailed
 from gordon_migrate.apply.options import MigrationSettings
-from gordon_migrate.apply.run import CHECK_TIMEOUT_S, Run
+from gordon_migrate.apply.state import CHECK_TIMEOUT_S, Run
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connect, mapped
 from gordon_migrate.core.dsn import Dsn

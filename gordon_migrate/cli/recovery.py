@@ -124,7 +124,7 @@ def diagnose(
     log = apply_log.read() if apply_log is not None else None
     target = Target(
         resolve_target(settings, fixtures_dir),
-        lock_timeout_ms=_first(blocker_age, old_blocker_age, DEFAULT_BLOCKER_AGE_MS),
+        blocker_age_ms=_first(blocker_age, old_blocker_age, DEFAULT_BLOCKER_AGE_MS),
         apply_log=log,
     )
     diagnosis = core.diagnose(target)

@@ -69,7 +69,7 @@ class Target:
 
     run: settings.Target
     #: Transactions holding Gordon table locks longer than this block a migration's DDL.
-    lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS
+    blocker_age_ms: int = DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
     apply_log: str | None = None
     connect_timeout_s: int = 10
@@ -541,19 +541,19 @@ def _current_user(conn: Conn) -> str:
 
 
 def _blocking_sessions(target: Target) -> ProbeResult:
-    """Transactions holding Gordon table locks for longer than lock_timeout, and sessions
+    """Transactions holding Gordon table locks for longer than the blocker age, and sessions
     blocking another one right now."""
-    threshold = format_ms(target.lock_timeout_ms)
+    threshold = format_ms(target.blocker_age_ms)
     with _session(target) as (_dsn, conn):
-        found = sessions.blockers(conn, target.lock_timeout_ms / 1000.0)
+        found = sessions.blockers(conn, target.blocker_age_ms / 1000.0)
         role = _current_user(conn)
         in_the_way = _in_the_way_of_pending(target, conn) if found else set()
     if not found:
         return _result(
             "blocking_sessions",
             "ok",
-            f"no transaction has held a lock on a Gordon table for lock_timeout={threshold} "
-            "or more, and no session is blocked",
+            f"no transaction has held a lock on a Gordon table for {threshold} or more "
+            "(--blocker-age), and no session is blocked",
         )
     details: list[str] = []
     for s in found[:MAX_DETAILS]:
@@ -586,7 +586,7 @@ def _blocking_sessions(target: Target) -> ProbeResult:
         "problem",
         f"{len(culprits)} session(s) hold locks on Gordon tables that "
         + ("a pending migration needs" if in_the_way else "other sessions wait for")
-        + f" (lock_timeout={threshold})",
+        + f" (held for {threshold} or more)",
         details=tuple(details),
         failure_modes=(FM_TABLE_LOCK,),
         commands=tuple(f"gordon-migrate unlock --pid {s.pid}" for s in culprits[:MAX_DETAILS]),

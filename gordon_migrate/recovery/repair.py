@@ -21,7 +21,7 @@ from psycopg import sql
 from gordon_migrate.apply import dirty, history, locks
 from gordon_migrate.apply.interrupts import Interrupted
 from gordon_migrate.apply.refusals import check_server
-from gordon_migrate.apply.run import CancelToken
+from gordon_migrate.apply.state import CancelToken
 from gordon_migrate.apply.status import MigrationStatus, read_status
 from gordon_migrate.core import audit
 from gordon_migrate.core.bundle import Migration

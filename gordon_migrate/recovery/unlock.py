@@ -15,7 +15,7 @@ from typing import Any
 
 from gordon_migrate.apply import locks
 from gordon_migrate.apply.interrupts import Interrupted
-from gordon_migrate.apply.run import CancelToken
+from gordon_migrate.apply.state import CancelToken
 from gordon_migrate.core import audit, sessions
 from gordon_migrate.core.db import Conn, connection, mapped
 from gordon_migrate.core.dsn import Dsn, one_line

@@ -21,7 +21,7 @@ from gordon_migrate.apply import engine, locks
 from gordon_migrate.apply.options import ApplyOptions
 from gordon_migrate.apply.plan import ApplyPlan
 from gordon_migrate.apply.plan import plan as read_plan
-from gordon_migrate.apply.run import Event
+from gordon_migrate.apply.state import Event
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.sessions import Session
 from gordon_migrate.tui.blockers import blocker_lines

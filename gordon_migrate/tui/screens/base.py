@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gordon_migrate.apply.run import CancelToken
+from gordon_migrate.apply.state import CancelToken
 from gordon_migrate.tui.context import Context, describe_failure
 from gordon_migrate.tui.format import BoundaryWrap
 from gordon_migrate.tui.widgets.failure import FailureBox

@@ -59,10 +59,10 @@ class SessionsModal(GordonModal[bool]):
             self.as_of = as_of
             self.refresh = refresh
 
-    def __init__(self, ctx: Context, lock_timeout_ms: int = DEFAULT_BLOCKER_AGE_MS) -> None:
+    def __init__(self, ctx: Context, blocker_age_ms: int = DEFAULT_BLOCKER_AGE_MS) -> None:
         super().__init__()
         self.ctx = ctx
-        self.lock_timeout_ms = lock_timeout_ms
+        self.blocker_age_ms = blocker_age_ms
         self.found: list[sessions.Session] | None = None
         self.failure: str | None = None
         self.as_of: datetime | None = None
@@ -113,7 +113,7 @@ class SessionsModal(GordonModal[bool]):
     def _read(self) -> list[sessions.Session]:
         return sessions.find_blockers(
             self.ctx.target,
-            self.lock_timeout_ms / 1000.0,
+            self.blocker_age_ms / 1000.0,
             purpose="tui sessions",
             doing="reading the sessions",
         )
@@ -158,12 +158,12 @@ class SessionsModal(GordonModal[bool]):
                 ", ".join(s.relations) or "-",
                 key=str(s.pid),
             )
-        threshold = format_ms(self.lock_timeout_ms)
+        threshold = format_ms(self.blocker_age_ms)
         if not message.found:
             self._say(
                 Text(
-                    f"No transaction has held a lock on a Gordon table for lock_timeout="
-                    f"{threshold} or more, and no session is blocked.",
+                    f"No transaction has held a lock on a Gordon table for {threshold} or "
+                    "more, and no session is blocked.",
                     style="green",
                 )
             )
@@ -176,7 +176,7 @@ class SessionsModal(GordonModal[bool]):
         self._say(
             Text(
                 f"{len(message.found)} session(s) hold locks on Gordon tables that a migration "
-                f"would wait for (lock_timeout={threshold}), oldest transaction first.",
+                f"would wait for (held for {threshold} or more), oldest transaction first.",
                 style="bold",
             )
         )
