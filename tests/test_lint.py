@@ -479,8 +479,38 @@ def test_dry_run_names_what_apply_would_refuse(
     result = cli(
         "apply", "--dry-run", "--database-url", gordon_db.dsn, "--migrations-dir", str(root)
     )
-    assert result.code == 0, result.err
+    assert result.code == 1, result.err
     assert f"apply would refuse: {NEXT}_rename.sql:1:1  rename-table" in result.out
+    as_json = cli(
+        "apply",
+        "--dry-run",
+        "--format",
+        "json",
+        "--database-url",
+        gordon_db.dsn,
+        "--migrations-dir",
+        str(root),
+    )
+    assert as_json.code == 1, as_json.err
+    payload = json.loads(as_json.out)
+    assert payload["ok"] is False
+    assert [f["rule"] for f in payload["lock_plan"]["refusals"]] == ["rename-table"]
+    # Nothing refused: the same dry run exits 0 and says ok.
+    clean = _bundle_plus(
+        tmp_path / "clean", f"{NEXT}_col.sql", "ALTER TABLE trading.runs ADD COLUMN note text;\n"
+    )
+    fine = cli(
+        "apply",
+        "--dry-run",
+        "--format",
+        "json",
+        "--database-url",
+        gordon_db.dsn,
+        "--migrations-dir",
+        str(clean),
+    )
+    assert fine.code == 0, fine.err
+    assert json.loads(fine.out)["ok"] is True
 
 
 # Statement forms beyond the corpus (several would not even run here): the gate in `apply` must

@@ -120,7 +120,7 @@ def apply(
         )
 
     if dry_run:
-        _dry_run(settings, fmt)
+        _dry_run(ctx, settings, fmt)
         return
     options = ApplyOptions(
         lock_wait_s=lock_wait,
@@ -148,8 +148,9 @@ def apply(
         click.echo(render.apply_text(result, target))
 
 
-def _dry_run(settings: Settings, fmt: str) -> None:
-    """What apply would run, its lock plan and who conflicts now; refused as apply would be."""
+def _dry_run(ctx: click.Context, settings: Settings, fmt: str) -> None:
+    """What apply would run, its lock plan and who conflicts now; refused as apply would be.
+    Exit 1 when apply would refuse, so a pipeline can gate on the dry run itself."""
     from gordon_migrate.apply import render
     from gordon_migrate.apply.interrupts import raising
     from gordon_migrate.apply.plan import plan
@@ -158,10 +159,14 @@ def _dry_run(settings: Settings, fmt: str) -> None:
     target = resolve_dsn(settings)
     with raising():
         found = plan(target, bundle, purpose="apply --dry-run", doing="reading the history")
+    refused = bool(found.locks.refusals)
     if fmt == "json":
-        emit_json(render.apply_json(found.as_result(), target) | render.dry_run_json(found))
+        payload = render.apply_json(found.as_result(), target) | render.dry_run_json(found)
+        emit_json(payload | {"ok": not refused})
     else:
         click.echo(render.apply_text(found.as_result(), target) + render.dry_run_text(found))
+    if refused:
+        ctx.exit(1)
 
 
 def _watched(
