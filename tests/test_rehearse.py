@@ -148,10 +148,12 @@ def test_a_failing_statement_is_named_by_file_and_line(
             "ALTER TABLE nowhere ADD COLUMN y int;\n",
         }
     )
-    result = cli("rehearse", "--scratch-url", gordon_server.admin_dsn, "--migrations-dir", str(root))
+    result = cli(
+        "rehearse", "--scratch-url", gordon_server.admin_dsn, "--migrations-dir", str(root)
+    )
     assert result.code == 1
     line = result.error_line
-    assert line.startswith("0002_bad.sql:4: SQLSTATE 42P01: relation \"nowhere\" does not exist")
+    assert line.startswith('0002_bad.sql:4: SQLSTATE 42P01: relation "nowhere" does not exist')
     assert "the target was not touched" in line
     assert result.out == ""
 
@@ -244,6 +246,7 @@ def test_rehearse_on_the_embedded_server_in_text(
     assert "0002 (0002_reindex.sql): in one transaction, " in result.out
     assert "  0002_reindex.sql:1  REINDEX TABLE child  (" in result.out
     assert any(
-        x.startswith("    locks: public.child: ACCESS EXCLUSIVE through public.child_") for x in lines
+        x.startswith("    locks: public.child: ACCESS EXCLUSIVE through public.child_")
+        for x in lines
     )
     assert lines[-1].startswith(f"measured on PostgreSQL {other}.")

@@ -200,7 +200,7 @@ def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[
     relations: dict[int, str] = {}
     objects: dict[str, str] = {}
     for row in rows:
-        kind, first, second, third = row.key
+        kind, first, second, _ = row.key
         if kind == "relation":
             if first in after.relations or first in before.relations:
                 relations[first] = _stronger(relations.get(first), row.mode)

@@ -22,9 +22,7 @@ def text(rehearsal: Rehearsal) -> str:
         lines.append("nothing pending: no migration to rehearse")
     for migration in rehearsal.migrations:
         lines.extend(_migration(migration))
-    lines.append(
-        f"measured on PostgreSQL {rehearsal.server_version} in {_ms(rehearsal.ms)}"
-    )
+    lines.append(f"measured on PostgreSQL {rehearsal.server_version} in {_ms(rehearsal.ms)}")
     return "\n".join(lines) + "\n"
 
 
