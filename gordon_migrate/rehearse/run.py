@@ -61,11 +61,11 @@ _SAMPLE_PAUSE_S = 0.001
 
 @dataclass(frozen=True)
 class _Backend:
-    """The target's session, as any session of the same server sees it in pg_stat_activity."""
+    """The target's session, as any session of the same server sees it in pg_stat_activity
+    (pid and application_name are shown to every role; its start time is not)."""
 
     pid: int
-    started: object
-    database: str
+    application_name: str
 
 
 def rehearse(
@@ -84,6 +84,10 @@ def rehearse(
     replayed = [m for m in migrations if m.version in applied]
     pending = [m for m in migrations if m.version not in applied]
     with _scratch(scratch_server, pg_version) as scratch:
+        # Apply's other session settings (apply/options.py) end a session whose client
+        # vanished and bound lock waits on a busy server: nothing a statement does depends on
+        # them, and nobody else holds locks on the scratch. client_encoding is UTF8 as in
+        # apply (db.connect). Scan counters are read fresh each time, not from a cached copy.
         options = {"statement_timeout": format_ms(budget_ms), "stats_fetch_consistency": "none"}
         with db.connection(
             scratch,
@@ -106,26 +110,27 @@ def rehearse(
 
 def _read_target(target: Dsn, scratch_server: Dsn | None) -> frozenset[int]:
     """The versions the target has applied; refuses a scratch server URL that names the
-    target's own database (checked while the target's session is open: its pid and start
-    time are what the scratch server is asked about)."""
+    target's own database (checked while the target's session is open: the scratch server is
+    asked whether it has a session of that pid and application name, in that database)."""
     if scratch_server is not None and scratch_server.value == target.value:
         raise _same_database(target)
+    # A name of its own, for the scratch server to recognise this session by.
+    purpose = f"rehearse target {secrets.token_hex(4)}"
     with db.connection(
-        target, purpose="rehearse", doing="reading the history", read_only=True
+        target, purpose=purpose, doing="reading the history", read_only=True
     ) as conn:
         row = conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL, backend_start, current_database()::text "
-            "FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            "SELECT to_regclass(%s) IS NOT NULL, current_setting('application_name')",
             (HISTORY_TABLE,),
         ).fetchone()
         assert row is not None
-        has_history, backend_start, database = row
+        has_history, application_name = row
         applied: frozenset[int] = frozenset()
         if has_history:
             query = f"SELECT version FROM {HISTORY_TABLE} WHERE success"
             applied = frozenset(int(v) for (v,) in conn.execute(query).fetchall())
         if scratch_server is not None:
-            me = _Backend(pid=conn.info.backend_pid, started=backend_start, database=database)
+            me = _Backend(pid=conn.info.backend_pid, application_name=str(application_name))
             _refuse_same_database(scratch_server, target, me)
     return applied
 
@@ -136,8 +141,8 @@ def _refuse_same_database(scratch_server: Dsn, target: Dsn, target_backend: _Bac
     ) as conn:
         row = conn.execute(
             "SELECT datname = current_database() FROM pg_stat_activity "
-            "WHERE pid = %s AND backend_start = %s",
-            (target_backend.pid, target_backend.started),
+            "WHERE pid = %s AND application_name = %s",
+            (target_backend.pid, target_backend.application_name),
         ).fetchone()
     if row is not None and row[0]:
         raise _same_database(target)
