@@ -105,11 +105,11 @@ def test_validating_a_constraint_scans_the_table_under_share_update_exclusive(
 def test_create_index_concurrently_is_sampled_while_it_runs(
     cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
 ) -> None:
-    create, build = pending(
+    create, build, vacuum = pending(
         cli,
         gordon_server,
         bundle_dir,
-        "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nVACUUM t;\n",
         header="-- no-transaction\n",
     )
     assert not create.sampled, "a statement that can run in a transaction block is measured"
@@ -120,6 +120,9 @@ def test_create_index_concurrently_is_sampled_while_it_runs(
     assert Lock("public.t", "table", "SHARE UPDATE EXCLUSIVE") in build.locks
     assert "index public.t_id" in build.created
     assert build.scanned == ("public.t",)
+    # Over in a millisecond, and waits for nothing: still seen queued for its lock.
+    assert vacuum.sampled
+    assert modes(vacuum) == {"public.t": "SHARE UPDATE EXCLUSIVE"}
 
 
 def test_drop_cascade_lists_what_it_took_with_it(

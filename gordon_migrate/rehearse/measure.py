@@ -214,7 +214,7 @@ def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[
     out: dict[int, Lock] = {}
     for oid, mode in relations.items():
         rel = after.relations.get(oid) or before.relations[oid]
-        out[oid] = Lock(rel.name, rel.kind, mode)
+        out[oid] = Lock(rel.name, rel.kind, mode, new=oid not in before.relations)
     for oid, mode in relations.items():
         if oid not in before.relations:
             # An index the statement created: no other session could see it while its
@@ -228,7 +228,7 @@ def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[
             out[rel.table] = _stronger_lock(
                 out.get(rel.table), Lock(table.name, table.kind, mode, via=rel.name)
             )
-    listed = sorted(out.values(), key=lambda lock: (lock.object, lock.kind))
+    listed = sorted(out.values(), key=lambda lock: (lock.object, lock.kind, lock.new))
     listed += [Lock(name, "object", mode) for name, mode in sorted(objects.items())]
     return tuple(listed)
 

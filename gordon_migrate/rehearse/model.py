@@ -49,6 +49,9 @@ class Lock:
     via: str | None = None
     """For a table: the index whose lock makes the table's this strong (readers of a table
     need its indexes too, so an index's lock blocks them like one on the table)."""
+    new: bool = False
+    """A relation the statement itself created (no other session could see it yet; a
+    ``REINDEX CONCURRENTLY`` builds a new index that takes the old one's name)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,13 @@ def _statement_json(s: StatementFacts) -> dict[str, Any]:
         "text": s.text,
         "ms": s.ms,
         "locks": [
-            {"object": lock.object, "kind": lock.kind, "mode": lock.mode, "via": lock.via}
+            {
+                "object": lock.object,
+                "kind": lock.kind,
+                "mode": lock.mode,
+                "via": lock.via,
+                "new": lock.new,
+            }
             for lock in s.locks
         ],
         "rewritten": list(s.rewritten),
@@ -157,6 +166,7 @@ def _statement_from(data: dict[str, Any]) -> StatementFacts:
                 kind=str(lock["kind"]),
                 mode=str(lock["mode"]),
                 via=None if lock["via"] is None else str(lock["via"]),
+                new=bool(lock["new"]),
             )
             for lock in data["locks"]
         ),

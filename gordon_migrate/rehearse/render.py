@@ -29,10 +29,10 @@ def text(rehearsal: Rehearsal) -> str:
 def held_until_commit(migration: MigrationFacts) -> tuple[Lock, ...]:
     """The strongest lock per object over the migration's statements: a transaction holds
     every lock it took until it commits."""
-    strongest: dict[tuple[str, str], Lock] = {}
+    strongest: dict[tuple[str, str, bool], Lock] = {}
     for statement in migration.statements:
         for lock in statement.locks:
-            key = (lock.object, lock.kind)
+            key = (lock.object, lock.kind, lock.new)
             held = strongest.get(key)
             if held is None or strength(lock.mode) > strength(held.mode):
                 strongest[key] = lock
@@ -75,7 +75,9 @@ def _locks(locks: Iterable[Lock]) -> str:
 
 
 def _lock(lock: Lock) -> str:
-    kind = "" if lock.kind in ("table", "object") else f" ({lock.kind})"
+    kind = "" if lock.kind in ("table", "object") else lock.kind
+    kind = f"new {kind}".strip() if lock.new else kind
+    kind = f" ({kind})" if kind else ""
     via = f" through {lock.via}" if lock.via else ""
     return f"{lock.object}{kind}: {lock.mode}{via}"
 

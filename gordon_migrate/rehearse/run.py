@@ -57,6 +57,8 @@ _NOT_IN_A_BLOCK = frozenset({"25001", "2D000"})
 # Between two samples of a running statement's locks: short, since a CONCURRENTLY statement
 # on an empty scratch table is over in milliseconds.
 _SAMPLE_PAUSE_S = 0.001
+_HOLD_AT_MOST_S = 1.0
+_LOCKABLE = frozenset({"table", "partitioned table", "materialized view"})
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,8 @@ def _one_alone(
         # right away after pg_stat_force_next_flush.
         conn.execute("SELECT pg_stat_force_next_flush()")
         before = snapshot(conn, in_transaction=False)
-        with _Sampler(scratch, conn.info.backend_pid) as sampler:
+        tables = [r.name for r in before.relations.values() if r.kind in _LOCKABLE]
+        with _Sampler(scratch, conn.info.backend_pid, tables) as sampler:
             ms = _execute(conn, statement)
         conn.execute("SELECT pg_stat_force_next_flush()")
         after = snapshot(conn, in_transaction=False)
@@ -327,22 +330,29 @@ def _facts(
 class _Sampler:
     """Reads a backend's locks from a second connection, as often as it can, until closed.
 
-    A CONCURRENTLY statement on an empty scratch table is over within a millisecond, between
-    two samples. So a third session holds a snapshot open while it runs: such a statement
-    waits for older snapshots before it finishes, and is sampled then, holding its locks; the
-    snapshot is let go as soon as the statement is seen waiting for it.
+    A statement on an empty scratch table is over within a millisecond, between two samples.
+    So two more sessions make it wait where it can be seen: one holds SHARE UPDATE EXCLUSIVE
+    on every table (the weakest lock a maintenance statement takes conflicts with it), so the
+    statement queues for its first table lock, shown with its mode; the other holds a
+    snapshot open, which a CONCURRENTLY statement waits for before it finishes, holding its
+    locks. Each is let go as soon as the statement is seen waiting for it.
     """
 
-    def __init__(self, scratch: Dsn, pid: int) -> None:
+    def __init__(self, scratch: Dsn, pid: int, tables: Sequence[str]) -> None:
         self.rows: set[LockRow] = set()
         self._pid = pid
         self._conn = db.connect(scratch, purpose="rehearse sampler", guarded=False)
-        self._holder: Conn | None = db.connect(
-            scratch, purpose="rehearse snapshot holder", guarded=False
-        )
-        self._holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        self._holder.execute("SELECT 1")  # takes the snapshot
-        self._holder_pid = self._holder.info.backend_pid
+        self._holders: dict[int, Conn] = {}
+        if tables:
+            locks = db.connect(scratch, purpose="rehearse lock holder", guarded=False)
+            locks.execute("BEGIN")
+            # The names come from the server's quote_ident: safe to splice.
+            locks.execute(f"LOCK TABLE {', '.join(tables)} IN SHARE UPDATE EXCLUSIVE MODE")
+            self._holders[locks.info.backend_pid] = locks
+        snap = db.connect(scratch, purpose="rehearse snapshot holder", guarded=False)
+        snap.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        snap.execute("SELECT 1")  # takes the snapshot
+        self._holders[snap.info.backend_pid] = snap
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rehearse-sampler", daemon=True)
 
@@ -353,28 +363,32 @@ class _Sampler:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._release()
+        self._release(list(self._holders))
         self._conn.close()
 
-    def _release(self) -> None:
-        if self._holder is not None:
-            self._holder.close()  # ends its transaction, and the snapshot with it
-            self._holder = None
+    def _release(self, pids: Sequence[int]) -> None:
+        for pid in pids:
+            holder = self._holders.pop(pid, None)
+            if holder is not None:
+                holder.close()  # ends its transaction: its locks and snapshot go with it
 
     def _run(self) -> None:
+        # Should the statement wait for a holder in a way pg_blocking_pids does not show, the
+        # holders are let go after this long rather than at the budget.
+        give_up = time.monotonic() + _HOLD_AT_MOST_S
         while not self._stop.is_set():
             try:
                 with db.mapped():
-                    waiting = self._conn.execute(
-                        "SELECT %s = ANY(pg_blocking_pids(%s))", (self._holder_pid, self._pid)
-                    ).fetchone()
+                    row = self._conn.execute("SELECT pg_blocking_pids(%s)", (self._pid,)).fetchone()
                     rows = self._conn.execute(LOCKS_OF, (self._pid,)).fetchall()
             except ServerError:
-                self._release()
+                self._release(list(self._holders))
                 return  # the statement's own failure is what gets reported
             self.rows |= lock_rows(rows)
-            if waiting is not None and waiting[0]:
-                self._release()
+            blockers = set(row[0]) if row is not None and row[0] else set()
+            if time.monotonic() > give_up:
+                blockers = set(self._holders)
+            self._release([pid for pid in list(self._holders) if pid in blockers])
             self._stop.wait(_SAMPLE_PAUSE_S)
 
 

@@ -39,7 +39,10 @@ BUILD = StatementFacts(
     line=2,
     text="CREATE INDEX CONCURRENTLY fills_at ON trading.fills (at)",
     ms=1500.0,
-    locks=(Lock("trading.fills", "table", "SHARE UPDATE EXCLUSIVE"),),
+    locks=(
+        Lock("trading.fills", "table", "SHARE UPDATE EXCLUSIVE"),
+        Lock("trading.fills_at", "index", "ACCESS EXCLUSIVE", new=True),
+    ),
     scanned=("trading.fills",),
     created=("index trading.fills_at",),
     sampled=True,
@@ -58,7 +61,9 @@ REHEARSAL = Rehearsal(
 def test_the_json_round_trip_is_exact() -> None:
     text = json.dumps(REHEARSAL.to_json(), sort_keys=True)
     assert Rehearsal.from_json(json.loads(text)) == REHEARSAL
-    assert json.loads(text)["migrations"][1]["statements"][0]["sampled"] is True
+    build = json.loads(text)["migrations"][1]["statements"][0]
+    assert build["sampled"] is True
+    assert build["locks"][1]["new"] is True
 
 
 def test_pg_locks_mode_names_are_spelled_as_the_documentation_does() -> None:
@@ -87,7 +92,8 @@ def test_the_text_names_each_statement_its_locks_and_the_server() -> None:
         "0004 (0004_fills_at.sql): outside a transaction (each statement commits on its own), "
         "1.50 s",
         "  0004_fills_at.sql:2  CREATE INDEX CONCURRENTLY fills_at ON trading.fills (at)  (1.50 s)",
-        "    locks (sampled): trading.fills: SHARE UPDATE EXCLUSIVE",
+        "    locks (sampled): trading.fills: SHARE UPDATE EXCLUSIVE, "
+        "trading.fills_at (new index): ACCESS EXCLUSIVE",
         "    scanned: trading.fills",
         "    created: index trading.fills_at",
         "measured on PostgreSQL 18.1 in 321.5 ms",
