@@ -19,7 +19,7 @@ from gordon_migrate.cli import cli as group
 from gordon_migrate.testing import GordonDatabase
 from tests.support.cli import CliRunner, run_process
 
-OTHER_COMMAND_MODULES = ["drift", "lint", "recovery", "tui"]
+OTHER_COMMAND_MODULES = ["drift", "lint", "recovery", "rehearse", "tui"]
 
 
 def test_the_group_resolves_every_command_by_its_own_name() -> None:

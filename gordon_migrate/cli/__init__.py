@@ -40,6 +40,7 @@ COMMANDS: Mapping[str, str] = {
     "fixtures": "gordon_migrate.cli.drift:fixtures_group",
     "grants": "gordon_migrate.cli.drift:grants",
     "lint": "gordon_migrate.cli.lint:lint",
+    "rehearse": "gordon_migrate.cli.rehearse:rehearse",
     "tui": "gordon_migrate.cli.tui:tui",
 }
 """Every command: its name and where it lives (``module:attribute``), imported on first use."""

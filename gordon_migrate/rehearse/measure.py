@@ -1,0 +1,245 @@
+"""Snapshots of a scratch database's user objects and of one backend's locks, and the facts
+of a statement as the difference of two of them (``statement_facts``).
+
+Everything is read from the server: the relations and their relfilenodes (a changed one is a
+rewrite), each table's sequential scan counter (a full scan), the objects (what a CASCADE took
+with it), and ``pg_locks``. Catalogs are left out: every DDL statement writes to them, which
+says nothing about what it blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gordon_migrate.core.db import Conn
+from gordon_migrate.rehearse.model import Lock, StatementFacts, mode_name, strength
+
+_USER = (
+    "{ns}.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND {ns}.nspname !~ '^pg_(toast|temp_|toast_temp_)'"
+)
+
+_KINDS = {
+    "r": "table",
+    "p": "partitioned table",
+    "i": "index",
+    "I": "partitioned index",
+    "S": "sequence",
+    "v": "view",
+    "m": "materialized view",
+    "c": "type",
+    "f": "foreign table",
+}
+
+# pg_stat_get_xact_numscans counts this transaction's sequential scans; outside a transaction
+# block (a sampled statement ran as transactions of its own) the cumulative counter is read.
+_RELATIONS = """
+SELECT c.oid::bigint, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind::text,
+       c.relfilenode::bigint,
+       CASE WHEN c.relkind IN ('r', 'm') THEN {scans}(c.oid) ELSE 0 END, i.indrelid::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+WHERE {user}
+"""
+
+# Objects that are not relations, for created and dropped: a CASCADE's victims include
+# functions, constraints, triggers, policies, types and schemas.
+_OBJECTS = """
+SELECT 'pg_proc'::regclass::bigint, p.oid::bigint, pg_describe_object('pg_proc'::regclass, p.oid, 0)
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {user}
+UNION ALL
+SELECT 'pg_constraint'::regclass::bigint, c.oid::bigint,
+       pg_describe_object('pg_constraint'::regclass, c.oid, 0)
+FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE {user}
+UNION ALL
+SELECT 'pg_trigger'::regclass::bigint, t.oid::bigint,
+       pg_describe_object('pg_trigger'::regclass, t.oid, 0)
+FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = r.relnamespace WHERE NOT t.tgisinternal AND {user}
+UNION ALL
+SELECT 'pg_policy'::regclass::bigint, p.oid::bigint,
+       pg_describe_object('pg_policy'::regclass, p.oid, 0)
+FROM pg_policy p JOIN pg_class r ON r.oid = p.polrelid
+JOIN pg_namespace n ON n.oid = r.relnamespace WHERE {user}
+UNION ALL
+SELECT 'pg_type'::regclass::bigint, t.oid::bigint, pg_describe_object('pg_type'::regclass, t.oid, 0)
+FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype IN ('d', 'e', 'r', 'm') AND {user}
+UNION ALL
+SELECT 'pg_namespace'::regclass::bigint, n.oid::bigint,
+       pg_describe_object('pg_namespace'::regclass, n.oid, 0)
+FROM pg_namespace n WHERE {user} AND n.nspname <> 'public'
+""".format(user=_USER.format(ns="n"))
+
+# A backend's relation and object locks (waiting ones too: a sampled statement may be caught
+# queued), each object described while it still exists.
+LOCKS_OF = """
+SELECT l.locktype, l.relation::bigint, l.classid::bigint, l.objid::bigint, l.objsubid, l.mode,
+       CASE WHEN l.locktype = 'object'
+            THEN pg_describe_object(l.classid, l.objid, l.objsubid) END
+FROM pg_locks l
+WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
+  AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+
+LockKey = tuple[str, int, int, int]
+"""('relation', oid, 0, 0) or ('object', classid, objid, objsubid)."""
+
+
+@dataclass(frozen=True)
+class LockRow:
+    key: LockKey
+    mode: str
+    """As in ``model.MODES``."""
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    kind: str
+    filenode: int
+    scans: int
+    table: int | None
+    """For an index: its table's oid."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    relations: dict[int, Relation]
+    objects: dict[tuple[int, int], str]
+
+
+def snapshot(conn: Conn, *, in_transaction: bool) -> Snapshot:
+    """The scratch's user relations and objects, as ``conn`` sees them now."""
+    scans = "pg_stat_get_xact_numscans" if in_transaction else "pg_stat_get_numscans"
+    query = _RELATIONS.format(scans=scans, user=_USER.format(ns="n"))
+    relations = {
+        int(oid): Relation(
+            name=str(name),
+            kind=_KINDS.get(str(kind), str(kind)),
+            filenode=int(filenode),
+            scans=int(count or 0),
+            table=None if table is None else int(table),
+        )
+        for oid, name, kind, filenode, count, table in conn.execute(query).fetchall()
+    }
+    objects = {
+        (int(classid), int(objid)): str(text)
+        for classid, objid, text in conn.execute(_OBJECTS).fetchall()
+    }
+    return Snapshot(relations=relations, objects=objects)
+
+
+def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
+    """``LOCKS_OF`` rows as ``LockRow``."""
+    out = set()
+    for locktype, relation, classid, objid, objsubid, mode, description in rows:
+        if locktype == "relation":
+            key: LockKey = ("relation", _int(relation), 0, 0)
+        else:
+            key = ("object", _int(classid), _int(objid), _int(objsubid))
+        text = None if description is None else str(description)
+        out.add(LockRow(key=key, mode=mode_name(str(mode)), description=text))
+    return out
+
+
+def locks_of(conn: Conn, pid: int) -> set[LockRow]:
+    return lock_rows(conn.execute(LOCKS_OF, (pid,)).fetchall())
+
+
+def _int(value: object) -> int:
+    return int(str(value)) if value is not None else 0
+
+
+def statement_facts(
+    *,
+    line: int,
+    text: str,
+    ms: float,
+    before: Snapshot,
+    after: Snapshot,
+    new_locks: Iterable[LockRow],
+    sampled: bool,
+) -> StatementFacts:
+    """What one statement did: the difference of the snapshots taken around it."""
+    rewritten, scanned = [], []
+    for oid, rel in after.relations.items():
+        old = before.relations.get(oid)
+        if old is None:
+            continue
+        if rel.filenode != old.filenode and rel.kind not in ("view", "type"):
+            rewritten.append(rel.name)
+        if rel.scans > old.scans:
+            scanned.append(rel.name)
+    created = [r.label for oid, r in after.relations.items() if oid not in before.relations]
+    created += [t for key, t in after.objects.items() if key not in before.objects]
+    dropped = [r.label for oid, r in before.relations.items() if oid not in after.relations]
+    dropped += [t for key, t in before.objects.items() if key not in after.objects]
+    return StatementFacts(
+        line=line,
+        text=text,
+        ms=round(ms, 3),
+        locks=_locks(new_locks, before, after),
+        rewritten=tuple(sorted(rewritten)),
+        scanned=tuple(sorted(scanned)),
+        created=tuple(sorted(created)),
+        dropped=tuple(sorted(dropped)),
+        sampled=sampled,
+    )
+
+
+def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[Lock, ...]:
+    """The strongest mode per user relation and per object; an index's mode also counts for
+    its table (the table's entry then names the index it got it through)."""
+    relations: dict[int, str] = {}
+    objects: dict[str, str] = {}
+    for row in rows:
+        kind, first, second, _ = row.key
+        if kind == "relation":
+            if first in after.relations or first in before.relations:
+                relations[first] = _stronger(relations.get(first), row.mode)
+            continue  # a catalog: every DDL writes to them
+        name = row.description or before.objects.get((first, second))
+        if name is None:
+            # Gone, and never a user object of the snapshot: the internal parts of what the
+            # statement dropped or replaced (a foreign key's triggers, a table's row type).
+            continue
+        objects[name] = _stronger(objects.get(name), row.mode)
+    out: dict[int, Lock] = {}
+    for oid, mode in relations.items():
+        rel = after.relations.get(oid) or before.relations[oid]
+        out[oid] = Lock(rel.name, rel.kind, mode, new=oid not in before.relations)
+    for oid, mode in relations.items():
+        if oid not in before.relations:
+            # An index the statement created: no other session could see it while its
+            # creator held it, so its lock blocks nobody's use of the table.
+            continue
+        rel = before.relations[oid]
+        if rel.table is None:
+            continue
+        table = after.relations.get(rel.table) or before.relations.get(rel.table)
+        if table is not None:
+            out[rel.table] = _stronger_lock(
+                out.get(rel.table), Lock(table.name, table.kind, mode, via=rel.name)
+            )
+    listed = sorted(out.values(), key=lambda lock: (lock.object, lock.kind, lock.new))
+    listed += [Lock(name, "object", mode) for name, mode in sorted(objects.items())]
+    return tuple(listed)
+
+
+def _stronger(current: str | None, mode: str) -> str:
+    return mode if current is None or strength(mode) > strength(current) else current
+
+
+def _stronger_lock(current: Lock | None, lock: Lock) -> Lock:
+    """The table's own lock wins a tie: ``via`` names an index only when it made the
+    difference."""
+    if current is None or strength(lock.mode) > strength(current.mode):
+        return lock
+    return current

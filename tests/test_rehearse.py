@@ -1,0 +1,255 @@
+"""``gordon-migrate rehearse``: what the server itself shows a statement locks, rewrites,
+scans, creates and drops, measured on a scratch database; the target is only read."""
+
+from __future__ import annotations
+
+import json
+
+from psycopg import conninfo
+
+from gordon_migrate.rehearse.model import Lock, Rehearsal, StatementFacts
+from gordon_migrate.testing import GordonDatabase, TestServer
+from tests.support.cli import Bundle, CliRunner
+
+BASE = """\
+CREATE TABLE parent (id bigint PRIMARY KEY);
+CREATE TABLE child (
+    id bigint PRIMARY KEY,
+    parent_id bigint CONSTRAINT child_parent_fk REFERENCES parent,
+    note text
+);
+CREATE INDEX child_parent_idx ON child (parent_id);
+"""
+
+
+def rehearse(cli: CliRunner, server: TestServer, *args: str) -> Rehearsal:
+    result = cli("rehearse", "--format", "json", "--scratch-url", server.admin_dsn, *args)
+    assert result.code == 0, result.err
+    payload = json.loads(result.out)
+    assert payload.pop("ok") is True
+    return Rehearsal.from_json(payload)
+
+
+def pending(
+    cli: CliRunner, server: TestServer, bundle_dir: Bundle, change: str, *, header: str = ""
+) -> tuple[StatementFacts, ...]:
+    """The statements of ``change``, rehearsed as migration 0002 after ``BASE``."""
+    root = bundle_dir({"0001_base.sql": BASE, "0002_change.sql": header + change})
+    rehearsal = rehearse(cli, server, "--migrations-dir", str(root))
+    assert [m.version for m in rehearsal.migrations] == [1, 2]
+    return rehearsal.migrations[1].statements
+
+
+def modes(statement: StatementFacts) -> dict[str, str]:
+    return {lock.object: lock.mode for lock in statement.locks}
+
+
+def test_reindex_table_locks_its_indexes_access_exclusive_which_counts_for_the_table(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    (reindex,) = pending(cli, gordon_server, bundle_dir, "REINDEX TABLE child;\n")
+    assert modes(reindex)["public.child_pkey"] == "ACCESS EXCLUSIVE"
+    assert modes(reindex)["public.child_parent_idx"] == "ACCESS EXCLUSIVE"
+    table = next(lock for lock in reindex.locks if lock.object == "public.child")
+    # REINDEX takes SHARE on the table itself; its readers are blocked through the indexes.
+    assert table.mode == "ACCESS EXCLUSIVE"
+    assert table.via in {"public.child_pkey", "public.child_parent_idx"}
+    assert set(reindex.rewritten) == {"public.child_pkey", "public.child_parent_idx"}
+    assert reindex.line == 1
+
+
+def test_dropping_a_foreign_key_locks_the_referenced_table_too(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    (drop,) = pending(
+        cli, gordon_server, bundle_dir, "ALTER TABLE child DROP CONSTRAINT child_parent_fk;\n"
+    )
+    assert modes(drop)["public.child"] == "ACCESS EXCLUSIVE"
+    assert modes(drop)["public.parent"] == "ACCESS EXCLUSIVE"
+    assert "constraint child_parent_fk on table child" in drop.dropped
+
+
+def test_a_type_change_rewrites_and_a_constant_default_does_not(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    add, change = pending(
+        cli,
+        gordon_server,
+        bundle_dir,
+        "ALTER TABLE child ADD COLUMN flag int NOT NULL DEFAULT 0;\n"
+        "ALTER TABLE child ALTER COLUMN note TYPE varchar(50);\n",
+    )
+    assert add.rewritten == ()
+    assert add.scanned == ()
+    assert modes(add)["public.child"] == "ACCESS EXCLUSIVE"
+    assert "public.child" in change.rewritten
+    assert change.line == 2
+
+
+def test_validating_a_constraint_scans_the_table_under_share_update_exclusive(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    add, validate = pending(
+        cli,
+        gordon_server,
+        bundle_dir,
+        "ALTER TABLE child ADD CONSTRAINT note_short CHECK (length(note) < 10) NOT VALID;\n"
+        "ALTER TABLE child VALIDATE CONSTRAINT note_short;\n",
+    )
+    assert add.scanned == ()
+    assert validate.scanned == ("public.child",)
+    assert modes(validate)["public.child"] == "SHARE UPDATE EXCLUSIVE"
+    assert validate.rewritten == ()
+
+
+def test_create_index_concurrently_is_sampled_while_it_runs(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    create, build, vacuum = pending(
+        cli,
+        gordon_server,
+        bundle_dir,
+        "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nVACUUM t;\n",
+        header="-- no-transaction\n",
+    )
+    assert not create.sampled, "a statement that can run in a transaction block is measured"
+    assert modes(create)["public.t"] == "ACCESS EXCLUSIVE"
+    assert build.sampled
+    assert build.line == 3
+    # Its own new index is invisible to others while locked: the table's lock is its own.
+    assert Lock("public.t", "table", "SHARE UPDATE EXCLUSIVE") in build.locks
+    assert "index public.t_id" in build.created
+    assert build.scanned == ("public.t",)
+    # Over in a millisecond, and waits for nothing: still seen queued for its lock.
+    assert vacuum.sampled
+    assert modes(vacuum) == {"public.t": "SHARE UPDATE EXCLUSIVE"}
+
+
+def test_drop_cascade_lists_what_it_took_with_it(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    view, drop = pending(
+        cli,
+        gordon_server,
+        bundle_dir,
+        "CREATE VIEW child_notes AS SELECT id, note FROM child;\nDROP TABLE child CASCADE;\n",
+    )
+    assert "view public.child_notes" in view.created
+    assert {"table public.child", "view public.child_notes", "index public.child_pkey"} <= set(
+        drop.dropped
+    )
+    assert modes(drop)["public.parent"] == "ACCESS EXCLUSIVE", "the foreign key's other side"
+
+
+def test_a_failing_statement_is_named_by_file_and_line(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    root = bundle_dir(
+        {
+            "0001_base.sql": BASE,
+            "0002_bad.sql": "-- a comment\nALTER TABLE child ADD COLUMN x int;\n\n"
+            "ALTER TABLE nowhere ADD COLUMN y int;\n",
+        }
+    )
+    result = cli(
+        "rehearse", "--scratch-url", gordon_server.admin_dsn, "--migrations-dir", str(root)
+    )
+    assert result.code == 1
+    line = result.error_line
+    assert line.startswith('0002_bad.sql:4: SQLSTATE 42P01: relation "nowhere" does not exist')
+    assert "the target was not touched" in line
+    assert result.out == ""
+
+
+def test_a_statement_over_the_budget_is_cancelled_and_reported(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    root = bundle_dir({"0001_slow.sql": "SELECT 1;\nSELECT pg_sleep(5);\n"})
+    result = cli(
+        "rehearse",
+        "--scratch-url",
+        gordon_server.admin_dsn,
+        "--migrations-dir",
+        str(root),
+        "--statement-budget",
+        "200ms",
+    )
+    assert result.code == 1
+    assert result.error_line.startswith(
+        "0001_slow.sql:2: the statement ran longer than 200ms on the scratch and was cancelled"
+    )
+
+
+def test_a_scratch_url_naming_the_target_database_is_refused(
+    cli: CliRunner, gordon_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    root = bundle_dir({"0001_base.sql": BASE})
+    # Spelled otherwise than the target's URL: the server is asked who the target's session is.
+    same = conninfo.make_conninfo(gordon_db.dsn, application_name="spelled otherwise")
+    for scratch in (gordon_db.dsn, same):
+        result = cli(
+            "rehearse",
+            "--database-url",
+            gordon_db.dsn,
+            "--scratch-url",
+            scratch,
+            "--migrations-dir",
+            str(root),
+        )
+        assert result.code == 1
+        assert "--scratch-url names the target database" in result.error_line
+
+
+def _catalog_state(db: GordonDatabase) -> tuple[object, ...]:
+    with db.connect() as conn:
+        row = conn.execute(
+            "SELECT (SELECT md5(string_agg(oid::text || relname || relfilenode::text, ',' "
+            "ORDER BY oid)) FROM pg_class), "
+            "(SELECT md5(string_agg(version::text || success::text || encode(checksum, 'hex'), "
+            "',' ORDER BY version)) FROM public._sqlx_migrations)"
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_the_target_is_only_read_and_only_its_pending_migrations_are_rehearsed(
+    cli: CliRunner, gordon_server: TestServer, gordon_empty_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    applied = bundle_dir({"0001_base.sql": BASE})
+    done = cli("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(applied))
+    assert done.code == 0, done.err
+    both = bundle_dir(
+        {"0001_base.sql": BASE, "0002_more.sql": "ALTER TABLE child ADD COLUMN x int;\n"}
+    )
+    before = _catalog_state(gordon_empty_db)
+    rehearsal = rehearse(
+        cli, gordon_server, "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(both)
+    )
+    assert rehearsal.replayed == (1,)
+    assert [m.version for m in rehearsal.migrations] == [2]
+    (add,) = rehearsal.migrations[0].statements
+    assert modes(add) == {"public.child": "ACCESS EXCLUSIVE"}
+    assert _catalog_state(gordon_empty_db) == before
+    with gordon_server.admin() as conn:
+        left = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'gordon\\_rehearse\\_%'"
+        ).fetchall()
+    assert left == [], "the scratch database is dropped"
+
+
+def test_rehearse_on_the_embedded_server_in_text(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    """The default scratch: a throwaway embedded server (the other supported major)."""
+    other = "16" if gordon_server.version == 18 else "18"
+    root = bundle_dir({"0001_base.sql": BASE, "0002_reindex.sql": "REINDEX TABLE child;\n"})
+    result = cli("rehearse", "--pg-version", other, "--migrations-dir", str(root))
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert "0002 (0002_reindex.sql): in one transaction, " in result.out
+    assert "  0002_reindex.sql:1  REINDEX TABLE child  (" in result.out
+    assert any(
+        x.startswith("    locks: public.child: ACCESS EXCLUSIVE through public.child_")
+        for x in lines
+    )
+    assert lines[-1].startswith(f"measured on PostgreSQL {other}.")
