@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
@@ -20,6 +20,8 @@ from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import Finding, LockStep, Severity, StatementPlan, TableSize
 from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
 from gordon_migrate.sql import notify
+
+_QUALIFIED_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*([A-Za-z_][A-Za-z0-9_$]*)\b")
 
 AT = enums.AlterTableType
 CT = enums.ConstrType
@@ -81,6 +83,19 @@ def no_rewrite(old: ColumnType, new: ColumnType) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class ForeignKey:
+    """A foreign key: its triggers live on both tables, so dropping or re-creating it locks
+    both."""
+
+    table: str
+    name: str
+    columns: tuple[str, ...]
+    referenced: str
+    #: Empty when the referenced table's primary key is meant.
+    referenced_columns: tuple[str, ...] = ()
+
+
 @dataclass
 class Catalog:
     """What earlier migrations built, replayed from their statements."""
@@ -93,6 +108,64 @@ class Catalog:
     check_columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, con)->col
     #: (table, column) -> (type name, type modifiers), from CREATE TABLE / ADD COLUMN / TYPE.
     columns: dict[tuple[str, str], ColumnType] = field(default_factory=dict)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    #: schema.sequence -> (table, column) of the identity or serial column that owns it.
+    owned_sequences: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: view or materialized view -> the relations its query reads (what a CASCADE drops).
+    view_sources: dict[str, set[str]] = field(default_factory=dict)
+    #: schema.statistics -> its table.
+    statistics: dict[str, str] = field(default_factory=dict)
+
+    def foreign_key(self, table: str, name: str) -> ForeignKey | None:
+        return next((k for k in self.foreign_keys if k.table == table and k.name == name), None)
+
+    def neighbours(self, table: str) -> list[str]:
+        """The other table of every foreign key ``table`` has or is referenced by."""
+        out: list[str] = []
+        for key in self.foreign_keys:
+            other = key.referenced if key.table == table else key.table
+            if table in (key.table, key.referenced) and other != table and other not in out:
+                out.append(other)
+        return out
+
+    def referencing(self, tables: Sequence[str]) -> list[str]:
+        """Every table whose foreign keys reach one of ``tables``, however indirectly (what
+        ``TRUNCATE ... CASCADE`` truncates too)."""
+        found: list[str] = []
+        todo = list(tables)
+        while todo:
+            table = todo.pop()
+            for key in self.foreign_keys:
+                if key.referenced == table and key.table not in tables and key.table not in found:
+                    found.append(key.table)
+                    todo.append(key.table)
+        return found
+
+    def sequences_of(self, table: str) -> list[str]:
+        return sorted(s for s, (owner, _) in self.owned_sequences.items() if owner == table)
+
+    def dependent_views(self, relation: str) -> list[str]:
+        found: list[str] = []
+        todo = [relation]
+        while todo:
+            source = todo.pop()
+            for view, sources in self.view_sources.items():
+                if source in sources and view not in found and view != relation:
+                    found.append(view)
+                    todo.append(view)
+        return found
+
+    def forget(self, relation: str) -> None:
+        """A relation dropped: its foreign keys, sequences and statistics go with it."""
+        self.relations.pop(relation, None)
+        self.foreign_keys = [
+            k for k in self.foreign_keys if relation not in (k.table, k.referenced)
+        ]
+        for sequence in self.sequences_of(relation):
+            self.owned_sequences.pop(sequence, None)
+        self.view_sources.pop(relation, None)
+        for name in [s for s, t in self.statistics.items() if t == relation]:
+            self.statistics.pop(name)
 
 
 @dataclass(frozen=True)
@@ -382,28 +455,123 @@ class FileLinter:
         self._created(relation, "table")
         for element in node.tableElts or ():
             constraints: Sequence[object] = ()
+            column: str | None = None
             if isinstance(element, ast.ColumnDef):
                 constraints = element.constraints or ()
+                column = element.colname
                 kind = _column_type(element.typeName)
                 if kind is not None and element.colname:
                     self.catalog.columns[(relation, element.colname)] = kind
+                self._owned_sequence(relation, element)
             elif isinstance(element, ast.Constraint):
                 constraints = (element,)
             for con in constraints:
                 if isinstance(con, ast.Constraint) and con.contype == CT.CONSTR_FOREIGN:
-                    target = _name(con.pktable, self.catalog)
+                    target = self._foreign_key(relation, con, column)
                     if target != relation:
                         self.lock("create_table_references", target)
+
+    def _foreign_key(self, relation: str, con: ast.Constraint, column: str | None) -> str:
+        """Remember a foreign key of ``relation`` (named as PostgreSQL names it when the
+        migration does not); returns the table it references."""
+        target = _name(con.pktable, self.catalog)
+        columns = tuple(_strings(con.fk_attrs)) or ((column,) if column else ())
+        name = con.conname or f"{relation.split('.', 1)[1]}_{'_'.join(columns)}_fkey"
+        self.catalog.foreign_keys.append(
+            ForeignKey(relation, name, columns, target, tuple(_strings(con.pk_attrs)))
+        )
+        return target
+
+    def _owned_sequence(self, relation: str, col: ast.ColumnDef) -> None:
+        """An identity or serial column's sequence, named as PostgreSQL names it."""
+        constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
+        type_name = (_strings(col.typeName.names) if col.typeName else [""])[-1].lower()
+        if col.colname and (
+            any(c.contype == CT.CONSTR_IDENTITY for c in constraints)
+            or type_name in {"serial", "bigserial", "smallserial", "serial4", "serial8"}
+        ):
+            schema, table = relation.split(".", 1)
+            sequence = f"{schema}.{table}_{col.colname}_seq"
+            self.catalog.owned_sequences[sequence] = (relation, col.colname)
+
+    def _lock_others(self, form_key: str, relations: Sequence[str]) -> None:
+        for other in relations:
+            self.lock(form_key, other)
 
     def on_CreateTableAsStmt(self, node: ast.CreateTableAsStmt) -> None:
         if node.into is not None:
             kind = "matview" if node.objtype == OT.OBJECT_MATVIEW else "table"
-            self._created(_name(node.into.rel, self.catalog), kind)
+            relation = _name(node.into.rel, self.catalog)
+            self._created(relation, kind)
+            if kind == "matview":
+                self.catalog.view_sources[relation] = {
+                    _name(rv, self.catalog) for rv in _range_vars(node.query)
+                }
 
     def on_ViewStmt(self, node: ast.ViewStmt) -> None:
-        self._created(_name(node.view, self.catalog), "view", bool(node.replace))
+        view = _name(node.view, self.catalog)
+        replaced = bool(node.replace) and view in self.catalog.relations
+        self._created(view, "view", bool(node.replace))
+        if replaced:
+            self.lock("create_or_replace_view", view)
+        sources = {_name(rv, self.catalog) for rv in _range_vars(node.query)}
+        self.catalog.view_sources[view] = sources
         for rv in _range_vars(node.query):
             self.lock("create_view", _name(rv, self.catalog))
+
+    def on_RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt) -> None:
+        form = "refresh_matview_concurrently" if node.concurrent else "refresh_matview"
+        self.lock(form, _name(node.relation, self.catalog))
+
+    def on_AlterSeqStmt(self, node: ast.AlterSeqStmt) -> None:
+        self.lock("alter_sequence", _name(node.sequence, self.catalog))
+
+    def on_AlterPolicyStmt(self, node: ast.AlterPolicyStmt) -> None:
+        self.lock("create_policy", _name(node.table, self.catalog))
+
+    def on_CreateStatsStmt(self, node: ast.CreateStatsStmt) -> None:
+        tables = [
+            _name(rv, self.catalog) for rv in node.relations or () if isinstance(rv, ast.RangeVar)
+        ]
+        names = _strings(node.defnames)
+        if names and tables:
+            schema = names[0] if len(names) > 1 else tables[0].split(".", 1)[0]
+            self.catalog.statistics[f"{schema}.{names[-1]}"] = tables[0]
+        self._lock_others("create_statistics", tables)
+
+    def on_CreatePublicationStmt(self, node: ast.CreatePublicationStmt) -> None:
+        self._publication(node.pubobjects)
+
+    def on_AlterPublicationStmt(self, node: ast.AlterPublicationStmt) -> None:
+        self._publication(node.pubobjects)
+
+    def _publication(self, objects: Sequence[object] | None) -> None:
+        for spec in objects or ():
+            if isinstance(spec, ast.PublicationObjSpec) and spec.pubtable is not None:
+                self.lock("publication", _name(spec.pubtable.relation, self.catalog))
+
+    def on_AlterObjectSchemaStmt(self, node: ast.AlterObjectSchemaStmt) -> None:
+        if node.relation is None or node.objectType not in (
+            OT.OBJECT_TABLE,
+            OT.OBJECT_VIEW,
+            OT.OBJECT_MATVIEW,
+            OT.OBJECT_SEQUENCE,
+            OT.OBJECT_FOREIGN_TABLE,
+        ):
+            return
+        relation = _name(node.relation, self.catalog)
+        self.lock("set_schema", relation)
+        sequences = self.catalog.sequences_of(relation)
+        self._lock_others("owned_sequence", sequences)
+        schema = node.newschema or "public"
+        moved = f"{schema}.{relation.split('.', 1)[1]}"
+        self.catalog.relations[moved] = self.catalog.relations.pop(relation, "table")
+        for sequence in sequences:
+            owner = self.catalog.owned_sequences.pop(sequence)
+            self.catalog.owned_sequences[f"{schema}.{sequence.split('.', 1)[1]}"] = (
+                moved,
+                owner[1],
+            )
 
     def on_IndexStmt(self, node: ast.IndexStmt) -> None:
         relation = _name(node.relation, self.catalog)
@@ -465,11 +633,23 @@ class FileLinter:
             elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
                 relation = _qualified(parts)
                 self.lock("drop_table", relation)
+                self._lock_others("foreign_key_other_table", self.catalog.neighbours(relation))
+                self._lock_others("owned_sequence", self.catalog.sequences_of(relation))
+                if node.behavior == enums.DropBehavior.DROP_CASCADE:
+                    self._lock_others("drop_table", self.catalog.dependent_views(relation))
                 if not self.new(relation):
                     what = "table" if kind == OT.OBJECT_TABLE else "view"
                     self.report("drop-table", f"DROP {what.upper()} {relation}", relation)
-                self.catalog.relations.pop(relation, None)
+                self.catalog.forget(relation)
                 self.created.discard(relation)
+            elif kind == OT.OBJECT_SEQUENCE:
+                sequence = _qualified(parts)
+                self.lock("drop_sequence", sequence)
+                self.catalog.owned_sequences.pop(sequence, None)
+            elif kind == OT.OBJECT_STATISTIC_EXT:
+                table = self.catalog.statistics.pop(_qualified(parts), None)
+                if table is not None:
+                    self.lock("create_statistics", table)
             elif kind == OT.OBJECT_SCHEMA:
                 schema = parts[0]
                 dropped = [r for r in self.catalog.relations if r.startswith(f"{schema}.")]
@@ -487,9 +667,11 @@ class FileLinter:
                 self.lock("create_policy", _qualified(parts[:-1]))
 
     def on_AlterTableStmt(self, node: ast.AlterTableStmt) -> None:
-        if node.objtype not in (OT.OBJECT_TABLE, None):
-            return
         relation = _name(node.relation, self.catalog)
+        if node.objtype == OT.OBJECT_INDEX:
+            # SET (...), ATTACH PARTITION, ...: the index's lock, which its table's readers need.
+            self.lock("alter_index", self._index_table(relation))
+            return
         for cmd in node.cmds or ():
             if isinstance(cmd, ast.AlterTableCmd):
                 self.alter_cmd(relation, cmd)
@@ -506,10 +688,14 @@ class FileLinter:
             using = isinstance(cmd.def_, ast.ColumnDef) and cmd.def_.raw_default is not None
             if new is not None:
                 self.catalog.columns[key] = new
+            # The column's foreign keys are dropped and re-created, rewrite or not.
+            others = self._keys_on_column(relation, cmd.name or "")
             if old is not None and new is not None and not using and no_rewrite(old, new):
                 self.lock("alter_column_type_coercible", relation)
+                self._lock_others("foreign_key_other_table", others)
                 return
             self.lock("alter_column_type", relation)
+            self._lock_others("foreign_key_other_table", others)
             if existing:
                 self.report(
                     "alter-column-type",
@@ -544,6 +730,9 @@ class FileLinter:
                 self.catalog.not_null_checks[(relation, column)] = True
         elif sub == AT.AT_DropColumn:
             self.lock("drop_column", relation)
+            self._lock_others(
+                "foreign_key_other_table", self._keys_on_column(relation, cmd.name or "")
+            )
             if existing:
                 self.report("drop-column", f"DROP COLUMN {relation}.{cmd.name}", relation)
         elif sub in (AT.AT_ColumnDefault,):
@@ -552,8 +741,26 @@ class FileLinter:
             self.lock("drop_not_null", relation)
         elif sub == AT.AT_DropConstraint:
             self.lock("drop_constraint", relation)
+            dropped = self.catalog.foreign_key(relation, cmd.name or "")
+            if dropped is not None:
+                if dropped.referenced != relation:
+                    self.lock("foreign_key_other_table", dropped.referenced)
+                self.catalog.foreign_keys.remove(dropped)
         elif sub in (AT.AT_SetStatistics, AT.AT_SetRelOptions, AT.AT_ResetRelOptions):
             self.lock("set_statistics", relation)
+        elif sub in (AT.AT_SetOptions, AT.AT_ResetOptions):
+            self.lock("set_column_options", relation)
+        elif sub in (AT.AT_ClusterOn, AT.AT_DropCluster):
+            self.lock("cluster_on", relation)
+        elif sub in (AT.AT_SetIdentity, AT.AT_DropIdentity, AT.AT_AddIdentity):
+            self.identity(relation, cmd)
+        elif sub in (AT.AT_AttachPartition, AT.AT_DetachPartition) and isinstance(
+            cmd.def_, ast.PartitionCmd
+        ):
+            self.partition(relation, sub, cmd.def_)
+        elif sub in (AT.AT_AddInherit, AT.AT_DropInherit) and isinstance(cmd.def_, ast.RangeVar):
+            self.lock("alter_table_other", relation)
+            self.lock("inherit", _name(cmd.def_, self.catalog))
         elif sub in (AT.AT_EnableRowSecurity, AT.AT_ForceRowSecurity):
             self.lock("enable_rls", relation)
         elif sub in (AT.AT_SetLogged, AT.AT_SetUnLogged):
@@ -565,15 +772,60 @@ class FileLinter:
                     relation,
                     scaled=True,
                 )
-        elif sub is not None and sub.name.startswith(("AT_EnableTrig", "AT_DisableTrig")):
+        elif sub is not None and sub.name.startswith(
+            ("AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig")
+        ):
             self.lock("enable_trigger", relation)
         else:
             self.lock("alter_table_other", relation)
+
+    def _keys_on_column(self, relation: str, column: str) -> list[str]:
+        """The other tables of the foreign keys that use ``relation.column`` (either side; a
+        key naming no referenced column uses the primary key, which may be this column)."""
+        out: list[str] = []
+        for key in self.catalog.foreign_keys:
+            if key.table == relation and column in key.columns:
+                other = key.referenced
+            elif key.referenced == relation and (
+                column in key.referenced_columns or not key.referenced_columns
+            ):
+                other = key.table
+            else:
+                continue
+            if other != relation and other not in out:
+                out.append(other)
+        return out
+
+    def identity(self, relation: str, cmd: ast.AlterTableCmd) -> None:
+        self.lock("alter_table_other", relation)
+        column = cmd.name or ""
+        schema, table = relation.split(".", 1)
+        sequence = f"{schema}.{table}_{column}_seq"
+        if cmd.subtype == AT.AT_AddIdentity:
+            self.catalog.owned_sequences[sequence] = (relation, column)
+        elif cmd.subtype == AT.AT_SetIdentity:
+            self.lock("identity_sequence", sequence)
+        else:
+            self.lock("owned_sequence", sequence)
+            self.catalog.owned_sequences.pop(sequence, None)
+
+    def partition(self, relation: str, sub: enums.AlterTableType, cmd: ast.PartitionCmd) -> None:
+        part = _name(cmd.name, self.catalog)
+        if sub == AT.AT_AttachPartition:
+            self.lock("attach_partition", relation)
+            self.lock("partition", part)
+        elif cmd.concurrent:
+            self.lock("detach_partition_concurrently", relation)
+            self.lock("detach_partition_concurrently_partition", part)
+        else:
+            self.lock("detach_partition", relation)
+            self.lock("partition", part)
 
     def add_column(self, relation: str, col: ast.ColumnDef, existing: bool) -> None:
         kind = _column_type(col.typeName)
         if kind is not None and col.colname:
             self.catalog.columns[(relation, col.colname)] = kind
+        self._owned_sequence(relation, col)
         constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
         default = next((c for c in constraints if c.contype == CT.CONSTR_DEFAULT), None)
         not_null = any(c.contype == CT.CONSTR_NOTNULL for c in constraints) or col.is_not_null
@@ -592,7 +844,7 @@ class FileLinter:
             self.lock("add_column", relation)
         for con in constraints:
             if con.contype == CT.CONSTR_FOREIGN:
-                target = _name(con.pktable, self.catalog)
+                target = self._foreign_key(relation, con, col.colname)
                 if target != relation:
                     self.lock("add_foreign_key_referenced", target)
         if not existing:
@@ -665,7 +917,7 @@ class FileLinter:
                     scaled=True,
                 )
         elif contype == CT.CONSTR_FOREIGN:
-            target = _name(con.pktable, self.catalog)
+            target = self._foreign_key(relation, con, None)
             self.lock("add_foreign_key_not_valid" if not_valid else "add_foreign_key", relation)
             if target != relation:
                 self.lock("add_foreign_key_referenced", target)
@@ -711,6 +963,26 @@ class FileLinter:
             else:
                 self.created.add(renamed)
             self.catalog.relations[renamed] = self.catalog.relations.pop(relation, "table")
+        elif kind == OT.OBJECT_TABCONSTRAINT:
+            relation = _name(node.relation, self.catalog)
+            self.lock("rename_constraint", relation)
+            key = self.catalog.foreign_key(relation, node.subname or "")
+            if key is not None and node.newname:
+                self.catalog.foreign_keys.remove(key)
+                self.catalog.foreign_keys.append(replace(key, name=node.newname))
+        elif kind == OT.OBJECT_INDEX:
+            index = _name(node.relation, self.catalog)
+            table = self._index_table(index)
+            self.lock("alter_index", table)
+            if index in self.catalog.indexes and node.newname:
+                self.catalog.indexes.pop(index)
+                self.catalog.indexes[f"{index.split('.', 1)[0]}.{node.newname}"] = table
+        elif kind == OT.OBJECT_TRIGGER:
+            self.lock("rename_trigger", _name(node.relation, self.catalog))
+        elif kind == OT.OBJECT_POLICY:
+            self.lock("create_policy", _name(node.relation, self.catalog))
+        elif kind == OT.OBJECT_SEQUENCE:
+            self.lock("rename_table", _name(node.relation, self.catalog))
 
     def on_UpdateStmt(self, node: ast.UpdateStmt) -> None:
         self._dml("update", node.relation, node.whereClause is None)
@@ -733,9 +1005,18 @@ class FileLinter:
         self.lock("insert", _name(node.relation, self.catalog))
 
     def on_TruncateStmt(self, node: ast.TruncateStmt) -> None:
-        for rv in node.relations or ():
-            if isinstance(rv, ast.RangeVar):
-                self.lock("truncate", _name(rv, self.catalog))
+        named = [
+            _name(rv, self.catalog) for rv in node.relations or () if isinstance(rv, ast.RangeVar)
+        ]
+        cascade = (
+            self.catalog.referencing(named)
+            if node.behavior == enums.DropBehavior.DROP_CASCADE
+            else []
+        )
+        for relation in named + cascade:
+            self.lock("truncate_cascade" if relation in cascade else "truncate", relation)
+            if node.restart_seqs:
+                self._lock_others("owned_sequence", self.catalog.sequences_of(relation))
 
     def on_VacuumStmt(self, node: ast.VacuumStmt) -> None:
         options = {d.defname for d in node.options or () if isinstance(d, ast.DefElem)}
@@ -843,6 +1124,17 @@ class FileLinter:
             if node.objtype == OT.OBJECT_COLUMN:
                 parts = parts[:-1]
             self.lock("comment", _qualified(parts))
+        elif node.objtype in (
+            OT.OBJECT_VIEW,
+            OT.OBJECT_MATVIEW,
+            OT.OBJECT_SEQUENCE,
+            OT.OBJECT_FOREIGN_TABLE,
+            OT.OBJECT_INDEX,
+        ) and isinstance(node.object, tuple):
+            relation = _qualified(_strings(node.object))
+            if node.objtype == OT.OBJECT_INDEX:
+                relation = self._index_table(relation)
+            self.lock("comment_relation", relation)
 
     def on_GrantStmt(self, node: ast.GrantStmt) -> None:
         self._grant(node)
@@ -911,7 +1203,20 @@ class FileLinter:
                 and arg.defname == "as"
                 and isinstance(arg.arg, ast.String)
             ):
-                self._notify_sites(notify.sites(arg.arg.sval or ""), "DO block")
+                body = arg.arg.sval or ""
+                self._notify_sites(notify.sites(body), "DO block")
+                # The body is PL/pgSQL, run by the server: what it does is not known here, so
+                # every relation it names is planned at the strongest lock.
+                self._lock_others("do_block", self._named_in(body))
+
+    def _named_in(self, text: str) -> list[str]:
+        """The known relations ``text`` names schema-qualified, in order of appearance."""
+        out: list[str] = []
+        for match in _QUALIFIED_NAME.finditer(text):
+            name = f"{match[1].lower()}.{match[2].lower()}"
+            if name in self.catalog.relations and name not in out:
+                out.append(name)
+        return out
 
     def notify_channels(self, stmt: Stmt) -> None:
         """NOTIFY and pg_notify() at the top level of a statement (not inside bodies)."""

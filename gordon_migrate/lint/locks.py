@@ -103,6 +103,8 @@ class LockForm:
     #: Cannot run in a transaction block: the test watches it wait from a second session.
     concurrent: bool = False
     note: str = ""
+    #: Committed before ``example`` by the test: what the v7 schema lacks for it.
+    setup: str = ""
 
     @property
     def blocks(self) -> Blocks:
@@ -150,11 +152,12 @@ FORMS: tuple[LockForm, ...] = (
     _F(
         "reindex",
         "REINDEX",
-        "ShareLock",
+        "AccessExclusiveLock",
         "rewrite",
         "REINDEX TABLE trading.fills",
         "trading.fills",
-        note="rebuilds every index of the table; the heap itself is not rewritten",
+        note="SHARE on the table but ACCESS EXCLUSIVE on each index it rebuilds, which every "
+        "reader of the table needs; the heap itself is not rewritten",
     ),
     _F(
         "reindex_concurrently",
@@ -164,6 +167,15 @@ FORMS: tuple[LockForm, ...] = (
         "REINDEX TABLE CONCURRENTLY trading.fills",
         "trading.fills",
         concurrent=True,
+    ),
+    _F(
+        "alter_index",
+        "ALTER INDEX RENAME / SET (...)",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER INDEX trading.order_intents_open_idx RENAME TO lint_probe_idx",
+        "trading.order_intents",
+        note="on the index (PostgreSQL 12+); planned on its table",
     ),
     _F(
         "add_column",
@@ -348,6 +360,23 @@ FORMS: tuple[LockForm, ...] = (
         "trading.fills",
     ),
     _F(
+        "set_column_options",
+        "ALTER TABLE ALTER COLUMN SET/RESET (n_distinct, ...)",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills ALTER COLUMN fee SET (n_distinct = 100)",
+        "trading.fills",
+    ),
+    _F(
+        "cluster_on",
+        "ALTER TABLE CLUSTER ON / SET WITHOUT CLUSTER",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills CLUSTER ON fills_pkey",
+        "trading.fills",
+        note="marks the index for a later CLUSTER: nothing is moved",
+    ),
+    _F(
         "set_storage_parameter",
         "ALTER TABLE SET (fillfactor, autovacuum_*)",
         "ShareUpdateExclusiveLock",
@@ -364,12 +393,131 @@ FORMS: tuple[LockForm, ...] = (
         "trading.venue_balances",
     ),
     _F(
+        "identity_sequence",
+        "ALTER TABLE ALTER COLUMN SET ... (identity options)",
+        "ShareRowExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills ALTER COLUMN fill_id SET INCREMENT BY 2",
+        "trading.fills_fill_id_seq",
+        note="on the identity's sequence, which ALTER SEQUENCE takes too; the table is locked "
+        "ACCESS EXCLUSIVE",
+    ),
+    _F(
+        "owned_sequence",
+        "an owned sequence dropped or moved with its table or identity",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills ALTER COLUMN fill_id DROP IDENTITY",
+        "trading.fills_fill_id_seq",
+        note="an identity or serial column's sequence goes where its column goes",
+    ),
+    _F(
+        "attach_partition",
+        "ALTER TABLE ATTACH PARTITION",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe ATTACH PARTITION trading.lint_probe_1 "
+        "FOR VALUES FROM (0) TO (100)",
+        "trading.lint_probe",
+        note="the partition attached (and a default partition) are locked ACCESS EXCLUSIVE "
+        "and scanned against the bound",
+        setup="CREATE TABLE trading.lint_probe (id bigint NOT NULL) PARTITION BY RANGE (id); "
+        "CREATE TABLE trading.lint_probe_1 (id bigint NOT NULL)",
+    ),
+    _F(
+        "partition",
+        "ALTER TABLE ATTACH/DETACH PARTITION (the partition)",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe ATTACH PARTITION trading.lint_probe_1 "
+        "FOR VALUES FROM (0) TO (100)",
+        "trading.lint_probe_1",
+        setup="CREATE TABLE trading.lint_probe (id bigint NOT NULL) PARTITION BY RANGE (id); "
+        "CREATE TABLE trading.lint_probe_1 (id bigint NOT NULL)",
+    ),
+    _F(
+        "detach_partition",
+        "ALTER TABLE DETACH PARTITION",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe DETACH PARTITION trading.lint_probe_1",
+        "trading.lint_probe",
+        setup="CREATE TABLE trading.lint_probe (id bigint NOT NULL) PARTITION BY RANGE (id); "
+        "CREATE TABLE trading.lint_probe_1 PARTITION OF trading.lint_probe "
+        "FOR VALUES FROM (0) TO (100)",
+    ),
+    _F(
+        "detach_partition_concurrently",
+        "ALTER TABLE DETACH PARTITION ... CONCURRENTLY",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe DETACH PARTITION trading.lint_probe_1 CONCURRENTLY",
+        "trading.lint_probe",
+        concurrent=True,
+        note="two transactions: the second takes ACCESS EXCLUSIVE on the partition, once every "
+        "query that could see it through the parent is over",
+        setup="CREATE TABLE trading.lint_probe (id bigint NOT NULL) PARTITION BY RANGE (id); "
+        "CREATE TABLE trading.lint_probe_1 PARTITION OF trading.lint_probe "
+        "FOR VALUES FROM (0) TO (100)",
+    ),
+    _F(
+        "detach_partition_concurrently_partition",
+        "ALTER TABLE DETACH PARTITION ... CONCURRENTLY (the partition)",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe DETACH PARTITION trading.lint_probe_1 CONCURRENTLY",
+        "trading.lint_probe_1",
+        concurrent=True,
+        note="in its second transaction: queued behind any reader of the partition, and every "
+        "reader after it queues too",
+        setup="CREATE TABLE trading.lint_probe (id bigint NOT NULL) PARTITION BY RANGE (id); "
+        "CREATE TABLE trading.lint_probe_1 PARTITION OF trading.lint_probe "
+        "FOR VALUES FROM (0) TO (100)",
+    ),
+    _F(
+        "inherit",
+        "ALTER TABLE [NO] INHERIT (the parent)",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "ALTER TABLE trading.lint_probe INHERIT trading.venue_balances",
+        "trading.venue_balances",
+        note="the child is locked ACCESS EXCLUSIVE",
+        setup="CREATE TABLE trading.lint_probe (LIKE trading.venue_balances INCLUDING CONSTRAINTS)",
+    ),
+    _F(
         "enable_rls",
         "ALTER TABLE ENABLE ROW LEVEL SECURITY",
         "AccessExclusiveLock",
         "none",
         "ALTER TABLE trading.fills ENABLE ROW LEVEL SECURITY",
         "trading.fills",
+    ),
+    _F(
+        "foreign_key_other_table",
+        "a foreign key dropped or re-created (its other table)",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills DROP CONSTRAINT fills_intent_id_fkey",
+        "trading.order_intents",
+        note="a foreign key is triggers on both tables: dropping it (DROP CONSTRAINT, DROP "
+        "TABLE, a CASCADE) or re-creating it (a column type change) locks the other one too",
+    ),
+    _F(
+        "rename_constraint",
+        "ALTER TABLE RENAME CONSTRAINT",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.fills RENAME CONSTRAINT fills_liquidity_check TO lint_probe",
+        "trading.fills",
+    ),
+    _F(
+        "set_schema",
+        "ALTER ... SET SCHEMA",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TABLE trading.venue_balances SET SCHEMA public",
+        "trading.venue_balances",
+        note="its indexes and owned sequences move with it",
     ),
     _F(
         "alter_table_other",
@@ -406,6 +554,14 @@ FORMS: tuple[LockForm, ...] = (
         "trading.fills",
     ),
     _F(
+        "rename_trigger",
+        "ALTER TRIGGER RENAME",
+        "AccessExclusiveLock",
+        "none",
+        "ALTER TRIGGER fills_notify ON trading.fills RENAME TO lint_probe",
+        "trading.fills",
+    ),
+    _F(
         "create_policy",
         "CREATE/ALTER/DROP POLICY",
         "AccessExclusiveLock",
@@ -420,6 +576,49 @@ FORMS: tuple[LockForm, ...] = (
         "none",
         "COMMENT ON TABLE trading.fills IS 'probe'",
         "trading.fills",
+    ),
+    _F(
+        "comment_relation",
+        "COMMENT ON VIEW/MATERIALIZED VIEW/INDEX/SEQUENCE",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "COMMENT ON VIEW market_data.instrument_directory IS 'probe'",
+        "market_data.instrument_directory",
+        note="an index's comment is planned on its table",
+    ),
+    _F(
+        "create_statistics",
+        "CREATE/DROP STATISTICS",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "CREATE STATISTICS trading.lint_probe ON intent_id, fee FROM trading.fills",
+        "trading.fills",
+    ),
+    _F(
+        "publication",
+        "CREATE/ALTER PUBLICATION ... TABLE",
+        "ShareUpdateExclusiveLock",
+        "none",
+        "CREATE PUBLICATION lint_probe FOR TABLE trading.fills",
+        "trading.fills",
+    ),
+    _F(
+        "alter_sequence",
+        "ALTER SEQUENCE",
+        "ShareRowExclusiveLock",
+        "none",
+        "ALTER SEQUENCE trading.fills_fill_id_seq RESTART WITH 1000",
+        "trading.fills_fill_id_seq",
+        note="nextval() waits until the migration commits",
+    ),
+    _F(
+        "drop_sequence",
+        "DROP SEQUENCE",
+        "AccessExclusiveLock",
+        "none",
+        "DROP SEQUENCE trading.lint_probe_seq",
+        "trading.lint_probe_seq",
+        setup="CREATE SEQUENCE trading.lint_probe_seq",
     ),
     _F(
         "create_table_references",
@@ -439,6 +638,36 @@ FORMS: tuple[LockForm, ...] = (
         "trading.fills",
     ),
     _F(
+        "create_or_replace_view",
+        "CREATE OR REPLACE VIEW (an existing view)",
+        "AccessExclusiveLock",
+        "none",
+        "CREATE OR REPLACE VIEW trading.lint_probe AS SELECT fill_id, fee FROM trading.fills",
+        "trading.lint_probe",
+        setup="CREATE VIEW trading.lint_probe AS SELECT fill_id FROM trading.fills",
+    ),
+    _F(
+        "refresh_matview",
+        "REFRESH MATERIALIZED VIEW",
+        "AccessExclusiveLock",
+        "rewrite",
+        "REFRESH MATERIALIZED VIEW trading.lint_probe",
+        "trading.lint_probe",
+        note="readers of the view wait for the whole query",
+        setup="CREATE MATERIALIZED VIEW trading.lint_probe AS SELECT fill_id FROM trading.fills",
+    ),
+    _F(
+        "refresh_matview_concurrently",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY",
+        "ExclusiveLock",
+        "scan",
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY trading.lint_probe",
+        "trading.lint_probe",
+        note="readers go on; another refresh or a write waits",
+        setup="CREATE MATERIALIZED VIEW trading.lint_probe AS SELECT fill_id FROM trading.fills; "
+        "CREATE UNIQUE INDEX lint_probe_idx ON trading.lint_probe (fill_id)",
+    ),
+    _F(
         "drop_table",
         "DROP TABLE",
         "AccessExclusiveLock",
@@ -453,6 +682,15 @@ FORMS: tuple[LockForm, ...] = (
         "rewrite",
         "TRUNCATE trading.fills CASCADE",
         "trading.fills",
+    ),
+    _F(
+        "truncate_cascade",
+        "TRUNCATE ... CASCADE (a referencing table)",
+        "AccessExclusiveLock",
+        "rewrite",
+        "TRUNCATE trading.order_intents CASCADE",
+        "trading.order_events",
+        note="every table whose foreign key reaches the truncated one is truncated too",
     ),
     _F(
         "insert",
@@ -515,6 +753,16 @@ FORMS: tuple[LockForm, ...] = (
         "rewrite",
         "CLUSTER trading.fills USING fills_pkey",
         "trading.fills",
+    ),
+    _F(
+        "do_block",
+        "DO block (its body not analysed: what it names)",
+        "AccessExclusiveLock",
+        "none",
+        "DO $$ BEGIN ALTER TABLE trading.fills ADD COLUMN lint_probe text; END $$",
+        "trading.fills",
+        note="planned ACCESS EXCLUSIVE on every relation its body names; a name it builds at run "
+        "time is not seen",
     ),
     _F(
         "lock_table",

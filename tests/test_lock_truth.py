@@ -1,0 +1,146 @@
+"""The truth test (issue 21, item 5): every statement of the lock corpus rehearsed on the
+suite's server (``gordon_migrate.rehearse``: ``pg_locks`` around the statement), and lint's
+static lock plan of the same one-statement migration checked against it.
+
+What must hold: every relation the statement really locks in SHARE UPDATE EXCLUSIVE or
+stronger (blocking maintenance, writes or reads) is in the plan, in at least that mode. An
+index's lock counts for its table (``rehearse`` folds it there: a reader of the table needs
+its indexes). A relation the statement itself creates is left out: nobody else can see it.
+Where the plan is stronger than the server, it is recorded, not failed: a false alarm costs a
+review, a missing lock costs an outage. The summary is printed at the end of the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gordon_migrate import lint
+from gordon_migrate.core import bundle, dsn
+from gordon_migrate.core.bundle import Migration
+from gordon_migrate.lint import locks
+from gordon_migrate.lint.model import StatementPlan
+from gordon_migrate.rehearse.model import StatementFacts, strength
+from gordon_migrate.rehearse.run import rehearse
+from gordon_migrate.testing import TestServer, unique_name
+from tests.support.lock_corpus import Entry, entries
+
+CORPUS = entries()
+BLOCKING = strength("SHARE UPDATE EXCLUSIVE")
+
+
+@dataclass(frozen=True)
+class Measured:
+    entry: Entry
+    facts: StatementFacts
+    plan: StatementPlan
+    server: str
+
+
+@dataclass
+class Summary:
+    stronger: list[str]
+    checked: int = 0
+    server: str = "?"
+
+
+def test_the_corpus_is_big_enough() -> None:
+    assert len(CORPUS) >= 60
+
+
+@pytest.fixture(scope="module")
+def target(gordon_server: TestServer, gordon_template: str) -> Iterator[dsn.Dsn]:
+    """A v7 database, only read: its history says every bundled migration is applied, so the
+    rehearsal replays them on the scratch and measures the corpus migration alone."""
+    name = unique_name("lock_truth")
+    gordon_server.create_database(name, gordon_template)
+    try:
+        yield dsn.parse(gordon_server.dsn_for(name))
+    finally:
+        gordon_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def summary(request: pytest.FixtureRequest) -> Iterator[Summary]:
+    found = Summary(stronger=[])
+    yield found
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or not found.checked:
+        return
+    lines = [
+        f"lock truth on PostgreSQL {found.server}: {found.checked} statements checked; the "
+        f"static plan is stronger than the server on {len(found.stronger)}:",
+        *(f"  {line}" for line in found.stronger),
+    ]
+    # Printed past the capture, as pytest prints its own summary: read on every run.
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
+
+
+def measure(entry: Entry, server: TestServer, target: dsn.Dsn, where: Path) -> Measured:
+    files = {}
+    if entry.setup:
+        files["0900_setup.sql"] = "\n".join(entry.setup) + "\n"
+    header = "-- no-transaction\n" if entry.no_transaction else ""
+    files["0901_probe.sql"] = header + entry.sql + "\n"
+    for name, text in files.items():
+        (where / name).write_text(text, encoding="utf-8")
+    extra = bundle.load(where)
+    probe = extra[-1]
+    migrations: list[Migration] = [*bundle.load(), *extra]
+    rehearsal = rehearse(migrations, target=target, scratch_server=dsn.parse(server.admin_dsn))
+    (facts,) = rehearsal.migrations[-1].statements
+    plan = lint.lock_plan([probe], migrations, None)
+    (statement,) = plan.migrations[0].statements
+    return Measured(entry, facts, statement, rehearsal.server_version)
+
+
+def planned_modes(plan: StatementPlan) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for step in plan.steps:
+        mode = locks.label(step.mode)
+        if step.relation not in out or strength(mode) > strength(out[step.relation]):
+            out[step.relation] = mode
+    return out
+
+
+@pytest.mark.parametrize("entry", CORPUS, ids=lambda e: e.name)
+def test_the_static_plan_holds_every_blocking_lock_the_server_takes(
+    entry: Entry,
+    gordon_server: TestServer,
+    target: dsn.Dsn,
+    summary: Summary,
+    tmp_path: Path,
+) -> None:
+    got = measure(entry, gordon_server, target, tmp_path)
+    planned = planned_modes(got.plan)
+    old_names = dict(entry.renamed)
+    real = {
+        old_names.get(lock.object, lock.object): lock.mode
+        for lock in got.facts.locks
+        if lock.kind not in ("object", "index") and not lock.new
+    }
+    missing = {
+        relation: mode
+        for relation, mode in real.items()
+        if strength(mode) >= BLOCKING and strength(planned.get(relation, "")) < strength(mode)
+    }
+    summary.checked += 1
+    summary.server = got.server
+    stronger = [
+        f"{relation} {mode} (server: {real.get(relation, 'none')})"
+        for relation, mode in planned.items()
+        if strength(mode) > strength(real.get(relation, ""))
+    ]
+    if stronger:
+        summary.stronger.append(f"{entry.name}: {', '.join(stronger)}")
+    assert not missing, (
+        f"{entry.name}: the static plan misses or under-states {missing}; "
+        f"planned {planned}, measured {real}"
+    )
