@@ -1,5 +1,7 @@
 """Every entry of the lock table, checked on a real server: the lock mode the statement really
-takes on its relation (pg_locks), and whether it really rewrites the table (relfilenode)."""
+takes on its relation (pg_locks; an index's lock counts for its table, whose readers need it),
+and whether it really rewrites the relation (relfilenode). ``tests/test_lock_truth.py`` checks
+the plans lint builds from this table against the server on a larger corpus."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from gordon_migrate.testing import GordonDatabase
 
 _STRONGEST = """
 SELECT mode FROM pg_locks
-WHERE pid = pg_backend_pid() AND locktype = 'relation' AND relation = %s AND granted
+WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted
+  AND (relation = %s OR relation = ANY(%s))
 """
+# The indexes of a table before the statement (one it builds is invisible to other sessions).
+_INDEXES = "SELECT coalesce(array_agg(indexrelid::oid), '{}') FROM pg_index WHERE indrelid = %s"
 _FILENODE = "SELECT pg_relation_filenode(%s::regclass)"
 
 
@@ -26,16 +31,27 @@ def _strongest(modes: list[str]) -> str:
 @pytest.mark.parametrize("form", [f for f in locks.FORMS if not f.concurrent], ids=lambda f: f.key)
 def test_lock_taken_inside_a_transaction(gordon_db: GordonDatabase, form: locks.LockForm) -> None:
     with gordon_db.connect() as conn:
+        if form.setup:
+            conn.execute(form.setup.encode())
         row = conn.execute("SELECT %s::regclass::oid", (form.relation,)).fetchone()
         assert row is not None
         oid = row[0]
         before = conn.execute(_FILENODE, (oid,)).fetchone()
+        indexes = conn.execute(_INDEXES, (oid,)).fetchone()
+        assert indexes is not None
         conn.execute("BEGIN")
         conn.execute(form.example.encode())
-        held = [str(r[0]) for r in conn.execute(_STRONGEST, (oid,)).fetchall()]
+        held = [str(r[0]) for r in conn.execute(_STRONGEST, (oid, indexes[0])).fetchall()]
         assert held, f"{form.title}: no lock on {form.relation}"
         assert _strongest(held) == form.mode, (form.title, held)
-        if form.key not in {"drop_table", "rename_table", "reindex", "truncate"}:
+        if form.key not in {
+            "drop_table",
+            "rename_table",
+            "reindex",
+            "truncate",
+            "owned_sequence",
+            "drop_sequence",
+        }:
             after = conn.execute(_FILENODE, (oid,)).fetchone()
             assert (after != before) == (form.work == "rewrite"), (form.title, before, after)
         if form.key == "truncate":
@@ -57,15 +73,19 @@ def test_lock_requested_by_a_non_transactional_form(
     """These cannot run in a transaction block: hold SHARE UPDATE EXCLUSIVE (which each of
     them conflicts with) from one session, run the statement from another, and read the mode
     it waits for. A weaker hold than ACCESS EXCLUSIVE lets the name lookups (ACCESS SHARE)
-    through, so the wait is on the statement's own lock."""
+    through, so the wait is on the statement's own lock. For an ACCESS EXCLUSIVE form the
+    hold is a reader's (ACCESS SHARE): the statement's weaker locks before it pass."""
     name = f"lint-probe-{form.key}"[:60]
     errors: list[BaseException] = []
+    hold = "ACCESS SHARE" if form.mode == "AccessExclusiveLock" else "SHARE UPDATE EXCLUSIVE"
     with gordon_db.connect() as holder:
+        if form.setup:
+            holder.execute(form.setup.encode())
         row = holder.execute("SELECT %s::regclass::oid", (form.relation,)).fetchone()
         assert row is not None
         oid = row[0]
         holder.execute("BEGIN")
-        holder.execute(f"LOCK TABLE {form.relation} IN SHARE UPDATE EXCLUSIVE MODE")
+        holder.execute(f"LOCK TABLE {form.relation} IN {hold} MODE")
 
         def run() -> None:
             try:

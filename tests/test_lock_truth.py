@@ -25,6 +25,7 @@ from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import StatementPlan
 from gordon_migrate.rehearse.model import StatementFacts, strength
 from gordon_migrate.rehearse.run import rehearse
+from gordon_migrate.sql.statement import inspect
 from gordon_migrate.testing import TestServer, unique_name
 from tests.support.lock_corpus import Entry, entries
 
@@ -144,3 +145,6 @@ def test_the_static_plan_holds_every_blocking_lock_the_server_takes(
         f"{entry.name}: the static plan misses or under-states {missing}; "
         f"planned {planned}, measured {real}"
     )
+    if inspect(entry.sql).share_update_exclusive_only:
+        # The engine runs it without lock_timeout: it must block no reader or writer.
+        assert all(strength(mode) <= BLOCKING for mode in real.values()), (entry.name, real)

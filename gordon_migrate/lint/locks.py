@@ -396,7 +396,7 @@ FORMS: tuple[LockForm, ...] = (
         "identity_sequence",
         "ALTER TABLE ALTER COLUMN SET ... (identity options)",
         "ShareRowExclusiveLock",
-        "none",
+        "rewrite",
         "ALTER TABLE trading.fills ALTER COLUMN fill_id SET INCREMENT BY 2",
         "trading.fills_fill_id_seq",
         note="on the identity's sequence, which ALTER SEQUENCE takes too; the table is locked "
@@ -606,10 +606,11 @@ FORMS: tuple[LockForm, ...] = (
         "alter_sequence",
         "ALTER SEQUENCE",
         "ShareRowExclusiveLock",
-        "none",
+        "rewrite",
         "ALTER SEQUENCE trading.fills_fill_id_seq RESTART WITH 1000",
         "trading.fills_fill_id_seq",
-        note="nextval() waits until the migration commits",
+        note="nextval() waits until the migration commits; the rewrite is of the sequence's "
+        "one page",
     ),
     _F(
         "drop_sequence",

@@ -1,10 +1,14 @@
 """What the engine needs to know about one statement: the relations it names, and whether it
-only ever takes SHARE UPDATE EXCLUSIVE (the ``CONCURRENTLY`` forms, plain VACUUM/ANALYZE).
+only ever takes SHARE UPDATE EXCLUSIVE (the ``CONCURRENTLY`` index forms, plain VACUUM/ANALYZE).
 
 Those statements block no reader or writer, so a short ``lock_timeout`` protects nothing
 there; it only breaks them while they wait for old snapshots (``CREATE INDEX CONCURRENTLY``
 waits for every transaction older than its own phases) and leaves an INVALID index behind.
-Called only when there is work (pglast is not on the no-op path).
+Called only when there is work (pglast is not on the no-op path). Other statements that take
+only SHARE UPDATE EXCLUSIVE (VALIDATE CONSTRAINT, SET STATISTICS, ...) are left lock-taking on
+purpose: they wait for no snapshot, so a lock_timeout there costs a retry, never an INVALID
+index. ``tests/unit/test_statement_agrees_with_lint.py`` holds this classification to lint's
+lock plan on the lock corpus, which ``tests/test_lock_truth.py`` holds to the server.
 """
 
 from __future__ import annotations
@@ -50,14 +54,8 @@ def inspect(text: str) -> StatementInfo:
         light = bool(stmt.concurrent) and stmt.removeType == enums.ObjectType.OBJECT_INDEX
     elif isinstance(stmt, ast.ReindexStmt):
         light = any(p.defname == "concurrently" for p in stmt.params or ())
-    elif isinstance(stmt, ast.AlterTableStmt):
-        light = bool(stmt.cmds) and all(
-            isinstance(cmd, ast.AlterTableCmd)
-            and cmd.subtype == enums.AlterTableType.AT_DetachPartition
-            and isinstance(cmd.def_, ast.PartitionCmd)
-            and bool(cmd.def_.concurrent)
-            for cmd in stmt.cmds or ()
-        )
+    # DETACH PARTITION ... CONCURRENTLY is not light: its second transaction takes ACCESS
+    # EXCLUSIVE on the partition (tests/test_lint_locks.py watches it wait for it).
     elif isinstance(stmt, ast.VacuumStmt):
         light = not any(o.defname == "full" for o in stmt.options or ())
     return StatementInfo(

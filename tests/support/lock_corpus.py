@@ -54,7 +54,7 @@ def entries(path: Path = PATH) -> list[Entry]:
             renamed.append((new.strip(), old.strip()))
         elif line.strip() == "-- no-transaction":
             no_transaction = True
-        elif line.startswith("--") or not line.strip() and not body:
+        elif line.startswith("--") or (not line.strip() and not body):
             continue
         else:
             body.append(line)
