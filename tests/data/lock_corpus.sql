@@ -5,8 +5,9 @@
 -- An entry starts at its `-- name:` line and ends before the next one. Its other comment
 -- lines: `-- setup: SQL` (run first, as a migration of its own: not measured), `-- no-transaction`
 -- (the statement cannot run in a transaction block), `-- renamed: NEW = OLD` (the statement
--- renames or moves OLD: the server names it NEW afterwards), `-- why: ...` (free text). The rest
--- is the one statement.
+-- renames or moves OLD: the server names it NEW afterwards), `-- pgNN: RELATION = MODE` (on
+-- that major the server shows this lock beyond the plan, for the reason its `-- why:` gives),
+-- `-- why: ...` (free text). The rest is the one statement.
 
 -- name: create_index
 CREATE INDEX lock_probe_idx ON trading.fills (fee_asset);
@@ -40,6 +41,9 @@ REINDEX INDEX trading.order_intents_open_idx;
 
 -- name: reindex_table_concurrently
 -- no-transaction
+-- pg15: trading.fills = ACCESS EXCLUSIVE
+-- why: PostgreSQL 15 drops each old index under ACCESS EXCLUSIVE, once it is dead (indislive
+-- why: false): no reader of the table opens it any more, so the table's readers do not wait
 REINDEX TABLE CONCURRENTLY trading.fills;
 
 -- name: add_column

@@ -3,10 +3,12 @@ with what it needs first, read as plain entries."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 PATH = Path(__file__).resolve().parent.parent / "data" / "lock_corpus.sql"
+_MAJOR = re.compile(r"-- pg\d+:")
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class Entry:
     no_transaction: bool = False
     renamed: tuple[tuple[str, str], ...] = ()
     """(new name, old name) of what the statement renames or moves."""
+    per_major: tuple[tuple[int, str, str], ...] = ()
+    """(major, relation, mode): a lock that major's server shows beyond the plan, on purpose."""
 
 
 def entries(path: Path = PATH) -> list[Entry]:
@@ -27,21 +31,25 @@ def entries(path: Path = PATH) -> list[Entry]:
     setup: list[str] = []
     no_transaction = False
     renamed: list[tuple[str, str]] = []
+    per_major: list[tuple[int, str, str]] = []
     body: list[str] = []
 
     def close() -> None:
         if name is not None:
             sql = "\n".join(body).strip()
             assert sql.endswith(";"), f"{name}: the statement must end in ';'"
-            out.append(Entry(name, sql, tuple(setup), no_transaction, tuple(renamed)))
+            out.append(
+                Entry(name, sql, tuple(setup), no_transaction, tuple(renamed), tuple(per_major))
+            )
 
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("-- name:"):
             close()
-            name, setup, no_transaction, renamed, body = (
+            name, setup, no_transaction, renamed, per_major, body = (
                 line.split(":", 1)[1].strip(),
                 [],
                 False,
+                [],
                 [],
                 [],
             )
@@ -52,6 +60,10 @@ def entries(path: Path = PATH) -> list[Entry]:
         elif line.startswith("-- renamed:"):
             new, old = line.split(":", 1)[1].split("=")
             renamed.append((new.strip(), old.strip()))
+        elif _MAJOR.match(line):
+            major, rest = line.removeprefix("-- pg").split(":", 1)
+            relation, mode = rest.split("=")
+            per_major.append((int(major), relation.strip(), mode.strip()))
         elif line.strip() == "-- no-transaction":
             no_transaction = True
         elif line.startswith("--") or (not line.strip() and not body):
