@@ -115,6 +115,8 @@ class Catalog:
     view_sources: dict[str, set[str]] = field(default_factory=dict)
     #: schema.statistics -> its table.
     statistics: dict[str, str] = field(default_factory=dict)
+    #: table -> the columns of its primary key (what a foreign key naming no column uses).
+    primary_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def foreign_key(self, table: str, name: str) -> ForeignKey | None:
         return next((k for k in self.foreign_keys if k.table == table and k.name == name), None)
@@ -466,6 +468,9 @@ class FileLinter:
             elif isinstance(element, ast.Constraint):
                 constraints = (element,)
             for con in constraints:
+                if isinstance(con, ast.Constraint) and con.contype == CT.CONSTR_PRIMARY:
+                    keys = tuple(_strings(con.keys)) or ((column,) if column else ())
+                    self.catalog.primary_keys[relation] = keys
                 if isinstance(con, ast.Constraint) and con.contype == CT.CONSTR_FOREIGN:
                     target = self._foreign_key(relation, con, column)
                     if target != relation:
@@ -781,13 +786,14 @@ class FileLinter:
 
     def _keys_on_column(self, relation: str, column: str) -> list[str]:
         """The other tables of the foreign keys that use ``relation.column`` (either side; a
-        key naming no referenced column uses the primary key, which may be this column)."""
+        key naming no referenced column uses the primary key: when the bundle does not show
+        it, this column is assumed to be in it)."""
         out: list[str] = []
         for key in self.catalog.foreign_keys:
             if key.table == relation and column in key.columns:
                 other = key.referenced
-            elif key.referenced == relation and (
-                column in key.referenced_columns or not key.referenced_columns
+            elif key.referenced == relation and column in (
+                key.referenced_columns or self.catalog.primary_keys.get(relation, (column,))
             ):
                 other = key.table
             else:
@@ -930,6 +936,8 @@ class FileLinter:
                     scaled=True,
                 )
         elif contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY, CT.CONSTR_EXCLUSION):
+            if contype == CT.CONSTR_PRIMARY and con.keys:
+                self.catalog.primary_keys[relation] = tuple(_strings(con.keys))
             using_index = bool(con.indexname)
             self.lock("add_unique_using_index" if using_index else "add_unique", relation)
             if existing and not using_index:
