@@ -157,6 +157,33 @@ class Catalog:
                     todo.append(view)
         return found
 
+    def rename(self, old: str, new: str) -> None:
+        """A relation renamed or moved to another schema: what the catalog knows of it
+        follows (its owned sequences keep their own names)."""
+        self.relations[new] = self.relations.pop(old, "table")
+        self.foreign_keys = [
+            replace(
+                k,
+                table=new if k.table == old else k.table,
+                referenced=new if k.referenced == old else k.referenced,
+            )
+            for k in self.foreign_keys
+        ]
+        for sequence, (owner, column) in list(self.owned_sequences.items()):
+            if owner == old:
+                self.owned_sequences[sequence] = (new, column)
+        if old in self.primary_keys:
+            self.primary_keys[new] = self.primary_keys.pop(old)
+        for name, table in list(self.statistics.items()):
+            if table == old:
+                self.statistics[name] = new
+        if old in self.view_sources:
+            self.view_sources[new] = self.view_sources.pop(old)
+        for sources in self.view_sources.values():
+            if old in sources:
+                sources.discard(old)
+                sources.add(new)
+
     def forget(self, relation: str) -> None:
         """A relation dropped: its foreign keys, sequences and statistics go with it."""
         self.relations.pop(relation, None)
@@ -570,7 +597,7 @@ class FileLinter:
         self._lock_others("owned_sequence", sequences)
         schema = node.newschema or "public"
         moved = f"{schema}.{relation.split('.', 1)[1]}"
-        self.catalog.relations[moved] = self.catalog.relations.pop(relation, "table")
+        self.catalog.rename(relation, moved)
         for sequence in sequences:
             owner = self.catalog.owned_sequences.pop(sequence)
             self.catalog.owned_sequences[f"{schema}.{sequence.split('.', 1)[1]}"] = (
@@ -970,7 +997,7 @@ class FileLinter:
                 self.report("rename-table", f"RENAME {relation} TO {renamed}", relation)
             else:
                 self.created.add(renamed)
-            self.catalog.relations[renamed] = self.catalog.relations.pop(relation, "table")
+            self.catalog.rename(relation, renamed)
         elif kind == OT.OBJECT_TABCONSTRAINT:
             relation = _name(node.relation, self.catalog)
             self.lock("rename_constraint", relation)

@@ -86,3 +86,13 @@ def test_forms_planned_weaker_than_access_exclusive(tmp_path: Path) -> None:
         "ALTER TABLE app.child CLUSTER ON child_pkey;\n"
     )
     assert plan_of(tmp_path, change) == {"app.child": "ShareUpdateExclusiveLock"}
+
+
+def test_a_renamed_table_keeps_its_foreign_keys(tmp_path: Path) -> None:
+    change = "ALTER TABLE app.parent RENAME TO mother;\nTRUNCATE app.mother CASCADE;\n"
+    assert set(plan_of(tmp_path, change)) == {
+        "app.parent",
+        "app.mother",
+        "app.child",
+        "app.grandchild",
+    }
