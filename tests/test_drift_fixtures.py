@@ -17,7 +17,6 @@ from gordon_migrate.drift.model import Line
 from gordon_migrate.rehearse import pinned, pinning
 from gordon_migrate.rehearse.model import Lock
 from gordon_migrate.rehearse.pinned import PinnedPlan
-from gordon_migrate.rehearse.run import rehearse
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.cli import CliRunner
 
@@ -247,14 +246,18 @@ def test_fixtures_update_check_catches_a_migration_edited_since_its_plan_was_pin
 
 @pytest.mark.parametrize("major", EMBEDDED_VERSIONS)
 def test_the_pinned_lock_plan_is_what_each_embedded_major_measures(major: int) -> None:
-    """The bundle rehearsed from empty on a throwaway embedded server of ``major``: every
-    statement's facts are the pinned ones for that major (``by_major`` where it differs)."""
+    """The bundle rehearsed from empty as ``fixtures update`` does it, on a throwaway embedded
+    server of ``major``, measured anew (nothing pinned before): every statement's facts are
+    the pinned ones for that major (``by_major`` where it differs from 18)."""
     migrations = bundle.load()
-    measured = rehearse(migrations, pg_version=major)
-    assert pinned.major_of(measured.server_version) == major
+    files = fixtures.generate(migrations, pg_version=major, lockplan_prior=PinnedPlan())
+    measured = pinned.parse(files[fixtures.LOCKPLAN_FILE])
     plan = pinned.load()
-    for migration, facts in zip(migrations, measured.migrations, strict=True):
+    for migration in migrations:
         found = plan.lookup(migration.version, migration.checksum.hex())
         assert found is not None, f"{migration.filename} is not pinned: {REGENERATE}"
-        got = tuple(pinning.pinned_statement(s) for s in facts.statements)
-        assert found.on(major) == got, f"{migration.filename} on PostgreSQL {major}: {REGENERATE}"
+        got = measured.migrations[migration.version]
+        assert got.server_major == major
+        assert found.on(major) == got.statements, (
+            f"{migration.filename} on PostgreSQL {major}: {REGENERATE}"
+        )

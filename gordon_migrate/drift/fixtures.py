@@ -328,7 +328,11 @@ def generate(
 
 def lockplan(migrations: Sequence[Migration], server: Dsn, prior: pinned.PinnedPlan | None) -> str:
     """``lockplan.json``: ``migrations`` rehearsed from empty in a scratch database on
-    ``server`` (created and dropped by the rehearsal), merged with ``prior``."""
+    ``server`` (created and dropped by the rehearsal), merged with ``prior``.
+
+    Called once the fixtures' own database is migrated on ``server``: the roles the
+    migrations create exist server-wide, on every path, so the plan does not depend on
+    whether the server had them before (0001 locks existing roles, creates missing ones)."""
     from gordon_migrate.rehearse import pinning
     from gordon_migrate.rehearse.run import rehearse
 
