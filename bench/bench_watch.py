@@ -11,6 +11,11 @@ embedded server:
    port nobody listens on) and to one that hangs (accepts, never answers): target, a missing
    collector costs <= 100 ms more than one that answers.
 
+Each run's wall time and its CPU time (user + system of the ``gordon-migrate`` process, from
+``wait4``) are reported: on a shared 2-core machine the wall time of a 0.5 s process moves by
+tens of ms with the load, its CPU time much less, and a cost like the report's lock plan is
+CPU work.
+
 Tracing disabled is the plain run: OpenTelemetry is not imported unless ``OTEL_*`` asks
 (``.ci/run`` and ``tests/test_apply_tracing.py`` check the imports).
 """
@@ -18,6 +23,7 @@ Tracing disabled is the plain run: OpenTelemetry is not imported unless ``OTEL_*
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -25,11 +31,10 @@ import sys
 import tempfile
 import threading
 import time
-from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench_apply import BIN, child_env, drop, fresh, start_server, stop_server, timed
+from bench_apply import BIN, child_env, drop, fresh, start_server, stop_server
 
 from gordon_migrate.core import bundle
 
@@ -48,24 +53,46 @@ class _Collector(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def run(argv: list[str], env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(
-        argv, capture_output=True, text=True, env={**child_env(), **(env or {})}, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:2])}... exited {done.returncode}:\n{done.stderr}")
+def run(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Run ``argv`` to its end; its CPU seconds (user + system)."""
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(
+            argv, stdout=subprocess.DEVNULL, stderr=err, env={**child_env(), **(env or {})}
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            text = err.read().decode(errors="replace")
+            raise SystemExit(f"{' '.join(argv[:2])}... exited {child.returncode}:\n{text}")
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(
+    argv: list[str], env: dict[str, str] | None, wall: list[float], cpu: list[float]
+) -> None:
+    start = time.perf_counter()
+    cpu.append(run(argv, env))
+    wall.append(time.perf_counter() - start)
 
 
 def apply_argv(target: str, *extra: str) -> list[str]:
     return [str(BIN / "gordon-migrate"), "apply", "--database-url", target, *extra]
 
 
-def report(title: str, times: dict[str, list[float]], runs: int) -> None:
+def report(
+    title: str, times: dict[str, list[float]], cpu: dict[str, list[float]], runs: int
+) -> None:
     base = statistics.median(next(iter(times.values())))
+    cpu_base = statistics.median(next(iter(cpu.values())))
     print(f"{title}, whole process, median of {runs} ({time.strftime('%Y-%m-%d %H:%M')}):")
+    print(f"  {'':34s} {'wall':>8s}                          {'cpu':>8s}")
     for name, samples in times.items():
-        m = statistics.median(samples)
-        print(f"  {name:34s} {m * 1000:8.1f} ms   {m / base:5.3f}x   {(m - base) * 1000:+7.1f} ms")
+        m, c = statistics.median(samples), statistics.median(cpu[name])
+        print(
+            f"  {name:34s} {m * 1000:8.1f} ms {m / base:5.3f}x {(m - base) * 1000:+7.1f} ms"
+            f"   {c * 1000:8.1f} ms {c / cpu_base:5.3f}x {(c - cpu_base) * 1000:+7.1f} ms"
+        )
 
 
 def main() -> None:
@@ -100,6 +127,7 @@ def main() -> None:
                 "traced, collector answers": ((), answers),
             }
             fresh_times: dict[str, list[float]] = {name: [] for name in fresh_variants}
+            fresh_cpu: dict[str, list[float]] = {name: [] for name in fresh_variants}
             for extra, env in fresh_variants.values():  # warm
                 run(apply_argv(fresh(server, "bench_watch_warm"), *extra), env)
             for i in range(args.runs):
@@ -108,7 +136,7 @@ def main() -> None:
                     target = fresh(server, "bench_watch_fresh")
                     extra, env = fresh_variants[name]
                     argv = apply_argv(target, *extra)
-                    fresh_times[name].append(timed(partial(run, argv, env)))
+                    measured(argv, env, fresh_times[name], fresh_cpu[name])
             drop(server, "bench_watch_fresh")
             target = fresh(server, "bench_watch_noop")
             run(apply_argv(target))
@@ -121,20 +149,21 @@ def main() -> None:
                 "traced, collector hangs": ((), hanging),
             }
             noop_times: dict[str, list[float]] = {name: [] for name in noop_variants}
+            noop_cpu: dict[str, list[float]] = {name: [] for name in noop_variants}
             for extra, env in noop_variants.values():  # warm
                 run(apply_argv(target, *extra), env)
             for i in range(args.runs * 2):
                 names = list(noop_variants)
                 for name in names[i % len(names) :] + names[: i % len(names)]:
                     extra, env = noop_variants[name]
-                    noop_times[name].append(timed(partial(run, apply_argv(target, *extra), env)))
+                    argv = apply_argv(target, *extra)
+                    measured(argv, env, noop_times[name], noop_cpu[name])
         finally:
             collector.shutdown()
             stop_server(server)
-    report(
-        f"fresh apply of {len(bundle.load())} migrations ({args.storage})", fresh_times, args.runs
-    )
-    report("no-op", noop_times, args.runs * 2)
+    title = f"fresh apply of {len(bundle.load())} migrations ({args.storage})"
+    report(title, fresh_times, fresh_cpu, args.runs)
+    report("no-op", noop_times, noop_cpu, args.runs * 2)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from gordon_migrate.apply import engine
 from gordon_migrate.core import bundle, dsn
 from gordon_migrate.observe import otel_env
 from gordon_migrate.observe.tracing import Tracer
-from gordon_migrate.testing import GordonDatabase
+from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.cli import Bundle, CliRunner, run_process
 from tests.support.sql import Sessions
 
@@ -295,6 +295,26 @@ class _Hang(SpanExporter):
 
     def shutdown(self) -> None:
         self.release.set()
+
+
+def test_spans_of_bundled_statements_carry_the_pinned_measured_plan(
+    gordon_empty_db: GordonDatabase, gordon_server: TestServer
+) -> None:
+    memory = InMemorySpanExporter()
+    tracer = Tracer(memory, "memory", {})
+    migrations = bundle.load()
+    tracer.set_bundle(migrations, gordon_empty_db.name)
+    result = engine.apply(dsn.parse(gordon_empty_db.dsn), migrations, observer=tracer)
+    tracer.finish("success", None, len(result.applied))
+    spans = list(memory.get_finished_spans())
+    statements = by_name(spans, "statement line")
+    assert {(s.attributes or {}).get("gordon.lock.plan") for s in statements} == {"measured"}
+    (migration,) = by_name(spans, "migration 0035")
+    (build,) = [s for s in statements if s.parent and s.parent.span_id == migration.context.span_id]
+    assert build.attributes is not None
+    assert build.attributes["gordon.lock.plan.server_major"] == gordon_server.version
+    assert build.attributes["gordon.lock.modes"] == ("ShareUpdateExclusiveLock",)
+    assert build.attributes["gordon.lock.relations"] == ("trading.fills",)
 
 
 def test_the_run_does_not_wait_for_an_exporter_that_hangs() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,12 @@ import pytest
 from gordon_migrate.apply import engine
 from gordon_migrate.core import bundle, dsn
 from gordon_migrate.core.errors import DriftError
+from gordon_migrate.core.settings import EMBEDDED_VERSION, EMBEDDED_VERSIONS
 from gordon_migrate.drift import build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
+from gordon_migrate.rehearse import pinned, pinning
+from gordon_migrate.rehearse.model import Lock
+from gordon_migrate.rehearse.pinned import PinnedPlan
 from gordon_migrate.testing import GordonDatabase, TestServer
 from tests.support.cli import CliRunner
 
@@ -19,10 +24,11 @@ REGENERATE = "run `gordon-migrate fixtures update` and commit the result"
 
 
 def committed(major: int) -> dict[str, str]:
-    """The committed fixtures a server of ``major`` writes: the common files and its own
-    built-ins (each major pins its own; the others are left as they are)."""
+    """The committed fixtures a server of ``major`` writes: the common files, the lock plan
+    (its measurements on the other majors kept) and its own built-ins (each major pins its
+    own; the others are left as they are)."""
     root = fixtures.bundled_dir()
-    names = (*fixtures.ALL_FILES, fixtures.builtins_file(major))
+    names = (*fixtures.ALL_FILES, fixtures.LOCKPLAN_FILE, fixtures.builtins_file(major))
     return {name: (root / name).read_text(encoding="utf-8") for name in names}
 
 
@@ -175,3 +181,83 @@ def test_checksum_file_is_in_sha256sum_format() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "schema.txt: OK\n"
+
+
+def _write_committed(directory: Path, major: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in committed(major).items():
+        (directory / name).write_text(text, encoding="utf-8")
+
+
+def _stale_line(out: str, path: Path) -> str:
+    (line,) = [x for x in out.splitlines() if x.startswith(f"{path} is stale: ")]
+    return line
+
+
+def test_fixtures_update_check_names_the_statement_of_a_stale_lock_plan(
+    cli: CliRunner, gordon_server: TestServer, tmp_path: Path
+) -> None:
+    """The pinned plan says 0035's CREATE INDEX CONCURRENTLY takes SHARE on trading.fills;
+    the server takes SHARE UPDATE EXCLUSIVE."""
+    _write_committed(tmp_path, gordon_server.version)
+    path = tmp_path / fixtures.LOCKPLAN_FILE
+    plan = pinned.parse(path.read_text(encoding="utf-8"))
+    build = plan.migrations[35]
+    first = replace(build.statements[0], locks=(Lock("trading.fills", "table", "SHARE"),))
+    edited = replace(build, statements=(first, *build.statements[1:]))
+    path.write_text(pinning.render(PinnedPlan({**plan.migrations, 35: edited})), encoding="utf-8")
+    server = ("--database-url", gordon_server.admin_dsn)
+    stale = cli("fixtures", "update", "--check", "--output", str(tmp_path), *server)
+    assert stale.code == 1
+    on = (
+        ""
+        if gordon_server.version == EMBEDDED_VERSION
+        else f" on PostgreSQL {gordon_server.version}"
+    )
+    assert _stale_line(stale.out, path) == (
+        f"{path} is stale: 0035_fills_filled_at_index.sql:6{on}: locks"
+    )
+    assert "out of date (lockplan.json)" in stale.out
+    assert pinned.parse(path.read_text(encoding="utf-8")).migrations[35] == edited, "wrote nothing"
+
+
+def test_fixtures_update_check_catches_a_migration_edited_since_its_plan_was_pinned(
+    cli: CliRunner, gordon_server: TestServer, tmp_path: Path
+) -> None:
+    """A comment added to 0013 (lint finds nothing in it, so apply's gate lets it through):
+    the schema is the same, its pinned plan is not for these bytes any more."""
+    root = tmp_path / "migrations"
+    root.mkdir()
+    migrations = bundle.load()
+    for migration in migrations:
+        shutil.copy(migration.path, root / migration.filename)
+    edited = root / "0013_trade_prints_traded_at_index.sql"
+    edited.write_text(edited.read_text(encoding="utf-8") + "-- reviewed again\n", encoding="utf-8")
+    out = tmp_path / "fixtures"
+    _write_committed(out, gordon_server.version)
+    args = ("--migrations-dir", str(root), "--output", str(out))
+    stale = cli("fixtures", "update", "--check", *args, "--database-url", gordon_server.admin_dsn)
+    assert stale.code == 1, stale.err
+    assert _stale_line(stale.out, out / fixtures.LOCKPLAN_FILE).endswith(
+        f": {edited.name}: pinned for other bytes (the file was edited)"
+    )
+    assert f"fixtures in {out} are out of date (lockplan.json)" in stale.out
+
+
+@pytest.mark.parametrize("major", EMBEDDED_VERSIONS)
+def test_the_pinned_lock_plan_is_what_each_embedded_major_measures(major: int) -> None:
+    """The bundle rehearsed from empty as ``fixtures update`` does it, on a throwaway embedded
+    server of ``major``, measured anew (nothing pinned before): every statement's facts are
+    the pinned ones for that major (``by_major`` where it differs from 18)."""
+    migrations = bundle.load()
+    files = fixtures.generate(migrations, pg_version=major, lockplan_prior=PinnedPlan())
+    measured = pinned.parse(files[fixtures.LOCKPLAN_FILE])
+    plan = pinned.load()
+    for migration in migrations:
+        found = plan.lookup(migration.version, migration.checksum.hex())
+        assert found is not None, f"{migration.filename} is not pinned: {REGENERATE}"
+        got = measured.migrations[migration.version]
+        assert got.server_major == major
+        assert found.on(major) == got.statements, (
+            f"{migration.filename} on PostgreSQL {major}: {REGENERATE}"
+        )

@@ -10,7 +10,7 @@ from typing import Any
 from textual.widgets import DataTable, Static
 
 from gordon_migrate.testing import GordonDatabase
-from gordon_migrate.tui.report import ReportApp
+from gordon_migrate.tui.report import ReportApp, summary
 from tests.support.cli import Bundle, CliRunner
 
 BUNDLE = {
@@ -86,3 +86,13 @@ def test_tui_refuses_a_file_that_is_not_a_report(cli: CliRunner, tmp_path: Path)
     result = cli("tui", "--report", str(missing))
     assert result.code == 1
     assert result.error_line.startswith(f"tui --report {missing}: cannot read it (")
+
+
+def test_the_summary_says_where_the_locks_come_from() -> None:
+    assert summary({"plan": "measured"}).split("\n")[1].endswith("; locks from the measured plan")
+    assert summary({"plan": "static"}).split("\n")[1].endswith("; locks from the static plan")
+    assert (
+        summary({"plan": "mixed"})
+        .split("\n")[1]
+        .endswith("; locks from the measured plan (the static one for the migrations not pinned)")
+    )

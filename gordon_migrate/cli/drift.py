@@ -186,11 +186,12 @@ def fixtures_update(
     url = flag_url(settings)
     server = dsn.parse(url) if url is not None else None
     directory = output if output is not None else _checkout_fixtures()
+    prior = fixtures.prior_lockplan(directory)
     if server is not None:
-        files = fixtures.generate(migrations, server=server)
+        files = fixtures.generate(migrations, server=server, lockplan_prior=prior)
     else:
         version = int(pg_version) if pg_version else embedded_version(settings)
-        files = fixtures.generate(migrations, pg_version=version)
+        files = fixtures.generate(migrations, pg_version=version, lockplan_prior=prior)
     if check_only:
         stale = fixtures.stale(files, directory)
         if not stale:
@@ -198,6 +199,8 @@ def fixtures_update(
             return
         for diff in stale.values():
             click.echo(diff, nl=False)
+        if fixtures.LOCKPLAN_FILE in stale:
+            click.echo(fixtures.lockplan_change(files[fixtures.LOCKPLAN_FILE], directory))
         click.echo(
             f"fixtures in {directory} are out of date ({', '.join(stale)}): "
             "run `gordon-migrate fixtures update`"

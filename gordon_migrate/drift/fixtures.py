@@ -10,6 +10,8 @@ Files (text, sorted, one entry per line, reviewable in a pull request diff)::
     builtins.pgNN.txt     PostgreSQL NN's own objects as initdb made them: a digest of every
                           built-in function's definition, information_schema's privileges
                           (one file per major: ``fixtures update`` writes the server's)
+    lockplan.json         the measured lock plan of every migration (``rehearse.pinned``;
+                          JSON, one line per statement; per major where majors differ)
 
 Values escape ``\\``, newline, tab and carriage return as ``\\\\``, ``\\n``, ``\\t``, ``\\r``.
 Lines starting with ``#`` are comments. Never edited by hand: ``gordon-migrate fixtures
@@ -35,9 +37,10 @@ from gordon_migrate.apply.status import read_status
 from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration, bundled_path
 from gordon_migrate.core.dsn import Dsn, one_line
-from gordon_migrate.core.errors import DriftError, ServerError
+from gordon_migrate.core.errors import ConfigError, DriftError, ServerError
 from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
+from gordon_migrate.rehearse import pinned
 
 FILES: dict[CheckName, str] = {
     "schema": "schema.txt",
@@ -47,6 +50,9 @@ FILES: dict[CheckName, str] = {
 }
 CHECKSUM_FILE = "schema.sha256"
 ALL_FILES = (*FILES.values(), CHECKSUM_FILE)
+#: Written by ``generate`` beside the others, read by apply's report and traces (not by
+#: drift-check: ``load`` does not need it).
+LOCKPLAN_FILE = pinned.FILE
 
 _HEADERS: dict[CheckName, str] = {
     "schema": "schema: every object of the Gordon schemas (the schema checksum covers this file)",
@@ -262,10 +268,13 @@ def generate(
     *,
     server: Dsn | None = None,
     pg_version: int = EMBEDDED_VERSION,
+    lockplan_prior: pinned.PinnedPlan | None = None,
 ) -> dict[str, str]:
     """Build fixtures in a scratch database: on a throwaway embedded server (default) of
     ``pg_version``, or in a throwaway database created on ``server`` (a superuser or CREATEDB
-    DSN) and dropped after.
+    DSN) and dropped after. The migrations are also rehearsed from empty on the same server,
+    in a scratch database of their own: their measured lock plan, merged with
+    ``lockplan_prior`` (``prior_lockplan``), is ``lockplan.json``.
     """
     from gordon_migrate.apply import engine
     from gordon_migrate.core import dsn as dsn_module
@@ -281,7 +290,10 @@ def generate(
                 target = dsn_module.parse(embedded.ensure_database(instance, name))
                 with logs.quiet():  # one line per run: the migrations' details at debug
                     engine.apply(target, migrations)
-                return build(target, migrations)
+                files = build(target, migrations)
+                embedded_server = dsn_module.parse(instance.admin_dsn)
+                files[LOCKPLAN_FILE] = lockplan(migrations, embedded_server, lockplan_prior)
+                return files
             finally:
                 instance.stop()
     # Open while the scratch is migrated and read (longer than --network-timeout on a slow
@@ -305,11 +317,40 @@ def generate(
             target = dsn_module.parse(conninfo.make_conninfo(server.value, dbname=name))
             with logs.quiet():
                 engine.apply(target, migrations)
-            return build(target, migrations)
+            files = build(target, migrations)
         finally:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+    files[LOCKPLAN_FILE] = lockplan(migrations, server, lockplan_prior)
+    return files
+
+
+def lockplan(migrations: Sequence[Migration], server: Dsn, prior: pinned.PinnedPlan | None) -> str:
+    """``lockplan.json``: ``migrations`` rehearsed from empty in a scratch database on
+    ``server`` (created and dropped by the rehearsal), merged with ``prior``.
+
+    Called once the fixtures' own database is migrated on ``server``: the roles the
+    migrations create exist server-wide, on every path, so the plan does not depend on
+    whether the server had them before (0001 locks existing roles, creates missing ones)."""
+    from gordon_migrate.rehearse import pinning
+    from gordon_migrate.rehearse.run import rehearse
+
+    measured = rehearse(migrations, scratch_server=server)
+    return pinning.render(pinning.merge(prior or pinned.PinnedPlan(), migrations, measured))
+
+
+def prior_lockplan(directory: Path) -> pinned.PinnedPlan:
+    """What a new measurement is merged with: the plan pinned in ``directory``, else the
+    bundled one (a run on one major keeps what the others measured). A file that is not a
+    pinned plan counts as none: it is about to be rewritten."""
+    path = directory / LOCKPLAN_FILE
+    if not path.is_file():
+        path = pinned.default_path()
+    try:
+        return pinned.parse(path.read_text(encoding="utf-8"), path)
+    except (OSError, ConfigError):
+        return pinned.PinnedPlan()
 
 
 def stale(files: dict[str, str], directory: Path) -> dict[str, str]:
@@ -339,3 +380,18 @@ def write(files: dict[str, str], directory: Path) -> list[str]:
         tmp.write_text(files[name], encoding="utf-8")
         tmp.replace(directory / name)
     return changed
+
+
+def lockplan_change(text: str, directory: Path) -> str:
+    """One line: what ``lockplan.json`` in ``directory`` pins that ``text`` (measured now) does
+    not."""
+    from gordon_migrate.rehearse import pinning
+
+    path = directory / LOCKPLAN_FILE
+    try:
+        old = pinned.parse(path.read_text(encoding="utf-8"), path)
+    except (OSError, ConfigError):
+        return f"{path} is stale: missing or not a pinned lock plan"
+    found = pinning.changes(old, pinned.parse(text))
+    more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
+    return f"{path} is stale: {'; '.join(found[:3]) or 'laid out differently'}{more}"

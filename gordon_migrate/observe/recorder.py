@@ -112,6 +112,8 @@ class RunRecord:
     """Versions the history holds after the run, as far as the run knows (None: never read)."""
     migrations: list[MigrationRecord] = field(default_factory=list)
     trace_id: str | None = None
+    server_version: str | None = None
+    """The target's (None: never connected): the report shows the plan measured there."""
 
     @property
     def applied(self) -> list[MigrationRecord]:
@@ -186,6 +188,7 @@ class Recorder(Observer):
     # -- the engine's events ---------------------------------------------------------
     def status_read(self, status: DatabaseStatus) -> None:
         self.record.database = status.database
+        self.record.server_version = status.server_version
         applied = [s.version for s in status.migrations if s.state == "applied"]
         self.record.already_applied = len(applied)
         self.record.applied_versions = applied

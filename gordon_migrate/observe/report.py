@@ -1,7 +1,8 @@
 """``apply --report FILE``: the evidence of one run, as JSON, written atomically (also when it
 failed): migration by migration and statement by statement, the durations, the locks each
-statement takes (the static plan, ``"plan": "static"``), the lock timeouts and who blocked
-them, the outcome and the error with its failure mode.
+statement takes (``observe.plan``: measured and pinned, ``"plan": "measured"``, or the static
+plan of a migration that is not pinned, ``"plan": "static"``), the lock timeouts and who
+blocked them, the outcome and the error with its failure mode.
 
 ``diagnose --apply-log`` and ``tui --report`` read it back (``read``).
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gordon_migrate.observe.output import write_atomically
-from gordon_migrate.observe.plan import PLAN_KIND, StatementLocks, static_locks
+from gordon_migrate.observe.plan import MEASURED, STATIC, MigrationLocks, plan_locks
+from gordon_migrate.rehearse.pinned import major_of
 
 if TYPE_CHECKING:
     from gordon_migrate.core.bundle import Migration
@@ -33,10 +35,11 @@ def build(run: RunRecord, bundle: Sequence[Migration], target: str | None = None
     """The report of ``run`` (``target``: the redacted DSN)."""
     by_version = {m.version: m for m in bundle}
     ran = [by_version[m.version] for m in run.migrations if m.version in by_version]
-    locks = static_locks(ran, bundle)
+    locks = plan_locks(ran, bundle, major_of(run.server_version))
     migrations = []
     for m in run.migrations:
-        planned: list[StatementLocks] = locks.get(m.version, [])
+        plan = locks.get(m.version, MigrationLocks(STATIC, None, []))
+        planned = plan.statements
         statements = [
             {
                 "line": s.line,
@@ -64,6 +67,8 @@ def build(run: RunRecord, bundle: Sequence[Migration], target: str | None = None
                 "attempts": m.attempts,
                 "lock_wait_s": round(m.lock_wait_s, 6),
                 "retries": m.retries,
+                "plan": plan.plan,
+                "plan_server_major": plan.server_major,
                 "lock_timeouts": [
                     {
                         "attempt": t.attempt,
@@ -108,9 +113,17 @@ def build(run: RunRecord, bundle: Sequence[Migration], target: str | None = None
         "pending": run.pending,
         "schema_version": run.schema_version,
         "bundle_version": run.bundle_version,
-        "plan": PLAN_KIND,
+        "plan": _kind({locks[m.version].plan for m in run.migrations if m.version in locks}),
         "migrations": migrations,
     }
+
+
+def _kind(plans: set[str]) -> str:
+    """The run's plan: ``measured`` or ``static`` when every migration's is, else ``mixed``
+    (each migration says which)."""
+    if plans == {STATIC}:
+        return STATIC
+    return MEASURED if plans <= {MEASURED} else "mixed"
 
 
 def write(path: Path, report: dict[str, Any]) -> None:

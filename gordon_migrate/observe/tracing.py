@@ -1,12 +1,12 @@
 """OpenTelemetry traces of an apply run (the ``otel`` extra), when ``OTEL_*`` asks for them.
 
 One span per run, per migration, per statement attempt (its text redacted like the logs, its
-static lock plan as attributes), per lock timeout (the blockers' pids and relations), and one
-for the wait for the migration lock. Spans are kept in memory while the run goes (a run has at
-most a few thousand) and sent once, at its end, over OTLP/HTTP from a thread of their own: the
-run waits at most ``FLUSH_BUDGET_S`` for the collector. A collector that refuses, hangs or
-cannot be reached costs the run that much at most, is named once in a warning, and never
-changes its outcome.
+lock plan as attributes: measured and pinned, or static for a migration that is not), per lock
+timeout (the blockers' pids and relations), and one for the wait for the migration lock. Spans
+are kept in memory while the run goes (a run has at most a few thousand) and sent once, at its
+end, over OTLP/HTTP from a thread of their own: the run waits at most ``FLUSH_BUDGET_S`` for
+the collector. A collector that refuses, hangs or cannot be reached costs the run that much at
+most, is named once in a warning, and never changes its outcome.
 
 Only ``http/protobuf`` is spoken (``OTEL_EXPORTER_OTLP_PROTOCOL``); the endpoint, headers and
 resource come from the standard variables (``OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT``,
@@ -29,8 +29,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.trace import Span, Status, StatusCode
 
 from gordon_migrate.apply.events import Observer
-from gordon_migrate.observe.plan import lock_words, static_locks
+from gordon_migrate.observe.plan import MigrationLocks, lock_words, plan_locks
 from gordon_migrate.observe.recorder import LOCK_NOT_AVAILABLE, redact_statement
+from gordon_migrate.rehearse.pinned import major_of
 
 if TYPE_CHECKING:
     from gordon_migrate.apply.status import DatabaseStatus
@@ -130,10 +131,11 @@ class Tracer(Observer):
         self._migration: Span | None = None
         self._statement: Span | None = None
         self._retry: Span | None = None
-        self._locks: list[list[dict[str, object]]] = []
+        self._locks: MigrationLocks | None = None
         self._lines: dict[int, int] = {}
         self._pending: set[int] = set()
-        self._plan: dict[int, list[list[dict[str, object]]]] | None = None
+        self._server_major: int | None = None
+        self._plan: dict[int, MigrationLocks] | None = None
 
     @property
     def trace_id(self) -> str:
@@ -155,6 +157,7 @@ class Tracer(Observer):
         self._run.set_attribute("db.namespace", status.database)
         self._run.set_attribute("gordon.pending", len(status.pending))
         self._pending = {s.version for s in status.pending}
+        self._server_major = major_of(status.server_version)
 
     def lock_waiting(self) -> None:
         self._lock_span = self._child("migration lock", self._run)
@@ -172,11 +175,13 @@ class Tracer(Observer):
         span.set_attribute("gordon.migration.no_transaction", migration.no_transaction)
         self._migration = span
         if self._plan is None:
-            # One lint pass for every pending migration: each pass replays the whole bundle.
+            # Every pending migration at once: the static plan of those not pinned is one
+            # lint pass, and each pass replays the whole bundle.
             pending = [m for m in self._bundle if m.version in self._pending] or [migration]
-            self._plan = static_locks(pending, self._bundle or [migration])
+            self._plan = plan_locks(pending, self._bundle or [migration], self._server_major)
         planned = self._plan.get(migration.version)
-        self._locks = planned if planned and len(planned) == len(statements) else []
+        matches = planned is not None and len(planned.statements) == len(statements)
+        self._locks = planned if matches else None
         self._lines = {s.start: i for i, s in enumerate(statements)}
         self._sql = migration.sql
 
@@ -189,9 +194,11 @@ class Tracer(Observer):
         span.set_attribute("db.query.text", redact_statement(statement.text))
         span.set_attribute("code.line.number", line)
         index = self._lines.get(statement.start)
-        if index is not None and self._locks:
-            locks = self._locks[index]
-            span.set_attribute("gordon.lock.plan", "static")
+        if index is not None and self._locks is not None:
+            locks = self._locks.statements[index]
+            span.set_attribute("gordon.lock.plan", self._locks.plan)
+            if self._locks.server_major is not None:
+                span.set_attribute("gordon.lock.plan.server_major", self._locks.server_major)
             span.set_attribute("gordon.locks", lock_words(locks))
             span.set_attribute("gordon.lock.relations", [str(x["relation"]) for x in locks])
             span.set_attribute("gordon.lock.modes", [str(x["mode"]) for x in locks])

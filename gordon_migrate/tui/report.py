@@ -45,7 +45,7 @@ def summary(report: dict[str, Any]) -> str:
         f"applied {report.get('applied')}, pending {report.get('pending')}, schema version "
         f"{report.get('schema_version')}, bundle {report.get('bundle_version')}; lock timeouts "
         f"{report.get('lock_timeouts')}, retries {report.get('retries')}; locks from the "
-        f"{report.get('plan')} plan",
+        f"{_plan(report.get('plan'))}",
     ]
     error = report.get("error")
     if isinstance(error, dict):
@@ -55,6 +55,12 @@ def summary(report: dict[str, Any]) -> str:
     if report.get("trace_id"):
         lines.append(f"trace {report['trace_id']}")
     return "\n".join(lines)
+
+
+def _plan(kind: object) -> str:
+    if kind == "mixed":
+        return "measured plan (the static one for the migrations not pinned)"
+    return f"{kind} plan"
 
 
 def statement_detail(migration: dict[str, Any]) -> str:
