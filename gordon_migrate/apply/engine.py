@@ -30,6 +30,7 @@ from gordon_migrate.apply.options import ApplyOptions, MigrationSettings, run_de
 from gordon_migrate.apply.refusals import (
     check_encoding,
     check_history,
+    check_lock_holds,
     check_privileges,
     check_server,
     check_writable,
@@ -177,8 +178,10 @@ def _apply(run: Run, bundle: Sequence[Migration]) -> ApplyResult:
         from gordon_migrate.lint import refuse_hazards  # pglast: paid only when there is work
 
         waiting = {s.version for s in status.pending}
+        pending = [m for m in bundle if m.version in waiting]
         with run.guard():
-            refuse_hazards([m for m in bundle if m.version in waiting], bundle, conn)
+            refuse_hazards(pending, bundle, conn)
+            check_lock_holds(conn, status, pending, bundle, run.opts.lock_hold_budget_ms)
     key = locks.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
     run.observer.lock_waiting()

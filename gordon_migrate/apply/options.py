@@ -44,6 +44,10 @@ SESSION_SAFETY = {
 # waiting (a standby that is gone would hold it, and the migration lock, forever).
 DEFAULT_STANDBY_WAIT_S = 30.0
 
+# A blocking lock (SHARE or stronger) predicted to be held longer than this stops apply: a
+# second of stalled writes (or reads) is what a Gordon service rides out without an alert.
+DEFAULT_LOCK_HOLD_BUDGET_MS = 1000
+
 
 @dataclass(frozen=True)
 class ApplyOptions:
@@ -57,6 +61,9 @@ class ApplyOptions:
     """How long lock-timed-out attempts are retried (0: no retry)."""
     standby_wait_s: float = DEFAULT_STANDBY_WAIT_S
     """How long a commit may wait for synchronous standbys before apply cancels the wait."""
+    lock_hold_budget_ms: int = DEFAULT_LOCK_HOLD_BUDGET_MS
+    """The longest predicted hold of a blocking lock apply accepts (README "Lock-hold
+    budget"); a migration's ``-- gordon:lock-hold-budget`` overrides it."""
 
     def session_settings(self) -> dict[str, str]:
         return {

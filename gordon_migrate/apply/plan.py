@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from gordon_migrate.apply import locks
 from gordon_migrate.apply.engine import ApplyResult
+from gordon_migrate.apply.holds import Hold
 from gordon_migrate.apply.refusals import check_history, check_server
 from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.core.bundle import Migration
@@ -43,6 +44,14 @@ class ApplyPlan:
     """Who holds the migration lock now, if anyone (apply would wait for it)."""
     refusal: GordonError | None = None
     """Why apply would refuse to start before taking any lock, if it would."""
+    holds: tuple[Hold, ...] = ()
+    """The predicted hold of each blocking lock across a rewrite or a scan (when asked for:
+    ``read_plan``'s ``lock_hold_budget_ms``); one ``refused`` is a refusal of apply's."""
+
+    @property
+    def refuses(self) -> bool:
+        """Apply would refuse: a lint hazard or a lock held over its budget."""
+        return bool(self.locks.refusals) or any(h.refused for h in self.holds)
 
     @property
     def planned(self) -> list[MigrationStatus]:
@@ -88,6 +97,7 @@ def read_plan(
     *,
     stop_at_refusal: bool = False,
     previous: ApplyPlan | None = None,
+    lock_hold_budget_ms: int | None = None,
 ) -> ApplyPlan:
     """The apply plan of ``bundle`` on ``conn`` (read-only).
 
@@ -96,6 +106,7 @@ def read_plan(
     on this schema unchanged (the caller knows: the TUI checks a catalog fingerprint): while
     its pending migrations are the same, its static lock plan is kept and only who holds
     conflicting locks is read again (parsing every pending file on each refresh is not free).
+    With ``lock_hold_budget_ms``, the predicted lock holds are read too (``holds.predict``).
     """
     status = read_status(conn, bundle)
     refusal = refusal_of(status)
@@ -116,6 +127,17 @@ def read_plan(
         )
     else:
         found = lock_plan(pending, bundle, conn)
+    predicted: list[Hold] = []
+    if lock_hold_budget_ms is not None and pending:
+        from gordon_migrate.apply import holds
+
+        predicted = holds.predict(
+            conn,
+            pending,
+            bundle,
+            server_version=status.server_version,
+            budget_ms=lock_hold_budget_ms,
+        )
     return ApplyPlan(
         status=status,
         migrations=pending,
@@ -123,6 +145,7 @@ def read_plan(
         lock_key=key,
         lock_holder=holder,
         refusal=refusal,
+        holds=tuple(predicted),
     )
 
 
@@ -130,8 +153,17 @@ def _versions(migrations: Sequence[Migration]) -> tuple[int, ...]:
     return tuple(m.version for m in migrations)
 
 
-def plan(dsn: Dsn, bundle: Sequence[Migration], *, purpose: str, doing: str) -> ApplyPlan:
+def plan(
+    dsn: Dsn,
+    bundle: Sequence[Migration],
+    *,
+    purpose: str,
+    doing: str,
+    lock_hold_budget_ms: int | None = None,
+) -> ApplyPlan:
     """``read_plan`` on a read-only connection of its own, raising what apply would refuse to
     start on as apply raises it."""
     with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
-        return read_plan(conn, bundle, stop_at_refusal=True)
+        return read_plan(
+            conn, bundle, stop_at_refusal=True, lock_hold_budget_ms=lock_hold_budget_ms
+        )

@@ -1,5 +1,6 @@
 """What apply refuses before it takes any lock: an inconsistent history, a standby, a read-only
-database, a role that cannot migrate, text the database's encoding cannot store.
+database, a role that cannot migrate, text the database's encoding cannot store, a blocking
+lock predicted to be held longer than its budget.
 """
 
 from __future__ import annotations
@@ -145,3 +146,21 @@ def check_privileges(conn: Conn, status: DatabaseStatus) -> None:
             "(bootstrap) role; runtime roles never migrate",
             failure_mode="FM-12",
         )
+
+
+def check_lock_holds(
+    conn: Conn,
+    status: DatabaseStatus,
+    pending: Sequence[Migration],
+    bundle: Sequence[Migration],
+    budget_ms: int,
+) -> None:
+    """Refuse a pending statement predicted to hold a blocking lock (SHARE or stronger) across a
+    rewrite or a full scan for longer than its budget (``holds``: read-only, sizes read without
+    waiting on any relation lock)."""
+    from gordon_migrate.apply import holds
+
+    found = holds.predict(
+        conn, pending, bundle, server_version=status.server_version, budget_ms=budget_ms
+    )
+    holds.refuse_long_holds(found)

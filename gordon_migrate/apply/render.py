@@ -9,7 +9,10 @@ from gordon_migrate.apply.status import MigrationStatus, State
 # Types only: the no-op apply renders its result without importing the plan, the overview or
 # lint (about 8 ms of imports on the deploy path; bench/bench_noop.py).
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from gordon_migrate.apply.engine import ApplyResult
+    from gordon_migrate.apply.holds import Hold
     from gordon_migrate.apply.overview import Overview
     from gordon_migrate.apply.plan import ApplyPlan
     from gordon_migrate.core.dsn import Dsn
@@ -159,11 +162,26 @@ def dry_run_json(plan: ApplyPlan) -> dict[str, Any]:
     """The lock plan of a dry run with pending migrations (none without)."""
     from gordon_migrate.lint import render as lint_render
 
-    return {"lock_plan": lint_render.plan_json(plan.locks)} if plan.planned else {}
+    if not plan.planned:
+        return {}
+    out: dict[str, Any] = {"lock_plan": lint_render.plan_json(plan.locks)}
+    if plan.holds:
+        out["lock_holds"] = [h.as_dict() for h in plan.holds]
+    return out
 
 
 def dry_run_text(plan: ApplyPlan) -> str:
     """The lock plan of a dry run, after ``apply_text`` (nothing when nothing is pending)."""
     from gordon_migrate.lint import render as lint_render
 
-    return "\n" + lint_render.plan_text(plan.locks) if plan.locks.migrations else ""
+    text = "\n" + lint_render.plan_text(plan.locks) if plan.locks.migrations else ""
+    return text + holds_text(plan.holds)
+
+
+def holds_text(holds: Sequence[Hold]) -> str:
+    """The predicted lock holds, one line each (nothing when there is none)."""
+    if not holds:
+        return ""
+    lines = ["", "lock holds (predicted from the target's sizes):"]
+    lines += [("  REFUSED " if h.refused else "  ") + h.describe() for h in holds]
+    return "\n".join(lines) + "\n"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gordon_migrate.apply.options import (
+    DEFAULT_LOCK_HOLD_BUDGET_MS,
     DEFAULT_LOCK_RETRY_WINDOW_MS,
     DEFAULT_LOCK_TIMEOUT_MS,
     DEFAULT_LOCK_WAIT_S,
@@ -78,6 +79,15 @@ if TYPE_CHECKING:
     "stops waiting and fails (default 30s).",
 )
 @click.option(
+    "--lock-hold-budget",
+    type=Duration(),
+    default=DEFAULT_LOCK_HOLD_BUDGET_MS,
+    metavar="DURATION",
+    help="Refuse, before any lock, a statement predicted to hold a lock that blocks the "
+    "services (SHARE or stronger) across a rewrite or a full scan for longer (default 1s; "
+    "a migration's `-- gordon:lock-hold-budget` overrides it).",
+)
+@click.option(
     "--metrics-file",
     type=click.Path(path_type=Path),
     default=None,
@@ -103,6 +113,7 @@ def apply(
     lock_retry_window: int,
     statement_timeout: int,
     standby_wait: int,
+    lock_hold_budget: int,
     metrics_file: Path | None,
     report_file: Path | None,
 ) -> None:
@@ -120,7 +131,7 @@ def apply(
         )
 
     if dry_run:
-        _dry_run(ctx, settings, fmt)
+        _dry_run(ctx, settings, fmt, lock_hold_budget)
         return
     options = ApplyOptions(
         lock_wait_s=lock_wait,
@@ -128,6 +139,7 @@ def apply(
         statement_timeout_ms=statement_timeout,
         lock_retry_window_ms=lock_retry_window,
         standby_wait_s=standby_wait / 1000.0,
+        lock_hold_budget_ms=lock_hold_budget,
     )
     if (
         metrics_file is not None
@@ -148,7 +160,7 @@ def apply(
         click.echo(render.apply_text(result, target))
 
 
-def _dry_run(ctx: click.Context, settings: Settings, fmt: str) -> None:
+def _dry_run(ctx: click.Context, settings: Settings, fmt: str, lock_hold_budget: int) -> None:
     """What apply would run, its lock plan and who conflicts now; refused as apply would be.
     Exit 1 when apply would refuse, so a pipeline can gate on the dry run itself."""
     from gordon_migrate.apply import render
@@ -158,8 +170,14 @@ def _dry_run(ctx: click.Context, settings: Settings, fmt: str) -> None:
     bundle = load_bundle(settings)
     target = resolve_dsn(settings)
     with raising():
-        found = plan(target, bundle, purpose="apply --dry-run", doing="reading the history")
-    refused = bool(found.locks.refusals)
+        found = plan(
+            target,
+            bundle,
+            purpose="apply --dry-run",
+            doing="reading the history",
+            lock_hold_budget_ms=lock_hold_budget,
+        )
+    refused = found.refuses
     if fmt == "json":
         payload = render.apply_json(found.as_result(), target) | render.dry_run_json(found)
         emit_json(payload | {"ok": not refused})

@@ -27,8 +27,9 @@ from gordon_migrate.sql.split import comment_end
 NO_TRANSACTION_MARKER = "-- no-transaction"
 MAX_VERSION = 2**63 - 1  # the history's version column is a bigint, as in sqlx
 
-#: The header directives (``-- gordon:lock-timeout 2s``), each followed by a duration.
-DIRECTIVES = ("lock-timeout", "statement-timeout", "lock-retry-window")
+#: The header directives (``-- gordon:lock-timeout 2s``), each followed by a duration: apply's
+#: timeouts, and the longest predicted hold of a blocking lock apply accepts (``lock-hold-budget``).
+DIRECTIVES = ("lock-timeout", "statement-timeout", "lock-retry-window", "lock-hold-budget")
 
 _DIRECTIVE = re.compile(r"^--\s*gordon:([a-z-]+)\s*[=\s]\s*(\S+)\s*$")
 _DIRECTIVE_LEAD = re.compile(r"^--\s*gordon:")

@@ -14,34 +14,63 @@ from gordon_migrate.lint import locks
 from gordon_migrate.lint.analyze import LiveInfo
 from gordon_migrate.lint.model import TableSize
 
+# A table's indexes and TOAST by the catalog (relpages), for when they cannot be read live.
+_PARTS_FROM_CATALOG = """
+       (SELECT coalesce(sum(ic.relpages), 0)::int8 FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid)
+       * current_setting('block_size')::int8,
+       coalesce((SELECT t.relpages FROM pg_class t WHERE t.oid = c.reltoastrelid), 0)::int8
+       * current_setting('block_size')::int8
+"""
+
 # pg_relation_size() opens the relation with ACCESS SHARE: behind another session's ACCESS
 # EXCLUSIVE lock (held or queued: a TRUNCATE, a VACUUM FULL, a pending ALTER, autovacuum's
 # truncation) it would wait, stalling or failing apply on a table its migrations may not even
 # touch. So a relation someone holds or awaits in that mode is sized by the catalog
 # (relpages) instead, and the whole read runs under a short lock_timeout in case such a lock
 # arrives between the pg_locks snapshot and the size call; it is then read again.
-_SIZES = """
+_SIZES = (
+    """
 WITH locked AS MATERIALIZED (
     SELECT DISTINCT l.relation FROM pg_locks l
     WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND l.pid <> pg_backend_pid()
+), parts_locked AS MATERIALIZED (
+    -- a table whose index or TOAST table is held so: its heap is read, the rest by the catalog
+    SELECT i.indrelid AS relation FROM pg_index i
+    WHERE i.indexrelid IN (SELECT relation FROM locked)
+    UNION SELECT t.oid FROM pg_class t WHERE t.reltoastrelid IN (SELECT relation FROM locked)
+    UNION SELECT relation FROM locked
 )
 SELECT n.nspname || '.' || c.relname, c.reltuples::float8,
        CASE WHEN c.oid IN (SELECT relation FROM locked) THEN NULL
             ELSE pg_relation_size(c.oid) END,
-       c.relpages::int8 * current_setting('block_size')::int8
+       c.relpages::int8 * current_setting('block_size')::int8,
+       CASE WHEN c.oid IN (SELECT relation FROM parts_locked) THEN NULL
+            ELSE pg_indexes_size(c.oid) END,
+       CASE WHEN c.oid IN (SELECT relation FROM parts_locked) OR c.reltoastrelid = 0 THEN NULL
+            ELSE pg_total_relation_size(c.reltoastrelid) END,
+"""
+    + _PARTS_FROM_CATALOG
+    + """
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
 """
-_SIZES_FROM_CATALOG = """
+)
+_SIZES_FROM_CATALOG = (
+    """
 SELECT n.nspname || '.' || c.relname, c.reltuples::float8, NULL::int8,
-       c.relpages::int8 * current_setting('block_size')::int8
+       c.relpages::int8 * current_setting('block_size')::int8, NULL::int8, NULL::int8,
+"""
+    + _PARTS_FROM_CATALOG
+    + """
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
 """
+)
 SIZE_LOCK_TIMEOUT = "50ms"
 SIZE_ATTEMPTS = 3
 _INDEXES = """
@@ -61,8 +90,10 @@ def read_live(conn: Conn) -> LiveInfo:
             rows=float(rows),
             bytes=int(size if size is not None else pages),
             estimated=size is None,
+            indexes=int(indexes if indexes is not None else indexes_pages),
+            toast=int(toast if toast is not None else toast_pages),
         )
-        for name, rows, size, pages in _size_rows(conn)
+        for name, rows, size, pages, indexes, toast, indexes_pages, toast_pages in _size_rows(conn)
     }
     indexes = {str(i): str(t) for i, t in conn.execute(_INDEXES).fetchall()}
     return LiveInfo(sizes=sizes, indexes=indexes)

@@ -68,11 +68,14 @@ class TableSize:
     """Live size of a relation (``--database-url``): ``rows`` is ``reltuples`` (-1: never
     analysed), ``bytes`` is ``pg_relation_size``, or, when another session held the relation
     in ACCESS EXCLUSIVE mode (reading its size would have waited for that lock), the catalog's
-    ``relpages`` estimate (``estimated``)."""
+    ``relpages`` estimate (``estimated``). ``indexes`` and ``TOAST`` are the bytes of its
+    indexes and its TOAST table (by the catalog when one of them is held so)."""
 
     rows: float
     bytes: int
     estimated: bool = False
+    indexes: int = 0
+    toast: int = 0
 
     @property
     def known(self) -> bool:

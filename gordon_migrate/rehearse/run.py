@@ -34,6 +34,7 @@ from gordon_migrate.core.errors import (
     ServerError,
 )
 from gordon_migrate.core.settings import EMBEDDED_VERSION
+from gordon_migrate.rehearse import cost, pinned
 from gordon_migrate.rehearse.measure import (
     LOCKS_OF,
     LockRow,
@@ -421,3 +422,22 @@ def _failure(migration: Migration, failed: _Failed, timeout_ms: int, doing: str)
 
 def _ms(ns: int) -> float:
     return round(ns / 1e6, 3)
+
+
+def measure_throughput(
+    *, scratch_server: Dsn | None = None, pg_version: int = EMBEDDED_VERSION
+) -> cost.Throughput:
+    """The throughput of a rewrite and of a full scan, measured on a scratch (as ``rehearse``'s:
+    a throwaway embedded server, or a throwaway database on ``scratch_server``)."""
+    with (
+        _scratch(scratch_server, pg_version) as scratch,
+        db.connection(
+            scratch,
+            purpose="rehearse",
+            doing="measuring a rewrite's and a scan's throughput on the scratch",
+            guarded=False,  # bounded by the table it builds (seconds)
+        ) as conn,
+    ):
+        major = pinned.major_of(db.server_version(conn))
+        assert major is not None
+        return cost.measure(conn, major)

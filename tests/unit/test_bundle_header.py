@@ -156,7 +156,7 @@ def test_an_unknown_directive_is_refused_when_asked_for_not_when_read() -> None:
     assert str(refused.value) == (
         "migration 0003 (0003_add_currency.sql): cannot read the header directive "
         "'-- gordon:lock-timout 2s'; known: gordon:lock-timeout, gordon:statement-timeout, "
-        "gordon:lock-retry-window, each followed by a duration "
+        "gordon:lock-retry-window, gordon:lock-hold-budget, each followed by a duration "
         "(e.g. `-- gordon:lock-timeout 2s`). Nothing was run"
     )
     with pytest.raises(BundleError):  # asked again (the TUI's next apply): refused again

@@ -1,0 +1,220 @@
+"""What a lock will cost: the predicted hold time of a statement that rewrites or scans a table
+under a lock that blocks the Gordon services.
+
+The model is linear in bytes: a rewrite writes the table anew, its indexes included, so it is
+sized by heap + indexes + TOAST (``pg_total_relation_size``); a full scan (validation, a NOT
+NULL check, a non-concurrent index build's read) reads the heap and, for a checked column kept
+out of line, its TOAST, so it is sized by heap + TOAST. The throughput of each is measured by
+the tool on a scratch server (``measure``) and pinned beside the lock plan
+(``fixtures/throughput.json``, ``gordon-migrate rehearse --measure-throughput``), never a
+constant in the code.
+
+The scratch is not the production host: its disk, its cache, its load and its write-ahead log
+settings differ, and a table read cold from disk is slower than one in the page cache. So a
+prediction is a range, ``LOW``..``HIGH`` times the central estimate; the gate compares the
+central estimate with the budget.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from gordon_migrate.core.bundle import bundled_path
+from gordon_migrate.core.db import Conn
+from gordon_migrate.core.errors import ConfigError
+from gordon_migrate.rehearse.model import strength
+
+FILE = "throughput.json"
+KIND = "gordon-migrate measured throughput"
+
+#: The waiver of the gate, on the statement: ``-- gordon:allow long-lock <reason>``.
+LONG_LOCK = "long-lock"
+#: The header directive that sets a migration's budget: ``-- gordon:lock-hold-budget 30s``.
+BUDGET_DIRECTIVE = "lock-hold-budget"
+DEFAULT_BUDGET_MS = 1000
+
+#: The range printed around the central estimate (README "Lock-hold budget": a cold cache or a
+#: slower disk than the scratch's is the common error, a faster host the rarer one).
+LOW = 0.5
+HIGH = 2.0
+
+#: The weakest mode that blocks the services' writes (SHARE); ACCESS EXCLUSIVE blocks reads too.
+BLOCKING_FROM = strength("SHARE")
+
+Work = Literal["rewrite", "scan"]
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Bytes per second a rewrite and a full scan went through on a scratch server."""
+
+    rewrite_bps: float
+    scan_bps: float
+    server_major: int
+    measured_at: str
+    """ISO 8601, UTC."""
+
+    def of(self, work: Work) -> float:
+        return self.rewrite_bps if work == "rewrite" else self.scan_bps
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """How long ``work`` on ``size_bytes`` should hold its lock: seconds, central and range."""
+
+    work: Work
+    size_bytes: int
+    central_s: float
+    low_s: float
+    high_s: float
+
+    def over(self, budget_ms: int) -> bool:
+        return self.central_s * 1000 > budget_ms
+
+    @property
+    def shown(self) -> str:
+        """``0.3 s..1.2 s (central 0.6 s)``."""
+        return (
+            f"{format_seconds(self.low_s)}..{format_seconds(self.high_s)} "
+            f"(central {format_seconds(self.central_s)})"
+        )
+
+
+def blocking(mode: str) -> bool:
+    """True for a mode that blocks the services' writes (SHARE) or reads (ACCESS EXCLUSIVE)."""
+    return strength(mode) >= BLOCKING_FROM
+
+
+def sized(work: Work, heap: int, indexes: int, toast: int) -> int:
+    """The bytes ``work`` goes through: see the module's docstring."""
+    return heap + toast + (indexes if work == "rewrite" else 0)
+
+
+def predict(work: Work, size_bytes: int, throughput: Throughput) -> Prediction:
+    central = size_bytes / throughput.of(work)
+    return Prediction(
+        work=work,
+        size_bytes=size_bytes,
+        central_s=central,
+        low_s=central * LOW,
+        high_s=central * HIGH,
+    )
+
+
+def format_bytes(n: int) -> str:
+    """``512 B``, ``48 kB``, ``12.5 MB``, ``3.1 GB`` (powers of 1024, as PostgreSQL's
+    ``pg_size_pretty``)."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" or value >= 100 else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_seconds(s: float) -> str:
+    """``40 ms``, ``1.5 s``, ``12 s``, ``3.2 min``, ``1.4 h``: two significant figures at most."""
+    if s < 1:
+        return f"{s * 1000:.0f} ms"
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
+# -- the pinned measurement ----------------------------------------------------------------
+
+
+def default_path() -> Path:
+    return bundled_path("fixtures") / FILE
+
+
+def load(path: Path | None = None) -> Throughput | None:
+    """The pinned throughput (default: the bundled one); None when none was measured."""
+    where = path if path is not None else default_path()
+    try:
+        text = where.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the measured throughput {where}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+        if data.get("fixture") != KIND:
+            raise ValueError(f"not a {KIND}")
+        return Throughput(
+            rewrite_bps=float(data["rewrite_bytes_per_s"]),
+            scan_bps=float(data["scan_bytes_per_s"]),
+            server_major=int(data["server_major"]),
+            measured_at=str(data["measured_at"]),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(
+            f"{where} is not a measured throughput ({exc}): measure it again with "
+            "`gordon-migrate rehearse --measure-throughput`"
+        ) from None
+
+
+def render(throughput: Throughput) -> str:
+    data = {
+        "fixture": KIND,
+        "generated_by": "gordon-migrate rehearse --measure-throughput (do not edit)",
+        "rewrite_bytes_per_s": round(throughput.rewrite_bps),
+        "scan_bytes_per_s": round(throughput.scan_bps),
+        "server_major": throughput.server_major,
+        "measured_at": throughput.measured_at,
+    }
+    return json.dumps(data, indent=1) + "\n"
+
+
+#: The measuring table: rows of a Gordon-like width (a bigint key, a timestamp, a short text),
+#: enough of them (~40 MB) that per-statement overhead is noise next to the work.
+MEASURE_ROWS = 400_000
+_MEASURE_TABLE = "gordon_throughput_probe"
+
+
+def measure(conn: Conn, server_major: int, rows: int = MEASURE_ROWS) -> Throughput:
+    """Time a full scan (``VALIDATE CONSTRAINT``) and a rewrite (``ALTER COLUMN ... TYPE``) of a
+    table of ``rows`` rows on ``conn``: a scratch database, where it creates and drops that
+    table."""
+    table = _MEASURE_TABLE
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, at timestamptz NOT NULL, note text)")
+    conn.execute(
+        f"INSERT INTO {table} SELECT g, now() - g * interval '1 s', md5(g::text) "
+        "FROM generate_series(1, %s) g",
+        (rows,),
+    )
+    conn.execute(f"VACUUM ANALYZE {table}")
+    conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT positive CHECK (id > 0) NOT VALID")
+    scan_bytes = _size(conn, table, "pg_table_size")
+    scan_s = _timed(conn, f"ALTER TABLE {table} VALIDATE CONSTRAINT positive")
+    rewrite_bytes = _size(conn, table, "pg_total_relation_size")
+    rewrite_s = _timed(conn, f"ALTER TABLE {table} ALTER COLUMN id TYPE bigint")
+    conn.execute(f"DROP TABLE {table}")
+    return Throughput(
+        rewrite_bps=rewrite_bytes / rewrite_s,
+        scan_bps=scan_bytes / scan_s,
+        server_major=server_major,
+        measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _size(conn: Conn, table: str, function: str) -> int:
+    row = conn.execute(f"SELECT {function}(%s::regclass)", (table,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _timed(conn: Conn, statement: str) -> float:
+    started = time.perf_counter()
+    conn.execute(statement)
+    return max(time.perf_counter() - started, 1e-6)

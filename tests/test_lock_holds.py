@@ -1,0 +1,183 @@
+"""The lock-hold budget: apply refuses, before any lock, a statement predicted to hold a lock
+that blocks the services across a rewrite or a scan of a large table for longer than its
+budget; a header budget, a CLI budget or a waiver lets it through; the dry run shows it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gordon_migrate.core import bundle
+from gordon_migrate.rehearse import cost
+from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
+from tests.support.cli import CliRunner
+
+BUNDLE = bundle.load()
+NEXT = f"{len(BUNDLE) + 1:04d}"
+# A rewrite of int -> bigint under ACCESS EXCLUSIVE; lint's own alter-column-type error is
+# waived so that the gate under test is the lock-hold budget's.
+LINT_WAIVER = "-- gordon:allow alter-column-type the lock-hold budget is under test\n"
+REWRITE = "ALTER TABLE public.lock_probe ALTER COLUMN n TYPE bigint;\n"
+ROWS = 800_000
+
+
+@pytest.fixture(scope="module")
+def grown(gordon_server: TestServer, gordon_template: str) -> Iterator[str]:
+    """A template: the migrated schema with public.lock_probe grown to ~125 MB and a small
+    public.lock_small."""
+    name = unique_name("gordon_grown")
+    gordon_server.create_database(name, gordon_template)
+    try:
+        with psycopg.connect(gordon_server.dsn_for(name), autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE public.lock_probe (id int PRIMARY KEY, n int NOT NULL, note text)"
+            )
+            conn.execute(
+                "INSERT INTO public.lock_probe SELECT g, g, repeat(md5(g::text), 3) "
+                "FROM generate_series(1, %s) g",
+                (ROWS,),
+            )
+            conn.execute("CREATE TABLE public.lock_small (id int PRIMARY KEY, n int NOT NULL)")
+            conn.execute("INSERT INTO public.lock_small SELECT g, g FROM generate_series(1, 10) g")
+        gordon_server.seal_template(name)
+        yield name
+    finally:
+        gordon_server.drop_database(name)
+
+
+@pytest.fixture
+def db(gordon_server: TestServer, grown: str) -> Iterator[GordonDatabase]:
+    name = unique_name("gordon_test")
+    gordon_server.create_database(name, grown)
+    try:
+        yield GordonDatabase(name=name, dsn=gordon_server.dsn_for(name), server=gordon_server)
+    finally:
+        gordon_server.drop_database(name)
+
+
+def _bundle_plus(tmp_path: Path, sql: str, name: str = f"{NEXT}_probe.sql") -> Path:
+    root = tmp_path / "bundle"
+    shutil.copytree(bundle.bundled_dir(), root)
+    (root / name).write_bytes(sql.encode())
+    return root
+
+
+def _state(db: GordonDatabase) -> tuple[int, str, int]:
+    with psycopg.connect(db.dsn) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM _sqlx_migrations), "
+            "(SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+            " WHERE attrelid = 'public.lock_probe'::regclass AND attname = 'n'), "
+            "(SELECT count(*) FROM public.lock_probe)"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1]), int(row[2])
+
+
+def test_the_probe_is_over_the_default_budget() -> None:
+    """The tests below need a table whose rewrite is predicted over 1 s with the pinned
+    throughput: ~125 MB at tens of MB/s."""
+    throughput = cost.load()
+    assert throughput is not None, "fixtures/throughput.json: rehearse --measure-throughput"
+    assert cost.predict("rewrite", 120 * 2**20, throughput).over(cost.DEFAULT_BUDGET_MS)
+
+
+def test_apply_refuses_a_long_rewrite_and_runs_nothing(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
+    before = _state(db)
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    assert result.code == 1, result.out
+    line = result.error_line
+    assert f"migration {NEXT}_probe.sql:2: long-lock: rewrites public.lock_probe (" in line
+    assert line.count(f"{NEXT}_probe.sql:2") == 1 and " MB) under ACCESS EXCLUSIVE" in line
+    assert "predicted hold " in line and "over the budget 1s" in line
+    assert "plan guessed by lint" in line
+    assert "batch it" in line and "-- gordon:allow long-lock <reason>" in line
+    assert "Nothing was run" in line
+    assert _state(db) == before == (len(BUNDLE), "integer", ROWS)
+
+
+def test_a_header_budget_lets_it_through(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    root = _bundle_plus(tmp_path, "-- gordon:lock-hold-budget 10min\n" + LINT_WAIVER + REWRITE)
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    assert result.code == 0, result.err
+    assert _state(db) == (len(BUNDLE) + 1, "bigint", ROWS)
+
+
+def test_a_waiver_on_the_statement_lets_it_through(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    sql = LINT_WAIVER + "-- gordon:allow long-lock the probe is taken offline first\n" + REWRITE
+    root = _bundle_plus(tmp_path, sql)
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    assert result.code == 0, result.err
+    assert _state(db) == (len(BUNDLE) + 1, "bigint", ROWS)
+
+
+def test_the_cli_budget_decides(cli: CliRunner, tmp_path: Path, db: GordonDatabase) -> None:
+    root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
+    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    tight = cli(*args, "--lock-hold-budget", "1ms", "--dry-run")
+    assert tight.code == 1
+    result = cli(*args, "--lock-hold-budget", "10min")
+    assert result.code == 0, result.err
+    assert _state(db) == (len(BUNDLE) + 1, "bigint", ROWS)
+
+
+def test_a_small_table_and_a_concurrent_build_pass(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    root = _bundle_plus(tmp_path, "ALTER TABLE public.lock_small ALTER COLUMN n TYPE bigint;\n")
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    assert result.code == 0, result.err
+    # SHARE UPDATE EXCLUSIVE blocks no reader and no writer: never refused, however large.
+    (root / f"{len(BUNDLE) + 2:04d}_index.sql").write_bytes(
+        b"-- no-transaction\nCREATE INDEX CONCURRENTLY lock_probe_n ON public.lock_probe (n);\n"
+    )
+    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    dry = cli(*args, "--dry-run", "--lock-hold-budget", "1ms")
+    assert dry.code == 0, dry.out
+    assert "lock holds" not in dry.out
+    result = cli(*args, "--lock-hold-budget", "1ms")
+    assert result.code == 0, result.err
+
+
+def test_dry_run_shows_the_prediction_and_exits_1(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
+    args = ("apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(root))
+    result = cli(*args)
+    assert result.code == 1, result.out
+    assert "lock holds (predicted from the target's sizes):" in result.out
+    assert f"REFUSED {NEXT}_probe.sql:2 rewrites public.lock_probe (" in result.out
+    as_json = cli(*args, "--format", "json")
+    assert as_json.code == 1
+    payload = json.loads(as_json.out)
+    assert payload["ok"] is False
+    [hold] = payload["lock_holds"]
+    assert (hold["relation"], hold["mode"], hold["work"], hold["refused"]) == (
+        "public.lock_probe",
+        "ACCESS EXCLUSIVE",
+        "rewrite",
+        True,
+    )
+    low, central, high = (hold["predicted_s"][k] for k in ("low", "central", "high"))
+    assert low < central < high and central > 1
+    assert hold["measured"] is False
+    waived = _bundle_plus(
+        tmp_path / "waived", LINT_WAIVER + "-- gordon:allow long-lock offline\n" + REWRITE
+    )
+    fine = cli("apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(waived))
+    assert fine.code == 0, fine.out
+    assert "waived: offline" in fine.out
+    assert _state(db) == (len(BUNDLE), "integer", ROWS)
