@@ -113,6 +113,10 @@ def predict(
     candidates = _candidates(pending, bundle, pinned.major_of(server_version))
     if not candidates:
         return []
+    existing = _existing(conn, {c.relation for c in candidates})
+    candidates = [c for c in candidates if c.relation in existing]
+    if not candidates:
+        return []  # a fresh database: what they rewrite is created by the run itself
     from gordon_migrate.lint.live import read_live
 
     sizes = read_live(conn).sizes
@@ -134,6 +138,18 @@ def predict(
             )
         )
     return _waived(holds)
+
+
+def _existing(conn: Conn, relations: set[str]) -> set[str]:
+    """Those of ``relations`` that exist (a catalog read: no relation lock)."""
+    names = sorted(relations)
+    rows = conn.execute(
+        "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname || '.' || c.relname = ANY(%s)",
+        (names,),
+    ).fetchall()
+    return {str(name) for (name,) in rows}
 
 
 def _candidates(

@@ -19,7 +19,8 @@ from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPl
 
 if TYPE_CHECKING:
     from gordon_migrate.core.db import Conn
-    from gordon_migrate.lint.analyze import FileLinter, LiveInfo
+    from gordon_migrate.lint.analyze import FileLinter
+    from gordon_migrate.lint.model import LiveInfo
 
 __all__ = [
     "Finding",

@@ -17,7 +17,13 @@ from pglast.parser import ParseError
 
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.lint import locks
-from gordon_migrate.lint.model import Finding, LockStep, Severity, StatementPlan, TableSize
+from gordon_migrate.lint.model import (
+    Finding,
+    LiveInfo,
+    LockStep,
+    Severity,
+    StatementPlan,
+)
 from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
 from gordon_migrate.rehearse.cost import LONG_LOCK
 from gordon_migrate.sql import notify
@@ -39,15 +45,6 @@ NON_VOLATILE = frozenset(
         "current_setting", "current_user", "session_user", "int4", "int8", "numeric", "text",
     }
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class LiveInfo:
-    """What a live database says (``--database-url``): sizes and index owners."""
-
-    sizes: dict[str, TableSize] = field(default_factory=dict)
-    indexes: dict[str, str] = field(default_factory=dict)  # index -> its table
-    allowlist: frozenset[str] | None = None
 
 
 ColumnType = tuple[str, tuple[int, ...]]

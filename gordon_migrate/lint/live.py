@@ -11,8 +11,7 @@ from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.errors import LOCK_NOT_AVAILABLE, ServerError
 from gordon_migrate.core.sessions import Holder, lock_holders
 from gordon_migrate.lint import locks
-from gordon_migrate.lint.analyze import LiveInfo
-from gordon_migrate.lint.model import TableSize
+from gordon_migrate.lint.model import LiveInfo, TableSize
 
 # A table's indexes and TOAST by the catalog (relpages), for when they cannot be read live.
 _PARTS_FROM_CATALOG = """

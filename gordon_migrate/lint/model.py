@@ -84,6 +84,16 @@ class TableSize:
 
 
 @dataclass(frozen=True)
+class LiveInfo:
+    """What a live database says (``--database-url``): sizes and index owners (here, not in
+    ``analyze``: apply's lock-hold gate reads sizes without loading the parser)."""
+
+    sizes: dict[str, TableSize] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)  # index -> its table
+    allowlist: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
 class LockStep:
     """One lock a statement takes: mode on relation, the work it does, what it blocks."""
 
