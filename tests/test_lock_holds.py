@@ -181,3 +181,18 @@ def test_dry_run_shows_the_prediction_and_exits_1(
     assert fine.code == 0, fine.out
     assert "waived: offline" in fine.out
     assert _state(db) == (len(BUNDLE), "integer", ROWS)
+
+
+def test_lint_with_a_database_shows_the_same_prediction(
+    cli: CliRunner, tmp_path: Path, db: GordonDatabase
+) -> None:
+    draft = tmp_path / f"{NEXT}_probe.sql"
+    draft.write_bytes((LINT_WAIVER + REWRITE).encode())
+    result = cli("lint", "--database-url", db.dsn, str(draft))
+    assert result.code == 0, result.out  # lint's own finding is waived; apply refuses
+    assert f"REFUSED {NEXT}_probe.sql:2 rewrites public.lock_probe (" in result.out
+    assert "over the budget 1s (plan guessed by lint, not rehearsed)" in result.out
+    payload = json.loads(cli("lint", "--format", "json", "--database-url", db.dsn, str(draft)).out)
+    assert [h["relation"] for h in payload["lock_holds"]] == ["public.lock_probe"]
+    static = cli("lint", str(draft))
+    assert "lock holds" not in static.out, "no database, no sizes, no prediction"

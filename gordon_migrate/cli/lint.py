@@ -95,10 +95,17 @@ def lint(
         )
         click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
         return
+    holds = _holds(resolve_dsn(settings), targets, context) if live is not None else []
     if fmt == "json":
-        emit_json(render.report_json(report))
+        payload = render.report_json(report)
+        if holds:
+            payload["lock_holds"] = [h.as_dict() for h in holds]
+        emit_json(payload)
     else:
-        click.echo(render.report_text(report, show_grandfathered=show_grandfathered))
+        from gordon_migrate.apply.render import holds_text
+
+        text = render.report_text(report, show_grandfathered=show_grandfathered)
+        click.echo(text + holds_text(holds) if holds else text)
     if not report.ok:
         ctx.exit(1)
 
@@ -119,3 +126,22 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
         raise BundleError(f"{path} is not valid UTF-8: {exc}") from None
     version, description = draft_name(path.name)
     return Migration(version=version, description=description, path=path, data=data)
+
+
+def _holds(target: Any, targets: list[Any], context: list[Any]) -> list[Any]:
+    """The predicted lock holds of the targets the database has not applied (apply's gate,
+    with the default budget and each file's header; shown, not failed on: apply refuses)."""
+    from gordon_migrate.apply import holds
+    from gordon_migrate.core.db import HISTORY_TABLE, connection, server_version
+
+    with connection(target, purpose="lint", doing="predicting lock holds", read_only=True) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (HISTORY_TABLE,)).fetchone()
+        applied: set[int] = set()
+        if row is not None and row[0]:
+            query = f"SELECT version FROM {HISTORY_TABLE} WHERE success"
+            applied = {int(v) for (v,) in conn.execute(query).fetchall()}
+        bundled = {m.path.resolve() for m in context}
+        pending = [
+            m for m in targets if m.path.resolve() not in bundled or m.version not in applied
+        ]
+        return list(holds.predict(conn, pending, context, server_version=server_version(conn)))
