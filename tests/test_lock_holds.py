@@ -196,3 +196,31 @@ def test_lint_with_a_database_shows_the_same_prediction(
     assert [h["relation"] for h in payload["lock_holds"]] == ["public.lock_probe"]
     static = cli("lint", str(draft))
     assert "lock holds" not in static.out, "no database, no sizes, no prediction"
+
+
+def test_a_bundled_migration_is_judged_by_its_pinned_measured_plan(
+    cli: CliRunner, gordon_empty_db: GordonDatabase
+) -> None:
+    """0022 adds a stored generated column to trading.equity: measured, it rewrites the table
+    and its primary key under ACCESS EXCLUSIVE (fixtures/lockplan.json)."""
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core import dsn
+
+    engine.apply(dsn.parse(gordon_empty_db.dsn), [m for m in BUNDLE if m.version < 22])
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # no run row needed
+        conn.execute(
+            "INSERT INTO trading.equity (run_id, recorded_at, equity, cash) "
+            "SELECT 1, now() - g * interval '1 s', 1000, 1000 FROM generate_series(1, 200000) g"
+        )
+    args = ("apply", "--database-url", gordon_empty_db.dsn, "--lock-hold-budget", "10ms")
+    result = cli(*args)
+    assert result.code == 1, result.out
+    line = result.error_line
+    assert "migration 0022_equity_drawdown.sql:8: long-lock: rewrites trading.equity (" in line
+    assert "under ACCESS EXCLUSIVE" in line and "(measured plan)" in line
+    with psycopg.connect(gordon_empty_db.dsn) as conn:
+        row = conn.execute("SELECT max(version) FROM _sqlx_migrations").fetchone()
+    assert row == (21,), "nothing was applied"
+    done = cli("apply", "--database-url", gordon_empty_db.dsn, "--lock-hold-budget", "10min")
+    assert done.code == 0, done.err
