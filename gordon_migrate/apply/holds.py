@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn
 from gordon_migrate.core.durations import format_ms
-from gordon_migrate.core.errors import LintError
+from gordon_migrate.core.errors import GordonError, LintError
 from gordon_migrate.rehearse import cost, pinned
 from gordon_migrate.rehearse.model import mode_name, strength
 
@@ -133,11 +133,20 @@ def predict(
                 relation=c.relation,
                 mode=c.mode,
                 prediction=cost.predict(c.work, bytes_, throughput),
-                budget_ms=c.migration.directives.get(cost.BUDGET_DIRECTIVE, budget_ms),
+                budget_ms=_budget(c.migration, budget_ms),
                 measured=c.measured,
             )
         )
     return _waived(holds)
+
+
+def _budget(migration: Migration, default_ms: int) -> int:
+    """The migration header's budget, else ``default_ms``. A header that cannot be read is
+    apply's refusal (``settings_for``, checked before this gate), not the plan's."""
+    try:
+        return migration.directives.get(cost.BUDGET_DIRECTIVE, default_ms)
+    except GordonError:
+        return default_ms
 
 
 def _existing(conn: Conn, relations: set[str]) -> set[str]:
