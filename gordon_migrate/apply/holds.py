@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.core.db import Conn
+from gordon_migrate.core.db import HISTORY_TABLE, Conn, connection, server_version
+from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.durations import format_ms
 from gordon_migrate.core.errors import GordonError, LintError
 from gordon_migrate.rehearse import cost, pinned
@@ -138,6 +139,25 @@ def predict(
             )
         )
     return _waived(holds)
+
+
+def predict_unapplied(
+    dsn: Dsn, targets: Sequence[Migration], bundle: Sequence[Migration], *, purpose: str
+) -> list[Hold]:
+    """``predict`` for those of ``targets`` the database at ``dsn`` has not applied (a file
+    outside ``bundle`` never is), with the default budget and each file's header, on a
+    read-only connection of its own (``lint --database-url``)."""
+    with connection(dsn, purpose=purpose, doing="predicting lock holds", read_only=True) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (HISTORY_TABLE,)).fetchone()
+        applied: set[int] = set()
+        if row is not None and row[0]:
+            query = f"SELECT version FROM {HISTORY_TABLE} WHERE success"
+            applied = {int(v) for (v,) in conn.execute(query).fetchall()}
+        bundled = {m.path.resolve() for m in bundle}
+        pending = [
+            m for m in targets if m.path.resolve() not in bundled or m.version not in applied
+        ]
+        return predict(conn, pending, bundle, server_version=server_version(conn))
 
 
 def _budget(migration: Migration, default_ms: int) -> int:

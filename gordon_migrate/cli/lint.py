@@ -95,7 +95,11 @@ def lint(
         )
         click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
         return
-    holds = _holds(resolve_dsn(settings), targets, context) if live is not None else []
+    holds = []
+    if live is not None:
+        from gordon_migrate.apply.holds import predict_unapplied
+
+        holds = predict_unapplied(resolve_dsn(settings), targets, context, purpose="lint")
     if fmt == "json":
         payload = render.report_json(report)
         if holds:
@@ -126,22 +130,3 @@ def _as_migration(path: Path, context: list[Any]) -> Any:
         raise BundleError(f"{path} is not valid UTF-8: {exc}") from None
     version, description = draft_name(path.name)
     return Migration(version=version, description=description, path=path, data=data)
-
-
-def _holds(target: Any, targets: list[Any], context: list[Any]) -> list[Any]:
-    """The predicted lock holds of the targets the database has not applied (apply's gate,
-    with the default budget and each file's header; shown, not failed on: apply refuses)."""
-    from gordon_migrate.apply import holds
-    from gordon_migrate.core.db import HISTORY_TABLE, connection, server_version
-
-    with connection(target, purpose="lint", doing="predicting lock holds", read_only=True) as conn:
-        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (HISTORY_TABLE,)).fetchone()
-        applied: set[int] = set()
-        if row is not None and row[0]:
-            query = f"SELECT version FROM {HISTORY_TABLE} WHERE success"
-            applied = {int(v) for (v,) in conn.execute(query).fetchall()}
-        bundled = {m.path.resolve() for m in context}
-        pending = [
-            m for m in targets if m.path.resolve() not in bundled or m.version not in applied
-        ]
-        return list(holds.predict(conn, pending, context, server_version=server_version(conn)))
