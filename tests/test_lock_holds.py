@@ -224,3 +224,12 @@ def test_a_bundled_migration_is_judged_by_its_pinned_measured_plan(
     assert row == (21,), "nothing was applied"
     done = cli("apply", "--database-url", gordon_empty_db.dsn, "--lock-hold-budget", "10min")
     assert done.code == 0, done.err
+
+
+def test_the_throughput_is_measured_on_a_scratch(gordon_empty_db: GordonDatabase) -> None:
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
+        found = cost.measure(conn, 18, rows=20_000)
+        left = conn.execute("SELECT to_regclass('gordon_throughput_probe')").fetchone()
+    assert found.rewrite_bps > 0 and found.scan_bps > 0
+    assert found.server_major == 18 and found.measured_at.endswith("Z")
+    assert left == (None,), "the probe table is dropped"
