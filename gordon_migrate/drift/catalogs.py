@@ -691,7 +691,11 @@ COLUMNS |= {
         "lanname",
         owner="lanowner",
         acl="lanacl",
-    ),
+    )
+    | {
+        column: "compared: built-in languages against BUILTIN_LANGUAGES; any other is drift"
+        for column in ("lanispl", "lanpltrusted", "lanplcallfoid", "laninline", "lanvalidator")
+    },
     "pg_opclass": _generic_columns(
         "oid opcmethod opcname opcnamespace opcowner opcfamily opcintype opcdefault opckeytype",
         "opcmethod opcname opcnamespace",
@@ -745,6 +749,18 @@ COLUMNS |= {
         "oid tmplname tmplnamespace tmplinit tmpllexize", "tmplname tmplnamespace"
     ),
     "pg_user_mapping": _generic_columns("oid umuser umserver umoptions", "umuser umserver"),
+}
+
+#: How each language ``initdb`` makes runs (``queries.BUILTIN_LANGUAGES``): the same from
+#: PostgreSQL 15 to 18. CREATE OR REPLACE LANGUAGE can change it without a trace elsewhere.
+BUILTIN_LANGUAGES: dict[str, str] = {
+    "internal": "untrusted, validator fmgr_internal_validator(oid)",
+    "c": "untrusted, validator fmgr_c_validator(oid)",
+    "sql": "trusted, validator fmgr_sql_validator(oid)",
+    "plpgsql": (
+        "trusted, procedural, handler plpgsql_call_handler(), "
+        "inline plpgsql_inline_handler(internal), validator plpgsql_validator(oid)"
+    ),
 }
 
 #: Views the snapshot reads instead of a catalog, column by column like ``COLUMNS``.

@@ -213,6 +213,21 @@ def _builtin(obj: str, want: dict[str, str], have: dict[str, str], ctx: Context)
         found = _grant(obj, want, have, ctx)
         command = " ".join((found.sql or "").split("\n"))
         return Fix(None, f"PostgreSQL's own object ({NOT_GORDONS}): a superuser runs: {command}")
+    if obj.startswith("language ") and "definition" in want:
+        _, name = parse_key(obj)
+        definition = want["definition"].split(", ")
+        parts = dict(part.partition(" ")[::2] for part in definition[1:])
+        trusted = "TRUSTED " if definition[0] == "trusted" else ""
+        clauses = "".join(
+            f" {word.upper()} {parts[word].partition('(')[0]}"
+            for word in ("handler", "inline", "validator")
+            if word in parts
+        )
+        return Fix(
+            None,
+            f"PostgreSQL's own language ({NOT_GORDONS}): a superuser runs: CREATE OR REPLACE "
+            f"{trusted}LANGUAGE {name}{clauses};",
+        )
     if "made after initdb" in have:
         kind, name = parse_key(obj)
         words = kind_of(kind).drop or kind.upper()
@@ -542,6 +557,10 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
         return Fix(None, "an extension can own tables (data): drop it by hand if it must go")
     if kind == "attribute":
         return Fix(None, "an attribute of a composite type: goes with the type")
+    if kind == "column" and set(have) == {"default"}:
+        # A view's column: only a default given to it is listed (it holds no data).
+        view, column = split_last(name)
+        return Fix(f"ALTER VIEW {view} ALTER COLUMN {column} DROP DEFAULT;")
     if kind in ("table", "column", "sequence", "foreign table"):
         return Fix(None, DESTRUCTIVE)
     if kind == "index":
@@ -651,8 +670,11 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
     elif kind in ("function", "procedure") and left <= _FUNCTION_FACETS:
         statements += _function(kind, name, want, have)
         left.clear()
-    elif kind == "view" and left == {"definition"}:
-        statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{want['definition']}")
+    elif kind == "view" and left <= {"definition", "options"}:
+        if "definition" in left:
+            statements.append(f"CREATE OR REPLACE VIEW {name} AS\n{want['definition']}")
+        if "options" in left:  # security_invoker, security_barrier, check_option
+            statements += _options(f"ALTER VIEW {name}", want, have)
         left.clear()
     elif kind == "policy":
         table, policy = split_last(name)
@@ -735,13 +757,14 @@ def _sequence(name: str, want: dict[str, str], have: dict[str, str]) -> list[str
     return [f"ALTER SEQUENCE {name} {' '.join(options)};"] if options else []
 
 
-_COLUMN_FACETS = {"default", "generated", "not null", "not null constraint"}
+_COLUMN_FACETS = {"default", "generated", "identity", "not null", "not null constraint"}
+_IDENTITY = {"always": "ALWAYS", "by default": "BY DEFAULT"}
 
 
 def _column(name: str, want: dict[str, str], have: dict[str, str], ctx: Context) -> list[str]:
     """What ALTER TABLE restores of a column without touching its rows: its default, its
-    generated expression (PostgreSQL 17+), its NOT NULL. Nothing when anything else differs
-    (its type: the migration's)."""
+    generated expression (PostgreSQL 17+), its identity's kind, its NOT NULL. Nothing when
+    anything else differs (its type: the migration's)."""
     differing = {f for f in want.keys() | have.keys() if want.get(f) != have.get(f)}
     if not differing <= _COLUMN_FACETS:
         return []
@@ -757,6 +780,12 @@ def _column(name: str, want: dict[str, str], have: dict[str, str], ctx: Context)
         if ctx.server_version < 170000 or not expression or kind_w != kind_h:
             return []
         out.append(f"{target} SET EXPRESSION AS {expression};")
+    if "identity" in differing:
+        # Only between ALWAYS and BY DEFAULT: the sequence behind it is still there.
+        pinned, now = want.get("identity", ""), have.get("identity", "")
+        if pinned not in _IDENTITY or now not in _IDENTITY:
+            return []
+        out.append(f"{target} SET GENERATED {_IDENTITY[pinned]};")
     if "not null" in differing and want.get("not null") == "no":
         out.append(f"{target} DROP NOT NULL;")
     elif "not null" in differing or "not null constraint" in differing:
@@ -802,20 +831,27 @@ def _function(kind: str, name: str, want: dict[str, str], have: dict[str, str]) 
     return out
 
 
+def _options(target: str, want: dict[str, str], have: dict[str, str]) -> list[str]:
+    """The storage options (``WITH (...)``) of a table or a view put back as pinned."""
+    pinned = dict(o.partition("=")[::2] for o in want.get("options", "").split(", ") if o)
+    now = dict(o.partition("=")[::2] for o in have.get("options", "").split(", ") if o)
+    out = []
+    gone = sorted(set(now) - set(pinned))
+    if gone:
+        out.append(f"{target} RESET ({', '.join(gone)});")
+    changed = [f"{k}={v}" for k, v in sorted(pinned.items()) if now.get(k) != v]
+    if changed:
+        out.append(f"{target} SET ({', '.join(changed)});")
+    return out
+
+
 def _table_storage(
     name: str, want: dict[str, str], have: dict[str, str], left: set[str]
 ) -> list[str]:
     """Options, persistence and replica identity of a table (``left`` loses what is done)."""
     out = []
     if "options" in left:
-        pinned = dict(o.partition("=")[::2] for o in want.get("options", "").split(", ") if o)
-        now = dict(o.partition("=")[::2] for o in have.get("options", "").split(", ") if o)
-        gone = sorted(set(now) - set(pinned))
-        if gone:
-            out.append(f"ALTER TABLE {name} RESET ({', '.join(gone)});")
-        changed = [f"{k}={v}" for k, v in sorted(pinned.items()) if now.get(k) != v]
-        if changed:
-            out.append(f"ALTER TABLE {name} SET ({', '.join(changed)});")
+        out += _options(f"ALTER TABLE {name}", want, have)
         left.discard("options")
     if "persistence" in left and want.get("persistence", "") in ("", "unlogged"):
         word = "UNLOGGED" if want.get("persistence") == "unlogged" else "LOGGED"

@@ -260,7 +260,9 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p', 'f', 'c')
+  -- A view's column is listed only with a default (ALTER VIEW ... SET DEFAULT), which an
+  -- INSERT through the view or a rule takes: the migrations give none.
+  AND (c.relkind IN ('r', 'p', 'f', 'c') OR (c.relkind = 'v' AND ad.adbin IS NOT NULL))
   AND {scope("n")}
   AND {not_extension_member("pg_class", "c.oid")}
   AND (c.relkind <> 'c' OR {not_extension_member("pg_type", "c.reltype")})
@@ -355,6 +357,9 @@ FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE {scope("n")} AND {not_extension_member("pg_proc", "p.oid")}
+  -- A range type's (multirange) constructors are made with the type and go with it.
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                  AND d.objid = p.oid AND d.deptype = 'i')
 """
 
 TRIGGERS = f"""
@@ -459,6 +464,12 @@ def _generic_from(name: str) -> str:
         conditions.append(f"x.oid >= {FIRST_USER_OID}")
     if entry.where:
         conditions.append(entry.where)
+    if name == "pg_cast":
+        # A range type's casts to its multirange are made with it and go with it.
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_cast'::regclass "
+            "AND d.objid = x.oid AND d.deptype = 'i')"
+        )
     source = entry.source or f"pg_catalog.{name}"
     return (
         f"FROM {source} x, pg_identify_object('{name}'::regclass, x.oid, 0) i "
@@ -843,6 +854,20 @@ FROM pg_proc p
 JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.oid {_BUILT_IN}
+"""
+
+# The built-in languages (initdb's) and how they run: CREATE OR REPLACE LANGUAGE can take away
+# plpgsql's validator (bodies no longer checked), its inline handler (DO fails) or its trust.
+# Compared with catalogs.BUILTIN_LANGUAGES: a line only for a language that differs.
+BUILTIN_LANGUAGES = f"""
+SELECT l.lanname::text AS name,
+       concat_ws(', ', CASE WHEN l.lanpltrusted THEN 'trusted' ELSE 'untrusted' END,
+                 CASE WHEN l.lanispl THEN 'procedural' END,
+                 'handler ' || NULLIF(l.lanplcallfoid, 0)::regprocedure::text,
+                 'inline ' || NULLIF(l.laninline, 0)::regprocedure::text,
+                 'validator ' || NULLIF(l.lanvalidator, 0)::regprocedure::text) AS definition
+FROM pg_language l
+WHERE l.oid {_BUILT_IN}
 """
 
 # The digest of them all, as ``snapshot.function_digest`` computes it from BUILTIN_FUNCTIONS:

@@ -139,6 +139,13 @@ class BuiltinAclRow(NamedTuple):
     grantable: bool
 
 
+class BuiltinLanguageRow(NamedTuple):
+    """``queries.BUILTIN_LANGUAGES``."""
+
+    name: str
+    definition: str
+
+
 class SystemObjectRow(NamedTuple):
     """``queries.SYSTEM_OBJECTS``."""
 

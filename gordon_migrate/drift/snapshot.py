@@ -32,7 +32,12 @@ from gordon_migrate.core.db import Conn, mapped, server_version
 from gordon_migrate.core.errors import LOCK_NOT_AVAILABLE, DriftError, GordonError, ServerError
 from gordon_migrate.drift import grants, queries
 from gordon_migrate.drift import rows as r
-from gordon_migrate.drift.catalogs import FIRST_USER_OID, REACHING_ROLES, unmapped_columns
+from gordon_migrate.drift.catalogs import (
+    BUILTIN_LANGUAGES,
+    FIRST_USER_OID,
+    REACHING_ROLES,
+    unmapped_columns,
+)
 from gordon_migrate.drift.kinds import (
     BUILT_IN,
     RELATION_KINDS,
@@ -213,6 +218,7 @@ _SIDE = (
         {
             queries.BUILTIN_ACLS,
             queries.SYSTEM_OBJECTS,
+            queries.BUILTIN_LANGUAGES,
             queries.BUILTIN_DIGEST,
             queries.WRITE_PRIVILEGES,
         }
@@ -269,6 +275,7 @@ def _pipeline(server: int) -> list[Batch]:
             (queries.EXTENSION_MEMBERS, r.ExtensionMemberRow),
             (queries.BUILTIN_ACLS, r.BuiltinAclRow),
             (queries.SYSTEM_OBJECTS, r.SystemObjectRow),
+            (queries.BUILTIN_LANGUAGES, r.BuiltinLanguageRow),
             (queries.BUILTIN_DIGEST, r.BuiltinDigestRow),
             (queries.CATALOG_COLUMNS, r.CatalogColumnsRow),
             (queries.WRITE_PRIVILEGES, r.WriteAccessRow),
@@ -599,6 +606,13 @@ def _builtin_lines(
     out = lines["now"]
     for kind, identity in reader.typed(queries.SYSTEM_OBJECTS, r.SystemObjectRow):
         out.append(Line(BUILT_IN + format_key(kind, identity), "made after initdb"))
+    for name, definition in reader.typed(queries.BUILTIN_LANGUAGES, r.BuiltinLanguageRow):
+        shipped = BUILTIN_LANGUAGES.get(name)
+        if definition != shipped:
+            key = BUILT_IN + format_key("language", name)
+            out.append(Line(key, "definition", definition))
+            if shipped is not None:
+                lines["initdb"].append(Line(key, "definition", shipped))
     digest = reader.typed(queries.BUILTIN_DIGEST, r.BuiltinDigestRow)[0].digest
     out.append(Line(ALL_BUILTIN_FUNCTIONS, "digest", digest))
     if digest != pinned_digest:  # which functions differ, then (or fixtures are built)
@@ -773,6 +787,9 @@ def _column_lines(rows: Iterable[r.ColumnRow]) -> list[Line]:
             if collation:
                 out.append(line_of((obj, "collation", collation)))
             out += [line_of((obj, "position", str(position))), line_of((obj, "type", type_))]
+            continue
+        if relkind == "v":  # listed only with a default (queries.COLUMNS)
+            out.append(line_of((format_key("column", name), "default", default or "")))
             continue
         obj = format_key("column", name)
         if collation:
