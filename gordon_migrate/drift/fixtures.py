@@ -24,20 +24,16 @@ import dataclasses
 import difflib
 import hashlib
 import re
-import secrets
-import tempfile
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
 
-from psycopg import conninfo, sql
-
 from gordon_migrate.apply.status import read_status
 from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration, bundled_path
-from gordon_migrate.core.dsn import Dsn, one_line
-from gordon_migrate.core.errors import ConfigError, DriftError, ServerError
+from gordon_migrate.core.dsn import Dsn
+from gordon_migrate.core.errors import ConfigError, DriftError
 from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
 from gordon_migrate.rehearse import pinned
@@ -277,52 +273,21 @@ def generate(
     ``lockplan_prior`` (``prior_lockplan``), is ``lockplan.json``.
     """
     from gordon_migrate.apply import engine
-    from gordon_migrate.core import dsn as dsn_module
     from gordon_migrate.core import logs
+    from gordon_migrate.core.scratch import scratch_database
 
-    name = f"gordon_fixtures_{secrets.token_hex(4)}"
-    if server is None:
-        from gordon_migrate.core import embedded
-
-        with tempfile.TemporaryDirectory(prefix="gordon-fixtures-") as scratch:
-            instance = embedded.start(Path(scratch) / "pg", pg_version, keep=False)
-            try:
-                target = dsn_module.parse(embedded.ensure_database(instance, name))
-                with logs.quiet():  # one line per run: the migrations' details at debug
-                    engine.apply(target, migrations)
-                files = build(target, migrations)
-                embedded_server = dsn_module.parse(instance.admin_dsn)
-                files[LOCKPLAN_FILE] = lockplan(migrations, embedded_server, lockplan_prior)
-                return files
-            finally:
-                instance.stop()
-    # Open while the scratch is migrated and read (longer than --network-timeout on a slow
-    # machine): its two statements are bounded by the server, not by a lifetime watchdog.
-    with db.connection(
+    with scratch_database(
         server,
+        pg_version=pg_version,
+        prefix="gordon_fixtures",
         purpose="fixtures",
-        doing="creating or dropping a scratch database",
-        guarded=False,
-    ) as admin:
-        try:
-            with db.mapped():
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except ServerError as exc:
-            raise DriftError(
-                f"cannot create a scratch database on {server.redacted}: "
-                f"{one_line(server.scrub(str(exc)))}; fixtures need a scratch server where "
-                "this role may CREATE DATABASE"
-            ) from None
-        try:
-            target = dsn_module.parse(conninfo.make_conninfo(server.value, dbname=name))
-            with logs.quiet():
-                engine.apply(target, migrations)
-            files = build(target, migrations)
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-    files[LOCKPLAN_FILE] = lockplan(migrations, server, lockplan_prior)
+        refused=DriftError,
+        needs="fixtures need",
+    ) as scratch:
+        with logs.quiet():  # one line per run: the migrations' details at debug
+            engine.apply(scratch.database, migrations)
+        files = build(scratch.database, migrations)
+        files[LOCKPLAN_FILE] = lockplan(migrations, scratch.server, lockplan_prior)
     return files
 
 

@@ -11,18 +11,13 @@ server and dropped after (as ``fixtures update`` does).
 from __future__ import annotations
 
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-
-from psycopg import conninfo, sql
 
 from gordon_migrate.core import db
-from gordon_migrate.core import dsn as dsn_module
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import HISTORY_TABLE, Conn
 from gordon_migrate.core.dsn import Dsn, one_line
@@ -33,6 +28,7 @@ from gordon_migrate.core.errors import (
     MigrationError,
     ServerError,
 )
+from gordon_migrate.core.scratch import scratch_database
 from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.rehearse import cost, pinned
 from gordon_migrate.rehearse.measure import (
@@ -162,39 +158,15 @@ def _same_database(target: Dsn) -> ConfigError:
 def _scratch(server: Dsn | None, pg_version: int) -> Iterator[Dsn]:
     """A throwaway database: on ``server`` (dropped after), else on a throwaway embedded
     server of ``pg_version`` (stopped and deleted after)."""
-    name = f"gordon_rehearse_{secrets.token_hex(4)}"
-    if server is None:
-        from gordon_migrate.core import embedded
-
-        with tempfile.TemporaryDirectory(prefix="gordon-rehearse-") as where:
-            instance = embedded.start(Path(where) / "pg", pg_version, keep=False)
-            try:
-                yield dsn_module.parse(embedded.ensure_database(instance, name))
-            finally:
-                instance.stop()
-        return
-    # Open while the rehearsal runs: its two statements are bounded by the server.
-    with db.connection(
+    with scratch_database(
         server,
+        pg_version=pg_version,
+        prefix="gordon_rehearse",
         purpose="rehearse",
-        doing="creating or dropping the scratch database",
-        guarded=False,
-    ) as admin:
-        try:
-            with db.mapped():
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except ServerError as exc:
-            raise ConfigError(
-                f"cannot create a scratch database on {server.redacted}: "
-                f"{one_line(server.scrub(str(exc)))}; --scratch-url needs a server where this "
-                "role may CREATE DATABASE"
-            ) from None
-        try:
-            yield dsn_module.parse(conninfo.make_conninfo(server.value, dbname=name))
-        finally:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        refused=ConfigError,
+        needs="--scratch-url needs",
+    ) as scratch:
+        yield scratch.database
 
 
 class _Failed(Exception):
