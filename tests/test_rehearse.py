@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 from psycopg import conninfo
 
 from gordon_migrate.rehearse.model import Lock, Rehearsal, StatementFacts
@@ -253,3 +254,32 @@ def test_rehearse_on_the_embedded_server_in_text(
         for x in lines
     )
     assert lines[-1].startswith(f"measured on PostgreSQL {other}.")
+
+
+def test_a_scratch_server_where_the_role_may_not_create_a_database_is_refused(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    """The scratch database is created on the server given by flag: a role without CREATEDB
+    gets one line saying so, and nothing is left behind (shared by `fixtures update`)."""
+    import psycopg
+
+    role = "gordon_no_createdb"
+    with psycopg.connect(gordon_server.admin_dsn, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN NOCREATEDB")
+        before = admin.execute("SELECT count(*) FROM pg_database").fetchone()
+    try:
+        url = conninfo.make_conninfo(gordon_server.admin_dsn, user=role, dbname="postgres")
+        root = bundle_dir({"0001_base.sql": BASE})
+        result = cli("rehearse", "--scratch-url", url, "--migrations-dir", str(root))
+    finally:
+        with psycopg.connect(gordon_server.admin_dsn, autocommit=True) as admin:
+            after = admin.execute("SELECT count(*) FROM pg_database").fetchone()
+            admin.execute(f"DROP ROLE {role}")
+    assert result.code == 1
+    assert result.error_line.startswith("cannot create a scratch database on "), result.err
+    assert "permission denied to create database" in result.error_line
+    assert result.error_line.endswith(
+        "--scratch-url needs a scratch server where this role may CREATE DATABASE"
+    )
+    assert after == before
