@@ -261,8 +261,6 @@ def test_a_scratch_server_where_the_role_may_not_create_a_database_is_refused(
 ) -> None:
     """The scratch database is created on the server given by flag: a role without CREATEDB
     gets one line saying so, and nothing is left behind (shared by `fixtures update`)."""
-    import psycopg
-
     role = "gordon_no_createdb"
     with psycopg.connect(gordon_server.admin_dsn, autocommit=True) as admin:
         admin.execute(f"DROP ROLE IF EXISTS {role}")
