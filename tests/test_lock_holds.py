@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from gordon_migrate.core import bundle
+from gordon_migrate.recovery import runbook
 from gordon_migrate.rehearse import cost
 from gordon_migrate.testing import GordonDatabase, TestServer, unique_name
 from tests.support.cli import CliRunner
@@ -101,6 +102,7 @@ def test_apply_refuses_a_long_rewrite_and_runs_nothing(
     assert "plan guessed by lint" in line
     assert "batch it" in line and "-- gordon:allow long-lock <reason>" in line
     assert "Nothing was run" in line
+    assert [mode.id for mode in runbook.load().match(line)] == ["FM-34"]
     assert _state(db) == before == (len(BUNDLE), "integer", ROWS)
 
 

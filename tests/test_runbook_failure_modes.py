@@ -508,6 +508,34 @@ def test_fm19_sql_error_fixed_before_it_was_applied_anywhere(
     case.recovered("--migrations-dir", str(image))
 
 
+@provokes("FM-34")
+def test_fm34_apply_refuses_a_pending_migration(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-34", gordon_db)
+    patch = "0039_failed_runs_reason.sql"
+    backfill = (
+        "UPDATE trading.runs SET failure_reason = 'unknown'\n"
+        "WHERE status = 'failed' AND failure_reason IS NULL;\n"
+    )
+    # A backfill someone feared would time out: a top-level SET outlives the migration in
+    # apply's session (lint's session-setting-leak), an error on any table size.
+    image = _patched_image(tmp_path / "image", patch, "SET statement_timeout = 0;\n" + backfill)
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    failed = case.cli("apply", *args)
+    text = case.failed(failed)
+    assert f"migration {patch} line 1: session-setting-leak:" in text
+    with psycopg.connect(gordon_db.dsn) as conn:  # refused before anything ran
+        applied = conn.execute(
+            "SELECT count(*) FROM public._sqlx_migrations WHERE version = 39"
+        ).fetchone()
+        assert applied == (0,)
+    _diagnosed_from_log(case, failed.err, tmp_path, *args)
+    # Applied nowhere: rewritten the way lint says (the header directive bounds the run).
+    (image / patch).write_text("-- gordon:statement-timeout 1h\n" + backfill)
+    case.recovered("--migrations-dir", str(image))
+
+
 @provokes("FM-20")
 def test_fm20_connection_lost_during_apply(
     incident: Start, gordon_db: GordonDatabase, tmp_path: Path

@@ -181,9 +181,11 @@ class ServerSilentError(GordonError):
 
 
 class LintError(GordonError):
-    """A pending migration has a lock hazard or contract break (``gordon-migrate lint``)."""
+    """apply refuses a pending migration before any lock: a lock hazard or contract break
+    (``gordon-migrate lint``), or a lock predicted to be held over its budget."""
 
     kind = "lint"
+    failure_mode_of_kind = "FM-34"
 
 
 class DriftError(GordonError):
