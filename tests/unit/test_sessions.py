@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,14 +159,31 @@ def test_an_unknown_query_name_raises(name: str) -> None:
         queries.load(name)
 
 
-def test_the_session_queries_share_one_session_shape() -> None:
-    """session, blockers and advisory_holder differ only in which sessions they keep."""
-
-    def shape(name: str) -> str:
+@pytest.mark.parametrize(
+    ("base", "users"),
+    [
+        ("_sessions", ["advisory_holder", "blockers", "session"]),
+        ("_holders", ["lock_holders", "relation_holders", "waited_for"]),
+    ],
+)
+def test_each_shape_is_written_once_and_included(base: str, users: list[str]) -> None:
+    """session, blockers and advisory_holder differ only in which sessions they keep; the
+    holder queries only in which locks: each selects from its base, expanded by load."""
+    here = Path(queries.__file__).parent
+    body = (here / f"{base}.sql").read_text(encoding="utf-8")
+    for name in users:
+        raw = (here / f"{name}.sql").read_text(encoding="utf-8")
+        assert raw.count(f"-- include: {base}\n") == 1 and "pg_stat_activity" not in raw, name
         text = queries.load(name)
-        return text[text.index("WITH held AS") : text.index("WHERE a.datname")]
+        assert "\n-- include:" not in text and body.rstrip("\n") in text, name
+    with pytest.raises(LookupError, match="no query named"):
+        queries.load(base)  # a base is not a query
+    assert base not in queries.names()
 
-    assert shape("session") == shape("blockers") == shape("advisory_holder")
+
+def test_an_include_of_an_unknown_base_raises() -> None:
+    with pytest.raises(LookupError, match="no base named 'session'"):
+        queries._base("session")
 
 
 def test_the_lock_plan_renders_its_holders_with_the_same_keys() -> None:

@@ -1,33 +1,12 @@
 -- The sessions that the backend pid waits for, with one lock each holds (a relation lock
 -- first).
---
--- The columns of a Holder (gordon_migrate/core/sessions.py): a Session as pg_stat_activity
--- shows it, with one lock of pg_locks (relation, mode, granted). pg_locks and
--- pg_blocking_pids() are visible to every role; pg_stat_activity hides other roles' details
--- (state, client, transaction start) unless the role is in pg_read_all_stats: visible says
--- so, the client is then empty and the statement is pg_stat_activity's own placeholder
--- (<insufficient privilege>), which the lock plan shows as it always has.
-SELECT DISTINCT ON (l.pid) l.pid,
-       coalesce(a.application_name, '') AS application_name,
-       coalesce(a.usename, '') AS username,
-       CASE WHEN v.visible THEN coalesce(host(a.client_addr), 'local socket') ELSE '' END
-           AS client,
-       a.backend_start, a.xact_start, coalesce(a.state, '') AS state, a.state_change,
-       coalesce(a.wait_event_type || ':' || a.wait_event, '') AS wait,
-       coalesce(a.query, '') AS query,
-       clock_timestamp() AS observed_at,
-       v.visible,
-       l.pid = pg_backend_pid() AS is_self,
-       coalesce(n.nspname || '.' || c.relname, l.locktype) AS relation, l.mode, l.granted
-FROM pg_locks l
-LEFT JOIN pg_class c ON c.oid = l.relation
-LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-CROSS JOIN LATERAL (
-    SELECT a.pid IS NOT NULL
-           AND (coalesce(pg_has_role(a.usesysid, 'USAGE'), false)
-                OR pg_has_role('pg_read_all_stats', 'USAGE')) AS visible
-) v
-WHERE l.granted AND l.pid = ANY(pg_blocking_pids(%(pid)s))
-ORDER BY l.pid, l.relation IS NULL, l.mode
+WITH holders AS (
+-- include: _holders
+)
+SELECT DISTINCT ON (pid)
+       pid, application_name, username, client, backend_start, xact_start, state,
+       state_change, wait, query, observed_at, visible, is_self, relation, mode, granted
+FROM holders
+WHERE granted AND pid = ANY(pg_blocking_pids(%(pid)s))
+ORDER BY pid, relation_oid IS NULL, mode
 LIMIT 20
