@@ -58,9 +58,9 @@ def lint(
     an error-level finding that is neither grandfathered nor waived."""
     settings = setup(ctx)
     if list_rules:
-        from gordon_migrate.lint.rules import RULES
+        from gordon_migrate.lint.rules import registry
 
-        for rule in RULES.values():
+        for rule in registry().values():
             click.echo(f"{rule.id:32}  {rule.severity:7}  {rule.summary}")
         return
     from gordon_migrate.core import bundle
