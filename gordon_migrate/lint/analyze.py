@@ -672,9 +672,7 @@ class FileLinter:
                 index = _qualified(parts)
                 relation = self._index_table(index)
                 self.catalog.indexes.pop(index, None)
-                self.lock(
-                    "drop_index_concurrently" if node.concurrent else "drop_index", relation
-                )
+                self.lock("drop_index_concurrently" if node.concurrent else "drop_index", relation)
                 self._dropped(node, relation, index, mark)
             elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
                 relation = _qualified(parts)
