@@ -23,6 +23,7 @@ __all__ = [
     "Site",
     "SiteKind",
     "build",
+    "discover",
     "registry",
 ]
 
@@ -63,11 +64,16 @@ def build(rules: list[tuple[str, Rule]]) -> dict[str, Rule]:
 @cache
 def registry() -> dict[str, Rule]:
     """Every rule of this package, by id, in ``order``."""
+    return discover(__path__[0], __name__)
+
+
+def discover(folder: str, package: str) -> dict[str, Rule]:
+    """The ``RULE`` of every module of ``package`` (at ``folder``), as ``build`` checks them."""
     found: list[tuple[str, Rule]] = []
-    for info in pkgutil.iter_modules(__path__):
+    for info in pkgutil.iter_modules([folder]):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+        module = importlib.import_module(f"{package}.{info.name}")
         rule = getattr(module, "RULE", None)
         if not isinstance(rule, Rule):
             raise InternalError(f"lint rule module {info.name}.py has no RULE = Rule(...)")

@@ -37,10 +37,26 @@ RULE = Rule(
         "GRANT to the runtime roles that need it, or REVOKE ALL ... FROM PUBLIC to record "
         "that none does; then `gordon-migrate fixtures update`"
     ),
-    fails=("CREATE TABLE trading.tags (id bigint);",),
+    fails=(
+        "CREATE SCHEMA bus;\nCREATE TABLE bus.events (id bigint);",
+        "CREATE SCHEMA bus;\nCREATE VIEW bus.recent AS SELECT 1 AS one;",
+    ),
     passes=(
-        ("CREATE TABLE trading.tags (id bigint);\nGRANT SELECT ON trading.tags TO gordon_api;"),
-        ("CREATE TABLE trading.tags (id bigint);\nREVOKE ALL ON trading.tags FROM PUBLIC;"),
+        (
+            "CREATE SCHEMA bus;\n"
+            "CREATE TABLE bus.events (id bigint);\n"
+            "GRANT SELECT ON bus.events TO gordon_api;"
+        ),
+        (
+            "CREATE SCHEMA bus;\n"
+            "CREATE TABLE bus.events (id bigint);\n"
+            "REVOKE ALL ON bus.events FROM PUBLIC;"
+        ),
+        (
+            "CREATE SCHEMA bus;\n"
+            "CREATE TABLE bus.events (id bigint);\n"
+            "REVOKE ALL ON ALL TABLES IN SCHEMA bus FROM PUBLIC;"
+        ),
     ),
     sites=frozenset({"new_relation"}),
     check=check,

@@ -28,7 +28,10 @@ RULE = Rule(
         "editors, diffs and psql"
     ),
     fix=("save the file as UTF-8 without BOM and remove the NUL bytes"),
-    fails=("\\ufeffSELECT 1;",),
+    fails=(
+        "\ufeffSELECT 1;",
+        "SELECT 1;\x00",
+    ),
     passes=("SELECT 1;",),
     sites=frozenset({"file"}),
     check=check,
