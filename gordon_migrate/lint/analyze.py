@@ -1,4 +1,5 @@
-"""Walk migrations statement by statement with pglast: findings and the lock each one takes.
+"""Walk migrations statement by statement with pglast: the lock each one takes, and the points
+where the rules (``gordon_migrate.lint.rules``, one module each) judge it from those facts.
 
 Schema-aware: a ``Catalog`` is replayed from the earlier migrations of the bundle (which
 relations, indexes, schemas and NOT NULL checks exist), and, with a live database, completed
@@ -293,7 +294,10 @@ def load_allowlist(path: object) -> frozenset[str]:
 
 
 class FileLinter:
-    """Lints one migration against the catalog of the earlier ones, then updates it."""
+    """Lints one migration against the catalog of the earlier ones, then updates it. The walk
+    plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
+    read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
+    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``)."""
 
     def __init__(
         self,
