@@ -256,3 +256,20 @@ def test_readme_rule_table_is_generated_from_the_registry() -> None:
     assert ci.with_table(text, ci.readme_table(RULES)) == text, (
         "the README's lint rule table is stale: run `python -m gordon_migrate.lint.ci README.md`"
     )
+
+
+def test_a_baseline_naming_an_unknown_rule_fails_the_command(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "0999_case.sql"
+    path.write_text(STATEMENT, encoding="utf-8")
+    stale = tmp_path / "baseline.txt"
+    stale.write_text("# stale\n0001_x.sql:4:1\tindex-not-concurent\tabcd\n", encoding="utf-8")
+    result = cli("lint", "--baseline", str(stale), str(path))
+    assert result.code == 1
+    assert result.out == ""
+    assert result.error_line == (
+        "the lint baseline names an unknown rule 'index-not-concurent' (0001_x.sql:4): "
+        "regenerate it with `gordon-migrate lint --write-baseline` and review the diff"
+    )
+    assert stale.read_text(encoding="utf-8").endswith("index-not-concurent\tabcd\n")
