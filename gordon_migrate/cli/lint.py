@@ -15,15 +15,28 @@ from gordon_migrate.cli.options import (
     common_options,
     emit_json,
     fixtures_dir_option,
-    format_option,
     setup,
 )
 from gordon_migrate.core.settings import flag_url, resolve_dsn
 
 
+def _remember_format(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["format"] = value
+    return value
+
+
 @click.command("lint")
 @common_options
-@format_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    is_eager=True,
+    callback=_remember_format,
+    help="text; json (one document); sarif (SARIF 2.1.0, for code scanning); github "
+    "(workflow annotations).",
+)
 @fixtures_dir_option
 @click.option(
     "--baseline",
@@ -41,6 +54,13 @@ from gordon_migrate.core.settings import flag_url, resolve_dsn
     "--show-grandfathered", is_flag=True, help="Also print findings the baseline grandfathers."
 )
 @click.option("--rules", "list_rules", is_flag=True, help="List every rule and exit.")
+@click.option(
+    "--explain",
+    "explain_rule",
+    metavar="RULE",
+    default=None,
+    help="Print a rule's doc (why, safe rewrite, a failing and a passing case) and exit.",
+)
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def lint(
@@ -52,16 +72,20 @@ def lint(
     write_baseline: bool,
     show_grandfathered: bool,
     list_rules: bool,
+    explain_rule: str | None,
     files: tuple[Path, ...],
 ) -> None:
     """Lock hazards and Gordon contract breaks in migrations (default: the bundle); exit 1 on
     an error-level finding that is neither grandfathered nor waived."""
     settings = setup(ctx)
     if list_rules:
-        from gordon_migrate.lint.rules import RULES
+        from gordon_migrate.lint.rules import registry
 
-        for rule in RULES.values():
+        for rule in registry().values():
             click.echo(f"{rule.id:32}  {rule.severity:7}  {rule.summary}")
+        return
+    if explain_rule is not None:
+        _explain(explain_rule)
         return
     from gordon_migrate.core import bundle
     from gordon_migrate.core.errors import ConfigError
@@ -100,7 +124,15 @@ def lint(
         from gordon_migrate.apply.holds import predict_unapplied
 
         holds = predict_unapplied(resolve_dsn(settings), targets, context, purpose="lint")
-    if fmt == "json":
+    if fmt in ("sarif", "github"):
+        from gordon_migrate.lint import ci
+        from gordon_migrate.lint.rules import registry
+
+        if fmt == "sarif":
+            emit_json(ci.report_sarif(report, registry(), show_grandfathered=show_grandfathered))
+        else:
+            click.echo(ci.report_github(report, show_grandfathered=show_grandfathered))
+    elif fmt == "json":
         payload = render.report_json(report)
         if holds:
             payload["lock_holds"] = [h.as_dict() for h in holds]
@@ -112,6 +144,21 @@ def lint(
         click.echo(text + holds_text(holds) if holds else text)
     if not report.ok:
         ctx.exit(1)
+
+
+def _explain(rule_id: str) -> None:
+    import difflib
+
+    from gordon_migrate.core.errors import ConfigError
+    from gordon_migrate.lint import ci
+    from gordon_migrate.lint.rules import registry
+
+    rules = registry()
+    if rule_id not in rules:
+        near = difflib.get_close_matches(rule_id, list(rules), n=3, cutoff=0.5)
+        hint = f"nearest: {', '.join(near)}" if near else "`gordon-migrate lint --rules` lists them"
+        raise ConfigError(f"lint --explain: no rule {rule_id!r} ({hint})")
+    click.echo(ci.explain(rules[rule_id]))
 
 
 def _as_migration(path: Path, context: list[Any]) -> Any:

@@ -82,6 +82,7 @@ def lint(
     labels: dict[Path, str] | None = None,
 ) -> LintReport:
     """Findings of ``targets``, knowing what the ``context`` migrations (the bundle) built."""
+    _check_baseline_rules(baseline)
     report = LintReport(live=live is not None)
     for m, linter in _run(targets, context, live, fixtures_dir, labels):
         report.files.append(linter.file)
@@ -90,6 +91,20 @@ def lint(
             finding.grandfathered = (m.filename, sha, finding.line, finding.rule) in baseline
             report.findings.append(finding)
     return report
+
+
+def _check_baseline_rules(keys: frozenset[tuple[str, str, int, str]]) -> None:
+    """A baseline line naming no rule would grandfather nothing, silently: refuse it."""
+    from gordon_migrate.lint.baseline import REVIEWED
+    from gordon_migrate.lint.rules import registry
+
+    rules = registry()
+    for name, _sha, line, rule in sorted(keys):
+        if rule != REVIEWED and rule not in rules:
+            raise LintError(
+                f"the lint baseline names an unknown rule {rule!r} ({name}:{line}): regenerate "
+                "it with `gordon-migrate lint --write-baseline` and review the diff"
+            )
 
 
 def baseline_rows(

@@ -1,4 +1,5 @@
-"""Walk migrations statement by statement with pglast: findings and the lock each one takes.
+"""Walk migrations statement by statement with pglast: the lock each one takes, and the points
+where the rules (``gordon_migrate.lint.rules``, one module each) judge it from those facts.
 
 Schema-aware: a ``Catalog`` is replayed from the earlier migrations of the bundle (which
 relations, indexes, schemas and NOT NULL checks exist), and, with a live database, completed
@@ -8,9 +9,11 @@ and rewrite hazards do not apply to it. Imported only when there is something to
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
@@ -24,9 +27,17 @@ from gordon_migrate.lint.model import (
     Severity,
     StatementPlan,
 )
-from gordon_migrate.lint.rules import FIX, RULES, SMALL_TABLE_BYTES, SMALL_TABLE_ROWS, WHY
+from gordon_migrate.lint.rules import (
+    SMALL_TABLE_BYTES,
+    SMALL_TABLE_ROWS,
+    Rule,
+    Site,
+    registry,
+)
 from gordon_migrate.rehearse.cost import LONG_LOCK
-from gordon_migrate.sql import notify
+
+# A line comment, or a (non-nested) block comment: what a fingerprint ignores.
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 _QUALIFIED_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*([A-Za-z_][A-Za-z0-9_$]*)\b")
 
@@ -261,22 +272,13 @@ def _is_volatile(expr: object) -> bool:
     return any(name not in NON_VOLATILE for name in _funcnames(expr))
 
 
-def _rerunnable(node: ast.Node) -> bool:
-    if isinstance(
-        node,
-        ast.GrantStmt | ast.CommentStmt | ast.VacuumStmt | ast.ReindexStmt | ast.SelectStmt,
-    ):
-        return True
-    if isinstance(node, ast.AlterTableStmt):
-        # ADD COLUMN IF NOT EXISTS / DROP ... IF EXISTS, and VALIDATE (a no-op once valid).
-        return all(
-            isinstance(c, ast.AlterTableCmd)
-            and (bool(c.missing_ok) or c.subtype == AT.AT_ValidateConstraint)
-            for c in node.cmds or ()
-        ) or bool(node.missing_ok)
-    return any(
-        bool(getattr(node, flag, False)) for flag in ("if_not_exists", "missing_ok", "replace")
-    )
+def fingerprint(file: str, rule: str, statement: str) -> str:
+    """What identifies a finding across edits that move it: the file's name, the rule and the
+    statement with comments, case and whitespace normalized (not its line)."""
+    text = _COMMENT.sub(" ", statement)
+    normalized = " ".join(text.lower().split())
+    key = f"{PurePath(file).name}\0{rule}\0{normalized}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def load_allowlist(path: object) -> frozenset[str]:
@@ -292,7 +294,10 @@ def load_allowlist(path: object) -> frozenset[str]:
 
 
 class FileLinter:
-    """Lints one migration against the catalog of the earlier ones, then updates it."""
+    """Lints one migration against the catalog of the earlier ones, then updates it. The walk
+    plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
+    read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
+    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``)."""
 
     def __init__(
         self,
@@ -315,14 +320,66 @@ class FileLinter:
         self.added_not_valid: set[tuple[str, str]] = set()
         self.findings: list[Finding] = []
         self.plans: list[StatementPlan] = []
+        #: The lock forms (``locks.BY_KEY``) planned so far: a site's are the ones since its start.
+        self.forms: list[str] = []
         self._stmt: Stmt | None = None
 
     # -- helpers -------------------------------------------------------------------------
     def new(self, relation: str) -> bool:
         return relation in self.created
 
+    def relation(self, rv: ast.RangeVar | None) -> str:
+        """The relation ``rv`` names, schema-qualified as the catalog knows it."""
+        return _name(rv, self.catalog)
+
+    def reindex_concurrently(self, node: ast.ReindexStmt) -> bool:
+        return any(
+            isinstance(d, ast.DefElem) and d.defname == "concurrently" for d in node.params or ()
+        )
+
+    def reindex_relation(self, node: ast.ReindexStmt) -> str:
+        relation = _name(node.relation, self.catalog) if node.relation else node.name or "?"
+        if node.kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
+            relation = self._index_table(relation)
+        return relation
+
+    def check(self, site: Site) -> None:
+        """Every rule listening to ``site.kind``, in registry order. A rule that raises is
+        reported as ``internal-error`` on the statement; the other rules still run."""
+        for rule in registry().values():
+            if rule.check is None or site.kind not in rule.sites:
+                continue
+            try:
+                hits = list(rule.check(site, self))
+            # A rule is code over arbitrary SQL: a bug in one must not hide the others'
+            # findings nor stop the walk (a blind except is what ruff forbids, so: the
+            # exceptions a check's bug raises).
+            except (
+                ArithmeticError,
+                AssertionError,
+                AttributeError,
+                LookupError,
+                RuntimeError,
+                TypeError,
+                ValueError,
+            ) as exc:
+                self._crashed(rule, exc)
+                continue
+            for hit in hits:
+                self.report(rule.id, hit.message, hit.relation, scaled=hit.scaled)
+
+    def _crashed(self, rule: Rule, exc: Exception) -> None:
+        stmt = self._stmt
+        first = " ".join(stmt.text.split())[:60] if stmt is not None else ""
+        shown = f" on `{first}`" if first else ""
+        self.report(
+            "internal-error",
+            f"rule {rule.id} crashed{shown}: {type(exc).__name__}: {exc} (the statement was not "
+            f"judged by {rule.id}; every other rule ran)",
+        )
+
     def severity(self, rule: str, relation: str | None) -> Severity:
-        base = RULES[rule].severity
+        base = registry()[rule].severity
         if base == "error" and relation is not None and self.live is not None:
             size = self.live.sizes.get(relation)
             if (
@@ -353,7 +410,8 @@ class FileLinter:
     ) -> None:
         stmt = self._stmt
         assert stmt is not None
-        severity = self.severity(rule, relation) if scaled else RULES[rule].severity
+        spec = registry()[rule]
+        severity = self.severity(rule, relation) if scaled else spec.severity
         self.findings.append(
             Finding(
                 file=self.file,
@@ -362,15 +420,17 @@ class FileLinter:
                 rule=rule,
                 severity=severity,
                 message=message + (self.size_note(relation) if scaled else ""),
-                why=WHY[rule],
-                fix=FIX[rule],
+                why=spec.why,
+                fix=spec.fix,
                 relation=relation,
+                fingerprint=fingerprint(self.file, rule, stmt.text or message),
             )
         )
 
     def lock(self, form_key: str, relation: str, mode: str | None = None) -> None:
         form = locks.BY_KEY[form_key]
         held = mode or form.mode
+        self.forms.append(form_key)
         self.plans[-1].steps.append(
             LockStep(
                 relation=relation,
@@ -384,11 +444,8 @@ class FileLinter:
 
     # -- the walk ------------------------------------------------------------------------
     def run(self) -> None:
-        data = self.m.data
-        if b"\x00" in data or data.startswith(b"\xef\xbb\xbf"):
-            self._stmt = Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
-            at = "a byte-order mark" if data.startswith(b"\xef\xbb\xbf") else "a NUL byte"
-            self.report("nul-or-bom", f"the file contains {at}")
+        self._stmt = Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
+        self.check(Site("file", self.m.data))
         sql = self.m.parser_text
         try:
             stmts = statements(sql)
@@ -402,26 +459,13 @@ class FileLinter:
             self._stmt = stmt
             self.plans.append(StatementPlan(line=stmt.line, sql=stmt.text))
             self.visit(stmt.node)
-            self.notify_channels(stmt)
-        if self.no_transaction and len(stmts) > 1:
-            for stmt in stmts:
-                if not _rerunnable(stmt.node):
-                    self._stmt = stmt
-                    self.report(
-                        "no-transaction-not-rerunnable",
-                        "statement of a no-transaction migration of several statements is "
-                        "not safe to re-run (no IF [NOT] EXISTS / OR REPLACE)",
-                    )
+            self.check(Site("statement", stmt.node, text=stmt.text))
+        for stmt in stmts:
+            self._stmt = stmt
+            self.check(Site("file_statement", stmt.node, count=len(stmts), text=stmt.text))
         for relation, stmt in self.needs_decision:
-            schema = relation.split(".", 1)[0]
-            if relation not in self.decided and schema not in self.decided_schemas:
-                self._stmt = stmt
-                self.report(
-                    "grant-decision-missing",
-                    f"new {self.catalog.relations.get(relation, 'relation')} {relation} has no "
-                    "GRANT or REVOKE in this migration",
-                    relation,
-                )
+            self._stmt = stmt
+            self.check(Site("new_relation", stmt.node, relation))
         self.apply_waivers(stmts)
 
     def apply_waivers(self, stmts: list[Stmt]) -> None:
@@ -429,7 +473,7 @@ class FileLinter:
             line, rule, reason = waiver.line, waiver.rule, waiver.reason
             here = Stmt(ast.SelectStmt(), waiver.start, "", line, waiver.col, line)
             self._stmt = here
-            if rule not in RULES and rule != LONG_LOCK:
+            if rule not in registry() and rule != LONG_LOCK:
                 self.report("waiver-unknown-rule", f"gordon:allow names no rule: {rule!r}")
                 continue
             if not reason:
@@ -611,22 +655,8 @@ class FileLinter:
             self.catalog.indexes[f"{relation.split('.', 1)[0]}.{node.idxname}"] = relation
         if node.concurrent:
             self.lock("create_index_concurrently", relation)
-            if not self.no_transaction:
-                self.report(
-                    "concurrently-in-transaction",
-                    f"CREATE INDEX CONCURRENTLY on {relation} in a transactional migration",
-                    relation,
-                )
             return
         self.lock("create_index", relation)
-        if not self.new(relation):
-            self.report(
-                "index-not-concurrent",
-                f"CREATE INDEX {node.idxname or ''} on existing table {relation} without "
-                "CONCURRENTLY",
-                relation,
-                scaled=True,
-            )
 
     def _index_table(self, index: str) -> str:
         if index in self.catalog.indexes:
@@ -641,27 +671,13 @@ class FileLinter:
             parts = _strings(obj) if isinstance(obj, tuple) else _strings((obj,))
             if not parts:
                 continue
+            mark = len(self.forms)
             if kind == OT.OBJECT_INDEX:
                 index = _qualified(parts)
                 relation = self._index_table(index)
                 self.catalog.indexes.pop(index, None)
-                if node.concurrent:
-                    self.lock("drop_index_concurrently", relation)
-                    if not self.no_transaction:
-                        self.report(
-                            "concurrently-in-transaction",
-                            f"DROP INDEX CONCURRENTLY {index} in a transactional migration",
-                            relation,
-                        )
-                    continue
-                self.lock("drop_index", relation)
-                if not self.new(relation):
-                    self.report(
-                        "index-not-concurrent",
-                        f"DROP INDEX {index} (on {relation}) without CONCURRENTLY",
-                        relation,
-                        scaled=True,
-                    )
+                self.lock("drop_index_concurrently" if node.concurrent else "drop_index", relation)
+                self._dropped(node, relation, index, mark)
             elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
                 relation = _qualified(parts)
                 self.lock("drop_table", relation)
@@ -669,9 +685,7 @@ class FileLinter:
                 self._lock_others("owned_sequence", self.catalog.sequences_of(relation))
                 if node.behavior == enums.DropBehavior.DROP_CASCADE:
                     self._lock_others("drop_table", self.catalog.dependent_views(relation))
-                if not self.new(relation):
-                    what = "table" if kind == OT.OBJECT_TABLE else "view"
-                    self.report("drop-table", f"DROP {what.upper()} {relation}", relation)
+                self._dropped(node, relation, relation, mark)
                 self.catalog.forget(relation)
                 self.created.discard(relation)
             elif kind == OT.OBJECT_SEQUENCE:
@@ -685,18 +699,25 @@ class FileLinter:
             elif kind == OT.OBJECT_SCHEMA:
                 schema = parts[0]
                 dropped = [r for r in self.catalog.relations if r.startswith(f"{schema}.")]
-                if any(not self.new(r) for r in dropped) or schema in self.catalog.schemas:
-                    self.report(
-                        "drop-table",
-                        f"DROP SCHEMA {schema} (with its {len(dropped)} relation(s))",
-                        None,
-                    )
+                self.check(Site("drop_object", node, None, name=schema))
                 for relation in dropped:
                     self.catalog.relations.pop(relation, None)
             elif kind == OT.OBJECT_TRIGGER and len(parts) >= 2:
                 self.lock("drop_trigger", _qualified(parts[:-1]))
             elif kind == OT.OBJECT_POLICY and len(parts) >= 2:
                 self.lock("create_policy", _qualified(parts[:-1]))
+
+    def _dropped(self, node: ast.DropStmt, relation: str, name: str, mark: int) -> None:
+        self.check(
+            Site(
+                "drop_object",
+                node,
+                relation,
+                existing=not self.new(relation),
+                name=name,
+                forms=tuple(self.forms[mark:]),
+            )
+        )
 
     def on_AlterTableStmt(self, node: ast.AlterTableStmt) -> None:
         relation = _name(node.relation, self.catalog)
@@ -706,7 +727,19 @@ class FileLinter:
             return
         for cmd in node.cmds or ():
             if isinstance(cmd, ast.AlterTableCmd):
+                mark = len(self.forms)
+                existing = not self.new(relation)
                 self.alter_cmd(relation, cmd)
+                self.check(
+                    Site(
+                        "alter_cmd",
+                        cmd,
+                        relation,
+                        existing=existing,
+                        name=cmd.name or "",
+                        forms=tuple(self.forms[mark:]),
+                    )
+                )
 
     def alter_cmd(self, relation: str, cmd: ast.AlterTableCmd) -> None:
         sub = cmd.subtype
@@ -728,35 +761,12 @@ class FileLinter:
                 return
             self.lock("alter_column_type", relation)
             self._lock_others("foreign_key_other_table", others)
-            if existing:
-                self.report(
-                    "alter-column-type",
-                    f"ALTER COLUMN {cmd.name} TYPE on existing table {relation}",
-                    relation,
-                    scaled=True,
-                )
         elif sub == AT.AT_SetNotNull:
             self.lock("set_not_null", relation)
-            if existing and not self.catalog.not_null_checks.get((relation, cmd.name or "")):
-                self.report(
-                    "set-not-null-without-check",
-                    f"SET NOT NULL on {relation}.{cmd.name} without a validated "
-                    "CHECK (... IS NOT NULL)",
-                    relation,
-                    scaled=True,
-                )
         elif sub == AT.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
             self.add_constraint(relation, cmd.def_, existing)
         elif sub == AT.AT_ValidateConstraint:
             self.lock("validate_constraint", relation)
-            if (relation, cmd.name) in self.added_not_valid and not self.no_transaction:
-                self.report(
-                    "validate-in-same-transaction",
-                    f"VALIDATE CONSTRAINT {cmd.name} on {relation} in the transaction that "
-                    "added it NOT VALID",
-                    relation,
-                    scaled=True,
-                )
             column = self.catalog.check_columns.get((relation, cmd.name or ""))
             if column is not None:
                 self.catalog.not_null_checks[(relation, column)] = True
@@ -765,8 +775,6 @@ class FileLinter:
             self._lock_others(
                 "foreign_key_other_table", self._keys_on_column(relation, cmd.name or "")
             )
-            if existing:
-                self.report("drop-column", f"DROP COLUMN {relation}.{cmd.name}", relation)
         elif sub in (AT.AT_ColumnDefault,):
             self.lock("set_default", relation)
         elif sub == AT.AT_DropNotNull:
@@ -797,13 +805,6 @@ class FileLinter:
             self.lock("enable_rls", relation)
         elif sub in (AT.AT_SetLogged, AT.AT_SetUnLogged):
             self.lock("set_logged", relation)
-            if existing:
-                self.report(
-                    "table-rewrite-command",
-                    f"ALTER TABLE {relation} SET (UN)LOGGED rewrites it",
-                    relation,
-                    scaled=True,
-                )
         elif sub is not None and sub.name.startswith(
             ("AT_EnableTrig", "AT_DisableTrig", "AT_EnableAlwaysTrig", "AT_EnableReplicaTrig")
         ):
@@ -855,13 +856,13 @@ class FileLinter:
             self.lock("partition", part)
 
     def add_column(self, relation: str, col: ast.ColumnDef, existing: bool) -> None:
+        mark = len(self.forms)
         kind = _column_type(col.typeName)
         if kind is not None and col.colname:
             self.catalog.columns[(relation, col.colname)] = kind
         self._owned_sequence(relation, col)
         constraints = [c for c in col.constraints or () if isinstance(c, ast.Constraint)]
         default = next((c for c in constraints if c.contype == CT.CONSTR_DEFAULT), None)
-        not_null = any(c.contype == CT.CONSTR_NOTNULL for c in constraints) or col.is_not_null
         stored = any(
             c.contype == CT.CONSTR_GENERATED and c.generated_kind == "s" for c in constraints
         )
@@ -880,59 +881,31 @@ class FileLinter:
                 target = self._foreign_key(relation, con, col.colname)
                 if target != relation:
                     self.lock("add_foreign_key_referenced", target)
-        if not existing:
-            return
         name = f"{relation}.{col.colname}"
-        if stored:
-            self.report(
-                "add-column-stored-generated",
-                f"ADD COLUMN {name} GENERATED ... STORED rewrites {relation}",
-                relation,
-                scaled=True,
-            )
-        elif volatile:
-            self.report(
-                "add-column-volatile-default",
-                f"ADD COLUMN {name} with a volatile default rewrites {relation}",
-                relation,
-                scaled=True,
-            )
-        if not_null and default is None and not stored and not identity and not serial:
-            self.report(
-                "add-column-not-null-no-default",
-                f"ADD COLUMN {name} NOT NULL without a DEFAULT on existing table {relation}",
-                relation,
-                scaled=True,
-            )
+        forms = tuple(self.forms[mark:])
+        self.check(Site("add_column", col, relation, existing=existing, name=name, forms=forms))
         for con in constraints:
-            if con.contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY):
-                self.report(
-                    "unique-without-index",
-                    f"ADD COLUMN {name} with an inline UNIQUE/PRIMARY KEY builds an index "
-                    "under ACCESS EXCLUSIVE",
-                    relation,
-                    scaled=True,
-                )
-            elif con.contype == CT.CONSTR_CHECK:
-                self.report(
-                    "constraint-without-not-valid",
-                    f"ADD COLUMN {name} with an inline CHECK validates every row",
-                    relation,
-                    scaled=True,
-                )
-            elif con.contype == CT.CONSTR_FOREIGN:
-                self.report(
-                    "constraint-without-not-valid",
-                    f"ADD COLUMN {name} with an inline REFERENCES "
-                    f"{_name(con.pktable, self.catalog)} validates every row",
-                    relation,
-                    scaled=True,
-                )
+            self.check(
+                Site("column_constraint", con, relation, existing=existing, name=name, forms=forms)
+            )
 
     def add_constraint(self, relation: str, con: ast.Constraint, existing: bool) -> None:
+        mark = len(self.forms)
+        self._add_constraint(relation, con, existing)
+        self.check(
+            Site(
+                "add_constraint",
+                con,
+                relation,
+                existing=existing,
+                name=con.conname or "(unnamed)",
+                forms=tuple(self.forms[mark:]),
+            )
+        )
+
+    def _add_constraint(self, relation: str, con: ast.Constraint, existing: bool) -> None:
         contype = con.contype
         not_valid = bool(con.skip_validation)
-        name = con.conname or "(unnamed)"
         if not_valid and existing and con.conname:
             self.added_not_valid.add((relation, con.conname))
         if contype == CT.CONSTR_CHECK:
@@ -942,39 +915,16 @@ class FileLinter:
                 self.catalog.not_null_checks[(relation, column)] = not not_valid
                 if con.conname:
                     self.catalog.check_columns[(relation, con.conname)] = column
-            if existing and not not_valid:
-                self.report(
-                    "constraint-without-not-valid",
-                    f"ADD CONSTRAINT {name} CHECK on existing table {relation} without NOT VALID",
-                    relation,
-                    scaled=True,
-                )
         elif contype == CT.CONSTR_FOREIGN:
             target = self._foreign_key(relation, con, None)
             self.lock("add_foreign_key_not_valid" if not_valid else "add_foreign_key", relation)
             if target != relation:
                 self.lock("add_foreign_key_referenced", target)
-            if existing and not not_valid:
-                self.report(
-                    "constraint-without-not-valid",
-                    f"ADD CONSTRAINT {name} FOREIGN KEY on existing table {relation} (references "
-                    f"{target}) without NOT VALID",
-                    relation,
-                    scaled=True,
-                )
         elif contype in (CT.CONSTR_UNIQUE, CT.CONSTR_PRIMARY, CT.CONSTR_EXCLUSION):
             if contype == CT.CONSTR_PRIMARY and con.keys:
                 self.catalog.primary_keys[relation] = tuple(_strings(con.keys))
             using_index = bool(con.indexname)
             self.lock("add_unique_using_index" if using_index else "add_unique", relation)
-            if existing and not using_index:
-                self.report(
-                    "unique-without-index",
-                    f"ADD CONSTRAINT {name} {contype.name.removeprefix('CONSTR_')} on existing "
-                    f"table {relation} builds its index under ACCESS EXCLUSIVE",
-                    relation,
-                    scaled=True,
-                )
         else:
             self.lock("alter_table_other", relation)
 
@@ -983,19 +933,13 @@ class FileLinter:
         if kind == OT.OBJECT_COLUMN:
             relation = _name(node.relation, self.catalog)
             self.lock("rename_column", relation)
-            if not self.new(relation):
-                self.report(
-                    "rename-column",
-                    f"RENAME COLUMN {relation}.{node.subname} TO {node.newname}",
-                    relation,
-                )
+            self.check(Site("rename", node, relation, existing=not self.new(relation)))
         elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
             relation = _name(node.relation, self.catalog)
             self.lock("rename_table", relation)
             renamed = f"{relation.split('.', 1)[0]}.{node.newname}"
-            if not self.new(relation):
-                self.report("rename-table", f"RENAME {relation} TO {renamed}", relation)
-            else:
+            self.check(Site("rename", node, relation, existing=not self.new(relation)))
+            if self.new(relation):
                 self.created.add(renamed)
             self.catalog.rename(relation, renamed)
         elif kind == OT.OBJECT_TABCONSTRAINT:
@@ -1020,21 +964,10 @@ class FileLinter:
             self.lock("rename_table", _name(node.relation, self.catalog))
 
     def on_UpdateStmt(self, node: ast.UpdateStmt) -> None:
-        self._dml("update", node.relation, node.whereClause is None)
+        self.lock("update", _name(node.relation, self.catalog))
 
     def on_DeleteStmt(self, node: ast.DeleteStmt) -> None:
-        self._dml("delete", node.relation, node.whereClause is None)
-
-    def _dml(self, form: str, rv: ast.RangeVar | None, unbounded: bool) -> None:
-        relation = _name(rv, self.catalog)
-        self.lock(form, relation)
-        if unbounded and not self.new(relation):
-            self.report(
-                "unbatched-dml",
-                f"{form.upper()} of every row of {relation} (no WHERE)",
-                relation,
-                scaled=True,
-            )
+        self.lock("delete", _name(node.relation, self.catalog))
 
     def on_InsertStmt(self, node: ast.InsertStmt) -> None:
         self.lock("insert", _name(node.relation, self.catalog))
@@ -1061,94 +994,33 @@ class FileLinter:
                 relation = _name(vrel.relation, self.catalog)
                 form = "vacuum_full" if full else ("vacuum" if node.is_vacuumcmd else "analyze")
                 self.lock(form, relation)
-                if full and not self.new(relation):
-                    self.report(
-                        "table-rewrite-command", f"VACUUM FULL {relation}", relation, scaled=True
+                self.check(
+                    Site(
+                        "vacuum_relation",
+                        node,
+                        relation,
+                        existing=not self.new(relation),
+                        forms=(form,),
                     )
-        if node.is_vacuumcmd and not self.no_transaction:
-            self.report(
-                "concurrently-in-transaction", "VACUUM in a transactional migration (it fails)"
-            )
+                )
 
     def on_ClusterStmt(self, node: ast.ClusterStmt) -> None:
-        if node.relation is None:
-            self.report("table-rewrite-command", "CLUSTER of every clustered table")
-            return
-        relation = _name(node.relation, self.catalog)
-        self.lock("cluster", relation)
-        if not self.new(relation):
-            self.report("table-rewrite-command", f"CLUSTER {relation}", relation, scaled=True)
+        if node.relation is not None:
+            self.lock("cluster", _name(node.relation, self.catalog))
 
     def on_LockStmt(self, node: ast.LockStmt) -> None:
         mode = locks.MODES[(node.mode or 8) - 1]
         for rv in node.relations or ():
             if isinstance(rv, ast.RangeVar):
-                relation = _name(rv, self.catalog)
-                self.lock("lock_table", relation, mode)
-                self.report(
-                    "lock-table",
-                    f"LOCK TABLE {relation} IN {locks.label(mode)} MODE",
-                    relation,
-                )
+                self.lock("lock_table", _name(rv, self.catalog), mode)
 
     def on_ReindexStmt(self, node: ast.ReindexStmt) -> None:
-        concurrent = any(
-            isinstance(d, ast.DefElem) and d.defname == "concurrently" for d in node.params or ()
-        )
-        relation = _name(node.relation, self.catalog) if node.relation else node.name or "?"
-        if node.kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
-            relation = self._index_table(relation)
+        concurrent = self.reindex_concurrently(node)
+        relation = self.reindex_relation(node)
         self.lock("reindex_concurrently" if concurrent else "reindex", relation)
-        if concurrent and not self.no_transaction:
-            self.report(
-                "concurrently-in-transaction",
-                f"REINDEX CONCURRENTLY ({relation}) in a transactional migration",
-                relation,
-            )
-        elif not concurrent and not self.new(relation):
-            self.report("reindex-not-concurrent", f"REINDEX of {relation}", relation, scaled=True)
-
-    def on_TransactionStmt(self, node: ast.TransactionStmt) -> None:
-        kind = node.kind.name.removeprefix("TRANS_STMT_") if node.kind else "?"
-        self.report("transaction-control", f"transaction control ({kind}) in a migration")
-
-    def on_VariableSetStmt(self, node: ast.VariableSetStmt) -> None:
-        if node.is_local:
-            return
-        what = node.name or "ALL"
-        verb = "RESET" if node.kind and node.kind.name.startswith("VAR_RESET") else "SET"
-        self.report(
-            "session-setting-leak", f"session-level {verb} {what} leaks into later migrations"
-        )
-
-    def on_SelectStmt(self, node: ast.SelectStmt) -> None:
-        for call in _calls(node, "set_config"):
-            args = call.args or ()
-            if len(args) == 3 and _is_false(args[2]):
-                self.report(
-                    "session-setting-leak",
-                    "set_config(..., false) is session-level and leaks into later migrations",
-                )
 
     def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
-        relation = _name(node.relation, self.catalog)
-        self.lock("create_trigger", relation)
-        names = _strings(node.funcname)
-        if names and names[-1] == notify.IPC_TRIGGER_FUNCTION:
-            args = _strings(node.args)
-            if not args:
-                self.report(
-                    "notify-channel",
-                    f"trigger {node.trigname} calls {notify.IPC_TRIGGER_FUNCTION} without a "
-                    "channel",
-                )
-            elif args[0] not in self.allowlist:
-                self.report(
-                    "notify-channel",
-                    f"trigger {node.trigname} on {relation} notifies on channel {args[0]!r}, "
-                    "not in the allowlist",
-                    relation,
-                )
+        self.lock("create_trigger", _name(node.relation, self.catalog))
 
     def on_CreatePolicyStmt(self, node: ast.CreatePolicyStmt) -> None:
         self.lock("create_policy", _name(node.table, self.catalog))
@@ -1179,13 +1051,6 @@ class FileLinter:
             self._grant(node.action, default=True)
 
     def _grant(self, node: ast.GrantStmt, default: bool = False) -> None:
-        public = any(
-            isinstance(g, ast.RoleSpec) and g.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
-            for g in node.grantees or ()
-        )
-        if node.is_grant and public:
-            what = "default privileges" if default else "privileges"
-            self.report("grant-to-public", f"GRANT of {what} to PUBLIC")
         if default:
             return
         if node.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
@@ -1195,42 +1060,6 @@ class FileLinter:
                 if isinstance(rv, ast.RangeVar):
                     self.decided.add(_name(rv, self.catalog))
 
-    def on_CreateFunctionStmt(self, node: ast.CreateFunctionStmt) -> None:
-        names = _strings(node.funcname)
-        name = ".".join(names)
-        options = [o for o in node.options or () if isinstance(o, ast.DefElem)]
-        definer = any(
-            o.defname == "security" and isinstance(o.arg, ast.Boolean) and o.arg.boolval
-            for o in options
-        )
-        fixed_path = any(
-            o.defname == "set"
-            and isinstance(o.arg, ast.VariableSetStmt)
-            and o.arg.name == "search_path"
-            and o.arg.kind == enums.VariableSetKind.VAR_SET_VALUE
-            for o in options
-        )
-        kind = "procedure" if node.is_procedure else "function"
-        if definer:
-            self.report("security-definer", f"{kind} {name} is SECURITY DEFINER")
-        if not fixed_path:
-            self.report("function-search-path", f"{kind} {name} has no SET search_path = ...")
-        body = next((o.arg for o in options if o.defname == "as"), None)
-        texts = _strings(body) if isinstance(body, tuple) else []
-        ipc = bool(names) and names[-1] == notify.IPC_TRIGGER_FUNCTION
-        for text in texts:
-            self._notify_sites(notify.sites(text, ipc_function=ipc), f"{kind} {name}")
-
-    def on_AlterFunctionStmt(self, node: ast.AlterFunctionStmt) -> None:
-        for action in node.actions or ():
-            if (
-                isinstance(action, ast.DefElem)
-                and action.defname == "security"
-                and isinstance(action.arg, ast.Boolean)
-                and action.arg.boolval
-            ):
-                self.report("security-definer", "ALTER FUNCTION ... SECURITY DEFINER")
-
     def on_DoStmt(self, node: ast.DoStmt) -> None:
         for arg in node.args or ():
             if (
@@ -1239,7 +1068,6 @@ class FileLinter:
                 and isinstance(arg.arg, ast.String)
             ):
                 body = arg.arg.sval or ""
-                self._notify_sites(notify.sites(body), "DO block")
                 # The body is PL/pgSQL, run by the server: what it does is not known here, so
                 # every relation it names is planned at the strongest lock.
                 self._lock_others("do_block", self._named_in(body))
@@ -1252,32 +1080,6 @@ class FileLinter:
             if name in self.catalog.relations and name not in out:
                 out.append(name)
         return out
-
-    def notify_channels(self, stmt: Stmt) -> None:
-        """NOTIFY and pg_notify() at the top level of a statement (not inside bodies)."""
-        if isinstance(stmt.node, ast.NotifyStmt):
-            channel = stmt.node.conditionname or ""
-            self._notify_sites([notify.Site(channel, f"NOTIFY {channel}")], "NOTIFY")
-        elif isinstance(
-            stmt.node,
-            ast.SelectStmt | ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.RuleStmt,
-        ):
-            self._notify_sites(notify.sites(stmt.text), "statement")
-
-    def _notify_sites(self, sites: list[notify.Site], where: str) -> None:
-        for site in sites:
-            if site.argv_index is not None:
-                continue  # ipc_notify_trigger: its channels are its triggers' arguments
-            if site.channel is None:
-                self.report(
-                    "notify-channel",
-                    f"{where}: channel of `{site.code}` cannot be determined statically",
-                )
-            elif site.channel not in self.allowlist:
-                self.report(
-                    "notify-channel",
-                    f"{where}: channel {site.channel!r} is not in the allowlist",
-                )
 
 
 def _not_null_column(expr: object) -> str | None:
@@ -1300,26 +1102,3 @@ def _range_vars(node: object) -> Iterator[ast.RangeVar]:
     elif isinstance(node, tuple):
         for item in node:
             yield from _range_vars(item)
-
-
-def _calls(node: object, name: str) -> Iterator[ast.FuncCall]:
-    if isinstance(node, ast.FuncCall) and (_strings(node.funcname) or [""])[-1] == name:
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _calls(getattr(node, attr), name)
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _calls(item, name)
-
-
-def _is_false(expr: object) -> bool:
-    value = expr.arg if isinstance(expr, ast.TypeCast) else expr
-    if not isinstance(value, ast.A_Const):
-        return False
-    const = value.val
-    if isinstance(const, ast.Boolean):
-        return not const.boolval
-    if isinstance(const, ast.String):
-        return (const.sval or "").lower() in {"f", "false", "off", "no", "0"}
-    return False

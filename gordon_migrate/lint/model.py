@@ -11,13 +11,6 @@ from gordon_migrate.core.sessions import Holder
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    severity: Severity
-    summary: str
-
-
 @dataclass
 class Finding:
     """One hazard at ``file:line:col``; ``why`` says what it costs, ``fix`` the safe rewrite."""
@@ -36,6 +29,8 @@ class Finding:
     #: ``-- gordon:allow RULE-ID reason`` above or on the statement.
     waived: bool = False
     waiver_reason: str | None = None
+    #: Stable across edits that move the statement: file name, rule, normalized statement.
+    fingerprint: str = ""
 
     @property
     def counts(self) -> bool:
@@ -60,6 +55,7 @@ class Finding:
             "grandfathered": self.grandfathered,
             "waived": self.waived,
             "waiver_reason": self.waiver_reason,
+            "fingerprint": self.fingerprint,
         }
 
 

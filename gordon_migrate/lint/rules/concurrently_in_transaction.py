@@ -1,0 +1,61 @@
+"""concurrently-in-transaction: CONCURRENTLY/VACUUM in a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pglast import ast, enums
+
+from gordon_migrate.lint.rules import Hit, Rule, Site
+
+if TYPE_CHECKING:
+    from gordon_migrate.lint.analyze import FileLinter
+
+
+def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+    if facts.no_transaction:
+        return
+    node = site.node
+    if site.kind == "drop_object":
+        if (
+            isinstance(node, ast.DropStmt)
+            and node.removeType == enums.ObjectType.OBJECT_INDEX
+            and node.concurrent
+        ):
+            yield Hit(
+                f"DROP INDEX CONCURRENTLY {site.name} in a transactional migration", site.relation
+            )
+    elif isinstance(node, ast.IndexStmt) and node.concurrent:
+        relation = facts.relation(node.relation)
+        yield Hit(f"CREATE INDEX CONCURRENTLY on {relation} in a transactional migration", relation)
+    elif isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        yield Hit("VACUUM in a transactional migration (it fails)")
+    elif isinstance(node, ast.ReindexStmt) and facts.reindex_concurrently(node):
+        relation = facts.reindex_relation(node)
+        yield Hit(f"REINDEX CONCURRENTLY ({relation}) in a transactional migration", relation)
+
+
+RULE = Rule(
+    id="concurrently-in-transaction",
+    order=20,
+    severity="error",
+    summary="CONCURRENTLY/VACUUM in a transaction",
+    why=(
+        "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and VACUUM cannot run inside a "
+        "transaction block: apply would fail on this statement"
+    ),
+    fix=("put the statement in its own migration whose first line is `-- no-transaction`"),
+    fails=(
+        "CREATE INDEX CONCURRENTLY fills_venue ON trading.fills (venue);",
+        "VACUUM trading.fills;",
+    ),
+    passes=(
+        (
+            "-- no-transaction\n"
+            "CREATE INDEX CONCURRENTLY IF NOT EXISTS fills_venue ON trading.fills (venue);"
+        ),
+    ),
+    sites=frozenset({"statement", "drop_object"}),
+    check=check,
+)
