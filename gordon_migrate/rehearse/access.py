@@ -487,6 +487,8 @@ class _Judge:
         self.after = after
         self._runtime = None if runtime is None else frozenset(runtime)
         self._had_any = {p.grantee for p in before.privileges}
+        self._on_before = _by_object(before)
+        self._on_after = _by_object(after)
 
     def runtime(self, role: str) -> bool:
         if role == PUBLIC:
@@ -543,6 +545,8 @@ class _Judge:
             if grantee in (self.before.owners.get(obj), self.after.owners.get(obj)):
                 continue  # an owner holds every privilege: its change is the owner's
             had, has = old.get(key, set()), new.get(key, set())
+            if had == has:
+                continue
             removed = frozenset({p for p, _ in had} - {p for p, _ in has})
             added = frozenset({p for p, _ in has} - {p for p, _ in had})
             if removed:
@@ -575,8 +579,8 @@ class _Judge:
         if column is not None:
             table_level = {
                 p.privilege
-                for p in self.before.privileges
-                if p.object == obj and p.column is None and p.grantee == grantee
+                for p in self._on_before.get(obj, ())
+                if p.column is None and p.grantee == grantee
             }
             if added <= table_level:
                 return _Grant(obj, column, grantee, verb, added, "")
@@ -631,7 +635,9 @@ class _Judge:
                 continue
             was = self.before.rls.get(table, (False, False))
             now = self.after.rls.get(table, (False, False))
-            lost = _uncovered(self.after, table) - _uncovered(self.before, table)
+            lost = _uncovered(self.after, table, self._on_after) - _uncovered(
+                self.before, table, self._on_before
+            )
             lacking = ", ".join(
                 f"{'its owner ' if owner else ''}{role} {_FILTERED[command]}"
                 for role, command, owner in sorted(lost)
@@ -642,7 +648,9 @@ class _Judge:
             elif now[1] and not was[1]:
                 text = f"forces row level security on {table}"
             elif was[0] and not now[0]:
-                readers = sorted(self._holders(self.after, table))
+                readers = sorted(
+                    {p.grantee for p in self._on_after.get(table, ()) if p.privilege in _FILTERED}
+                )
                 text = f"disables row level security on {table}"
                 if readers:
                     why = f"{', '.join(readers)} now see and change every row, whoever's it is"
@@ -673,11 +681,6 @@ class _Judge:
             else:
                 out.append(_info("row level security", table, text))
         return out
-
-    def _holders(self, state: AccessState, table: str) -> set[str]:
-        return {
-            p.grantee for p in state.privileges if p.object == table and p.privilege in _FILTERED
-        }
 
     def policies(self) -> list[AccessChange]:
         old = {(p.table, p.name): p for p in self.before.policies}
@@ -780,7 +783,16 @@ def _describe(policy: Policy) -> str:
     return " ".join(parts)
 
 
-def _uncovered(state: AccessState, table: str) -> set[tuple[str, str, bool]]:
+def _by_object(state: AccessState) -> dict[str, list[Privilege]]:
+    out: dict[str, list[Privilege]] = defaultdict(list)
+    for p in state.privileges:
+        out[p.object].append(p)
+    return out
+
+
+def _uncovered(
+    state: AccessState, table: str, on: Mapping[str, list[Privilege]]
+) -> set[tuple[str, str, bool]]:
     """(role, command, is the owner) for each role that holds a command's privilege on
     ``table`` (on the table or a column) but no permissive policy for it lets through, while
     row level security is on; the owner too when it is forced (see the module's doc)."""
@@ -798,8 +810,8 @@ def _uncovered(state: AccessState, table: str) -> set[tuple[str, str, bool]]:
         return any(p.command in (command, "ALL") and reach & set(p.roles) for p in permissive)
 
     out = set()
-    for p in state.privileges:
-        mine = p.object == table and p.privilege in _FILTERED and p.grantee != owner
+    for p in on.get(table, ()):
+        mine = p.privilege in _FILTERED and p.grantee != owner
         if mine and not covered(p.grantee, p.privilege):
             out.add((p.grantee, p.privilege, False))
     if forced and not covered(owner, "SELECT"):

@@ -214,6 +214,8 @@ def _measure_all(
 ) -> tuple[MigrationFacts, ...]:
     """Each pending migration measured, with its access delta: the access facts are read
     once before the first and after each (the state after one is the state before the next)."""
+    if not pending:
+        return ()
     runtime = access.runtime_roles()
     state = access.read_access(conn)
     out = []
