@@ -1,7 +1,7 @@
 """The access contract: each migration's access delta, measured by rehearse on a scratch.
 
 One rehearsal from empty of the bundled migrations followed by one migration per class of
-change (0039-0048, each provoking one), on the test server; each test reads its migration's
+change (0039-0050, each provoking one), on the test server; each test reads its migration's
 delta. The bundled 38 of the same run must produce exactly the grandfathered errors of
 ``tests/data/access_grandfathered.txt``.
 """
@@ -50,7 +50,16 @@ CHANGES = {
         f"GRANT pg_read_all_data TO {PROBE};\n"
     ),
     "0047_drop_guard_cascade.sql": "DROP FUNCTION trading.risk_state_guard() CASCADE;\n",
-    "0048_default_privileges.sql": (
+    "0048_new_table_granted.sql": (
+        "CREATE TABLE trading.run_notes (run_id bigint, note text);\n"
+        "GRANT SELECT ON trading.run_notes TO gordon_api, gordon_risk;\n"
+        "GRANT SELECT, INSERT ON trading.run_notes TO gordon_trading;\n"
+    ),
+    "0049_new_table_owned_by_runtime.sql": (
+        "CREATE TABLE trading.api_cache (key text);\n"
+        "ALTER TABLE trading.api_cache OWNER TO gordon_api;\n"
+    ),
+    "0050_default_privileges.sql": (
         "ALTER DEFAULT PRIVILEGES IN SCHEMA trading GRANT SELECT ON TABLES TO gordon_api;\n"
     ),
 }
@@ -180,10 +189,25 @@ def test_drop_function_cascade_lists_the_triggers_it_dropped(rehearsed: Rehearsa
     }
 
 
+def test_a_new_table_granted_to_roles_that_have_access_is_info(rehearsed: Rehearsal) -> None:
+    changes = facts(rehearsed, 48).access
+    assert errors(changes) == ()
+    assert texts(changes) == {
+        "grants SELECT on new trading.run_notes to gordon_api, gordon_risk",
+        "grants INSERT, SELECT on new trading.run_notes to gordon_trading",
+    }
+
+
+def test_a_new_table_owned_by_a_runtime_role_is_an_error(rehearsed: Rehearsal) -> None:
+    (change,) = facts(rehearsed, 49).access
+    assert change.text == "creates table trading.api_cache owned by gordon_api"
+    assert change.error
+
+
 def test_default_privileges_to_a_runtime_role_are_an_error(
     rehearsed: Rehearsal, migrator: str
 ) -> None:
-    (change,) = facts(rehearsed, 48).access
+    (change,) = facts(rehearsed, 50).access
     assert change.text == (
         f"makes new tables {migrator} creates in schema trading grant SELECT to gordon_api"
     )

@@ -507,7 +507,7 @@ class _Judge:
                         _error(
                             "owner",
                             obj,
-                            f"creates {self._kind(obj)} {obj} owned by {owner}",
+                            f"creates {self._kind(obj)}{obj} owned by {owner}",
                             f"{owner} is a runtime role: it would hold every privilege on "
                             "it and bypass its row level security; the migrating role owns "
                             "every Gordon object",
@@ -529,7 +529,8 @@ class _Judge:
 
     def _kind(self, obj: str) -> str:
         kind = self.after.kinds.get(obj) or self.before.kinds.get(obj, "")
-        return "" if kind in ("function", "schema") else kind  # in the object's name already
+        # A function's and a schema's kind is in the object's name already.
+        return "" if kind in ("function", "schema", "") else f"{kind} "
 
     # --- privileges -----------------------------------------------------------------------
 
