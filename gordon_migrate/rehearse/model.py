@@ -74,6 +74,57 @@ class StatementFacts:
     second connection while it ran, so a lock held only between two samples can be missed."""
 
 
+#: The judgements of an access change: ``error`` breaks the access contract (lint refuses it
+#: unless waived), ``info`` is shown for review.
+SEVERITIES = ("error", "info")
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """One change of who can see or do what, as a migration made it on the scratch
+    (``access.delta`` computes them)."""
+
+    kind: str
+    """``privilege``, ``column privilege``, ``owner``, ``row level security``, ``policy``,
+    ``default privileges``, ``membership`` or ``trigger``."""
+    object: str
+    """What changed: ``trading.fills`` (a relation), ``function trading.f()``, ``schema
+    trading``, ``role gordon_api``, ``trigger guard on trading.fills``."""
+    text: str
+    """The change in words: ``revokes DELETE on trading.bot_leases from gordon_bots``."""
+    severity: str
+    """As in ``SEVERITIES``."""
+    why: str = ""
+    """For an error: which rule of the access contract it breaks."""
+    roles: tuple[str, ...] = ()
+    """The roles whose access changed (``PUBLIC`` for every role)."""
+
+    @property
+    def error(self) -> bool:
+        return self.severity == "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "object": self.object,
+            "text": self.text,
+            "severity": self.severity,
+            "why": self.why,
+            "roles": list(self.roles),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AccessChange:
+        return cls(
+            kind=str(data["kind"]),
+            object=str(data["object"]),
+            text=str(data["text"]),
+            severity=str(data["severity"]),
+            why=str(data["why"]),
+            roles=tuple(str(r) for r in data["roles"]),
+        )
+
+
 @dataclass(frozen=True)
 class MigrationFacts:
     version: int
@@ -81,6 +132,8 @@ class MigrationFacts:
     no_transaction: bool
     ms: float
     statements: tuple[StatementFacts, ...]
+    access: tuple[AccessChange, ...] = ()
+    """What the whole migration changed of who can see or do what (``access.delta``)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +172,7 @@ def _migration_json(m: MigrationFacts) -> dict[str, Any]:
         "no_transaction": m.no_transaction,
         "ms": m.ms,
         "statements": [_statement_json(s) for s in m.statements],
+        "access": [change.to_json() for change in m.access],
     }
 
 
@@ -152,6 +206,7 @@ def _migration_from(data: dict[str, Any]) -> MigrationFacts:
         no_transaction=bool(data["no_transaction"]),
         ms=float(data["ms"]),
         statements=tuple(_statement_from(s) for s in data["statements"]),
+        access=tuple(AccessChange.from_json(c) for c in data.get("access", [])),
     )
 
 

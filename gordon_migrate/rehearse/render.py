@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gordon_migrate.rehearse.model import Lock, MigrationFacts, Rehearsal, StatementFacts, strength
+from gordon_migrate.rehearse.model import (
+    AccessChange,
+    Lock,
+    MigrationFacts,
+    Rehearsal,
+    StatementFacts,
+    strength,
+)
 
 _SHORT = 72
 
@@ -52,6 +59,21 @@ def _migration(migration: MigrationFacts) -> list[str]:
         out.extend(_statement(migration.filename, statement))
     if not migration.no_transaction and migration.statements:
         out.append(f"  held until commit: {_locks(held_until_commit(migration)) or 'none'}")
+    out.extend(access_lines(migration.access))
+    return out
+
+
+def access_lines(changes: Iterable[AccessChange], indent: str = "  ") -> list[str]:
+    """A migration's access delta (``access.delta``), errors first, each with why."""
+    listed = sorted(changes, key=lambda change: not change.error)
+    if not listed:
+        return [f"{indent}access: unchanged"]
+    out = [f"{indent}access:"]
+    for change in listed:
+        if change.error:
+            out.append(f"{indent}  ERROR {change.text} ({change.why})")
+        else:
+            out.append(f"{indent}  info  {change.text}")
     return out
 
 

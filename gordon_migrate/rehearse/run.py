@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration
@@ -30,7 +30,7 @@ from gordon_migrate.core.errors import (
 )
 from gordon_migrate.core.scratch import scratch_database
 from gordon_migrate.core.settings import EMBEDDED_VERSION
-from gordon_migrate.rehearse import cost, pinned
+from gordon_migrate.rehearse import access, cost, pinned
 from gordon_migrate.rehearse.measure import (
     LOCKS_OF,
     LockRow,
@@ -98,7 +98,7 @@ def rehearse(
             version = db.server_version(conn)
             for migration in replayed:
                 _replay(conn, migration, budget_ms)
-            measured = tuple(_measure(conn, scratch, m, budget_ms) for m in pending)
+            measured = _measure_all(conn, scratch, pending, budget_ms)
     return Rehearsal(
         server_version=version,
         ms=_ms(time.perf_counter_ns() - started),
@@ -207,6 +207,24 @@ def _replay(conn: Conn, migration: Migration, budget_ms: int) -> None:
                     _execute(conn, statement)
     except _Failed as failed:
         raise _failure(migration, failed, timeout, "replaying the applied") from None
+
+
+def _measure_all(
+    conn: Conn, scratch: Dsn, pending: Sequence[Migration], budget_ms: int
+) -> tuple[MigrationFacts, ...]:
+    """Each pending migration measured, with its access delta: the access facts are read
+    once before the first and after each (the state after one is the state before the next)."""
+    if not pending:
+        return ()
+    runtime = access.runtime_roles()
+    state = access.read_access(conn)
+    out = []
+    for migration in pending:
+        facts = _measure(conn, scratch, migration, budget_ms)
+        after = access.read_access(conn)
+        out.append(replace(facts, access=access.delta(state, after, runtime)))
+        state = after
+    return tuple(out)
 
 
 def _measure(conn: Conn, scratch: Dsn, migration: Migration, budget_ms: int) -> MigrationFacts:

@@ -89,6 +89,7 @@ def test_the_text_names_each_statement_its_locks_and_the_server() -> None:
         "  held until commit: trading.fills: ACCESS EXCLUSIVE, trading.fills_pkey (index): "
         "ACCESS EXCLUSIVE, trading.orders: ACCESS EXCLUSIVE, "
         "constraint fills_order_fk on table trading.fills: ACCESS EXCLUSIVE",
+        "  access: unchanged",
         "0004 (0004_fills_at.sql): outside a transaction (each statement commits on its own), "
         "1.50 s",
         "  0004_fills_at.sql:2  CREATE INDEX CONCURRENTLY fills_at ON trading.fills (at)  (1.50 s)",
@@ -96,6 +97,7 @@ def test_the_text_names_each_statement_its_locks_and_the_server() -> None:
         "trading.fills_at (new index): ACCESS EXCLUSIVE",
         "    scanned: trading.fills",
         "    created: index trading.fills_at",
+        "  access: unchanged",
         "measured on PostgreSQL 18.1 in 321.5 ms",
     ]
 
