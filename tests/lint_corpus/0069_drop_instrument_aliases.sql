@@ -1,4 +1,4 @@
 -- expect: drop-table
 -- hazard: drop table still used by ingest
--- shape: mastodon/mastodon db/post_migrate/20230818142253_drop_follow_recommendations.rb
+-- shape: discourse/discourse db/post_migrate/20230117121353_drop_post_details_table.rb
 DROP TABLE market_data.instrument_aliases;

@@ -1,6 +1,6 @@
 -- expect: (none)
 -- hazard: none
--- shape: PostHog/posthog posthog/migrations/0058_featureflag.py (new table with its FK, checks and index)
+-- shape: PostHog/posthog posthog/migrations/0061_featureflag.py (new table with its FK, unique key and defaults)
 CREATE TABLE trading.strategy_tags (
     strategy    text NOT NULL CHECK (strategy ~ '^[a-z][a-z0-9_]{1,63}$'),
     tag         text NOT NULL CHECK (char_length(tag) BETWEEN 1 AND 32),

@@ -1,4 +1,4 @@
 -- expect: (none)
 -- hazard: none
--- shape: discourse/discourse db/post_migrate/20210609152431_remove_directory_column_automatic.rb (a small catalog-only change)
+-- shape: misasa/medusa db/migrate/20151202002615_add_comment_to_custom_attributes.rb
 COMMENT ON COLUMN market_data.candles.is_closed IS 'false while the candle is forming; upserts stop once true';

@@ -1,6 +1,6 @@
 -- expect: (none)
 -- hazard: none
--- shape: mastodon/mastodon db/post_migrate/20260804081821_convert_materialized_views_to_tables.rb (read model for the API)
+-- shape: DEFRA/water-abstraction-system db/migrations/public/20240103124409_create-licence-roles-view.js
 CREATE VIEW trading.recent_fills AS
     SELECT fill_id, intent_id, price, quantity, fee, fee_asset, liquidity, filled_at
     FROM trading.fills

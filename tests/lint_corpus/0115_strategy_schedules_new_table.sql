@@ -1,6 +1,6 @@
 -- expect: (none)
 -- hazard: none
--- shape: PostHog/posthog posthog/migrations/0061_featureflag.py (new table, defaults, checks, unique key)
+-- shape: PostHog/posthog posthog/migrations/0061_featureflag.py (new table, defaults, unique key)
 CREATE TABLE trading.strategy_schedules (
     schedule_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     strategy     text NOT NULL CHECK (strategy ~ '^[a-z][a-z0-9_]{1,63}$'),
