@@ -1,4 +1,5 @@
 -- expect: (none)
+-- hazard: none
 -- A new table and its index in the same migration: the table is empty, no CONCURRENTLY needed.
 CREATE TABLE trading.order_tags (
     intent_id   bigint NOT NULL REFERENCES trading.order_intents (intent_id),

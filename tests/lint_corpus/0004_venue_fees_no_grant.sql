@@ -1,4 +1,5 @@
 -- expect: grant-decision-missing
+-- hazard: new table with no grant decision
 -- A new table nobody decided the grants of.
 CREATE TABLE trading.venue_fee_schedules (
     venue        text NOT NULL,

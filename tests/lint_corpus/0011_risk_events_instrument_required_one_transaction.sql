@@ -1,4 +1,5 @@
 -- expect: validate-in-same-transaction
+-- hazard: validate under the add's access exclusive lock
 -- Looks like the textbook sequence, but it is one transaction: the ADD's ACCESS EXCLUSIVE lock
 -- is still held while VALIDATE scans (squawk does not see it). The VALIDATE belongs in the
 -- next migration.

@@ -1,4 +1,5 @@
 -- expect: constraint-without-not-valid
+-- hazard: foreign key validated under locks on both tables
 ALTER TABLE trading.bot_events
     ADD CONSTRAINT bot_events_bot_id_fkey2 FOREIGN KEY (bot_id)
     REFERENCES trading.bot_configs (bot_id);

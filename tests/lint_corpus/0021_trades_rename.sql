@@ -1,2 +1,3 @@
 -- expect: rename-table
+-- hazard: rename table breaks running code
 ALTER TABLE trading.trades RENAME TO trade_ledger;

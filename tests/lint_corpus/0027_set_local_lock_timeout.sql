@@ -1,3 +1,4 @@
 -- expect: (none)
+-- hazard: none
 SET LOCAL lock_timeout = '2s';
 ALTER TABLE trading.runs ADD COLUMN notes text;

@@ -1,4 +1,5 @@
 -- expect: (none)
+-- hazard: none
 -- An allow-listed channel through the IPC trigger.
 CREATE TRIGGER order_intents_status_notify
     AFTER UPDATE OF status ON trading.order_intents

@@ -1,4 +1,5 @@
 -- expect: (none)
+-- hazard: none
 CREATE VIEW trading.open_orders AS
     SELECT intent_id, run_id, instrument_id, side, quantity, filled_quantity, status, created_at
     FROM trading.order_intents

@@ -1,2 +1,3 @@
 -- expect: reindex-not-concurrent
+-- hazard: reindex without concurrently
 REINDEX TABLE trading.fills;

@@ -1,4 +1,5 @@
 -- expect: (none)
+-- hazard: none
 -- New table: its FK, CHECK and index are all built on an empty table.
 CREATE TABLE trading.fill_adjustments (
     adjustment_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,2 +1,3 @@
 -- expect: index-not-concurrent
+-- hazard: drop index without concurrently
 DROP INDEX trading.order_intents_open_idx;

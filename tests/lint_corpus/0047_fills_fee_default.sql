@@ -1,2 +1,3 @@
 -- expect: (none)
+-- hazard: none
 ALTER TABLE trading.fills ALTER COLUMN fee SET DEFAULT 0;

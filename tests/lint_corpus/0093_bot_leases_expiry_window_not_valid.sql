@@ -1,0 +1,6 @@
+-- expect: (none)
+-- hazard: none
+-- shape: gitlabhq/gitlabhq db/migrate/20230606124855_add_size_constraint_to_namespace_settings_json.rb (add_check_constraint ... validate: false)
+ALTER TABLE trading.bot_leases
+    ADD CONSTRAINT bot_leases_expiry_window_check
+    CHECK (expires_at <= renewed_at + interval '1 hour') NOT VALID;
