@@ -93,7 +93,8 @@ def lint(
     from gordon_migrate.lint import lint as run_lint
 
     context = bundle.load(settings.migrations_dir)
-    targets = [_as_migration(path, context) for path in files] if files else context
+    by_path = {m.path.resolve(): m for m in context}
+    targets = [_as_migration(path, by_path) for path in files] if files else context
     labels = {m.path: str(path) for m, path in zip(targets, files, strict=False)}
     live = None
     if flag_url(settings) is not None or settings.embedded:
@@ -161,15 +162,15 @@ def _explain(rule_id: str) -> None:
     click.echo(ci.explain(rules[rule_id]))
 
 
-def _as_migration(path: Path, context: list[Any]) -> Any:
-    """A FILE argument: the bundled migration it is, or a new file linted after the bundle."""
+def _as_migration(path: Path, bundled: dict[Path, Any]) -> Any:
+    """A FILE argument: the bundled migration it is (``bundled``: by resolved path), or a new
+    file linted after the bundle."""
     from gordon_migrate.core.bundle import Migration, draft_name
     from gordon_migrate.core.errors import BundleError
 
-    resolved = path.resolve()
-    for m in context:
-        if m.path.resolve() == resolved:
-            return m
+    found = bundled.get(path.resolve())
+    if found is not None:
+        return found
     data = path.read_bytes()
     try:
         data.decode("utf-8")

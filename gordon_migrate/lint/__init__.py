@@ -7,7 +7,6 @@ and the TUI). Everything returned is a plain dataclass of ``gordon_migrate.lint.
 
 from __future__ import annotations
 
-import copy
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,21 +51,17 @@ def _run(
     in_context = {m.path.resolve() for m in context}
     target_paths = {m.path.resolve() for m in targets}
     names = labels or {}
-    steps: list[tuple[float, Migration]] = [(m.version, m) for m in context]
-    steps += [(m.version, m) for m in targets if m.path.resolve() not in in_context]
     catalog = Catalog()
     out: list[tuple[Migration, FileLinter]] = []
-    outside: list[Migration] = []
-    for _, m in sorted(steps, key=lambda s: s[0]):
-        if m.path.resolve() not in in_context:
-            outside.append(m)
-            continue
+    for m in sorted(context, key=lambda m: m.version):
         linter = FileLinter(m, catalog, live, allow, names.get(m.path))
         linter.run()
         if m.path.resolve() in target_paths:
             out.append((m, linter))
-    for m in outside:
-        linter = FileLinter(m, copy.deepcopy(catalog), live, allow, names.get(m.path))
+    for m in sorted(targets, key=lambda m: m.version):
+        if m.path.resolve() in in_context:
+            continue
+        linter = FileLinter(m, catalog.copy(), live, allow, names.get(m.path))
         linter.run()
         out.append((m, linter))
     return out

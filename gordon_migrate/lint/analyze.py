@@ -9,10 +9,11 @@ and rewrite hazards do not apply to it. Imported only when there is something to
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
 
 from pglast import ast, enums, parse_sql
@@ -105,6 +106,15 @@ class ForeignKey:
     referenced_columns: tuple[str, ...] = ()
 
 
+def _copied(value: object) -> object:
+    """A container of the catalog copied one level down (a dict of sets: the sets too)."""
+    if isinstance(value, dict):
+        return {k: set(v) if isinstance(v, set) else v for k, v in value.items()}
+    if isinstance(value, set | list):
+        return type(value)(value)
+    return value
+
+
 @dataclass
 class Catalog:
     """What earlier migrations built, replayed from their statements."""
@@ -126,6 +136,15 @@ class Catalog:
     statistics: dict[str, str] = field(default_factory=dict)
     #: table -> the columns of its primary key (what a foreign key naming no column uses).
     primary_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def copy(self) -> Catalog:
+        """An independent copy, for a file linted on its own after the bundle: each container
+        copied, the immutable values in them shared (``copy.deepcopy`` of the whole catalog was
+        three quarters of the time to lint 1,000 new files)."""
+        clone = copy.copy(self)
+        for f in fields(self):
+            setattr(clone, f.name, _copied(getattr(self, f.name)))
+        return clone
 
     def foreign_key(self, table: str, name: str) -> ForeignKey | None:
         return next((k for k in self.foreign_keys if k.table == table and k.name == name), None)
