@@ -10,7 +10,8 @@ A function found nowhere is taken as volatile (a rewrite is the safe guess) and 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import functools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pglast import ast, enums
@@ -120,23 +121,23 @@ def _calls(node: object) -> Iterator[tuple[list[str], int]]:
             yield from _calls(item)
 
 
-#: A marker schema for a cast: resolved in pg_catalog, and nothing when not found there (a
-#: cast without a function goes through the type's input and output functions, which
-#: PostgreSQL requires not to be volatile).
+#: A marker schema for a cast: resolved in pg_catalog only, and nothing when not found there
+#: (a cast without a function goes through the type's input and output functions, which
+#: CREATE TYPE warns must not be volatile).
 CAST = "(cast)"
 
 
-def judge(expr: object, declared: Declared, live: Collection[Signature] | None) -> Judgement:
+def judge(expr: object, declared: Declared, live: frozenset[Signature] | None) -> Judgement:
     """``expr``'s volatility (``SQLValueFunction`` keywords such as ``CURRENT_TIMESTAMP``
     are stable: the value of the transaction's start, the session's user)."""
-    catalog = live if live is not None else functions.bundled().every()
+    catalog = _by_name(live if live is not None else functions.bundled().every)
     volatile = False
     unknown: list[str] = []
     for parts, count in _calls(expr):
         if not parts:
             continue
         cast = parts[0] == CAST
-        found = _resolve(parts[1:] if cast else parts, count, declared, catalog)
+        found = _resolve([CATALOG, parts[1]] if cast else parts, count, declared, catalog)
         if found is None:
             if not cast:
                 unknown.append(".".join(parts))
@@ -146,15 +147,25 @@ def judge(expr: object, declared: Declared, live: Collection[Signature] | None) 
     return Judgement(volatile, tuple(dict.fromkeys(unknown)))
 
 
+@functools.lru_cache(maxsize=4)
+def _by_name(catalog: frozenset[Signature]) -> Mapping[str, list[Signature]]:
+    """The functions by name: built once per catalog (the pinned one, or a target's), not
+    once per call."""
+    out: dict[str, list[Signature]] = {}
+    for s in catalog:
+        out.setdefault(s.name, []).append(s)
+    return out
+
+
 def _resolve(
-    parts: list[str], count: int, declared: Declared, catalog: Collection[Signature]
+    parts: list[str], count: int, declared: Declared, catalog: Mapping[str, list[Signature]]
 ) -> Volatility | None:
     name = parts[-1]
     schema = parts[0] if len(parts) > 1 else None
     if schema in (None, CATALOG):
         # pg_catalog is searched first unless a search_path names it later: a Gordon function
         # does not shadow a built-in one.
-        own = [s for s in catalog if s.schema == CATALOG and s.name == name]
+        own = [s for s in catalog.get(name, ()) if s.schema == CATALOG]
         by_count = [s for s in own if s.accepts(count)]
         if by_count:
             return functions.most_volatile(by_count)
@@ -170,9 +181,8 @@ def _resolve(
     ]
     theirs = [
         s
-        for s in catalog
+        for s in catalog.get(name, ())
         if s.schema != CATALOG
-        and s.name == name
         and (schema is None or s.schema == schema)
         and not any((s.schema, s.low, s.high) == (m.schema, m.low, m.high) for m in mine)
     ]

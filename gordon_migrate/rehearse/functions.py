@@ -115,6 +115,7 @@ class Pinned:
     def on(self, major: int) -> frozenset[Signature] | None:
         return self.majors.get(major)
 
+    @functools.cached_property
     def every(self) -> frozenset[Signature]:
         """What any pinned major has (lint without a server does not know the target's
         major: a function whose volatility differs between majors is taken at its most
