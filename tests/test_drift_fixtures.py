@@ -14,7 +14,7 @@ from gordon_migrate.core.errors import DriftError
 from gordon_migrate.core.settings import EMBEDDED_VERSION, EMBEDDED_VERSIONS
 from gordon_migrate.drift import build_fixtures, fixtures
 from gordon_migrate.drift.model import Line
-from gordon_migrate.rehearse import pinned, pinning
+from gordon_migrate.rehearse import functions, pinned, pinning
 from gordon_migrate.rehearse.model import Lock
 from gordon_migrate.rehearse.pinned import PinnedPlan
 from gordon_migrate.testing import GordonDatabase, TestServer
@@ -25,10 +25,15 @@ REGENERATE = "run `gordon-migrate fixtures update` and commit the result"
 
 def committed(major: int) -> dict[str, str]:
     """The committed fixtures a server of ``major`` writes: the common files, the lock plan
-    (its measurements on the other majors kept) and its own built-ins (each major pins its
-    own; the others are left as they are)."""
+    and the functions (their measurements on the other majors kept) and its own built-ins
+    (each major pins its own; the others are left as they are)."""
     root = fixtures.bundled_dir()
-    names = (*fixtures.ALL_FILES, fixtures.LOCKPLAN_FILE, fixtures.builtins_file(major))
+    names = (
+        *fixtures.ALL_FILES,
+        fixtures.LOCKPLAN_FILE,
+        functions.FILE,
+        fixtures.builtins_file(major),
+    )
     return {name: (root / name).read_text(encoding="utf-8") for name in names}
 
 

@@ -181,17 +181,23 @@ def fixtures_update(
     settings = setup(ctx)
     from gordon_migrate.core import dsn
     from gordon_migrate.drift import fixtures
+    from gordon_migrate.rehearse import functions
 
     migrations = load_bundle(settings)
     url = flag_url(settings)
     server = dsn.parse(url) if url is not None else None
     directory = output if output is not None else _checkout_fixtures()
     prior = fixtures.prior_lockplan(directory)
+    pinned_functions = functions.prior(directory)
     if server is not None:
-        files = fixtures.generate(migrations, server=server, lockplan_prior=prior)
+        files = fixtures.generate(
+            migrations, server=server, lockplan_prior=prior, functions_prior=pinned_functions
+        )
     else:
         version = int(pg_version) if pg_version else embedded_version(settings)
-        files = fixtures.generate(migrations, pg_version=version, lockplan_prior=prior)
+        files = fixtures.generate(
+            migrations, pg_version=version, lockplan_prior=prior, functions_prior=pinned_functions
+        )
     if check_only:
         stale = fixtures.stale(files, directory)
         if not stale:

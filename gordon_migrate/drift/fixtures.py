@@ -12,6 +12,8 @@ Files (text, sorted, one entry per line, reviewable in a pull request diff)::
                           (one file per major: ``fixtures update`` writes the server's)
     lockplan.json         the measured lock plan of every migration (``rehearse.pinned``;
                           JSON, one line per statement; per major where majors differ)
+    functions.txt         pg_catalog's functions and their volatility, per major, from
+                          pg_proc (``rehearse.functions``: what lint asks of a function)
 
 Values escape ``\\``, newline, tab and carriage return as ``\\\\``, ``\\n``, ``\\t``, ``\\r``.
 Lines starting with ``#`` are comments. Never edited by hand: ``gordon-migrate fixtures
@@ -36,7 +38,7 @@ from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.errors import ConfigError, DriftError
 from gordon_migrate.core.settings import EMBEDDED_VERSION
 from gordon_migrate.drift.model import PINNED_CHECKS, CheckName, Line, Snapshot, sorted_lines
-from gordon_migrate.rehearse import pinned
+from gordon_migrate.rehearse import functions, pinned
 
 FILES: dict[CheckName, str] = {
     "schema": "schema.txt",
@@ -265,12 +267,14 @@ def generate(
     server: Dsn | None = None,
     pg_version: int = EMBEDDED_VERSION,
     lockplan_prior: pinned.PinnedPlan | None = None,
+    functions_prior: functions.Pinned | None = None,
 ) -> dict[str, str]:
     """Build fixtures in a scratch database: on a throwaway embedded server (default) of
     ``pg_version``, or in a throwaway database created on ``server`` (a superuser or CREATEDB
     DSN) and dropped after. The migrations are also rehearsed from empty on the same server,
     in a scratch database of their own: their measured lock plan, merged with
-    ``lockplan_prior`` (``prior_lockplan``), is ``lockplan.json``.
+    ``lockplan_prior`` (``prior_lockplan``), is ``lockplan.json``; the server's own functions,
+    merged with ``functions_prior``, are ``functions.txt``.
     """
     from gordon_migrate.apply import engine
     from gordon_migrate.core import logs
@@ -288,6 +292,10 @@ def generate(
             engine.apply(scratch.database, migrations)
         files = build(scratch.database, migrations)
         files[LOCKPLAN_FILE] = lockplan(migrations, scratch.server, lockplan_prior)
+        with db.connection(
+            scratch.database, purpose="fixtures", doing="reading pg_proc", read_only=True
+        ) as conn:
+            files[functions.FILE] = functions.pin(conn, functions_prior or functions.Pinned({}))
     return files
 
 

@@ -129,7 +129,7 @@ def refuse_hazards(
         return  # what production already ran, byte for byte: nothing to parse
     from gordon_migrate.lint.live import read_live
 
-    live = read_live(conn) if conn is not None else None
+    live = read_live(conn, functions=True) if conn is not None else None
     report = lint(pending, bundle, live=live, baseline=grandfathered)
     # A file pglast cannot parse may use grammar newer than pglast knows: the server judges
     # it, and names the line, as it did before the gate existed.
@@ -166,7 +166,7 @@ def lock_plan(
     from gordon_migrate.lint import baseline
     from gordon_migrate.lint.live import conflicting_holders, read_live
 
-    live = read_live(conn) if conn is not None else None
+    live = read_live(conn, functions=True) if conn is not None else None
     grandfathered = baseline.load()
     for m, linter in _run(pending, bundle, live, None):
         sha = m.checksum.hex()

@@ -20,7 +20,7 @@ from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.lint import locks
+from gordon_migrate.lint import functions, locks
 from gordon_migrate.lint.model import (
     Finding,
     LiveInfo,
@@ -45,19 +45,6 @@ _QUALIFIED_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_$]*)\s*\.\s*([A-Za-z_][A-Z
 AT = enums.AlterTableType
 CT = enums.ConstrType
 OT = enums.ObjectType
-
-# Functions whose value PostgreSQL computes once for ADD COLUMN ... DEFAULT (stable or
-# immutable): no rewrite. Anything else in a default is treated as volatile.
-NON_VOLATILE = frozenset(
-    {
-        "now", "transaction_timestamp", "statement_timestamp", "current_date",
-        "current_timestamp", "localtimestamp", "lower", "upper", "coalesce", "length",
-        "to_jsonb", "jsonb_build_object", "jsonb_build_array", "json_build_object",
-        "make_interval", "to_timestamp", "array_length", "abs", "round", "trim", "concat",
-        "current_setting", "current_user", "session_user", "int4", "int8", "numeric", "text",
-    }
-)  # fmt: skip
-
 
 ColumnType = tuple[str, tuple[int, ...]]
 
@@ -107,9 +94,9 @@ class ForeignKey:
 
 
 def _copied(value: object) -> object:
-    """A container of the catalog copied one level down (a dict of sets: the sets too)."""
+    """A container of the catalog copied one level down (a dict of sets or lists: those too)."""
     if isinstance(value, dict):
-        return {k: set(v) if isinstance(v, set) else v for k, v in value.items()}
+        return {k: type(v)(v) if isinstance(v, set | list) else v for k, v in value.items()}
     if isinstance(value, set | list):
         return type(value)(value)
     return value
@@ -136,6 +123,8 @@ class Catalog:
     statistics: dict[str, str] = field(default_factory=dict)
     #: table -> the columns of its primary key (what a foreign key naming no column uses).
     primary_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: schema.function -> what the migrations' CREATE FUNCTION declared (its volatility).
+    functions: functions.Declared = field(default_factory=dict)
 
     def copy(self) -> Catalog:
         """An independent copy, for a file linted on its own after the bundle: each container
@@ -271,26 +260,6 @@ def _qualified(parts: list[str]) -> str:
     return ".".join(parts) if len(parts) > 1 else f"public.{parts[0]}" if parts else "?"
 
 
-def _funcnames(node: object) -> Iterator[str]:
-    """Names of every function called in an expression tree."""
-    if isinstance(node, ast.FuncCall):
-        names = _strings(node.funcname)
-        if names:
-            yield names[-1].lower()
-    if isinstance(node, ast.SQLValueFunction):
-        yield "current_timestamp"
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _funcnames(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _funcnames(item)
-
-
-def _is_volatile(expr: object) -> bool:
-    return any(name not in NON_VOLATILE for name in _funcnames(expr))
-
-
 def fingerprint(file: str, rule: str, statement: str) -> str:
     """What identifies a finding across edits that move it: the file's name, the rule and the
     statement with comments, case and whitespace normalized (not its line)."""
@@ -404,7 +373,7 @@ class FileLinter:
             if (
                 size is not None
                 and size.known
-                and size.rows < SMALL_TABLE_ROWS
+                and size.rows_at_most < SMALL_TABLE_ROWS
                 and size.bytes < SMALL_TABLE_BYTES
             ):
                 return "warning"
@@ -414,7 +383,11 @@ class FileLinter:
         if relation is None or self.live is None or relation not in self.live.sizes:
             return ""
         size = self.live.sizes[relation]
-        rows = "never analysed" if size.rows < 0 else f"~{int(size.rows)} rows"
+        rows = (
+            f"never analysed, up to {size.rows_at_most} rows by its pages"
+            if size.rows < 0
+            else f"~{int(size.rows)} rows"
+        )
         if not size.known:
             return f" ({relation}: size not read, another session holds it locked)"
         if size.estimated:
@@ -888,7 +861,13 @@ class FileLinter:
         identity = any(c.contype == CT.CONSTR_IDENTITY for c in constraints)
         type_name = (_strings(col.typeName.names) if col.typeName else [""])[-1].lower()
         serial = type_name in {"serial", "bigserial", "smallserial", "serial4", "serial8"}
-        volatile = (default is not None and _is_volatile(default.raw_expr)) or identity or serial
+        on_target = self.live.functions if self.live is not None else None
+        judged = (
+            functions.judge(default.raw_expr, self.catalog.functions, on_target)
+            if default is not None
+            else functions.Judgement(False)
+        )
+        volatile = judged.volatile or identity or serial
         if stored:
             self.lock("add_column_stored", relation)
         elif volatile:
@@ -902,7 +881,17 @@ class FileLinter:
                     self.lock("add_foreign_key_referenced", target)
         name = f"{relation}.{col.colname}"
         forms = tuple(self.forms[mark:])
-        self.check(Site("add_column", col, relation, existing=existing, name=name, forms=forms))
+        self.check(
+            Site(
+                "add_column",
+                col,
+                relation,
+                existing=existing,
+                name=name,
+                forms=forms,
+                unknown=judged.unknown,
+            )
+        )
         for con in constraints:
             self.check(
                 Site("column_constraint", con, relation, existing=existing, name=name, forms=forms)
@@ -1078,6 +1067,13 @@ class FileLinter:
             for rv in node.objects or ():
                 if isinstance(rv, ast.RangeVar):
                     self.decided.add(_name(rv, self.catalog))
+
+    def on_CreateFunctionStmt(self, node: ast.CreateFunctionStmt) -> None:
+        # The catalog's fact for what follows (a default calling it): its declared volatility.
+        functions.declare(self.catalog.functions, node)
+
+    def on_AlterFunctionStmt(self, node: ast.AlterFunctionStmt) -> None:
+        functions.alter(self.catalog.functions, node)
 
     def on_DoStmt(self, node: ast.DoStmt) -> None:
         for arg in node.args or ():

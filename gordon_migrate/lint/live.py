@@ -12,6 +12,7 @@ from gordon_migrate.core.errors import LOCK_NOT_AVAILABLE, ServerError
 from gordon_migrate.core.sessions import Holder, lock_holders
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import LiveInfo, TableSize
+from gordon_migrate.rehearse import functions as pg_functions
 
 # A table's indexes and TOAST by the catalog (relpages), for when they cannot be read live.
 _PARTS_FROM_CATALOG = """
@@ -82,8 +83,10 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LI
 """
 
 
-def read_live(conn: Conn) -> LiveInfo:
-    """Sizes and index owners, never waiting on a relation lock (see ``_SIZES``)."""
+def read_live(conn: Conn, *, functions: bool = False) -> LiveInfo:
+    """Sizes and index owners, never waiting on a relation lock (see ``_SIZES``); with
+    ``functions``, every function of the target as its ``pg_proc`` says (what lint judges a
+    default's volatility by; apply's lock-hold estimate has no use for them)."""
     sizes = {
         str(name): TableSize(
             rows=float(rows),
@@ -95,13 +98,14 @@ def read_live(conn: Conn) -> LiveInfo:
         for name, rows, size, pages, indexes, toast, indexes_pages, toast_pages in _size_rows(conn)
     }
     indexes = {str(i): str(t) for i, t in conn.execute(_INDEXES).fetchall()}
-    return LiveInfo(sizes=sizes, indexes=indexes)
+    found = pg_functions.read(conn) if functions else None
+    return LiveInfo(sizes=sizes, indexes=indexes, functions=found)
 
 
 def read_live_at(dsn: Dsn, *, purpose: str) -> LiveInfo:
-    """``read_live`` on a read-only connection of its own."""
+    """``read_live`` (with the functions) on a read-only connection of its own."""
     with connection(dsn, purpose=purpose, doing="reading table sizes", read_only=True) as conn:
-        return read_live(conn)
+        return read_live(conn, functions=True)
 
 
 def _size_rows(conn: Conn) -> list[TupleRow]:

@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gordon_migrate.core.sessions import Holder
+from gordon_migrate.rehearse.functions import Signature
 
 Severity = Literal["error", "warning"]
+
+#: The least a heap row takes: its header (23 bytes, aligned to 24) and its 4-byte line
+#: pointer. A table's bytes divided by this bound its row count from above.
+MIN_ROW_BYTES = 28
 
 
 @dataclass
@@ -74,6 +79,12 @@ class TableSize:
     toast: int = 0
 
     @property
+    def rows_at_most(self) -> int:
+        """``reltuples`` when the table was analysed; else the most rows its pages can hold:
+        a never-analysed table (``reltuples`` -1) is judged by its size, never as small."""
+        return int(self.rows) if self.rows >= 0 else self.bytes // MIN_ROW_BYTES
+
+    @property
     def known(self) -> bool:
         """False when nothing real is known: estimated from a never-analysed catalog row."""
         return not (self.estimated and self.rows < 0)
@@ -87,6 +98,9 @@ class LiveInfo:
     sizes: dict[str, TableSize] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index -> its table
     allowlist: frozenset[str] | None = None
+    #: Every plain function of the target (``pg_proc``); None when not read (lint then uses
+    #: the pinned ``pg_catalog`` and what the bundle declares).
+    functions: frozenset[Signature] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
--- expect: add-column-volatile-default
+-- expect: (none)
 -- hazard: none
 -- shape: ok2dok2/kadai_manyo db/migrate/20230628023602_add_date_to_tasks.rb (add_column date, null: false, default NOW())
 -- now() is STABLE: ADD COLUMN evaluates the default once and stores it in the catalog (no

@@ -27,6 +27,7 @@ def _filled() -> Catalog:
     catalog.view_sources["trading.v"] = {"trading.fills"}
     catalog.statistics["trading.s"] = "trading.fills"
     catalog.primary_keys["trading.fills"] = ("id",)
+    catalog.functions["trading.f"] = []
     return catalog
 
 
@@ -38,6 +39,7 @@ def test_a_copy_shares_no_container_with_its_original() -> None:
         assert getattr(clone, f.name) is not getattr(original, f.name), f.name
     assert clone.view_sources["trading.v"] is not original.view_sources["trading.v"]
     clone.view_sources["trading.v"].add("trading.orders")
+    assert clone.functions["trading.f"] is not original.functions["trading.f"]
     clone.relations.pop("trading.fills")
     clone.foreign_keys.clear()
     assert original == _filled()

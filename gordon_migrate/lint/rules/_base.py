@@ -54,6 +54,9 @@ class Site:
     count: int = 0
     #: ``statement`` and ``file_statement``: the statement's SQL text.
     text: str = ""
+    #: ``add_column``: the functions of its default whose volatility nothing told (counted
+    #: volatile).
+    unknown: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

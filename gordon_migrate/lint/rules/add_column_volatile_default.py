@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
     # The walk planned the rewrite (add_column_volatile): a volatile default, identity or serial.
     if site.existing and "add_column_volatile" in site.forms:
+        unknown = f" (volatility unknown: {', '.join(site.unknown)})" if site.unknown else ""
         yield Hit(
-            f"ADD COLUMN {site.name} with a volatile default rewrites {site.relation}",
+            f"ADD COLUMN {site.name} with a volatile default rewrites {site.relation}{unknown}",
             site.relation,
             scaled=True,
         )
