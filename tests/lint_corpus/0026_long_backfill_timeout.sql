@@ -1,3 +1,3 @@
--- expect: session-setting-leak
+-- expect: timeout-override
 SET statement_timeout = 0;
 UPDATE trading.order_intents SET status_reason = 'expired' WHERE status = 'expired' AND status_reason IS NULL;
