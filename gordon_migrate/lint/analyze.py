@@ -129,6 +129,9 @@ class Catalog:
     #: schema.function -> the DDL its PL/pgSQL body runs that lint cannot plan (an EXECUTE
     #: of a computed string, or DDL): what calling it in a migration hides.
     opaque_functions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: False once ``ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`` (the
+    #: global form, for the migrating role) ran: new functions are then not PUBLIC's.
+    public_executes_new_functions: bool = True
 
     def foreign_key(self, table: str, name: str) -> ForeignKey | None:
         return next((k for k in self.foreign_keys if k.table == table and k.name == name), None)
@@ -1055,11 +1058,30 @@ class FileLinter:
     def on_AlterDefaultPrivilegesStmt(self, node: ast.AlterDefaultPrivilegesStmt) -> None:
         if node.action is not None:
             self._grant(node.action, default=True)
+            # FOR ROLE names another creator; IN SCHEMA cannot take away a global default.
+            action = node.action
+            privileges = [
+                p.priv_name for p in action.privileges or () if isinstance(p, ast.AccessPriv)
+            ]
+            if (
+                not node.options
+                and action.objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_ROUTINE)
+                and (not privileges or "execute" in privileges)
+                and any(
+                    isinstance(r, ast.RoleSpec) and r.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
+                    for r in action.grantees or ()
+                )
+            ):
+                self.catalog.public_executes_new_functions = bool(action.is_grant)
 
     def _grant(self, node: ast.GrantStmt, default: bool = False) -> None:
         if default:
             return
-        if node.objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE):
+        if node.targtype == enums.GrantTargetType.ACL_TARGET_OBJECT and node.objtype in (
+            OT.OBJECT_FUNCTION,
+            OT.OBJECT_PROCEDURE,
+            OT.OBJECT_ROUTINE,
+        ):
             self._routine_privileges(node)
             return
         if node.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:

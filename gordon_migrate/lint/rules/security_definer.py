@@ -49,7 +49,9 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
     else:
         return
     missing = _path_missing(_search_path(options), unqualified)
-    missing += _privileges_missing(name, facts.routine_privileges)
+    missing += _privileges_missing(
+        name, facts.routine_privileges, facts.catalog.public_executes_new_functions
+    )
     if missing:
         yield Hit(f"SECURITY DEFINER {kind} {name}: {'; '.join(missing)}")
 
@@ -151,8 +153,11 @@ def _path_missing(path: list[str] | None, unqualified: list[str] | None) -> list
     return []
 
 
-def _privileges_missing(name: str, privileges: list[tuple[str, bool, str]]) -> list[str]:
-    public = True  # PostgreSQL grants EXECUTE to PUBLIC on a new function
+def _privileges_missing(
+    name: str, privileges: list[tuple[str, bool, str]], public: bool
+) -> list[str]:
+    """``public``: whether a new function is PUBLIC's (PostgreSQL's default, unless the
+    bundle's default privileges took it away)."""
     roles: set[str] = set()
     for function, granted, grantee in privileges:
         if function != name:
@@ -166,7 +171,7 @@ def _privileges_missing(name: str, privileges: list[tuple[str, bool, str]]) -> l
     missing: list[str] = []
     if public:
         missing.append(
-            f"EXECUTE is left to PUBLIC (every new function's default): REVOKE EXECUTE ON "
+            f"EXECUTE is left to PUBLIC (a new function's default): REVOKE EXECUTE ON "
             f"FUNCTION {name} FROM PUBLIC in this migration"
         )
     if not roles:
