@@ -56,6 +56,12 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
         facts.routine_privileges,
         facts.catalog.public_executes_new_functions or isinstance(node, ast.AlterFunctionStmt),
     )
+    if facts.no_transaction and facts.catalog.public_executes_new_functions:
+        # The manual's reason for one transaction: no one can call it before the REVOKE.
+        missing.append(
+            "a `-- no-transaction` migration commits it before the REVOKE: PUBLIC can call it "
+            "in between; create it in a transactional migration"
+        )
     if missing:
         yield Hit(f"SECURITY DEFINER {kind} {name}: {'; '.join(missing)}")
 
@@ -247,6 +253,15 @@ RULE = Rule(
             "GRANT EXECUTE ON FUNCTION trading.halt(text) TO gordon_risk;"
         ),
         "ALTER FUNCTION trading.halt() SECURITY DEFINER;",
+        # hardened, but each statement commits alone
+        (
+            "-- no-transaction\n"
+            "CREATE OR REPLACE FUNCTION trading.halt() RETURNS void LANGUAGE sql "
+            "SECURITY DEFINER SET search_path = pg_catalog "
+            "AS $$ UPDATE trading.risk_state SET mode = 'halted' WHERE singleton $$;\n"
+            "REVOKE EXECUTE ON FUNCTION trading.halt() FROM PUBLIC;\n"
+            "GRANT EXECUTE ON FUNCTION trading.halt() TO gordon_risk;"
+        ),
     ),
     passes=(
         # the manual's pattern: pg_catalog alone, every relation qualified
