@@ -518,13 +518,14 @@ def test_fm34_apply_refuses_a_pending_migration(
         "UPDATE trading.runs SET failure_reason = 'unknown'\n"
         "WHERE status = 'failed' AND failure_reason IS NULL;\n"
     )
-    # A backfill someone feared would time out: a top-level SET outlives the migration in
-    # apply's session (lint's session-setting-leak), an error on any table size.
+    # A backfill someone feared would time out: a timeout lifted inside the migration, and by
+    # a top-level SET that outlives it in apply's session (lint's timeout-override), an error
+    # on any table size.
     image = _patched_image(tmp_path / "image", patch, "SET statement_timeout = 0;\n" + backfill)
     args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
     failed = case.cli("apply", *args)
     text = case.failed(failed)
-    assert f"migration {patch} line 1: session-setting-leak:" in text
+    assert f"migration {patch} line 1: timeout-override:" in text
     with psycopg.connect(gordon_db.dsn) as conn:  # refused before anything ran
         applied = conn.execute(
             "SELECT count(*) FROM public._sqlx_migrations WHERE version = 39"

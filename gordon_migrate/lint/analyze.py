@@ -20,7 +20,7 @@ from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
 from gordon_migrate.core.bundle import Migration
-from gordon_migrate.lint import functions, locks
+from gordon_migrate.lint import functions, locks, plpgsql
 from gordon_migrate.lint.model import (
     Finding,
     LiveInfo,
@@ -125,6 +125,13 @@ class Catalog:
     primary_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: schema.function -> what the migrations' CREATE FUNCTION declared (its volatility).
     functions: functions.Declared = field(default_factory=dict)
+
+    #: schema.function -> the DDL its PL/pgSQL body runs that lint cannot plan (an EXECUTE
+    #: of a computed string, or DDL): what calling it in a migration hides.
+    opaque_functions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: False once ``ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`` (the
+    #: global form, for the migrating role) ran: new functions are then not PUBLIC's.
+    public_executes_new_functions: bool = True
 
     def copy(self) -> Catalog:
         """An independent copy, for a file linted on its own after the bundle: each container
@@ -306,6 +313,9 @@ class FileLinter:
         self.decided_schemas: set[str] = set()
         self.needs_decision: list[tuple[str, Stmt]] = []
         self.added_not_valid: set[tuple[str, str]] = set()
+        #: (schema.function, granted, grantee) of every GRANT/REVOKE EXECUTE (or ALL) on a
+        #: function or procedure of this migration, in order; grantee "PUBLIC" for PUBLIC.
+        self.routine_privileges: list[tuple[str, bool, str]] = []
         self.findings: list[Finding] = []
         self.plans: list[StatementPlan] = []
         #: The lock forms (``locks.BY_KEY``) planned so far: a site's are the ones since its start.
@@ -1057,9 +1067,31 @@ class FileLinter:
     def on_AlterDefaultPrivilegesStmt(self, node: ast.AlterDefaultPrivilegesStmt) -> None:
         if node.action is not None:
             self._grant(node.action, default=True)
+            # FOR ROLE names another creator; IN SCHEMA cannot take away a global default.
+            action = node.action
+            privileges = [
+                p.priv_name for p in action.privileges or () if isinstance(p, ast.AccessPriv)
+            ]
+            if (
+                not node.options
+                and action.objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_ROUTINE)
+                and (not privileges or "execute" in privileges)
+                and any(
+                    isinstance(r, ast.RoleSpec) and r.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
+                    for r in action.grantees or ()
+                )
+            ):
+                self.catalog.public_executes_new_functions = bool(action.is_grant)
 
     def _grant(self, node: ast.GrantStmt, default: bool = False) -> None:
         if default:
+            return
+        if node.targtype == enums.GrantTargetType.ACL_TARGET_OBJECT and node.objtype in (
+            OT.OBJECT_FUNCTION,
+            OT.OBJECT_PROCEDURE,
+            OT.OBJECT_ROUTINE,
+        ):
+            self._routine_privileges(node)
             return
         if node.targtype == enums.GrantTargetType.ACL_TARGET_ALL_IN_SCHEMA:
             self.decided_schemas.update(_strings(node.objects))
@@ -1068,9 +1100,35 @@ class FileLinter:
                 if isinstance(rv, ast.RangeVar):
                     self.decided.add(_name(rv, self.catalog))
 
+    def _routine_privileges(self, node: ast.GrantStmt) -> None:
+        privileges = [p.priv_name for p in node.privileges or () if isinstance(p, ast.AccessPriv)]
+        if privileges and "execute" not in privileges:
+            return
+        grantees = [
+            "PUBLIC"
+            if r.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
+            else r.rolename or r.roletype.name
+            for r in node.grantees or ()
+            if isinstance(r, ast.RoleSpec) and r.roletype is not None
+        ]
+        for obj in node.objects or ():
+            if isinstance(obj, ast.ObjectWithArgs):
+                name = _qualified(_strings(obj.objname))
+                for grantee in grantees:
+                    self.routine_privileges.append((name, bool(node.is_grant), grantee))
+
     def on_CreateFunctionStmt(self, node: ast.CreateFunctionStmt) -> None:
-        # The catalog's fact for what follows (a default calling it): its declared volatility.
+        # The catalog's facts for what follows: its declared volatility (a default calling it)
+        # and the DDL its body hides (a migration calling it).
         functions.declare(self.catalog.functions, node)
+        name = _qualified(_strings(node.funcname))
+        self.catalog.opaque_functions.pop(name, None)
+        body = function_body(node)
+        if body is not None and function_language(node) == "plpgsql":
+            parsed = plpgsql.parse(body)
+            hidden = parsed.ddl() if parsed is not None else ["a body pglast cannot parse"]
+            if hidden:
+                self.catalog.opaque_functions[name] = tuple(hidden)
 
     def on_AlterFunctionStmt(self, node: ast.AlterFunctionStmt) -> None:
         functions.alter(self.catalog.functions, node)
@@ -1095,6 +1153,27 @@ class FileLinter:
             if name in self.catalog.relations and name not in out:
                 out.append(name)
         return out
+
+
+def function_language(node: ast.CreateFunctionStmt) -> str:
+    for option in node.options or ():
+        if (
+            isinstance(option, ast.DefElem)
+            and option.defname == "language"
+            and isinstance(option.arg, ast.String)
+        ):
+            return (option.arg.sval or "").lower()
+    return "sql"
+
+
+def function_body(node: ast.CreateFunctionStmt) -> str | None:
+    """The body of ``CREATE FUNCTION ... AS $$...$$`` (None for a C function's link symbol or
+    an SQL-standard body, which pglast parsed already: ``node.sql_body``)."""
+    for option in node.options or ():
+        if isinstance(option, ast.DefElem) and option.defname == "as":
+            parts = _strings(option.arg if isinstance(option.arg, tuple) else (option.arg,))
+            return parts[0] if len(parts) == 1 else None
+    return None
 
 
 def _not_null_column(expr: object) -> str | None:

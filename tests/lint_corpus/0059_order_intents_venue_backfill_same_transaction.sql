@@ -1,4 +1,4 @@
--- expect: (none)
+-- expect: backfill-under-lock
 -- hazard: backfill update under the add column's access exclusive lock
 -- shape: mastodon/mastodon db/post_migrate/20201017234926_fill_account_suspension_origin.rb (backfill), done in the same migration as its add_column
 -- The ADD COLUMN takes ACCESS EXCLUSIVE on order_intents and holds it until COMMIT: the engine

@@ -1,4 +1,4 @@
--- expect: function-search-path security-definer
+-- expect: security-definer
 -- hazard: security definer without a pinned search_path
 -- shape: practo/onpremise schema.sql (public.sentry_increment_project_counter: plpgsql, no SET search_path)
 CREATE FUNCTION trading.request_flatten(p_bot_id text, p_issued_by text) RETURNS bigint

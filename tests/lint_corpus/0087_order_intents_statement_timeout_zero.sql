@@ -1,4 +1,4 @@
--- expect: (none)
+-- expect: timeout-override
 -- hazard: statement timeout set to 0 inside a migration
 -- shape: windorg/app-old Application/Fixtures.sql (SET statement_timeout = 0), scoped with LOCAL
 SET LOCAL statement_timeout = 0;

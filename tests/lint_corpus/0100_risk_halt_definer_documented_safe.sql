@@ -1,4 +1,4 @@
--- expect: security-definer
+-- expect: (none)
 -- hazard: none
 -- shape: PostgreSQL manual "Writing SECURITY DEFINER Functions Safely" (SET search_path, REVOKE from PUBLIC, GRANT to one role)
 -- Pinned search_path, every name qualified, EXECUTE only for the risk service.

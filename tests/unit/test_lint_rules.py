@@ -171,7 +171,7 @@ def test_a_crashing_rule_is_an_internal_error_and_hides_nothing(
     seen = [(f.line, f.rule) for f in report.findings]
     assert seen == [
         (1, "drop-column"),
-        (3, "unbatched-dml"),
+        (3, "backfill-under-lock"),
         (3, "internal-error"),
         (4, "lock-table"),
     ]

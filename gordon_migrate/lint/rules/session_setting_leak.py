@@ -9,6 +9,7 @@ from pglast import ast
 
 from gordon_migrate.lint.analyze import _strings
 from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules.timeout_override import override
 
 if TYPE_CHECKING:
     from gordon_migrate.lint.analyze import FileLinter
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.VariableSetStmt):
-        if node.is_local:
+        # A timeout disabled or raised is timeout-override's finding (it says the leak too).
+        if node.is_local or override(node) is not None:
             return
         what = node.name or "ALL"
         verb = "RESET" if node.kind and node.kind.name.startswith("VAR_RESET") else "SET"
@@ -25,7 +27,7 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
     elif isinstance(node, ast.SelectStmt):
         for call in _calls(node, "set_config"):
             args = call.args or ()
-            if len(args) == 3 and _is_false(args[2]):
+            if len(args) == 3 and _is_false(args[2]) and override(call) is None:
                 yield Hit("set_config(..., false) is session-level and leaks into later migrations")
 
 

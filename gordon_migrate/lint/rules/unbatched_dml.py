@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pglast import ast
 
 from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules.backfill_under_lock import held_lock
 
 if TYPE_CHECKING:
     from gordon_migrate.lint.analyze import FileLinter
@@ -18,7 +19,9 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
     if not isinstance(node, ast.UpdateStmt | ast.DeleteStmt) or node.whereClause is not None:
         return
     relation = facts.relation(node.relation)
-    if not facts.new(relation):
+    # Under an earlier blocking lock of the transaction, backfill-under-lock reports it (the
+    # held lock is the worse hazard, and batching alone does not release it).
+    if not facts.new(relation) and held_lock(node, facts) is None:
         form = "update" if isinstance(node, ast.UpdateStmt) else "delete"
         yield Hit(f"{form.upper()} of every row of {relation} (no WHERE)", relation, scaled=True)
 

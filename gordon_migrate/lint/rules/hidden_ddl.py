@@ -1,0 +1,109 @@
+"""hidden-ddl: DDL lint cannot see, in a DO block or a function the migration calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pglast import ast
+
+from gordon_migrate.lint import plpgsql
+from gordon_migrate.lint.analyze import _qualified, _strings
+from gordon_migrate.lint.rules import Hit, Rule, Site
+
+if TYPE_CHECKING:
+    from gordon_migrate.lint.analyze import FileLinter
+
+# TODO(issue 24, item 4): with on-the-fly rehearsal facts in lint, report what rehearsal saw
+# this statement lock, and make it an error when that is a blocking lock on an existing table.
+
+
+def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+    node = site.node
+    if isinstance(node, ast.DoStmt):
+        body = _do_body(node)
+        if body is None:
+            return
+        parsed = plpgsql.parse(body)
+        hidden = parsed.ddl() if parsed is not None else ["a body pglast cannot parse"]
+        if hidden:
+            yield Hit(
+                f"DDL in a DO block ({_shown(hidden)}): lint cannot see what it does; "
+                "`gordon-migrate rehearse` shows its locks"
+            )
+        return
+    if not isinstance(node, ast.SelectStmt | ast.CallStmt):
+        return
+    for name in _called(node):
+        if name in facts.catalog.opaque_functions:
+            hidden = list(facts.catalog.opaque_functions[name])
+            yield Hit(
+                f"calls {name}(), whose body runs DDL ({_shown(hidden)}): lint cannot see what "
+                "it does; `gordon-migrate rehearse` shows its locks"
+            )
+
+
+def _shown(hidden: list[str]) -> str:
+    first = " ".join(hidden[0].split())
+    first = first if len(first) <= 60 else first[:57] + "..."
+    return first + (f" and {len(hidden) - 1} more" if len(hidden) > 1 else "")
+
+
+def _do_body(node: ast.DoStmt) -> str | None:
+    for arg in node.args or ():
+        if isinstance(arg, ast.DefElem) and arg.defname == "as" and isinstance(arg.arg, ast.String):
+            return arg.arg.sval or ""
+    return None
+
+
+def _called(node: object) -> Iterator[str]:
+    if isinstance(node, ast.FuncCall):
+        yield _qualified(_strings(node.funcname))
+    if isinstance(node, ast.Node):
+        for attr in node:
+            yield from _called(getattr(node, attr))
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _called(item)
+
+
+RULE = Rule(
+    id="hidden-ddl",
+    order=187,
+    severity="warning",
+    summary="DDL in a DO block or a called function",
+    why=(
+        "lint plans the locks of the statements it parses; DDL run by PL/pgSQL (a DO block, a "
+        "function's EXECUTE of a computed string) takes locks no one reviewed"
+    ),
+    fix=(
+        "write the DDL as plain statements; if it must be dynamic, run `gordon-migrate "
+        "rehearse` and read the locks it took"
+    ),
+    fails=(
+        ("DO $$ BEGIN EXECUTE 'ALTER TABLE trading.fills ADD COLUMN ' || 'x int'; END $$;"),
+        ("DO $$ BEGIN ALTER TABLE trading.fills ADD COLUMN x int; END $$;"),
+        (
+            "CREATE FUNCTION trading.add_col(c text) RETURNS void LANGUAGE plpgsql "
+            "SET search_path = pg_catalog AS $$ BEGIN "
+            "EXECUTE format('ALTER TABLE trading.fills ADD COLUMN %I int', c); END $$;\n"
+            "SELECT trading.add_col('x');"
+        ),
+    ),
+    passes=(
+        # a role is a cluster object (no table lock), and the literal shows the statement
+        (
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE %I SET search_path = trading', "
+            "'gordon_api'); END $$;"
+        ),
+        ("DO $$ BEGIN PERFORM pg_notify('gordon_fills', 'x'); END $$;"),
+        # created, never called here
+        (
+            "CREATE FUNCTION trading.add_col(c text) RETURNS void LANGUAGE plpgsql "
+            "SET search_path = pg_catalog AS $$ BEGIN "
+            "EXECUTE format('ALTER TABLE trading.fills ADD COLUMN %I int', c); END $$;"
+        ),
+    ),
+    sites=frozenset({"statement"}),
+    check=check,
+)
