@@ -283,6 +283,11 @@ def test_the_lock_plan_reads_each_form_of_statement_a_fix_writes() -> None:
         "CREATE OR REPLACE VIEW market_data.candle_history AS\nSELECT 1;",
         'GRANT SELECT ON TABLE trading.trades TO "gordon_api";',
         "ALTER ROLE \"gordon_api\" VALID UNTIL 'infinity';",
+        "ALTER TABLE trading.equity ADD CONSTRAINT e_fk FOREIGN KEY (run_id) "
+        "REFERENCES trading.runs(run_id);",
+        "ALTER TABLE trading.fills DROP CONSTRAINT f_fk;\n-- also locks trading.trades ACCESS "
+        "EXCLUSIVE: the foreign key's triggers on it are dropped",
+        "ALTER VIEW market_data.latest_candles RESET (security_barrier);",
     ]
     after = [
         "CREATE INDEX CONCURRENTLY x_new ON trading.bot_leases USING btree (worker_id);",
@@ -299,13 +304,20 @@ def test_the_lock_plan_reads_each_form_of_statement_a_fix_writes() -> None:
         ("trading.order_events", "SHARE UPDATE EXCLUSIVE", True),
         ("trading.equity", "ACCESS EXCLUSIVE", True),
         ("market_data.candle_history", "ACCESS EXCLUSIVE", True),
+        ("trading.equity", "SHARE ROW EXCLUSIVE", True),
+        ("trading.runs", "SHARE ROW EXCLUSIVE", True),
+        ("trading.trades", "ACCESS EXCLUSIVE", True),
+        ("trading.fills", "ACCESS EXCLUSIVE", True),
+        ("market_data.latest_candles", "ACCESS EXCLUSIVE", True),
         ("trading.bot_leases", "SHARE UPDATE EXCLUSIVE", False),
         ("trading.x", "SHARE UPDATE EXCLUSIVE", False),
     ]
     lines = lockplan.plan_lines(found)
-    assert lines[1:4] == [
+    assert lines[1:5] == [
         "  in the transaction, held until COMMIT:",
         "    ACCESS EXCLUSIVE on market_data.candle_history: on the view: queries through it "
+        "wait (briefly)",
+        "    ACCESS EXCLUSIVE on market_data.latest_candles: on the view: queries through it "
         "wait (briefly)",
         "    ACCESS EXCLUSIVE on trading.equity: rewrites the table: everything waits meanwhile",
     ]

@@ -34,6 +34,8 @@ from gordon_migrate.drift.kinds import (
     parse_privileges,
     split_last,
 )
+from gordon_migrate.drift.lockplan import ALSO_LOCKS
+from gordon_migrate.drift.lockplan import reference as lockplan_reference
 from gordon_migrate.drift.model import BOOTSTRAP, DATABASE_OWNER, MIGRATOR, THIS_DATABASE, Line
 
 _TRIGGER_STATE = {
@@ -534,7 +536,10 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind in ("constraint", "domain constraint"):
         owner, constraint = split_last(name)
         words = "TABLE" if kind == "constraint" else "DOMAIN"
-        return Fix(f"ALTER {words} {owner} DROP CONSTRAINT {constraint};")
+        return Fix(
+            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};"
+            + _referenced_lock(have.get("definition"))
+        )
     if kind == "publication relation":
         relation, _, publication = name.partition(" in publication ")
         return Fix(f"ALTER PUBLICATION {publication} DROP TABLE {relation};")
@@ -688,7 +693,8 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
         owner, constraint = split_last(name)
         words = "TABLE" if kind == "constraint" else "DOMAIN"
         statements += [
-            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};",
+            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};"
+            + _referenced_lock(have.get("definition")),
             f"ALTER {words} {owner} ADD CONSTRAINT {constraint} {want['definition']};",
         ]
         left.clear()
@@ -701,6 +707,15 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             else f"{facets}: {MIGRATION}"
         )
     return Fix("\n".join(statements) or None, note)
+
+
+def _referenced_lock(definition: str | None) -> str:
+    """For a dropped foreign key: the lock its referenced table takes (its triggers there go
+    with it), as the comment ``lockplan`` reads; the DROP's text does not name that table."""
+    found = lockplan_reference(definition or "")
+    if found is None:
+        return ""
+    return f"\n{ALSO_LOCKS} {found} ACCESS EXCLUSIVE: the foreign key's triggers on it are dropped"
 
 
 def _concurrently(definition: str, new_name: str | None) -> str:
