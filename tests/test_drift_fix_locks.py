@@ -14,6 +14,8 @@ creates is left out (nobody else can see it).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,3 +270,39 @@ def test_no_blocking_lock_the_server_takes_is_missing_from_the_plan(measured: Me
         if strength(mode) >= BLOCKING and relation not in c.planned
     ]
     assert not missing, f"on PostgreSQL {measured.server}:\n" + "\n".join(missing)
+
+
+_PROBE = """
+import sys
+from gordon_migrate.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("lockplan imported:", "gordon_migrate.drift.lockplan" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_check_without_fix_sql_does_not_compile_the_lock_plans_forms(
+    gordon_db: GordonDatabase,
+) -> None:
+    """Its statement forms compile at import (~10 ms, more under load): a drift-check that
+    prints no script never needs them, even with a foreign key to restore."""
+    execute(
+        gordon_db,
+        "ALTER TABLE trading.equity ADD CONSTRAINT drift_extra_fk FOREIGN KEY (run_id) "
+        "REFERENCES trading.runs (run_id)",
+    )
+    imported = {}
+    for extra in ((), ("--fix-sql",)):
+        done = subprocess.run(
+            [sys.executable, "-c", _PROBE, "drift-check", "--database-url", gordon_db.dsn, *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        imported[extra] = done.stderr.strip().splitlines()[-1]
+    assert imported == {
+        (): "lockplan imported: False",
+        ("--fix-sql",): "lockplan imported: True",
+    }

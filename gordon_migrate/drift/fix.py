@@ -34,8 +34,6 @@ from gordon_migrate.drift.kinds import (
     parse_privileges,
     split_last,
 )
-from gordon_migrate.drift.lockplan import ALSO_LOCKS
-from gordon_migrate.drift.lockplan import reference as lockplan_reference
 from gordon_migrate.drift.model import BOOTSTRAP, DATABASE_OWNER, MIGRATOR, THIS_DATABASE, Line
 
 _TRIGGER_STATE = {
@@ -712,10 +710,19 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
 def _referenced_lock(definition: str | None) -> str:
     """For a dropped foreign key: the lock its referenced table takes (its triggers there go
     with it), as the comment ``lockplan`` reads; the DROP's text does not name that table."""
-    found = lockplan_reference(definition or "")
+    if not (definition or "").startswith("FOREIGN KEY "):
+        return ""
+    # Imported here: its statement forms compile at import, which a check without a dropped
+    # foreign key (or without --fix-sql) never needs.
+    from gordon_migrate.drift import lockplan
+
+    found = lockplan.reference(definition or "")
     if found is None:
         return ""
-    return f"\n{ALSO_LOCKS} {found} ACCESS EXCLUSIVE: the foreign key's triggers on it are dropped"
+    return (
+        f"\n{lockplan.ALSO_LOCKS} {found} ACCESS EXCLUSIVE: the foreign key's triggers on it "
+        "are dropped"
+    )
 
 
 def _concurrently(definition: str, new_name: str | None) -> str:
