@@ -192,7 +192,7 @@ def fix_for(
     if obj == f"database {THIS_DATABASE}":
         return _settings(f"ALTER DATABASE {ident(ctx.database)}", want, have, _database_options)
     if obj == "all roles in all databases":
-        return _settings("ALTER ROLE ALL", want, have, None)
+        return _every_database(_settings("ALTER ROLE ALL", want, have, None))
     if obj.startswith("channel ") or obj.startswith("NOTIFY in "):
         return Fix(None, "follows from the function or trigger that notifies: fix that")
     kind, name = parse_key(obj)
@@ -204,6 +204,20 @@ def fix_for(
 
 
 # --- PostgreSQL's own objects, extensions ----------------------------------------------------
+
+
+def _every_database(found: Fix) -> Fix:
+    """A setting of every role in every database reaches the other databases of the cluster
+    too (another application's): the script never changes it, it says the command."""
+    if found.sql is None:
+        return found
+    command = " ".join(found.sql.split("\n"))
+    return Fix(
+        None,
+        "applies in every database of the cluster, not only this one (drift-check's script "
+        f"never changes another database): a superuser who checked them runs: {command}",
+    )
+
 
 NOT_GORDONS = "drift-check's script never changes what Gordon does not own"
 
