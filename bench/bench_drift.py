@@ -392,6 +392,12 @@ def main() -> None:
         "drift-check process is timed in the same rounds, for a before/after ratio",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="at the last size: cProfile of the in-process check, and each catalog query "
+        "timed alone on the server",
+    )
+    parser.add_argument(
         "--migra",
         default=os.environ.get("MIGRA") or shutil.which("migra"),
         help="the migra executable (else env MIGRA, else migra on PATH); none: skip migra",
@@ -521,7 +527,12 @@ def cli_check(server: Server, database: str, source: str | None = None) -> float
     return elapsed
 
 
-GORDON_MIGRATE = str(Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gordon-migrate")
+_OWN_VENV = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "gordon-migrate"
+# A worktree without its own virtualenv runs the shared one's console script, with this tree
+# first on PYTHONPATH (inherited by the child).
+GORDON_MIGRATE = str(
+    _OWN_VENV if _OWN_VENV.exists() else Path(sys.executable).parent / "gordon-migrate"
+)
 
 
 def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespace) -> None:
@@ -571,6 +582,8 @@ def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespa
                 f"{size:>7}{lines:>9}{queries:>9}{median:>14.3f}{per_k:>7.0f}"
                 f"{process_s:>11.3f}{migra_s:>9}{(f'{ratio:.1f}x' if migra else 'n/a'):>7}" + before
             )
+        if args.profile:
+            profile(server, big, args.repeat)
         if args.migra:
             verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
             print(
@@ -578,6 +591,53 @@ def scaling(server: Server, fresh: str, sizes: list[int], args: argparse.Namespa
             )
     finally:
         server.drop(big)
+
+
+def profile(server: Server, database: str, repeat: int) -> None:
+    """Where an in-process check of ``database`` goes: the Python (cProfile, by own time) and
+    the server (each catalog query of the snapshot alone, as gordon_drift_reader, in one
+    transaction as drift-check reads them; the snapshot pipelines them over one or two
+    connections, so their sum is an upper bound of the server's share)."""
+    import cProfile
+    import io
+    import pstats
+
+    from gordon_migrate.drift import queries
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    reader_check(server, database)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(15)
+    print(f"\n## profile at {database}: Python, by own time (one in-process check)")
+    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+    target = dsn.parse(server.dsn(database, "gordon_drift_reader"))
+    names = {text: name for name, text in vars(queries).items() if isinstance(text, str)}
+    with db.connect(
+        target, purpose="bench", read_only=True, options=snapshot.SESSION_SETTINGS
+    ) as conn:
+        version = conn.info.server_version
+        timings: list[tuple[float, str, int]] = []
+        with conn.transaction():
+            conn.execute(
+                "SELECT set_config(%s, '{}', true)", (queries.UNREADABLE_SETTING,)
+            ).fetchone()
+            for batch in snapshot._pipeline(version):
+                for text, _ in batch:
+                    rows = 0
+
+                    def run(text: str = text) -> None:
+                        nonlocal rows
+                        rows = len(conn.execute(text).fetchall())
+
+                    timings.append((statistics.median(timed(run, repeat)), names[text], rows))
+    total = sum(t for t, _, _ in timings)
+    print(f"\n## profile at {database}: each catalog query alone (medians of {repeat}), server")
+    print(f"sum {total * 1000:.0f} ms over {len(timings)} queries; the slowest:")
+    for seconds, name, rows in sorted(timings, reverse=True)[:10]:
+        print(f"  {name:<22}{seconds * 1000:>8.1f} ms {rows:>8} rows")
 
 
 if __name__ == "__main__":

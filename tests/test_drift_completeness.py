@@ -58,6 +58,7 @@ CASES: dict[str, Drift] = {
         "unexpected",
         "all roles in all databases",
         undo=("ALTER ROLE ALL RESET idle_session_timeout",),
+        fixable=False,  # reaches every database of the cluster: the note gives the command
     ),
     "a runtime role's setting in this database": Drift(
         ("ALTER ROLE gordon_api IN DATABASE {db} SET search_path = public, trading",),

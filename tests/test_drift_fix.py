@@ -145,6 +145,41 @@ def test_what_is_not_gordons_is_a_comment_with_the_exact_command(
     ) in script
 
 
+def test_a_setting_of_every_role_in_every_database_is_a_comment(
+    cli: CliRunner, gordon_db: GordonDatabase
+) -> None:
+    """ALTER ROLE ALL SET reaches every database of the cluster: the script leaves it to a
+    superuser, with the exact command, and restores the rest."""
+    execute(
+        gordon_db,
+        "ALTER ROLE ALL SET idle_session_timeout = '1h'",
+        "GRANT DELETE ON trading.runs TO gordon_api",
+    )
+    try:
+        script = fix_sql(cli, gordon_db)
+        body = script.partition("BEGIN;")[2].partition("COMMIT;")[0]
+        assert "ALTER ROLE ALL" not in body
+        assert (
+            "-- unexpected: all roles in all databases: applies in every database of the "
+            "cluster, not only this one (drift-check's script never changes another "
+            "database): a superuser who checked them runs: ALTER ROLE ALL RESET "
+            "idle_session_timeout;"
+        ) in script
+        apply_script(gordon_db, script)
+        code, payload, _ = drift(cli, gordon_db.dsn)
+        assert code == 1
+        assert [(c, d["object"]) for c, ds in failing(payload).items() for d in ds] == [
+            ("grants", "all roles in all databases")
+        ]
+        with gordon_db.connect() as conn:
+            row = conn.execute(
+                "SELECT setconfig FROM pg_db_role_setting WHERE setdatabase = 0 AND setrole = 0"
+            ).fetchone()
+        assert row == (["idle_session_timeout=1h"],)
+    finally:
+        execute(gordon_db, "ALTER ROLE ALL RESET idle_session_timeout")
+
+
 def test_a_generated_expression_and_a_sequence_are_restored_in_place(
     cli: CliRunner, gordon_db: GordonDatabase, tmp_path: Path
 ) -> None:
@@ -283,6 +318,11 @@ def test_the_lock_plan_reads_each_form_of_statement_a_fix_writes() -> None:
         "CREATE OR REPLACE VIEW market_data.candle_history AS\nSELECT 1;",
         'GRANT SELECT ON TABLE trading.trades TO "gordon_api";',
         "ALTER ROLE \"gordon_api\" VALID UNTIL 'infinity';",
+        "ALTER TABLE trading.equity ADD CONSTRAINT e_fk FOREIGN KEY (run_id) "
+        "REFERENCES trading.runs(run_id);",
+        "ALTER TABLE trading.fills DROP CONSTRAINT f_fk;\n-- also locks trading.trades ACCESS "
+        "EXCLUSIVE: the foreign key's triggers on it are dropped",
+        "ALTER VIEW market_data.latest_candles RESET (security_barrier);",
     ]
     after = [
         "CREATE INDEX CONCURRENTLY x_new ON trading.bot_leases USING btree (worker_id);",
@@ -299,13 +339,20 @@ def test_the_lock_plan_reads_each_form_of_statement_a_fix_writes() -> None:
         ("trading.order_events", "SHARE UPDATE EXCLUSIVE", True),
         ("trading.equity", "ACCESS EXCLUSIVE", True),
         ("market_data.candle_history", "ACCESS EXCLUSIVE", True),
+        ("trading.equity", "SHARE ROW EXCLUSIVE", True),
+        ("trading.runs", "SHARE ROW EXCLUSIVE", True),
+        ("trading.trades", "ACCESS EXCLUSIVE", True),
+        ("trading.fills", "ACCESS EXCLUSIVE", True),
+        ("market_data.latest_candles", "ACCESS EXCLUSIVE", True),
         ("trading.bot_leases", "SHARE UPDATE EXCLUSIVE", False),
         ("trading.x", "SHARE UPDATE EXCLUSIVE", False),
     ]
     lines = lockplan.plan_lines(found)
-    assert lines[1:4] == [
+    assert lines[1:5] == [
         "  in the transaction, held until COMMIT:",
         "    ACCESS EXCLUSIVE on market_data.candle_history: on the view: queries through it "
+        "wait (briefly)",
+        "    ACCESS EXCLUSIVE on market_data.latest_candles: on the view: queries through it "
         "wait (briefly)",
         "    ACCESS EXCLUSIVE on trading.equity: rewrites the table: everything waits meanwhile",
     ]

@@ -192,7 +192,7 @@ def fix_for(
     if obj == f"database {THIS_DATABASE}":
         return _settings(f"ALTER DATABASE {ident(ctx.database)}", want, have, _database_options)
     if obj == "all roles in all databases":
-        return _settings("ALTER ROLE ALL", want, have, None)
+        return _every_database(_settings("ALTER ROLE ALL", want, have, None))
     if obj.startswith("channel ") or obj.startswith("NOTIFY in "):
         return Fix(None, "follows from the function or trigger that notifies: fix that")
     kind, name = parse_key(obj)
@@ -204,6 +204,20 @@ def fix_for(
 
 
 # --- PostgreSQL's own objects, extensions ----------------------------------------------------
+
+
+def _every_database(found: Fix) -> Fix:
+    """A setting of every role in every database reaches the other databases of the cluster
+    too (another application's): the script never changes it, it says the command."""
+    if found.sql is None:
+        return found
+    command = " ".join(found.sql.split("\n"))
+    return Fix(
+        None,
+        "applies in every database of the cluster, not only this one (drift-check's script "
+        f"never changes another database): a superuser who checked them runs: {command}",
+    )
+
 
 NOT_GORDONS = "drift-check's script never changes what Gordon does not own"
 
@@ -534,7 +548,10 @@ def _unexpected(kind: str, name: str, have: dict[str, str], ctx: Context) -> Fix
     if kind in ("constraint", "domain constraint"):
         owner, constraint = split_last(name)
         words = "TABLE" if kind == "constraint" else "DOMAIN"
-        return Fix(f"ALTER {words} {owner} DROP CONSTRAINT {constraint};")
+        return Fix(
+            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};"
+            + _referenced_lock(have.get("definition"))
+        )
     if kind == "publication relation":
         relation, _, publication = name.partition(" in publication ")
         return Fix(f"ALTER PUBLICATION {publication} DROP TABLE {relation};")
@@ -688,7 +705,8 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
         owner, constraint = split_last(name)
         words = "TABLE" if kind == "constraint" else "DOMAIN"
         statements += [
-            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};",
+            f"ALTER {words} {owner} DROP CONSTRAINT {constraint};"
+            + _referenced_lock(have.get("definition")),
             f"ALTER {words} {owner} ADD CONSTRAINT {constraint} {want['definition']};",
         ]
         left.clear()
@@ -701,6 +719,24 @@ def _changed(kind: str, name: str, want: dict[str, str], have: dict[str, str], c
             else f"{facets}: {MIGRATION}"
         )
     return Fix("\n".join(statements) or None, note)
+
+
+def _referenced_lock(definition: str | None) -> str:
+    """For a dropped foreign key: the lock its referenced table takes (its triggers there go
+    with it), as the comment ``lockplan`` reads; the DROP's text does not name that table."""
+    if not (definition or "").startswith("FOREIGN KEY "):
+        return ""
+    # Imported here: its statement forms compile at import, which a check without a dropped
+    # foreign key (or without --fix-sql) never needs.
+    from gordon_migrate.drift import lockplan
+
+    found = lockplan.reference(definition or "")
+    if found is None:
+        return ""
+    return (
+        f"\n{lockplan.ALSO_LOCKS} {found} ACCESS EXCLUSIVE: the foreign key's triggers on it "
+        "are dropped"
+    )
 
 
 def _concurrently(definition: str, new_name: str | None) -> str:
