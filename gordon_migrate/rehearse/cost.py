@@ -5,7 +5,7 @@ The model is linear in bytes: a rewrite writes the table anew, its indexes inclu
 sized by heap + indexes + TOAST (``pg_total_relation_size``); a full scan (validation, a NOT
 NULL check) reads the heap and, for a checked column kept out of line, its TOAST, so it is
 sized by heap + TOAST; an index build (a non-concurrent ``CREATE INDEX``, a constraint that
-makes one) reads the same bytes but also sorts the keys and writes the index, 4-7x a scan's
+makes one) reads the same bytes but also sorts the keys and writes the index, 3-9x a scan's
 time per byte in ``bench/bench_rehearse.py``, so it has a throughput of its own. The
 throughput of each is measured by the tool on a scratch server (``measure``) and pinned beside
 the lock plan (``fixtures/throughput.json``, ``gordon-migrate rehearse --measure-throughput``),
