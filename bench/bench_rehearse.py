@@ -168,8 +168,8 @@ CASES = (
         f"ALTER TABLE {TABLE} ALTER COLUMN note DROP NOT NULL",
     ),
     HoldCase(
-        "scan: CREATE INDEX ON (at), not concurrent",
-        "scan",
+        "build: CREATE INDEX ON (at), not concurrent",
+        "build",
         f"CREATE INDEX bench_hold_at ON {TABLE} (at)",
         "DROP INDEX public.bench_hold_at",
     ),
@@ -219,12 +219,15 @@ def bench_predict(sizes: Sequence[int], repeat: int) -> None:
                 scan_bps=statistics.median(t.scan_bps for t in probes),
                 server_major=18,
                 measured_at=probes[0].measured_at,
+                build_bps=statistics.median(t.build_bps or 0 for t in probes) or None,
             )
             print(
-                f"throughput: pinned rewrite {cost.format_bytes(round(pinned.rewrite_bps))}/s, "
-                f"scan {cost.format_bytes(round(pinned.scan_bps))}/s ({pinned.measured_at}); "
-                f"this run rewrite {cost.format_bytes(round(local.rewrite_bps))}/s, scan "
-                f"{cost.format_bytes(round(local.scan_bps))}/s"
+                f"throughput: pinned ({pinned.measured_at}) rewrite "
+                f"{cost.format_bytes(round(pinned.rewrite_bps))}/s, scan "
+                f"{cost.format_bytes(round(pinned.scan_bps))}/s, build {_bps(pinned.build_bps)}; "
+                "this run rewrite "
+                f"{cost.format_bytes(round(local.rewrite_bps))}/s, scan "
+                f"{cost.format_bytes(round(local.scan_bps))}/s, build {_bps(local.build_bps)}"
             )
             conn.execute(CREATE)
             rows = 0
@@ -262,6 +265,10 @@ def bench_predict(sizes: Sequence[int], repeat: int) -> None:
 
 def _ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+def _bps(value: float | None) -> str:
+    return "-" if value is None else f"{cost.format_bytes(round(value))}/s"
 
 
 def _span(samples: list[float]) -> str:
