@@ -233,5 +233,45 @@ def test_the_throughput_is_measured_on_a_scratch(gordon_empty_db: GordonDatabase
         found = cost.measure(conn, 18, rows=20_000)
         left = conn.execute("SELECT to_regclass('gordon_throughput_probe')").fetchone()
     assert found.rewrite_bps > 0 and found.scan_bps > 0
+    assert found.build_bps is not None and found.build_bps > 0
     assert found.server_major == 18 and found.measured_at.endswith("Z")
     assert left == (None,), "the probe table is dropped"
+
+
+def test_a_non_concurrent_index_build_is_predicted_as_a_build(
+    cli: CliRunner, gordon_empty_db: GordonDatabase
+) -> None:
+    """0010 builds an index on trading.order_intents under SHARE: measured, it scans the table
+    and makes an index, so it is predicted with the build's throughput (a sort and an index
+    written on top of the scan: several times a scan's time per byte), not the scan's."""
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core import dsn
+
+    engine.apply(dsn.parse(gordon_empty_db.dsn), [m for m in BUNDLE if m.version < 10])
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")  # no run or instrument rows
+        conn.execute(
+            "INSERT INTO trading.order_intents (run_id, instrument_id, side, order_type, quantity) "
+            "SELECT 1, g % 50, 'buy', 'market', 1 FROM generate_series(1, 50000) g"
+        )
+    throughput = cost.load()
+    assert throughput is not None and throughput.build_bps is not None
+    args = ("apply", "--dry-run", "--database-url", gordon_empty_db.dsn)
+    result = cli(*args, "--lock-hold-budget", "1ms", "--format", "json")
+    assert result.code == 1, result.out
+    holds = json.loads(result.out)["lock_holds"]
+    [hold] = [h for h in holds if h["file"] == "0010_order_intents_open_status_index.sql"]
+    assert (hold["relation"], hold["mode"], hold["work"], hold["measured"]) == (
+        "trading.order_intents",
+        "SHARE",
+        "build",
+        True,
+    )
+    assert hold["predicted_s"]["central"] == pytest.approx(
+        hold["bytes"] / throughput.build_bps, abs=0.001
+    )
+    text = cli(*args, "--lock-hold-budget", "1ms")
+    assert "0010_order_intents_open_status_index.sql:4 builds an index on" in text.out
+    with psycopg.connect(gordon_empty_db.dsn) as conn:
+        row = conn.execute("SELECT max(version) FROM _sqlx_migrations").fetchone()
+    assert row == (9,), "nothing was applied"

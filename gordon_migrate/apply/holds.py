@@ -54,7 +54,9 @@ class Hold:
     def describe(self, *, where: bool = True) -> str:
         """``0040_x.sql:3 rewrites public.t (48 MB) under ACCESS EXCLUSIVE: predicted ...``
         (without ``0040_x.sql:3`` when not ``where``)."""
-        verb = "rewrites" if self.prediction.work == "rewrite" else "scans"
+        verb = {"rewrite": "rewrites", "scan": "scans", "build": "builds an index on"}[
+            self.prediction.work
+        ]
         verdict = (
             f"waived: {self.waiver}"
             if self.waiver is not None
@@ -201,7 +203,9 @@ def _candidates(
                 if strength(lock.mode) > strength(modes.get(lock.object, "")):
                     modes[lock.object] = lock.mode
             works: list[tuple[str, cost.Work]] = [(r, "rewrite") for r in s.rewritten]
-            works += [(r, "scan") for r in s.scanned if r not in s.rewritten]
+            # A scan by a statement that made an index is that index's build (sort and write).
+            read: cost.Work = "build" if any(c.startswith("index ") for c in s.created) else "scan"
+            works += [(r, read) for r in s.scanned if r not in s.rewritten]
             for relation, work in works:
                 mode = modes.get(relation)
                 if mode is not None and cost.blocking(mode):

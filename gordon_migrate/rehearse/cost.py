@@ -3,11 +3,13 @@ under a lock that blocks the Gordon services.
 
 The model is linear in bytes: a rewrite writes the table anew, its indexes included, so it is
 sized by heap + indexes + TOAST (``pg_total_relation_size``); a full scan (validation, a NOT
-NULL check, a non-concurrent index build's read) reads the heap and, for a checked column kept
-out of line, its TOAST, so it is sized by heap + TOAST. The throughput of each is measured by
-the tool on a scratch server (``measure``) and pinned beside the lock plan
-(``fixtures/throughput.json``, ``gordon-migrate rehearse --measure-throughput``), never a
-constant in the code.
+NULL check) reads the heap and, for a checked column kept out of line, its TOAST, so it is
+sized by heap + TOAST; an index build (a non-concurrent ``CREATE INDEX``, a constraint that
+makes one) reads the same bytes but also sorts the keys and writes the index, 3-9x a scan's
+time per byte in ``bench/bench_rehearse.py``, so it has a throughput of its own. The
+throughput of each is measured by the tool on a scratch server (``measure``) and pinned beside
+the lock plan (``fixtures/throughput.json``, ``gordon-migrate rehearse --measure-throughput``),
+never a constant in the code.
 
 The scratch is not the production host: its disk, its cache, its load and its write-ahead log
 settings differ, and a table read cold from disk is slower than one in the page cache. So a
@@ -46,7 +48,7 @@ HIGH = 2.0
 #: The weakest mode that blocks the services' writes (SHARE); ACCESS EXCLUSIVE blocks reads too.
 BLOCKING_FROM = strength("SHARE")
 
-Work = Literal["rewrite", "scan"]
+Work = Literal["rewrite", "scan", "build"]
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,16 @@ class Throughput:
     server_major: int
     measured_at: str
     """ISO 8601, UTC."""
+    build_bps: float | None = None
+    """Heap bytes per second an index build went through; None in a file measured before
+    builds were (then a build is predicted as a scan, too short: measure again)."""
 
     def of(self, work: Work) -> float:
-        return self.rewrite_bps if work == "rewrite" else self.scan_bps
+        if work == "rewrite":
+            return self.rewrite_bps
+        if work == "build" and self.build_bps is not None:
+            return self.build_bps
+        return self.scan_bps
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,8 @@ def blocking(mode: str) -> bool:
 
 
 def sized(work: Work, heap: int, indexes: int, toast: int) -> int:
-    """The bytes ``work`` goes through: see the module's docstring."""
+    """The bytes ``work`` goes through (a build is sized as the scan it starts with): see the
+    module's docstring."""
     return heap + toast + (indexes if work == "rewrite" else 0)
 
 
@@ -150,11 +160,13 @@ def load(path: Path | None = None) -> Throughput | None:
         data = json.loads(text)
         if data.get("fixture") != KIND:
             raise ValueError(f"not a {KIND}")
+        build = data.get("build_bytes_per_s")
         return Throughput(
             rewrite_bps=float(data["rewrite_bytes_per_s"]),
             scan_bps=float(data["scan_bytes_per_s"]),
             server_major=int(data["server_major"]),
             measured_at=str(data["measured_at"]),
+            build_bps=None if build is None else float(build),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(
@@ -164,14 +176,16 @@ def load(path: Path | None = None) -> Throughput | None:
 
 
 def render(throughput: Throughput) -> str:
-    data = {
+    data: dict[str, object] = {
         "fixture": KIND,
         "generated_by": "gordon-migrate rehearse --measure-throughput (do not edit)",
         "rewrite_bytes_per_s": round(throughput.rewrite_bps),
         "scan_bytes_per_s": round(throughput.scan_bps),
-        "server_major": throughput.server_major,
-        "measured_at": throughput.measured_at,
     }
+    if throughput.build_bps is not None:
+        data["build_bytes_per_s"] = round(throughput.build_bps)
+    data["server_major"] = throughput.server_major
+    data["measured_at"] = throughput.measured_at
     return json.dumps(data, indent=1) + "\n"
 
 
@@ -182,9 +196,9 @@ _MEASURE_TABLE = "gordon_throughput_probe"
 
 
 def measure(conn: Conn, server_major: int, rows: int = MEASURE_ROWS) -> Throughput:
-    """Time a full scan (``VALIDATE CONSTRAINT``) and a rewrite (``ALTER COLUMN ... TYPE``) of a
-    table of ``rows`` rows on ``conn``: a scratch database, where it creates and drops that
-    table."""
+    """Time a full scan (``VALIDATE CONSTRAINT``), a rewrite (``ALTER COLUMN ... TYPE``) and an
+    index build (``CREATE INDEX`` on the timestamp) of a table of ``rows`` rows on ``conn``: a
+    scratch database, where it creates and drops that table."""
     table = _MEASURE_TABLE
     conn.execute(f"DROP TABLE IF EXISTS {table}")
     conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, at timestamptz NOT NULL, note text)")
@@ -199,12 +213,15 @@ def measure(conn: Conn, server_major: int, rows: int = MEASURE_ROWS) -> Throughp
     scan_s = _timed(conn, f"ALTER TABLE {table} VALIDATE CONSTRAINT positive")
     rewrite_bytes = _size(conn, table, "pg_total_relation_size")
     rewrite_s = _timed(conn, f"ALTER TABLE {table} ALTER COLUMN id TYPE bigint")
+    build_bytes = _size(conn, table, "pg_table_size")
+    build_s = _timed(conn, f"CREATE INDEX {table}_at ON {table} (at)")
     conn.execute(f"DROP TABLE {table}")
     return Throughput(
         rewrite_bps=rewrite_bytes / rewrite_s,
         scan_bps=scan_bytes / scan_s,
         server_major=server_major,
         measured_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        build_bps=build_bytes / build_s,
     )
 
 

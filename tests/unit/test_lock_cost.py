@@ -77,6 +77,11 @@ def test_the_pinned_throughput_round_trips(tmp_path: Path) -> None:
     path = tmp_path / cost.FILE
     path.write_text(cost.render(THROUGHPUT), encoding="utf-8")
     assert cost.load(path) == THROUGHPUT
+    with_build = cost.Throughput(
+        rewrite_bps=1, scan_bps=2, server_major=18, measured_at="2026-12-06T00:00:00Z", build_bps=3
+    )
+    path.write_text(cost.render(with_build), encoding="utf-8")
+    assert cost.load(path) == with_build
     assert cost.load(tmp_path / "missing.json") is None
     path.write_text('{"fixture": "something else"}', encoding="utf-8")
     with pytest.raises(ConfigError, match="is not a measured throughput"):
@@ -87,4 +92,20 @@ def test_the_bundled_throughput_was_measured() -> None:
     found = cost.load()
     assert found is not None
     assert found.rewrite_bps > 0 and found.scan_bps > 0
+    assert found.build_bps is not None and found.build_bps > 0
     assert found.server_major >= 15
+
+
+def test_an_index_build_has_a_throughput_of_its_own() -> None:
+    """A build reads what a scan reads, then sorts the keys and writes the index; a file
+    measured before builds were predicts it as a scan."""
+    assert cost.sized("build", heap=100, indexes=30, toast=7) == 107
+    with_build = cost.Throughput(
+        rewrite_bps=50 * MB,
+        scan_bps=500 * MB,
+        server_major=18,
+        measured_at="2026-12-06T00:00:00Z",
+        build_bps=100 * MB,
+    )
+    assert cost.predict("build", 100 * MB, with_build).central_s == pytest.approx(1.0)
+    assert cost.predict("build", 100 * MB, THROUGHPUT).central_s == pytest.approx(0.2)
