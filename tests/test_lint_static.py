@@ -160,10 +160,12 @@ def test_an_identity_restart_collides_with_live_keys_and_a_waiver_says_why(
     waived = _write(
         tmp_path,
         "0039_restart_waived.sql",
-        "-- gordon:allow sequence-restart: max(event_id) is 812 on every target, checked\n"
+        "-- gordon:allow sequence-restart max(event_id) is 812 on every target, checked\n"
         + restart.replace("WITH 1", "WITH 1000000"),
     )
-    assert cli("lint", str(waived)).code == 0
+    code, findings = _findings(cli, waived)
+    assert code == 0
+    assert [(f["rule"], f["waived"]) for f in findings] == [("sequence-restart", True)]
 
 
 def test_set_schema_breaks_the_old_name_on_the_server(

@@ -49,7 +49,7 @@ RULE = Rule(
     ),
     fix=(
         "delete only the rows that must go, in batches, from a job; if the data really is "
-        "disposable, waive it on the statement saying why (`-- gordon:allow truncate: ...`)"
+        "disposable, waive it on the statement saying why (`-- gordon:allow truncate REASON`)"
     ),
     fails=(
         "TRUNCATE market_data.book_tops;",
