@@ -57,7 +57,9 @@ HAZARDS = {
     "transaction-nesting": "transaction-control",
     "ban-drop-constraint": "(none)",
     "ban-drop-not-null": "(none)",
-    "ban-truncate-cascade": "(none)",
+    "ban-truncate-cascade": "truncate",
+    "ban-set-schema": "set-schema",
+    "ban-drop-function": "(none)",
 }
 # Equivalent gordon rules (a stored generated column is squawk's adding-field-with-default).
 ALSO = {"add-column-volatile-default": {"add-column-stored-generated"}}

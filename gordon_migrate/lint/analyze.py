@@ -309,6 +309,8 @@ class FileLinter:
         self.file = label or migration.filename
         self.no_transaction = migration.no_transaction
         self.created: set[str] = set()
+        #: schema.function of every function or procedure this migration creates.
+        self.created_routines: set[str] = set()
         self.decided: set[str] = set()
         self.decided_schemas: set[str] = set()
         self.needs_decision: list[tuple[str, Stmt]] = []
@@ -600,6 +602,10 @@ class FileLinter:
     def on_RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt) -> None:
         form = "refresh_matview_concurrently" if node.concurrent else "refresh_matview"
         self.lock(form, _name(node.relation, self.catalog))
+
+    def on_CreateSeqStmt(self, node: ast.CreateSeqStmt) -> None:
+        # New and unused: only ``new`` needs to know (a sequence is no relation the rules size).
+        self.created.add(_name(node.sequence, self.catalog))
 
     def on_AlterSeqStmt(self, node: ast.AlterSeqStmt) -> None:
         self.lock("alter_sequence", _name(node.sequence, self.catalog))
@@ -1120,8 +1126,10 @@ class FileLinter:
     def on_CreateFunctionStmt(self, node: ast.CreateFunctionStmt) -> None:
         # The catalog's facts for what follows: its declared volatility (a default calling it)
         # and the DDL its body hides (a migration calling it).
-        functions.declare(self.catalog.functions, node)
         name = _qualified(_strings(node.funcname))
+        if name not in self.catalog.functions:
+            self.created_routines.add(name)
+        functions.declare(self.catalog.functions, node)
         self.catalog.opaque_functions.pop(name, None)
         body = function_body(node)
         if body is not None and function_language(node) == "plpgsql":

@@ -75,7 +75,7 @@ def test_registry_refuses_a_duplicate_id_or_order_or_a_misnamed_module() -> None
 
 
 NEW_RULE = '''
-"""no-truncate: TRUNCATE of an existing table (a rule written for this test)."""
+"""no-comment: COMMENT ON an existing object (a rule written for this test)."""
 
 from __future__ import annotations
 
@@ -87,18 +87,18 @@ from gordon_migrate.lint.rules import Hit, Rule, Site
 
 
 def check(site: Site, facts: object) -> Iterator[Hit]:
-    if isinstance(site.node, ast.TruncateStmt):
-        yield Hit("TRUNCATE of a live table")
+    if isinstance(site.node, ast.CommentStmt):
+        yield Hit("COMMENT ON a live object")
 
 
 RULE = Rule(
-    id="no-truncate",
+    id="no-comment",
     order=9000,
     severity="error",
-    summary="TRUNCATE",
-    why="it empties the table",
-    fix="delete in batches",
-    fails=("TRUNCATE trading.fills;",),
+    summary="COMMENT ON",
+    why="comments belong in the schema docs",
+    fix="document it there",
+    fails=("COMMENT ON TABLE trading.fills IS 'fills';",),
     passes=("SELECT 1;",),
     sites=frozenset({"statement"}),
     check=check,
@@ -122,16 +122,16 @@ def test_a_new_rule_is_one_new_module(
     package = tmp_path / "more_rules"
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
-    (package / "no_truncate.py").write_text(textwrap.dedent(NEW_RULE), encoding="utf-8")
+    (package / "no_comment.py").write_text(textwrap.dedent(NEW_RULE), encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     found = discover(str(package), "more_rules")
-    assert list(found) == ["no-truncate"]
-    rule = found["no-truncate"]
+    assert list(found) == ["no-comment"]
+    rule = found["no-comment"]
     registry()[rule.id] = extra_rules[rule.id] = rule
     report = lint_sql(rule.fails[0])
-    assert [f.rule for f in report.findings] == ["no-truncate"]
-    assert not any(f.rule == "no-truncate" for f in lint_sql(rule.passes[0]).findings)
-    sys.modules.pop("more_rules.no_truncate", None)
+    assert [f.rule for f in report.findings] == ["no-comment"]
+    assert not any(f.rule == "no-comment" for f in lint_sql(rule.passes[0]).findings)
+    sys.modules.pop("more_rules.no_comment", None)
     sys.modules.pop("more_rules", None)
 
 
