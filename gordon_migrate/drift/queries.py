@@ -143,7 +143,8 @@ UNION ALL
         -- role whose privileges this one has): has_any_column_privilege reads every
         -- column of every table, and most hold no column grant for this role.
         OR (c.oid IN (SELECT a.attrelid FROM pg_attribute a, aclexplode(a.attacl) x
-                      WHERE x.privilege_type IN ('INSERT', 'UPDATE')
+                      -- (said, or the plan looks up the empty ACL of every attribute)
+                      WHERE a.attacl IS NOT NULL AND x.privilege_type IN ('INSERT', 'UPDATE')
                         AND CASE WHEN x.grantee = 0 THEN true
                                  ELSE pg_has_role(x.grantee, 'USAGE') END)
             AND has_any_column_privilege(c.oid, 'INSERT, UPDATE')))
