@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from functools import partial
 from typing import NamedTuple
 
 from gordon_migrate.drift.kinds import Privileges, format_privileges
@@ -44,9 +43,6 @@ class AclRow(NamedTuple):
 
 
 Normalise = Callable[[str], str]
-
-#: ``AclRow`` from a 4-tuple, built in C (as ``model.line_of``).
-_acl_row: Callable[[tuple[str, str, Sequence[str], bool]], AclRow] = partial(tuple.__new__, AclRow)
 
 
 def privileges_text(rows: Iterable[AclRow], owner: str, *, table: bool) -> str:
@@ -99,22 +95,11 @@ def group(
     """(kind, name, owner, grantee, grantor, privileges, grantable) rows by (kind, name,
     grantee), with the normalised owner."""
     out: dict[tuple[str, str, str], tuple[str, list[AclRow]]] = {}
-    # The same few roles on every row: each normalised once, then found by a lookup in C
-    # (three calls of ``normalise`` per row were a third of the time at 2,000 tables).
-    names: dict[str, str] = {}
     for kind, name, owner, grantee, grantor, privileges, grantable in rows:
-        grantee_n = names.get(grantee)
-        if grantee_n is None:
-            grantee_n = names[grantee] = normalise(grantee)
-        grantor_n = names.get(grantor)
-        if grantor_n is None:
-            grantor_n = names[grantor] = normalise(grantor)
+        grantee_n = normalise(grantee)
         key = (kind, name, grantee_n)
         entry = out.get(key)
         if entry is None:
-            owner_n = names.get(owner)
-            if owner_n is None:
-                owner_n = names[owner] = normalise(owner)
-            entry = out[key] = (owner_n, [])
-        entry[1].append(_acl_row((grantee_n, grantor_n, privileges, bool(grantable))))
+            entry = out[key] = (normalise(owner), [])
+        entry[1].append(AclRow(grantee_n, normalise(grantor), privileges, bool(grantable)))
     return out
