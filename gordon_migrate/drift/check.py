@@ -11,11 +11,11 @@ from pathlib import Path
 
 import structlog
 
-from gordon_migrate.apply.history import HISTORY_TABLE
 from gordon_migrate.core import db
+from gordon_migrate.core.db import HISTORY_TABLE
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.errors import DriftError
-from gordon_migrate.drift import fix, fixtures, queries, snapshot
+from gordon_migrate.drift import fixtures, queries, snapshot
 from gordon_migrate.drift.compare import compare
 from gordon_migrate.drift.model import (
     CHECKS,
@@ -157,6 +157,8 @@ def _without_redundant_fixes(checks: list[CheckResult]) -> list[CheckResult]:
     unexpected table) keeps them until that person decides. Nor for what comes back with a
     missing object that only its migration can restore: a GRANT on a table that is not there
     would fail the whole script."""
+    from gordon_migrate.drift import fix
+
     gone = {
         found
         for d in checks[0].differences  # the schema check
@@ -238,10 +240,11 @@ def compare_snapshot(
     major, _, minor = actual.server_version.partition(".")
     pinned, unchecked = _pinned_builtins(expected, actual, int(major))
     sections = dict(expected.sections) | {"builtins": pinned}
-    fixes = (
-        None
-        if not with_fixes
-        else fix.context(
+    fixes = None
+    if with_fixes:  # the fix script's statement forms: imported only when asked for
+        from gordon_migrate.drift import fix
+
+        fixes = fix.context(
             database=actual.database,
             migrator=actual.migrator,
             server_version=int(major) * 10000 + (int(minor) if minor.isdigit() else 0),
@@ -249,7 +252,6 @@ def compare_snapshot(
             reowned=_reowned(expected.sections["schema"], actual.sections["schema"]),
             bootstrap=actual.bootstrap,
         )
-    )
     # What could not be read (a locked relation) counts as pinned, in the checksum too.
     # (Nothing unread without a lock to name: skip looking for the marker in every value.)
     readable = {

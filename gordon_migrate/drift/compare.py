@@ -7,10 +7,13 @@ import re
 from collections.abc import Iterable, Mapping
 from itertools import groupby
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
-from gordon_migrate.drift import fix
 from gordon_migrate.drift.kinds import KINDS, parse_key, split_last
 from gordon_migrate.drift.model import Difference, DifferenceKind, Line, difference_of
+
+if TYPE_CHECKING:
+    from gordon_migrate.drift import fix
 
 # How facets read best (the fixture files keep them sorted); the rest follow alphabetically.
 _FACET_ORDER = {
@@ -113,7 +116,9 @@ def compare(
     kinds.update((obj, "changed") for obj in wanted & had if want_lines[obj] != have_lines[obj])
     members = _fold(kinds, want_lines, have_lines)
     out: list[Difference] = []
-    no_fix = fix.Fix(None)
+    if fixes is not None:
+        # The fix script's statement forms: imported only by a check that writes them.
+        from gordon_migrate.drift import fix
     for obj in sorted(kinds):
         kind = kinds[obj]
         diff = None
@@ -129,7 +134,10 @@ def compare(
             if before == after:
                 continue
             diff = unified(before, after)
-        found = fix.fix_for(obj, want, have, fixes) if fixes is not None else no_fix
+        sql = note = None
+        if fixes is not None:
+            found = fix.fix_for(obj, want, have, fixes)
+            sql, note = found.sql, found.note
         parts = members.get(obj)
         out.append(
             difference_of(
@@ -140,8 +148,8 @@ def compare(
                     after,
                     diff,
                     None,
-                    found.sql,
-                    found.note,
+                    sql,
+                    note,
                     tuple(sorted(parts)) if parts else (),
                 )
             )
@@ -153,6 +161,16 @@ def compare(
 #: an index by its definition), by the start of their keys.
 _OWNER_PREFIXES = tuple(f"{kind.name} " for kind in KINDS.values() if kind.owns)
 _PART_PREFIXES = tuple(f"{kind.name} " for kind in KINDS.values() if kind.part_of)
+#: The parts whose kind is one word that starts no longer kind (``column``, ``index``...):
+#: that word -> (the kind, what it is part of), found without ``parse_key``.
+_PART_BY_WORD = {
+    kind.name: (kind.name, kind.part_of)
+    for kind in KINDS.values()
+    if kind.part_of
+    and " " not in kind.name
+    and not any(k.startswith(f"{kind.name} ") for k in KINDS)
+}
+_FACET = attrgetter("facet")
 _IDENTIFIER = r'(?:"(?:[^"]|"")*"|[^\s".]+)'
 #: The relation of an index, from its definition (``pg_get_indexdef``'s words).
 _INDEX_ON = re.compile(
@@ -183,33 +201,48 @@ def _fold(
     removed from ``kinds`` and returned as its members (relation -> parts). One difference per
     object the operator decides about, not one per column: a rogue table is one line to drop,
     a missing one is the migration's to create, parts and all."""
-    owners: dict[tuple[str | None, str], str] = {}  # (family, name) -> the object, one-sided
+    # family -> name -> (the object, one-sided, and how it is so)
+    owners: dict[str | None, dict[str, tuple[str, DifferenceKind]]] = {}
     for obj, kind in kinds.items():
         if kind != "changed" and obj.startswith(_OWNER_PREFIXES):
             # Only an object that itself is there on one side only: its owner says so (a
             # facet alone, the row level security of the tool's history table, is not).
             lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
-            if any(line.facet == "owner" for line in lines):
+            if "owner" in map(_FACET, lines):
                 owner_kind, name = parse_key(obj)
                 family = KINDS[owner_kind].owns
                 if family is not None:  # not a domain's constraint
-                    owners[family, name] = obj
+                    owners.setdefault(family, {})[name] = (obj, kind)
     if not owners:
         return {}
     members: dict[str, list[str]] = {}
-    # Inlined: tens of thousands of parts when thousands of tables are drift.
+    # Inlined, and a part's kind found by its first word where that word is the whole kind:
+    # tens of thousands of parts when thousands of tables are drift.
     for obj, kind in kinds.items():
-        if kind == "changed" or not obj.startswith(_PART_PREFIXES):
+        if kind == "changed":
             continue
-        part, name = parse_key(obj)
+        word, _, name = obj.partition(" ")
+        found = _PART_BY_WORD.get(word)
+        if found is not None:
+            part, family = found
+        elif obj.startswith(_PART_PREFIXES):
+            part, name = parse_key(obj)
+            family = KINDS[part].part_of
+        else:
+            continue
+        named = owners.get(family)
+        if named is None:
+            continue
         if part == "index":
             lines = have_lines[obj] if kind == "unexpected" else want_lines[obj]
             owner_name = _index_relation(lines)
-        else:
+        elif name.endswith('"'):
             owner_name = split_last(name)[0]  # the last identifier is the part's own name
-        owner = owners.get((KINDS[part].part_of, owner_name))
-        if owner is not None and kinds[owner] == kind:
-            members.setdefault(owner, []).append(obj)
+        else:
+            owner_name = name.rpartition(".")[0]  # what split_last gives, without a call
+        owner = named.get(owner_name)
+        if owner is not None and owner[1] == kind:
+            members.setdefault(owner[0], []).append(obj)
     for parts in members.values():
         for obj in parts:
             del kinds[obj]

@@ -30,6 +30,14 @@ def scope(alias: str) -> str:
     return _SCOPE.format(n=alias)
 
 
+def in_scope(namespace: str) -> str:
+    """``scope`` by a namespace OID, against the Gordon schemas' OIDs computed once (an
+    InitPlan): where the namespace is joined in a nested loop, the planner, expecting one Gordon
+    schema, would scan pg_class again for each (at 2,000 tables, COLUMNS 63 -> 40 ms, TRIGGERS
+    6.7 -> 2 ms)."""
+    return f"{namespace} = ANY (ARRAY(SELECT s.oid FROM pg_namespace s WHERE {scope('s')}))"
+
+
 # Relations another session holds ACCESS EXCLUSIVE on (found by LOCKS, set per snapshot):
 # the deparse functions (pg_get_indexdef, pg_get_expr, pg_get_viewdef...) open the relation
 # and would wait for that lock, so their facets are not read there.
@@ -143,7 +151,8 @@ UNION ALL
         -- role whose privileges this one has): has_any_column_privilege reads every
         -- column of every table, and most hold no column grant for this role.
         OR (c.oid IN (SELECT a.attrelid FROM pg_attribute a, aclexplode(a.attacl) x
-                      WHERE x.privilege_type IN ('INSERT', 'UPDATE')
+                      -- (said, or the plan looks up the empty ACL of every attribute)
+                      WHERE a.attacl IS NOT NULL AND x.privilege_type IN ('INSERT', 'UPDATE')
                         AND CASE WHEN x.grantee = 0 THEN true
                                  ELSE pg_has_role(x.grantee, 'USAGE') END)
             AND has_any_column_privilege(c.oid, 'INSERT, UPDATE')))
@@ -263,7 +272,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
   -- A view's column is listed only with a default (ALTER VIEW ... SET DEFAULT), which an
   -- INSERT through the view or a rule takes: the migrations give none.
   AND (c.relkind IN ('r', 'p', 'f', 'c') OR (c.relkind = 'v' AND ad.adbin IS NOT NULL))
-  AND {scope("n")}
+  AND {in_scope("c.relnamespace")}
   AND {not_extension_member("pg_class", "c.oid")}
   AND (c.relkind <> 'c' OR {not_extension_member("pg_type", "c.reltype")})
   AND {not_tool_table("c.oid")}
@@ -382,7 +391,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_proc p ON p.oid = t.tgfoid
 JOIN pg_namespace pn ON pn.oid = p.pronamespace
 WHERE (NOT t.tgisinternal OR t.tgenabled <> 'O')
-  AND {scope("n")}
+  AND {in_scope("c.relnamespace")}
   AND {not_extension_member("pg_class", "c.oid")}
 """
 

@@ -780,31 +780,32 @@ def _relation_lines(
 
 def _column_lines(rows: Iterable[r.ColumnRow]) -> list[Line]:
     out: list[Line] = []
+    append = out.append
+    # Keys and flags written inline (not format_key, yes): one row per column of every table.
     for relkind, name, position, type_, notnull, identity, generated, default, collation in rows:
         # Facets in alphabetical order, as the snapshot sorts them (a cheaper sort).
         if relkind == "c":
-            obj = format_key("attribute", name)
+            obj = f"attribute {name}"
             if collation:
-                out.append(line_of((obj, "collation", collation)))
-            out += [line_of((obj, "position", str(position))), line_of((obj, "type", type_))]
+                append(line_of((obj, "collation", collation)))
+            append(line_of((obj, "position", str(position))))
+            append(line_of((obj, "type", type_)))
             continue
         if relkind == "v":  # listed only with a default (queries.COLUMNS)
-            out.append(line_of((format_key("column", name), "default", default or "")))
+            append(line_of((f"column {name}", "default", default or "")))
             continue
-        obj = format_key("column", name)
+        obj = f"column {name}"
         if collation:
-            out.append(line_of((obj, "collation", collation)))
+            append(line_of((obj, "collation", collation)))
         if generated and default is not None:
-            out.append(line_of((obj, "generated", f"{_GENERATED[generated]} ({default})")))
+            append(line_of((obj, "generated", f"{_GENERATED[generated]} ({default})")))
         elif default is not None:
-            out.append(line_of((obj, "default", default)))
+            append(line_of((obj, "default", default)))
         if identity:
-            out.append(line_of((obj, "identity", _IDENTITY[identity])))
-        out += [
-            line_of((obj, "not null", yes(notnull))),
-            line_of((obj, "position", str(position))),
-            line_of((obj, "type", type_)),
-        ]
+            append(line_of((obj, "identity", _IDENTITY[identity])))
+        append(line_of((obj, "not null", "yes" if notnull else "no")))
+        append(line_of((obj, "position", str(position))))
+        append(line_of((obj, "type", type_)))
     return out
 
 
