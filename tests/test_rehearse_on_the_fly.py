@@ -120,6 +120,31 @@ def test_apply_rehearses_first_then_applies(
     assert _history(gordon_empty_db.dsn) == [(1, True), (2, True)]
 
 
+def test_the_lock_hold_gate_judges_the_rehearsed_plan(
+    cli: CliRunner, bundle_dir: Bundle, gordon_empty_db: GordonDatabase
+) -> None:
+    """0002 rewrites public.fly (20,000 rows): rehearsed, it takes ACCESS EXCLUSIVE and
+    rewrites the table, so apply refuses it over a 1 ms budget, saying where the plan is from."""
+    args = ("--database-url", gordon_empty_db.dsn)
+    assert (
+        cli("apply", *args, "--migrations-dir", str(bundle_dir({"0001_fly.sql": BASE}))).code == 0
+    )
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.fly SELECT g, g FROM generate_series(1, 20000) g")
+    rewrite = (
+        "-- gordon:allow alter-column-type the lock-hold gate is under test\n"
+        "ALTER TABLE public.fly ALTER COLUMN n TYPE bigint;\n"
+    )
+    root = bundle_dir({"0001_fly.sql": BASE, "0002_rewrite.sql": rewrite})
+    result = cli("apply", *args, "--migrations-dir", str(root), "--lock-hold-budget", "1ms")
+    assert result.code == 1, result.out
+    line = result.error_line
+    assert line.startswith("migration 0002_rewrite.sql:2: long-lock: rewrites public.fly ("), line
+    assert "under ACCESS EXCLUSIVE" in line
+    assert "(rehearsed just now on PostgreSQL " in line and "Nothing was run" in line
+    assert _history(gordon_empty_db.dsn) == [(1, True)]
+
+
 def test_a_migration_failing_on_the_scratch_is_refused_before_the_lock(
     cli: CliRunner, bundle_dir: Bundle, gordon_empty_db: GordonDatabase
 ) -> None:

@@ -673,6 +673,22 @@ def test_fm25_disk_full(incident: Start, gordon_server: TestServer, tmp_path: Pa
         case.recovered("--migrations-dir", str(image))
 
 
+@provokes("FM-34")
+def test_fm34_no_scratch_server_to_rehearse_on(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-34", gordon_db)
+    image = _patched_image(tmp_path / "image", "0039_runs_note.sql", "SELECT 1;\n")
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    # A scratch URL on a port nothing listens on (the discard port).
+    down = "postgresql://gordon@127.0.0.1:9/postgres?connect_timeout=2"
+    failed = case.cli("apply", *args, "--scratch-url", down)
+    text = case.failed(failed)
+    assert "cannot rehearse 0039_runs_note.sql" in text and "Nothing was run" in text
+    _diagnosed_from_log(case, failed.err, tmp_path, *args)
+    case.recovered("--migrations-dir", str(image))  # the plugin's scratch server: reachable
+
+
 @provokes("FM-33")
 def test_fm33_database_refuses_connections(
     incident: Start, gordon_db: GordonDatabase, gordon_server: TestServer
