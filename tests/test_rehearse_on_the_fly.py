@@ -120,6 +120,27 @@ def test_apply_rehearses_first_then_applies(
     assert _history(gordon_empty_db.dsn) == [(1, True), (2, True)]
 
 
+def test_the_report_of_an_apply_shows_the_plan_it_rehearsed(
+    cli: CliRunner, bundle_dir: Bundle, gordon_empty_db: GordonDatabase, tmp_path: Path
+) -> None:
+    root = bundle_dir({"0001_fly.sql": BASE, "0002_check.sql": CHANGE})
+    report = tmp_path / "apply.json"
+    args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", *args, "--report", str(report))
+    assert result.code == 0, result.err
+    assert (
+        sum("rehearsed 0001_fly.sql, 0002_check.sql" in line for line in result.err.splitlines())
+        == 1
+    )
+    written = json.loads(report.read_text())
+    assert written["plan"] == "measured"
+    first, second = written["migrations"]
+    assert (first["plan"], first["plan_provenance"]) == ("measured", "rehearsed")
+    [check] = second["statements"]
+    locks = {lock["relation"]: lock["mode"] for lock in check["locks"]}
+    assert locks["public.fly"] == "AccessExclusiveLock"
+
+
 def test_the_lock_hold_gate_judges_the_rehearsed_plan(
     cli: CliRunner, bundle_dir: Bundle, gordon_empty_db: GordonDatabase
 ) -> None:

@@ -35,7 +35,7 @@ from gordon_migrate.apply.refusals import (
     check_server,
     check_writable,
 )
-from gordon_migrate.apply.resolve import OnTheFly, resolve
+from gordon_migrate.apply.resolve import OnTheFly, resolve, unpinned
 from gordon_migrate.apply.retries import LockRetries, WaitReporter
 from gordon_migrate.apply.state import (
     CHECK_TIMEOUT_S,
@@ -190,13 +190,18 @@ def _apply(run: Run, bundle: Sequence[Migration], rehearse: OnTheFly | None) -> 
         waiting = {s.version for s in status.pending}
         pending = [m for m in bundle if m.version in waiting]
         plans = None
-        if rehearse is not None:
-            # Not under the guard: a rehearsal takes seconds, on the scratch, and this
-            # session sits idle meanwhile (autocommit, no lock held). Without a request the
+        if rehearse is not None and unpinned(pending):
+            # Not under the guard: a rehearsal takes seconds, on the scratch, while this
+            # session idles (autocommit, no lock held) longer than idle_session_timeout may
+            # allow; the keepalives still notice a vanished client. Without a rehearsal the
             # gate resolves the plans itself, only when it has a throughput to judge by.
+            with run.guard():
+                conn.execute("SET idle_session_timeout = 0")
             plans = resolve(
                 pending, bundle, server_major=major_of(status.server_version), rehearse=rehearse
             )
+            with run.guard():
+                conn.execute("RESET idle_session_timeout")
             result.rehearsal_ms = max(
                 (p.provenance.ms or 0.0 for p in plans if p.provenance.kind == "rehearsed"),
                 default=None,

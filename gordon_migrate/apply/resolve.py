@@ -156,6 +156,12 @@ def resolve(
     return tuple(out[m.version] for m in pending)
 
 
+def unpinned(pending: Sequence[Migration]) -> list[Migration]:
+    """Those of ``pending`` the pinned plan lacks (a JSON read): what a rehearsal would run."""
+    plan = pinned.load()
+    return [m for m in pending if plan.lookup(m.version, m.checksum.hex()) is None]
+
+
 def _rehearse(
     lacking: Sequence[Migration],
     bundle: Sequence[Migration],

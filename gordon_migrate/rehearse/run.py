@@ -415,6 +415,7 @@ def _failure(migration: Migration, failed: _Failed, timeout_ms: int, doing: str)
         file=migration.filename,
         line=line,
         sqlstate=exc.sqlstate,
+        failure_mode="FM-18" if exc.sqlstate == QUERY_CANCELED else "FM-19",
     )
 
 
