@@ -26,7 +26,8 @@ def test_diagnose_reads_the_failure_mode_of_a_failed_runs_report(
     root = bundle_dir({**BASE, "0002_broken.sql": "ALTER TABLE nowhere ADD COLUMN x int;\n"})
     report = tmp_path / "apply.json"
     args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    failed = cli("apply", *args, "--report", str(report))
+    # The engine's failed run, not the rehearsal's refusal: no rehearsal first.
+    failed = cli("apply", *args, "--static-plan", "--report", str(report))
     assert failed.code == 1
     written = json.loads(report.read_text())
     assert written["error"]["failure_mode"] == "FM-19"

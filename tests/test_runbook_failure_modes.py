@@ -609,7 +609,7 @@ def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_
     assert "was rolled back (no history row)" in text
     _diagnosed_from_log(case, err, tmp_path, *args)
     (image / "0039_runs_backfill.sql").write_text("SELECT pg_sleep(0.1);\n")  # the fixed image
-    case.recovered("--migrations-dir", str(image))
+    case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 
 @provokes("FM-30")
@@ -631,7 +631,8 @@ def test_fm30_cancelled_by_another_session(
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
     assert "it was rolled back (nothing of it applied)" in text
     _diagnosed_from_log(case, err, tmp_path, *args)
-    case.recovered("--migrations-dir", str(image))  # the job leaves the migrator alone now
+    # The job leaves the migrator alone now.
+    case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 
 @provokes("FM-11")
@@ -679,7 +680,7 @@ def test_fm25_disk_full(incident: Start, gordon_server: TestServer, tmp_path: Pa
         assert "it was rolled back (nothing of it applied)" in text
         _diagnosed_from_log(case, failed.err, tmp_path, *args)
         full.free()  # the runbook: free or grow the volume, re-run
-        case.recovered("--migrations-dir", str(image))
+        case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 
 @provokes("FM-34")
