@@ -79,7 +79,7 @@ def test_a_fresh_apply_writes_metrics_and_a_report(
     report = json.loads(report_file.read_text())
     assert report["report"] == "gordon-migrate apply report"
     assert (report["ok"], report["outcome"], report["error"]) == (True, "success", None)
-    assert report["plan"] == "static"
+    assert report["plan"] == "measured"  # not pinned: rehearsed before the run
     assert report["database"] == db
     assert "password" not in json.dumps(report).lower()
     first, second = report["migrations"]
@@ -411,6 +411,7 @@ def test_sigterm_mid_migration_is_in_the_metrics_and_the_report(
         str(prom),
         "--report",
         str(report_file),
+        "--static-plan",  # the engine's interrupt is under test: no rehearsal (its pg_sleep) first
     )
     wait_running(gordon_empty_db.dsn, "pg_sleep(60)")
     child.send_signal(signal.SIGTERM)
