@@ -97,6 +97,8 @@ def test_a_fresh_apply_writes_metrics_and_a_report(
             "blocks": "neither",
             "work": "none",
             "new_relation": False,
+            "kind": "table",
+            "via": None,
         }
     ]
 
