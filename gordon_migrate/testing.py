@@ -5,7 +5,9 @@ The Python successor of the Rust ``gordon-test-db`` crate, loaded automatically 
 
 - ``gordon_server`` (session): the server. Embedded (PostgreSQL 18, or 16 with
   ``GORDON_TEST_PG_VERSION=16``) unless ``GORDON_TEST_DATABASE_URL`` gives the superuser DSN of
-  another server.
+  another server. It is also the scratch server of apply's on-the-fly rehearsals
+  (``GORDON_SCRATCH_URL``, unless already set): a test's apply of a bundle the pinned lock
+  plan lacks rehearses in a throwaway database there instead of starting a server of its own.
 - ``gordon_template`` (session): name of a template database with every bundled migration
   applied, once per session.
 - ``gordon_db``: a fresh clone of the template for one test (``CREATE DATABASE ... TEMPLATE``,
@@ -26,6 +28,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +40,7 @@ from gordon_migrate.apply import engine
 from gordon_migrate.core import bundle, dsn
 from gordon_migrate.core.db import Conn
 from gordon_migrate.core.embedded import EmbeddedServer
+from gordon_migrate.core.settings import SCRATCH_URL_ENV
 
 EXTERNAL_ENV = "GORDON_TEST_DATABASE_URL"
 VERSION_ENV = "GORDON_TEST_PG_VERSION"
@@ -210,6 +214,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def gordon_server() -> Iterator[TestServer]:
+    with _served() as server:
+        # An embedded scratch server per apply of a test bundle would cost a server start
+        # each; a scratch database on the test server costs a CREATE DATABASE.
+        own = SCRATCH_URL_ENV not in os.environ
+        if own:
+            os.environ[SCRATCH_URL_ENV] = server.admin_dsn
+        try:
+            yield server
+        finally:
+            if own:
+                os.environ.pop(SCRATCH_URL_ENV, None)
+
+
+@contextmanager
+def _served() -> Iterator[TestServer]:
     external = os.environ.get(EXTERNAL_ENV)
     if external:
         with psycopg.connect(external, autocommit=True) as conn:

@@ -79,7 +79,7 @@ def test_a_fresh_apply_writes_metrics_and_a_report(
     report = json.loads(report_file.read_text())
     assert report["report"] == "gordon-migrate apply report"
     assert (report["ok"], report["outcome"], report["error"]) == (True, "success", None)
-    assert report["plan"] == "static"
+    assert report["plan"] == "measured"  # not pinned: rehearsed before the run
     assert report["database"] == db
     assert "password" not in json.dumps(report).lower()
     first, second = report["migrations"]
@@ -87,7 +87,8 @@ def test_a_fresh_apply_writes_metrics_and_a_report(
     (create,) = first["statements"]
     assert create["line"] == 1 and create["outcome"] == "ok" and create["attempts"] == 1
     assert create["sql"].startswith("CREATE TABLE accounts")
-    assert create["locks"] == []  # a table the migration creates: nobody can wait on it
+    # Measured, the table it creates is locked too, marked new: nobody can wait on it.
+    assert create["locks"] and all(lock["new_relation"] for lock in create["locks"])
     (insert,) = second["statements"]
     assert insert["locks"] == [
         {
@@ -96,6 +97,8 @@ def test_a_fresh_apply_writes_metrics_and_a_report(
             "blocks": "neither",
             "work": "none",
             "new_relation": False,
+            "kind": "table",
+            "via": None,
         }
     ]
 
@@ -411,6 +414,7 @@ def test_sigterm_mid_migration_is_in_the_metrics_and_the_report(
         str(prom),
         "--report",
         str(report_file),
+        "--static-plan",  # the engine's interrupt is under test: no rehearsal (its pg_sleep) first
     )
     wait_running(gordon_empty_db.dsn, "pg_sleep(60)")
     child.send_signal(signal.SIGTERM)

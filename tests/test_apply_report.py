@@ -26,7 +26,8 @@ def test_diagnose_reads_the_failure_mode_of_a_failed_runs_report(
     root = bundle_dir({**BASE, "0002_broken.sql": "ALTER TABLE nowhere ADD COLUMN x int;\n"})
     report = tmp_path / "apply.json"
     args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    failed = cli("apply", *args, "--report", str(report))
+    # The engine's failed run, not the rehearsal's refusal: no rehearsal first.
+    failed = cli("apply", *args, "--static-plan", "--report", str(report))
     assert failed.code == 1
     written = json.loads(report.read_text())
     assert written["error"]["failure_mode"] == "FM-19"
@@ -94,7 +95,9 @@ def test_the_report_of_a_bundled_apply_reads_the_pinned_measured_plan(
 def test_a_migration_the_pinned_plan_does_not_have_gets_the_static_plan(
     cli: CliRunner, gordon_empty_db: GordonDatabase, tmp_path: Path
 ) -> None:
-    """A --migrations-dir bundle: the bundled files are pinned, the extra one is not."""
+    """A --migrations-dir bundle: the bundled files are pinned, the extra one is not; judged
+    by --static-plan it gets lint's static plan (rehearsed, it gets the measured one:
+    tests/test_rehearse_on_the_fly.py)."""
     root = tmp_path / "migrations"
     root.mkdir()
     for migration in bundle.load():
@@ -102,12 +105,13 @@ def test_a_migration_the_pinned_plan_does_not_have_gets_the_static_plan(
     (root / "0039_fills_note.sql").write_text("ALTER TABLE trading.fills ADD COLUMN note text;\n")
     report = tmp_path / "apply.json"
     args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
-    assert cli("apply", *args, "--report", str(report)).code == 0
+    assert cli("apply", *args, "--static-plan", "--report", str(report)).code == 0
     written = json.loads(report.read_text())
     assert written["plan"] == "mixed"
     *pinned, extra = written["migrations"]
     assert {m["plan"] for m in pinned} == {"measured"}
     assert (extra["version"], extra["plan"], extra["plan_server_major"]) == (39, "static", None)
+    assert extra["plan_provenance"] == "guessed"
     assert extra["statements"][0]["locks"] == [
         {
             "relation": "trading.fills",
@@ -115,5 +119,7 @@ def test_a_migration_the_pinned_plan_does_not_have_gets_the_static_plan(
             "blocks": "reads and writes",
             "work": "none",
             "new_relation": False,
+            "kind": "relation",
+            "via": None,
         }
     ]

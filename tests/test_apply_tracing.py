@@ -110,7 +110,7 @@ def test_spans_of_a_run_with_a_lock_retry(
     last = statements[-1]
     assert last.attributes is not None
     assert last.attributes["db.query.text"] == "ALTER TABLE accounts ADD COLUMN currency text"
-    assert last.attributes["gordon.lock.plan"] == "static"
+    assert last.attributes["gordon.lock.plan"] == "measured"  # not pinned: rehearsed first
     assert last.attributes["gordon.lock.modes"] == ("AccessExclusiveLock",)
     assert last.attributes["gordon.lock.relations"] == ("public.accounts",)
     assert last.status.is_ok
@@ -220,7 +220,9 @@ def test_the_failure_line_carries_the_trace_id(
 ) -> None:
     root = bundle_dir({**BASE, "0003_broken.sql": "ALTER TABLE nowhere ADD COLUMN x int;\n"})
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver)
-    result = cli("apply", "--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    # The engine's failure inside the run's trace: no rehearsal (which would refuse it) first.
+    args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", *args, "--static-plan")
     assert result.code == 1
     last = json.loads(result.err.splitlines()[-1])
     assert last["level"] == "error" and last["failure_mode"] == "FM-19"

@@ -25,6 +25,11 @@ NEXT = f"{len(BUNDLE) + 1:04d}"
 LINT_WAIVER = "-- gordon:allow alter-column-type the lock-hold budget is under test\n"
 REWRITE = "ALTER TABLE public.lock_probe ALTER COLUMN n TYPE bigint;\n"
 ROWS = 800_000
+# public.lock_probe is made outside the migrations (its rows are the point): a rehearsal, which
+# replays the migrations on a scratch, would not find it. These tests judge the plan the
+# operator asks for with --static-plan, lint's guess; tests/test_rehearse_on_the_fly.py has the
+# gate on a rehearsed plan.
+STATIC = "--static-plan"
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +98,13 @@ def test_apply_refuses_a_long_rewrite_and_runs_nothing(
 ) -> None:
     root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
     before = _state(db)
-    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     assert result.code == 1, result.out
     line = result.error_line
     assert f"migration {NEXT}_probe.sql:2: long-lock: rewrites public.lock_probe (" in line
     assert line.count(f"{NEXT}_probe.sql:2") == 1 and " MB) under ACCESS EXCLUSIVE" in line
     assert "predicted hold " in line and "over the budget 1s" in line
-    assert "plan guessed by lint" in line
+    assert "(GUESSED: static plan, not rehearsed)" in line
     assert "batch it" in line and "-- gordon:allow long-lock <reason>" in line
     assert "Nothing was run" in line
     assert [mode.id for mode in runbook.load().match(line)] == ["FM-34"]
@@ -110,7 +115,7 @@ def test_a_header_budget_lets_it_through(
     cli: CliRunner, tmp_path: Path, db: GordonDatabase
 ) -> None:
     root = _bundle_plus(tmp_path, "-- gordon:lock-hold-budget 10min\n" + LINT_WAIVER + REWRITE)
-    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     assert result.code == 0, result.err
     assert _state(db) == (len(BUNDLE) + 1, "bigint", ROWS)
 
@@ -120,14 +125,14 @@ def test_a_waiver_on_the_statement_lets_it_through(
 ) -> None:
     sql = LINT_WAIVER + "-- gordon:allow long-lock the probe is taken offline first\n" + REWRITE
     root = _bundle_plus(tmp_path, sql)
-    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     assert result.code == 0, result.err
     assert _state(db) == (len(BUNDLE) + 1, "bigint", ROWS)
 
 
 def test_the_cli_budget_decides(cli: CliRunner, tmp_path: Path, db: GordonDatabase) -> None:
     root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
-    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     tight = cli(*args, "--lock-hold-budget", "1ms", "--dry-run")
     assert tight.code == 1
     result = cli(*args, "--lock-hold-budget", "10min")
@@ -139,13 +144,13 @@ def test_a_small_table_and_a_concurrent_build_pass(
     cli: CliRunner, tmp_path: Path, db: GordonDatabase
 ) -> None:
     root = _bundle_plus(tmp_path, "ALTER TABLE public.lock_small ALTER COLUMN n TYPE bigint;\n")
-    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    result = cli("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     assert result.code == 0, result.err
     # SHARE UPDATE EXCLUSIVE blocks no reader and no writer: never refused, however large.
     (root / f"{len(BUNDLE) + 2:04d}_index.sql").write_bytes(
         b"-- no-transaction\nCREATE INDEX CONCURRENTLY lock_probe_n ON public.lock_probe (n);\n"
     )
-    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root))
+    args = ("apply", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     dry = cli(*args, "--dry-run", "--lock-hold-budget", "1ms")
     assert dry.code == 0, dry.out
     assert "lock holds" not in dry.out
@@ -157,7 +162,7 @@ def test_dry_run_shows_the_prediction_and_exits_1(
     cli: CliRunner, tmp_path: Path, db: GordonDatabase
 ) -> None:
     root = _bundle_plus(tmp_path, LINT_WAIVER + REWRITE)
-    args = ("apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(root))
+    args = ("apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(root), STATIC)
     result = cli(*args)
     assert result.code == 1, result.out
     assert "lock holds (predicted from the target's sizes):" in result.out
@@ -175,11 +180,13 @@ def test_dry_run_shows_the_prediction_and_exits_1(
     )
     low, central, high = (hold["predicted_s"][k] for k in ("low", "central", "high"))
     assert low < central < high and central > 1
-    assert hold["measured"] is False
+    assert hold["measured"] is False and hold["provenance"]["kind"] == "guessed"
     waived = _bundle_plus(
         tmp_path / "waived", LINT_WAIVER + "-- gordon:allow long-lock offline\n" + REWRITE
     )
-    fine = cli("apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(waived))
+    fine = cli(
+        "apply", "--dry-run", "--database-url", db.dsn, "--migrations-dir", str(waived), STATIC
+    )
     assert fine.code == 0, fine.out
     assert "waived: offline" in fine.out
     assert _state(db) == (len(BUNDLE), "integer", ROWS)
@@ -190,11 +197,12 @@ def test_lint_with_a_database_shows_the_same_prediction(
 ) -> None:
     draft = tmp_path / f"{NEXT}_probe.sql"
     draft.write_bytes((LINT_WAIVER + REWRITE).encode())
-    result = cli("lint", "--database-url", db.dsn, str(draft))
+    result = cli("lint", "--database-url", db.dsn, STATIC, str(draft))
     assert result.code == 0, result.out  # lint's own finding is waived; apply refuses
     assert f"REFUSED {NEXT}_probe.sql:2 rewrites public.lock_probe (" in result.out
-    assert "over the budget 1s (plan guessed by lint, not rehearsed)" in result.out
-    payload = json.loads(cli("lint", "--format", "json", "--database-url", db.dsn, str(draft)).out)
+    assert "over the budget 1s (GUESSED: static plan, not rehearsed)" in result.out
+    as_json = cli("lint", "--format", "json", "--database-url", db.dsn, STATIC, str(draft))
+    payload = json.loads(as_json.out)
     assert [h["relation"] for h in payload["lock_holds"]] == ["public.lock_probe"]
     static = cli("lint", str(draft))
     assert "lock holds" not in static.out, "no database, no sizes, no prediction"
@@ -220,7 +228,8 @@ def test_a_bundled_migration_is_judged_by_its_pinned_measured_plan(
     assert result.code == 1, result.out
     line = result.error_line
     assert "migration 0022_equity_drawdown.sql:8: long-lock: rewrites trading.equity (" in line
-    assert "under ACCESS EXCLUSIVE" in line and "(measured plan)" in line
+    assert "under ACCESS EXCLUSIVE" in line
+    assert "(measured on PostgreSQL " in line and " (pinned))" in line
     with psycopg.connect(gordon_empty_db.dsn) as conn:
         row = conn.execute("SELECT max(version) FROM _sqlx_migrations").fetchone()
     assert row == (21,), "nothing was applied"

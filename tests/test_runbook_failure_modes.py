@@ -33,6 +33,12 @@ from tests.support.sql import Sessions
 
 F = TypeVar("F", bound=Callable[..., None])
 
+# The failure modes of the engine itself (a dirty row, an interrupt, a full disk) come from a
+# patched image the pinned lock plan lacks: apply would rehearse it on a scratch first, where
+# it fails or runs as long (FM-19's test shows that refusal). These skip the rehearsal as an
+# operator can, so the engine meets the failure on the target.
+STATIC = "--static-plan"
+
 #: Failure mode id -> the tests that provoke it.
 PROVOKED: dict[str, list[str]] = {}
 
@@ -322,13 +328,13 @@ def _dirty_0039(case: Incident, tmp_path: Path) -> tuple[Path, tuple[str, ...]]:
         tmp_path / "image", _BACKFILL, _BACKFILL_SQL + "SELECT pg_sleep(60);  -- batch 2\n"
     )
     args = ("--database-url", case.db.dsn, "--migrations-dir", str(image))
-    runner = spawn("apply", *args)
+    runner = spawn("apply", *args, STATIC)
     wait_running(case.db.dsn, "pg_sleep")
     runner.send_signal(signal.SIGTERM)  # docker stop
     _, err = runner.communicate(timeout=60)
     assert runner.returncode == 1
     assert "1 of its 2 statement(s) completed" in err
-    again = case.failed(case.cli("apply", *args))
+    again = case.failed(case.cli("apply", *args, STATIC))
     assert f"migration 0039 ({_BACKFILL}) is dirty" in again
     assert "apply does not resume it by itself: line 3: `UPDATE trading.runs" in again
     payload = case.diagnosed(*args)
@@ -499,7 +505,10 @@ def test_fm19_sql_error_fixed_before_it_was_applied_anywhere(
     )
     args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
     text = case.failed(case.cli("apply", *args))
-    assert f"migration 0039 ({patch}) line 1 failed: SQLSTATE 42703" in text
+    # Not pinned, the patch is rehearsed first: the typo is caught on the scratch, before
+    # the migration lock, and the target never sees it.
+    assert f"{patch}:1: SQLSTATE 42703: " in text
+    assert "on the scratch; the target was not touched" in text
     case.diagnosed(*args)
     (image / patch).write_text(  # rolled back and applied nowhere: corrected in place
         "UPDATE trading.runs SET failure_reason = 'unknown'\n"
@@ -621,7 +630,7 @@ def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_
     case = incident("FM-30", gordon_db)
     image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(60);\n")
     args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
-    runner = spawn("apply", *args)
+    runner = spawn("apply", *args, STATIC)
     wait_running(gordon_db.dsn, "pg_sleep")
     runner.send_signal(signal.SIGTERM)  # docker stop
     out, err = runner.communicate(timeout=60)
@@ -629,7 +638,7 @@ def test_fm30_apply_interrupted(incident: Start, gordon_db: GordonDatabase, tmp_
     assert "was rolled back (no history row)" in text
     _diagnosed_from_log(case, err, tmp_path, *args)
     (image / "0039_runs_backfill.sql").write_text("SELECT pg_sleep(0.1);\n")  # the fixed image
-    case.recovered("--migrations-dir", str(image))
+    case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 
 @provokes("FM-30")
@@ -639,7 +648,7 @@ def test_fm30_cancelled_by_another_session(
     case = incident("FM-30", gordon_db)
     image = _patched_image(tmp_path / "image", "0039_runs_backfill.sql", "SELECT pg_sleep(60);\n")
     args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
-    runner = spawn("apply", *args)
+    runner = spawn("apply", *args, STATIC)
     wait_running(gordon_db.dsn, "pg_sleep")
     with gordon_db.connect() as operator:  # a job that cancels long queries
         operator.execute(
@@ -651,7 +660,8 @@ def test_fm30_cancelled_by_another_session(
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
     assert "it was rolled back (nothing of it applied)" in text
     _diagnosed_from_log(case, err, tmp_path, *args)
-    case.recovered("--migrations-dir", str(image))  # the job leaves the migrator alone now
+    # The job leaves the migrator alone now.
+    case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 
 @provokes("FM-11")
@@ -694,12 +704,28 @@ def test_fm25_disk_full(incident: Start, gordon_server: TestServer, tmp_path: Pa
             "DROP TABLE public.runs_scratch;\n",
         )
         args = ("--database-url", db.dsn, "--migrations-dir", str(image))
-        failed = case.cli("apply", *args)
+        failed = case.cli("apply", *args, STATIC)
         text = case.failed(failed)
         assert "it was rolled back (nothing of it applied)" in text
         _diagnosed_from_log(case, failed.err, tmp_path, *args)
         full.free()  # the runbook: free or grow the volume, re-run
-        case.recovered("--migrations-dir", str(image))
+        case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
+
+
+@provokes("FM-35")
+def test_fm35_no_scratch_server_to_rehearse_on(
+    incident: Start, gordon_db: GordonDatabase, tmp_path: Path
+) -> None:
+    case = incident("FM-35", gordon_db)
+    image = _patched_image(tmp_path / "image", "0039_runs_note.sql", "SELECT 1;\n")
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(image))
+    # A scratch URL on a port nothing listens on (the discard port).
+    down = "postgresql://gordon@127.0.0.1:9/postgres?connect_timeout=2"
+    failed = case.cli("apply", *args, "--scratch-url", down)
+    text = case.failed(failed)
+    assert "cannot rehearse 0039_runs_note.sql" in text and "Nothing was run" in text
+    _diagnosed_from_log(case, failed.err, tmp_path, *args)
+    case.recovered("--migrations-dir", str(image))  # the plugin's scratch server: reachable
 
 
 @provokes("FM-33")

@@ -35,6 +35,7 @@ from gordon_migrate.apply.refusals import (
     check_server,
     check_writable,
 )
+from gordon_migrate.apply.resolve import OnTheFly, resolve, unpinned
 from gordon_migrate.apply.retries import LockRetries, WaitReporter
 from gordon_migrate.apply.state import (
     CHECK_TIMEOUT_S,
@@ -56,6 +57,7 @@ from gordon_migrate.core.errors import (
     MigrationError,
     ServerError,
 )
+from gordon_migrate.rehearse.pinned import major_of
 from gordon_migrate.sql.split import Statement, split
 
 if TYPE_CHECKING:
@@ -88,6 +90,9 @@ class ApplyResult:
     planned: list[MigrationStatus] = field(default_factory=list)
     applied: list[AppliedStep] = field(default_factory=list)
     lock_waited_s: float = 0.0
+    rehearsal_ms: float | None = None
+    """How long the rehearsal of the pending migrations the pinned plan lacks took (None:
+    none was rehearsed)."""
 
 
 def apply(
@@ -97,8 +102,13 @@ def apply(
     progress: Progress = no_progress,
     cancel: CancelToken | None = None,
     observer: Observer = NO_OBSERVER,
+    rehearse: OnTheFly | None = None,
 ) -> ApplyResult:
     """Apply every pending migration of ``bundle``; stop at the first failure.
+
+    With ``rehearse``, the pending migrations the pinned lock plan lacks are rehearsed on a
+    scratch before any lock (``resolve``); one that fails there is refused, nothing run.
+    Without (the core API's default), their plan is lint's static guess.
 
     A no-op (nothing pending, nothing inconsistent) costs two queries and takes no lock.
     SIGTERM/SIGINT (as ``interrupts.Interrupted``), or ``cancel`` from another thread, cancel
@@ -135,7 +145,7 @@ def apply(
         try:
             try:
                 with mapped():
-                    return _apply(run, bundle)
+                    return _apply(run, bundle, rehearse)
             except ServerError as exc:
                 stop_if_cancelled(run, exc)
                 if exc.lost:
@@ -151,7 +161,7 @@ def apply(
             run.watchdog.stop()
 
 
-def _apply(run: Run, bundle: Sequence[Migration]) -> ApplyResult:
+def _apply(run: Run, bundle: Sequence[Migration], rehearse: OnTheFly | None) -> ApplyResult:
     conn = run.conn
     with run.guard():
         status = read_status(conn, bundle)
@@ -179,9 +189,28 @@ def _apply(run: Run, bundle: Sequence[Migration]) -> ApplyResult:
 
         waiting = {s.version for s in status.pending}
         pending = [m for m in bundle if m.version in waiting]
+        plans = None
+        if rehearse is not None and unpinned(pending):
+            # Not under the guard: a rehearsal takes seconds, on the scratch, while this
+            # session idles (autocommit, no lock held) longer than idle_session_timeout may
+            # allow; the keepalives still notice a vanished client. Without a rehearsal the
+            # gate resolves the plans itself, only when it has a throughput to judge by.
+            with run.guard():
+                conn.execute("SET idle_session_timeout = 0")
+            plans = resolve(
+                pending, bundle, server_major=major_of(status.server_version), rehearse=rehearse
+            )
+            with run.guard():
+                conn.execute("RESET idle_session_timeout")
+            result.rehearsal_ms = max(
+                (p.provenance.ms or 0.0 for p in plans if p.provenance.kind == "rehearsed"),
+                default=None,
+            )
         with run.guard():
             refuse_hazards(pending, bundle, conn)
-            check_lock_holds(conn, status, pending, bundle, run.opts.lock_hold_budget_ms)
+            check_lock_holds(
+                conn, status, pending, bundle, run.opts.lock_hold_budget_ms, plans=plans
+            )
     key = locks.lock_key(status.database)
     run.progress("lock_wait", None, f"advisory lock {key}")
     run.observer.lock_waiting()

@@ -2,9 +2,9 @@
 scans a table under a lock that blocks the Gordon services (SHARE or stronger), and apply's
 refusal of one predicted to hold it longer than its budget (README "Lock-hold budget").
 
-Which tables a statement rewrites or scans, and in which mode, comes from the bundle's pinned
-measured plan (``rehearse.pinned``); a migration it does not have is judged by lint's static
-plan, and every line about it says the plan is guessed. Sizes are the target's, read live
+Which tables a statement rewrites or scans, and in which mode, comes from each migration's
+resolved plan (``resolve``: pinned, rehearsed on the fly, or lint's static guess), and every
+line says which. Sizes are the target's, read live
 without waiting on any relation lock (``lint.live.read_live``); the throughput is the one the
 tool measured (``rehearse.cost``). Read-only.
 """
@@ -15,13 +15,14 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from gordon_migrate.apply.resolve import OnTheFly, Provenance, ResolvedPlan, resolve
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import HISTORY_TABLE, Conn, connection, server_version
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.durations import format_ms
 from gordon_migrate.core.errors import GordonError, LintError
 from gordon_migrate.rehearse import cost, pinned
-from gordon_migrate.rehearse.model import mode_name, strength
+from gordon_migrate.rehearse.model import strength
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,8 @@ class Hold:
     mode: str
     prediction: cost.Prediction
     budget_ms: int
-    measured: bool
-    """From the pinned measured plan; False: from lint's static plan (guessed)."""
+    provenance: Provenance
+    """Where the plan that names this table and mode comes from (pinned, rehearsed, guessed)."""
     waiver: str | None = None
     """The reason of a ``-- gordon:allow long-lock`` on the statement."""
 
@@ -48,8 +49,12 @@ class Hold:
         return f"{self.migration.filename}:{self.line}"
 
     @property
+    def measured(self) -> bool:
+        return self.provenance.measured
+
+    @property
     def plan_source(self) -> str:
-        return "measured plan" if self.measured else "plan guessed by lint, not rehearsed"
+        return self.provenance.words
 
     def describe(self, *, where: bool = True) -> str:
         """``0040_x.sql:3 rewrites public.t (48 MB) under ACCESS EXCLUSIVE: predicted ...``
@@ -84,6 +89,7 @@ class Hold:
             },
             "budget_ms": self.budget_ms,
             "measured": self.measured,
+            "provenance": self.provenance.as_dict(),
             "waiver": self.waiver,
             "refused": self.refused,
         }
@@ -96,7 +102,7 @@ class _Candidate:
     relation: str
     mode: str
     work: cost.Work
-    measured: bool
+    provenance: Provenance
 
 
 def predict(
@@ -106,14 +112,18 @@ def predict(
     *,
     server_version: str | None,
     budget_ms: int = cost.DEFAULT_BUDGET_MS,
+    plans: Sequence[ResolvedPlan] | None = None,
 ) -> list[Hold]:
     """Every blocking lock held across a rewrite or a scan of an existing table by a statement
     of ``pending``, with its predicted hold; empty when no throughput was measured. Reads
-    sizes only when there is such a statement (a fresh or ordinary deploy pays nothing)."""
+    sizes only when there is such a statement (a fresh or ordinary deploy pays nothing).
+    ``plans``: ``pending``'s resolved plans (``resolve``; without, pinned else guessed)."""
     throughput = cost.load()
     if throughput is None or not pending:
         return []
-    candidates = _candidates(pending, bundle, pinned.major_of(server_version))
+    if plans is None:
+        plans = resolve(pending, bundle, server_major=pinned.major_of(server_version))
+    candidates = _candidates(plans)
     if not candidates:
         return []
     existing = _existing(conn, {c.relation for c in candidates})
@@ -137,17 +147,23 @@ def predict(
                 mode=c.mode,
                 prediction=cost.predict(c.work, bytes_, throughput),
                 budget_ms=_budget(c.migration, budget_ms),
-                measured=c.measured,
+                provenance=c.provenance,
             )
         )
     return _waived(holds)
 
 
 def predict_unapplied(
-    dsn: Dsn, targets: Sequence[Migration], bundle: Sequence[Migration], *, purpose: str
-) -> list[Hold]:
-    """``predict`` for those of ``targets`` the database at ``dsn`` has not applied (a file
-    outside ``bundle`` never is), with the default budget and each file's header, on a
+    dsn: Dsn,
+    targets: Sequence[Migration],
+    bundle: Sequence[Migration],
+    *,
+    purpose: str,
+    rehearse: OnTheFly | None = None,
+) -> tuple[tuple[ResolvedPlan, ...], list[Hold]]:
+    """The resolved plans of those of ``targets`` the database at ``dsn`` has not applied (a
+    file outside ``bundle`` never is; rehearsed when ``rehearse`` asks and the pinned plan
+    lacks them), and ``predict`` of them with the default budget and each file's header, on a
     read-only connection of its own (``lint --database-url``)."""
     with connection(dsn, purpose=purpose, doing="predicting lock holds", read_only=True) as conn:
         row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (HISTORY_TABLE,)).fetchone()
@@ -159,7 +175,9 @@ def predict_unapplied(
         pending = [
             m for m in targets if m.path.resolve() not in bundled or m.version not in applied
         ]
-        return predict(conn, pending, bundle, server_version=server_version(conn))
+        version = server_version(conn)
+        plans = resolve(pending, bundle, server_major=pinned.major_of(version), rehearse=rehearse)
+        return plans, predict(conn, pending, bundle, server_version=version, plans=plans)
 
 
 def _budget(migration: Migration, default_ms: int) -> int:
@@ -183,19 +201,10 @@ def _existing(conn: Conn, relations: set[str]) -> set[str]:
     return {str(name) for (name,) in rows}
 
 
-def _candidates(
-    pending: Sequence[Migration], bundle: Sequence[Migration], major: int | None
-) -> list[_Candidate]:
-    plan = pinned.load()
+def _candidates(plans: Sequence[ResolvedPlan]) -> list[_Candidate]:
     out: list[_Candidate] = []
-    guessed: list[Migration] = []
-    for m in pending:
-        found = plan.lookup(m.version, m.checksum.hex())
-        if found is None:
-            guessed.append(m)
-            continue
-        _, statements = found.plan_for(major)
-        for s in statements:
+    for plan in plans:
+        for s in plan.statements:
             modes: dict[str, str] = {}
             for lock in s.locks:
                 if lock.new or lock.kind == "object":
@@ -209,27 +218,9 @@ def _candidates(
             for relation, work in works:
                 mode = modes.get(relation)
                 if mode is not None and cost.blocking(mode):
-                    out.append(_Candidate(m, s.line, relation, mode, work, measured=True))
-    if guessed:
-        out += _guessed(guessed, bundle)
-    return out
-
-
-def _guessed(migrations: Sequence[Migration], bundle: Sequence[Migration]) -> list[_Candidate]:
-    from gordon_migrate.lint import lock_plan  # pglast: only for a migration not pinned
-
-    by_file = {m.filename: m for m in migrations}
-    out: list[_Candidate] = []
-    for plan in lock_plan(migrations, bundle, None).migrations:
-        m = by_file[plan.file]
-        for statement in plan.statements:
-            for step in statement.steps:
-                if step.new_relation or step.work not in ("rewrite", "scan"):
-                    continue
-                mode = mode_name(step.mode)  # lint spells it as pg_locks does
-                if cost.blocking(mode):
-                    work: cost.Work = "rewrite" if step.work == "rewrite" else "scan"
-                    out.append(_Candidate(m, statement.line, step.relation, mode, work, False))
+                    out.append(
+                        _Candidate(plan.migration, s.line, relation, mode, work, plan.provenance)
+                    )
     return out
 
 

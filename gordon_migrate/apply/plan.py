@@ -1,12 +1,13 @@
 """The apply plan: what ``apply`` would run now and what would stop or stall it.
 
 Computed here only, read-only and without the migration lock, in one short session: the
-pending migrations, their static lock plan (``lint.lock_plan``), the sessions holding
-conflicting locks on the planned relations now, the migration lock's holder, and what apply
-would refuse (a standby or an inconsistent history, as ``check_server`` and
-``check_history`` judge; the lint hazards of ``lint.refuse_hazards``, as findings).
-``apply --dry-run``, the TUI's apply confirmation and its Overview and Migrations screens
-render it; none of them reads any of it itself.
+pending migrations, each one's resolved plan with its provenance (``resolve``: pinned,
+rehearsed on a scratch when asked, or guessed), lint's static lock plan and findings
+(``lint.lock_plan``), the sessions holding conflicting locks on the planned relations now,
+the migration lock's holder, and what apply would refuse (a standby or an inconsistent
+history, as ``check_server`` and ``check_history`` judge; the lint hazards of
+``lint.refuse_hazards``, as findings). ``apply --dry-run``, the TUI's apply confirmation and
+its Overview and Migrations screens render it; none of them reads any of it itself.
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ from gordon_migrate.apply import locks
 from gordon_migrate.apply.engine import ApplyResult
 from gordon_migrate.apply.holds import Hold
 from gordon_migrate.apply.refusals import check_history, check_server
+from gordon_migrate.apply.resolve import (
+    OnTheFly,
+    ResolvedPlan,
+    plan_kind,
+    relation_modes,
+    resolve,
+)
 from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, connection
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.errors import GordonError
-from gordon_migrate.core.sessions import Holder, Session
-from gordon_migrate.lint import lock_plan, planned_relations
+from gordon_migrate.core.sessions import Session
+from gordon_migrate.lint import lock_plan
 from gordon_migrate.lint.model import LockPlan
+from gordon_migrate.rehearse import pinned
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,24 @@ class ApplyPlan:
     holds: tuple[Hold, ...] = ()
     """The predicted hold of each blocking lock across a rewrite or a scan (when asked for:
     ``read_plan``'s ``lock_hold_budget_ms``); one ``refused`` is a refusal of apply's."""
+    plans: tuple[ResolvedPlan, ...] = ()
+    """Each pending migration's resolved plan, in ``migrations``' order: per statement its
+    measured (or guessed) locks, rewrites, scans, created and dropped objects, and its
+    ``provenance`` (``.words``: "measured on PostgreSQL 18 (pinned)", "rehearsed just now on
+    PostgreSQL 18 in 1.9 s", "GUESSED: static plan, not rehearsed"). Passing this plan back as
+    ``read_plan(previous=...)`` keeps them while the pending files are the same: a refresh
+    never rehearses again, and never rehearses at all unless asked (``rehearse``)."""
+
+    @property
+    def plan_kind(self) -> str:
+        """``measured``, ``static`` or ``mixed`` (as the apply report says it)."""
+        return plan_kind(self.plans)
+
+    @property
+    def rehearsal_ms(self) -> float | None:
+        """How long the rehearsal of the migrations the pinned plan lacks took (None: none)."""
+        found = [p.provenance.ms for p in self.plans if p.provenance.kind == "rehearsed"]
+        return max((ms for ms in found if ms is not None), default=None)
 
     @property
     def refuses(self) -> bool:
@@ -98,6 +125,7 @@ def read_plan(
     stop_at_refusal: bool = False,
     previous: ApplyPlan | None = None,
     lock_hold_budget_ms: int | None = None,
+    rehearse: OnTheFly | None = None,
 ) -> ApplyPlan:
     """The apply plan of ``bundle`` on ``conn`` (read-only).
 
@@ -107,26 +135,35 @@ def read_plan(
     its pending migrations are the same, its static lock plan is kept and only who holds
     conflicting locks is read again (parsing every pending file on each refresh is not free).
     With ``lock_hold_budget_ms``, the predicted lock holds are read too (``holds.predict``).
+    With ``rehearse``, the pending migrations the pinned plan lacks are rehearsed on a scratch
+    (``resolve``) unless ``previous`` has them measured already; without, they are guessed.
     """
     status = read_status(conn, bundle)
     refusal = refusal_of(status)
     if stop_at_refusal and refusal is not None:
         raise refusal
     pending = pending_of(status, bundle)
+    major = pinned.major_of(status.server_version)
+    same = previous is not None and _keys(previous.plans) == _keys(pending)
+    if previous is not None and same and (rehearse is None or _measured(previous.plans)):
+        plans = previous.plans
+    else:
+        kept = previous.plans if previous is not None else ()
+        plans = resolve(pending, bundle, server_major=major, rehearse=rehearse, previous=kept)
     key = locks.lock_key(status.database)
     holder = locks.holder(conn, key)
     if previous is not None and _versions(previous.migrations) == _versions(pending):
         static = previous.locks
-        holders: list[Holder] = []
-        if pending:
-            from gordon_migrate.lint.live import conflicting_holders  # pglast: only with work
-
-            holders = conflicting_holders(conn, planned_relations(static.migrations))
         found = LockPlan(
-            migrations=static.migrations, holders=holders, live=True, refusals=static.refusals
+            migrations=static.migrations, holders=[], live=True, refusals=static.refusals
         )
     else:
         found = lock_plan(pending, bundle, conn)
+    if pending:
+        from gordon_migrate.lint.live import conflicting_holders  # pglast: only with work
+
+        # Who conflicts now is judged on the resolved plans: measured where they can be.
+        found.holders = conflicting_holders(conn, relation_modes(plans))
     predicted: list[Hold] = []
     if lock_hold_budget_ms is not None and pending:
         from gordon_migrate.apply import holds
@@ -137,6 +174,7 @@ def read_plan(
             bundle,
             server_version=status.server_version,
             budget_ms=lock_hold_budget_ms,
+            plans=plans,
         )
     return ApplyPlan(
         status=status,
@@ -146,11 +184,20 @@ def read_plan(
         lock_holder=holder,
         refusal=refusal,
         holds=tuple(predicted),
+        plans=plans,
     )
 
 
 def _versions(migrations: Sequence[Migration]) -> tuple[int, ...]:
     return tuple(m.version for m in migrations)
+
+
+def _keys(items: Sequence[Migration] | Sequence[ResolvedPlan]) -> list[tuple[int, str]]:
+    return [i.key if isinstance(i, ResolvedPlan) else (i.version, i.checksum.hex()) for i in items]
+
+
+def _measured(plans: Sequence[ResolvedPlan]) -> bool:
+    return all(p.provenance.measured for p in plans)
 
 
 def plan(
@@ -160,10 +207,15 @@ def plan(
     purpose: str,
     doing: str,
     lock_hold_budget_ms: int | None = None,
+    rehearse: OnTheFly | None = None,
 ) -> ApplyPlan:
     """``read_plan`` on a read-only connection of its own, raising what apply would refuse to
     start on as apply raises it."""
     with connection(dsn, purpose=purpose, doing=doing, read_only=True) as conn:
         return read_plan(
-            conn, bundle, stop_at_refusal=True, lock_hold_budget_ms=lock_hold_budget_ms
+            conn,
+            bundle,
+            stop_at_refusal=True,
+            lock_hold_budget_ms=lock_hold_budget_ms,
+            rehearse=rehearse,
         )

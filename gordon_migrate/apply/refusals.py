@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gordon_migrate.apply import history
+from gordon_migrate.apply.resolve import ResolvedPlan
 from gordon_migrate.apply.status import DatabaseStatus
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import Conn, mapped, server_encoding
@@ -154,13 +155,20 @@ def check_lock_holds(
     pending: Sequence[Migration],
     bundle: Sequence[Migration],
     budget_ms: int,
+    *,
+    plans: Sequence[ResolvedPlan] | None = None,
 ) -> None:
     """Refuse a pending statement predicted to hold a blocking lock (SHARE or stronger) across a
     rewrite or a full scan for longer than its budget (``holds``: read-only, sizes read without
-    waiting on any relation lock)."""
+    waiting on any relation lock), judged on ``plans`` (``resolve``) when given."""
     from gordon_migrate.apply import holds
 
     found = holds.predict(
-        conn, pending, bundle, server_version=status.server_version, budget_ms=budget_ms
+        conn,
+        pending,
+        bundle,
+        server_version=status.server_version,
+        budget_ms=budget_ms,
+        plans=plans,
     )
     holds.refuse_long_holds(found)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from gordon_migrate.apply.holds import Hold
     from gordon_migrate.apply.overview import Overview
     from gordon_migrate.apply.plan import ApplyPlan
+    from gordon_migrate.apply.resolve import ResolvedPlan
     from gordon_migrate.core.dsn import Dsn
 
 #: What ``status`` (and the TUI) calls each state.
@@ -42,6 +43,11 @@ def apply_text(result: ApplyResult, target: Dsn) -> str:
             for m in result.planned
         ]
         return "\n".join(lines)
+    if result.rehearsal_ms is not None:
+        head += (
+            f"\nrehearsed the migrations the pinned lock plan lacks first, in "
+            f"{result.rehearsal_ms / 1000:.1f} s"
+        )
     if not result.applied:
         return f"{head}\nup to date: {result.already_applied} applied, nothing pending"
     lines = [head, f"applied {len(result.applied)} migration(s):"]
@@ -73,7 +79,7 @@ def apply_json(result: ApplyResult, target: Dsn) -> dict[str, Any]:
             }
             for s in result.applied
         ],
-    }
+    } | ({} if result.rehearsal_ms is None else {"rehearsal_ms": round(result.rehearsal_ms, 1)})
 
 
 def status_text(overview: Overview) -> str:
@@ -165,6 +171,7 @@ def dry_run_json(plan: ApplyPlan) -> dict[str, Any]:
     if not plan.planned:
         return {}
     out: dict[str, Any] = {"lock_plan": lint_render.plan_json(plan.locks)}
+    out |= plans_json(plan.plans)
     if plan.holds:
         out["lock_holds"] = [h.as_dict() for h in plan.holds]
     return out
@@ -175,7 +182,38 @@ def dry_run_text(plan: ApplyPlan) -> str:
     from gordon_migrate.lint import render as lint_render
 
     text = "\n" + lint_render.plan_text(plan.locks) if plan.locks.migrations else ""
-    return text + holds_text(plan.holds)
+    return text + plans_text(plan.plans) + holds_text(plan.holds)
+
+
+def plans_json(plans: Sequence[ResolvedPlan]) -> dict[str, Any]:
+    """Each pending migration's plan provenance; ``plan`` says ``measured``, ``static`` or
+    ``mixed`` as the apply report does, ``rehearsal_ms`` how long a rehearsal took."""
+    if not plans:
+        return {}
+    from gordon_migrate.apply.resolve import plan_kind
+
+    rehearsed = [p.provenance.ms or 0.0 for p in plans if p.provenance.kind == "rehearsed"]
+    return {
+        "plan": plan_kind(plans),
+        "rehearsal_ms": round(max(rehearsed), 1) if rehearsed else None,
+        "plans": [
+            {
+                "version": p.migration.version,
+                "file": p.migration.filename,
+                "provenance": p.provenance.as_dict(),
+            }
+            for p in plans
+        ],
+    }
+
+
+def plans_text(plans: Sequence[ResolvedPlan]) -> str:
+    """One line per pending migration: where its lock plan comes from."""
+    if not plans:
+        return ""
+    lines = ["", "plan of each pending migration:"]
+    lines += [f"  {p.migration.filename}: {p.provenance.words}" for p in plans]
+    return "\n".join(lines) + "\n"
 
 
 def holds_text(holds: Sequence[Hold]) -> str:

@@ -20,7 +20,15 @@ from gordon_migrate.apply.options import (
     DEFAULT_STATEMENT_TIMEOUT_MS,
     ApplyOptions,
 )
-from gordon_migrate.cli.options import Duration, common_options, emit_json, format_option, setup
+from gordon_migrate.cli.options import (
+    Duration,
+    common_options,
+    emit_json,
+    format_option,
+    on_the_fly,
+    plan_options,
+    setup,
+)
 from gordon_migrate.core.settings import (
     Settings,
     embedded_dir,
@@ -102,6 +110,7 @@ if TYPE_CHECKING:
     metavar="FILE",
     help="Write the evidence of the run (JSON: migrations, statements, locks, waits, outcome).",
 )
+@plan_options
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -116,6 +125,8 @@ def apply(
     lock_hold_budget: int,
     metrics_file: Path | None,
     report_file: Path | None,
+    scratch_url: str | None,
+    static_plan: bool,
 ) -> None:
     """Apply every pending migration (the default command)."""
     settings = setup(ctx)
@@ -131,7 +142,7 @@ def apply(
         )
 
     if dry_run:
-        _dry_run(ctx, settings, fmt, lock_hold_budget)
+        _dry_run(ctx, settings, fmt, lock_hold_budget, scratch_url, static_plan)
         return
     options = ApplyOptions(
         lock_wait_s=lock_wait,
@@ -146,23 +157,34 @@ def apply(
         or report_file is not None
         or otel_env.requested(otel_environment(settings))
     ):
-        target, result = _watched(settings, options, metrics_file, report_file)
+        target, result = _watched(
+            settings, options, metrics_file, report_file, scratch_url, static_plan
+        )
     else:
         bundle = load_bundle(settings)
         target = resolve_dsn(settings)
+        rehearse = on_the_fly(settings, target, scratch_url, static_plan)
         from gordon_migrate.apply.interrupts import raising
 
         with raising():
-            result = engine.apply(target, bundle, options)
+            result = engine.apply(target, bundle, options, rehearse=rehearse)
     if fmt == "json":
         emit_json(render.apply_json(result, target))
     else:
         click.echo(render.apply_text(result, target))
 
 
-def _dry_run(ctx: click.Context, settings: Settings, fmt: str, lock_hold_budget: int) -> None:
-    """What apply would run, its lock plan and who conflicts now; refused as apply would be.
-    Exit 1 when apply would refuse, so a pipeline can gate on the dry run itself."""
+def _dry_run(
+    ctx: click.Context,
+    settings: Settings,
+    fmt: str,
+    lock_hold_budget: int,
+    scratch_url: str | None,
+    static_plan: bool,
+) -> None:
+    """What apply would run, its lock plan (each migration's with its provenance: pending ones
+    the pinned plan lacks are rehearsed, as apply would) and who conflicts now; refused as
+    apply would be. Exit 1 when apply would refuse, so a pipeline can gate on the dry run."""
     from gordon_migrate.apply import render
     from gordon_migrate.apply.interrupts import raising
     from gordon_migrate.apply.plan import plan
@@ -176,6 +198,7 @@ def _dry_run(ctx: click.Context, settings: Settings, fmt: str, lock_hold_budget:
             purpose="apply --dry-run",
             doing="reading the history",
             lock_hold_budget_ms=lock_hold_budget,
+            rehearse=on_the_fly(settings, target, scratch_url, static_plan),
         )
     refused = found.refuses
     if fmt == "json":
@@ -192,6 +215,8 @@ def _watched(
     options: ApplyOptions,
     metrics_file: Path | None,
     report_file: Path | None,
+    scratch_url: str | None,
+    static_plan: bool,
 ) -> tuple[Dsn, ApplyResult]:
     """The apply, watched: the paths are checked first (nothing has run), and the metrics,
     the report and the trace are finished whatever the outcome."""
@@ -208,8 +233,11 @@ def _watched(
         watch.bundle_loaded(bundle)
         target = resolve_dsn(settings)
         watch.target_resolved(target)
+        rehearse = on_the_fly(settings, target, scratch_url, static_plan)
         with raising():
-            return target, engine.apply(target, bundle, options, observer=watch.observer)
+            return target, engine.apply(
+                target, bundle, options, observer=watch.observer, rehearse=rehearse
+            )
     except BaseException as exc:
         error = exc
         raise

@@ -1,7 +1,9 @@
 """``gordon-migrate lint``: loaded by the group only when it runs.
 
 Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Static unless
-``--database-url`` (``settings.flag_url``) or ``--embedded`` is given on the command line.
+``--database-url`` (``settings.flag_url``) or ``--embedded`` is given on the command line;
+then the target's pending migrations get their resolved plans (pinned, else rehearsed on a
+scratch, or guessed with ``--static-plan``) and their predicted lock holds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from gordon_migrate.cli.options import (
     common_options,
     emit_json,
     fixtures_dir_option,
+    on_the_fly,
+    plan_options,
     setup,
 )
 from gordon_migrate.core.settings import flag_url, resolve_dsn
@@ -61,6 +65,7 @@ def _remember_format(ctx: click.Context, _param: click.Parameter, value: str) ->
     default=None,
     help="Print a rule's doc (why, safe rewrite, a failing and a passing case) and exit.",
 )
+@plan_options
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def lint(
@@ -73,6 +78,8 @@ def lint(
     show_grandfathered: bool,
     list_rules: bool,
     explain_rule: str | None,
+    scratch_url: str | None,
+    static_plan: bool,
     files: tuple[Path, ...],
 ) -> None:
     """Lock hazards and Gordon contract breaks in migrations (default: the bundle); exit 1 on
@@ -120,11 +127,19 @@ def lint(
         )
         click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
         return
-    holds = []
+    plans: tuple[Any, ...] = ()
+    holds: list[Any] = []
     if live is not None:
         from gordon_migrate.apply.holds import predict_unapplied
 
-        holds = predict_unapplied(resolve_dsn(settings), targets, context, purpose="lint")
+        target = resolve_dsn(settings)
+        plans, holds = predict_unapplied(
+            target,
+            targets,
+            context,
+            purpose="lint",
+            rehearse=on_the_fly(settings, target, scratch_url, static_plan),
+        )
     if fmt in ("sarif", "github"):
         from gordon_migrate.lint import ci
         from gordon_migrate.lint.rules import registry
@@ -134,15 +149,19 @@ def lint(
         else:
             click.echo(ci.report_github(report, show_grandfathered=show_grandfathered))
     elif fmt == "json":
+        from gordon_migrate.apply.render import plans_json
+
         payload = render.report_json(report)
+        if plans:
+            payload |= plans_json(plans)
         if holds:
             payload["lock_holds"] = [h.as_dict() for h in holds]
         emit_json(payload)
     else:
-        from gordon_migrate.apply.render import holds_text
+        from gordon_migrate.apply.render import holds_text, plans_text
 
         text = render.report_text(report, show_grandfathered=show_grandfathered)
-        click.echo(text + holds_text(holds) if holds else text)
+        click.echo(text + plans_text(plans) + holds_text(holds))
     if not report.ok:
         ctx.exit(1)
 

@@ -14,13 +14,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gordon_migrate.core.durations import parse_ms
 from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.core.settings import Settings, log_level
+
+if TYPE_CHECKING:
+    from gordon_migrate.apply.resolve import OnTheFly
+    from gordon_migrate.core.dsn import Dsn
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -151,3 +155,41 @@ def setup(ctx: click.Context) -> Settings:
 
 def emit_json(payload: dict[str, Any]) -> None:
     click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def plan_options(f: F) -> F:
+    """``--scratch-url`` and ``--static-plan``: how a pending migration the pinned lock plan
+    lacks gets its plan (apply, apply --dry-run, lint --database-url)."""
+    f = click.option(
+        "--static-plan",
+        is_flag=True,
+        help="Do not rehearse a pending migration the pinned lock plan lacks: judge it by "
+        "lint's static plan, marked GUESSED everywhere (for when no scratch server can be had).",
+    )(f)
+    return click.option(
+        "--scratch-url",
+        metavar="URL",
+        default=None,
+        help="Rehearse a pending migration the pinned lock plan lacks in a throwaway database "
+        "on this server (superuser or CREATEDB role; never the target's database; default: "
+        "GORDON_SCRATCH_URL, else a throwaway embedded server).",
+    )(f)
+
+
+def on_the_fly(
+    settings: Settings, target: Dsn, scratch_url: str | None, static_plan: bool
+) -> OnTheFly | None:
+    """The rehearsal to ask for (None with ``--static-plan``: the plan is guessed)."""
+    if static_plan:
+        if scratch_url is not None:
+            raise ConfigError(
+                "--static-plan and --scratch-url exclude each other: the first skips the "
+                "rehearsal the second is for; choose one"
+            )
+        return None
+    from gordon_migrate.apply.resolve import OnTheFly
+    from gordon_migrate.core import dsn
+    from gordon_migrate.core.settings import scratch_url as scratch_setting
+
+    url = scratch_setting(settings, scratch_url)
+    return OnTheFly(target=target, scratch_server=None if url is None else dsn.parse(url))

@@ -116,6 +116,14 @@ class ConfigError(GordonError):
     kind = "config"
 
 
+class ScratchError(ConfigError):
+    """No scratch server to rehearse on: the embedded one cannot start, or the one given by
+    flag cannot be reached or will not make a scratch database."""
+
+    kind = "scratch"
+    failure_mode_of_kind = "FM-35"
+
+
 class ConnectError(GordonError):
     """The server could not be reached or refused the connection."""
 

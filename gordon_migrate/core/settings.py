@@ -46,6 +46,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("RUST_LOG", "--log-level when LOG_LEVEL is unset (its gordon_migrate level)", "info"),
     EnvVar("GORDON_EMBEDDED_DIR", "the data directory of the --embedded server", ".gordon/pg"),
     EnvVar("GORDON_EMBEDDED_PG", "the major version of the --embedded server (18 or 16)", "18"),
+    EnvVar(
+        "GORDON_SCRATCH_URL",
+        "--scratch-url of apply, apply --dry-run and lint: where a migration the pinned plan "
+        "lacks is rehearsed",
+        "a throwaway embedded server",
+    ),
     EnvVar("CI", "set (not 0, false, no): repair and unlock never prompt, need --yes", "unset"),
     EnvVar("OTEL_*", "apply's traces, as the OpenTelemetry specification defines them", "none"),
 )
@@ -55,6 +61,7 @@ EMBEDDED_DIR = Path(".gordon") / "pg"
 EMBEDDED_VERSIONS = (18, 16)
 EMBEDDED_VERSION = EMBEDDED_VERSIONS[0]
 NETWORK_TIMEOUT_ENV = "GORDON_NETWORK_TIMEOUT"
+SCRATCH_URL_ENV = "GORDON_SCRATCH_URL"
 
 
 def _process_environment() -> Mapping[str, str]:
@@ -165,6 +172,12 @@ def resolve_dsn(settings: Settings) -> Dsn:
         target = dsn.parse(url)
     timeout = network_timeout_s(settings)
     return target if timeout is None else replace(target, network_timeout_s=timeout)
+
+
+def scratch_url(settings: Settings, flag: str | None) -> str | None:
+    """The scratch server of an on-the-fly rehearsal: ``--scratch-url``, else
+    ``GORDON_SCRATCH_URL``; None: a throwaway embedded server."""
+    return flag if flag is not None else (settings.environ.get(SCRATCH_URL_ENV) or None)
 
 
 def flag_url(settings: Settings) -> str | None:

@@ -1,11 +1,9 @@
 """The locks each statement takes, for apply's report and traces. Computed only for a report or
 a trace, never on the plain apply path.
 
-A bundled migration's locks come from the bundle's pinned plan, measured on a real server
-(``rehearse.pinned``, ``fixtures/lockplan.json``: a JSON read), marked ``"plan": "measured"``
-with the major they were measured on: the target's when it was measured there. A migration
-the pinned plan does not have (a ``--migrations-dir`` bundle, a file edited since) gets lint's
-static plan (pglast), that migration only, marked ``"plan": "static"``.
+Each migration's locks come from its resolved plan (``apply.resolve``): pinned or rehearsed
+by this run's apply, marked ``"plan": "measured"`` with the major they were measured on; else
+lint's static plan (pglast), that migration only, marked ``"plan": "static"``.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import structlog
 
 if TYPE_CHECKING:
     from gordon_migrate.core.bundle import Migration
-    from gordon_migrate.rehearse.pinned import PinnedPlan, PinnedStatement
+    from gordon_migrate.rehearse.pinned import PinnedStatement
 
 log = structlog.get_logger("gordon_migrate.observe")
 
@@ -38,49 +36,45 @@ class MigrationLocks:
     server_major: int | None
     """The PostgreSQL major a measured plan was measured on (None: static)."""
     statements: list[StatementLocks]
+    provenance: str = "guessed"
+    """``pinned``, ``rehearsed`` or ``guessed`` (``apply.resolve``)."""
 
 
 def plan_locks(
     migrations: Sequence[Migration], bundle: Sequence[Migration], server_major: int | None
 ) -> dict[int, MigrationLocks]:
-    """version -> its locks: measured when pinned (as measured on ``server_major`` when it
-    was), else the static plan."""
+    """version -> its locks, from its resolved plan (``apply.resolve``: pinned, as measured on
+    ``server_major`` when it was; rehearsed by this run's apply; else lint's static plan).
+    Never rehearses: a report or a trace shows what apply judged."""
     if not migrations:
         return {}
-    pinned = _pinned()
-    out: dict[int, MigrationLocks] = {}
-    guessed = []
-    for migration in migrations:
-        found = pinned.lookup(migration.version, migration.checksum.hex())
-        if found is None:
-            guessed.append(migration)
-            continue
-        major, statements = found.plan_for(server_major)
-        out[migration.version] = MigrationLocks(
-            MEASURED, major, [measured_locks(s) for s in statements]
-        )
-    for version, guess in static_locks(guessed, bundle).items():
-        out[version] = MigrationLocks(STATIC, None, guess)
-    return out
-
-
-def _pinned() -> PinnedPlan:
+    from gordon_migrate.apply.resolve import guess, resolve
     from gordon_migrate.core.errors import ConfigError
-    from gordon_migrate.rehearse import pinned
 
     try:
-        return pinned.load()
+        plans = resolve(migrations, bundle, server_major=server_major, earlier=True)
     except ConfigError as exc:
         # The run's report still gets the static plan: the pinned file is only a cheaper,
         # truer source of the same facts.
         log.warning(f"{exc}; the report and the trace use the static lock plan")
-        return pinned.PinnedPlan()
+        plans = guess(migrations, bundle)
+    return {
+        p.migration.version: MigrationLocks(
+            MEASURED if p.provenance.measured else STATIC,
+            p.provenance.server_major,
+            [measured_locks(s) for s in p.statements],
+            p.provenance.kind,
+        )
+        for p in plans
+    }
 
 
 def pg_mode(mode: str) -> str:
     """``SHARE UPDATE EXCLUSIVE`` as pg_locks (and the static plan) spell it,
     ``ShareUpdateExclusiveLock``."""
-    return "".join(word.capitalize() for word in mode.split()) + "Lock"
+    from gordon_migrate.apply.resolve import pg_mode as spelled
+
+    return spelled(mode)
 
 
 def blocks(mode: str) -> str:
@@ -121,38 +115,6 @@ def measured_locks(statement: PinnedStatement) -> StatementLocks:
                 "via": lock.via,
             }
         )
-    return out
-
-
-def static_locks(
-    migrations: Sequence[Migration], bundle: Sequence[Migration]
-) -> dict[int, list[StatementLocks]]:
-    """version -> per statement (in order), its locks: relation, mode, what it blocks, work.
-
-    A file the linter cannot parse has no plan (an empty list): the server reports its error.
-    """
-    if not migrations:
-        return {}
-    from gordon_migrate.lint import lock_plan
-
-    plan = lock_plan(migrations, bundle, None)
-    by_file = {m.file: m for m in plan.migrations}
-    out: dict[int, list[StatementLocks]] = {}
-    for migration in migrations:
-        planned = by_file.get(migration.filename)
-        out[migration.version] = [
-            [
-                {
-                    "relation": step.relation,
-                    "mode": step.mode,
-                    "blocks": step.blocks,
-                    "work": step.work,
-                    "new_relation": step.new_relation,
-                }
-                for step in statement.steps
-            ]
-            for statement in (planned.statements if planned else [])
-        ]
     return out
 
 

@@ -69,6 +69,7 @@ def build(run: RunRecord, bundle: Sequence[Migration], target: str | None = None
                 "retries": m.retries,
                 "plan": plan.plan,
                 "plan_server_major": plan.server_major,
+                "plan_provenance": plan.provenance,
                 "lock_timeouts": [
                     {
                         "attempt": t.attempt,

@@ -55,7 +55,7 @@ Status = Literal["ok", "warning", "problem", "not_run"]
 FM_LOCK_HELD = "FM-16"
 FM_TABLE_LOCK = "FM-17"
 #: What stops apply on a pending migration and leaves no trace in the database.
-FM_PENDING = ("FM-17", "FM-18", "FM-19", "FM-20", "FM-34")
+FM_PENDING = ("FM-17", "FM-18", "FM-19", "FM-20", "FM-34", "FM-35")
 FM_DRIFT = {"schema": "FM-21", "grants": "FM-22", "column_grants": "FM-23", "notify": "FM-24"}
 
 MAX_DETAILS = 20

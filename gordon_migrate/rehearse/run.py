@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
 from gordon_migrate.core import db
@@ -25,7 +25,9 @@ from gordon_migrate.core.durations import format_ms
 from gordon_migrate.core.errors import (
     QUERY_CANCELED,
     ConfigError,
+    ConnectError,
     MigrationError,
+    ScratchError,
     ServerError,
 )
 from gordon_migrate.core.scratch import scratch_database
@@ -74,36 +76,51 @@ def rehearse(
     scratch_server: Dsn | None = None,
     pg_version: int = EMBEDDED_VERSION,
     budget_ms: int = DEFAULT_BUDGET_MS,
+    only: frozenset[int] | None = None,
 ) -> Rehearsal:
     """Rehearse the migrations ``target`` has not applied (all of them without a target) on a
     scratch; a statement that fails or outlasts ``budget_ms`` there raises ``MigrationError``
-    naming its file and line."""
+    naming its file and line. With ``only``, a pending migration of another version is
+    replayed unmeasured in its place (its plan is pinned: measuring it again is wasted).
+    A scratch that cannot be had raises ``ScratchError``."""
     started = time.perf_counter_ns()
     applied = _read_target(target, scratch_server) if target is not None else frozenset()
     replayed = [m for m in migrations if m.version in applied]
     pending = [m for m in migrations if m.version not in applied]
-    with _scratch(scratch_server, pg_version) as scratch:
+    with ExitStack() as stack:
         # Apply's other session settings (apply/options.py) end a session whose client
         # vanished and bound lock waits on a busy server: nothing a statement does depends on
         # them, and nobody else holds locks on the scratch. client_encoding is UTF8 as in
         # apply (db.connect). Scan counters are read fresh each time, not from a cached copy.
         options = {"statement_timeout": format_ms(budget_ms), "stats_fetch_consistency": "none"}
-        with db.connection(
-            scratch,
-            purpose="rehearse",
-            doing="rehearsing the migrations on the scratch",
-            options=options,
-            guarded=False,  # each statement is bounded by the budget (statement_timeout)
-        ) as conn:
-            version = db.server_version(conn)
-            for migration in replayed:
-                _replay(conn, migration, budget_ms)
-            measured = _measure_all(conn, scratch, pending, budget_ms)
+        try:
+            scratch = stack.enter_context(_scratch(scratch_server, pg_version))
+            conn = stack.enter_context(
+                db.connection(
+                    scratch,
+                    purpose="rehearse",
+                    doing="rehearsing the migrations on the scratch",
+                    options=options,
+                    guarded=False,  # each statement is bounded by the budget
+                )
+            )
+        except (ConnectError, ConfigError) as exc:
+            if isinstance(exc, ScratchError):
+                raise
+            raise ScratchError(str(exc)) from None
+        except OSError as exc:  # the embedded server's temporary directory
+            raise ScratchError(
+                f"cannot make the embedded scratch server's directory: {exc}"
+            ) from None
+        version = db.server_version(conn)
+        for migration in replayed:
+            _replay(conn, migration, budget_ms)
+        measured = _measure_pending(conn, scratch, pending, budget_ms, only, replayed)
     return Rehearsal(
         server_version=version,
         ms=_ms(time.perf_counter_ns() - started),
         replayed=tuple(m.version for m in replayed),
-        migrations=measured,
+        migrations=tuple(measured),
     )
 
 
@@ -135,14 +152,17 @@ def _read_target(target: Dsn, scratch_server: Dsn | None) -> frozenset[int]:
 
 
 def _refuse_same_database(scratch_server: Dsn, target: Dsn, target_backend: _Backend) -> None:
-    with db.connection(
-        scratch_server, purpose="rehearse", doing="checking the scratch server", read_only=True
-    ) as conn:
-        row = conn.execute(
-            "SELECT datname = current_database() FROM pg_stat_activity "
-            "WHERE pid = %s AND application_name = %s",
-            (target_backend.pid, target_backend.application_name),
-        ).fetchone()
+    try:
+        with db.connection(
+            scratch_server, purpose="rehearse", doing="checking the scratch server", read_only=True
+        ) as conn:
+            row = conn.execute(
+                "SELECT datname = current_database() FROM pg_stat_activity "
+                "WHERE pid = %s AND application_name = %s",
+                (target_backend.pid, target_backend.application_name),
+            ).fetchone()
+    except ConnectError as exc:
+        raise ScratchError(str(exc)) from None
     if row is not None and row[0]:
         raise _same_database(target)
 
@@ -163,7 +183,7 @@ def _scratch(server: Dsn | None, pg_version: int) -> Iterator[Dsn]:
         pg_version=pg_version,
         prefix="gordon_rehearse",
         purpose="rehearse",
-        refused=ConfigError,
+        refused=ScratchError,
         needs="--scratch-url needs",
     ) as scratch:
         yield scratch.database
@@ -209,21 +229,31 @@ def _replay(conn: Conn, migration: Migration, budget_ms: int) -> None:
         raise _failure(migration, failed, timeout, "replaying the applied") from None
 
 
-def _measure_all(
-    conn: Conn, scratch: Dsn, pending: Sequence[Migration], budget_ms: int
+def _measure_pending(
+    conn: Conn,
+    scratch: Dsn,
+    pending: Sequence[Migration],
+    budget_ms: int,
+    only: frozenset[int] | None,
+    replayed: list[Migration],
 ) -> tuple[MigrationFacts, ...]:
-    """Each pending migration measured, with its access delta: the access facts are read
-    once before the first and after each (the state after one is the state before the next)."""
-    if not pending:
-        return ()
-    runtime = access.runtime_roles()
-    state = access.read_access(conn)
+    """Each pending migration measured (only those of ``only`` when given: the others are
+    replayed unmeasured and appended to ``replayed``), with its access delta. The access state
+    is read before a measured migration and after it; the state after one is the state before
+    the next, unless an unmeasured one ran in between."""
+    runtime = access.runtime_roles() if pending else None
+    state: access.AccessState | None = None
     out = []
     for migration in pending:
+        if only is not None and migration.version not in only:
+            _replay(conn, migration, budget_ms)
+            replayed.append(migration)
+            state = None
+            continue
+        before = state if state is not None else access.read_access(conn)
         facts = _measure(conn, scratch, migration, budget_ms)
-        after = access.read_access(conn)
-        out.append(replace(facts, access=access.delta(state, after, runtime)))
-        state = after
+        state = access.read_access(conn)
+        out.append(replace(facts, access=access.delta(before, state, runtime)))
     return tuple(out)
 
 
@@ -407,6 +437,7 @@ def _failure(migration: Migration, failed: _Failed, timeout_ms: int, doing: str)
         file=migration.filename,
         line=line,
         sqlstate=exc.sqlstate,
+        failure_mode="FM-18" if exc.sqlstate == QUERY_CANCELED else "FM-19",
     )
 
 

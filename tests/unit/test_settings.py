@@ -179,6 +179,7 @@ RESOLVED: dict[str, tuple[str, Callable[[Settings], object]]] = {
     "RUST_LOG": ("warn", settings.log_level),
     "GORDON_EMBEDDED_DIR": ("/elsewhere", settings.embedded_dir),
     "GORDON_EMBEDDED_PG": ("16", settings.embedded_version),
+    "GORDON_SCRATCH_URL": ("postgresql://scratch/", lambda s: settings.scratch_url(s, None)),
     "CI": ("true", settings.in_ci),
     "OTEL_*": ("http://collector:4318", settings.otel_environment),
 }
