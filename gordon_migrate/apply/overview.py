@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from gordon_migrate.apply import history, locks
+from gordon_migrate.apply.options import DEFAULT_LOCK_HOLD_BUDGET_MS
 from gordon_migrate.apply.plan import ApplyPlan, read_plan
 from gordon_migrate.apply.status import DatabaseStatus, MigrationStatus, read_status
 from gordon_migrate.core.bundle import Migration
@@ -158,7 +159,8 @@ def planned_overview(
     """The overview and the apply plan of its pending migrations, read in one read-only
     session of their own."""
     with connection(target, purpose=purpose, doing=doing, read_only=True) as conn:
-        found = read_plan(conn, bundle)
+        # With the predicted holds: the Migrations screen shows each blocking statement's.
+        found = read_plan(conn, bundle, lock_hold_budget_ms=DEFAULT_LOCK_HOLD_BUDGET_MS)
         values = _fields(_overview(conn, target, bundle, found.status, found.lock_holder))
         return PlannedOverview(**values, apply_plan=found)
 

@@ -10,7 +10,13 @@ from typing import Any
 
 import click
 
-from gordon_migrate.cli.options import common_options, fixtures_dir_option, setup
+from gordon_migrate.cli.options import (
+    common_options,
+    fixtures_dir_option,
+    on_the_fly,
+    plan_options,
+    setup,
+)
 from gordon_migrate.core.settings import load_bundle, resolve_dsn
 
 
@@ -35,9 +41,16 @@ from gordon_migrate.core.settings import load_bundle, resolve_dsn
     help="re-read the Overview, the migration lock and the blocking sessions every SECONDS "
     "(0: only on r)",
 )
+@plan_options
 @click.pass_context
 def tui(
-    ctx: click.Context, /, fixtures_dir: Path | None, report_file: Path | None, refresh_s: float
+    ctx: click.Context,
+    /,
+    fixtures_dir: Path | None,
+    report_file: Path | None,
+    refresh_s: float,
+    scratch_url: str | None,
+    static_plan: bool,
 ) -> None:
     """Operator TUI: migrations, drift, grants and the recovery runbook, live.
 
@@ -57,7 +70,10 @@ def tui(
     target = resolve_dsn(settings)
     from gordon_migrate.tui.app import GordonApp
 
-    app = GordonApp(target, bundle, fixtures_dir=fixtures_dir, refresh_s=refresh_s)
+    rehearse = on_the_fly(settings, target, scratch_url, static_plan)
+    app = GordonApp(
+        target, bundle, fixtures_dir=fixtures_dir, refresh_s=refresh_s, rehearse=rehearse
+    )
     app.run()
     ctx.exit(app.return_code or 0)
 

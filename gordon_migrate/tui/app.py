@@ -12,6 +12,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
+from gordon_migrate.apply.resolve import OnTheFly
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.dsn import Dsn
 from gordon_migrate.core.settings import Target
@@ -77,6 +78,7 @@ class GordonApp(App[int]):
         *,
         refresh_s: float = DEFAULT_REFRESH_S,
         clock: Callable[[], datetime] = _utc_now,
+        rehearse: OnTheFly | None = None,
     ) -> None:
         super().__init__()
         # Screens get "-narrow" below 110 columns (stacked layouts), "-wide" from 110 on.
@@ -84,7 +86,9 @@ class GordonApp(App[int]):
         self.refresh_s = refresh_s
         self.ticks = 0
         """Refresh timer ticks so far, paused or not (tests wait on it)."""
-        self.ctx = Context(Target(target, tuple(bundle), fixtures_dir), clock=clock)
+        self.ctx = Context(
+            Target(target, tuple(bundle), fixtures_dir), clock=clock, rehearse=rehearse
+        )
         for mode, screen in SCREENS_BY_MODE.items():
             self.add_mode(mode, partial(screen, self.ctx))
 

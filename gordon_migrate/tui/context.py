@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gordon_migrate.apply.resolve import OnTheFly
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.dsn import Dsn, one_line, scrub
 from gordon_migrate.core.errors import GordonError
@@ -30,6 +31,10 @@ class Context:
     """Live refresh paused (p): the screens keep what they last read."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """When data was read ("as of"): fixed in snapshot tests."""
+    rehearse: OnTheFly | None = None
+    """How the apply confirmation rehearses pending migrations the pinned plan lacks, as
+    ``apply`` does (None: their plan is guessed, and says so). Only the confirmation asks:
+    the live screens never start a rehearsal on a refresh."""
 
     @property
     def target(self) -> Dsn:

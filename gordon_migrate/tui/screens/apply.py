@@ -97,11 +97,15 @@ class ApplyModal(ActionModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def _plan(self) -> None:
+        # As apply judges it: a pending migration the pinned plan lacks is rehearsed first
+        # (in this worker, off the UI thread), and the lock holds are predicted on its facts.
         plan = read_plan(
             self.ctx.target,
             self.ctx.bundle,
             purpose="tui apply plan",
             doing="reading the apply plan",
+            lock_hold_budget_ms=_options().lock_hold_budget_ms,
+            rehearse=self.ctx.rehearse,
         )
         self.post_message(self.Planned(plan))
 
@@ -132,6 +136,7 @@ class ApplyModal(ActionModal):
             f" (PostgreSQL {status.server_version}) in this order; each in its own transaction "
             "unless marked no-transaction; stops at the first failure."
         )
+        text.append_text(plan_lines(plan))
         self.blockers = blocker_lines(plan.locks, plan.lock_holder)
         if self.blockers:
             text.append("\n\nWould wait or be refused now:", style="bold red")
@@ -185,6 +190,7 @@ class ApplyModal(ActionModal):
             _options(),
             progress=progress,
             cancel=self.cancel_token,
+            rehearse=self.ctx.rehearse,
         )
         self.post_message(self.Applied(result))
 
@@ -284,6 +290,31 @@ class ApplyModal(ActionModal):
         text.append(message)
         self._say(text)
         self._closable()
+
+
+def plan_lines(plan: ApplyPlan) -> Text:
+    """Where each pending migration's lock plan comes from (measured and pinned, rehearsed just
+    now, or guessed), then every predicted hold of a blocking lock across a rewrite or a scan,
+    as ``apply --dry-run`` prints them."""
+    text = Text()
+    kinds = {p.provenance.words for p in plan.plans}
+    if len(kinds) == 1 and plan.plans[0].provenance.kind == "pinned":
+        text.append(f"\n\nLock plan: {kinds.pop()}.")
+    elif plan.plans:
+        text.append("\n\nLock plan of each:")
+        for p in plan.plans:
+            style = "" if p.provenance.measured else "bold yellow"
+            text.append(f"\n  {p.migration.filename}: ")
+            text.append(p.provenance.words, style=style)
+    if plan.holds:
+        text.append("\n\nPredicted lock holds (from this database's sizes):", style="bold")
+        for hold in plan.holds:
+            text.append("\n  ")
+            text.append(
+                ("REFUSED " if hold.refused else "") + hold.describe(),
+                style="bold red" if hold.refused else "",
+            )
+    return text
 
 
 def _options() -> ApplyOptions:

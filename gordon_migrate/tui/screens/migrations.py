@@ -14,7 +14,9 @@ from textual.containers import Container, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from gordon_migrate.apply.overview import MigrationRecord, PlannedOverview, planned_overview
-from gordon_migrate.lint.model import LockPlan
+from gordon_migrate.apply.plan import ApplyPlan
+from gordon_migrate.lint.locks import blocks
+from gordon_migrate.rehearse.pinned import PinnedStatement
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
@@ -48,39 +50,74 @@ def history_panel(record: MigrationRecord) -> Table:
     return grid
 
 
-def plan_panel(plan: LockPlan, filename: str) -> Group | None:
-    """Per statement: the lock it takes, on what, the work, what it blocks; then who holds a
-    conflicting lock on those relations now (the migration would queue behind them)."""
-    migration = next((m for m in plan.migrations if m.file == filename), None)
-    if migration is None:
+def plan_panel(plan: ApplyPlan, filename: str) -> Group | None:
+    """Where the migration's lock plan comes from (measured and pinned, rehearsed, or guessed),
+    then per statement the lock it takes, on what, the work, what it blocks, and the predicted
+    hold of a blocking lock across a rewrite or a scan; then who holds a conflicting lock on
+    those relations now (the migration would queue behind them)."""
+    static = plan.locks
+    migration = next((m for m in static.migrations if m.file == filename), None)
+    resolved = next((p for p in plan.plans if p.migration.filename == filename), None)
+    if migration is None and resolved is None:
         return None
     parts: list[Any] = [Text("Lock plan", style="bold underline")]
+    if resolved is not None:
+        measured = resolved.provenance.measured
+        parts.append(Text(resolved.provenance.words, style="" if measured else "bold yellow"))
     relations: set[str] = set()
-    for statement in migration.statements:
-        for step in statement.steps:
-            line = Text(f"line {statement.line}: {step.mode} on {step.relation}")
-            if step.new_relation:
-                line.append(" (new in this migration)")
-                line.stylize("dim")
-            else:
-                relations.add(step.relation)
-                work = "" if step.work == "none" else f" ({step.work})"
-                style = "" if step.blocks == "neither" else "bold red"
-                line.append(f", blocks {step.blocks}{work}", style=style)
-            parts.append(line)
-    for f in plan.refusals:
+    if resolved is not None and resolved.provenance.measured:
+        for statement in resolved.statements:
+            # What the statement itself created nobody else can see yet: its locks wait on
+            # no one and block no one, so they are left out.
+            for lock in statement.locks:
+                if lock.kind == "object" or lock.new:
+                    continue
+                relations.add(lock.object)
+                work = _work(statement, lock.object)
+                line = Text(f"line {statement.line}: {lock.mode} on {lock.object}{work}")
+                # lint names modes as pg_locks does (ShareRowExclusiveLock).
+                blocked = blocks("".join(w.title() for w in lock.mode.split()) + "Lock")
+                style = "" if blocked == "neither" else "bold red"
+                line.append(f", blocks {blocked}", style=style)
+                parts.append(line)
+    elif migration is not None:
+        for guessed in migration.statements:
+            for step in guessed.steps:
+                line = Text(f"line {guessed.line}: {step.mode} on {step.relation}")
+                if step.new_relation:
+                    line.append(" (new in this migration)")
+                    line.stylize("dim")
+                else:
+                    relations.add(step.relation)
+                    work = "" if step.work == "none" else f" ({step.work})"
+                    style = "" if step.blocks == "neither" else "bold red"
+                    line.append(f", blocks {step.blocks}{work}", style=style)
+                parts.append(line)
+    for hold in plan.holds:
+        if hold.migration.filename == filename:
+            style = "bold red" if hold.refused else "yellow"
+            parts.append(Text(("REFUSED " if hold.refused else "") + hold.describe(), style))
+    for f in static.refusals:
         if f.file == filename:
             parts.append(
                 Text(f"apply would refuse: line {f.line} {f.rule}: {f.message}", "bold red")
             )
-    holders = [h for h in plan.holders if h.relation in relations]
+    holders = [h for h in static.holders if h.relation in relations]
     if holders:
         parts.append(Text("Holding conflicting locks now:", style="bold red"))
         for h in holders:
             parts.append(Text(f"  {h.describe(brief=True, unknown='?', with_age=False)}"))
-    elif plan.live:
+    elif static.live:
         parts.append(Text("No session holds a conflicting lock now.", style="green"))
     return Group(*parts)
+
+
+def _work(statement: PinnedStatement, relation: str) -> str:
+    if relation in statement.rewritten:
+        return " (rewrites it)"
+    if relation in statement.scanned:
+        return " (scans it)"
+    return ""
 
 
 def sql_view(record: MigrationRecord) -> Syntax | Text:
@@ -173,7 +210,7 @@ class MigrationsScreen(DataScreen[PlannedOverview]):
         parts: list[Any] = [history_panel(record), Text("")]
         plan = None
         if record.status.state == "pending" and record.status.filename:
-            plan = plan_panel(self.data.plan, record.status.filename)
+            plan = plan_panel(self.data.apply_plan, record.status.filename)
         if plan is not None:
             parts += [plan, Text("")]
         parts.append(Text("SQL", style="bold underline"))
