@@ -41,6 +41,8 @@ def test_an_unpinned_migration_is_guessed_live_and_rehearsed_by_the_confirmation
 
     async def scenario(app: GordonApp, pilot: Pilot[int]) -> None:
         await loaded(pilot, OverviewScreen)
+        overview = text_of(app.screen.query_one("#migrations", Static))
+        assert "0039 runs note (lock plan GUESSED)" in overview, overview
         await pilot.press("2")
         await loaded(pilot, MigrationsScreen)
         detail = text_of(app.screen.query_one("#history", Static))

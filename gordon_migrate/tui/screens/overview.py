@@ -77,6 +77,8 @@ def migrations_panel(data: PlannedOverview, own_lock: bool = False) -> Table:
     grid.add_row("History", verdict)
     pending = [r.status for r in data.records if r.status.state == "pending"]
     if pending:
+        # A plan not measured says so where the operator looks first (Migrations, 2, has it).
+        guessed = {p.migration.version for p in data.apply_plan.plans if not p.provenance.measured}
         names = Text()
         shown = pending if len(pending) <= PENDING_SHOWN else pending[: PENDING_SHOWN - 1]
         for i, status in enumerate(shown):
@@ -86,6 +88,8 @@ def migrations_panel(data: PlannedOverview, own_lock: bool = False) -> Table:
             names.append(f" {status.description}")
             if status.no_transaction:
                 names.append(" [no-transaction]", style="yellow")
+            if status.version in guessed:
+                names.append(" (lock plan GUESSED)", style="yellow")
         if len(shown) < len(pending):
             names.append(f"\nand {len(pending) - len(shown)} more (Migrations, 2)", style="dim")
         grid.add_row("Pending", names)
