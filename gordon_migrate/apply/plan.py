@@ -22,6 +22,7 @@ from gordon_migrate.apply.refusals import check_history, check_server
 from gordon_migrate.apply.resolve import (
     OnTheFly,
     ResolvedPlan,
+    access_errors,
     plan_kind,
     relation_modes,
     resolve,
@@ -152,13 +153,20 @@ def read_plan(
         plans = resolve(pending, bundle, server_major=major, rehearse=rehearse, previous=kept)
     key = locks.lock_key(status.database)
     holder = locks.holder(conn, key)
-    if previous is not None and _versions(previous.migrations) == _versions(pending):
+    access = access_errors(plans)
+    # The kept lint findings judged the kept plans' access errors only.
+    kept_access = previous is not None and (plans is previous.plans or not access)
+    if (
+        previous is not None
+        and kept_access
+        and _versions(previous.migrations) == _versions(pending)
+    ):
         static = previous.locks
         found = LockPlan(
             migrations=static.migrations, holders=[], live=True, refusals=static.refusals
         )
     else:
-        found = lock_plan(pending, bundle, conn)
+        found = lock_plan(pending, bundle, conn, access)
     if pending:
         from gordon_migrate.lint.live import conflicting_holders  # pglast: only with work
 

@@ -27,7 +27,7 @@ from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.errors import ScratchError
 from gordon_migrate.core.settings import EMBEDDED_VERSION, EMBEDDED_VERSIONS
 from gordon_migrate.rehearse import pinned
-from gordon_migrate.rehearse.model import Lock, mode_name
+from gordon_migrate.rehearse.model import AccessChange, Lock, mode_name
 from gordon_migrate.rehearse.pinned import PinnedStatement
 
 if TYPE_CHECKING:
@@ -89,6 +89,11 @@ class ResolvedPlan:
     statements: tuple[PinnedStatement, ...]
     """A guessed plan's locks have kind ``relation`` (lint does not say which kind) and its
     ``created``/``dropped`` are empty (lint does not say)."""
+    access: tuple[AccessChange, ...] = ()
+    """A rehearsed migration's access delta (``rehearse.access``: every change, info and
+    error). Empty for a pinned one: the bundle's own migrations' access changes were reviewed
+    and are grandfathered (``tests/data/access_grandfathered.txt``, checked against a
+    rehearsal in the suite); empty for a guessed one: nothing measured it."""
 
     @property
     def key(self) -> tuple[int, str]:
@@ -223,7 +228,18 @@ def _of_rehearsal(lacking: Sequence[Migration], result: Rehearsal) -> dict[int, 
             )
             for s in facts.statements
         )
-        out[m.version] = ResolvedPlan(m, provenance, statements)
+        out[m.version] = ResolvedPlan(m, provenance, statements, facts.access)
+    return out
+
+
+def access_errors(plans: Sequence[ResolvedPlan]) -> dict[tuple[int, str], tuple[AccessChange, ...]]:
+    """The error-level access changes of each rehearsed plan that has any, by its ``key``:
+    what lint reports as ``access-contract`` findings."""
+    out: dict[tuple[int, str], tuple[AccessChange, ...]] = {}
+    for plan in plans:
+        found = tuple(change for change in plan.access if change.error)
+        if found:
+            out[plan.key] = found
     return out
 
 

@@ -36,6 +36,7 @@ from gordon_migrate.lint.rules import (
     registry,
 )
 from gordon_migrate.rehearse.cost import LONG_LOCK
+from gordon_migrate.rehearse.model import AccessChange
 
 # A line comment, or a (non-nested) block comment: what a fingerprint ignores.
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -276,6 +277,27 @@ def fingerprint(file: str, rule: str, statement: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+_QUALIFIED = re.compile(r'"?[\w$]+"?\."?[\w$]+"?')
+
+
+def _object_names(obj: str) -> tuple[str, ...]:
+    """How a statement may name an access change's object: ``trading.fills`` and ``fills``
+    for ``trading.fills``, ``function trading.f(int)`` or ``trigger g on trading.fills``; the
+    last word for ``schema trading`` or ``role gordon_api``."""
+    qualified = [q.replace('"', "") for q in _QUALIFIED.findall(obj.split("(", 1)[0])]
+    if qualified:
+        return tuple(dict.fromkeys([*qualified, *(q.split(".", 1)[1] for q in qualified)]))
+    words = obj.split()
+    return (words[-1].strip('"'),) if words else ()
+
+
+def _names_any(text: str, names: Sequence[str]) -> bool:
+    plain = text.replace('"', "")
+    return any(
+        re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", plain, re.IGNORECASE) for name in names
+    )
+
+
 def load_allowlist(path: object) -> frozenset[str]:
     from pathlib import Path
 
@@ -292,7 +314,9 @@ class FileLinter:
     """Lints one migration against the catalog of the earlier ones, then updates it. The walk
     plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
     read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
-    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``)."""
+    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``access``: the
+    access changes a rehearsal measured for this migration (given only by a run with a server:
+    a static run has none), each one an ``access_change`` site."""
 
     def __init__(
         self,
@@ -301,8 +325,10 @@ class FileLinter:
         live: LiveInfo | None,
         allowlist: frozenset[str],
         label: str | None = None,
+        access: Sequence[AccessChange] = (),
     ) -> None:
         self.m = migration
+        self.access = tuple(access)
         self.catalog = catalog
         self.live = live
         self.allowlist = allowlist
@@ -458,6 +484,7 @@ class FileLinter:
             line, col = _position(sql, int(match[1])) if match else (1, 1)
             self._stmt = Stmt(ast.SelectStmt(), 0, "", line, col, line)
             self.report("syntax-error", f"does not parse: {exc}")
+            self.check_access([])
             return
         for stmt in stmts:
             self._stmt = stmt
@@ -470,7 +497,18 @@ class FileLinter:
         for relation, stmt in self.needs_decision:
             self._stmt = stmt
             self.check(Site("new_relation", stmt.node, relation))
+        self.check_access(stmts)
         self.apply_waivers(stmts)
+
+    def check_access(self, stmts: list[Stmt]) -> None:
+        """Each measured access change, on the first statement that names its object (the
+        delta is measured per migration, not per statement: naming is the best anchor there is,
+        and where a waiver goes), else on line 1."""
+        for change in self.access:
+            names = _object_names(change.object)
+            found = next((s for s in stmts if _names_any(s.text, names)), None)
+            self._stmt = found or Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
+            self.check(Site("access_change", change, name=change.object))
 
     def apply_waivers(self, stmts: list[Stmt]) -> None:
         for waiver in self.m.waivers:

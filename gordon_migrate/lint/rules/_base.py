@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 #:   walk where the catalog is as the server would see it then (before a DROP forgets it, after
 #:   an earlier subcommand of the same ALTER TABLE);
 #: - ``file_statement``: every statement again once the whole file is walked;
-#: - ``new_relation``: every relation the file created, once the whole file is walked.
+#: - ``new_relation``: every relation the file created, once the whole file is walked;
+#: - ``access_change``: every error-level access change a rehearsal measured for the file
+#:   (``node`` is the ``rehearse.model.AccessChange``), on the statement that names its object;
+#:   only a lint run given rehearsal facts (``lint --database-url``, ``apply``) has any.
 SiteKind = Literal[
     "file",
     "statement",
@@ -34,6 +37,7 @@ SiteKind = Literal[
     "add_constraint",
     "file_statement",
     "new_relation",
+    "access_change",
 ]
 
 
@@ -89,3 +93,6 @@ class Rule:
     passes: tuple[str, ...]
     sites: frozenset[SiteKind] = frozenset()
     check: Check | None = None
+    #: Its check reads facts only a rehearsal measures (``access_change``): no static SQL can
+    #: fail it, so its failing cases are server tests (named in its ``why``).
+    rehearsed: bool = False
