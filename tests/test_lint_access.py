@@ -133,3 +133,35 @@ def test_a_new_table_granted_as_the_matrix_says_is_no_finding(
     }
     dry = cli("apply", "--dry-run", "--format", "json", *target)
     assert json.loads(dry.out)["lock_plan"]["refusals"] == []
+
+
+def test_hidden_ddl_is_judged_by_what_rehearsal_saw_it_lock(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    """Statically a warning (lint cannot see inside the DO block); rehearsed, the ACCESS
+    EXCLUSIVE it took on an existing table makes it an error, and one that only creates a new
+    table stays a warning that says so."""
+    root = _bundle_plus(
+        tmp_path,
+        "hidden",
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE trading.fills ADD COLUMN ' || 'note text'; END $$;\n",
+    )
+    args = ("lint", "--migrations-dir", str(root))
+    static = cli(*args)
+    assert static.code == 0, static.out
+    assert f"{NEXT}_hidden.sql:1:1  hidden-ddl  warning  DDL in a DO block" in static.out
+    found = cli(*args, "--database-url", gordon_db.dsn)
+    assert found.code == 1, found.out
+    line = next(x for x in found.out.splitlines() if "hidden-ddl" in x)
+    assert line.startswith(f"{NEXT}_hidden.sql:1:1  hidden-ddl  error  DDL in a DO block"), line
+    assert "rehearsal saw it take ACCESS EXCLUSIVE on trading.fills" in line
+
+    (root / f"{NEXT}_hidden.sql").write_text(
+        "DO $$ BEGIN EXECUTE 'CREATE TABLE trading.scratch_' || 'notes (id bigint)'; END $$;\n"
+        "REVOKE ALL ON trading.scratch_notes FROM PUBLIC;\n",
+        encoding="utf-8",
+    )
+    new = cli(*args, "--database-url", gordon_db.dsn, "--format", "json")
+    (finding,) = [f for f in json.loads(new.out)["findings"] if f["rule"] == "hidden-ddl"]
+    assert finding["severity"] == "warning"
+    assert "rehearsal saw it take no lock on an existing relation" in finding["message"]

@@ -32,6 +32,7 @@ from gordon_migrate.rehearse.pinned import PinnedStatement
 
 if TYPE_CHECKING:
     from gordon_migrate.core.dsn import Dsn
+    from gordon_migrate.lint.model import Rehearsed
     from gordon_migrate.rehearse.model import Rehearsal
 
 log = structlog.get_logger("gordon_migrate.plan")
@@ -232,15 +233,21 @@ def _of_rehearsal(lacking: Sequence[Migration], result: Rehearsal) -> dict[int, 
     return out
 
 
-def access_errors(plans: Sequence[ResolvedPlan]) -> dict[tuple[int, str], tuple[AccessChange, ...]]:
-    """The error-level access changes of each rehearsed plan that has any, by its ``key``:
-    what lint reports as ``access-contract`` findings."""
-    out: dict[tuple[int, str], tuple[AccessChange, ...]] = {}
-    for plan in plans:
-        found = tuple(change for change in plan.access if change.error)
-        if found:
-            out[plan.key] = found
-    return out
+def rehearsed_facts(plans: Sequence[ResolvedPlan]) -> dict[tuple[int, str], Rehearsed]:
+    """What the rehearsal measured of each rehearsed plan, by its ``key``, for lint's rules
+    over facts: its error-level access changes (``access-contract`` findings) and statements
+    (``hidden-ddl`` judged by what they locked). A pinned plan's are not given: the bundle's
+    own migrations were reviewed (lint's baseline, the grandfathered access changes)."""
+    from gordon_migrate.lint.model import Rehearsed
+
+    return {
+        plan.key: Rehearsed(
+            access=tuple(change for change in plan.access if change.error),
+            statements=plan.statements,
+        )
+        for plan in plans
+        if plan.provenance.kind == "rehearsed"
+    }
 
 
 def guess(lacking: Sequence[Migration], bundle: Sequence[Migration]) -> tuple[ResolvedPlan, ...]:

@@ -4,7 +4,7 @@ Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Stati
 ``--database-url`` (``settings.flag_url``) or ``--embedded`` is given on the command line;
 then the target's pending migrations get their resolved plans (pinned, else rehearsed on a
 scratch, or guessed with ``--static-plan``) and their predicted lock holds, and a rehearsed
-one's access errors are ``access-contract`` findings.
+one's measured facts are judged by lint's rules over them (``access-contract``, ``hidden-ddl``).
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def lint(
         live = read_live_at(resolve_dsn(settings), purpose="lint")
     plans: tuple[Any, ...] = ()
     holds: list[Any] = []
-    access: dict[tuple[int, str], Any] = {}
+    measured: dict[tuple[int, str], Any] = {}
     if live is not None and not write_baseline:
         from gordon_migrate.apply.holds import predict_unapplied
-        from gordon_migrate.apply.resolve import access_errors
+        from gordon_migrate.apply.resolve import rehearsed_facts
 
         target = resolve_dsn(settings)
         plans, holds = predict_unapplied(
@@ -124,8 +124,8 @@ def lint(
             purpose="lint",
             rehearse=on_the_fly(settings, target, scratch_url, static_plan),
         )
-        # What the rehearsal measured of who can see or do what: access-contract findings.
-        access = access_errors(plans)
+        # What the rehearsal measured: lint's rules over facts judge it.
+        measured = rehearsed_facts(plans)
     source = baseline_file or baseline.default_path()
     report = run_lint(
         targets,
@@ -134,7 +134,7 @@ def lint(
         baseline=frozenset() if write_baseline else baseline.load(source),
         fixtures_dir=fixtures_dir,
         labels=labels,
-        access=access,
+        rehearsed=measured,
     )
     if write_baseline:
         if files:

@@ -25,6 +25,7 @@ from gordon_migrate.lint.model import (
     Finding,
     LiveInfo,
     LockStep,
+    Rehearsed,
     Severity,
     StatementPlan,
 )
@@ -36,7 +37,7 @@ from gordon_migrate.lint.rules import (
     registry,
 )
 from gordon_migrate.rehearse.cost import LONG_LOCK
-from gordon_migrate.rehearse.model import AccessChange
+from gordon_migrate.rehearse.pinned import PinnedStatement
 
 # A line comment, or a (non-nested) block comment: what a fingerprint ignores.
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -314,9 +315,10 @@ class FileLinter:
     """Lints one migration against the catalog of the earlier ones, then updates it. The walk
     plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
     read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
-    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``access``: the
-    access changes a rehearsal measured for this migration (given only by a run with a server:
-    a static run has none), each one an ``access_change`` site."""
+    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
+    what a rehearsal measured of this migration (given only by a run with a server: a static
+    run has none): each error-level access change is an ``access_change`` site, and
+    ``measured_here`` reads the current statement's measured locks."""
 
     def __init__(
         self,
@@ -325,10 +327,10 @@ class FileLinter:
         live: LiveInfo | None,
         allowlist: frozenset[str],
         label: str | None = None,
-        access: Sequence[AccessChange] = (),
+        rehearsed: Rehearsed | None = None,
     ) -> None:
         self.m = migration
-        self.access = tuple(access)
+        self.rehearsed = rehearsed
         self.catalog = catalog
         self.live = live
         self.allowlist = allowlist
@@ -353,6 +355,18 @@ class FileLinter:
     # -- helpers -------------------------------------------------------------------------
     def new(self, relation: str) -> bool:
         return relation in self.created
+
+    def measured_here(self) -> tuple[PinnedStatement, tuple[str, ...]] | None:
+        """The current statement as rehearsal measured it, and the relations the migration's
+        earlier statements created there (None: not rehearsed)."""
+        if self.rehearsed is None or self._stmt is None:
+            return None
+        line = self._stmt.line
+        found = next((s for s in self.rehearsed.statements if s.line == line), None)
+        if found is None:
+            return None
+        earlier = tuple(r for s in self.rehearsed.statements if s.line < line for r in s.created)
+        return found, earlier
 
     def relation(self, rv: ast.RangeVar | None) -> str:
         """The relation ``rv`` names, schema-qualified as the catalog knows it."""
@@ -392,7 +406,9 @@ class FileLinter:
                 self._crashed(rule, exc)
                 continue
             for hit in hits:
-                self.report(rule.id, hit.message, hit.relation, scaled=hit.scaled)
+                self.report(
+                    rule.id, hit.message, hit.relation, scaled=hit.scaled, severity=hit.severity
+                )
 
     def _crashed(self, rule: Rule, exc: Exception) -> None:
         stmt = self._stmt
@@ -436,12 +452,19 @@ class FileLinter:
         return f" ({relation}: {rows}, {size.bytes // 1024} kB live)"
 
     def report(
-        self, rule: str, message: str, relation: str | None = None, *, scaled: bool = False
+        self,
+        rule: str,
+        message: str,
+        relation: str | None = None,
+        *,
+        scaled: bool = False,
+        severity: Severity | None = None,
     ) -> None:
         stmt = self._stmt
         assert stmt is not None
         spec = registry()[rule]
-        severity = self.severity(rule, relation) if scaled else spec.severity
+        if severity is None:
+            severity = self.severity(rule, relation) if scaled else spec.severity
         self.findings.append(
             Finding(
                 file=self.file,
@@ -504,7 +527,7 @@ class FileLinter:
         """Each measured access change, on the first statement that names its object (the
         delta is measured per migration, not per statement: naming is the best anchor there is,
         and where a waiver goes), else on line 1."""
-        for change in self.access:
+        for change in self.rehearsed.access if self.rehearsed is not None else ():
             names = _object_names(change.object)
             found = next((s for s in stmts if _names_any(s.text, names)), None)
             self._stmt = found or Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)

@@ -70,6 +70,9 @@ class Hit:
     message: str
     relation: str | None = None
     scaled: bool = False
+    #: The rule's own severity when None; a rule over measured facts may judge a hit harder
+    #: (or softer) than its static one.
+    severity: Severity | None = None
 
 
 Check = Callable[[Site, "FileLinter"], Iterable[Hit]]
