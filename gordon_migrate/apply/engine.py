@@ -35,7 +35,7 @@ from gordon_migrate.apply.refusals import (
     check_server,
     check_writable,
 )
-from gordon_migrate.apply.resolve import OnTheFly, resolve, unpinned
+from gordon_migrate.apply.resolve import OnTheFly, rehearsed_facts, resolve, unpinned
 from gordon_migrate.apply.retries import LockRetries, WaitReporter
 from gordon_migrate.apply.state import (
     CHECK_TIMEOUT_S,
@@ -207,7 +207,9 @@ def _apply(run: Run, bundle: Sequence[Migration], rehearse: OnTheFly | None) -> 
                 default=None,
             )
         with run.guard():
-            refuse_hazards(pending, bundle, conn)
+            # What rehearsal measured (access errors, hidden DDL's locks) is lint's to judge,
+            # refused alike (FM-34).
+            refuse_hazards(pending, bundle, conn, rehearsed_facts(plans or ()))
             check_lock_holds(
                 conn, status, pending, bundle, run.opts.lock_hold_budget_ms, plans=plans
             )

@@ -23,6 +23,7 @@ from gordon_migrate.apply.resolve import (
     OnTheFly,
     ResolvedPlan,
     plan_kind,
+    rehearsed_facts,
     relation_modes,
     resolve,
 )
@@ -152,13 +153,16 @@ def read_plan(
         plans = resolve(pending, bundle, server_major=major, rehearse=rehearse, previous=kept)
     key = locks.lock_key(status.database)
     holder = locks.holder(conn, key)
-    if previous is not None and _versions(previous.migrations) == _versions(pending):
+    measured = rehearsed_facts(plans)
+    # The kept lint findings judged the kept plans' rehearsal facts only.
+    reuse = previous is not None and (plans is previous.plans or not measured)
+    if previous is not None and reuse and _versions(previous.migrations) == _versions(pending):
         static = previous.locks
         found = LockPlan(
             migrations=static.migrations, holders=[], live=True, refusals=static.refusals
         )
     else:
-        found = lock_plan(pending, bundle, conn)
+        found = lock_plan(pending, bundle, conn, measured)
     if pending:
         from gordon_migrate.lint.live import conflicting_holders  # pglast: only with work
 

@@ -201,6 +201,7 @@ def plans_json(plans: Sequence[ResolvedPlan]) -> dict[str, Any]:
                 "version": p.migration.version,
                 "file": p.migration.filename,
                 "provenance": p.provenance.as_dict(),
+                "access": [change.to_json() for change in p.access],
             }
             for p in plans
         ],
@@ -208,11 +209,17 @@ def plans_json(plans: Sequence[ResolvedPlan]) -> dict[str, Any]:
 
 
 def plans_text(plans: Sequence[ResolvedPlan]) -> str:
-    """One line per pending migration: where its lock plan comes from."""
+    """One line per pending migration: where its lock plan comes from; under a rehearsed one,
+    each change of its access delta (an error with why: lint's ``access-contract``)."""
     if not plans:
         return ""
     lines = ["", "plan of each pending migration:"]
-    lines += [f"  {p.migration.filename}: {p.provenance.words}" for p in plans]
+    for p in plans:
+        lines.append(f"  {p.migration.filename}: {p.provenance.words}")
+        lines += [
+            f"    access ERROR: {c.text} ({c.why})" if c.error else f"    access: {c.text}"
+            for c in p.access
+        ]
     return "\n".join(lines) + "\n"
 
 

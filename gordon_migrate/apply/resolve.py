@@ -27,11 +27,12 @@ from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.errors import ScratchError
 from gordon_migrate.core.settings import EMBEDDED_VERSION, EMBEDDED_VERSIONS
 from gordon_migrate.rehearse import pinned
-from gordon_migrate.rehearse.model import Lock, mode_name
+from gordon_migrate.rehearse.model import AccessChange, Lock, mode_name
 from gordon_migrate.rehearse.pinned import PinnedStatement
 
 if TYPE_CHECKING:
     from gordon_migrate.core.dsn import Dsn
+    from gordon_migrate.lint.model import Rehearsed
     from gordon_migrate.rehearse.model import Rehearsal
 
 log = structlog.get_logger("gordon_migrate.plan")
@@ -89,6 +90,11 @@ class ResolvedPlan:
     statements: tuple[PinnedStatement, ...]
     """A guessed plan's locks have kind ``relation`` (lint does not say which kind) and its
     ``created``/``dropped`` are empty (lint does not say)."""
+    access: tuple[AccessChange, ...] = ()
+    """A rehearsed migration's access delta (``rehearse.access``: every change, info and
+    error). Empty for a pinned one: the bundle's own migrations' access changes were reviewed
+    and are grandfathered (``tests/data/access_grandfathered.txt``, checked against a
+    rehearsal in the suite); empty for a guessed one: nothing measured it."""
 
     @property
     def key(self) -> tuple[int, str]:
@@ -223,8 +229,25 @@ def _of_rehearsal(lacking: Sequence[Migration], result: Rehearsal) -> dict[int, 
             )
             for s in facts.statements
         )
-        out[m.version] = ResolvedPlan(m, provenance, statements)
+        out[m.version] = ResolvedPlan(m, provenance, statements, facts.access)
     return out
+
+
+def rehearsed_facts(plans: Sequence[ResolvedPlan]) -> dict[tuple[int, str], Rehearsed]:
+    """What the rehearsal measured of each rehearsed plan, by its ``key``, for lint's rules
+    over facts: its error-level access changes (``access-contract`` findings) and statements
+    (``hidden-ddl`` judged by what they locked). A pinned plan's are not given: the bundle's
+    own migrations were reviewed (lint's baseline, the grandfathered access changes)."""
+    from gordon_migrate.lint.model import Rehearsed
+
+    return {
+        plan.key: Rehearsed(
+            access=tuple(change for change in plan.access if change.error),
+            statements=plan.statements,
+        )
+        for plan in plans
+        if plan.provenance.kind == "rehearsed"
+    }
 
 
 def guess(lacking: Sequence[Migration], bundle: Sequence[Migration]) -> tuple[ResolvedPlan, ...]:

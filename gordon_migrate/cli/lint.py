@@ -3,7 +3,8 @@
 Thin: load the migrations, call ``gordon_migrate.lint``, render, exit 0/1. Static unless
 ``--database-url`` (``settings.flag_url``) or ``--embedded`` is given on the command line;
 then the target's pending migrations get their resolved plans (pinned, else rehearsed on a
-scratch, or guessed with ``--static-plan``) and their predicted lock holds.
+scratch, or guessed with ``--static-plan``) and their predicted lock holds, and a rehearsed
+one's measured facts are judged by lint's rules over them (``access-contract``, ``hidden-ddl``).
 """
 
 from __future__ import annotations
@@ -108,6 +109,23 @@ def lint(
         from gordon_migrate.lint.live import read_live_at
 
         live = read_live_at(resolve_dsn(settings), purpose="lint")
+    plans: tuple[Any, ...] = ()
+    holds: list[Any] = []
+    measured: dict[tuple[int, str], Any] = {}
+    if live is not None and not write_baseline:
+        from gordon_migrate.apply.holds import predict_unapplied
+        from gordon_migrate.apply.resolve import rehearsed_facts
+
+        target = resolve_dsn(settings)
+        plans, holds = predict_unapplied(
+            target,
+            targets,
+            context,
+            purpose="lint",
+            rehearse=on_the_fly(settings, target, scratch_url, static_plan),
+        )
+        # What the rehearsal measured: lint's rules over facts judge it.
+        measured = rehearsed_facts(plans)
     source = baseline_file or baseline.default_path()
     report = run_lint(
         targets,
@@ -116,6 +134,7 @@ def lint(
         baseline=frozenset() if write_baseline else baseline.load(source),
         fixtures_dir=fixtures_dir,
         labels=labels,
+        rehearsed=measured,
     )
     if write_baseline:
         if files:
@@ -127,19 +146,6 @@ def lint(
         )
         click.echo(f"wrote {len(report.findings)} finding(s) to {source}")
         return
-    plans: tuple[Any, ...] = ()
-    holds: list[Any] = []
-    if live is not None:
-        from gordon_migrate.apply.holds import predict_unapplied
-
-        target = resolve_dsn(settings)
-        plans, holds = predict_unapplied(
-            target,
-            targets,
-            context,
-            purpose="lint",
-            rehearse=on_the_fly(settings, target, scratch_url, static_plan),
-        )
     if fmt in ("sarif", "github"):
         from gordon_migrate.lint import ci
         from gordon_migrate.lint.rules import registry

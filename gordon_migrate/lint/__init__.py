@@ -8,7 +8,7 @@ and the TUI). Everything returned is a plain dataclass of ``gordon_migrate.lint.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,11 @@ from gordon_migrate.lint.model import Finding, LintReport, LockPlan, MigrationPl
 if TYPE_CHECKING:
     from gordon_migrate.core.db import Conn
     from gordon_migrate.lint.analyze import FileLinter
-    from gordon_migrate.lint.model import LiveInfo
+    from gordon_migrate.lint.model import LiveInfo, Rehearsed
+
+#: What a rehearsal measured, by migration (version, checksum hex): the facts of the rules
+#: that read them (``apply.resolve.rehearsed_facts``).
+Measured = Mapping[tuple[int, str], "Rehearsed"]
 
 __all__ = [
     "Finding",
@@ -42,26 +46,32 @@ def _run(
     live: LiveInfo | None,
     fixtures_dir: Path | None,
     labels: dict[Path, str] | None = None,
+    rehearsed: Measured | None = None,
 ) -> list[tuple[Migration, FileLinter]]:
     """Replay ``context`` in version order, linting each target in its place; a target that is
-    not a file of ``context`` is linted on its own after the whole of it."""
+    not a file of ``context`` is linted on its own after the whole of it. ``rehearsed``: what a
+    rehearsal measured of the targets that have it."""
     from gordon_migrate.lint.analyze import Catalog, FileLinter, load_allowlist
 
     allow = load_allowlist(allowlist_path(fixtures_dir))
     in_context = {m.path.resolve() for m in context}
     target_paths = {m.path.resolve() for m in targets}
     names = labels or {}
+    measured = rehearsed or {}
     catalog = Catalog()
     out: list[tuple[Migration, FileLinter]] = []
     for m in sorted(context, key=lambda m: m.version):
-        linter = FileLinter(m, catalog, live, allow, names.get(m.path))
+        target = m.path.resolve() in target_paths
+        facts = measured.get((m.version, m.checksum.hex())) if target else None
+        linter = FileLinter(m, catalog, live, allow, names.get(m.path), facts)
         linter.run()
-        if m.path.resolve() in target_paths:
+        if target:
             out.append((m, linter))
     for m in sorted(targets, key=lambda m: m.version):
         if m.path.resolve() in in_context:
             continue
-        linter = FileLinter(m, catalog.copy(), live, allow, names.get(m.path))
+        facts = measured.get((m.version, m.checksum.hex()))
+        linter = FileLinter(m, catalog.copy(), live, allow, names.get(m.path), facts)
         linter.run()
         out.append((m, linter))
     return out
@@ -75,11 +85,13 @@ def lint(
     baseline: frozenset[tuple[str, str, int, str]] = frozenset(),
     fixtures_dir: Path | None = None,
     labels: dict[Path, str] | None = None,
+    rehearsed: Measured | None = None,
 ) -> LintReport:
-    """Findings of ``targets``, knowing what the ``context`` migrations (the bundle) built."""
+    """Findings of ``targets``, knowing what the ``context`` migrations (the bundle) built;
+    with ``rehearsed``, the rules over measured facts judge them too."""
     _check_baseline_rules(baseline)
     report = LintReport(live=live is not None)
-    for m, linter in _run(targets, context, live, fixtures_dir, labels):
+    for m, linter in _run(targets, context, live, fixtures_dir, labels, rehearsed):
         report.files.append(linter.file)
         sha = m.checksum.hex()
         for finding in linter.findings:
@@ -114,12 +126,16 @@ def baseline_rows(
 
 
 def refuse_hazards(
-    pending: Sequence[Migration], bundle: Sequence[Migration], conn: Conn | None
+    pending: Sequence[Migration],
+    bundle: Sequence[Migration],
+    conn: Conn | None,
+    rehearsed: Measured | None = None,
 ) -> None:
     """``apply``'s gate: raise ``LintError`` naming file, line and rule of the first error-level
     finding of a pending migration that is neither grandfathered nor waived. Read-only; with
-    ``conn``, live table sizes decide the severity (a small table's hazard is a warning).
-    A file that does not parse is left to the server."""
+    ``conn``, live table sizes decide the severity (a small table's hazard is a warning); with
+    ``rehearsed``, what a rehearsal measured is judged too. A file that does not parse is
+    left to the server."""
     from gordon_migrate.lint import baseline
 
     grandfathered = baseline.load()
@@ -130,7 +146,7 @@ def refuse_hazards(
     from gordon_migrate.lint.live import read_live
 
     live = read_live(conn, functions=True) if conn is not None else None
-    report = lint(pending, bundle, live=live, baseline=grandfathered)
+    report = lint(pending, bundle, live=live, baseline=grandfathered, rehearsed=rehearsed)
     # A file pglast cannot parse may use grammar newer than pglast knows: the server judges
     # it, and names the line, as it did before the gate existed.
     failing = [f for f in report.failing if f.rule != "syntax-error"]
@@ -155,11 +171,15 @@ def refuse_hazards(
 
 
 def lock_plan(
-    pending: Sequence[Migration], bundle: Sequence[Migration], conn: Conn | None
+    pending: Sequence[Migration],
+    bundle: Sequence[Migration],
+    conn: Conn | None,
+    rehearsed: Measured | None = None,
 ) -> LockPlan:
     """Per statement of each pending migration: lock mode, relation, work, what it blocks;
     with ``conn``, the sessions that currently hold conflicting locks on those relations. Also
-    the findings for which ``apply`` would refuse (``refusals``), as ``refuse_hazards`` judges."""
+    the findings for which ``apply`` would refuse (``refusals``), as ``refuse_hazards`` judges
+    (``rehearsed`` as it takes it)."""
     plan = LockPlan(live=conn is not None)
     if not pending:
         return plan
@@ -168,7 +188,7 @@ def lock_plan(
 
     live = read_live(conn, functions=True) if conn is not None else None
     grandfathered = baseline.load()
-    for m, linter in _run(pending, bundle, live, None):
+    for m, linter in _run(pending, bundle, live, None, rehearsed=rehearsed):
         sha = m.checksum.hex()
         for finding in linter.findings:
             finding.grandfathered = (m.filename, sha, finding.line, finding.rule) in grandfathered

@@ -25,6 +25,7 @@ from gordon_migrate.lint.model import (
     Finding,
     LiveInfo,
     LockStep,
+    Rehearsed,
     Severity,
     StatementPlan,
 )
@@ -36,6 +37,7 @@ from gordon_migrate.lint.rules import (
     registry,
 )
 from gordon_migrate.rehearse.cost import LONG_LOCK
+from gordon_migrate.rehearse.pinned import PinnedStatement
 
 # A line comment, or a (non-nested) block comment: what a fingerprint ignores.
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
@@ -276,6 +278,27 @@ def fingerprint(file: str, rule: str, statement: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+_QUALIFIED = re.compile(r'"?[\w$]+"?\."?[\w$]+"?')
+
+
+def _object_names(obj: str) -> tuple[str, ...]:
+    """How a statement may name an access change's object: ``trading.fills`` and ``fills``
+    for ``trading.fills``, ``function trading.f(int)`` or ``trigger g on trading.fills``; the
+    last word for ``schema trading`` or ``role gordon_api``."""
+    qualified = [q.replace('"', "") for q in _QUALIFIED.findall(obj.split("(", 1)[0])]
+    if qualified:
+        return tuple(dict.fromkeys([*qualified, *(q.split(".", 1)[1] for q in qualified)]))
+    words = obj.split()
+    return (words[-1].strip('"'),) if words else ()
+
+
+def _names_any(text: str, names: Sequence[str]) -> bool:
+    plain = text.replace('"', "")
+    return any(
+        re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", plain, re.IGNORECASE) for name in names
+    )
+
+
 def load_allowlist(path: object) -> frozenset[str]:
     from pathlib import Path
 
@@ -292,7 +315,10 @@ class FileLinter:
     """Lints one migration against the catalog of the earlier ones, then updates it. The walk
     plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
     read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
-    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``)."""
+    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
+    what a rehearsal measured of this migration (given only by a run with a server: a static
+    run has none): each error-level access change is an ``access_change`` site, and
+    ``measured_here`` reads the current statement's measured locks."""
 
     def __init__(
         self,
@@ -301,8 +327,10 @@ class FileLinter:
         live: LiveInfo | None,
         allowlist: frozenset[str],
         label: str | None = None,
+        rehearsed: Rehearsed | None = None,
     ) -> None:
         self.m = migration
+        self.rehearsed = rehearsed
         self.catalog = catalog
         self.live = live
         self.allowlist = allowlist
@@ -327,6 +355,18 @@ class FileLinter:
     # -- helpers -------------------------------------------------------------------------
     def new(self, relation: str) -> bool:
         return relation in self.created
+
+    def measured_here(self) -> tuple[PinnedStatement, tuple[str, ...]] | None:
+        """The current statement as rehearsal measured it, and the relations the migration's
+        earlier statements created there (None: not rehearsed)."""
+        if self.rehearsed is None or self._stmt is None:
+            return None
+        line = self._stmt.line
+        found = next((s for s in self.rehearsed.statements if s.line == line), None)
+        if found is None:
+            return None
+        earlier = tuple(r for s in self.rehearsed.statements if s.line < line for r in s.created)
+        return found, earlier
 
     def relation(self, rv: ast.RangeVar | None) -> str:
         """The relation ``rv`` names, schema-qualified as the catalog knows it."""
@@ -366,7 +406,9 @@ class FileLinter:
                 self._crashed(rule, exc)
                 continue
             for hit in hits:
-                self.report(rule.id, hit.message, hit.relation, scaled=hit.scaled)
+                self.report(
+                    rule.id, hit.message, hit.relation, scaled=hit.scaled, severity=hit.severity
+                )
 
     def _crashed(self, rule: Rule, exc: Exception) -> None:
         stmt = self._stmt
@@ -410,12 +452,19 @@ class FileLinter:
         return f" ({relation}: {rows}, {size.bytes // 1024} kB live)"
 
     def report(
-        self, rule: str, message: str, relation: str | None = None, *, scaled: bool = False
+        self,
+        rule: str,
+        message: str,
+        relation: str | None = None,
+        *,
+        scaled: bool = False,
+        severity: Severity | None = None,
     ) -> None:
         stmt = self._stmt
         assert stmt is not None
         spec = registry()[rule]
-        severity = self.severity(rule, relation) if scaled else spec.severity
+        if severity is None:
+            severity = self.severity(rule, relation) if scaled else spec.severity
         self.findings.append(
             Finding(
                 file=self.file,
@@ -458,6 +507,7 @@ class FileLinter:
             line, col = _position(sql, int(match[1])) if match else (1, 1)
             self._stmt = Stmt(ast.SelectStmt(), 0, "", line, col, line)
             self.report("syntax-error", f"does not parse: {exc}")
+            self.check_access([])
             return
         for stmt in stmts:
             self._stmt = stmt
@@ -470,7 +520,18 @@ class FileLinter:
         for relation, stmt in self.needs_decision:
             self._stmt = stmt
             self.check(Site("new_relation", stmt.node, relation))
+        self.check_access(stmts)
         self.apply_waivers(stmts)
+
+    def check_access(self, stmts: list[Stmt]) -> None:
+        """Each measured access change, on the first statement that names its object (the
+        delta is measured per migration, not per statement: naming is the best anchor there is,
+        and where a waiver goes), else on line 1."""
+        for change in self.rehearsed.access if self.rehearsed is not None else ():
+            names = _object_names(change.object)
+            found = next((s for s in stmts if _names_any(s.text, names)), None)
+            self._stmt = found or Stmt(ast.SelectStmt(), 0, "", 1, 1, 1)
+            self.check(Site("access_change", change, name=change.object))
 
     def apply_waivers(self, stmts: list[Stmt]) -> None:
         for waiver in self.m.waivers:

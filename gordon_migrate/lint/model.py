@@ -8,12 +8,24 @@ from typing import Literal
 
 from gordon_migrate.core.sessions import Holder
 from gordon_migrate.rehearse.functions import Signature
+from gordon_migrate.rehearse.model import AccessChange
+from gordon_migrate.rehearse.pinned import PinnedStatement
 
 Severity = Literal["error", "warning"]
 
 #: The least a heap row takes: its header (23 bytes, aligned to 24) and its 4-byte line
 #: pointer. A table's bytes divided by this bound its row count from above.
 MIN_ROW_BYTES = 28
+
+
+@dataclass(frozen=True)
+class Rehearsed:
+    """What a rehearsal measured of one migration, as the rules that read facts take it (a
+    static run has none): its error-level access changes (``access-contract``) and each
+    statement's locks and created relations (``hidden-ddl``)."""
+
+    access: tuple[AccessChange, ...] = ()
+    statements: tuple[PinnedStatement, ...] = ()
 
 
 @dataclass

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 #:   walk where the catalog is as the server would see it then (before a DROP forgets it, after
 #:   an earlier subcommand of the same ALTER TABLE);
 #: - ``file_statement``: every statement again once the whole file is walked;
-#: - ``new_relation``: every relation the file created, once the whole file is walked.
+#: - ``new_relation``: every relation the file created, once the whole file is walked;
+#: - ``access_change``: every error-level access change a rehearsal measured for the file
+#:   (``node`` is the ``rehearse.model.AccessChange``), on the statement that names its object;
+#:   only a lint run given rehearsal facts (``lint --database-url``, ``apply``) has any.
 SiteKind = Literal[
     "file",
     "statement",
@@ -34,6 +37,7 @@ SiteKind = Literal[
     "add_constraint",
     "file_statement",
     "new_relation",
+    "access_change",
 ]
 
 
@@ -66,6 +70,9 @@ class Hit:
     message: str
     relation: str | None = None
     scaled: bool = False
+    #: The rule's own severity when None; a rule over measured facts may judge a hit harder
+    #: (or softer) than its static one.
+    severity: Severity | None = None
 
 
 Check = Callable[[Site, "FileLinter"], Iterable[Hit]]
@@ -89,3 +96,6 @@ class Rule:
     passes: tuple[str, ...]
     sites: frozenset[SiteKind] = frozenset()
     check: Check | None = None
+    #: Its check reads facts only a rehearsal measures (``access_change``): no static SQL can
+    #: fail it, so its failing cases are server tests (named in its ``why``).
+    rehearsed: bool = False

@@ -1,4 +1,10 @@
-"""hidden-ddl: DDL lint cannot see, in a DO block or a function the migration calls."""
+"""hidden-ddl: DDL lint cannot see, in a DO block or a function the migration calls.
+
+Statically a warning (lint cannot see what it does). Given what a rehearsal measured of the
+statement (``lint --database-url``, ``apply --dry-run``, ``apply``: a migration the pinned plan
+lacks), the finding says what it locked, and is an error when that is a lock blocking reads or
+writes (SHARE or stronger) on a relation that existed before the migration.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +20,35 @@ from gordon_migrate.lint.rules import Hit, Rule, Site
 if TYPE_CHECKING:
     from gordon_migrate.lint.analyze import FileLinter
 
-# TODO(issue 24, item 4): with on-the-fly rehearsal facts in lint, report what rehearsal saw
-# this statement lock, and make it an error when that is a blocking lock on an existing table.
+#: The modes that block the services' writes (SHARE and up) or reads (ACCESS EXCLUSIVE).
+BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
+
+
+def _judged(what: str, facts: FileLinter) -> Hit:
+    """``what`` (the static words) with what rehearsal saw, when it measured the statement."""
+    measured = facts.measured_here()
+    if measured is None:
+        return Hit(
+            f"{what}: lint cannot see what it does; `gordon-migrate rehearse` shows its locks"
+        )
+    statement, earlier = measured
+    existing = [
+        lock
+        for lock in statement.locks
+        if lock.kind != "object" and not lock.new and lock.object not in earlier
+    ]
+    blocking = [lock for lock in existing if lock.mode in BLOCKING]
+    if blocking:
+        shown = ", ".join(f"{lock.mode} on {lock.object}" for lock in blocking)
+        return Hit(
+            f"{what}: rehearsal saw it take {shown} (existing: blocks the services)",
+            severity="error",
+        )
+    seen = ", ".join(f"{lock.mode} on {lock.object}" for lock in existing)
+    return Hit(
+        f"{what}: rehearsal saw it take "
+        + (f"only {seen}" if seen else "no lock on an existing relation")
+    )
 
 
 def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
@@ -27,20 +60,14 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
         parsed = plpgsql.parse(body)
         hidden = parsed.ddl() if parsed is not None else ["a body pglast cannot parse"]
         if hidden:
-            yield Hit(
-                f"DDL in a DO block ({_shown(hidden)}): lint cannot see what it does; "
-                "`gordon-migrate rehearse` shows its locks"
-            )
+            yield _judged(f"DDL in a DO block ({_shown(hidden)})", facts)
         return
     if not isinstance(node, ast.SelectStmt | ast.CallStmt):
         return
     for name in _called(node):
         if name in facts.catalog.opaque_functions:
             hidden = list(facts.catalog.opaque_functions[name])
-            yield Hit(
-                f"calls {name}(), whose body runs DDL ({_shown(hidden)}): lint cannot see what "
-                "it does; `gordon-migrate rehearse` shows its locks"
-            )
+            yield _judged(f"calls {name}(), whose body runs DDL ({_shown(hidden)})", facts)
 
 
 def _shown(hidden: list[str]) -> str:
@@ -74,7 +101,10 @@ RULE = Rule(
     summary="DDL in a DO block or a called function",
     why=(
         "lint plans the locks of the statements it parses; DDL run by PL/pgSQL (a DO block, a "
-        "function's EXECUTE of a computed string) takes locks no one reviewed"
+        "function's EXECUTE of a computed string) takes locks no one reviewed. With a server "
+        "(`lint --database-url`, `apply --dry-run`, `apply`) a migration the pinned plan lacks "
+        "is rehearsed: the finding says what the statement locked, and is an error when that "
+        "blocks the services (SHARE or stronger) on a relation that existed before"
     ),
     fix=(
         "write the DDL as plain statements; if it must be dynamic, run `gordon-migrate "
