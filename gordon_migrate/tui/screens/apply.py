@@ -306,6 +306,14 @@ def plan_lines(plan: ApplyPlan) -> Text:
             style = "" if p.provenance.measured else "bold yellow"
             text.append(f"\n  {p.migration.filename}: ")
             text.append(p.provenance.words, style=style)
+            # What it changes in who can see or do what, as the rehearsal saw it (lint's
+            # access-contract: an error is a refusal unless waived).
+            for change in p.access:
+                error = change.severity == "error"
+                text.append(
+                    f"\n    access{' ERROR' if error else ''}: {change.text}",
+                    style="bold red" if error else "dim",
+                )
     if plan.holds:
         text.append("\n\nPredicted lock holds (from this database's sizes):", style="bold")
         for hold in plan.holds:
