@@ -10,7 +10,7 @@ says nothing about what it blocks.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gordon_migrate.core.db import Conn
 from gordon_migrate.rehearse.model import Lock, StatementFacts, mode_name, strength
@@ -72,6 +72,31 @@ SELECT 'pg_namespace'::regclass::bigint, n.oid::bigint,
 FROM pg_namespace n WHERE {user} AND n.nspname <> 'public'
 """.format(user=_USER.format(ns="n"))
 
+# The catalogs whose rows make up an object of ``_OBJECTS`` or its description (a table's or a
+# schema's rename renames its triggers, constraints and policies), and this transaction's
+# inserted, updated and deleted rows in them: counters that never go down, so an unchanged sum
+# means no such row changed since it was last read, and the objects read then are still true.
+_OBJECT_CATALOGS = (
+    "pg_proc",
+    "pg_constraint",
+    "pg_trigger",
+    "pg_policy",
+    "pg_type",
+    "pg_namespace",
+    "pg_class",
+)
+_CHANGES = """
+SELECT sum(pg_stat_get_xact_tuples_inserted(c) + pg_stat_get_xact_tuples_updated(c)
+           + pg_stat_get_xact_tuples_deleted(c))::bigint
+FROM unnest(ARRAY[{}]::regclass[]) c
+""".format(", ".join(f"'{name}'" for name in _OBJECT_CATALOGS))
+# The objects only when that sum moved: a constant filter, so the server reads no catalog
+# otherwise.
+_OBJECTS_IF_CHANGED = f"""
+SELECT * FROM ({_OBJECTS}) o
+WHERE ({_CHANGES}) IS DISTINCT FROM %s::bigint
+"""
+
 # A backend's relation and object locks (waiting ones too: a sampled statement may be caught
 # queued), each object described while it still exists.
 LOCKS_OF = """
@@ -113,27 +138,59 @@ class Relation:
 class Snapshot:
     relations: dict[int, Relation]
     objects: dict[tuple[int, int], str]
+    changes: int | None = None
+    """In a transaction: ``_CHANGES`` when read (whether ``objects`` can be reused)."""
 
 
 def snapshot(conn: Conn, *, in_transaction: bool) -> Snapshot:
     """The scratch's user relations and objects, as ``conn`` sees them now."""
     scans = "pg_stat_get_xact_numscans" if in_transaction else "pg_stat_get_numscans"
     query = _RELATIONS.format(scans=scans, user=_USER.format(ns="n"))
-    relations = {
-        int(oid): Relation(
+    relations = _relations(conn.execute(query).fetchall())
+    objects = _objects(conn.execute(_OBJECTS).fetchall())
+    return Snapshot(relations=relations, objects=objects)
+
+
+def measured(
+    conn: Conn, pid: int, previous: Snapshot | None = None
+) -> tuple[Snapshot, set[LockRow]]:
+    """In a transaction: ``snapshot`` and ``locks_of`` in one round trip (a pipeline). The
+    objects are read again only when a catalog row they come from changed since ``previous``
+    (same transaction) was read; else ``previous``'s are still true and are kept."""
+    query = _RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n"))
+    since = None if previous is None else previous.changes
+    with conn.pipeline():
+        relations_cursor = conn.execute(query)
+        changes_cursor = conn.execute(_CHANGES)
+        objects_cursor = conn.execute(_OBJECTS_IF_CHANGED, (since,))
+        locks_cursor = conn.execute(LOCKS_OF, (pid,))
+    changes_row = changes_cursor.fetchone()
+    changes = None if changes_row is None else _int(changes_row[0])
+    snap = Snapshot(
+        relations=_relations(relations_cursor.fetchall()),
+        objects=_objects(objects_cursor.fetchall()),
+        changes=changes,
+    )
+    if previous is not None and since is not None and changes == since:
+        snap = replace(snap, objects=previous.objects)
+    return snap, lock_rows(locks_cursor.fetchall())
+
+
+def _relations(rows: Iterable[tuple[object, ...]]) -> dict[int, Relation]:
+    return {
+        _int(oid): Relation(
             name=str(name),
             kind=_KINDS.get(str(kind), str(kind)),
-            filenode=int(filenode),
-            scans=int(count or 0),
-            table=None if table is None else int(table),
+            filenode=_int(filenode),
+            scans=_int(count),
+            table=None if table is None else _int(table),
         )
-        for oid, name, kind, filenode, count, table in conn.execute(query).fetchall()
+        for oid, name, kind, filenode, count, table in rows
     }
-    objects = {
-        (int(classid), int(objid)): str(text)
-        for classid, objid, text in conn.execute(_OBJECTS).fetchall()
-    }
-    return Snapshot(relations=relations, objects=objects)
+
+
+def _objects(rows: Iterable[tuple[object, ...]]) -> dict[tuple[int, int], str]:
+    return {(_int(classid), _int(objid)): str(text) for classid, objid, text in rows}
 
 
 def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
