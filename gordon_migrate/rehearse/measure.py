@@ -9,6 +9,7 @@ says nothing about what it blocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -72,10 +73,13 @@ SELECT 'pg_namespace'::regclass::bigint, n.oid::bigint,
 FROM pg_namespace n WHERE {user} AND n.nspname <> 'public'
 """.format(user=_USER.format(ns="n"))
 
-# The catalogs whose rows make up an object of ``_OBJECTS`` or its description (a table's or a
-# schema's rename renames its triggers, constraints and policies), and this transaction's
+# The catalogs whose rows are the objects of ``_OBJECTS`` or name them, and this transaction's
 # inserted, updated and deleted rows in them: counters that never go down, so an unchanged sum
-# means no such row changed since it was last read, and the objects read then are still true.
+# means no such row changed since it was last read. pg_class is left out (nearly every DDL
+# statement updates a table's row there): a rename of a relation, the one change there that
+# renames objects (its triggers, constraints, policies), renames its row type in pg_type too.
+# A description names an object's schema when the search path does not reach it: the
+# effective path (a SET, a SET ROLE's "$user") is part of the fingerprint.
 _OBJECT_CATALOGS = (
     "pg_proc",
     "pg_constraint",
@@ -83,18 +87,17 @@ _OBJECT_CATALOGS = (
     "pg_policy",
     "pg_type",
     "pg_namespace",
-    "pg_class",
 )
 _CHANGES = """
 SELECT sum(pg_stat_get_xact_tuples_inserted(c) + pg_stat_get_xact_tuples_updated(c)
-           + pg_stat_get_xact_tuples_deleted(c))::bigint
+           + pg_stat_get_xact_tuples_deleted(c))::text || ' ' || current_schemas(true)::text
 FROM unnest(ARRAY[{}]::regclass[]) c
 """.format(", ".join(f"'{name}'" for name in _OBJECT_CATALOGS))
 # The objects only when that sum moved: a constant filter, so the server reads no catalog
 # otherwise.
 _OBJECTS_IF_CHANGED = f"""
 SELECT * FROM ({_OBJECTS}) o
-WHERE ({_CHANGES}) IS DISTINCT FROM %s::bigint
+WHERE ({_CHANGES}) IS DISTINCT FROM %s::text
 """
 
 # A backend's relation and object locks (waiting ones too: a sampled statement may be caught
@@ -138,7 +141,7 @@ class Relation:
 class Snapshot:
     relations: dict[int, Relation]
     objects: dict[tuple[int, int], str]
-    changes: int | None = None
+    changes: str | None = None
     """In a transaction: ``_CHANGES`` when read (whether ``objects`` can be reused)."""
 
 
@@ -165,7 +168,7 @@ def measured(
         objects_cursor = conn.execute(_OBJECTS_IF_CHANGED, (since,))
         locks_cursor = conn.execute(LOCKS_OF, (pid,))
     changes_row = changes_cursor.fetchone()
-    changes = None if changes_row is None else _int(changes_row[0])
+    changes = None if changes_row is None else str(changes_row[0])
     snap = Snapshot(
         relations=_relations(relations_cursor.fetchall()),
         objects=_objects(objects_cursor.fetchall()),
@@ -178,19 +181,19 @@ def measured(
 
 def _relations(rows: Iterable[tuple[object, ...]]) -> dict[int, Relation]:
     return {
-        _int(oid): Relation(
+        int(str(oid)): Relation(
             name=str(name),
             kind=_KINDS.get(str(kind), str(kind)),
-            filenode=_int(filenode),
+            filenode=int(str(filenode)),
             scans=_int(count),
-            table=None if table is None else _int(table),
+            table=None if table is None else int(str(table)),
         )
         for oid, name, kind, filenode, count, table in rows
     }
 
 
 def _objects(rows: Iterable[tuple[object, ...]]) -> dict[tuple[int, int], str]:
-    return {(_int(classid), _int(objid)): str(text) for classid, objid, text in rows}
+    return {(int(str(classid)), int(str(objid))): str(text) for classid, objid, text in rows}
 
 
 def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
@@ -202,8 +205,12 @@ def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
         else:
             key = ("object", _int(classid), _int(objid), _int(objsubid))
         text = None if description is None else str(description)
-        out.add(LockRow(key=key, mode=mode_name(str(mode)), description=text))
+        out.add(LockRow(key=key, mode=_mode_name(str(mode)), description=text))
     return out
+
+
+# A transaction's lock rows are read after each of its statements, the same few modes each time.
+_mode_name = functools.cache(mode_name)
 
 
 def locks_of(conn: Conn, pid: int) -> set[LockRow]:
