@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from gordon_migrate.core.db import Conn
 from gordon_migrate.rehearse.model import Lock, StatementFacts, mode_name, strength
@@ -93,13 +93,6 @@ SELECT sum(pg_stat_get_xact_tuples_inserted(c) + pg_stat_get_xact_tuples_updated
            + pg_stat_get_xact_tuples_deleted(c))::text || ' ' || current_schemas(true)::text
 FROM unnest(ARRAY[{}]::regclass[]) c
 """.format(", ".join(f"'{name}'" for name in _OBJECT_CATALOGS))
-# The objects only when that sum moved: a constant filter, so the server reads no catalog
-# otherwise.
-_OBJECTS_IF_CHANGED = f"""
-SELECT * FROM ({_OBJECTS}) o
-WHERE ({_CHANGES}) IS DISTINCT FROM %s::text
-"""
-
 # A backend's relation and object locks (waiting ones too: a sampled statement may be caught
 # queued), each object described while it still exists.
 LOCKS_OF = """
@@ -157,26 +150,20 @@ def snapshot(conn: Conn, *, in_transaction: bool) -> Snapshot:
 def measured(
     conn: Conn, pid: int, previous: Snapshot | None = None
 ) -> tuple[Snapshot, set[LockRow]]:
-    """In a transaction: ``snapshot`` and ``locks_of`` in one round trip (a pipeline). The
-    objects are read again only when a catalog row they come from changed since ``previous``
-    (same transaction) was read; else ``previous``'s are still true and are kept."""
+    """In a transaction: ``snapshot`` and ``locks_of``. The objects are read again only when a
+    catalog row they come from changed since ``previous`` (same transaction) was read; else
+    ``previous``'s are still true and are kept. One query after another: on this small a
+    scratch, a pipeline's own overhead is more than the round trips it saves."""
     query = _RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n"))
-    since = None if previous is None else previous.changes
-    with conn.pipeline():
-        relations_cursor = conn.execute(query)
-        changes_cursor = conn.execute(_CHANGES)
-        objects_cursor = conn.execute(_OBJECTS_IF_CHANGED, (since,))
-        locks_cursor = conn.execute(LOCKS_OF, (pid,))
-    changes_row = changes_cursor.fetchone()
-    changes = None if changes_row is None else str(changes_row[0])
-    snap = Snapshot(
-        relations=_relations(relations_cursor.fetchall()),
-        objects=_objects(objects_cursor.fetchall()),
-        changes=changes,
-    )
-    if previous is not None and since is not None and changes == since:
-        snap = replace(snap, objects=previous.objects)
-    return snap, lock_rows(locks_cursor.fetchall())
+    relations = _relations(conn.execute(query).fetchall())
+    row = conn.execute(_CHANGES).fetchone()
+    changes = None if row is None else str(row[0])
+    if previous is not None and previous.changes is not None and changes == previous.changes:
+        objects = previous.objects
+    else:
+        objects = _objects(conn.execute(_OBJECTS).fetchall())
+    snap = Snapshot(relations=relations, objects=objects, changes=changes)
+    return snap, locks_of(conn, pid)
 
 
 def _relations(rows: Iterable[tuple[object, ...]]) -> dict[int, Relation]:
