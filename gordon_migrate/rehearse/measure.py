@@ -104,6 +104,23 @@ WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
   AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
 """
 
+# In a transaction, in one round trip: the relations (``_RELATIONS``' columns), the counter
+# (``_CHANGES``) and the backend's locks (``LOCKS_OF``' columns), each row tagged, as text.
+_STATE = """
+SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL
+FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
+UNION ALL
+SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
+UNION ALL
+SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
+       description
+FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description)
+""".format(
+    relations=_RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n")),
+    changes=_CHANGES,
+    locks=LOCKS_OF,
+)
+
 LockKey = tuple[str, int, int, int]
 """('relation', oid, 0, 0) or ('object', classid, objid, objsubid)."""
 
@@ -152,18 +169,24 @@ def measured(
 ) -> tuple[Snapshot, set[LockRow]]:
     """In a transaction: ``snapshot`` and ``locks_of``. The objects are read again only when a
     catalog row they come from changed since ``previous`` (same transaction) was read; else
-    ``previous``'s are still true and are kept. One query after another: on this small a
-    scratch, a pipeline's own overhead is more than the round trips it saves."""
-    query = _RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n"))
-    relations = _relations(conn.execute(query).fetchall())
-    row = conn.execute(_CHANGES).fetchone()
-    changes = None if row is None else str(row[0])
+    ``previous``'s are still true and are kept. The relations, the counter and the locks are
+    one query (``_STATE``): on this small a scratch, a round trip costs about what each of them
+    does, and a pipeline's own overhead more than the round trips it saves."""
+    relation_rows, changes, lock_list = [], None, []
+    for tag, *row in conn.execute(_STATE, (pid,)).fetchall():
+        if tag == "r":
+            relation_rows.append(tuple(row[:6]))
+        elif tag == "c":
+            changes = str(row[0])
+        else:
+            lock_list.append(tuple(row))
+    relations = _relations(relation_rows)
     if previous is not None and previous.changes is not None and changes == previous.changes:
         objects = previous.objects
     else:
         objects = _objects(conn.execute(_OBJECTS).fetchall())
     snap = Snapshot(relations=relations, objects=objects, changes=changes)
-    return snap, locks_of(conn, pid)
+    return snap, lock_rows(lock_list)
 
 
 def _relations(rows: Iterable[tuple[object, ...]]) -> dict[int, Relation]:
