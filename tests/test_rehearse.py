@@ -142,6 +142,34 @@ def test_drop_cascade_lists_what_it_took_with_it(
     assert modes(drop)["public.parent"] == "ACCESS EXCLUSIVE", "the foreign key's other side"
 
 
+def test_objects_kept_between_statements_are_named_as_the_server_names_them_now(
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    """The objects are read again only after a statement that changed their catalogs: a row
+    insert keeps them, a table's rename and a search path renamed them without a catalog row
+    of theirs changing."""
+    create, insert, _, trigger, rename, drop_trigger, path, drop_function = pending(
+        cli,
+        gordon_server,
+        bundle_dir,
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';\n"
+        "INSERT INTO parent VALUES (1);\n"
+        "ALTER TABLE parent RENAME TO mother;\n"
+        "CREATE TRIGGER touch BEFORE UPDATE ON mother FOR EACH ROW EXECUTE FUNCTION touch();\n"
+        "ALTER TABLE mother RENAME TO elder;\n"
+        "DROP TRIGGER touch ON elder;\n"
+        "SET LOCAL search_path = pg_catalog;\n"
+        "DROP FUNCTION public.touch();\n",
+    )
+    assert "function touch()" in create.created
+    assert "trigger touch on table mother" in trigger.created
+    assert insert.created == insert.dropped == ()
+    assert rename.created == rename.dropped == ()
+    assert drop_trigger.dropped == ("trigger touch on table elder",)
+    assert path.created == path.dropped == ()
+    assert drop_function.dropped == ("function public.touch()",)
+
+
 def test_a_failing_statement_is_named_by_file_and_line(
     cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
 ) -> None:

@@ -9,6 +9,7 @@ says nothing about what it blocks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -72,6 +73,26 @@ SELECT 'pg_namespace'::regclass::bigint, n.oid::bigint,
 FROM pg_namespace n WHERE {user} AND n.nspname <> 'public'
 """.format(user=_USER.format(ns="n"))
 
+# The catalogs whose rows are the objects of ``_OBJECTS`` or name them, and this transaction's
+# inserted, updated and deleted rows in them: counters that never go down, so an unchanged sum
+# means no such row changed since it was last read. pg_class is left out (nearly every DDL
+# statement updates a table's row there): a rename of a relation, the one change there that
+# renames objects (its triggers, constraints, policies), renames its row type in pg_type too.
+# A description names an object's schema when the search path does not reach it: the
+# effective path (a SET, a SET ROLE's "$user") is part of the fingerprint.
+_OBJECT_CATALOGS = (
+    "pg_proc",
+    "pg_constraint",
+    "pg_trigger",
+    "pg_policy",
+    "pg_type",
+    "pg_namespace",
+)
+_CHANGES = """
+SELECT sum(pg_stat_get_xact_tuples_inserted(c) + pg_stat_get_xact_tuples_updated(c)
+           + pg_stat_get_xact_tuples_deleted(c))::text || ' ' || current_schemas(true)::text
+FROM unnest(ARRAY[{}]::regclass[]) c
+""".format(", ".join(f"'{name}'" for name in _OBJECT_CATALOGS))
 # A backend's relation and object locks (waiting ones too: a sampled statement may be caught
 # queued), each object described while it still exists.
 LOCKS_OF = """
@@ -82,6 +103,23 @@ FROM pg_locks l
 WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
   AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
 """
+
+# In a transaction, in one round trip: the relations (``_RELATIONS``' columns), the counter
+# (``_CHANGES``) and the backend's locks (``LOCKS_OF``' columns), each row tagged, as text.
+_STATE = """
+SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL
+FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
+UNION ALL
+SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
+UNION ALL
+SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
+       description
+FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description)
+""".format(
+    relations=_RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n")),
+    changes=_CHANGES,
+    locks=LOCKS_OF,
+)
 
 LockKey = tuple[str, int, int, int]
 """('relation', oid, 0, 0) or ('object', classid, objid, objsubid)."""
@@ -113,27 +151,59 @@ class Relation:
 class Snapshot:
     relations: dict[int, Relation]
     objects: dict[tuple[int, int], str]
+    changes: str | None = None
+    """In a transaction: ``_CHANGES`` when read (whether ``objects`` can be reused)."""
 
 
 def snapshot(conn: Conn, *, in_transaction: bool) -> Snapshot:
     """The scratch's user relations and objects, as ``conn`` sees them now."""
     scans = "pg_stat_get_xact_numscans" if in_transaction else "pg_stat_get_numscans"
     query = _RELATIONS.format(scans=scans, user=_USER.format(ns="n"))
-    relations = {
-        int(oid): Relation(
+    relations = _relations(conn.execute(query).fetchall())
+    objects = _objects(conn.execute(_OBJECTS).fetchall())
+    return Snapshot(relations=relations, objects=objects)
+
+
+def measured(
+    conn: Conn, pid: int, previous: Snapshot | None = None
+) -> tuple[Snapshot, set[LockRow]]:
+    """In a transaction: ``snapshot`` and ``locks_of``. The objects are read again only when a
+    catalog row they come from changed since ``previous`` (same transaction) was read; else
+    ``previous``'s are still true and are kept. The relations, the counter and the locks are
+    one query (``_STATE``): on this small a scratch, a round trip costs about what each of them
+    does, and a pipeline's own overhead more than the round trips it saves."""
+    relation_rows, changes, lock_list = [], None, []
+    for tag, *row in conn.execute(_STATE, (pid,)).fetchall():
+        if tag == "r":
+            relation_rows.append(tuple(row[:6]))
+        elif tag == "c":
+            changes = str(row[0])
+        else:
+            lock_list.append(tuple(row))
+    relations = _relations(relation_rows)
+    if previous is not None and previous.changes is not None and changes == previous.changes:
+        objects = previous.objects
+    else:
+        objects = _objects(conn.execute(_OBJECTS).fetchall())
+    snap = Snapshot(relations=relations, objects=objects, changes=changes)
+    return snap, lock_rows(lock_list)
+
+
+def _relations(rows: Iterable[tuple[object, ...]]) -> dict[int, Relation]:
+    return {
+        int(str(oid)): Relation(
             name=str(name),
             kind=_KINDS.get(str(kind), str(kind)),
-            filenode=int(filenode),
-            scans=int(count or 0),
-            table=None if table is None else int(table),
+            filenode=int(str(filenode)),
+            scans=_int(count),
+            table=None if table is None else int(str(table)),
         )
-        for oid, name, kind, filenode, count, table in conn.execute(query).fetchall()
+        for oid, name, kind, filenode, count, table in rows
     }
-    objects = {
-        (int(classid), int(objid)): str(text)
-        for classid, objid, text in conn.execute(_OBJECTS).fetchall()
-    }
-    return Snapshot(relations=relations, objects=objects)
+
+
+def _objects(rows: Iterable[tuple[object, ...]]) -> dict[tuple[int, int], str]:
+    return {(int(str(classid)), int(str(objid))): str(text) for classid, objid, text in rows}
 
 
 def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
@@ -145,8 +215,12 @@ def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
         else:
             key = ("object", _int(classid), _int(objid), _int(objsubid))
         text = None if description is None else str(description)
-        out.add(LockRow(key=key, mode=mode_name(str(mode)), description=text))
+        out.add(LockRow(key=key, mode=_mode_name(str(mode)), description=text))
     return out
+
+
+# A transaction's lock rows are read after each of its statements, the same few modes each time.
+_mode_name = functools.cache(mode_name)
 
 
 def locks_of(conn: Conn, pid: int) -> set[LockRow]:

@@ -38,7 +38,7 @@ from gordon_migrate.rehearse.measure import (
     LockRow,
     Snapshot,
     lock_rows,
-    locks_of,
+    measured,
     snapshot,
     statement_facts,
 )
@@ -286,11 +286,11 @@ def _in_transaction(
     migration took is shown there, where it was taken)."""
     conn.execute(f"SET LOCAL statement_timeout = '{format_ms(timeout_ms)}'")
     pid = conn.info.backend_pid
-    before, held = snapshot(conn, in_transaction=True), locks_of(conn, pid)
+    before, held = measured(conn, pid)
     out = []
     for statement in statements:
         ms = _execute(conn, statement)
-        after, now = snapshot(conn, in_transaction=True), locks_of(conn, pid)
+        after, now = measured(conn, pid, before)
         out.append(_facts(migration, statement, ms, before, after, _new(now, held), False))
         before, held = after, now
     return out
