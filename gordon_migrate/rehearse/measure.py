@@ -167,8 +167,9 @@ def snapshot(conn: Conn, *, in_transaction: bool) -> Snapshot:
 def measured(
     conn: Conn, pid: int, previous: Snapshot | None = None
 ) -> tuple[Snapshot, set[LockRow]]:
-    """In a transaction: ``snapshot`` and ``locks_of``. The objects are read again only when a
-    catalog row they come from changed since ``previous`` (same transaction) was read; else
+    """In a transaction: ``snapshot`` and the backend's locks (``LOCKS_OF``). The objects are
+    read again only when a catalog row they come from changed since ``previous`` (same
+    transaction) was read; else
     ``previous``'s are still true and are kept. The relations, the counter and the locks are
     one query (``_STATE``): on this small a scratch, a round trip costs about what each of them
     does, and a pipeline's own overhead more than the round trips it saves."""
@@ -221,10 +222,6 @@ def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
 
 # A transaction's lock rows are read after each of its statements, the same few modes each time.
 _mode_name = functools.cache(mode_name)
-
-
-def locks_of(conn: Conn, pid: int) -> set[LockRow]:
-    return lock_rows(conn.execute(LOCKS_OF, (pid,)).fetchall())
 
 
 def _int(value: object) -> int:
