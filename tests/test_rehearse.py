@@ -309,3 +309,37 @@ def test_a_scratch_server_where_the_role_may_not_create_a_database_is_refused(
         "--scratch-url needs a scratch server where this role may CREATE DATABASE"
     )
     assert after == before
+
+
+def _facts(rehearsal: Rehearsal) -> list[object]:
+    """What was measured, without the durations (they change run to run)."""
+    return [
+        [(s.line, s.locks, s.rewritten, s.scanned, s.created, s.dropped) for s in m.statements]
+        for m in rehearsal.migrations
+    ]
+
+
+def test_the_applied_versions_are_replayed_once_into_a_template_kept_on_the_scratch_server(
+    cli: CliRunner, gordon_server: TestServer, gordon_db: GordonDatabase, bundle_dir: Bundle
+) -> None:
+    from gordon_migrate.core import bundle
+    from gordon_migrate.rehearse.run import template_name
+
+    root = bundle_dir({})
+    for m in bundle.load():
+        (root / m.filename).write_bytes(m.data)
+    (root / "0039_runs_note.sql").write_text("ALTER TABLE trading.runs ADD COLUMN note text;\n")
+    name = template_name(bundle.load())
+    with gordon_server.admin() as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    args = ("--database-url", gordon_db.dsn, "--migrations-dir", str(root))
+    first = rehearse(cli, gordon_server, *args)
+    with gordon_server.admin() as admin:
+        row = admin.execute(
+            "SELECT datallowconn FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+    assert row == (False,)  # kept, and nobody (autovacuum neither) connects to it
+    second = rehearse(cli, gordon_server, *args)  # copies it: no replay
+    assert [m.version for m in first.migrations] == [m.version for m in second.migrations] == [39]
+    assert _facts(first) == _facts(second)
+    assert first.replayed == second.replayed == tuple(m.version for m in bundle.load())

@@ -36,10 +36,12 @@ def scratch_database(
     purpose: str,
     refused: type[GordonError],
     needs: str,
+    template: str | None = None,
 ) -> Iterator[Scratch]:
     """A database named ``<prefix>_<random>``: on ``server`` (which must let this role CREATE
     DATABASE; else ``refused``, saying what ``needs`` it), dropped after, or on a throwaway
-    embedded server of ``pg_version``, stopped and deleted after."""
+    embedded server of ``pg_version``, stopped and deleted after. On ``server``, ``template``
+    names a database of it to copy instead of ``template1``."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     if server is None:
         from gordon_migrate.core import embedded
@@ -62,7 +64,10 @@ def scratch_database(
     ) as admin:
         try:
             with db.mapped():
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+                if template is not None:
+                    create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                admin.execute(create)
         except ServerError as exc:
             raise refused(
                 f"cannot create a scratch database on {server.redacted}: "

@@ -10,6 +10,7 @@ server and dropped after (as ``fixtures update`` does).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
@@ -17,12 +18,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
+import structlog
+from psycopg import conninfo, sql
+
 from gordon_migrate.core import db
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.db import HISTORY_TABLE, Conn
 from gordon_migrate.core.dsn import Dsn, one_line
 from gordon_migrate.core.durations import format_ms
 from gordon_migrate.core.errors import (
+    DUPLICATE_DATABASE,
     QUERY_CANCELED,
     ConfigError,
     ConnectError,
@@ -44,6 +49,8 @@ from gordon_migrate.rehearse.measure import (
 )
 from gordon_migrate.rehearse.model import MigrationFacts, Rehearsal, StatementFacts
 from gordon_migrate.sql.split import Statement, split
+
+log = structlog.get_logger("gordon_migrate.rehearse")
 
 #: The rehearsal's own bound on one statement: the scratch is small, so a statement that runs
 #: this long there is stuck (waiting on something) rather than working.
@@ -94,7 +101,15 @@ def rehearse(
         # apply (db.connect). Scan counters are read fresh each time, not from a cached copy.
         options = {"statement_timeout": format_ms(budget_ms), "stats_fetch_consistency": "none"}
         try:
-            scratch = stack.enter_context(_scratch(scratch_server, pg_version))
+            # On a scratch server that stays (--scratch-url, GORDON_SCRATCH_URL), what the
+            # target has applied is replayed once into a template database, kept for the next
+            # rehearsal of the same versions: each rehearsal then copies it instead of replaying.
+            template = (
+                _template(scratch_server, replayed, budget_ms)
+                if scratch_server is not None and replayed
+                else None
+            )
+            scratch = stack.enter_context(_scratch(scratch_server, pg_version, template))
             conn = stack.enter_context(
                 db.connection(
                     scratch,
@@ -113,8 +128,9 @@ def rehearse(
                 f"cannot make the embedded scratch server's directory: {exc}"
             ) from None
         version = db.server_version(conn)
-        for migration in replayed:
-            _replay(conn, migration, budget_ms)
+        if template is None:
+            for migration in replayed:
+                _replay(conn, migration, budget_ms)
         measured = _measure_pending(conn, scratch, pending, budget_ms, only, replayed)
     return Rehearsal(
         server_version=version,
@@ -175,9 +191,9 @@ def _same_database(target: Dsn) -> ConfigError:
 
 
 @contextmanager
-def _scratch(server: Dsn | None, pg_version: int) -> Iterator[Dsn]:
-    """A throwaway database: on ``server`` (dropped after), else on a throwaway embedded
-    server of ``pg_version`` (stopped and deleted after)."""
+def _scratch(server: Dsn | None, pg_version: int, template: str | None = None) -> Iterator[Dsn]:
+    """A throwaway database: on ``server`` (dropped after; a copy of ``template`` when given),
+    else on a throwaway embedded server of ``pg_version`` (stopped and deleted after)."""
     with scratch_database(
         server,
         pg_version=pg_version,
@@ -185,8 +201,82 @@ def _scratch(server: Dsn | None, pg_version: int) -> Iterator[Dsn]:
         purpose="rehearse",
         refused=ScratchError,
         needs="--scratch-url needs",
+        template=template,
     ) as scratch:
         yield scratch.database
+
+
+#: The replay templates kept on a scratch server (the oldest beyond are dropped): one per set
+#: of applied versions a rehearsal met, so a server shared by many targets keeps a few.
+TEMPLATES_KEPT = 8
+TEMPLATE_PREFIX = "gordon_rehearse_tpl_"
+#: Part of a template's name: a change in how replay works makes the old ones unused.
+_TEMPLATE_FORMAT = "1"
+
+
+def template_name(replayed: Sequence[Migration]) -> str:
+    """The template database of a replay of exactly ``replayed`` (versions and bytes)."""
+    digest = hashlib.sha256(_TEMPLATE_FORMAT.encode())
+    for m in sorted(replayed, key=lambda m: m.version):
+        digest.update(f"{m.version}:{m.checksum.hex()};".encode())
+    return TEMPLATE_PREFIX + digest.hexdigest()[:20]
+
+
+def _template(server: Dsn, replayed: Sequence[Migration], budget_ms: int) -> str:
+    """The template database holding ``replayed`` on ``server``, built when it is not there:
+    replayed into a database of its own, renamed into place only once complete (a rehearsal
+    that dies half-way leaves no template, and two that race keep the first rename)."""
+    name = template_name(replayed)
+    with db.connection(
+        server, purpose="rehearse", doing="finding the replay template", guarded=False
+    ) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if found is not None:
+        return name
+    with _scratch(server, EMBEDDED_VERSION) as building:
+        with db.connection(
+            building, purpose="rehearse", doing="building the replay template", guarded=False
+        ) as conn:
+            for migration in replayed:
+                _replay(conn, migration, budget_ms)
+        with db.connection(
+            server, purpose="rehearse", doing="keeping the replay template", guarded=False
+        ) as admin:
+            building_name = conninfo.conninfo_to_dict(building.value)["dbname"]
+            try:
+                with db.mapped():
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                            sql.Identifier(str(building_name)), sql.Identifier(name)
+                        )
+                    )
+                    # Nobody connects to a template (autovacuum neither): a copy of it never
+                    # finds it in use.
+                    admin.execute(
+                        sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(
+                            sql.Identifier(name)
+                        )
+                    )
+            except ServerError as exc:
+                if exc.sqlstate != DUPLICATE_DATABASE:
+                    raise
+            _drop_old_templates(admin, keep=name)
+    return name
+
+
+def _drop_old_templates(admin: Conn, keep: str) -> None:
+    """Drop the oldest templates beyond ``TEMPLATES_KEPT`` (one in use by a copy is left)."""
+    rows = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s "
+        "ORDER BY oid DESC OFFSET %s",
+        (TEMPLATE_PREFIX + "%", keep, TEMPLATES_KEPT - 1),
+    ).fetchall()
+    for (old,) in rows:
+        try:
+            with db.mapped():
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(old)))
+        except ServerError as exc:
+            log.debug("replay template kept: in use", template=old, error=str(exc))
 
 
 class _Failed(Exception):
