@@ -37,8 +37,8 @@ def test_pending_migration_shows_its_lock_plan_and_the_blocking_session(
         history = screen.query_one("#history", Static)
         await wait_for(pilot, lambda: "Lock plan" in text_of(history), "the lock plan")
         shown = text_of(history)
-        assert "AccessExclusive" in shown
-        assert "trading.runs" in shown
+        assert "measured on PostgreSQL" in shown and "(pinned)" in shown
+        assert "ACCESS EXCLUSIVE on trading.runs" in shown
         assert "reads and writes" in shown
         assert f"pid {pid} (test-holder, idle in transaction) holds AccessShareLock" in shown
 

@@ -230,8 +230,9 @@ def test_the_bundle_from_empty_has_only_the_grandfathered_errors(rehearsed: Rehe
 
 
 def test_rehearse_shows_the_access_delta_in_text_and_json(
-    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle
+    cli: CliRunner, gordon_server: TestServer, bundle_dir: Bundle, gordon_template: str
 ) -> None:
+    # gordon_template: the bundle applied once on this server, so its roles exist.
     schema = f"access_{secrets.token_hex(3)}"
     root = bundle_dir(
         {
@@ -267,5 +268,6 @@ def test_rehearse_shows_the_access_delta_in_text_and_json(
     with psycopg.connect(gordon_server.admin_dsn, autocommit=True) as conn:
         left = conn.execute(
             "SELECT count(*) FROM pg_database WHERE datname LIKE 'gordon_rehearse%%'"
+            " AND datname NOT LIKE 'gordon_rehearse_tpl_%%'"
         ).fetchone()
         assert left == (0,)

@@ -34,6 +34,8 @@ def _failed_run_report(
         str(bundle_dir(BUNDLE)),
         "--report",
         str(path),
+        # The report of a run the engine failed (a rehearsal would refuse it before any run).
+        "--static-plan",
     )
     assert result.code == 1
     return path
