@@ -35,7 +35,13 @@ from gordon_migrate.apply.refusals import (
     check_server,
     check_writable,
 )
-from gordon_migrate.apply.resolve import OnTheFly, rehearsed_facts, resolve, unpinned
+from gordon_migrate.apply.resolve import (
+    OnTheFly,
+    forget_rehearsals,
+    rehearsed_facts,
+    resolve,
+    unpinned,
+)
 from gordon_migrate.apply.retries import LockRetries, WaitReporter
 from gordon_migrate.apply.state import (
     CHECK_TIMEOUT_S,
@@ -117,6 +123,7 @@ def apply(
     """
     opts = options or ApplyOptions()
     token = cancel or CancelToken()
+    forget_rehearsals()
     # The run's session is named with a token of its own: after a lost connection, the
     # outcome check ends that old session only if pid, name and role all match, never a
     # stranger that got the same pid from a restarted server.

@@ -114,9 +114,16 @@ class OnTheFly:
     budget_ms: int = DEFAULT_BUDGET_MS
 
 
-#: Plans rehearsed in this process, by version and checksum: a report or a trace of the run
-#: that rehearsed them (``observe``) shows what apply's gate judged, without rehearsing again.
+#: Plans rehearsed by the current run, by version and checksum: a report or a trace of the
+#: run that rehearsed them (``observe``) shows what apply's gate judged, without rehearsing
+#: again. Each run starts with it empty (``forget_rehearsals``): a plan another run rehearsed
+#: (another target, an earlier apply of a long-lived TUI) is not this run's.
 _rehearsed: dict[tuple[int, str], ResolvedPlan] = {}
+
+
+def forget_rehearsals() -> None:
+    """Forget the plans an earlier run rehearsed (``engine.apply`` calls it first)."""
+    _rehearsed.clear()
 
 
 def resolve(
