@@ -373,6 +373,8 @@ def test_fresh_apply_of_the_reviewed_bundle_lints_nothing(gordon_empty_db: Gordo
         "except SystemExit as done:\n"
         "    assert done.code == 0, done.code\n"
         "assert 'gordon_migrate.lint.analyze' not in sys.modules, 'the bundle was linted'\n"
+        # Its statements' places and how each runs are pinned beside its lock plan.
+        "assert 'pglast' not in sys.modules, 'the bundle was parsed'\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120

@@ -63,12 +63,12 @@ from gordon_migrate.core.errors import (
     MigrationError,
     ServerError,
 )
+from gordon_migrate.rehearse import pinned
 from gordon_migrate.rehearse.pinned import major_of
-from gordon_migrate.sql.split import Statement, split
+from gordon_migrate.sql.split import Statement
 
 if TYPE_CHECKING:
     from gordon_migrate.apply.leftovers import Leftovers
-    from gordon_migrate.sql.statement import StatementInfo
 
 log = structlog.get_logger("gordon_migrate.engine")  # one logger for apply's run
 
@@ -396,7 +396,7 @@ def _resume(run: Run, found: Leftovers, status: DatabaseStatus) -> None:
 
 
 def _run_one(run: Run, migration: Migration, settings: MigrationSettings) -> AppliedStep:
-    statements = split(migration.sql)
+    statements = pinned.statements_of(migration)
     run.statements_done, run.statements_total = 0, len(statements)
     run.in_flight_statements = statements
     if settings.overridden:
@@ -514,6 +514,8 @@ def _run_outside_transaction(
     """
     from gordon_migrate.sql.statement import inspect
 
+    # The bundle's are pinned beside its lock plan: the deploy parses nothing.
+    pinned_light = pinned.without_lock_timeout_of(migration)
     conn = run.conn
     with run.guard():
         history.insert(conn, migration, success=False, execution_time=-1)
@@ -522,12 +524,14 @@ def _run_outside_transaction(
     attempts = 1
     start = time.perf_counter_ns()
     for statement in statements:
-        info = inspect(statement.text)
+        light = pinned_light.get(statement.start)
+        if light is None:
+            light = inspect(statement.text).share_update_exclusive_only
         retries = LockRetries(run, migration, settings)
         while True:
             retries.attempts += 1
             try:
-                if info.share_update_exclusive_only:
+                if light:
                     _execute_patiently(run, migration, statement, settings)
                 else:
                     _execute(run, statement, settings)
@@ -544,7 +548,7 @@ def _run_outside_transaction(
                         continue
                     raise retries.failure(failed) from None
                 raise migration_error(
-                    run.dsn, migration, failed, settings, _invalid_index(run, info)
+                    run.dsn, migration, failed, settings, _invalid_index(run, statement)
                 ) from None
         attempts = max(attempts, retries.attempts)
         run.statements_done += 1
@@ -579,8 +583,11 @@ WHERE NOT i.indisvalid AND c.oid = to_regclass(%s)
 """
 
 
-def _invalid_index(run: Run, info: StatementInfo) -> str | None:
+def _invalid_index(run: Run, statement: Statement) -> str | None:
     """The INVALID index a failed CREATE INDEX CONCURRENTLY left behind, if it did."""
+    from gordon_migrate.sql.statement import inspect
+
+    info = inspect(statement.text)
     if info.concurrent_index is None:
         return None
     try:

@@ -9,7 +9,9 @@ Each migration was measured on one PostgreSQL major (``server_major``, the embed
 when it could be); ``by_major`` holds every other major it was measured on, with only the
 statements (by line) and the facts that differ there: an empty list means the same facts.
 Durations are not pinned (they change run to run), nor the statements' text (the file's
-checksum and the line identify each statement).
+checksum and the line identify each statement). Where each statement is in the file (``at``:
+character offsets, as the parser split it) is pinned, so ``apply`` sends the bundle's
+statements without loading the parser (``statements_of``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gordon_migrate.core.bundle import bundled_path
+from gordon_migrate.core.bundle import Migration, bundled_path
 from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.rehearse.model import Lock
+from gordon_migrate.sql.split import Statement, split
 
 FILE = "lockplan.json"
 KIND = "gordon-migrate measured lock plan"
@@ -41,6 +44,13 @@ class PinnedStatement:
     created: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
     sampled: bool = False
+    at: tuple[int, int] | None = None
+    """Where the statement is in the file: character offsets ``[start, end)`` as the parser
+    split it; None in a plan pinned before they were."""
+    without_lock_timeout: bool = False
+    """A statement of a no-transaction migration that apply runs without ``lock_timeout``
+    (``sql.statement.inspect``: a CONCURRENTLY form or a plain VACUUM), pinned with its
+    place so the deploy need not parse it."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,24 @@ class PinnedMigration:
                 return major, found
         return self.server_major, self.statements
 
+    def split(self, sql: str) -> list[Statement] | None:
+        """The statements of ``sql`` (this migration's text) where the parser found them when
+        the plan was pinned; None when a statement's place was not pinned."""
+        out = []
+        for statement in self.statements:
+            if statement.at is None:
+                return None
+            start, end = statement.at
+            out.append(Statement(text=sql[start:end], start=start))
+        return out
+
+    def without_lock_timeout(self) -> dict[int, bool]:
+        """By statement start: whether apply runs it without ``lock_timeout`` (every pinned
+        statement's, when their places were pinned)."""
+        if any(s.at is None for s in self.statements):
+            return {}
+        return {s.at[0]: s.without_lock_timeout for s in self.statements if s.at is not None}
+
 
 @dataclass(frozen=True)
 class PinnedPlan:
@@ -89,6 +117,26 @@ class PinnedPlan:
         file it measured had other bytes."""
         found = self.migrations.get(version)
         return found if found is not None and found.checksum == checksum else None
+
+
+def statements_of(migration: Migration, plan: PinnedPlan | None = None) -> list[Statement]:
+    """``migration``'s statements as apply sends them: where the pinned plan (default: the
+    bundled one) found them when it has these very bytes, so the bundle's deploy never loads
+    the parser; else split by the parser (``sql.split``). The pinned places are checked
+    against the parser's by ``fixtures update --check``."""
+    found = (plan if plan is not None else load()).lookup(
+        migration.version, migration.checksum.hex()
+    )
+    pinned = found.split(migration.sql) if found is not None else None
+    return pinned if pinned is not None else split(migration.sql)
+
+
+def without_lock_timeout_of(migration: Migration) -> dict[int, bool]:
+    """By statement start, as the bundled pinned plan has these very bytes: whether apply runs
+    the statement without ``lock_timeout``; empty when not pinned (the engine then asks the
+    parser, ``sql.statement.inspect``)."""
+    found = load().lookup(migration.version, migration.checksum.hex())
+    return found.without_lock_timeout() if found is not None else {}
 
 
 def major_of(server_version: str | None) -> int | None:
@@ -148,13 +196,28 @@ def _migration(data: dict[str, Any]) -> PinnedMigration:
         no_transaction=bool(data["no_transaction"]),
         server_major=int(data["server_major"]),
         statements=tuple(
-            _with(PinnedStatement(line=int(s["line"])), s) for s in data["statements"]
+            _with(
+                PinnedStatement(
+                    line=int(s["line"]),
+                    at=_at(s.get("at")),
+                    without_lock_timeout=bool(s.get("without_lock_timeout", False)),
+                ),
+                s,
+            )
+            for s in data["statements"]
         ),
         by_major={
             int(major): tuple(dict(d) for d in differences)
             for major, differences in data.get("by_major", {}).items()
         },
     )
+
+
+def _at(value: Any) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    start, end = value
+    return int(start), int(end)
 
 
 def _with(statement: PinnedStatement, facts: dict[str, Any]) -> PinnedStatement:

@@ -29,6 +29,8 @@ from gordon_migrate.rehearse.pinned import (
     facts_json,
     major_of,
 )
+from gordon_migrate.sql.split import split
+from gordon_migrate.sql.statement import inspect
 
 # The scratch database's name is random (``run._scratch``); a lock on it is a lock on the
 # database the migration runs in, whatever that one is called.
@@ -36,7 +38,9 @@ _SCRATCH_DATABASE = re.compile(r"database gordon_rehearse_[0-9a-f]+")
 CURRENT_DATABASE = "database (current)"
 
 
-def pinned_statement(facts: StatementFacts) -> PinnedStatement:
+def pinned_statement(
+    facts: StatementFacts, at: tuple[int, int] | None = None, without_lock_timeout: bool = False
+) -> PinnedStatement:
     """What is pinned of a measured statement: its facts but the duration and the text.
 
     A sampled statement's locks on what it creates itself are left out: the sampler sees such
@@ -59,6 +63,8 @@ def pinned_statement(facts: StatementFacts) -> PinnedStatement:
         created=facts.created,
         dropped=facts.dropped,
         sampled=facts.sampled,
+        at=at,
+        without_lock_timeout=without_lock_timeout,
     )
 
 
@@ -79,7 +85,18 @@ def merge(
     out: dict[int, PinnedMigration] = {}
     for migration in migrations:
         facts = measured[migration.version]
-        statements = tuple(pinned_statement(s) for s in facts.statements)
+        # The rehearsal ran the parser's statements in order: one measured per statement.
+        parsed = split(migration.sql)
+        if len(parsed) != len(facts.statements):
+            raise ValueError(f"{migration.filename}: the rehearsal measured another split")
+        places = [(s.start, s.start + len(s.text)) for s in parsed]
+        patient = [
+            migration.no_transaction and inspect(s.text).share_update_exclusive_only for s in parsed
+        ]
+        statements = tuple(
+            pinned_statement(s, at, light)
+            for s, at, light in zip(facts.statements, places, patient, strict=True)
+        )
         fresh = PinnedMigration(
             version=migration.version,
             file=migration.filename,
@@ -104,7 +121,13 @@ def merge(
         else:
             by_major = {**old.by_major, major: differences(statements, old.statements)}
             out[migration.version] = replace(
-                old, file=migration.filename, by_major=dict(sorted(by_major.items()))
+                old,
+                file=migration.filename,
+                statements=tuple(
+                    replace(s, at=at, without_lock_timeout=light)
+                    for s, at, light in zip(old.statements, places, patient, strict=True)
+                ),
+                by_major=dict(sorted(by_major.items())),
             )
     return PinnedPlan(out)
 
@@ -144,7 +167,7 @@ def render(plan: PinnedPlan) -> str:
             "server_major": m.server_major,
         }
         lines.append(f"  {_dump(head)[:-1]}, " + '"statements": [')
-        lines.extend(_items([{"line": s.line, **facts_json(s)} for s in m.statements], "   "))
+        lines.extend(_items([_statement_json(s) for s in m.statements], "   "))
         if m.by_major:
             lines.append('  ], "by_major": {')
             majors = sorted(m.by_major.items())
@@ -161,6 +184,13 @@ def render(plan: PinnedPlan) -> str:
             lines.append("  ]}" + ("," if i < len(migrations) - 1 else ""))
     lines.extend([" ]", "}"])
     return "\n".join(lines) + "\n"
+
+
+def _statement_json(statement: PinnedStatement) -> dict[str, Any]:
+    place: dict[str, Any] = {} if statement.at is None else {"at": list(statement.at)}
+    if statement.without_lock_timeout:
+        place["without_lock_timeout"] = True
+    return {"line": statement.line, **place, **facts_json(statement)}
 
 
 def _items(items: Sequence[dict[str, Any]], indent: str) -> list[str]:

@@ -16,6 +16,8 @@ from gordon_migrate.observe.plan import blocks, measured_locks, pg_mode
 from gordon_migrate.rehearse import pinned, pinning
 from gordon_migrate.rehearse.model import Lock, MigrationFacts, Rehearsal, StatementFacts
 from gordon_migrate.rehearse.pinned import PinnedPlan, PinnedStatement
+from gordon_migrate.sql.split import split
+from gordon_migrate.sql.statement import inspect
 
 SQL = "CREATE INDEX fills_at ON trading.fills (at);\nGRANT SELECT ON trading.fills TO api;\n"
 MIGRATION = Migration(
@@ -91,6 +93,7 @@ def test_what_is_pinned_of_a_statement() -> None:
         locks=BUILD.locks,
         scanned=("trading.fills",),
         created=("index trading.fills_at",),
+        at=(0, 43),
     )
     # The scratch database's random name is not pinned.
     assert grant.locks[1] == Lock("database (current)", "object", "ACCESS SHARE")
@@ -201,6 +204,34 @@ def test_every_bundled_migration_is_pinned_for_its_bytes() -> None:
         m.filename for m in bundle.load() if plan.lookup(m.version, m.checksum.hex()) is None
     ]
     assert not missing, f"run `gordon-migrate fixtures update` for {missing}"
+
+
+def test_the_bundle_is_split_as_pinned_exactly_as_the_parser_splits_it() -> None:
+    """apply sends the bundle's statements from their pinned places (no parser on the deploy
+    path): they must be the parser's, and so must how each runs."""
+    for m in bundle.load():
+        parsed = split(m.sql)
+        assert pinned.statements_of(m) == parsed, m.filename
+        light = {
+            s.start: m.no_transaction and inspect(s.text).share_update_exclusive_only
+            for s in parsed
+        }
+        assert pinned.without_lock_timeout_of(m) == light, m.filename
+    assert any(any(pinned.without_lock_timeout_of(m).values()) for m in bundle.load())
+
+
+def test_a_migration_without_pinned_places_is_split_by_the_parser() -> None:
+    plan = _pinned_18()
+    other = Migration(version=7, description="x", path=Path("0007_x.sql"), data=b"SELECT 1;")
+    assert pinned.statements_of(other, plan) == split("SELECT 1;")  # other bytes: not pinned
+    (migration,) = plan.migrations.values()
+    before_places = replace(
+        migration, statements=tuple(replace(s, at=None) for s in migration.statements)
+    )
+    old = PinnedPlan({7: before_places})
+    assert before_places.split(SQL) is None
+    assert pinned.statements_of(MIGRATION, old) == split(SQL)
+    assert pinned.statements_of(MIGRATION, plan) == split(SQL)
 
 
 def test_major_of_server_versions() -> None:
