@@ -90,16 +90,17 @@ def test_role_without_privileges_is_refused_before_anything_runs(
             "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
         )
     before = db_state(gordon_empty_db.dsn)
-    result = cli(
-        "apply",
-        "--database-url",
-        gordon_empty_db.dsn_as("gordon_test_weak"),
-        "--migrations-dir",
-        str(bundle_dir(BASE)),
-    )
+    weak = gordon_empty_db.dsn_as("gordon_test_weak")
+    root = str(bundle_dir(BASE))
+    result = cli("apply", "--database-url", weak, "--migrations-dir", root)
     assert result.code == 1
     assert "role gordon_test_weak cannot migrate database" in result.error_line
     assert "CREATE on database" in result.error_line
+    assert db_state(gordon_empty_db.dsn) == before
+    # The dry run refuses as apply would, with apply's line.
+    dry = cli("apply", "--dry-run", "--database-url", weak, "--migrations-dir", root)
+    assert dry.code == 1, dry.out
+    assert dry.error_line == result.error_line
     assert db_state(gordon_empty_db.dsn) == before
 
 

@@ -192,6 +192,11 @@ def test_a_database_that_cannot_store_the_migration_is_refused_naming_its_encodi
         assert "is encoded LATIN1, which cannot store migration 0002 (0002_euro.sql)" in line
         assert "nothing was run" in line
         assert _history(target) == [], "refused before any migration ran"
+        dry = run_process(
+            "apply", "--dry-run", "--database-url", target, "--migrations-dir", str(root)
+        )
+        assert dry.returncode == 1, dry.stdout
+        assert error_event(dry.stderr) == line, "the dry run refuses as apply would"
         # What LATIN1 can hold ('é' but no '€') goes through, converted by the server.
         (root / "0002_euro.sql").unlink()
         (root / "0002_cafe.sql").write_text("CREATE TABLE cafe (label text DEFAULT 'café');\n")

@@ -5,7 +5,8 @@ pending migrations, each one's resolved plan with its provenance (``resolve``: p
 rehearsed on a scratch when asked, or guessed), lint's static lock plan and findings
 (``lint.lock_plan``), the sessions holding conflicting locks on the planned relations now,
 the migration lock's holder, and what apply would refuse (a standby or an inconsistent
-history, as ``check_server`` and ``check_history`` judge; the lint hazards of
+history, as ``check_server`` and ``check_history`` judge; a header directive it cannot read,
+a role that cannot migrate, text the database's encoding cannot store; the lint hazards of
 ``lint.refuse_hazards``, as findings). ``apply --dry-run``, the TUI's apply confirmation and
 its Overview and Migrations screens render it; none of them reads any of it itself.
 """
@@ -18,7 +19,12 @@ from dataclasses import dataclass
 from gordon_migrate.apply import locks
 from gordon_migrate.apply.engine import ApplyResult
 from gordon_migrate.apply.holds import Hold
-from gordon_migrate.apply.refusals import check_history, check_server
+from gordon_migrate.apply.refusals import (
+    check_encoding,
+    check_history,
+    check_privileges,
+    check_server,
+)
 from gordon_migrate.apply.resolve import (
     OnTheFly,
     ResolvedPlan,
@@ -113,6 +119,25 @@ def refusal_of(status: DatabaseStatus) -> GordonError | None:
     return None
 
 
+def _refusal_before_locks(
+    conn: Conn, status: DatabaseStatus, pending: Sequence[Migration]
+) -> GordonError | None:
+    """What apply checks next on its session, before any lock, in its order: the pending
+    migrations' header directives, the role's privileges, the text the database's encoding
+    can store. (Whether the database is writable needs apply's own session: the plan's is
+    read-only by design.)"""
+    if not pending:
+        return None
+    try:
+        for migration in pending:
+            _ = migration.directives
+        check_privileges(conn, status)
+        check_encoding(conn, status.database, pending)
+    except GordonError as refused:
+        return refused
+    return None
+
+
 def pending_of(status: DatabaseStatus, bundle: Sequence[Migration]) -> list[Migration]:
     """The migrations of ``bundle`` that ``status`` says are pending, in version order."""
     by_version = {m.version: m for m in bundle}
@@ -141,9 +166,11 @@ def read_plan(
     """
     status = read_status(conn, bundle)
     refusal = refusal_of(status)
+    pending = pending_of(status, bundle)
+    if refusal is None:
+        refusal = _refusal_before_locks(conn, status, pending)
     if stop_at_refusal and refusal is not None:
         raise refusal
-    pending = pending_of(status, bundle)
     major = pinned.major_of(status.server_version)
     same = previous is not None and _keys(previous.plans) == _keys(pending)
     if previous is not None and same and (rehearse is None or _measured(previous.plans)):
