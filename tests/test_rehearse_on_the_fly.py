@@ -293,3 +293,29 @@ def test_a_plan_read_again_keeps_its_rehearsal(
         assert again.plans is first.plans
         refreshed = read_plan(conn, migrations, previous=first)
         assert refreshed.plans is first.plans
+
+
+def test_apply_keeps_the_plans_the_operator_confirmed(
+    bundle_dir: Bundle, gordon_empty_db: GordonDatabase, gordon_server: TestServer
+) -> None:
+    """The TUI's confirmation rehearsed the pending files and showed their plan: apply judges
+    that plan, without a second rehearsal (here it could not have one: the scratch it is given
+    is unreachable), unless the pending files changed since."""
+    from gordon_migrate.apply import engine
+    from gordon_migrate.core.errors import ScratchError
+
+    root = bundle_dir({"0001_fly.sql": BASE})
+    migrations = bundle.load(root)
+    target = dsn.parse(gordon_empty_db.dsn)
+    reachable = OnTheFly(target=target, scratch_server=dsn.parse(gordon_server.admin_dsn))
+    unreachable = OnTheFly(target=target, scratch_server=dsn.parse(NO_SCRATCH))
+    with psycopg.connect(gordon_empty_db.dsn, autocommit=True) as conn:
+        confirmed = read_plan(conn, migrations, rehearse=reachable).plans
+    (root / "0001_fly.sql").write_text(BASE + "-- edited after the confirmation\n")
+    edited = bundle.load(root)
+    with pytest.raises(ScratchError):
+        engine.apply(target, edited, rehearse=unreachable, confirmed=confirmed)
+    assert _history(gordon_empty_db.dsn) == []
+    result = engine.apply(target, migrations, rehearse=unreachable, confirmed=confirmed)
+    assert [step.version for step in result.applied] == [1]
+    assert result.rehearsal_ms is not None  # the confirmation's, reported as this run's

@@ -37,6 +37,7 @@ from gordon_migrate.apply.refusals import (
 )
 from gordon_migrate.apply.resolve import (
     OnTheFly,
+    ResolvedPlan,
     forget_rehearsals,
     rehearsed_facts,
     resolve,
@@ -109,12 +110,15 @@ def apply(
     cancel: CancelToken | None = None,
     observer: Observer = NO_OBSERVER,
     rehearse: OnTheFly | None = None,
+    confirmed: Sequence[ResolvedPlan] = (),
 ) -> ApplyResult:
     """Apply every pending migration of ``bundle``; stop at the first failure.
 
     With ``rehearse``, the pending migrations the pinned lock plan lacks are rehearsed on a
     scratch before any lock (``resolve``); one that fails there is refused, nothing run.
-    Without (the core API's default), their plan is lint's static guess.
+    Without (the core API's default), their plan is lint's static guess. ``confirmed``: the
+    plans the caller showed the operator (the TUI's confirmation rehearsed them): kept, not
+    rehearsed again, when the pending migrations are still those very files.
 
     A no-op (nothing pending, nothing inconsistent) costs two queries and takes no lock.
     SIGTERM/SIGINT (as ``interrupts.Interrupted``), or ``cancel`` from another thread, cancel
@@ -152,7 +156,7 @@ def apply(
         try:
             try:
                 with mapped():
-                    return _apply(run, bundle, rehearse)
+                    return _apply(run, bundle, rehearse, confirmed)
             except ServerError as exc:
                 stop_if_cancelled(run, exc)
                 if exc.lost:
@@ -168,7 +172,12 @@ def apply(
             run.watchdog.stop()
 
 
-def _apply(run: Run, bundle: Sequence[Migration], rehearse: OnTheFly | None) -> ApplyResult:
+def _apply(
+    run: Run,
+    bundle: Sequence[Migration],
+    rehearse: OnTheFly | None,
+    confirmed: Sequence[ResolvedPlan] = (),
+) -> ApplyResult:
     conn = run.conn
     with run.guard():
         status = read_status(conn, bundle)
@@ -205,7 +214,11 @@ def _apply(run: Run, bundle: Sequence[Migration], rehearse: OnTheFly | None) -> 
             with run.guard():
                 conn.execute("SET idle_session_timeout = 0")
             plans = resolve(
-                pending, bundle, server_major=major_of(status.server_version), rehearse=rehearse
+                pending,
+                bundle,
+                server_major=major_of(status.server_version),
+                rehearse=rehearse,
+                previous=confirmed,
             )
             with run.guard():
                 conn.execute("RESET idle_session_timeout")

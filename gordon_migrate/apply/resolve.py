@@ -158,6 +158,7 @@ def resolve(
             out[m.version] = ResolvedPlan(m, Provenance("pinned", major), statements)
         elif key in kept:
             out[m.version] = kept[key]
+            _rehearsed[key] = kept[key]  # this run's report judges what its gate judged
         elif earlier and key in _rehearsed:
             out[m.version] = _rehearsed[key]
         else:

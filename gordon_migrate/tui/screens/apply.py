@@ -191,6 +191,8 @@ class ApplyModal(ActionModal):
             progress=progress,
             cancel=self.cancel_token,
             rehearse=self.ctx.rehearse,
+            # What the operator confirmed was rehearsed for it: not rehearsed twice.
+            confirmed=self.plan.plans if self.plan is not None else (),
         )
         self.post_message(self.Applied(result))
 
