@@ -314,8 +314,8 @@ def load_allowlist(path: object) -> frozenset[str]:
 class FileLinter:
     """Lints one migration against the catalog of the earlier ones, then updates it. The walk
     plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
-    read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
-    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
+    read this object's facts through ``rules.Facts`` (``catalog``, ``created`` via ``new``,
+    ``plans``, ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
     what a rehearsal measured of this migration (given only by a run with a server: a static
     run has none): each error-level access change is an ``access_change`` site, and
     ``measured_here`` reads the current statement's measured locks."""

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.backfill_under_lock import held_lock
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
 
 def _conjuncts(where: object) -> list[object]:
@@ -67,7 +63,7 @@ def _reads_columns(node: object) -> bool:
     return False
 
 
-def bounded(node: ast.DeleteStmt, facts: FileLinter) -> bool:
+def bounded(node: ast.DeleteStmt, facts: Facts) -> bool:
     """The WHERE bounds the rows by construction: a batch, or every column of the table's
     primary key pinned to values (a key the bundle does not show bounds nothing here)."""
     conjuncts = _conjuncts(node.whereClause)
@@ -78,7 +74,7 @@ def bounded(node: ast.DeleteStmt, facts: FileLinter) -> bool:
     return bool(key) and all(column in pinned for column in key)
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     # No WHERE is unbatched-dml's; under an earlier lock, backfill-under-lock's.
     if not isinstance(node, ast.DeleteStmt) or node.whereClause is None:

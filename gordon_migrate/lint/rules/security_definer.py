@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
@@ -16,10 +15,7 @@ from gordon_migrate.lint.analyze import (
     function_body,
     function_language,
 )
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # Schemas any role may be able to create objects in: never on a definer function's path.
 _UNTRUSTED = frozenset({"public", "$user"})
@@ -30,7 +26,7 @@ _UNTRUSTED = frozenset({"public", "$user"})
 # function is executable by PUBLIC) and granted to the roles that need it, in one transaction.
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.CreateFunctionStmt):
         options = node.options or ()
@@ -164,7 +160,7 @@ def _path_missing(path: list[str] | None, unqualified: list[str] | None) -> list
 
 
 def _privileges_missing(
-    name: str, privileges: list[tuple[str, bool, str]], public: bool
+    name: str, privileges: Sequence[tuple[str, bool, str]], public: bool
 ) -> list[str]:
     """``public``: whether a new function is PUBLIC's (PostgreSQL's default, unless the
     bundle's default privileges took it away)."""

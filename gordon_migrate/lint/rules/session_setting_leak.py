@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from gordon_migrate.lint.analyze import _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.timeout_override import override
 
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
-
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.VariableSetStmt):
         # A timeout disabled or raised is timeout-override's finding (it says the leak too).

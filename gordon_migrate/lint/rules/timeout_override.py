@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
 from gordon_migrate.core.durations import format_ms, parse_ms
 from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.lint.analyze import _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # apply's defaults (apply/options.py, which lint may not import: it sits above lint), with the
 # header directive that changes each; tests/unit/test_lint_rules.py checks they are apply's.
@@ -116,7 +112,7 @@ def _calls(node: object) -> Iterator[ast.FuncCall]:
             yield from _calls(item)
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     found = [override(node)] if isinstance(node, ast.VariableSetStmt) else []
     if isinstance(node, ast.SelectStmt):
