@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
 
@@ -29,6 +29,7 @@ from gordon_migrate.lint.model import (
     Severity,
     StatementPlan,
 )
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import (
     SMALL_TABLE_BYTES,
     SMALL_TABLE_ROWS,
@@ -646,7 +647,7 @@ class FileLinter:
             self._created(relation, kind)
             if kind == "matview":
                 self.catalog.view_sources[relation] = {
-                    _name(rv, self.catalog) for rv in _range_vars(node.query)
+                    _name(rv, self.catalog) for rv in nodes_of(node.query, ast.RangeVar)
                 }
 
     def on_ViewStmt(self, node: ast.ViewStmt) -> None:
@@ -655,9 +656,9 @@ class FileLinter:
         self._created(view, "view", bool(node.replace))
         if replaced:
             self.lock("create_or_replace_view", view)
-        sources = {_name(rv, self.catalog) for rv in _range_vars(node.query)}
+        sources = {_name(rv, self.catalog) for rv in nodes_of(node.query, ast.RangeVar)}
         self.catalog.view_sources[view] = sources
-        for rv in _range_vars(node.query):
+        for rv in nodes_of(node.query, ast.RangeVar):
             self.lock("create_view", _name(rv, self.catalog))
 
     def on_RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt) -> None:
@@ -1254,14 +1255,3 @@ def _not_null_column(expr: object) -> str | None:
         names = _strings(expr.arg.fields)
         return names[-1] if names else None
     return None
-
-
-def _range_vars(node: object) -> Iterator[ast.RangeVar]:
-    if isinstance(node, ast.RangeVar):
-        yield node
-    elif isinstance(node, ast.Node):
-        for attr in node:
-            yield from _range_vars(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _range_vars(item)

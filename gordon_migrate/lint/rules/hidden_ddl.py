@@ -14,6 +14,7 @@ from pglast import ast
 
 from gordon_migrate.lint import plpgsql
 from gordon_migrate.lint.analyze import _qualified, _strings
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 #: The modes that block the services' writes (SHARE and up) or reads (ACCESS EXCLUSIVE).
@@ -80,14 +81,8 @@ def _do_body(node: ast.DoStmt) -> str | None:
 
 
 def _called(node: object) -> Iterator[str]:
-    if isinstance(node, ast.FuncCall):
-        yield _qualified(_strings(node.funcname))
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _called(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _called(item)
+    for call in nodes_of(node, ast.FuncCall):
+        yield _qualified(_strings(call.funcname))
 
 
 RULE = Rule(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from pglast import ast, enums
 
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.backfill_under_lock import held_lock
 
@@ -54,13 +55,7 @@ def _pinned(conjunct: object) -> str | None:
 
 def _reads_columns(node: object) -> bool:
     """A value that reads no column is one value for every row (``now()``, ``$1``, a cast)."""
-    if isinstance(node, ast.ColumnRef):
-        return True
-    if isinstance(node, ast.Node):
-        return any(_reads_columns(getattr(node, attr)) for attr in node)
-    if isinstance(node, tuple):
-        return any(_reads_columns(item) for item in node)
-    return False
+    return next(nodes_of(node, ast.ColumnRef), None) is not None
 
 
 def bounded(node: ast.DeleteStmt, facts: Facts) -> bool:

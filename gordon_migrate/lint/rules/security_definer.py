@@ -10,11 +10,11 @@ from pglast.parser import ParseError
 from gordon_migrate.lint import plpgsql
 from gordon_migrate.lint.analyze import (
     _qualified,
-    _range_vars,
     _strings,
     function_body,
     function_language,
 )
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # Schemas any role may be able to create objects in: never on a definer function's path.
@@ -112,23 +112,12 @@ def _unqualified(node: ast.CreateFunctionStmt) -> list[str] | None:
 
 
 def _names_unqualified(nodes: list[object]) -> list[str]:
-    ctes = {c.ctename for c in _nodes(nodes, ast.CommonTableExpr) if c.ctename}
+    ctes = {c.ctename for c in nodes_of(nodes, ast.CommonTableExpr) if c.ctename}
     out: list[str] = []
-    for rv in _range_vars(tuple(nodes)):
+    for rv in nodes_of(nodes, ast.RangeVar):
         if not rv.schemaname and rv.relname and rv.relname not in ctes and rv.relname not in out:
             out.append(rv.relname)
     return out
-
-
-def _nodes(node: object, kind: type[ast.CommonTableExpr]) -> Iterator[ast.CommonTableExpr]:
-    if isinstance(node, kind):
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _nodes(getattr(node, attr), kind)
-    elif isinstance(node, tuple | list):
-        for item in node:
-            yield from _nodes(item, kind)
 
 
 def _path_missing(path: list[str] | None, unqualified: list[str] | None) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from gordon_migrate.lint.analyze import _strings
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.timeout_override import override
 
@@ -28,14 +29,9 @@ def check(site: Site, facts: Facts) -> Iterator[Hit]:
 
 
 def _calls(node: object, name: str) -> Iterator[ast.FuncCall]:
-    if isinstance(node, ast.FuncCall) and (_strings(node.funcname) or [""])[-1] == name:
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _calls(getattr(node, attr), name)
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _calls(item, name)
+    for call in nodes_of(node, ast.FuncCall):
+        if (_strings(call.funcname) or [""])[-1] == name:
+            yield call
 
 
 def _is_false(expr: object) -> bool:
