@@ -155,8 +155,10 @@ def real_modes(facts: StatementFacts) -> dict[str, str]:
         if lock.kind in ("object", "index") or lock.new:
             continue
         if facts.sampled and lock.via is not None and lock.mode == "ACCESS EXCLUSIVE":
-            # The old index's lock at the very end of a CONCURRENTLY drop or swap, caught or
-            # not by a 1 ms sampler by chance (tests/test_lock_truth.py: _momentary).
+            # The old index's lock at the very end of a CONCURRENTLY drop or rebuild, once the
+            # index is dead: the table's readers and writers no longer open it, so it is not
+            # the table's (the fix plan's note says so). Caught or not by a 1 ms sampler by
+            # chance; tests/test_lock_truth.py holds the statement there and judges it.
             continue
         if lock.object not in out or strength(lock.mode) > strength(out[lock.object]):
             out[lock.object] = lock.mode

@@ -13,6 +13,7 @@ import pytest
 
 from gordon_migrate.lint import locks
 from gordon_migrate.testing import GordonDatabase
+from tests.support.dead_index import held_at_last_step
 
 _STRONGEST = """
 SELECT mode FROM pg_locks
@@ -66,7 +67,9 @@ WHERE a.application_name = %s AND l.locktype = 'relation' AND l.relation = %s AN
 """
 
 
-@pytest.mark.parametrize("form", [f for f in locks.FORMS if f.concurrent], ids=lambda f: f.key)
+@pytest.mark.parametrize(
+    "form", [f for f in locks.FORMS if f.concurrent and not f.dead_index], ids=lambda f: f.key
+)
 def test_lock_requested_by_a_non_transactional_form(
     gordon_db: GordonDatabase, form: locks.LockForm
 ) -> None:
@@ -107,3 +110,31 @@ def test_lock_requested_by_a_non_transactional_form(
     assert not worker.is_alive()
     assert not errors, errors
     assert waiting == [form.mode], (form.title, waiting)
+
+
+@pytest.mark.parametrize("form", [f for f in locks.FORMS if f.dead_index], ids=lambda f: f.key)
+def test_the_last_step_locks_the_dead_index_and_blocks_no_reader_or_writer(
+    gordon_db: GordonDatabase, form: locks.LockForm
+) -> None:
+    """The statement held where it takes its lock on the old index (tests/support/dead_index):
+    the lock is there (opening that index by its oid waits for it), and a reader and a writer
+    of the table, each allowed to wait 1 s for a lock, go through: they no longer open it."""
+    with gordon_db.connect() as conn:
+        row = conn.execute(
+            "SELECT %s::regclass::oid, indrelid::regclass::text FROM pg_index "
+            "WHERE indexrelid = %s::regclass",
+            (form.relation, form.relation),
+        ).fetchone()
+        assert row is not None
+        oid, table = row
+        with held_at_last_step(gordon_db.dsn, form.example, table) as held:
+            assert held.get(form.relation) == form.mode, (form.title, held)
+            conn.execute("SET lock_timeout = '1s'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                conn.execute("SELECT pg_relation_size(%s)", (oid,))
+            conn.execute(f"SELECT count(*) FROM {table}")
+            conn.execute(
+                f"INSERT INTO {table} OVERRIDING SYSTEM VALUE SELECT * FROM {table} LIMIT 0"
+            )
+            conn.execute("RESET lock_timeout")
+    assert form.blocks == "neither"

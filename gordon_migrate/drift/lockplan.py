@@ -36,7 +36,8 @@ _FORMS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
         (
             rf"(?:DROP INDEX CONCURRENTLY (?:IF EXISTS )?|REINDEX INDEX CONCURRENTLY ){_REL}",
             "SHARE UPDATE EXCLUSIVE",
-            "on the index and its table: reads and writes go on",
+            "on the index and its table, and for a moment at its end ACCESS EXCLUSIVE on the "
+            "old index, once dead: the table's reads and writes go on",
         ),
         (rf"ALTER INDEX {_REL} RENAME", "SHARE UPDATE EXCLUSIVE", "renames an index"),
         (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
 
@@ -29,6 +29,7 @@ from gordon_migrate.lint.model import (
     Severity,
     StatementPlan,
 )
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import (
     SMALL_TABLE_BYTES,
     SMALL_TABLE_ROWS,
@@ -314,8 +315,8 @@ def load_allowlist(path: object) -> frozenset[str]:
 class FileLinter:
     """Lints one migration against the catalog of the earlier ones, then updates it. The walk
     plans locks and replays the catalog; at each ``Site`` it asks the rules (``check``), which
-    read this object's facts (``catalog``, ``created`` via ``new``, ``plans``, ``forms``,
-    ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
+    read this object's facts through ``rules.Facts`` (``catalog``, ``created`` via ``new``,
+    ``plans``, ``no_transaction``, ``allowlist``, ``decided``, ``added_not_valid``). ``rehearsed``:
     what a rehearsal measured of this migration (given only by a run with a server: a static
     run has none): each error-level access change is an ``access_change`` site, and
     ``measured_here`` reads the current statement's measured locks."""
@@ -490,7 +491,7 @@ class FileLinter:
                 mode=held,
                 form=form.title,
                 work=form.work,
-                blocks=locks.blocks(held),
+                blocks=form.blocks if mode is None else locks.blocks(held),
                 new_relation=self.new(relation),
             )
         )
@@ -604,6 +605,12 @@ class FileLinter:
             elif isinstance(element, ast.Constraint):
                 constraints = (element,)
             for con in constraints:
+                if isinstance(con, ast.Constraint) and con.contype in (
+                    CT.CONSTR_PRIMARY,
+                    CT.CONSTR_UNIQUE,
+                    CT.CONSTR_EXCLUSION,
+                ):
+                    self._constraint_index(relation, con, column)
                 if isinstance(con, ast.Constraint) and con.contype == CT.CONSTR_PRIMARY:
                     keys = tuple(_strings(con.keys)) or ((column,) if column else ())
                     self.catalog.primary_keys[relation] = keys
@@ -646,7 +653,7 @@ class FileLinter:
             self._created(relation, kind)
             if kind == "matview":
                 self.catalog.view_sources[relation] = {
-                    _name(rv, self.catalog) for rv in _range_vars(node.query)
+                    _name(rv, self.catalog) for rv in nodes_of(node.query, ast.RangeVar)
                 }
 
     def on_ViewStmt(self, node: ast.ViewStmt) -> None:
@@ -655,9 +662,9 @@ class FileLinter:
         self._created(view, "view", bool(node.replace))
         if replaced:
             self.lock("create_or_replace_view", view)
-        sources = {_name(rv, self.catalog) for rv in _range_vars(node.query)}
+        sources = {_name(rv, self.catalog) for rv in nodes_of(node.query, ast.RangeVar)}
         self.catalog.view_sources[view] = sources
-        for rv in _range_vars(node.query):
+        for rv in nodes_of(node.query, ast.RangeVar):
             self.lock("create_view", _name(rv, self.catalog))
 
     def on_RefreshMatViewStmt(self, node: ast.RefreshMatViewStmt) -> None:
@@ -734,6 +741,31 @@ class FileLinter:
             return self.live.indexes[index]
         return index
 
+    def _indexes_of(self, table: str) -> list[str]:
+        found = {i for i, t in self.catalog.indexes.items() if t == table}
+        if self.live is not None:
+            found |= {i for i, t in self.live.indexes.items() if t == table}
+        return sorted(found)
+
+    def _constraint_index(self, relation: str, con: ast.Constraint, column: str | None) -> None:
+        """The index a PRIMARY KEY, UNIQUE or EXCLUDE constraint builds: the constraint's
+        name, or, when it has none, the name PostgreSQL chooses for a key (``ChooseIndexName``:
+        the table, then the columns of a UNIQUE, then ``pkey``/``key``). A name it would
+        shorten, and an unnamed EXCLUDE, are left out."""
+        if con.indexname:
+            return  # USING INDEX: the index exists, under the name it will take
+        schema, table = relation.split(".", 1)
+        if con.conname:
+            name = con.conname
+        elif con.contype == CT.CONSTR_PRIMARY:
+            name = f"{table}_pkey"
+        elif con.contype == CT.CONSTR_UNIQUE:
+            name = "_".join([table, *(_strings(con.keys) or [column or ""]), "key"])
+        else:
+            return
+        if len(name) <= 63:
+            self.catalog.indexes[f"{schema}.{name}"] = relation
+
     def on_DropStmt(self, node: ast.DropStmt) -> None:
         kind = node.removeType
         for obj in node.objects or ():
@@ -746,6 +778,8 @@ class FileLinter:
                 relation = self._index_table(index)
                 self.catalog.indexes.pop(index, None)
                 self.lock("drop_index_concurrently" if node.concurrent else "drop_index", relation)
+                if node.concurrent:
+                    self.lock("drop_index_concurrently_end", index)
                 self._dropped(node, relation, index, mark)
             elif kind in (OT.OBJECT_TABLE, OT.OBJECT_VIEW, OT.OBJECT_MATVIEW):
                 relation = _qualified(parts)
@@ -1009,6 +1043,7 @@ class FileLinter:
             if contype == CT.CONSTR_PRIMARY and con.keys:
                 self.catalog.primary_keys[relation] = tuple(_strings(con.keys))
             using_index = bool(con.indexname)
+            self._constraint_index(relation, con, None)
             self.lock("add_unique_using_index" if using_index else "add_unique", relation)
         else:
             self.lock("alter_table_other", relation)
@@ -1103,6 +1138,16 @@ class FileLinter:
         concurrent = self.reindex_concurrently(node)
         relation = self.reindex_relation(node)
         self.lock("reindex_concurrently" if concurrent else "reindex", relation)
+        if not concurrent:
+            return
+        if node.kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
+            olds = [_name(node.relation, self.catalog)] if node.relation else []
+        elif node.kind == enums.ReindexObjectType.REINDEX_OBJECT_TABLE:
+            olds = self._indexes_of(relation)
+        else:  # a schema or the database: which indexes is not known here
+            olds = []
+        for old in olds:
+            self.lock("reindex_concurrently_end", old)
 
     def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
         self.lock("create_trigger", _name(node.relation, self.catalog))
@@ -1254,14 +1299,3 @@ def _not_null_column(expr: object) -> str | None:
         names = _strings(expr.arg.fields)
         return names[-1] if names else None
     return None
-
-
-def _range_vars(node: object) -> Iterator[ast.RangeVar]:
-    if isinstance(node, ast.RangeVar):
-        yield node
-    elif isinstance(node, ast.Node):
-        for attr in node:
-            yield from _range_vars(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _range_vars(item)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pglast import ast, enums
 
+from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.rehearse import functions
 from gordon_migrate.rehearse.functions import CATALOG, Signature, Volatility
 
@@ -107,18 +108,13 @@ class Judgement:
 def _calls(node: object) -> Iterator[tuple[list[str], int]]:
     """Each function call of an expression: its name parts and argument count. A cast is a
     call of the function named after its type with one argument, when there is one."""
-    if isinstance(node, ast.FuncCall):
-        yield _strings(node.funcname), len(node.args or ())
-    elif isinstance(node, ast.TypeCast) and node.typeName is not None:
-        names = _strings(node.typeName.names)
-        if names:
-            yield [CAST, names[-1]], 1
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _calls(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _calls(item)
+    for each in nodes_of(node, ast.Node):
+        if isinstance(each, ast.FuncCall):
+            yield _strings(each.funcname), len(each.args or ())
+        elif isinstance(each, ast.TypeCast) and each.typeName is not None:
+            names = _strings(each.typeName.names)
+            if names:
+                yield [CAST, names[-1]], 1
 
 
 #: A marker schema for a cast: resolved in pg_catalog only, and nothing when not found there

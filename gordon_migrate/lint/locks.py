@@ -4,7 +4,9 @@ Every entry carries an example statement against the Gordon v7 schema; ``tests/t
 runs each one on a real server and checks the lock it really takes (``pg_locks``) and whether
 it really rewrites the table (its relfilenode changes). Sources: the PostgreSQL documentation
 ("Explicit Locking", the ALTER TABLE, CREATE INDEX, REINDEX, VACUUM and CLUSTER pages), and
-``AlterTableGetLockLevel`` in ``src/backend/commands/tablecmds.c``.
+``AlterTableGetLockLevel`` in ``src/backend/commands/tablecmds.c``, ``index_drop`` and
+``RelationGetIndexList`` (``src/backend/catalog/index.c``, ``utils/cache/relcache.c``) for the
+last step of DROP INDEX / REINDEX CONCURRENTLY.
 """
 
 from __future__ import annotations
@@ -105,10 +107,15 @@ class LockForm:
     note: str = ""
     #: Committed before ``example`` by the test: what the v7 schema lacks for it.
     setup: str = ""
+    #: ``relation`` is an index marked dead (``indislive`` false) by then: no reader or writer
+    #: of its table opens it any more (``RelationGetIndexList`` skips it), so its lock, however
+    #: strong, stops neither; only what opens the index itself (``pg_relation_size`` of it)
+    #: waits. The test holds the statement at that step and runs a reader and a writer.
+    dead_index: bool = False
 
     @property
     def blocks(self) -> Blocks:
-        return blocks(self.mode)
+        return "neither" if self.dead_index else blocks(self.mode)
 
 
 _F = LockForm
@@ -150,6 +157,19 @@ FORMS: tuple[LockForm, ...] = (
         concurrent=True,
     ),
     _F(
+        "drop_index_concurrently_end",
+        "DROP INDEX CONCURRENTLY, its last step (the index is dead: the table's readers and "
+        "writers no longer open it)",
+        "AccessExclusiveLock",
+        "none",
+        "DROP INDEX CONCURRENTLY trading.order_intents_open_idx",
+        "trading.order_intents_open_idx",
+        concurrent=True,
+        note="a moment at its end, to remove the index it marked dead: its table's readers and "
+        "writers no longer open it and do not wait",
+        dead_index=True,
+    ),
+    _F(
         "reindex",
         "REINDEX",
         "AccessExclusiveLock",
@@ -167,6 +187,19 @@ FORMS: tuple[LockForm, ...] = (
         "REINDEX TABLE CONCURRENTLY trading.fills",
         "trading.fills",
         concurrent=True,
+    ),
+    _F(
+        "reindex_concurrently_end",
+        "REINDEX CONCURRENTLY, its last step (each old index is dead: the table's readers and "
+        "writers no longer open it)",
+        "AccessExclusiveLock",
+        "none",
+        "REINDEX INDEX CONCURRENTLY trading.order_intents_open_idx",
+        "trading.order_intents_open_idx",
+        concurrent=True,
+        note="a moment at its end, to drop each old index once the new one took its name and "
+        "the old is dead: the table's readers and writers no longer open it and do not wait",
+        dead_index=True,
     ),
     _F(
         "alter_index",

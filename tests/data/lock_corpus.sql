@@ -41,9 +41,9 @@ REINDEX INDEX trading.order_intents_open_idx;
 
 -- name: reindex_table_concurrently
 -- no-transaction
--- pg15: trading.fills = ACCESS EXCLUSIVE
--- why: PostgreSQL 15 drops each old index under ACCESS EXCLUSIVE, once it is dead (indislive
--- why: false): no reader of the table opens it any more, so the table's readers do not wait
+-- why: each old index is dropped under ACCESS EXCLUSIVE once it is dead (indislive false): no
+-- why: reader of the table opens it any more, so the table's readers do not wait; the plan
+-- why: names it on the index (test_lock_truth.py holds the statement at that step)
 REINDEX TABLE CONCURRENTLY trading.fills;
 
 -- name: add_column

@@ -15,8 +15,7 @@ from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.errors import InternalError, LintError
 from gordon_migrate.lint import LintReport, lint
 from gordon_migrate.lint import rules as rules_package
-from gordon_migrate.lint.analyze import FileLinter
-from gordon_migrate.lint.rules import Hit, Rule, Site, build, discover, registry
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site, build, discover, registry
 from tests.support.cli import CliRunner
 
 RULES = registry()
@@ -136,7 +135,7 @@ def test_a_new_rule_is_one_new_module(
     sys.modules.pop("more_rules", None)
 
 
-def _crash(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def _crash(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if type(node).__name__ == "UpdateStmt":
         raise KeyError("boom")  # a real bug: a lookup that fails on this statement

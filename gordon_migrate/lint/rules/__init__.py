@@ -12,12 +12,13 @@ import pkgutil
 from functools import cache
 
 from gordon_migrate.core.errors import InternalError
-from gordon_migrate.lint.rules._base import Check, Hit, Rule, Site, SiteKind
+from gordon_migrate.lint.rules._base import Check, Facts, Hit, Rule, Site, SiteKind
 
 __all__ = [
     "SMALL_TABLE_BYTES",
     "SMALL_TABLE_ROWS",
     "Check",
+    "Facts",
     "Hit",
     "Rule",
     "Site",

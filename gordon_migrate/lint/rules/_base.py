@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from gordon_migrate.lint.model import Severity
+from gordon_migrate.lint.model import Severity, StatementPlan
 
 if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+    from pglast import ast
 
-#: Where the walk asks the rules (``FileLinter.check``), in walk order:
+    from gordon_migrate.rehearse.pinned import PinnedStatement
+
+#: Where the walk asks the rules (``analyze.FileLinter.check``), in walk order:
 #:
 #: - ``file``: the file's bytes, before parsing;
 #: - ``statement``: every top-level statement, after the walk planned its locks and replayed it
@@ -75,7 +77,58 @@ class Hit:
     severity: Severity | None = None
 
 
-Check = Callable[[Site, "FileLinter"], Iterable[Hit]]
+class Catalog(Protocol):
+    """What a rule reads of the catalog the walk replays (``analyze.Catalog``)."""
+
+    @property
+    def relations(self) -> Mapping[str, str]: ...
+    @property
+    def schemas(self) -> Collection[str]: ...
+    @property
+    def not_null_checks(self) -> Mapping[tuple[str, str], bool]: ...
+    @property
+    def owned_sequences(self) -> Mapping[str, tuple[str, str]]: ...
+    @property
+    def primary_keys(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def opaque_functions(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def public_executes_new_functions(self) -> bool: ...
+    def referencing(self, tables: Sequence[str]) -> list[str]: ...
+
+
+class Facts(Protocol):
+    """What a rule's check reads of the walk, and nothing else: ``analyze.FileLinter``
+    satisfies it (so a rule module needs no import of the walk to be typed)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def no_transaction(self) -> bool: ...
+    @property
+    def allowlist(self) -> frozenset[str]: ...
+    @property
+    def plans(self) -> Sequence[StatementPlan]: ...
+    @property
+    def created(self) -> Collection[str]: ...
+    @property
+    def created_routines(self) -> Collection[str]: ...
+    @property
+    def decided(self) -> Collection[str]: ...
+    @property
+    def decided_schemas(self) -> Collection[str]: ...
+    @property
+    def added_not_valid(self) -> Collection[tuple[str, str]]: ...
+    @property
+    def routine_privileges(self) -> Sequence[tuple[str, bool, str]]: ...
+    def new(self, relation: str) -> bool: ...
+    def relation(self, rv: ast.RangeVar | None) -> str: ...
+    def measured_here(self) -> tuple[PinnedStatement, tuple[str, ...]] | None: ...
+    def reindex_concurrently(self, node: ast.ReindexStmt) -> bool: ...
+    def reindex_relation(self, node: ast.ReindexStmt) -> str: ...
+
+
+Check = Callable[[Site, Facts], Iterable[Hit]]
 
 
 @dataclass(frozen=True)

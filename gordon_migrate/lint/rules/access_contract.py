@@ -10,16 +10,12 @@ them. Never scaled by table size: losing access to a small table is still losing
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.rehearse.model import AccessChange
 
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
-
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     change = site.node
     if isinstance(change, AccessChange) and change.error:
         yield Hit(f"{change.text}: {change.why}" if change.why else change.text)

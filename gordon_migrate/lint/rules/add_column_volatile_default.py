@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     # The walk planned the rewrite (add_column_volatile): a volatile default, identity or serial.
     if site.existing and "add_column_volatile" in site.forms:
         unknown = f" (volatility unknown: {', '.join(site.unknown)})" if site.unknown else ""

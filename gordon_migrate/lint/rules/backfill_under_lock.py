@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from gordon_migrate.lint import locks
 from gordon_migrate.lint.model import LockStep, StatementPlan
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # SHARE and stronger: the modes that stop the services' writes (RowExclusiveLock) or more.
 _BLOCKING = frozenset(m for m in locks.MODES if locks.conflicts(m, "RowExclusiveLock"))
@@ -22,7 +18,7 @@ _BLOCKING = frozenset(m for m in locks.MODES if locks.conflicts(m, "RowExclusive
 _NOT_OURS = frozenset({locks.BY_KEY["lock_table"].title, locks.BY_KEY["do_block"].title})
 
 
-def held_lock(node: object, facts: FileLinter) -> tuple[str, StatementPlan, LockStep] | None:
+def held_lock(node: object, facts: Facts) -> tuple[str, StatementPlan, LockStep] | None:
     """For a backfill (UPDATE, DELETE, INSERT ... SELECT) of an existing table: the table, and
     the earlier statement of this transaction whose blocking lock on it is still held."""
     if facts.no_transaction:
@@ -50,7 +46,7 @@ def held_lock(node: object, facts: FileLinter) -> tuple[str, StatementPlan, Lock
     return None
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     held = held_lock(site.node, facts)
     if held is None:
         return

@@ -9,22 +9,19 @@ writes (SHARE or stronger) on a relation that existed before the migration.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from gordon_migrate.lint import plpgsql
 from gordon_migrate.lint.analyze import _qualified, _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.nodes import nodes_of
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 #: The modes that block the services' writes (SHARE and up) or reads (ACCESS EXCLUSIVE).
 BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
 
 
-def _judged(what: str, facts: FileLinter) -> Hit:
+def _judged(what: str, facts: Facts) -> Hit:
     """``what`` (the static words) with what rehearsal saw, when it measured the statement."""
     measured = facts.measured_here()
     if measured is None:
@@ -51,7 +48,7 @@ def _judged(what: str, facts: FileLinter) -> Hit:
     )
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.DoStmt):
         body = _do_body(node)
@@ -84,14 +81,8 @@ def _do_body(node: ast.DoStmt) -> str | None:
 
 
 def _called(node: object) -> Iterator[str]:
-    if isinstance(node, ast.FuncCall):
-        yield _qualified(_strings(node.funcname))
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _called(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _called(item)
+    for call in nodes_of(node, ast.FuncCall):
+        yield _qualified(_strings(call.funcname))
 
 
 RULE = Rule(

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.nodes import nodes_of
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.backfill_under_lock import held_lock
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
 
 def _conjuncts(where: object) -> list[object]:
@@ -58,16 +55,10 @@ def _pinned(conjunct: object) -> str | None:
 
 def _reads_columns(node: object) -> bool:
     """A value that reads no column is one value for every row (``now()``, ``$1``, a cast)."""
-    if isinstance(node, ast.ColumnRef):
-        return True
-    if isinstance(node, ast.Node):
-        return any(_reads_columns(getattr(node, attr)) for attr in node)
-    if isinstance(node, tuple):
-        return any(_reads_columns(item) for item in node)
-    return False
+    return next(nodes_of(node, ast.ColumnRef), None) is not None
 
 
-def bounded(node: ast.DeleteStmt, facts: FileLinter) -> bool:
+def bounded(node: ast.DeleteStmt, facts: Facts) -> bool:
     """The WHERE bounds the rows by construction: a batch, or every column of the table's
     primary key pinned to values (a key the bundle does not show bounds nothing here)."""
     conjuncts = _conjuncts(node.whereClause)
@@ -78,7 +69,7 @@ def bounded(node: ast.DeleteStmt, facts: FileLinter) -> bool:
     return bool(key) and all(column in pinned for column in key)
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     # No WHERE is unbatched-dml's; under an earlier lock, backfill-under-lock's.
     if not isinstance(node, ast.DeleteStmt) or node.whereClause is None:

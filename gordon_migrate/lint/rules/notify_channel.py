@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from gordon_migrate.lint.analyze import _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.sql import notify
 
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
-
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     allowlist = facts.allowlist
     if isinstance(node, ast.CreateTrigStmt):

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     data = site.node
     if isinstance(data, bytes) and (b"\x00" in data or data.startswith(b"\xef\xbb\xbf")):
         at = "a byte-order mark" if data.startswith(b"\xef\xbb\xbf") else "a NUL byte"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
@@ -11,15 +10,12 @@ from pglast.parser import ParseError
 from gordon_migrate.lint import plpgsql
 from gordon_migrate.lint.analyze import (
     _qualified,
-    _range_vars,
     _strings,
     function_body,
     function_language,
 )
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.nodes import nodes_of
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # Schemas any role may be able to create objects in: never on a definer function's path.
 _UNTRUSTED = frozenset({"public", "$user"})
@@ -30,7 +26,7 @@ _UNTRUSTED = frozenset({"public", "$user"})
 # function is executable by PUBLIC) and granted to the roles that need it, in one transaction.
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.CreateFunctionStmt):
         options = node.options or ()
@@ -116,23 +112,12 @@ def _unqualified(node: ast.CreateFunctionStmt) -> list[str] | None:
 
 
 def _names_unqualified(nodes: list[object]) -> list[str]:
-    ctes = {c.ctename for c in _nodes(nodes, ast.CommonTableExpr) if c.ctename}
+    ctes = {c.ctename for c in nodes_of(nodes, ast.CommonTableExpr) if c.ctename}
     out: list[str] = []
-    for rv in _range_vars(tuple(nodes)):
+    for rv in nodes_of(nodes, ast.RangeVar):
         if not rv.schemaname and rv.relname and rv.relname not in ctes and rv.relname not in out:
             out.append(rv.relname)
     return out
-
-
-def _nodes(node: object, kind: type[ast.CommonTableExpr]) -> Iterator[ast.CommonTableExpr]:
-    if isinstance(node, kind):
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _nodes(getattr(node, attr), kind)
-    elif isinstance(node, tuple | list):
-        for item in node:
-            yield from _nodes(item, kind)
 
 
 def _path_missing(path: list[str] | None, unqualified: list[str] | None) -> list[str]:
@@ -164,7 +149,7 @@ def _path_missing(path: list[str] | None, unqualified: list[str] | None) -> list
 
 
 def _privileges_missing(
-    name: str, privileges: list[tuple[str, bool, str]], public: bool
+    name: str, privileges: Sequence[tuple[str, bool, str]], public: bool
 ) -> list[str]:
     """``public``: whether a new function is PUBLIC's (PostgreSQL's default, unless the
     bundle's default privileges took it away)."""

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast
 
 from gordon_migrate.lint.analyze import _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
+from gordon_migrate.lint.nodes import nodes_of
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 from gordon_migrate.lint.rules.timeout_override import override
 
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
 
-
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if isinstance(node, ast.VariableSetStmt):
         # A timeout disabled or raised is timeout-override's finding (it says the leak too).
@@ -32,14 +29,9 @@ def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
 
 
 def _calls(node: object, name: str) -> Iterator[ast.FuncCall]:
-    if isinstance(node, ast.FuncCall) and (_strings(node.funcname) or [""])[-1] == name:
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _calls(getattr(node, attr), name)
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _calls(item, name)
+    for call in nodes_of(node, ast.FuncCall):
+        if (_strings(call.funcname) or [""])[-1] == name:
+            yield call
 
 
 def _is_false(expr: object) -> bool:

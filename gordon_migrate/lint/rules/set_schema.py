@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
-
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 OT = enums.ObjectType
 
@@ -29,7 +24,7 @@ _ROUTINES = {
 }
 
 
-def _moved(node: ast.AlterObjectSchemaStmt, facts: FileLinter) -> tuple[str, str] | None:
+def _moved(node: ast.AlterObjectSchemaStmt, facts: Facts) -> tuple[str, str] | None:
     """(what, old name) of an existing object the statement moves; None for a new one."""
     if node.objectType in _RELATIONS and node.relation is not None:
         # As written: the walk has already moved it in the catalog, where an unqualified
@@ -47,7 +42,7 @@ def _moved(node: ast.AlterObjectSchemaStmt, facts: FileLinter) -> tuple[str, str
     return None
 
 
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     if not isinstance(node, ast.AlterObjectSchemaStmt):
         return

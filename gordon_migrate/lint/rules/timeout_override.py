@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pglast import ast, enums
 
 from gordon_migrate.core.durations import format_ms, parse_ms
 from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.lint.analyze import _strings
-from gordon_migrate.lint.rules import Hit, Rule, Site
-
-if TYPE_CHECKING:
-    from gordon_migrate.lint.analyze import FileLinter
+from gordon_migrate.lint.nodes import nodes_of
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
 
 # apply's defaults (apply/options.py, which lint may not import: it sits above lint), with the
 # header directive that changes each; tests/unit/test_lint_rules.py checks they are apply's.
@@ -105,22 +102,11 @@ def _constant(node: object) -> str | None:
     return None
 
 
-def _calls(node: object) -> Iterator[ast.FuncCall]:
-    if isinstance(node, ast.FuncCall):
-        yield node
-    if isinstance(node, ast.Node):
-        for attr in node:
-            yield from _calls(getattr(node, attr))
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _calls(item)
-
-
-def check(site: Site, facts: FileLinter) -> Iterator[Hit]:
+def check(site: Site, facts: Facts) -> Iterator[Hit]:
     node = site.node
     found = [override(node)] if isinstance(node, ast.VariableSetStmt) else []
     if isinstance(node, ast.SelectStmt):
-        found = [override(call) for call in _calls(node)]
+        found = [override(call) for call in nodes_of(node, ast.FuncCall)]
     for message in found:
         if message is not None:
             yield Hit(message)
