@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import PurePath
+from typing import Literal
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
@@ -33,11 +34,12 @@ from gordon_migrate.lint.nodes import nodes_of
 from gordon_migrate.lint.rules import (
     SMALL_TABLE_BYTES,
     SMALL_TABLE_ROWS,
+    Hit,
     Rule,
     Site,
     registry,
 )
-from gordon_migrate.rehearse.cost import LONG_LOCK
+from gordon_migrate.rehearse.cost import LONG_LOCK, blocking
 from gordon_migrate.rehearse.pinned import PinnedStatement
 
 # A line comment, or a (non-nested) block comment: what a fingerprint ignores.
@@ -300,6 +302,27 @@ def _names_any(text: str, names: Sequence[str]) -> bool:
     )
 
 
+def _unquoted(name: str) -> str:
+    return name.replace('"', "")
+
+
+def seen_doing(
+    work: Literal["rewrite", "scan", "lock"], statement: PinnedStatement, relation: str
+) -> str | None:
+    """What the rehearsal saw ``statement`` do to ``relation`` of the kind ``work`` names
+    (``Rule.measures``), in words; None when it did not."""
+    name = _unquoted(relation)
+    if work in ("rewrite", "scan") and name in map(_unquoted, statement.rewritten):
+        return "rewrote it"
+    if work == "scan" and name in map(_unquoted, statement.scanned):
+        return "scanned it"
+    if work == "lock":
+        for lock in statement.locks:
+            if _unquoted(lock.object) == name and blocking(lock.mode):
+                return f"held {lock.mode}" + (f" through {lock.via}" if lock.via else "")
+    return None
+
+
 def load_allowlist(path: object) -> frozenset[str]:
     from pathlib import Path
 
@@ -407,9 +430,38 @@ class FileLinter:
                 self._crashed(rule, exc)
                 continue
             for hit in hits:
+                judged = self._as_measured(rule, hit)
+                if judged is None:
+                    continue  # the rehearsal showed the server does not do it
                 self.report(
-                    rule.id, hit.message, hit.relation, scaled=hit.scaled, severity=hit.severity
+                    rule.id,
+                    judged.message,
+                    judged.relation,
+                    scaled=judged.scaled,
+                    severity=judged.severity,
                 )
+
+    def _as_measured(self, rule: Rule, hit: Hit) -> Hit | None:
+        """``hit`` as the rehearsal of its statement judges it (``Rule.measures``): with what
+        the server did, or None when it did not do it; as it is when nothing was measured."""
+        work = hit.measures or rule.measures
+        measured = self.measured_here()
+        if work is None or measured is None or hit.relation is None:
+            return hit
+        seen = seen_doing(work, measured[0], hit.relation)
+        if seen is None:
+            return None
+        return replace(hit, message=f"{hit.message} (rehearsal: {seen})")
+
+    def reported_here(self, relation: str) -> bool:
+        """A finding on the current statement already names ``relation``."""
+        stmt = self._stmt
+        if stmt is None:
+            return False
+        return any(
+            f.line == stmt.line and (f.relation == relation or relation in f.message)
+            for f in self.findings
+        )
 
     def _crashed(self, rule: Rule, exc: Exception) -> None:
         stmt = self._stmt

@@ -75,6 +75,9 @@ class Hit:
     #: The rule's own severity when None; a rule over measured facts may judge a hit harder
     #: (or softer) than its static one.
     severity: Severity | None = None
+    #: What a rehearsal must have seen for the hit to stand, when not the rule's
+    #: (``Rule.measures``): a rule may name hazards of two kinds.
+    measures: Literal["rewrite", "scan", "lock"] | None = None
 
 
 class Catalog(Protocol):
@@ -124,6 +127,7 @@ class Facts(Protocol):
     def new(self, relation: str) -> bool: ...
     def relation(self, rv: ast.RangeVar | None) -> str: ...
     def measured_here(self) -> tuple[PinnedStatement, tuple[str, ...]] | None: ...
+    def reported_here(self, relation: str) -> bool: ...
     def reindex_concurrently(self, node: ast.ReindexStmt) -> bool: ...
     def reindex_relation(self, node: ast.ReindexStmt) -> str: ...
 
@@ -152,3 +156,8 @@ class Rule:
     #: Its check reads facts only a rehearsal measures (``access_change``): no static SQL can
     #: fail it, so its failing cases are server tests (named in its ``why``).
     rehearsed: bool = False
+    #: The hazard it names is a fact a rehearsal measures: on a statement that was rehearsed,
+    #: a hit stands only when the server showed it (``rewrite``: the relation rewritten;
+    #: ``scan``: scanned or rewritten; ``lock``: held in a mode that blocks the services'
+    #: writes), and says so; where nothing was rehearsed, the static hit stands as it is.
+    measures: Literal["rewrite", "scan", "lock"] | None = None

@@ -38,4 +38,5 @@ RULE = Rule(
     passes=("ALTER TABLE trading.fills ADD COLUMN notional numeric;",),
     sites=frozenset({"add_column"}),
     check=check,
+    measures="rewrite",
 )

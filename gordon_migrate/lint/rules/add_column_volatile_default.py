@@ -41,4 +41,5 @@ RULE = Rule(
     ),
     sites=frozenset({"add_column"}),
     check=check,
+    measures="rewrite",
 )

@@ -41,4 +41,5 @@ RULE = Rule(
     ),
     sites=frozenset({"alter_cmd"}),
     check=check,
+    measures="rewrite",
 )

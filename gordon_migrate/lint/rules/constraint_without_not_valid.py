@@ -69,4 +69,5 @@ RULE = Rule(
     ),
     sites=frozenset({"column_constraint", "add_constraint"}),
     check=check,
+    measures="scan",
 )

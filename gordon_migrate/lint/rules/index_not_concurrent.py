@@ -30,6 +30,7 @@ def check(site: Site, facts: Facts) -> Iterator[Hit]:
         yield Hit(
             f"DROP INDEX {site.name} (on {site.relation}) without CONCURRENTLY",
             site.relation,
+            measures="lock",
             scaled=True,
         )
 
@@ -66,4 +67,5 @@ RULE = Rule(
     ),
     sites=frozenset({"statement", "drop_object"}),
     check=check,
+    measures="scan",
 )

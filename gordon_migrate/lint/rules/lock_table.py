@@ -32,4 +32,5 @@ RULE = Rule(
     passes=("SELECT 1;",),
     sites=frozenset({"statement"}),
     check=check,
+    measures="lock",
 )

@@ -32,4 +32,5 @@ RULE = Rule(
     passes=(("-- no-transaction\nREINDEX TABLE CONCURRENTLY trading.fills;"),),
     sites=frozenset({"statement"}),
     check=check,
+    measures="lock",
 )

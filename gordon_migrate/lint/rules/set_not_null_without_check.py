@@ -50,4 +50,5 @@ RULE = Rule(
     ),
     sites=frozenset({"alter_cmd"}),
     check=check,
+    measures="scan",
 )

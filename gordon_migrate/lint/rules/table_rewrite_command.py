@@ -53,4 +53,5 @@ RULE = Rule(
     passes=(("-- no-transaction\nVACUUM trading.fills;"),),
     sites=frozenset({"vacuum_relation", "statement", "alter_cmd"}),
     check=check,
+    measures="rewrite",
 )

@@ -57,4 +57,5 @@ RULE = Rule(
     ),
     sites=frozenset({"column_constraint", "add_constraint"}),
     check=check,
+    measures="scan",
 )
