@@ -113,3 +113,29 @@ def test_blocking_work_no_rule_knows_is_reported_from_what_the_server_did(
     waiver = "-- gordon:allow blocking-work fills is empty until the venue goes live\n"
     (root / f"{NEXT}_collate.sql").write_text(waiver + statement, encoding="utf-8")
     assert cli(*args, "--database-url", gordon_db.dsn).code == 0
+
+
+def test_the_dry_run_shows_what_the_rehearsal_measured_a_cascade_included(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    """``DROP FUNCTION ... CASCADE`` of the NOTIFY trigger function: the text names one
+    function; the server dropped its seven triggers too, under ACCESS EXCLUSIVE on each of
+    their tables. The dry run lists what was measured, not the static guess."""
+    root = _bundle_plus(tmp_path, "dropfn", "DROP FUNCTION trading.ipc_notify_trigger() CASCADE;\n")
+    args = ("apply", "--dry-run", "--migrations-dir", str(root), "--database-url", gordon_db.dsn)
+    text = cli(*args)
+    assert text.code == 1, text.out  # the dropped triggers break the access contract
+    assert f"{NEXT}_dropfn.sql: rehearsed just now on PostgreSQL" in text.out
+    assert "    line 1: ACCESS EXCLUSIVE on trading.fills, blocks reads and writes" in text.out
+    assert "lock plan (statement:" not in text.out, "a measured plan is not shown as a guess"
+    (drops,) = [line for line in text.out.splitlines() if line.startswith("    line 1: drops ")]
+    assert "function trading.ipc_notify_trigger()" in drops
+    assert "trigger fills_notify on table trading.fills" in drops
+    payload = json.loads(cli(*args, "--format", "json").out)
+    (plan,) = payload["plans"]
+    (statement,) = plan["statements"]
+    assert statement["line"] == 1
+    assert "trigger outbox_notify on table bus.outbox" in statement["dropped"]
+    assert {"object": "trading.fills", "kind": "table", "mode": "ACCESS EXCLUSIVE"} in statement[
+        "locks"
+    ]

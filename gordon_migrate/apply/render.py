@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from gordon_migrate.apply.plan import ApplyPlan
     from gordon_migrate.apply.resolve import ResolvedPlan
     from gordon_migrate.core.dsn import Dsn
+    from gordon_migrate.rehearse.pinned import PinnedStatement
 
 #: What ``status`` (and the TUI) calls each state.
 STATE_LABEL: dict[State, str] = {
@@ -178,10 +179,22 @@ def dry_run_json(plan: ApplyPlan) -> dict[str, Any]:
 
 
 def dry_run_text(plan: ApplyPlan) -> str:
-    """The lock plan of a dry run, after ``apply_text`` (nothing when nothing is pending)."""
+    """The lock plan of a dry run, after ``apply_text`` (nothing when nothing is pending): lint's
+    static plan of the migrations whose plan is guessed only (a measured one is listed with its
+    provenance, ``plans_text``), what apply would refuse and who holds conflicting locks."""
+    from dataclasses import replace
+
     from gordon_migrate.lint import render as lint_render
 
-    text = "\n" + lint_render.plan_text(plan.locks) if plan.locks.migrations else ""
+    measured = {p.migration.filename for p in plan.plans if p.provenance.measured}
+    guessed = replace(
+        plan.locks, migrations=[m for m in plan.locks.migrations if m.file not in measured]
+    )
+    if guessed.migrations:
+        text = "\n" + lint_render.plan_text(guessed)
+    else:
+        tail = lint_render.plan_tail(plan.locks)
+        text = "\n" + "\n".join(tail) if tail and plan.planned else ""
     return text + plans_text(plan.plans) + holds_text(plan.holds)
 
 
@@ -191,6 +204,7 @@ def plans_json(plans: Sequence[ResolvedPlan]) -> dict[str, Any]:
     if not plans:
         return {}
     from gordon_migrate.apply.resolve import plan_kind
+    from gordon_migrate.rehearse.pinned import facts_json
 
     rehearsed = [p.provenance.ms or 0.0 for p in plans if p.provenance.kind == "rehearsed"]
     return {
@@ -202,6 +216,12 @@ def plans_json(plans: Sequence[ResolvedPlan]) -> dict[str, Any]:
                 "file": p.migration.filename,
                 "provenance": p.provenance.as_dict(),
                 "access": [change.to_json() for change in p.access],
+                # What each statement did, as measured (a guessed plan's are in lock_plan).
+                "statements": (
+                    [{"line": s.line, **facts_json(s)} for s in p.statements]
+                    if p.provenance.measured
+                    else []
+                ),
             }
             for p in plans
         ],
@@ -216,11 +236,43 @@ def plans_text(plans: Sequence[ResolvedPlan]) -> str:
     lines = ["", "plan of each pending migration:"]
     for p in plans:
         lines.append(f"  {p.migration.filename}: {p.provenance.words}")
+        if p.provenance.measured:
+            lines += _measured_lines(p.statements)
         lines += [
             f"    access ERROR: {c.text} ({c.why})" if c.error else f"    access: {c.text}"
             for c in p.access
         ]
     return "\n".join(lines) + "\n"
+
+
+def _measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
+    """Each lock a statement took on a relation that existed before it (what it created
+    nobody else could see yet), with the work it did there and what the mode blocks; and
+    everything it dropped."""
+    from gordon_migrate.apply.resolve import pg_mode
+    from gordon_migrate.lint.locks import blocks
+
+    lines = []
+    for s in statements:
+        for lock in s.locks:
+            if lock.kind == "object" or lock.new:
+                continue
+            work = (
+                ", rewrites it"
+                if lock.object in s.rewritten
+                else ", scans it"
+                if lock.object in s.scanned
+                else ""
+            )
+            via = f" (through {lock.via})" if lock.via else ""
+            lines.append(
+                f"    line {s.line}: {lock.mode} on {lock.object}{via}{work}, "
+                f"blocks {blocks(pg_mode(lock.mode))}"
+            )
+        if s.dropped:
+            # A CASCADE's victims included: what the server dropped, not what the text names.
+            lines.append(f"    line {s.line}: drops {', '.join(s.dropped)}")
+    return lines
 
 
 def holds_text(holds: Sequence[Hold]) -> str:

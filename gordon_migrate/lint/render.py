@@ -55,6 +55,10 @@ def report_json(report: LintReport) -> dict[str, Any]:
 def plan_text(plan: LockPlan) -> str:
     if not plan.migrations:
         return ""
+    return "\n".join([*_statement_lines(plan), *plan_tail(plan)])
+
+
+def _statement_lines(plan: LockPlan) -> list[str]:
     lines = ["lock plan (statement: mode on relation, work, blocks):"]
     for m in plan.migrations:
         lines.append(f"  {m.file}{'  (no transaction)' if m.no_transaction else ''}")
@@ -68,6 +72,12 @@ def plan_text(plan: LockPlan) -> str:
                     f"    line {s.line}: {step.mode} on {step.relation}{new}: {step.form}, "
                     f"{step.work}, blocks {step.blocks}"
                 )
+    return lines
+
+
+def plan_tail(plan: LockPlan) -> list[str]:
+    """What apply would refuse, and who holds conflicting locks now, one line each."""
+    lines = []
     for f in plan.refusals:
         lines.append(f"apply would refuse: {f.location}  {f.rule}  {f.message}")
     if plan.live:
@@ -77,7 +87,7 @@ def plan_text(plan: LockPlan) -> str:
                 lines.append(f"  {h.describe(brief=True, unknown='?')}: {h.short_query}")
         else:
             lines.append("no session holds a conflicting lock now")
-    return "\n".join(lines)
+    return lines
 
 
 def plan_json(plan: LockPlan) -> dict[str, Any]:
