@@ -136,6 +136,24 @@ def test_apply_does_not_import_the_drift_package() -> None:
     assert probe.stdout.strip() == "[]"
 
 
+def test_a_check_imports_nothing_of_the_fixture_builder() -> None:
+    """The rehearsal's modules (the lock plan, pg_catalog's functions) build fixtures; a check
+    only reads them: importing them cost every drift-check process ~7 ms."""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, gordon_migrate.cli.drift, gordon_migrate.drift.check, "
+            "gordon_migrate.drift.render; "
+            "print(sorted(m for m in sys.modules if m.startswith('gordon_migrate.rehearse')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"
+
+
 def test_help_lists_the_commands() -> None:
     done = run_process("--help")
     assert done.returncode == 0

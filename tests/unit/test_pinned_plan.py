@@ -239,3 +239,10 @@ def test_major_of_server_versions() -> None:
     assert pinned.major_of("15.14 (Debian 15.14-0+deb12u1)") == 15
     assert pinned.major_of("") is None
     assert pinned.major_of(None) is None
+
+
+def test_the_fixtures_name_the_plan_as_the_rehearsal_writes_it() -> None:
+    """drift.fixtures names the file without importing the rehearsal (a check needs neither)."""
+    from gordon_migrate.drift import fixtures
+
+    assert fixtures.LOCKPLAN_FILE == pinned.FILE
