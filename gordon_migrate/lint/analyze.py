@@ -458,8 +458,10 @@ class FileLinter:
         stmt = self._stmt
         if stmt is None:
             return False
+        # A finding that names it in its words counts too (hidden-ddl names what it locked).
+        named = re.compile(rf"(?<![\w.]){re.escape(relation)}(?!\w)")
         return any(
-            f.line == stmt.line and (f.relation == relation or relation in f.message)
+            f.line == stmt.line and (f.relation == relation or named.search(f.message))
             for f in self.findings
         )
 
