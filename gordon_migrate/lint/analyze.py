@@ -134,6 +134,9 @@ class Catalog:
     #: schema.function -> the DDL its PL/pgSQL body runs that lint cannot plan (an EXECUTE
     #: of a computed string, or DDL): what calling it in a migration hides.
     opaque_functions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: (schema.table, trigger) -> the schema.function it executes: a ``DROP FUNCTION ...
+    #: CASCADE`` drops those triggers, under ACCESS EXCLUSIVE on each table.
+    triggers: dict[tuple[str, str], str] = field(default_factory=dict)
     #: False once ``ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC`` (the
     #: global form, for the migrating role) ran: new functions are then not PUBLIC's.
     public_executes_new_functions: bool = True
@@ -206,6 +209,9 @@ class Catalog:
         for name, table in list(self.statistics.items()):
             if table == old:
                 self.statistics[name] = new
+        for table, trigger in list(self.triggers):
+            if table == old:
+                self.triggers[(new, trigger)] = self.triggers.pop((table, trigger))
         if old in self.view_sources:
             self.view_sources[new] = self.view_sources.pop(old)
         for sources in self.view_sources.values():
@@ -224,6 +230,12 @@ class Catalog:
         self.view_sources.pop(relation, None)
         for name in [s for s, t in self.statistics.items() if t == relation]:
             self.statistics.pop(name)
+        for key in [k for k in self.triggers if k[0] == relation]:
+            self.triggers.pop(key)
+
+    def triggering(self, function: str) -> list[str]:
+        """The tables with a trigger that executes ``function``."""
+        return sorted({table for (table, _), f in self.triggers.items() if f == function})
 
 
 @dataclass(frozen=True)
@@ -823,6 +835,16 @@ class FileLinter:
     def on_DropStmt(self, node: ast.DropStmt) -> None:
         kind = node.removeType
         for obj in node.objects or ():
+            if isinstance(obj, ast.ObjectWithArgs):
+                # A function: its CASCADE drops the triggers that execute it (without, the
+                # server refuses while they exist).
+                if node.behavior == enums.DropBehavior.DROP_CASCADE:
+                    function = _qualified(_strings(obj.objname))
+                    tables = self.catalog.triggering(function)
+                    self._lock_others("drop_function_cascade", tables)
+                    for key in [k for k, f in self.catalog.triggers.items() if f == function]:
+                        self.catalog.triggers.pop(key)
+                continue
             parts = _strings(obj) if isinstance(obj, tuple) else _strings((obj,))
             if not parts:
                 continue
@@ -860,7 +882,9 @@ class FileLinter:
                 for relation in dropped:
                     self.catalog.relations.pop(relation, None)
             elif kind == OT.OBJECT_TRIGGER and len(parts) >= 2:
-                self.lock("drop_trigger", _qualified(parts[:-1]))
+                table = _qualified(parts[:-1])
+                self.lock("drop_trigger", table)
+                self.catalog.triggers.pop((table, parts[-1]), None)
             elif kind == OT.OBJECT_POLICY and len(parts) >= 2:
                 self.lock("create_policy", _qualified(parts[:-1]))
 
@@ -1204,7 +1228,11 @@ class FileLinter:
             self.lock("reindex_concurrently_end", old)
 
     def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
-        self.lock("create_trigger", _name(node.relation, self.catalog))
+        table = _name(node.relation, self.catalog)
+        self.lock("create_trigger", table)
+        if node.trigname and node.funcname:
+            function = _qualified(_strings(node.funcname))
+            self.catalog.triggers[(table, node.trigname)] = function
 
     def on_CreatePolicyStmt(self, node: ast.CreatePolicyStmt) -> None:
         self.lock("create_policy", _name(node.table, self.catalog))

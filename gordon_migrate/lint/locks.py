@@ -579,6 +579,16 @@ FORMS: tuple[LockForm, ...] = (
         "trading.fills",
     ),
     _F(
+        "drop_function_cascade",
+        "DROP FUNCTION ... CASCADE, a table whose trigger executes it (the trigger is dropped)",
+        "AccessExclusiveLock",
+        "none",
+        "DROP FUNCTION trading.ipc_notify_trigger() CASCADE",
+        "trading.fills",
+        note="the CASCADE drops every trigger that executes the function, each as DROP TRIGGER "
+        "does: ACCESS EXCLUSIVE on its table",
+    ),
+    _F(
         "enable_trigger",
         "ALTER TABLE ENABLE/DISABLE TRIGGER",
         "ShareRowExclusiveLock",

@@ -405,3 +405,7 @@ BEGIN
     ALTER TABLE trading.fills ADD COLUMN lock_probe text;
 END
 $$;
+
+-- name: drop_function_cascade
+-- why: the CASCADE drops the seven NOTIFY triggers that execute it, each under ACCESS EXCLUSIVE
+DROP FUNCTION trading.ipc_notify_trigger() CASCADE;
