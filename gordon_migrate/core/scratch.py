@@ -40,14 +40,18 @@ def scratch_database(
 ) -> Iterator[Scratch]:
     """A database named ``<prefix>_<random>``: on ``server`` (which must let this role CREATE
     DATABASE; else ``refused``, saying what ``needs`` it), dropped after, or on a throwaway
-    embedded server of ``pg_version``, stopped and deleted after. On ``server``, ``template``
+    embedded server of ``pg_version`` (a copy of the cached pristine cluster: no initdb),
+    stopped and deleted after. On ``server``, ``template``
     names a database of it to copy instead of ``template1``."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     if server is None:
         from gordon_migrate.core import embedded
+        from gordon_migrate.core.settings import Settings, cache_dir
 
         with tempfile.TemporaryDirectory(prefix=f"{prefix.replace('_', '-')}-") as where:
-            instance = embedded.start(Path(where) / "pg", pg_version, keep=False)
+            instance = embedded.start(
+                Path(where) / "pg", pg_version, keep=False, pristine=cache_dir(Settings())
+            )
             try:
                 database = dsn_module.parse(embedded.ensure_database(instance, name))
                 yield Scratch(database=database, server=dsn_module.parse(instance.admin_dsn))

