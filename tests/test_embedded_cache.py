@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from gordon_migrate.core import embedded
+from gordon_migrate.core import embedded, settings
 from gordon_migrate.core.errors import ScratchError
 from gordon_migrate.core.scratch import scratch_database
 from gordon_migrate.core.settings import Settings, cache_dir
@@ -118,3 +118,29 @@ def test_a_cache_that_cannot_be_made_costs_an_initdb_not_the_run(
             row = conn.execute("SELECT current_database()").fetchone()
         assert row is not None and str(row[0]).startswith("gordon_cachetest_")
     assert not Path("/proc/gordon-migrate").exists()
+
+
+@pytest.mark.parametrize("disk", [False, True], ids=["ram-disk", "disk"])
+def test_a_scratch_server_runs_on_the_ram_disk_unless_the_disk_is_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer, disk: bool
+) -> None:
+    """The server says where its data is; a throughput measurement keeps it on the disk."""
+    ram = tmp_path / "ram"
+    ram.mkdir()
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(settings, "RAM_DISK", ram)
+    monkeypatch.setattr(settings, "RAM_DISK_FREE", 1)
+    with scratch_database(
+        None,
+        pg_version=gordon_server.version,
+        prefix="gordon_cachetest",
+        purpose="test",
+        refused=ScratchError,
+        needs="",
+        disk=disk,
+    ) as scratch:
+        with psycopg.connect(scratch.database.value) as conn:
+            row = conn.execute("SELECT current_setting('data_directory')").fetchone()
+        assert row is not None
+        assert Path(str(row[0])).is_relative_to(ram) is not disk, row[0]
+    assert list(ram.iterdir()) == [], "deleted after"
