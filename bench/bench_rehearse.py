@@ -10,7 +10,11 @@
    - *one pending, warm* / *cold*: a target with the first 37 applied, ``--database-url``
      TARGET, so 37 are replayed unmeasured and one is measured;
    plus the warm rehearsal in-process (no interpreter start, no import), to split the process's
-   fixed cost from the rehearsal's own. Targets: cold <= 2 s, warm <= 0.5 s.
+   fixed cost from the rehearsal's own. Targets: cold <= 2 s, warm <= 0.5 s. A cold run copies
+   the pristine cluster of the user's cache (``GORDON_CACHE_DIR``), made by the untimed first
+   round. ``--baseline DIR`` (a ``git archive`` of an earlier commit) adds every case run with
+   that tree's package instead (``PYTHONPATH=DIR``), in the same rotation: before and after
+   in one run.
 2. ``predict``: the lock-hold model's error. A table grown to 1, 4 and 16 million rows on an
    embedded server (disk, stock settings); per size, statements that hold a blocking lock across
    a rewrite or a full scan, each run in a transaction that is rolled back (the table stays as it
@@ -20,8 +24,8 @@
    this server in this run (``cost.measure``): the first is the error an operator sees, the
    second the model's own.
 
-``--runs N`` rounds (rehearse); ``--sizes 1,4,16`` millions of rows and ``--repeat N`` (predict);
-``--only rehearse,predict``. Nothing here is asserted by the test suite.
+``--runs N`` rounds and ``--baseline DIR`` (rehearse); ``--sizes 1,4,16`` millions of rows and
+``--repeat N`` (predict); ``--only rehearse,predict``. Nothing here is asserted by the test suite.
 """
 
 from __future__ import annotations
@@ -46,9 +50,13 @@ from gordon_migrate.rehearse import cost
 # --- rehearse -------------------------------------------------------------------------------
 
 
-def rehearse_process(*args: str) -> None:
+def rehearse_process(*args: str, tree: str | None = None) -> None:
     argv = [sys.executable, "-m", "gordon_migrate.cli", "rehearse", "--format", "json", *args]
-    done = subprocess.run(argv, capture_output=True, text=True, env=child_env(), check=False)
+    env = child_env()
+    if tree is not None:
+        env["PYTHONPATH"] = tree
+    # cwd: ``-m`` puts the working directory first on the path, before PYTHONPATH.
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tree, check=False)
     if done.returncode != 0:
         raise SystemExit(f"rehearse {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
 
@@ -59,9 +67,11 @@ class Case:
     args: tuple[str, ...]
     target: str
     seconds: list[float] = field(default_factory=list)
+    tree: str | None = None
+    """The package's tree (``PYTHONPATH``): None for this one."""
 
 
-def bench_rehearse(runs: int) -> None:
+def bench_rehearse(runs: int, baseline: Path | None) -> None:
     from gordon_migrate.rehearse.run import rehearse
 
     migrations = bundle.load()
@@ -85,16 +95,19 @@ def bench_rehearse(runs: int) -> None:
                 "",
             ),
         ]
+        if baseline is not None:
+            before = [Case(f"{c.name} [baseline]", c.args, "", tree=str(baseline)) for c in cases]
+            cases = [c for pair in zip(cases, before, strict=True) for c in pair]
         in_process: list[float] = []
         in_process_one: list[float] = []
         scratch = dsn.parse(server.admin_dsn)
         for case in cases:  # untimed: page cache, bytecode caches, the embedded binaries
-            rehearse_process(*case.args)
+            rehearse_process(*case.args, tree=case.tree)
         for i in range(runs):
             order = cases[i % len(cases) :] + cases[: i % len(cases)]
             for case in order:
                 started = time.perf_counter()
-                rehearse_process(*case.args)
+                rehearse_process(*case.args, tree=case.tree)
                 case.seconds.append(time.perf_counter() - started)
             started = time.perf_counter()
             rehearse(migrations, scratch_server=scratch)
@@ -105,11 +118,11 @@ def bench_rehearse(runs: int) -> None:
         print(f"gordon-migrate rehearse --format json, whole processes, median of {runs}:")
         for case in cases:
             print(
-                f"  {case.name:48s} {_ms(case.seconds):8.0f} ms {_span(case.seconds):>14s}"
+                f"  {case.name:59s} {_ms(case.seconds):8.0f} ms {_span(case.seconds):>14s}"
                 f"   {('target ' + case.target) if case.target else ''}"
             )
-        print(f"  {'in-process: warm, 38 from empty':48s} {_ms(in_process):8.0f} ms")
-        print(f"  {'in-process: warm, 1 pending (37 replayed)':48s} {_ms(in_process_one):8.0f} ms")
+        print(f"  {'in-process: warm, 38 from empty':59s} {_ms(in_process):8.0f} ms")
+        print(f"  {'in-process: warm, 1 pending (37 replayed)':59s} {_ms(in_process_one):8.0f} ms")
     finally:
         stop_server(server)
 
@@ -281,6 +294,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,4,16")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="rehearse,predict")
+    parser.add_argument("--baseline", type=Path, default=None)
     args = parser.parse_args()
     sections = set(args.only.split(","))
     logs.configure("warning", "json")
@@ -295,7 +309,7 @@ def main() -> None:
         f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}"
     )
     if "rehearse" in sections:
-        bench_rehearse(args.runs)
+        bench_rehearse(args.runs, args.baseline)
     if "predict" in sections:
         bench_predict([int(s) for s in args.sizes.split(",")], args.repeat)
     print(f"load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")

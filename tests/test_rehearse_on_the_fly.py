@@ -227,6 +227,7 @@ def test_an_embedded_scratch_that_cannot_start_is_one_line(
     even root) stops it before it starts."""
     monkeypatch.delenv("GORDON_SCRATCH_URL", raising=False)
     monkeypatch.setattr(tempfile, "tempdir", "/proc")
+    monkeypatch.setenv("TMPDIR", "/proc")  # else the scratch would go on the RAM disk
     root = bundle_dir({"0001_fly.sql": BASE})
     args = ("--database-url", gordon_empty_db.dsn, "--migrations-dir", str(root))
     result = cli("apply", "--dry-run", *args)

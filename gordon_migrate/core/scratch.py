@@ -37,17 +37,25 @@ def scratch_database(
     refused: type[GordonError],
     needs: str,
     template: str | None = None,
+    disk: bool = False,
 ) -> Iterator[Scratch]:
     """A database named ``<prefix>_<random>``: on ``server`` (which must let this role CREATE
     DATABASE; else ``refused``, saying what ``needs`` it), dropped after, or on a throwaway
-    embedded server of ``pg_version``, stopped and deleted after. On ``server``, ``template``
-    names a database of it to copy instead of ``template1``."""
+    embedded server of ``pg_version`` (a copy of the cached pristine cluster: no initdb),
+    stopped and deleted after. On ``server``, ``template``
+    names a database of it to copy instead of ``template1``. The embedded server's data is
+    on a RAM disk when there is one (``settings.scratch_parent``), unless ``disk``."""
     name = f"{prefix}_{secrets.token_hex(4)}"
     if server is None:
         from gordon_migrate.core import embedded
+        from gordon_migrate.core.settings import Settings, cache_dir, scratch_parent
 
-        with tempfile.TemporaryDirectory(prefix=f"{prefix.replace('_', '-')}-") as where:
-            instance = embedded.start(Path(where) / "pg", pg_version, keep=False)
+        with tempfile.TemporaryDirectory(
+            prefix=f"{prefix.replace('_', '-')}-", dir=scratch_parent(Settings(), disk=disk)
+        ) as where:
+            instance = embedded.start(
+                Path(where) / "pg", pg_version, keep=False, pristine=cache_dir(Settings())
+            )
             try:
                 database = dsn_module.parse(embedded.ensure_database(instance, name))
                 yield Scratch(database=database, server=dsn_module.parse(instance.admin_dsn))

@@ -47,6 +47,20 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("GORDON_EMBEDDED_DIR", "the data directory of the --embedded server", ".gordon/pg"),
     EnvVar("GORDON_EMBEDDED_PG", "the major version of the --embedded server (18 or 16)", "18"),
     EnvVar(
+        "GORDON_CACHE_DIR",
+        "where the pristine clusters that throwaway embedded servers copy are kept (one initdb "
+        "per PostgreSQL major and binaries)",
+        "$XDG_CACHE_HOME/gordon-migrate",
+    ),
+    EnvVar(
+        "TMPDIR",
+        "where a throwaway embedded server (a scratch) keeps its data",
+        "/dev/shm when it has 1 GiB free, else the system's temporary directory",
+    ),
+    EnvVar(
+        "XDG_CACHE_HOME", "the user's cache directory, under which GORDON_CACHE_DIR is", "~/.cache"
+    ),
+    EnvVar(
         "GORDON_SCRATCH_URL",
         "--scratch-url of apply, apply --dry-run and lint: where a migration the pinned plan "
         "lacks is rehearsed",
@@ -214,6 +228,42 @@ def log_level(settings: Settings) -> str:
 def embedded_dir(settings: Settings) -> Path:
     """Where the embedded server keeps its data: ``GORDON_EMBEDDED_DIR``, else ./.gordon/pg."""
     return Path(settings.environ.get("GORDON_EMBEDDED_DIR") or EMBEDDED_DIR)
+
+
+def cache_dir(settings: Settings) -> Path:
+    """The tool's own cache: ``GORDON_CACHE_DIR``, else ``gordon-migrate`` in the user's cache
+    directory (``XDG_CACHE_HOME``, else ~/.cache). Only ever an accelerator: deleting it is
+    always safe."""
+    explicit = settings.environ.get("GORDON_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = settings.environ.get("XDG_CACHE_HOME") or str(Path("~") / ".cache")
+    return Path(base).expanduser() / "gordon-migrate"
+
+
+#: A RAM disk, where a throwaway embedded server's files are made and deleted without the
+#: journal and fsync of a disk (the data is deleted after the run: nothing is lost at a crash).
+RAM_DISK = Path("/dev/shm")
+#: Left free there at least: a container's /dev/shm is often 64 MB, less than a scratch needs.
+RAM_DISK_FREE = 1 << 30
+
+
+def scratch_parent(settings: Settings, *, disk: bool = False) -> Path | None:
+    """Where a throwaway embedded server keeps its data: ``TMPDIR`` when set, else the RAM
+    disk when there is one with 1 GiB free, unless ``disk`` (a measurement of the disk's own
+    speed); None: the system's temporary directory."""
+    chosen = settings.environ.get("TMPDIR")
+    if chosen:
+        return Path(chosen)
+    if disk:
+        return None
+    try:
+        usage = os.statvfs(RAM_DISK)
+    except OSError:
+        return None
+    if not os.access(RAM_DISK, os.W_OK) or usage.f_bavail * usage.f_frsize < RAM_DISK_FREE:
+        return None
+    return RAM_DISK
 
 
 def embedded_version(settings: Settings) -> int:

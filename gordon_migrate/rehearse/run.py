@@ -191,9 +191,12 @@ def _same_database(target: Dsn) -> ConfigError:
 
 
 @contextmanager
-def _scratch(server: Dsn | None, pg_version: int, template: str | None = None) -> Iterator[Dsn]:
+def _scratch(
+    server: Dsn | None, pg_version: int, template: str | None = None, *, disk: bool = False
+) -> Iterator[Dsn]:
     """A throwaway database: on ``server`` (dropped after; a copy of ``template`` when given),
-    else on a throwaway embedded server of ``pg_version`` (stopped and deleted after)."""
+    else on a throwaway embedded server of ``pg_version`` (stopped and deleted after; on a
+    RAM disk when there is one, unless ``disk``)."""
     with scratch_database(
         server,
         pg_version=pg_version,
@@ -202,6 +205,7 @@ def _scratch(server: Dsn | None, pg_version: int, template: str | None = None) -
         refused=ScratchError,
         needs="--scratch-url needs",
         template=template,
+        disk=disk,
     ) as scratch:
         yield scratch.database
 
@@ -541,7 +545,8 @@ def measure_throughput(
     """The throughput of a rewrite and of a full scan, measured on a scratch (as ``rehearse``'s:
     a throwaway embedded server, or a throwaway database on ``scratch_server``)."""
     with (
-        _scratch(scratch_server, pg_version) as scratch,
+        # The throughput of the disk, as production's: never a RAM disk's.
+        _scratch(scratch_server, pg_version, disk=True) as scratch,
         db.connection(
             scratch,
             purpose="rehearse",

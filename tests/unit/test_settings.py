@@ -108,6 +108,33 @@ def test_embedded_directory_and_version(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert settings.embedded_version(Settings()) == 16
 
 
+def test_the_cache_is_the_users_unless_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert settings.cache_dir(Settings()) == Path.home() / ".cache" / "gordon-migrate"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert settings.cache_dir(Settings()) == tmp_path / "xdg" / "gordon-migrate"
+    monkeypatch.setenv("GORDON_CACHE_DIR", str(tmp_path / "mine"))
+    assert settings.cache_dir(Settings()) == tmp_path / "mine"
+
+
+def test_a_scratch_is_on_the_ram_disk_unless_tmpdir_or_disk_is_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The RAM disk only with 1 GiB free: a container's 64 MB /dev/shm is not enough."""
+    monkeypatch.setattr(settings, "RAM_DISK", tmp_path)
+    monkeypatch.setattr(settings, "RAM_DISK_FREE", 1)
+    assert settings.scratch_parent(Settings()) == tmp_path
+    assert settings.scratch_parent(Settings(), disk=True) is None
+    monkeypatch.setattr(settings, "RAM_DISK_FREE", 1 << 62)
+    assert settings.scratch_parent(Settings()) is None
+    monkeypatch.setattr(settings, "RAM_DISK", tmp_path / "missing")
+    assert settings.scratch_parent(Settings()) is None
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "mine"))
+    assert settings.scratch_parent(Settings()) == tmp_path / "mine"
+    assert settings.scratch_parent(Settings(), disk=True) == tmp_path / "mine"
+
+
 @pytest.mark.parametrize("value", ["17", "eighteen", ""])
 def test_a_bad_embedded_version_is_named(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("GORDON_EMBEDDED_PG", value)
@@ -179,6 +206,9 @@ RESOLVED: dict[str, tuple[str, Callable[[Settings], object]]] = {
     "RUST_LOG": ("warn", settings.log_level),
     "GORDON_EMBEDDED_DIR": ("/elsewhere", settings.embedded_dir),
     "GORDON_EMBEDDED_PG": ("16", settings.embedded_version),
+    "GORDON_CACHE_DIR": ("/elsewhere/cache", settings.cache_dir),
+    "XDG_CACHE_HOME": ("/elsewhere/xdg", settings.cache_dir),
+    "TMPDIR": ("/elsewhere/tmp", settings.scratch_parent),
     "GORDON_SCRATCH_URL": ("postgresql://scratch/", lambda s: settings.scratch_url(s, None)),
     "CI": ("true", settings.in_ci),
     "OTEL_*": ("http://collector:4318", settings.otel_environment),
