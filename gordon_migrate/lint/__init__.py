@@ -55,7 +55,9 @@ def _run(
 
     allow = load_allowlist(allowlist_path(fixtures_dir))
     in_context = {m.path.resolve() for m in context}
-    target_paths = {m.path.resolve() for m in targets}
+    # Each path resolved once (a thousand FILE arguments: ~0.1 s of system calls per pass).
+    resolved = [(m, m.path.resolve()) for m in sorted(targets, key=lambda m: m.version)]
+    target_paths = {path for _, path in resolved}
     names = labels or {}
     measured = rehearsed or {}
     catalog = Catalog()
@@ -67,8 +69,8 @@ def _run(
         linter.run()
         if target:
             out.append((m, linter))
-    for m in sorted(targets, key=lambda m: m.version):
-        if m.path.resolve() in in_context:
+    for m, path in resolved:
+        if path in in_context:
             continue
         facts = measured.get((m.version, m.checksum.hex()))
         linter = FileLinter(m, catalog.copy(), live, allow, names.get(m.path), facts)
