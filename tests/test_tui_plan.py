@@ -60,6 +60,8 @@ def test_an_unpinned_migration_is_guessed_live_and_rehearsed_by_the_confirmation
         assert modal.phase == "confirm", modal.failure
         shown = text_of(modal.query_one("#message", Static))
         assert f"{NEW}: rehearsed just now on PostgreSQL" in shown, shown
+        # What the server did, measured: the new column's lock on the table.
+        assert "line 1: ACCESS EXCLUSIVE on trading.runs, blocks reads and writes" in shown
         assert modal.plan is not None
         assert [p.provenance.kind for p in modal.plan.plans] == ["rehearsed"]
         # A new column of a table the runtime roles read: their table grants cover it.

@@ -237,7 +237,7 @@ def plans_text(plans: Sequence[ResolvedPlan]) -> str:
     for p in plans:
         lines.append(f"  {p.migration.filename}: {p.provenance.words}")
         if p.provenance.measured:
-            lines += _measured_lines(p.statements)
+            lines += measured_lines(p.statements)
         lines += [
             f"    access ERROR: {c.text} ({c.why})" if c.error else f"    access: {c.text}"
             for c in p.access
@@ -245,7 +245,7 @@ def plans_text(plans: Sequence[ResolvedPlan]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
+def measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
     """Each lock a statement took on a relation that existed before it (what it created
     nobody else could see yet), with the work it did there and what the mode blocks; and
     everything it dropped."""

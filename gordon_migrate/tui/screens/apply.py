@@ -21,6 +21,7 @@ from gordon_migrate.apply import engine, locks
 from gordon_migrate.apply.options import ApplyOptions
 from gordon_migrate.apply.plan import ApplyPlan
 from gordon_migrate.apply.plan import plan as read_plan
+from gordon_migrate.apply.render import measured_lines
 from gordon_migrate.apply.state import Event
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.sessions import Session
@@ -308,6 +309,11 @@ def plan_lines(plan: ApplyPlan) -> Text:
             style = "" if p.provenance.measured else "bold yellow"
             text.append(f"\n  {p.migration.filename}: ")
             text.append(p.provenance.words, style=style)
+            if p.provenance.kind == "rehearsed":
+                # What the server did, as the dry run lists it (a pinned one was reviewed).
+                for line in measured_lines(p.statements):
+                    blocking = "blocks writes" in line or "blocks reads" in line
+                    text.append("\n" + line, style="bold red" if blocking else "")
             # What it changes in who can see or do what, as the rehearsal saw it (lint's
             # access-contract: an error is a refusal unless waived).
             for change in p.access:
