@@ -257,22 +257,25 @@ def measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
         for lock in s.locks:
             if lock.kind == "object" or lock.new:
                 continue
-            work = (
-                ", rewrites it"
-                if lock.object in s.rewritten
-                else ", scans it"
-                if lock.object in s.scanned
-                else ""
-            )
+            work = work_on(s, lock.object)
             via = f" (through {lock.via})" if lock.via else ""
             lines.append(
-                f"    line {s.line}: {lock.mode} on {lock.object}{via}{work}, "
-                f"blocks {blocks(pg_mode(lock.mode))}"
+                f"    line {s.line}: {lock.mode} on {lock.object}{via}"
+                f"{', ' + work if work else ''}, blocks {blocks(pg_mode(lock.mode))}"
             )
         if s.dropped:
             # A CASCADE's victims included: what the server dropped, not what the text names.
             lines.append(f"    line {s.line}: drops {', '.join(s.dropped)}")
     return lines
+
+
+def work_on(statement: PinnedStatement, relation: str) -> str:
+    """``rewrites it``, ``scans it`` or nothing: what ``statement`` did to ``relation``."""
+    if relation in statement.rewritten:
+        return "rewrites it"
+    if relation in statement.scanned:
+        return "scans it"
+    return ""
 
 
 def holds_text(holds: Sequence[Hold]) -> str:

@@ -15,8 +15,8 @@ from textual.widgets import DataTable, Static
 
 from gordon_migrate.apply.overview import MigrationRecord, PlannedOverview, planned_overview
 from gordon_migrate.apply.plan import ApplyPlan
+from gordon_migrate.apply.render import work_on
 from gordon_migrate.lint.locks import blocks
-from gordon_migrate.rehearse.pinned import PinnedStatement
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
@@ -73,7 +73,7 @@ def plan_panel(plan: ApplyPlan, filename: str) -> Group | None:
                 if lock.kind == "object" or lock.new:
                     continue
                 relations.add(lock.object)
-                work = _work(statement, lock.object)
+                work = f" ({done})" if (done := work_on(statement, lock.object)) else ""
                 line = Text(f"line {statement.line}: {lock.mode} on {lock.object}{work}")
                 # lint names modes as pg_locks does (ShareRowExclusiveLock).
                 blocked = blocks("".join(w.title() for w in lock.mode.split()) + "Lock")
@@ -110,14 +110,6 @@ def plan_panel(plan: ApplyPlan, filename: str) -> Group | None:
     elif static.live:
         parts.append(Text("No session holds a conflicting lock now.", style="green"))
     return Group(*parts)
-
-
-def _work(statement: PinnedStatement, relation: str) -> str:
-    if relation in statement.rewritten:
-        return " (rewrites it)"
-    if relation in statement.scanned:
-        return " (scans it)"
-    return ""
 
 
 def sql_view(record: MigrationRecord) -> Syntax | Text:
