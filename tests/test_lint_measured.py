@@ -139,3 +139,21 @@ def test_the_dry_run_shows_what_the_rehearsal_measured_a_cascade_included(
     assert {"object": "trading.fills", "kind": "table", "mode": "ACCESS EXCLUSIVE"} in statement[
         "locks"
     ]
+
+
+def test_work_on_a_table_the_migration_created_is_not_blocking_work(
+    cli: CliRunner, tmp_path: Path, gordon_db: GordonDatabase
+) -> None:
+    """A table the migration creates, then indexes: the index build scans it under SHARE,
+    but nobody else can see the table yet, so that blocks no one."""
+    text = (
+        "CREATE TABLE trading.run_marks (run_id bigint, mark text);\n"
+        "REVOKE ALL ON trading.run_marks FROM PUBLIC;\n"
+        "CREATE INDEX run_marks_run_id ON trading.run_marks (run_id);\n"
+    )
+    root = _bundle_plus(tmp_path, "marks", text)
+    args = ("lint", "--migrations-dir", str(root), "--format", "json")
+    measured = cli(*args, "--database-url", gordon_db.dsn)
+    assert measured.code == 0, measured.out
+    ours = [f for f in json.loads(measured.out)["findings"] if f["file"] == f"{NEXT}_marks.sql"]
+    assert ours == [], ours

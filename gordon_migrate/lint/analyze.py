@@ -395,8 +395,9 @@ class FileLinter:
         return relation in self.created
 
     def measured_here(self) -> tuple[PinnedStatement, tuple[str, ...]] | None:
-        """The current statement as rehearsal measured it, and the relations the migration's
-        earlier statements created there (None: not rehearsed)."""
+        """The current statement as rehearsal measured it, and what the migration's earlier
+        statements created there, as the rehearsal labels it (``table public.t``: a lock's
+        ``f"{kind} {object}"``) (None: not rehearsed)."""
         if self.rehearsed is None or self._stmt is None:
             return None
         line = self._stmt.line

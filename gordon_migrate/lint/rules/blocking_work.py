@@ -27,7 +27,7 @@ def check(site: Site, facts: Facts) -> Iterator[Hit]:
     modes = {
         lock.object: lock.mode
         for lock in statement.locks
-        if lock.kind in _TABLES and not lock.new and lock.object not in earlier
+        if lock.kind in _TABLES and not lock.new and f"{lock.kind} {lock.object}" not in earlier
     }
     for work, relations in (("rewrote", statement.rewritten), ("scanned", statement.scanned)):
         for relation in relations:

@@ -32,7 +32,7 @@ def _judged(what: str, facts: Facts) -> Hit:
     existing = [
         lock
         for lock in statement.locks
-        if lock.kind != "object" and not lock.new and lock.object not in earlier
+        if lock.kind != "object" and not lock.new and f"{lock.kind} {lock.object}" not in earlier
     ]
     blocking = [lock for lock in existing if lock.mode in BLOCKING]
     if blocking:
