@@ -609,3 +609,26 @@ def test_unusual_statement_forms_lint_without_crashing(cli: CliRunner, tmp_path:
     assert (at("SAVEPOINT"), "transaction-control") in found
     assert (at("ALTER TABLE trading.fills SET LOGGED"), "table-rewrite-command") in found
     assert (at("CREATE TABLE IF NOT EXISTS trading.fills"), "grant-decision-missing") not in found
+
+
+def test_a_static_lint_loads_no_driver(tmp_path: Path) -> None:
+    """Without a server, lint needs no PostgreSQL driver: psycopg (~0.1 s of a run) stays
+    unloaded, as for the 1,000-file speed target (bench/bench_lint.py --speed)."""
+    draft = tmp_path / "0039_draft.sql"
+    draft.write_text("ALTER TABLE trading.runs ADD COLUMN note text;\n")
+    for fmt in ("text", "json", "sarif"):
+        code = (
+            "import sys\n"
+            "from gordon_migrate.cli import main\n"
+            "try:\n"
+            f"    main(['lint', '--format', {fmt!r}, {str(draft)!r}])\n"
+            "except SystemExit as done:\n"
+            "    assert done.code == 0, done.code\n"
+            "heavy = ('psycopg', 'gordon_migrate.core.db')\n"
+            "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+            "assert not loaded, loaded\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+        )
+        assert done.returncode == 0, (fmt, done.stderr)

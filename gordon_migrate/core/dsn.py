@@ -33,9 +33,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from psycopg import conninfo
-
 from gordon_migrate.core.errors import ConfigError
 
 REDACTED = "***"
@@ -201,6 +198,11 @@ def parse(value: str) -> Dsn:
                 "%3F)",
                 failure_mode="FM-02",
             )
+    # libpq's parser, imported where a DSN is parsed: a command that never connects (a static
+    # lint, --help) does not pay for psycopg (~0.1 s).
+    import psycopg
+    from psycopg import conninfo
+
     try:
         params = conninfo.conninfo_to_dict(value)
     except psycopg.Error:
@@ -227,6 +229,8 @@ def parse(value: str) -> Dsn:
 def _redacted(value: str, params: Mapping[str, object], is_url: bool) -> str:
     if is_url:
         return _redact_url_text(value)
+    from psycopg import conninfo
+
     shown = {k: (REDACTED if k in _SECRET_KEYS else str(v)) for k, v in params.items()}
     return conninfo.make_conninfo("", **shown)
 
@@ -271,5 +275,7 @@ def database_name(value: str | None) -> str:
         params = parse(value)
     except ConfigError:
         return ""
+    from psycopg import conninfo
+
     found = conninfo.conninfo_to_dict(params.value)
     return str(found.get("dbname") or found.get("user") or "")

@@ -4,12 +4,15 @@ shared by the CLI, ``apply`` and the TUI)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from gordon_migrate.core.sessions import Holder
 from gordon_migrate.rehearse.functions import Signature
 from gordon_migrate.rehearse.model import AccessChange
 from gordon_migrate.rehearse.pinned import PinnedStatement
+
+if TYPE_CHECKING:
+    # A type only: the sessions' queries (psycopg) are not loaded by a lint without a server.
+    from gordon_migrate.core.sessions import Holder
 
 Severity = Literal["error", "warning"]
 

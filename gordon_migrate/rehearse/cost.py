@@ -24,12 +24,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from gordon_migrate.core.bundle import bundled_path
-from gordon_migrate.core.db import Conn
 from gordon_migrate.core.errors import ConfigError
 from gordon_migrate.rehearse.model import strength
+
+if TYPE_CHECKING:
+    # A type only: lint (the LONG_LOCK waiver, ``blocking``) imports this module without a
+    # server, and so without psycopg.
+    from gordon_migrate.core.db import Conn
 
 FILE = "throughput.json"
 KIND = "gordon-migrate measured throughput"
