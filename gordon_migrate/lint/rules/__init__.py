@@ -12,7 +12,15 @@ import pkgutil
 from functools import cache
 
 from gordon_migrate.core.errors import InternalError
-from gordon_migrate.lint.rules._base import Check, Facts, Hit, Rule, Site, SiteKind
+from gordon_migrate.lint.rules._base import (
+    Check,
+    Facts,
+    Hit,
+    Rule,
+    Site,
+    SiteKind,
+    existing_locks,
+)
 
 __all__ = [
     "SMALL_TABLE_BYTES",
@@ -25,6 +33,7 @@ __all__ = [
     "SiteKind",
     "build",
     "discover",
+    "existing_locks",
     "registry",
 ]
 

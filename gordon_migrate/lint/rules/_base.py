@@ -11,6 +11,7 @@ from gordon_migrate.lint.model import Severity, StatementPlan
 if TYPE_CHECKING:
     from pglast import ast
 
+    from gordon_migrate.rehearse.model import Lock
     from gordon_migrate.rehearse.pinned import PinnedStatement
 
 #: Where the walk asks the rules (``analyze.FileLinter.check``), in walk order:
@@ -161,3 +162,14 @@ class Rule:
     #: ``scan``: scanned or rewritten; ``lock``: held in a mode that blocks the services'
     #: writes), and says so; where nothing was rehearsed, the static hit stands as it is.
     measures: Literal["rewrite", "scan", "lock"] | None = None
+
+
+def existing_locks(statement: PinnedStatement, earlier: Collection[str]) -> list[Lock]:
+    """The relation locks a rehearsed ``statement`` took on what existed before its migration
+    (``earlier``: what the migration's earlier statements created, as ``Facts.measured_here``
+    labels it): what the statement or its migration created nobody else could see yet."""
+    return [
+        lock
+        for lock in statement.locks
+        if lock.kind != "object" and not lock.new and f"{lock.kind} {lock.object}" not in earlier
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site, existing_locks
 from gordon_migrate.rehearse.cost import blocking
 
 _TABLES = ("table", "partitioned table", "materialized view")
@@ -26,8 +26,8 @@ def check(site: Site, facts: Facts) -> Iterator[Hit]:
     # Tables only: an index rebuilt is the scan of its table, which is reported.
     modes = {
         lock.object: lock.mode
-        for lock in statement.locks
-        if lock.kind in _TABLES and not lock.new and f"{lock.kind} {lock.object}" not in earlier
+        for lock in existing_locks(statement, earlier)
+        if lock.kind in _TABLES
     }
     for work, relations in (("rewrote", statement.rewritten), ("scanned", statement.scanned)):
         for relation in relations:

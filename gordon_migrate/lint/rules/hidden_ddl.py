@@ -15,10 +15,8 @@ from pglast import ast
 from gordon_migrate.lint import plpgsql
 from gordon_migrate.lint.analyze import _qualified, _strings
 from gordon_migrate.lint.nodes import nodes_of
-from gordon_migrate.lint.rules import Facts, Hit, Rule, Site
-
-#: The modes that block the services' writes (SHARE and up) or reads (ACCESS EXCLUSIVE).
-BLOCKING = ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE")
+from gordon_migrate.lint.rules import Facts, Hit, Rule, Site, existing_locks
+from gordon_migrate.rehearse.cost import blocking
 
 
 def _judged(what: str, facts: Facts) -> Hit:
@@ -29,14 +27,10 @@ def _judged(what: str, facts: Facts) -> Hit:
             f"{what}: lint cannot see what it does; `gordon-migrate rehearse` shows its locks"
         )
     statement, earlier = measured
-    existing = [
-        lock
-        for lock in statement.locks
-        if lock.kind != "object" and not lock.new and f"{lock.kind} {lock.object}" not in earlier
-    ]
-    blocking = [lock for lock in existing if lock.mode in BLOCKING]
-    if blocking:
-        shown = ", ".join(f"{lock.mode} on {lock.object}" for lock in blocking)
+    existing = existing_locks(statement, earlier)
+    blocks = [lock for lock in existing if blocking(lock.mode)]
+    if blocks:
+        shown = ", ".join(f"{lock.mode} on {lock.object}" for lock in blocks)
         return Hit(
             f"{what}: rehearsal saw it take {shown} (existing: blocks the services)",
             severity="error",
