@@ -4,6 +4,7 @@ scans, creates and drops, measured on a scratch database; the target is only rea
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import psycopg
 from psycopg import conninfo
@@ -344,3 +345,101 @@ def test_the_applied_versions_are_replayed_once_into_a_template_kept_on_the_scra
     assert [m.version for m in first.migrations] == [m.version for m in second.migrations] == [39]
     assert _facts(first) == _facts(second)
     assert first.replayed == second.replayed == tuple(m.version for m in bundle.load())
+
+
+# Statements that change relations and objects every way a statement can, one after another in
+# one transaction: created, rewritten (a type change, CLUSTER, a matview refresh, a REINDEX),
+# scanned (a validation), renamed and moved (a table's constraints and triggers are named after
+# it; a function after its argument types), dropped by CASCADE, DDL in a DO block, and the
+# search path changed (descriptions name a schema the path does not reach).
+EVERY_WAY = """\
+CREATE TABLE other (id bigint PRIMARY KEY, child_id bigint REFERENCES child);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER other_touch BEFORE UPDATE ON other FOR EACH ROW EXECUTE FUNCTION touch();
+ALTER TABLE other ENABLE ROW LEVEL SECURITY;
+CREATE POLICY other_all ON other USING (true);
+CREATE TYPE mood AS ENUM ('calm', 'busy');
+CREATE FUNCTION of_mood(m mood) RETURNS text LANGUAGE sql AS $$ SELECT m::text $$;
+ALTER TYPE mood RENAME TO temper;
+INSERT INTO parent SELECT g FROM generate_series(1, 50) g;
+INSERT INTO child SELECT g, g, 'n' FROM generate_series(1, 50) g;
+ALTER TABLE child ALTER COLUMN note TYPE varchar(20);
+ALTER TABLE child ADD CONSTRAINT child_note_check CHECK (note <> '') NOT VALID;
+ALTER TABLE child VALIDATE CONSTRAINT child_note_check;
+CLUSTER child USING child_pkey;
+CREATE MATERIALIZED VIEW parent_count AS SELECT count(*) AS n FROM parent;
+REFRESH MATERIALIZED VIEW parent_count;
+REINDEX TABLE parent;
+CREATE SCHEMA moved;
+ALTER TABLE other SET SCHEMA moved;
+ALTER TABLE moved.other RENAME TO renamed;
+ALTER SCHEMA moved RENAME TO shifted;
+SET LOCAL search_path = shifted, public;
+CREATE OR REPLACE FUNCTION of_mood(m temper) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$;
+ALTER FUNCTION of_mood(temper) RENAME TO of_temper;
+DO $$ BEGIN EXECUTE 'CREATE INDEX child_note_idx ON child (note)'; END $$;
+TRUNCATE parent CASCADE;
+DROP TABLE child CASCADE;
+DROP SCHEMA shifted CASCADE;
+"""
+
+
+def test_reading_only_what_a_statement_can_change_gives_every_fact_the_full_read_gives(
+    gordon_server: TestServer, bundle_dir: Bundle
+) -> None:
+    """``measure.measured``'s premises, held on the server: a statement in a transaction
+    rewrites, scans, creates or drops only relations it locks, and keeps the lock to the end;
+    it changes the description of an object only through a row of a catalog it counts. The
+    bundle and every way a statement changes a relation or an object, rehearsed reading
+    everything after each statement and reading only what changed: the facts are the same."""
+    from gordon_migrate.core import bundle, dsn
+    from gordon_migrate.rehearse.run import rehearse as run_rehearsal
+
+    root = bundle_dir({"0039_base.sql": BASE, "0040_every_way.sql": EVERY_WAY})
+    migrations = [*bundle.load(), *bundle.load(root)]
+    scratch = dsn.parse(gordon_server.admin_dsn)
+
+    def facts(exhaustive: bool) -> list[list[StatementFacts]]:
+        rehearsal = run_rehearsal(migrations, scratch_server=scratch, exhaustive=exhaustive)
+        # Each rehearsal has a scratch database of its own name, which a lock can name.
+        return [
+            [
+                replace(s, ms=0.0, locks=tuple(_scratch_named(lock) for lock in s.locks))
+                for s in m.statements
+            ]
+            for m in rehearsal.migrations
+        ]
+
+    # Roles are the cluster's: the first rehearsal settles what 0001 does to them (another
+    # test may have changed them), so that the two compared meet the same cluster.
+    facts(False)
+    every, locked = facts(True), facts(False)
+    for was, got in zip(every, locked, strict=True):
+        for a, b in zip(was, got, strict=True):
+            # A sampled statement's locks are what a sampler caught (not read after it).
+            if not a.sampled:
+                assert b == a, _differences(a, b)
+    changed = locked[-1]
+    # The facts the premises are about, so that the comparison compares something.
+    assert any(s.rewritten for s in changed) and any(s.scanned for s in changed)
+    assert any("table public.other" in s.created for s in changed)
+    assert any("table public.child" in s.dropped for s in changed)
+    # Described as the server names them after the renames (table, schema, path).
+    assert "trigger other_touch on table renamed" in changed[-1].dropped
+    assert "function of_temper(temper)" in changed[-1].dropped
+    assert any("function of_mood(temper)" in s.created for s in changed)
+
+
+def _scratch_named(lock: Lock) -> Lock:
+    if lock.object.startswith("database gordon_rehearse_"):
+        return replace(lock, object="database (the scratch)")
+    return lock
+
+
+def _differences(full: StatementFacts, fast: StatementFacts) -> str:
+    fields = ("locks", "rewritten", "scanned", "created", "dropped")
+    return f"line {full.line}: " + "; ".join(
+        f"{name}: full {getattr(full, name)} fast {getattr(fast, name)}"
+        for name in fields
+        if getattr(full, name) != getattr(fast, name)
+    )

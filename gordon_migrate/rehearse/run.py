@@ -84,12 +84,15 @@ def rehearse(
     pg_version: int = EMBEDDED_VERSION,
     budget_ms: int = DEFAULT_BUDGET_MS,
     only: frozenset[int] | None = None,
+    exhaustive: bool = False,
 ) -> Rehearsal:
     """Rehearse the migrations ``target`` has not applied (all of them without a target) on a
     scratch; a statement that fails or outlasts ``budget_ms`` there raises ``MigrationError``
     naming its file and line. With ``only``, a pending migration of another version is
     replayed unmeasured in its place (its plan is pinned: measuring it again is wasted).
-    A scratch that cannot be had raises ``ScratchError``."""
+    ``exhaustive`` reads every relation and object after each statement, not only what it can
+    have changed (the suite's check of ``measure.measured``'s premises). A scratch that cannot
+    be had raises ``ScratchError``."""
     started = time.perf_counter_ns()
     applied = _read_target(target, scratch_server) if target is not None else frozenset()
     replayed = [m for m in migrations if m.version in applied]
@@ -99,7 +102,13 @@ def rehearse(
         # vanished and bound lock waits on a busy server: nothing a statement does depends on
         # them, and nobody else holds locks on the scratch. client_encoding is UTF8 as in
         # apply (db.connect). Scan counters are read fresh each time, not from a cached copy.
-        options = {"statement_timeout": format_ms(budget_ms), "stats_fetch_consistency": "none"}
+        # A commit on the scratch need not wait for its WAL to reach the disk: nothing there
+        # outlives the rehearsal, and no lock or rewrite depends on it.
+        options = {
+            "statement_timeout": format_ms(budget_ms),
+            "stats_fetch_consistency": "none",
+            "synchronous_commit": "off",
+        }
         try:
             # On a scratch server that stays (--scratch-url, GORDON_SCRATCH_URL), what the
             # target has applied is replayed once into a template database, kept for the next
@@ -131,7 +140,9 @@ def rehearse(
         if template is None:
             for migration in replayed:
                 _replay(conn, migration, budget_ms)
-        measured = _measure_pending(conn, scratch, pending, budget_ms, only, replayed)
+        measured = _measure_pending(
+            conn, scratch, pending, budget_ms, only, replayed, exhaustive=exhaustive
+        )
     return Rehearsal(
         server_version=version,
         ms=_ms(time.perf_counter_ns() - started),
@@ -330,6 +341,8 @@ def _measure_pending(
     budget_ms: int,
     only: frozenset[int] | None,
     replayed: list[Migration],
+    *,
+    exhaustive: bool,
 ) -> tuple[MigrationFacts, ...]:
     """Each pending migration measured (only those of ``only`` when given: the others are
     replayed unmeasured and appended to ``replayed``), with its access delta. The access state
@@ -345,22 +358,26 @@ def _measure_pending(
             state = None
             continue
         before = state if state is not None else access.read_access(conn)
-        facts = _measure(conn, scratch, migration, budget_ms)
+        facts = _measure(conn, scratch, migration, budget_ms, exhaustive)
         state = access.read_access(conn)
         out.append(replace(facts, access=access.delta(before, state, runtime)))
     return tuple(out)
 
 
-def _measure(conn: Conn, scratch: Dsn, migration: Migration, budget_ms: int) -> MigrationFacts:
+def _measure(
+    conn: Conn, scratch: Dsn, migration: Migration, budget_ms: int, exhaustive: bool
+) -> MigrationFacts:
     timeout = _timeout_ms(migration, budget_ms)
     statements = split(migration.sql)
     start = time.perf_counter_ns()
     try:
         if migration.no_transaction:
-            facts = [_one_alone(conn, scratch, migration, s, timeout) for s in statements]
+            facts = [
+                _one_alone(conn, scratch, migration, s, timeout, exhaustive) for s in statements
+            ]
         else:
             with conn.transaction():
-                facts = _in_transaction(conn, migration, statements, timeout)
+                facts = _in_transaction(conn, migration, statements, timeout, exhaustive)
     except _Failed as failed:
         raise _failure(migration, failed, timeout, "rehearsing the pending") from None
     return MigrationFacts(
@@ -373,7 +390,11 @@ def _measure(conn: Conn, scratch: Dsn, migration: Migration, budget_ms: int) -> 
 
 
 def _in_transaction(
-    conn: Conn, migration: Migration, statements: Sequence[Statement], timeout_ms: int
+    conn: Conn,
+    migration: Migration,
+    statements: Sequence[Statement],
+    timeout_ms: int,
+    exhaustive: bool,
 ) -> list[StatementFacts]:
     """Statements in the open transaction, each between two snapshots: its locks are those
     the transaction holds after it and did not before (a lock an earlier statement of the
@@ -384,20 +405,25 @@ def _in_transaction(
     out = []
     for statement in statements:
         ms = _execute(conn, statement)
-        after, now = measured(conn, pid, before)
+        after, now = measured(conn, pid, before, exhaustive=exhaustive)
         out.append(_facts(migration, statement, ms, before, after, _new(now, held), False))
         before, held = after, now
     return out
 
 
 def _one_alone(
-    conn: Conn, scratch: Dsn, migration: Migration, statement: Statement, timeout_ms: int
+    conn: Conn,
+    scratch: Dsn,
+    migration: Migration,
+    statement: Statement,
+    timeout_ms: int,
+    exhaustive: bool,
 ) -> StatementFacts:
     """A statement of a no-transaction migration: measured in a transaction block of its own
     when it can run in one (its locks are the same), else sampled while it runs alone."""
     try:
         with conn.transaction():
-            return _in_transaction(conn, migration, [statement], timeout_ms)[0]
+            return _in_transaction(conn, migration, [statement], timeout_ms, exhaustive)[0]
     except _Failed as failed:
         if failed.error.sqlstate not in _NOT_IN_A_BLOCK:
             raise
