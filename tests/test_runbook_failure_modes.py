@@ -177,8 +177,11 @@ def test_fm05_server_does_not_answer(incident: Start, gordon_db: GordonDatabase)
     with socket.socket() as silent:  # accepts TCP connections, never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        wrong = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/{gordon_db.name}"
-        case.failed(case.cli("apply", "--database-url", wrong))
+        # The URL's connect_timeout bounds the wait (10 s without it).
+        port = silent.getsockname()[1]
+        wrong = f"postgresql://postgres@127.0.0.1:{port}/{gordon_db.name}?connect_timeout=2"
+        text = case.failed(case.cli("apply", "--database-url", wrong))
+        assert "did not answer within 2s" in text
         case.diagnosed("--database-url", wrong)
     case.recovered()
 
@@ -660,7 +663,10 @@ def test_fm30_cancelled_by_another_session(
     text = case.failed(CliResult(code=runner.returncode, out=out, err=err))
     assert "it was rolled back (nothing of it applied)" in text
     _diagnosed_from_log(case, err, tmp_path, *args)
-    # The job leaves the migrator alone now.
+    # The job leaves the migrator alone now. The backfill runs again from the start; here it
+    # is shorter than the minute that kept it running until the job cancelled it (never
+    # applied, so its bytes may change).
+    (image / "0039_runs_backfill.sql").write_text("SELECT pg_sleep(0.1);\n")
     case.recovered("--migrations-dir", str(image), apply_options=(STATIC,))
 
 

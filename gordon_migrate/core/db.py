@@ -85,7 +85,7 @@ def connect(
     purpose: str,
     options: Mapping[str, str] | None = None,
     read_only: bool = False,
-    connect_timeout: int = CONNECT_TIMEOUT_S,
+    connect_timeout: int | None = None,
     guarded: bool = True,
     extra_s: float = 0.0,
 ) -> Conn:
@@ -98,8 +98,9 @@ def connect(
     ``guarded`` (the default) the whole connection must be done within the Dsn's
     ``network_timeout_s`` (plus ``extra_s``, for work that may legitimately wait that much
     longer, such as polling for the migration lock); a caller that guards each round trip
-    itself passes False.
+    itself passes False. ``connect_timeout``: seconds, else ``connect_timeout_of(dsn)``.
     """
+    timeout = connect_timeout if connect_timeout is not None else connect_timeout_of(dsn)
     settings = dict(options or {})
     if read_only:
         settings["default_transaction_read_only"] = "on"
@@ -107,7 +108,7 @@ def connect(
     params = conninfo.make_conninfo(
         dsn.value,
         application_name=f"{APPLICATION_NAME} {purpose}"[:63],
-        connect_timeout=connect_timeout,
+        connect_timeout=timeout,
         client_encoding="UTF8",
         **KEEPALIVES,
         **({"options": startup} if startup else {}),
@@ -115,7 +116,7 @@ def connect(
     try:
         conn = _GuardedConnection.connect(params, autocommit=True)
     except psycopg.Error as exc:
-        raise connect_error(dsn, exc) from None
+        raise connect_error(dsn, exc, timeout) from None
     if guarded and dsn.network_timeout_s > 0:
         conn.watchdog = Watchdog(conn)
         conn.watchdog.arm(dsn.network_timeout_s + extra_s)
@@ -137,7 +138,23 @@ def silent_error(dsn: Dsn, seconds: float, doing: str) -> ServerSilentError:
     )
 
 
-def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
+def connect_timeout_of(dsn: Dsn) -> int:
+    """The seconds a connection attempt to ``dsn`` may take: the URL's ``connect_timeout``
+    (libpq's parameter), else ``CONNECT_TIMEOUT_S``. Never unbounded: 0 (libpq's "wait
+    forever") or a value that is not a whole number keeps the default; as in libpq, 1 is taken
+    as 2."""
+    try:
+        raw = conninfo.conninfo_to_dict(dsn.value).get("connect_timeout")
+    except psycopg.Error:  # the connection attempt reports what is wrong with the URL
+        raw = None
+    try:
+        seconds = int(str(raw).strip()) if raw is not None else 0
+    except ValueError:
+        seconds = 0
+    return max(seconds, 2) if seconds > 0 else CONNECT_TIMEOUT_S
+
+
+def connect_error(dsn: Dsn, exc: psycopg.Error, timeout_s: int = CONNECT_TIMEOUT_S) -> GordonError:
     """Turn a failed connection attempt into one clear, redacted line."""
     raw = one_line(dsn.scrub(str(exc)))
     state = exc.sqlstate or ""
@@ -173,9 +190,7 @@ def connect_error(dsn: Dsn, exc: psycopg.Error) -> GordonError:
         hint = "the server is starting up, shutting down or in crash recovery; wait and re-run"
         mode = "FM-10"
     elif "timeout expired" in raw:
-        hint = (
-            f"the server did not answer within {CONNECT_TIMEOUT_S}s; check host, port and network"
-        )
+        hint = f"the server did not answer within {timeout_s}s; check host, port and network"
         mode = "FM-05"
     else:
         hint = "check that the server is up and that host and port in the URL are right"
@@ -195,7 +210,7 @@ def connection(
     doing: str,
     read_only: bool = False,
     options: Mapping[str, str] | None = None,
-    connect_timeout: int = CONNECT_TIMEOUT_S,
+    connect_timeout: int | None = None,
     failed: Callable[[ServerError], GordonError] | None = None,
     guarded: bool = True,
     extra_s: float = 0.0,

@@ -72,7 +72,8 @@ class Target:
     blocker_age_ms: int = DEFAULT_BLOCKER_AGE_MS
     #: The apply's log (its last error line is matched against the runbook), if given.
     apply_log: str | None = None
-    connect_timeout_s: int = 10
+    #: None: the URL's ``connect_timeout``, else the default (``db.connect_timeout_of``).
+    connect_timeout_s: int | None = None
 
     @property
     def dsn(self) -> Dsn | None:
