@@ -443,3 +443,37 @@ def _differences(full: StatementFacts, fast: StatementFacts) -> str:
         for name in fields
         if getattr(full, name) != getattr(fast, name)
     )
+
+
+def test_a_lock_on_an_index_the_server_marked_dead_does_not_count_for_its_table(
+    gordon_db: GordonDatabase,
+) -> None:
+    """The last step of DROP INDEX CONCURRENTLY: ACCESS EXCLUSIVE on the old index, which the
+    server marked dead first (no reader or writer of the table opens it). Read as the sampler
+    reads it, the lock is listed on the index, marked dead, blocking neither; the table keeps
+    the mode it was locked in itself (SHARE UPDATE EXCLUSIVE), so the deploy gate predicts no
+    blocking hold for it."""
+    from gordon_migrate.rehearse.measure import LOCKS_OF, lock_rows, snapshot, statement_facts
+    from tests.support.dead_index import held_at_last_step
+
+    with gordon_db.connect() as conn:
+        conn.execute("CREATE INDEX fills_probe_idx ON trading.fills (fee_asset)")
+    sql = "DROP INDEX CONCURRENTLY trading.fills_probe_idx"
+    with (
+        held_at_last_step(gordon_db.dsn, sql, "trading.fills") as held,
+        psycopg.connect(gordon_db.dsn, autocommit=True) as watch,
+    ):
+        (pid,) = watch.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'dead-index-probe'"
+        ).fetchone() or (None,)
+        rows = lock_rows(watch.execute(LOCKS_OF, (pid,)).fetchall())
+        seen = snapshot(watch, in_transaction=False)
+    assert held == {"trading.fills_probe_idx": "AccessExclusiveLock"}
+    facts = statement_facts(
+        line=1, text=sql, ms=0.0, before=seen, after=seen, new_locks=rows, sampled=True
+    )
+    locks = {lock.object: lock for lock in facts.locks if lock.kind != "object"}
+    index = locks["trading.fills_probe_idx"]
+    assert (index.mode, index.dead, index.blocks) == ("ACCESS EXCLUSIVE", True, "neither")
+    table = locks["trading.fills"]
+    assert (table.mode, table.via, table.dead) == ("SHARE UPDATE EXCLUSIVE", None, False)

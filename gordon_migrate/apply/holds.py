@@ -207,7 +207,7 @@ def _candidates(plans: Sequence[ResolvedPlan]) -> list[_Candidate]:
         for s in plan.statements:
             modes: dict[str, str] = {}
             for lock in s.locks:
-                if lock.new or lock.kind == "object":
+                if lock.new or lock.dead or lock.kind == "object":
                     continue
                 if strength(lock.mode) > strength(modes.get(lock.object, "")):
                     modes[lock.object] = lock.mode

@@ -249,9 +249,6 @@ def measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
     """Each lock a statement took on a relation that existed before it (what it created
     nobody else could see yet), with the work it did there and what the mode blocks; and
     everything it dropped."""
-    from gordon_migrate.apply.resolve import pg_mode
-    from gordon_migrate.lint.locks import blocks
-
     lines = []
     for s in statements:
         for lock in s.locks:
@@ -261,7 +258,7 @@ def measured_lines(statements: Sequence[PinnedStatement]) -> list[str]:
             via = f" (through {lock.via})" if lock.via else ""
             lines.append(
                 f"    line {s.line}: {lock.mode} on {lock.object}{via}"
-                f"{', ' + work if work else ''}, blocks {blocks(pg_mode(lock.mode))}"
+                f"{', ' + work if work else ''}, blocks {lock.blocks}"
             )
         if s.dropped:
             # A CASCADE's victims included: what the server dropped, not what the text names.

@@ -279,6 +279,7 @@ def guess(lacking: Sequence[Migration], bundle: Sequence[Migration]) -> tuple[Re
                         kind="relation",
                         mode=mode_name(step.mode),  # lint spells it as pg_locks does
                         new=step.new_relation,
+                        dead=step.dead_index,
                     )
                     for step in s.steps
                 ),

@@ -332,7 +332,7 @@ def seen_doing(
         return "scanned it"
     if work == "lock":
         for lock in statement.locks:
-            if _unquoted(lock.object) == name and blocking(lock.mode):
+            if _unquoted(lock.object) == name and not lock.dead and blocking(lock.mode):
                 return f"held {lock.mode}" + (f" through {lock.via}" if lock.via else "")
     return None
 
@@ -562,6 +562,7 @@ class FileLinter:
                 work=form.work,
                 blocks=form.blocks if mode is None else locks.blocks(held),
                 new_relation=self.new(relation),
+                dead_index=form.dead_index and mode is None,
             )
         )
 

@@ -128,6 +128,8 @@ class LockStep:
     work: str
     blocks: str
     new_relation: bool = False
+    dead_index: bool = False
+    """On an old index marked dead by then (``locks.LockForm.dead_index``): blocks neither."""
 
 
 @dataclass

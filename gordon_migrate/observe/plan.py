@@ -77,19 +77,6 @@ def pg_mode(mode: str) -> str:
     return spelled(mode)
 
 
-def blocks(mode: str) -> str:
-    """What a lock of ``mode`` on a relation stops, as the static plan says it: a SELECT
-    takes ACCESS SHARE (only ACCESS EXCLUSIVE conflicts with it), an INSERT, UPDATE or DELETE
-    ROW EXCLUSIVE (SHARE and everything stronger conflict with it)."""
-    from gordon_migrate.rehearse.model import strength
-
-    if mode == "ACCESS EXCLUSIVE":
-        return "reads and writes"
-    if strength(mode) >= strength("SHARE"):
-        return "writes"
-    return "neither"
-
-
 def measured_locks(statement: PinnedStatement) -> StatementLocks:
     """A pinned statement's relation locks, with the static plan's fields (and ``kind``,
     ``via``). Locks on other objects (a role, a schema, a constraint) are left out: no query
@@ -108,7 +95,7 @@ def measured_locks(statement: PinnedStatement) -> StatementLocks:
             {
                 "relation": lock.object,
                 "mode": pg_mode(lock.mode),
-                "blocks": blocks(lock.mode),
+                "blocks": lock.blocks,
                 "work": work,
                 "new_relation": lock.new,
                 "kind": lock.kind,

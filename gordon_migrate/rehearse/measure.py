@@ -100,11 +100,13 @@ FROM unnest(ARRAY[{}]::regclass[]) c
 # for its constraints, triggers and policies).
 _RENAMES_OTHERS = frozenset({"pg_namespace", "pg_type"})
 # A backend's relation and object locks (waiting ones too: a sampled statement may be caught
-# queued), each object described while it still exists.
+# queued), each object described while it still exists, and whether a locked index is dead by
+# now (``indislive`` false: the last step of a concurrent drop or rebuild).
 LOCKS_OF = """
 SELECT l.locktype, l.relation::bigint, l.classid::bigint, l.objid::bigint, l.objsubid, l.mode,
        CASE WHEN l.locktype = 'object'
-            THEN pg_describe_object(l.classid, l.objid, l.objsubid) END
+            THEN pg_describe_object(l.classid, l.objid, l.objsubid) END,
+       EXISTS (SELECT FROM pg_index i WHERE i.indexrelid = l.relation AND NOT i.indislive)
 FROM pg_locks l
 WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
   AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
@@ -113,14 +115,14 @@ WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
 # In a transaction, in one round trip: the relations (``_RELATIONS``' columns), the counter
 # (``_CHANGES``) and the backend's locks (``LOCKS_OF``' columns), each row tagged, as text.
 _STATE = """
-SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL
+SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL, NULL
 FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
 UNION ALL
-SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
+SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
 UNION ALL
 SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
-       description
-FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description)
+       description, dead::text
+FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description, dead)
 """.format(
     relations=_RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n")),
     changes=_CHANGES,
@@ -148,14 +150,14 @@ LEFT JOIN pg_index i ON i.indexrelid = c.oid
 WHERE c.oid IS NULL OR ({user})
 """.format(user=_USER.format(ns="n"))
 _STATE_LOCKED = """
-SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL
+SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL, NULL
 FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
 UNION ALL
-SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
+SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
 UNION ALL
 SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
-       description
-FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description)
+       description, dead::text
+FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description, dead)
 """.format(
     relations=_LOCKED.replace("%s", "%(pid)s"),
     changes=_CHANGES,
@@ -172,6 +174,8 @@ class LockRow:
     mode: str
     """As in ``model.MODES``."""
     description: str | None
+    dead: bool = False
+    """On an index the server had marked dead when the row was read."""
 
 
 @dataclass(frozen=True)
@@ -299,13 +303,15 @@ def _objects(rows: Iterable[tuple[object, ...]]) -> dict[tuple[int, int], str]:
 def lock_rows(rows: Iterable[tuple[object, ...]]) -> set[LockRow]:
     """``LOCKS_OF`` rows as ``LockRow``."""
     out = set()
-    for locktype, relation, classid, objid, objsubid, mode, description in rows:
+    for locktype, relation, classid, objid, objsubid, mode, description, dead in rows:
         if locktype == "relation":
             key: LockKey = ("relation", _int(relation), 0, 0)
         else:
             key = ("object", _int(classid), _int(objid), _int(objsubid))
         text = None if description is None else str(description)
-        out.add(LockRow(key=key, mode=_mode_name(str(mode)), description=text))
+        # A bool from the sampler's query, text from the tagged rows of ``_STATE``.
+        gone = dead is True or dead == "true"
+        out.add(LockRow(key=key, mode=_mode_name(str(mode)), description=text, dead=gone))
     return out
 
 
@@ -356,14 +362,19 @@ def statement_facts(
 
 def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[Lock, ...]:
     """The strongest mode per user relation and per object; an index's mode also counts for
-    its table (the table's entry then names the index it got it through)."""
+    its table (the table's entry then names the index it got it through), unless the index
+    was dead when it took it (a reader of the table no longer opens it): that lock is listed
+    on the index alone, marked dead."""
     relations: dict[int, str] = {}
+    live: dict[int, str] = {}
     objects: dict[str, str] = {}
     for row in rows:
         kind, first, second, _ = row.key
         if kind == "relation":
             if first in after.relations or first in before.relations:
                 relations[first] = _stronger(relations.get(first), row.mode)
+                if not row.dead:
+                    live[first] = _stronger(live.get(first), row.mode)
             continue  # a catalog: every DDL writes to them
         name = row.description or before.objects.get((first, second))
         if name is None:
@@ -374,8 +385,9 @@ def _locks(rows: Iterable[LockRow], before: Snapshot, after: Snapshot) -> tuple[
     out: dict[int, Lock] = {}
     for oid, mode in relations.items():
         rel = after.relations.get(oid) or before.relations[oid]
-        out[oid] = Lock(rel.name, rel.kind, mode, new=oid not in before.relations)
-    for oid, mode in relations.items():
+        dead = strength(mode) > strength(live.get(oid, ""))
+        out[oid] = Lock(rel.name, rel.kind, mode, new=oid not in before.relations, dead=dead)
+    for oid, mode in live.items():
         if oid not in before.relations:
             # An index the statement created: no other session could see it while its
             # creator held it, so its lock blocks nobody's use of the table.

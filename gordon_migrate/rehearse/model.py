@@ -52,6 +52,19 @@ class Lock:
     new: bool = False
     """A relation the statement itself created (no other session could see it yet; a
     ``REINDEX CONCURRENTLY`` builds a new index that takes the old one's name)."""
+    dead: bool = False
+    """An index the server had marked dead (``pg_index.indislive`` false) when it was locked
+    in this mode: the last step of a concurrent drop or rebuild. No reader or writer of its
+    table opens it any more, so the lock blocks neither and does not count for the table."""
+
+    @property
+    def blocks(self) -> str:
+        """What the lock stops: ``reads and writes``, ``writes`` or ``neither``."""
+        if self.dead:
+            return "neither"
+        if self.mode == "ACCESS EXCLUSIVE":
+            return "reads and writes"
+        return "writes" if strength(self.mode) >= strength("SHARE") else "neither"
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,7 @@ def _statement_json(s: StatementFacts) -> dict[str, Any]:
                 "mode": lock.mode,
                 "via": lock.via,
                 "new": lock.new,
+                "dead": lock.dead,
             }
             for lock in s.locks
         ],
@@ -222,6 +236,7 @@ def _statement_from(data: dict[str, Any]) -> StatementFacts:
                 mode=str(lock["mode"]),
                 via=None if lock["via"] is None else str(lock["via"]),
                 new=bool(lock["new"]),
+                dead=bool(lock.get("dead", False)),
             )
             for lock in data["locks"]
         ),

@@ -244,16 +244,20 @@ def _lock(data: dict[str, Any]) -> Lock:
         mode=str(data["mode"]),
         via=None if via is None else str(via),
         new=bool(data.get("new", False)),
+        dead=bool(data.get("dead", False)),
     )
 
 
 def lock_json(lock: Lock) -> dict[str, Any]:
-    """A lock as the file holds it: ``via`` and ``new`` only when they say something."""
+    """A lock as the file holds it: ``via``, ``new`` and ``dead`` only when they say
+    something."""
     out: dict[str, Any] = {"object": lock.object, "kind": lock.kind, "mode": lock.mode}
     if lock.via is not None:
         out["via"] = lock.via
     if lock.new:
         out["new"] = True
+    if lock.dead:
+        out["dead"] = True
     return out
 
 

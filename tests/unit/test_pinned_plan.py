@@ -12,7 +12,7 @@ import pytest
 from gordon_migrate.core import bundle
 from gordon_migrate.core.bundle import Migration
 from gordon_migrate.core.errors import ConfigError
-from gordon_migrate.observe.plan import blocks, measured_locks, pg_mode
+from gordon_migrate.observe.plan import measured_locks, pg_mode
 from gordon_migrate.rehearse import pinned, pinning
 from gordon_migrate.rehearse.model import Lock, MigrationFacts, Rehearsal, StatementFacts
 from gordon_migrate.rehearse.pinned import PinnedPlan, PinnedStatement
@@ -190,11 +190,17 @@ def test_the_report_gets_relation_locks_in_the_static_plans_words() -> None:
 def test_modes_as_pg_locks_spells_them_and_what_they_block() -> None:
     assert pg_mode("SHARE UPDATE EXCLUSIVE") == "ShareUpdateExclusiveLock"
     assert pg_mode("ACCESS SHARE") == "AccessShareLock"
+
+    def blocks(mode: str, *, dead: bool = False) -> str:
+        return Lock("trading.fills_at", "index", mode, dead=dead).blocks
+
     assert [blocks(m) for m in ("ACCESS SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE")] == [
         "neither"
     ] * 3
     assert [blocks(m) for m in ("SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE")] == ["writes"] * 3
     assert blocks("ACCESS EXCLUSIVE") == "reads and writes"
+    # The last step of a concurrent drop or rebuild: no reader or writer opens a dead index.
+    assert blocks("ACCESS EXCLUSIVE", dead=True) == "neither"
 
 
 def test_every_bundled_migration_is_pinned_for_its_bytes() -> None:

@@ -167,9 +167,13 @@ class Rule:
 def existing_locks(statement: PinnedStatement, earlier: Collection[str]) -> list[Lock]:
     """The relation locks a rehearsed ``statement`` took on what existed before its migration
     (``earlier``: what the migration's earlier statements created, as ``Facts.measured_here``
-    labels it): what the statement or its migration created nobody else could see yet."""
+    labels it): what the statement or its migration created nobody else could see yet, and a
+    dead index no reader or writer opens any more, are left out."""
     return [
         lock
         for lock in statement.locks
-        if lock.kind != "object" and not lock.new and f"{lock.kind} {lock.object}" not in earlier
+        if lock.kind != "object"
+        and not lock.new
+        and not lock.dead
+        and f"{lock.kind} {lock.object}" not in earlier
     ]

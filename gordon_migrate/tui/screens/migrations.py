@@ -16,8 +16,6 @@ from textual.widgets import DataTable, Static
 from gordon_migrate.apply.overview import MigrationRecord, PlannedOverview, planned_overview
 from gordon_migrate.apply.plan import ApplyPlan
 from gordon_migrate.apply.render import work_on
-from gordon_migrate.apply.resolve import pg_mode
-from gordon_migrate.lint.locks import blocks
 from gordon_migrate.tui.context import Context
 from gordon_migrate.tui.format import duration, state_text, timestamp
 from gordon_migrate.tui.screens.base import DataScreen
@@ -76,8 +74,7 @@ def plan_panel(plan: ApplyPlan, filename: str) -> Group | None:
                 relations.add(lock.object)
                 work = f" ({done})" if (done := work_on(statement, lock.object)) else ""
                 line = Text(f"line {statement.line}: {lock.mode} on {lock.object}{work}")
-                # lint names modes as pg_locks does (ShareRowExclusiveLock).
-                blocked = blocks(pg_mode(lock.mode))
+                blocked = lock.blocks
                 style = "" if blocked == "neither" else "bold red"
                 line.append(f", blocks {blocked}", style=style)
                 parts.append(line)
