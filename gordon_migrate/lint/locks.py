@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gordon_migrate.rehearse import model
+from gordon_migrate.rehearse.model import Blocks
+
 # Weakest to strongest, as pg_locks names them.
 MODES = (
     "AccessShareLock",
@@ -66,16 +69,11 @@ CONFLICTS: dict[str, frozenset[str]] = {
 }
 
 Work = Literal["rewrite", "scan", "none"]
-Blocks = Literal["reads and writes", "writes", "neither"]
 
 
 def blocks(mode: str) -> Blocks:
-    """What a held ``mode`` stops: SELECT takes AccessShare, INSERT/UPDATE/DELETE RowExclusive."""
-    if "AccessShareLock" in CONFLICTS[mode]:
-        return "reads and writes"
-    if "RowExclusiveLock" in CONFLICTS[mode]:
-        return "writes"
-    return "neither"
+    """What a held ``mode`` (as pg_locks spells it) stops: ``model.blocks``."""
+    return model.blocks(model.mode_name(mode))
 
 
 def conflicts(a: str, b: str) -> bool:

@@ -112,44 +112,32 @@ WHERE l.pid = %s AND l.locktype IN ('relation', 'object')
   AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
 """
 
-# In a transaction, in one round trip: the relations (``_RELATIONS``' columns), the counter
-# (``_CHANGES``) and the backend's locks (``LOCKS_OF``' columns), each row tagged, as text.
-_STATE = """
-SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL, NULL
-FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
-UNION ALL
-SELECT 'c', changes, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ({changes}) c (changes)
-UNION ALL
-SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
-       description, dead::text
-FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description, dead)
-""".format(
-    relations=_RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n")),
-    changes=_CHANGES,
-    locks=LOCKS_OF,
-)
-
 # After a statement, in a transaction: only the relations this backend holds a lock on
-# (``_RELATIONS``' columns, a NULL name for one that no longer exists), with the counter and
-# the locks as in ``_STATE``. A statement cannot rewrite, scan, create or drop a relation
-# without locking it, and a transaction keeps its relation locks until it ends: so a relation
-# not locked now is as the migration's first snapshot read it. That is PostgreSQL's documented
-# rule, not a measurement: the suite holds it, rehearsing with the full read (``exhaustive``)
-# and with this one and comparing every fact.
+# (``_RELATIONS``' columns, a NULL name for one that no longer exists). A statement cannot
+# rewrite, scan, create or drop a relation without locking it, and a transaction keeps its
+# relation locks until it ends: so a relation not locked now is as the migration's first
+# snapshot read it. That is PostgreSQL's documented rule, not a measurement: the suite holds
+# it, rehearsing with the full read (``exhaustive``) and with this one and comparing every fact.
 _LOCKED = """
 SELECT l.relation::bigint, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        c.relkind::text, c.relfilenode::bigint,
        CASE WHEN c.relkind IN ('r', 'm') THEN pg_stat_get_xact_numscans(c.oid) ELSE 0 END,
        i.indrelid::bigint
 FROM (SELECT DISTINCT relation FROM pg_locks
-      WHERE pid = %s AND locktype = 'relation'
+      WHERE pid = %(pid)s AND locktype = 'relation'
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) l
 LEFT JOIN pg_class c ON c.oid = l.relation
 LEFT JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = c.oid
 WHERE c.oid IS NULL OR ({user})
 """.format(user=_USER.format(ns="n"))
-_STATE_LOCKED = """
+
+
+def _state(relations: str) -> str:
+    """In a transaction, in one round trip: ``relations``' rows (``_RELATIONS``' columns), the
+    counter (``_CHANGES``) and the backend's locks (``LOCKS_OF``' columns), each row tagged, as
+    text; the backend's pid is the parameter ``pid``."""
+    return """
 SELECT 'r', oid::text, name, kind, filenode::text, scans::text, indrelid::text, NULL, NULL
 FROM ({relations}) r (oid, name, kind, filenode, scans, indrelid)
 UNION ALL
@@ -158,11 +146,11 @@ UNION ALL
 SELECT 'l', locktype, relation::text, classid::text, objid::text, objsubid::text, mode::text,
        description, dead::text
 FROM ({locks}) l (locktype, relation, classid, objid, objsubid, mode, description, dead)
-""".format(
-    relations=_LOCKED.replace("%s", "%(pid)s"),
-    changes=_CHANGES,
-    locks=LOCKS_OF.replace("%s", "%(pid)s"),
-)
+""".format(relations=relations, changes=_CHANGES, locks=LOCKS_OF.replace("%s", "%(pid)s"))
+
+
+_STATE = _state(_RELATIONS.format(scans="pg_stat_get_xact_numscans", user=_USER.format(ns="n")))
+_STATE_LOCKED = _state(_LOCKED)
 
 LockKey = tuple[str, int, int, int]
 """('relation', oid, 0, 0) or ('object', classid, objid, objsubid)."""
@@ -221,11 +209,8 @@ def measured(
     more than the round trips it saves."""
     incremental = previous is not None and not exhaustive
     relation_rows, changes, lock_list = [], None, []
-    if incremental:
-        rows = conn.execute(_STATE_LOCKED, {"pid": pid}).fetchall()
-    else:
-        rows = conn.execute(_STATE, (pid,)).fetchall()
-    for tag, *row in rows:
+    state = _STATE_LOCKED if incremental else _STATE
+    for tag, *row in conn.execute(state, {"pid": pid}).fetchall():
         if tag == "r":
             relation_rows.append(tuple(row[:6]))
         elif tag == "c":

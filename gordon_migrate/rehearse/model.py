@@ -4,7 +4,7 @@ as a fixture, so ``from_json(to_json(x)) == x`` must hold exactly)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 #: PostgreSQL's table lock modes, weakest first (pg_locks spells them ``AccessShareLock``).
 MODES = (
@@ -35,6 +35,18 @@ def strength(mode: str) -> int:
     return MODES.index(mode) if mode in MODES else -1
 
 
+Blocks = Literal["reads and writes", "writes", "neither"]
+
+
+def blocks(mode: str) -> Blocks:
+    """What a lock of ``mode`` on a relation stops (PostgreSQL's table of conflicting modes): a
+    SELECT takes ACCESS SHARE, which only ACCESS EXCLUSIVE conflicts with; an INSERT, UPDATE
+    or DELETE takes ROW EXCLUSIVE, which SHARE and every stronger mode conflict with."""
+    if mode == "ACCESS EXCLUSIVE":
+        return "reads and writes"
+    return "writes" if strength(mode) >= strength("SHARE") else "neither"
+
+
 @dataclass(frozen=True)
 class Lock:
     """The strongest lock a statement took on one object."""
@@ -58,13 +70,9 @@ class Lock:
     table opens it any more, so the lock blocks neither and does not count for the table."""
 
     @property
-    def blocks(self) -> str:
-        """What the lock stops: ``reads and writes``, ``writes`` or ``neither``."""
-        if self.dead:
-            return "neither"
-        if self.mode == "ACCESS EXCLUSIVE":
-            return "reads and writes"
-        return "writes" if strength(self.mode) >= strength("SHARE") else "neither"
+    def blocks(self) -> Blocks:
+        """What the lock stops (``blocks``; nothing on a dead index)."""
+        return "neither" if self.dead else blocks(self.mode)
 
 
 @dataclass(frozen=True)
