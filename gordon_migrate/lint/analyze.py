@@ -811,6 +811,15 @@ class FileLinter:
             return self.live.indexes[index]
         return index
 
+    def _tables_in(self, schema: str | None) -> list[str]:
+        """The tables and materialized views of ``schema`` (of every schema: None) that the
+        migrations made or the live database has: what a REINDEX SCHEMA or DATABASE rebuilds
+        the indexes of."""
+        found = {r for r, kind in self.catalog.relations.items() if kind in ("table", "matview")}
+        if self.live is not None:
+            found |= set(self.live.sizes)
+        return sorted(r for r in found if schema is None or r.split(".", 1)[0] == schema)
+
     def _indexes_of(self, table: str) -> list[str]:
         found = {i for i, t in self.catalog.indexes.items() if t == table}
         if self.live is not None:
@@ -1218,18 +1227,26 @@ class FileLinter:
 
     def on_ReindexStmt(self, node: ast.ReindexStmt) -> None:
         concurrent = self.reindex_concurrently(node)
-        relation = self.reindex_relation(node)
-        self.lock("reindex_concurrently" if concurrent else "reindex", relation)
-        if not concurrent:
-            return
-        if node.kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
-            olds = [_name(node.relation, self.catalog)] if node.relation else []
-        elif node.kind == enums.ReindexObjectType.REINDEX_OBJECT_TABLE:
-            olds = self._indexes_of(relation)
-        else:  # a schema or the database: which indexes is not known here
-            olds = []
-        for old in olds:
-            self.lock("reindex_concurrently_end", old)
+        kind = node.kind
+        if kind == enums.ReindexObjectType.REINDEX_OBJECT_SCHEMA:
+            # Every table of the schema, each in a transaction of its own.
+            tables = self._tables_in(node.name or "")
+        elif kind == enums.ReindexObjectType.REINDEX_OBJECT_DATABASE:
+            tables = self._tables_in(None)
+        elif kind == enums.ReindexObjectType.REINDEX_OBJECT_SYSTEM:
+            tables = []  # the system catalogs only
+        else:
+            tables = [self.reindex_relation(node)]
+        for table in tables:
+            self.lock("reindex_concurrently" if concurrent else "reindex", table)
+            if not concurrent:
+                continue
+            if kind == enums.ReindexObjectType.REINDEX_OBJECT_INDEX:
+                olds = [_name(node.relation, self.catalog)] if node.relation else []
+            else:
+                olds = self._indexes_of(table)
+            for old in olds:
+                self.lock("reindex_concurrently_end", old)
 
     def on_CreateTrigStmt(self, node: ast.CreateTrigStmt) -> None:
         table = _name(node.relation, self.catalog)

@@ -46,6 +46,17 @@ REINDEX INDEX trading.order_intents_open_idx;
 -- why: names it on the index (test_lock_truth.py holds the statement at that step)
 REINDEX TABLE CONCURRENTLY trading.fills;
 
+-- name: reindex_schema
+-- no-transaction
+-- why: cannot run in a transaction block; each table of the schema in a transaction of its
+-- why: own, as REINDEX TABLE: SHARE on it, ACCESS EXCLUSIVE on each of its indexes
+REINDEX SCHEMA market_data;
+
+-- name: reindex_schema_concurrently
+-- no-transaction
+-- why: each table of the schema as REINDEX TABLE CONCURRENTLY
+REINDEX SCHEMA CONCURRENTLY market_data;
+
 -- name: add_column
 ALTER TABLE trading.fills ADD COLUMN lock_probe text DEFAULT 'x';
 

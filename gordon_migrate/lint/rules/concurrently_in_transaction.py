@@ -30,6 +30,17 @@ def check(site: Site, facts: Facts) -> Iterator[Hit]:
     elif isinstance(node, ast.ReindexStmt) and facts.reindex_concurrently(node):
         relation = facts.reindex_relation(node)
         yield Hit(f"REINDEX CONCURRENTLY ({relation}) in a transactional migration", relation)
+    elif isinstance(node, ast.ReindexStmt) and node.kind in _OF_MANY:
+        what = " ".join(filter(None, ("REINDEX", _OF_MANY[node.kind], node.name)))
+        yield Hit(f"{what} in a transactional migration (it fails)")
+
+
+# Forms that rebuild many tables' indexes, each in a transaction of its own: never in a block.
+_OF_MANY = {
+    enums.ReindexObjectType.REINDEX_OBJECT_SCHEMA: "SCHEMA",
+    enums.ReindexObjectType.REINDEX_OBJECT_DATABASE: "DATABASE",
+    enums.ReindexObjectType.REINDEX_OBJECT_SYSTEM: "SYSTEM",
+}
 
 
 RULE = Rule(
@@ -38,13 +49,14 @@ RULE = Rule(
     severity="error",
     summary="CONCURRENTLY/VACUUM in a transaction",
     why=(
-        "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and VACUUM cannot run inside a "
-        "transaction block: apply would fail on this statement"
+        "CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, REINDEX SCHEMA/DATABASE/SYSTEM and "
+        "VACUUM cannot run inside a transaction block: apply would fail on this statement"
     ),
     fix=("put the statement in its own migration whose first line is `-- no-transaction`"),
     fails=(
         "CREATE INDEX CONCURRENTLY fills_venue ON trading.fills (venue);",
         "VACUUM trading.fills;",
+        "REINDEX SCHEMA market_data;",
     ),
     passes=(
         (
