@@ -46,14 +46,16 @@ def pinned_statement(
     A sampled statement's locks on what it creates itself are left out: the sampler sees such
     a lock or not by chance (``CREATE INDEX CONCURRENTLY``'s new index is caught in ROW
     EXCLUSIVE, ACCESS EXCLUSIVE or not at all, run to run), and no other session could wait
-    on it. Its locks on the tables it works on are seen every time (``run._Sampler``).
+    on it. So are its locks on an index it had marked dead (the last step of a concurrent drop
+    or rebuild): caught by chance too, and no reader or writer opens a dead index. Its locks
+    on the tables it works on are seen every time (``run._Sampler``).
     """
     locks = tuple(
         replace(lock, object=_SCRATCH_DATABASE.sub(CURRENT_DATABASE, lock.object))
         if lock.kind == "object"
         else lock
         for lock in facts.locks
-        if not (facts.sampled and lock.new)
+        if not (facts.sampled and (lock.new or lock.dead))
     )
     return PinnedStatement(
         line=facts.line,

@@ -104,6 +104,13 @@ def test_a_sampled_statements_lock_on_what_it_creates_is_not_pinned() -> None:
     assert pinning.pinned_statement(sampled).locks == (Lock("trading.fills", "table", "SHARE"),)
 
 
+def test_a_sampled_statements_lock_on_an_index_it_marked_dead_is_not_pinned() -> None:
+    table = Lock("trading.fills", "table", "SHARE UPDATE EXCLUSIVE")
+    dead = Lock("trading.fills_at", "index", "ACCESS EXCLUSIVE", dead=True)
+    sampled = StatementFacts(line=1, text="", ms=1.0, locks=(table, dead), sampled=True)
+    assert pinning.pinned_statement(sampled).locks == (table,)
+
+
 def test_the_file_round_trips_one_statement_a_line() -> None:
     plan = pinning.merge(_pinned_18(), [MIGRATION], _rehearsal("16.9", BUILD, GRANT_16))
     text = pinning.render(plan)
