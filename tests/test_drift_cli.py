@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -120,38 +121,35 @@ def test_unwritable_metrics_file_is_exit_1(
     assert result.error_line.startswith(f"cannot write the metrics file {path}")
 
 
-def test_apply_does_not_import_the_drift_package() -> None:
+def _loaded(imports: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of ``prefixes`` that a fresh interpreter has loaded once
+    it imported ``imports`` (comma-separated)."""
     probe = subprocess.run(
         [
             sys.executable,
             "-c",
-            "import sys, gordon_migrate.cli; "
-            "print(sorted(m for m in sys.modules if m.startswith(('gordon_migrate.drift', "
-            "'prometheus_client', 'pglast'))))",
+            f"import sys, {imports}; "
+            f"print(sorted(m for m in sys.modules if m.startswith({prefixes!r})))",
         ],
         capture_output=True,
         text=True,
         check=True,
     )
-    assert probe.stdout.strip() == "[]"
+    loaded: list[str] = ast.literal_eval(probe.stdout.strip())
+    return loaded
+
+
+def test_apply_does_not_import_the_drift_package() -> None:
+    assert (
+        _loaded("gordon_migrate.cli", ("gordon_migrate.drift", "prometheus_client", "pglast")) == []
+    )
 
 
 def test_a_check_imports_nothing_of_the_fixture_builder() -> None:
     """The rehearsal's modules (the lock plan, pg_catalog's functions) build fixtures; a check
     only reads them: importing them cost every drift-check process ~7 ms."""
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, gordon_migrate.cli.drift, gordon_migrate.drift.check, "
-            "gordon_migrate.drift.render; "
-            "print(sorted(m for m in sys.modules if m.startswith('gordon_migrate.rehearse')))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert probe.stdout.strip() == "[]"
+    imports = "gordon_migrate.cli.drift, gordon_migrate.drift.check, gordon_migrate.drift.render"
+    assert _loaded(imports, ("gordon_migrate.rehearse",)) == []
 
 
 def test_help_lists_the_commands() -> None:

@@ -154,8 +154,9 @@ def connect_timeout_of(dsn: Dsn) -> int:
     return max(seconds, 2) if seconds > 0 else CONNECT_TIMEOUT_S
 
 
-def connect_error(dsn: Dsn, exc: psycopg.Error, timeout_s: int = CONNECT_TIMEOUT_S) -> GordonError:
-    """Turn a failed connection attempt into one clear, redacted line."""
+def connect_error(dsn: Dsn, exc: psycopg.Error, timeout_s: int) -> GordonError:
+    """Turn a failed connection attempt (bounded by ``timeout_s``) into one clear, redacted
+    line."""
     raw = one_line(dsn.scrub(str(exc)))
     state = exc.sqlstate or ""
     reason = re.sub(r"^connection failed: ", "", raw)
